@@ -1,0 +1,122 @@
+/* Configuration: the INI file, validated once into a read-only snapshot.
+ * Values may be ${ENV_VAR}; secret keys also accept KEY_file = PATH (the
+ * file's content, trailing newline stripped). Unknown sections or keys are
+ * errors reported as "file:line: message". A running service shares the
+ * snapshot through a config_holder so SIGHUP can swap in a new one. */
+#ifndef DPC_CONFIG_H
+#define DPC_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+enum dest_type { DEST_SLACK, DEST_TEAMS, DEST__MAX };
+extern const char *const dest_type_names[DEST__MAX]; /* "slack", "teams" */
+
+enum log_format { LOG_FMT_LOGFMT, LOG_FMT_JSON, LOG_FMT__MAX };
+
+struct destination {
+	char *name;          /* section suffix: [destination NAME] */
+	enum dest_type type; /* type = slack | teams */
+	char *url;           /* url: a secret; never print it unredacted */
+	char *mention;       /* mention: optional, added on failures only (Slack markup, or Teams UPN) */
+	double rate_per_sec; /* rate: max messages/s (default 1 slack, 4 teams) */
+};
+
+struct project {
+	char *id;                /* section suffix: [project ID]; "" for [default] */
+	char *name;              /* name: display name (optional) */
+	char **destinations;     /* destinations: names of [destination] sections */
+	size_t n_destinations;
+	unsigned notify_on;      /* notify_on: mask of STATUS_BIT(); default FAILED */
+	char **environments;     /* environments: glob list; none = all */
+	size_t n_environments;
+};
+
+struct config {
+	char *path; /* file it was loaded from */
+
+	/* [server] */
+	char *listen;                 /* listen = host:port (default 127.0.0.1:8080) */
+	char **auth_tokens;           /* auth_token (comma list for rotation) */
+	size_t n_auth_tokens;
+	char **hmac_secrets;          /* hmac_secret (comma list): Standard Webhooks / GitHub signatures */
+	size_t n_hmac_secrets;
+	int signature_tolerance;      /* signature_tolerance seconds (default 300) */
+	int allow_unauthenticated;    /* allow_unauthenticated (default false) */
+	size_t max_body;              /* max_body bytes (default 65536) */
+	int max_json_depth;           /* max_json_depth (default 16) */
+	int max_connections;          /* max_connections (default 256) */
+	int max_connections_per_ip;   /* max_connections_per_ip (default 32) */
+	int connection_timeout;       /* connection_timeout seconds (default 10) */
+	char *store;                  /* store = path (default /var/lib/dpc-notify/dpc-notify.db) */
+	int workers;                  /* workers (default 4) */
+	int shutdown_grace;           /* shutdown_grace seconds (default 20) */
+	char *log_level;              /* log_level = debug|info|warn|error (default info) */
+	enum log_format log_format;   /* log_format = logfmt|json */
+
+	/* [matillion] */
+	char *api_base;               /* api_base, or from region = eu1|us1 */
+	char *token_url;              /* token_url */
+	char *client_id;              /* client_id (secret-ish: never logged) */
+	char *client_secret;          /* client_secret: secret */
+	char *ui_base;                /* ui_base (default https://app.matillion.com) */
+	int requests_per_minute;      /* requests_per_minute (default 60; 0 = unlimited) */
+	int burst;                    /* burst (default 5) */
+	int max_child_depth;          /* max_child_depth (default 5) */
+	int max_api_calls;            /* max_api_calls per job (default 50) */
+
+	/* [delivery] */
+	int max_attempts;             /* max_attempts (default 12) */
+	int64_t max_age;              /* max_age seconds (default 86400) */
+	int64_t dedup_window;         /* dedup_window seconds (default 604800) */
+	int degraded_notice;          /* degraded_notice (default true) */
+	int allow_http;               /* allow_http (default false): permit http:// URLs */
+	char *ca_file;                /* ca_file: optional CA bundle */
+	char *proxy;                  /* proxy: optional; else HTTPS_PROXY/NO_PROXY apply */
+	int connect_timeout;          /* connect_timeout seconds (default 5) */
+	int timeout;                  /* timeout seconds, whole request (default 20) */
+
+	struct destination *destinations;
+	size_t n_destinations;
+	struct project *projects;
+	size_t n_projects;
+	struct project *default_route; /* [default], or NULL */
+};
+
+/* Problems found while loading: lines "file:line: message". */
+struct diags {
+	char **lines;      /* owned */
+	size_t n;
+	size_t n_errors;   /* errors make the config invalid */
+	size_t n_warnings; /* warnings do not */
+};
+void diags_free(struct diags *d);
+
+/* Loads and validates path. Returns a new snapshot (caller frees with
+ * config_free) or NULL when invalid; every problem is appended to d. */
+struct config *config_load(const char *path, struct diags *d);
+void config_free(struct config *c);
+
+/* Lookups; results are borrowed from c. NULL when absent. */
+const struct destination *config_destination(const struct config *c, const char *name);
+
+/* Writes the one-screen check-config summary with URLs redacted. */
+void config_print_summary(const struct config *c, FILE *out);
+
+/* Writes a redacted form of url into out (scheme, host, first path chars,
+ * then "…redacted"). Never fails; truncates to outlen. */
+void config_redact_url(const char *url, char *out, size_t outlen);
+
+/* A reference-counted holder for the current snapshot. */
+struct config_holder;
+struct config_holder *config_holder_new(struct config *c); /* takes c */
+void config_holder_free(struct config_holder *h);
+/* Returns the current snapshot with a reference; give it back with
+ * config_put(). Never NULL. */
+const struct config *config_get(struct config_holder *h);
+void config_put(struct config_holder *h, const struct config *c);
+/* Installs c (taking it); the old snapshot is freed once unreferenced. */
+void config_swap(struct config_holder *h, struct config *c);
+
+#endif

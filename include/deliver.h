@@ -1,0 +1,25 @@
+/* Chat delivery: POST a rendered body to a Slack or Teams webhook and say
+ * whether it worked, should be retried or should be given up. */
+#ifndef DPC_DELIVER_H
+#define DPC_DELIVER_H
+
+#include <stdint.h>
+#include "httpc.h"
+
+enum deliver_class { DELIVER_OK, DELIVER_RETRY, DELIVER_PERMANENT, DELIVER__MAX };
+extern const char *const deliver_class_names[DELIVER__MAX];
+
+struct deliver_result {
+	enum deliver_class cls;
+	long http_status;      /* 0 on network failure */
+	int64_t retry_after_s; /* -1 when none */
+	double seconds;
+	char detail[256];      /* e.g. "429 rate_limited", "connect timeout"; never the URL */
+};
+
+/* Posts body as application/json. Any 2xx is DELIVER_OK (Slack 200 "ok",
+ * Teams 202); network, 408, 429, 5xx are DELIVER_RETRY; other 4xx
+ * DELIVER_PERMANENT. Returns 0 when r was filled (always, barring NOMEM). */
+int deliver_post(struct httpc *h, const char *url, const char *body, struct deliver_result *r);
+
+#endif

@@ -1,0 +1,35 @@
+/* The Matillion Data Productivity Cloud (Maia) API client: OAuth2 client
+ * credentials with a cached token, the execution and its paged steps,
+ * recursion into child pipelines that did not succeed. One struct dpc is
+ * shared by all workers (token cache and rate limiter are inside); each call
+ * brings the caller's own struct httpc. */
+#ifndef DPC_DPC_H
+#define DPC_DPC_H
+
+#include <stdint.h>
+#include "config.h"
+#include "httpc.h"
+#include "summary.h"
+
+/* Copies what it needs from c. NULL on ERR_NOMEM. */
+struct dpc *dpc_new(const struct config *c);
+void dpc_free(struct dpc *d);
+
+struct dpc_error {
+	long http_status;      /* last failing HTTP status, 0 if network */
+	int64_t retry_after_s; /* from a 429/503, -1 if none */
+	char message[256];     /* what failed, no secrets */
+	int api_calls;         /* calls made for this job */
+};
+
+/* Fills s (already summary_init'ed) for the run: GET the execution, then
+ * every page of its steps (size=100), then the steps of each child run that
+ * did not succeed, deepest first, with a visited set, max_child_depth and
+ * max_api_calls. Calls summary_finish() on success.
+ * Returns 0; ERR_TRANSIENT (network, 408, 429, 5xx; retry later);
+ * ERR_PERMANENT (401 after one token refresh, 403, 404...). Running out of
+ * budget or depth is not an error: s->incomplete says what was skipped. */
+int dpc_fetch_summary(struct dpc *d, struct httpc *h, const char *project_id,
+		      const char *execution_id, struct summary *s, struct dpc_error *err);
+
+#endif

@@ -1,0 +1,30 @@
+/* The HTTP front door (libmicrohttpd): POST /webhook, GET /healthz, /readyz,
+ * /metrics. A webhook is authenticated, size- and type-checked, decoded,
+ * routed, then committed to the store before the 202 reply. Nothing it
+ * rejects is echoed back or logged raw. */
+#ifndef DPC_INTAKE_H
+#define DPC_INTAKE_H
+
+#include "config.h"
+#include "store.h"
+
+/* Readiness beyond the store: returns 1 when workers are running. */
+typedef int (*intake_ready_fn)(void *ctx);
+
+/* Starts listening on cfg->listen (host:port; port 0 picks one). The
+ * holder and store are borrowed until intake_stop(). NULL on failure, with
+ * the cause in err. */
+struct intake *intake_start(struct config_holder *cfg, struct store *st,
+			    intake_ready_fn ready, void *ready_ctx,
+			    char *err, size_t errlen);
+
+/* The port actually bound (useful with port 0). */
+unsigned intake_port(const struct intake *in);
+
+/* From now on POST /webhook answers 503 (shutting down); probes still work. */
+void intake_drain(struct intake *in);
+
+/* Stops the server and frees it; NULL is fine. */
+void intake_stop(struct intake *in);
+
+#endif

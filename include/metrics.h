@@ -1,0 +1,36 @@
+/* Process metrics in Prometheus text format. Counters are atomic; label sets
+ * are fixed enums, except per-destination series which are keyed by
+ * destination name (never its URL). */
+#ifndef DPC_METRICS_H
+#define DPC_METRICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum metric_webhook { /* dpc_notify_webhooks_total{outcome} */
+	MW_ACCEPTED, MW_DUPLICATE, MW_IGNORED, MW_UNAUTHORIZED, MW_BAD_REQUEST,
+	MW_TOO_LARGE, MW_UNSUPPORTED, MW_UNPROCESSABLE, MW_UNAVAILABLE, MW__MAX
+};
+extern const char *const metric_webhook_names[MW__MAX];
+
+enum metric_hist { /* histograms, seconds */
+	MH_API_LATENCY,     /* dpc_notify_matillion_request_duration_seconds */
+	MH_CHAT_LATENCY,    /* dpc_notify_chat_post_duration_seconds */
+	MH_STORE_COMMIT,    /* dpc_notify_store_commit_duration_seconds */
+	MH__MAX
+};
+
+void metrics_webhook(enum metric_webhook outcome);
+void metrics_observe(enum metric_hist h, double seconds);
+/* Matillion API calls by HTTP status class ("2xx", "4xx", "429", "5xx", "error"). */
+void metrics_api_call(long http_status);
+/* Delivery outcome for a destination: result is "ok", "retry" or "dead". */
+void metrics_delivery(const char *dest, const char *result);
+void metrics_retry(void);
+void metrics_dead_letter(void);
+
+/* Writes the exposition text; job counts by state come from the caller
+ * (store_counts) as names/values. Returns a new string (caller frees). */
+char *metrics_render(const char *const *job_state_names, const int64_t *job_counts, size_t n_states);
+
+#endif

@@ -1,0 +1,115 @@
+/* The durable store: one SQLite file in WAL mode holding jobs, their
+ * per-destination deliveries and the dedup keys. Every accepted webhook is
+ * committed here before intake answers 202. Thread-safe: intake threads and
+ * workers share one struct store. */
+#ifndef DPC_STORE_H
+#define DPC_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "webhook.h"
+
+enum job_state { JOB_QUEUED, JOB_RUNNING, JOB_DELIVERED, JOB_DEAD, JOB_IGNORED, JOB__MAX };
+extern const char *const job_state_names[JOB__MAX]; /* "queued", ... */
+
+enum dlv_state { DLV_PENDING, DLV_DELIVERED, DLV_DEAD, DLV__MAX };
+extern const char *const dlv_state_names[DLV__MAX];
+
+struct job {
+	int64_t id;
+	struct webhook_event ev; /* what the webhook said */
+	enum job_state state;
+	int attempts;            /* times claimed so far, including this one */
+	int64_t received_ms;     /* unix ms when accepted */
+	int64_t not_before_ms;   /* earliest next attempt */
+	char last_error[256];
+};
+
+struct delivery {
+	int64_t job_id;
+	char dest[128];          /* destination name */
+	enum dlv_state state;
+	int attempts;
+	int64_t not_before_ms;
+	char *payload;           /* rendered body once known, else NULL; owned */
+	char last_error[256];
+};
+
+/* Opens (creating if needed) the database at path, sets WAL, runs
+ * integrity_check and recovers: jobs left running by a dead process become
+ * queued again. On failure returns NULL and writes the cause into err. */
+struct store *store_open(const char *path, char *err, size_t errlen);
+void store_close(struct store *s);
+
+/* Accepts a webhook: inserts the dedup key (project, execution, status) and,
+ * if it was new, a queued job with one pending delivery per name in dests.
+ * Blocks until the transaction is durable (group commit may batch it with
+ * others). Returns 0 and *job_id; ERR_DUPLICATE when the key was seen within
+ * dedup_window_s; ERR_IO when the store cannot commit (disk full,
+ * read-only, corrupt): nothing was accepted. */
+int store_put(struct store *s, const struct webhook_event *ev,
+	      char *const *dests, size_t n_dests, int64_t dedup_window_s,
+	      int64_t *job_id);
+
+/* Claims the oldest job that is queued with not_before <= now_ms, or running
+ * with an expired lease; marks it running with lease until now_ms+lease_ms
+ * and increments attempts. Returns 0 with *out filled, ERR_NOTFOUND when none
+ * is ready, ERR_IO on failure. */
+int store_claim(struct store *s, int64_t now_ms, int64_t lease_ms, struct job *out);
+
+/* Blocks until store_put() adds work or max_ms passes or store_wake(). */
+void store_wait(struct store *s, int64_t max_ms);
+void store_wake(struct store *s);
+
+/* Deliveries of job_id that are still pending; caller frees with
+ * store_deliveries_free(). */
+int store_deliveries(struct store *s, int64_t job_id, struct delivery **out, size_t *n);
+void store_deliveries_free(struct delivery *d, size_t n);
+
+/* Remembers the rendered payload of a pending delivery, so a retry posts the
+ * same message without calling the API again. */
+int store_set_payload(struct store *s, int64_t job_id, const char *dest, const char *payload);
+
+/* Records one delivery attempt's outcome. */
+int store_delivery_ok(struct store *s, int64_t job_id, const char *dest);
+int store_delivery_retry(struct store *s, int64_t job_id, const char *dest,
+			 int64_t not_before_ms, const char *error);
+int store_delivery_dead(struct store *s, int64_t job_id, const char *dest, const char *error);
+
+/* Ends this attempt of a claimed job. If every delivery is delivered or dead
+ * the job becomes delivered (or dead when none was delivered); otherwise it
+ * is queued again with not_before = the earliest pending delivery's. */
+int store_job_settle(struct store *s, int64_t job_id);
+
+/* Re-queues a claimed job for a later attempt (e.g. the API failed). */
+int store_job_retry(struct store *s, int64_t job_id, int64_t not_before_ms, const char *error);
+/* Ends a job without deliveries: JOB_DEAD (gave up) or JOB_IGNORED (run's
+ * real status matched no route); pending deliveries become dead/ignored. */
+int store_job_end(struct store *s, int64_t job_id, enum job_state st, const char *reason);
+/* Gives a running job back as queued, attempts not counted (shutdown). */
+int store_job_release(struct store *s, int64_t job_id);
+
+/* Listing for the CLI: calls fn for each job in state st (or every state
+ * when st < 0), newest first, at most limit rows. */
+typedef void (*store_job_fn)(void *ctx, const struct job *j);
+int store_list(struct store *s, int st, size_t limit, store_job_fn fn, void *ctx);
+
+/* Dead letters: re-queue one dead job (its dead deliveries become pending,
+ * attempts reset) or all; purge dead jobs older than age_s. *count gets the
+ * number of jobs affected. */
+int store_dead_retry(struct store *s, int64_t job_id, size_t *count); /* job_id < 0: all */
+int store_dead_purge(struct store *s, int64_t older_than_s, size_t *count);
+
+/* Drops dedup keys older than window_s and finished jobs older than it. */
+int store_prune(struct store *s, int64_t window_s);
+
+/* Counts jobs by state (for /metrics and /readyz). */
+int store_counts(struct store *s, int64_t counts[JOB__MAX]);
+
+/* 1 when the last write succeeded and the file is writable. */
+int store_healthy(struct store *s);
+
+/* Current wall-clock time in unix ms (shared helper). */
+int64_t store_now_ms(void);
+
+#endif

@@ -1,0 +1,115 @@
+/* What a person needs to know about one run, built incrementally while the
+ * Matillion client pages through steps. Pure: JSON text in, struct out.
+ * Memory is bounded: successful steps are only counted; failed steps and
+ * child runs are kept up to fixed caps and counted beyond them. */
+#ifndef DPC_SUMMARY_H
+#define DPC_SUMMARY_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "status.h"
+
+#define SUMMARY_MAX_FAILED 100    /* failed/cancelled steps kept in detail */
+#define SUMMARY_MAX_CHILDREN 200  /* child runs kept in detail */
+#define SUMMARY_MESSAGE_MAX 1000  /* bytes of an error message kept (UTF-8 safe) */
+#define SUMMARY_PATH_SEP " \xe2\x80\xba " /* " › " */
+
+struct failed_step {
+	char *path;          /* "Parent › Child › Step" (pipeline names, then step) */
+	char *step_id;       /* step id, "" if absent */
+	enum run_status status;
+	char *status_text;   /* as reported */
+	char *message;       /* result.message, trimmed and sanitised; "" if none */
+	int64_t duration_ms; /* -1 when timestamps are missing */
+	int depth;           /* 0 = root pipeline, 1 = its child, ... */
+	size_t seq;          /* order of discovery, for stable sorting */
+};
+
+struct child_run {
+	char *execution_id;  /* childPipeline.id */
+	char *name;          /* childPipeline.name (display, suffix stripped) */
+	char *path;          /* path of the step that started it */
+	enum run_status status; /* the calling step's result.status */
+	int depth;           /* depth of the child pipeline itself (>= 1) */
+	int visited;         /* 1 once its steps were fetched */
+};
+
+struct summary {
+	/* identity; all owned strings, "" when unknown */
+	char *project_id;
+	char *project_name;    /* from config, for display */
+	char *execution_id;
+	char *pipeline_name;   /* display name, .orch.yaml/.tran.yaml stripped */
+	char *environment;
+	enum run_status status;
+	char *status_text;
+	char *trigger;
+	char *user;
+	char *message;         /* execution-level message, if any */
+	int64_t started_ms;    /* -1 unknown */
+	int64_t finished_ms;   /* -1 unknown */
+	char *link;            /* {ui_base}/observability-dashboard/pipeline/{execution id} */
+
+	/* steps */
+	uint64_t counts[ST__MAX]; /* steps by status, all pipelines */
+	uint64_t total_steps;
+	struct failed_step *failed; /* sorted by summary_finish(): deepest first */
+	size_t n_failed;            /* kept */
+	uint64_t failed_more;       /* failed beyond SUMMARY_MAX_FAILED */
+	struct child_run *children;
+	size_t n_children;
+	uint64_t children_more;
+
+	/* caveats shown to the reader; owned, NULL when none */
+	char *incomplete;      /* e.g. "API call budget reached; 3 child pipelines not fetched" */
+	char *degraded;        /* "step details unavailable: <reason>" context */
+	int is_test;           /* send-test sample */
+};
+
+/* Starts an empty summary for the identity given (strings copied; NULLs
+ * become ""). ui_base may be NULL for no link. Returns 0 or ERR_NOMEM. */
+int summary_init(struct summary *s, const char *project_id, const char *execution_id,
+		 const char *ui_base);
+void summary_free(struct summary *s);
+
+/* Fills identity fields from GET .../pipeline-executions/{id}, accepting both
+ * the flat object and {"result":{...}}. Fields already set by the webhook
+ * are overwritten only by non-empty API values. Returns 0 or ERR_PARSE. */
+int summary_set_execution(struct summary *s, const char *json, size_t len);
+
+/* Where a page of steps belongs: the pipeline path ("Parent › Child") and
+ * its depth (0 for the root run). */
+struct page_ctx {
+	const char *pipeline_path;
+	int depth;
+};
+
+/* Result of reading one page. */
+struct page_info {
+	int64_t total;       /* "total" field, -1 if absent */
+	int64_t page;        /* "page" field, -1 if absent */
+	size_t n_results;    /* steps on this page */
+};
+
+/* Adds one page of GET .../steps. Child steps with childPipeline.id are
+ * appended to s->children (visited = 0). Returns 0 or ERR_PARSE (not JSON or
+ * no results array). Steps without timestamps get duration -1. */
+int summary_add_page(struct summary *s, const struct page_ctx *ctx,
+		     const char *json, size_t len, struct page_info *info);
+
+/* Orders failed steps deepest first (stable by discovery otherwise). */
+void summary_finish(struct summary *s);
+
+/* Sets s->incomplete / s->degraded (copied). */
+int summary_set_incomplete(struct summary *s, const char *why);
+int summary_set_degraded(struct summary *s, const char *why);
+
+/* Display form of a pipeline name: ".orch.yaml", ".tran.yaml" suffix
+ * stripped. Returns a new string (caller frees) or NULL on ERR_NOMEM. */
+char *summary_display_name(const char *pipeline_name);
+
+/* Parses RFC 3339 (e.g. 2024-05-01T10:00:00.123Z, +02:00 offsets) to unix ms;
+ * -1 when absent or invalid. */
+int64_t summary_parse_time(const char *s);
+
+#endif

@@ -1,0 +1,39 @@
+/* Text hygiene for untrusted strings (pipeline names, step messages) before
+ * they reach chat messages or logs. Pure. */
+#ifndef DPC_TEXT_H
+#define DPC_TEXT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Returns a new NUL-terminated copy of s[0..len) where invalid UTF-8
+ * sequences and control characters (C0 except \n and \t, DEL, C1) are
+ * replaced with U+FFFD, and NUL bytes are dropped. keep_newlines = 0 turns
+ * \n and \t into spaces. Caller frees; NULL on ERR_NOMEM. */
+char *text_sanitize(const char *s, size_t len, int keep_newlines);
+
+/* Length in bytes of the longest prefix of s (valid UTF-8) that is at most
+ * max_bytes long and does not split a code point. */
+size_t text_utf8_prefix(const char *s, size_t max_bytes);
+
+/* Number of code points in valid UTF-8 s. */
+size_t text_utf8_len(const char *s);
+
+/* New copy of s cut to at most max_chars code points; when cut, the last
+ * code point becomes "…" so the result is still <= max_chars. Caller frees. */
+char *text_truncate(const char *s, size_t max_chars);
+
+/* Slack mrkdwn escaping: & < > become &amp; &lt; &gt;. Caller frees. */
+char *text_slack_escape(const char *s);
+
+/* Teams TextBlock escaping: neutralises <at>…</at> mention tags, markdown
+ * links/emphasis ([, ], (, ), *, _, `, ~, #, >, -, leading digits+.) by
+ * backslash-escaping or replacing < > with look-alikes, so untrusted text
+ * renders literally. Caller frees. */
+char *text_teams_escape(const char *s);
+
+/* Formats a duration in ms as "1h 02m", "3m 05s", "12.3s", "850ms";
+ * "?" for negative. Writes into out. */
+void text_duration(int64_t ms, char *out, size_t outlen);
+
+#endif
