@@ -1,0 +1,470 @@
+/* dpc-notify: command line entry point. It only parses arguments and wires
+ * the modules together; the work happens in intake, store, worker, dpc,
+ * summary, the renderers and deliver. */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "config.h"
+#include "deliver.h"
+#include "dpc.h"
+#include "errors.h"
+#include "httpc.h"
+#include "intake.h"
+#include "log.h"
+#include "render.h"
+#include "store.h"
+#include "summary.h"
+#include "worker.h"
+
+#ifndef DPC_VERSION
+#define DPC_VERSION "dev"
+#endif
+#define DEFAULT_CONFIG "/etc/dpc-notify/dpc-notify.ini"
+#define PRUNE_EVERY_S 3600
+
+static const char usage[] =
+	"usage: dpc-notify [-c FILE] [serve]\n"
+	"       dpc-notify [-c FILE] check-config\n"
+	"       dpc-notify [-c FILE] preview PROJECT_ID EXECUTION_ID [--format slack|teams|text]\n"
+	"       dpc-notify [-c FILE] send-test DESTINATION\n"
+	"       dpc-notify [-c FILE] jobs [--state queued|running|delivered|dead|ignored]\n"
+	"       dpc-notify [-c FILE] dead list | dead retry ID|--all | dead purge [--older-than 7d]\n"
+	"       dpc-notify --help | --version\n"
+	"\n"
+	"Receives Matillion pipeline-run webhooks and posts failure summaries to\n"
+	"Slack and Microsoft Teams. The config file defaults to $DPC_NOTIFY_CONFIG,\n"
+	"then " DEFAULT_CONFIG ". See dpc-notify(8) and dpc-notify.ini(5).\n";
+
+/* Loads the config, printing every problem as file:line: message. */
+static struct config *load(const char *path, FILE *out)
+{
+	struct diags d = { 0 };
+	struct config *c = config_load(path, &d);
+	size_t i;
+
+	for (i = 0; i < d.n; i++)
+		fprintf(out, "%s\n", d.lines[i]);
+	diags_free(&d);
+	return c;
+}
+
+static int cmd_check_config(const char *path)
+{
+	struct config *c = load(path, stdout);
+
+	if (c == NULL) {
+		printf("%s: invalid\n", path);
+		return 1;
+	}
+	config_print_summary(c, stdout);
+	printf("%s: valid\n", path);
+	config_free(c);
+	return 0;
+}
+
+static struct httpc *http_for(const struct config *c)
+{
+	struct httpc_opts o = {
+		.connect_timeout_ms = c->connect_timeout * 1000L,
+		.timeout_ms = c->timeout * 1000L,
+		.allow_http = c->allow_http,
+		.ca_file = c->ca_file,
+		.proxy = c->proxy,
+	};
+	return httpc_new(&o);
+}
+
+static char *render_format(const struct summary *s, const char *fmt, const struct destination *d)
+{
+	static const struct destination plain = { .name = "preview", .type = DEST_SLACK };
+
+	if (d == NULL)
+		d = &plain;
+	if (strcmp(fmt, "slack") == 0)
+		return slack_render(s, d);
+	if (strcmp(fmt, "teams") == 0)
+		return teams_render(s, d);
+	return plaintext_render(s);
+}
+
+static int cmd_preview(struct config *c, int argc, char **argv)
+{
+	const char *fmt = "text";
+	struct dpc *d = NULL;
+	struct httpc *h = NULL;
+	struct summary s;
+	struct dpc_error e = { .retry_after_s = -1 };
+	char *out = NULL;
+	int rc = 1, i;
+
+	memset(&s, 0, sizeof(s));
+	if (argc < 2) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	for (i = 2; i < argc; i++) {
+		if (strcmp(argv[i], "--format") == 0 && i + 1 < argc)
+			fmt = argv[++i];
+		else if (strncmp(argv[i], "--format=", 9) == 0)
+			fmt = argv[i] + 9;
+		else {
+			fprintf(stderr, "preview: unexpected argument\n");
+			return 2;
+		}
+	}
+	if (strcmp(fmt, "slack") && strcmp(fmt, "teams") && strcmp(fmt, "text")) {
+		fprintf(stderr, "preview: --format must be slack, teams or text\n");
+		return 2;
+	}
+	d = dpc_new(c);
+	h = http_for(c);
+	if (d == NULL || h == NULL || summary_init(&s, argv[0], argv[1], c->ui_base))
+		goto out;
+	if (dpc_fetch_summary(d, h, argv[0], argv[1], &s, &e) != 0) {
+		fprintf(stderr, "preview: %s\n", e.message[0] ? e.message : "Matillion API request failed");
+		goto out;
+	}
+	out = render_format(&s, fmt, NULL);
+	if (out == NULL)
+		goto out;
+	printf("%s\n", out);
+	rc = 0;
+out:
+	free(out);
+	summary_free(&s);
+	httpc_free(h);
+	dpc_free(d);
+	return rc;
+}
+
+/* A clearly marked sample failure, so a destination can be tested without a
+ * real run. */
+static int sample_summary(struct summary *s, const struct config *c)
+{
+	static const char page[] =
+		"{\"page\":0,\"size\":100,\"total\":3,\"results\":["
+		"{\"id\":\"s1\",\"name\":\"Start\",\"result\":{\"status\":\"SUCCESS\"}},"
+		"{\"id\":\"s2\",\"name\":\"Load orders\",\"result\":{\"status\":\"FAILED\","
+		"\"message\":\"SQL compilation error: table ORDERS_STAGE does not exist (sample)\","
+		"\"startedAt\":\"2026-01-01T10:00:00Z\",\"finishedAt\":\"2026-01-01T10:00:42Z\"}},"
+		"{\"id\":\"s3\",\"name\":\"Notify\",\"result\":{\"status\":\"SKIPPED\"}}]}";
+	static const char exec[] =
+		"{\"pipelineName\":\"dpc-notify test.orch.yaml\",\"environmentName\":\"test\","
+		"\"status\":\"FAILED\",\"trigger\":\"API\",\"startedAt\":\"2026-01-01T10:00:00Z\","
+		"\"finishedAt\":\"2026-01-01T10:00:45Z\"}";
+	struct page_ctx ctx = { .pipeline_path = "dpc-notify test", .depth = 0 };
+	struct page_info info;
+	int rc;
+
+	rc = summary_init(s, "00000000-0000-0000-0000-000000000000",
+			  "00000000-0000-0000-0000-000000000000", c->ui_base);
+	if (rc == 0)
+		rc = summary_set_execution(s, exec, sizeof(exec) - 1);
+	if (rc == 0)
+		rc = summary_add_page(s, &ctx, page, sizeof(page) - 1, &info);
+	if (rc == 0)
+		summary_finish(s);
+	s->is_test = 1;
+	return rc;
+}
+
+static int cmd_send_test(struct config *c, int argc, char **argv)
+{
+	const struct destination *d;
+	struct deliver_result r;
+	struct summary s;
+	struct httpc *h = NULL;
+	char *body = NULL;
+	int rc = 1;
+
+	memset(&s, 0, sizeof(s));
+	if (argc != 1) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	d = config_destination(c, argv[0]);
+	if (d == NULL) {
+		fprintf(stderr, "send-test: no destination named \"%s\"\n", argv[0]);
+		return 1;
+	}
+	h = http_for(c);
+	if (h == NULL || sample_summary(&s, c) != 0)
+		goto out;
+	body = d->type == DEST_TEAMS ? teams_render(&s, d) : slack_render(&s, d);
+	if (body == NULL || deliver_post(h, d->url, body, &r) != 0)
+		goto out;
+	printf("send-test %s (%s): %s, HTTP %ld, %s, %.3fs\n", d->name, dest_type_names[d->type],
+	       deliver_class_names[r.cls], r.http_status, r.detail, r.seconds);
+	rc = r.cls == DELIVER_OK ? 0 : 1;
+out:
+	free(body);
+	summary_free(&s);
+	httpc_free(h);
+	return rc;
+}
+
+static void print_job(void *ctx, const struct job *j)
+{
+	char when[32];
+	time_t t = (time_t)(j->received_ms / 1000);
+	struct tm tm;
+
+	(void)ctx;
+	gmtime_r(&t, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	printf("%-8lld %-9s %-3d %s  %-36s %-36s %-10s %s\n", (long long)j->id, job_state_names[j->state],
+	       j->attempts, when, j->ev.project_id, j->ev.execution_id,
+	       status_names[j->ev.status], j->last_error);
+}
+
+static int parse_state(const char *s)
+{
+	int i;
+
+	for (i = 0; i < JOB__MAX; i++)
+		if (strcmp(s, job_state_names[i]) == 0)
+			return i;
+	return -2;
+}
+
+/* "7d", "12h", "30m", "45s" or plain seconds; -1 when invalid. */
+static int64_t parse_age(const char *s)
+{
+	char *end = NULL;
+	long long v;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || end == s || v < 0)
+		return -1;
+	switch (*end) {
+	case '\0': case 's': break;
+	case 'm': v *= 60; break;
+	case 'h': v *= 3600; break;
+	case 'd': v *= 86400; break;
+	default: return -1;
+	}
+	if (*end != '\0' && end[1] != '\0')
+		return -1;
+	return v;
+}
+
+static int cmd_store(struct config *c, const char *cmd, int argc, char **argv)
+{
+	char err[256];
+	struct store *st = store_open(c->store, err, sizeof(err));
+	size_t count = 0;
+	int rc = 2, state = -1;
+
+	if (st == NULL) {
+		fprintf(stderr, "%s: store %s: %s\n", cmd, c->store, err);
+		return 1;
+	}
+	if (strcmp(cmd, "jobs") == 0) {
+		if (argc == 2 && strcmp(argv[0], "--state") == 0)
+			state = parse_state(argv[1]);
+		else if (argc != 0)
+			state = -2;
+		if (state == -2)
+			goto usage;
+		printf("%-8s %-9s %-3s %-20s  %-36s %-36s %-10s %s\n", "ID", "STATE", "TRY", "RECEIVED",
+		       "PROJECT", "EXECUTION", "STATUS", "LAST ERROR");
+		rc = store_list(st, state, 1000, print_job, NULL) ? 1 : 0;
+	} else if (argc >= 1 && strcmp(argv[0], "list") == 0 && argc == 1) {
+		printf("%-8s %-9s %-3s %-20s  %-36s %-36s %-10s %s\n", "ID", "STATE", "TRY", "RECEIVED",
+		       "PROJECT", "EXECUTION", "STATUS", "LAST ERROR");
+		rc = store_list(st, JOB_DEAD, 1000, print_job, NULL) ? 1 : 0;
+	} else if (argc == 2 && strcmp(argv[0], "retry") == 0) {
+		char *end = NULL;
+		long long id = strcmp(argv[1], "--all") == 0 ? -1 : strtoll(argv[1], &end, 10);
+		if (end != NULL && (*end != '\0' || id < 0))
+			goto usage;
+		rc = store_dead_retry(st, id, &count) ? 1 : 0;
+		if (rc == 0)
+			printf("re-queued %zu dead job(s)\n", count);
+	} else if (argc >= 1 && strcmp(argv[0], "purge") == 0) {
+		int64_t age = 7 * 86400;
+		if (argc == 3 && strcmp(argv[1], "--older-than") == 0)
+			age = parse_age(argv[2]);
+		else if (argc != 1)
+			goto usage;
+		if (age < 0)
+			goto usage;
+		rc = store_dead_purge(st, age, &count) ? 1 : 0;
+		if (rc == 0)
+			printf("purged %zu dead job(s)\n", count);
+	} else {
+		goto usage;
+	}
+	store_close(st);
+	return rc;
+usage:
+	store_close(st);
+	fputs(usage, stderr);
+	return 2;
+}
+
+/* SIGHUP: load the file again; install it only if valid. */
+static void reload(struct config_holder *h, const char *path)
+{
+	struct diags d = { 0 };
+	struct config *c = config_load(path, &d);
+	size_t i;
+
+	for (i = 0; i < d.n; i++)
+		log_msg(c ? LOG_WARN : LOG_ERROR, "config: reload: %s", d.lines[i]);
+	diags_free(&d);
+	if (c == NULL) {
+		log_event(LOG_ERROR, "config reload rejected, keeping the running config", NULL);
+		return;
+	}
+	log_setup(c->log_level, c->log_format);
+	config_swap(h, c);
+	log_event(LOG_INFO, "config reloaded", NULL);
+}
+
+static int serve_loop(struct config_holder *h, struct store *st, const char *path)
+{
+	sigset_t set;
+	int64_t next_prune = 0;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	for (;;) {
+		struct timespec ts = { 60, 0 };
+		int sig = sigtimedwait(&set, NULL, &ts);
+		if (sig == SIGHUP)
+			reload(h, path);
+		else if (sig == SIGTERM || sig == SIGINT)
+			return sig;
+		if (store_now_ms() >= next_prune) {
+			const struct config *c = config_get(h);
+			store_prune(st, c->dedup_window);
+			config_put(h, c);
+			next_prune = store_now_ms() + PRUNE_EVERY_S * 1000LL;
+		}
+	}
+}
+
+static int cmd_serve(struct config *c, const char *path)
+{
+	struct config_holder *h = NULL;
+	struct store *st = NULL;
+	struct workers *w = NULL;
+	struct intake *in = NULL;
+	char err[256];
+	sigset_t set;
+	int grace, sig, rc = 1;
+
+	/* Signals are taken synchronously by the main thread only. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (c->allow_unauthenticated && c->n_auth_tokens == 0 && c->n_hmac_secrets == 0)
+		log_event(LOG_WARN, "webhook authentication is OFF (allow_unauthenticated = true)", NULL);
+	st = store_open(c->store, err, sizeof(err));
+	if (st == NULL) {
+		log_event(LOG_ERROR, "cannot open store", "path", c->store, "error", err, NULL);
+		config_free(c);
+		return 1;
+	}
+	grace = c->shutdown_grace;
+	h = config_holder_new(c);
+	if (h == NULL) {
+		config_free(c);
+		goto out;
+	}
+	w = workers_start(h, st);
+	if (w == NULL) {
+		log_event(LOG_ERROR, "cannot start workers", NULL);
+		goto out;
+	}
+	in = intake_start(h, st, workers_running, w, err, sizeof(err));
+	if (in == NULL) {
+		log_event(LOG_ERROR, "cannot start HTTP listener", "error", err, NULL);
+		goto out;
+	}
+	{
+		char port[16];
+		snprintf(port, sizeof(port), "%u", intake_port(in));
+		log_event(LOG_INFO, "dpc-notify started", "version", DPC_VERSION, "port", port, NULL);
+	}
+	sig = serve_loop(h, st, path);
+	log_event(LOG_INFO, "shutting down", "signal", sig == SIGTERM ? "TERM" : "INT", NULL);
+	intake_drain(in);
+	rc = 0;
+out:
+	workers_stop(w, grace);
+	intake_stop(in);
+	store_close(st);
+	config_holder_free(h);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *path = getenv("DPC_NOTIFY_CONFIG");
+	const char *cmd = "serve";
+	struct config *c;
+	int ch, rc;
+
+	if (path == NULL || *path == '\0')
+		path = DEFAULT_CONFIG;
+	/* "+" stops at the first command word so its own options pass through. */
+	while ((ch = getopt_long(argc, argv, "+c:hV", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'c': path = optarg; break;
+		case 'h': fputs(usage, stdout); return 0;
+		case 'V': printf("dpc-notify %s\n", DPC_VERSION); return 0;
+		default: fputs(usage, stderr); return 2;
+		}
+	}
+	if (optind < argc)
+		cmd = argv[optind++];
+	if (strcmp(cmd, "check-config") == 0)
+		return cmd_check_config(path);
+	if (strcmp(cmd, "serve") && strcmp(cmd, "preview") && strcmp(cmd, "send-test") &&
+	    strcmp(cmd, "jobs") && strcmp(cmd, "dead")) {
+		fprintf(stderr, "dpc-notify: unknown command \"%s\"\n%s", cmd, usage);
+		return 2;
+	}
+	c = load(path, stderr);
+	if (c == NULL)
+		return 1;
+	log_setup(c->log_level, c->log_format);
+	httpc_global_init();
+	if (strcmp(cmd, "serve") == 0) {
+		rc = cmd_serve(c, path); /* takes c */
+		httpc_global_cleanup();
+		return rc;
+	}
+	if (strcmp(cmd, "preview") == 0)
+		rc = cmd_preview(c, argc - optind, argv + optind);
+	else if (strcmp(cmd, "send-test") == 0)
+		rc = cmd_send_test(c, argc - optind, argv + optind);
+	else
+		rc = cmd_store(c, cmd, argc - optind, argv + optind);
+	config_free(c);
+	httpc_global_cleanup();
+	return rc;
+}

@@ -1,0 +1,426 @@
+/* Workers: threads that take jobs from the store and carry each one through
+ * the Matillion client, the summary, the renderers and delivery.
+ *
+ * DESIGN
+ * A job is claimed (store: queued -> running, with a lease), then:
+ *  1. Pending deliveries that have no payload yet need the run's summary:
+ *     the Matillion API is asked once per attempt. A transient API failure
+ *     re-queues the job with backoff while attempts and age allow; after that,
+ *     or on a permanent failure, a degraded notice is built from what the
+ *     webhook said (unless degraded_notice = false, then the job is dead).
+ *  2. The rendered payload is saved per delivery before posting, so a later
+ *     retry posts the same bytes and never calls the API again.
+ *  3. Each pending delivery is paced by its destination's rate limiter and
+ *     posted. 2xx marks it delivered; a retryable failure schedules it again
+ *     (backoff, at least Retry-After); a permanent one marks it dead.
+ *  4. store_job_settle() decides the job's state from its deliveries.
+ * Every step is committed to the store before the next, so a crash at any
+ * point repeats at most the delivery that was in flight (at-least-once). */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "deliver.h"
+#include "dpc.h"
+#include "errors.h"
+#include "httpc.h"
+#include "log.h"
+#include "metrics.h"
+#include "render.h"
+#include "retry.h"
+#include "route.h"
+#include "summary.h"
+#include "worker.h"
+
+#define LEASE_MS (10 * 60 * 1000)  /* longer than any job can take */
+#define MAX_PACERS 64              /* distinct destination names paced */
+
+struct pacer {
+	char name[128];
+	double rate;
+	struct ratelimit *rl;
+};
+
+struct workers {
+	struct config_holder *cfg;
+	struct store *st;
+	struct dpc *dpc;          /* shared: token cache and API rate limiter */
+	pthread_t *threads;
+	int n;
+	atomic_int stop;
+	atomic_int alive;         /* threads currently in their loop */
+	atomic_int busy;          /* threads currently inside a job */
+	pthread_mutex_t lock;     /* guards pacers */
+	struct pacer pacers[MAX_PACERS];
+	size_t n_pacers;
+};
+
+struct wctx {                 /* one per thread */
+	struct workers *w;
+	struct httpc *http;
+	uint64_t rng;
+};
+
+static uint64_t next_rand(uint64_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 7;
+	*x ^= *x << 17;
+	return *x;
+}
+
+/* Logs one event of job j; every job line carries job and execution ids.
+ * k1/k2 may be NULL to end the field list early. */
+static void jlog(enum log_level lv, const struct job *j, const char *msg,
+		 const char *k1, const char *v1, const char *k2, const char *v2)
+{
+	char id[24];
+
+	if (!log_enabled(lv))
+		return;
+	snprintf(id, sizeof(id), "%lld", (long long)j->id);
+	log_event(lv, msg, "job", id, "execution", j->ev.execution_id, k1, v1, k2, v2, NULL);
+}
+
+static struct httpc *http_for(const struct config *c)
+{
+	struct httpc_opts o = {
+		.connect_timeout_ms = c->connect_timeout * 1000L,
+		.timeout_ms = c->timeout * 1000L,
+		.allow_http = c->allow_http,
+		.ca_file = c->ca_file,
+		.proxy = c->proxy,
+		.max_response = 0,
+	};
+	return httpc_new(&o);
+}
+
+/* The limiter pacing posts to one destination, created on first use. The
+ * table is keyed by name so pacing survives config reloads. */
+static struct ratelimit *pacer_for(struct workers *w, const struct destination *d)
+{
+	struct ratelimit *rl = NULL;
+	size_t i;
+
+	pthread_mutex_lock(&w->lock);
+	for (i = 0; i < w->n_pacers; i++)
+		if (strcmp(w->pacers[i].name, d->name) == 0 && w->pacers[i].rate == d->rate_per_sec) {
+			rl = w->pacers[i].rl;
+			goto out;
+		}
+	if (i == w->n_pacers && w->n_pacers < MAX_PACERS) {
+		struct pacer *p = &w->pacers[w->n_pacers];
+		p->rl = ratelimit_new(d->rate_per_sec, 1);
+		if (p->rl != NULL) {
+			snprintf(p->name, sizeof(p->name), "%s", d->name);
+			p->rate = d->rate_per_sec;
+			w->n_pacers++;
+			rl = p->rl;
+		}
+	}
+out:
+	pthread_mutex_unlock(&w->lock);
+	return rl;
+}
+
+static char *render_for(const struct summary *s, const struct destination *d)
+{
+	return d->type == DEST_TEAMS ? teams_render(s, d) : slack_render(s, d);
+}
+
+/* Fills identity fields the webhook already told us, so a degraded notice
+ * still names the pipeline, and the API result only refines them. */
+static int summary_from_webhook(struct summary *s, const struct config *c, const struct job *j)
+{
+	const struct project *p = route_find(c, j->ev.project_id);
+	char *name = NULL;
+	int rc;
+
+	rc = summary_init(s, j->ev.project_id, j->ev.execution_id, c->ui_base);
+	if (rc)
+		return rc;
+	name = summary_display_name(j->ev.pipeline_name);
+	if (name == NULL)
+		return ERR_NOMEM;
+	free(s->pipeline_name);
+	s->pipeline_name = name;
+	free(s->environment);
+	s->environment = strdup(j->ev.environment);
+	free(s->status_text);
+	s->status_text = strdup(j->ev.status_text[0] ? j->ev.status_text : status_names[j->ev.status]);
+	s->status = j->ev.status;
+	if (p != NULL && p->name != NULL && p->name[0] != '\0') {
+		free(s->project_name);
+		s->project_name = strdup(p->name);
+	}
+	if (s->environment == NULL || s->status_text == NULL || (p && p->name && s->project_name == NULL))
+		return ERR_NOMEM;
+	return 0;
+}
+
+/* Step 1: the summary, from the API or degraded. Returns 0 with *have set
+ * when a summary is ready, 0 with !*have when the job was re-queued or ended,
+ * or an ERR_* code. */
+static int build_summary(struct wctx *t, const struct config *c, struct job *j,
+			 struct summary *s, int *have)
+{
+	struct dpc_error e = { .retry_after_s = -1 };
+	char why[320];
+	int64_t now = store_now_ms();
+	int rc;
+
+	*have = 0;
+	rc = summary_from_webhook(s, c, j);
+	if (rc)
+		return rc;
+	rc = dpc_fetch_summary(t->w->dpc, t->http, j->ev.project_id, j->ev.execution_id, s, &e);
+	if (rc == 0) {
+		const struct project *p = route_find(c, j->ev.project_id);
+		if (j->ev.status == ST_UNKNOWN && (p == NULL || !route_match(p, s->status, s->environment))) {
+			jlog(LOG_INFO, j, "run status matches no route", "status", status_names[s->status], NULL, NULL);
+			return store_job_end(t->w->st, j->id, JOB_IGNORED, "status matches no route");
+		}
+		*have = 1;
+		return 0;
+	}
+	snprintf(why, sizeof(why), "%s", e.message[0] ? e.message : err_str(rc));
+	if (rc == ERR_TRANSIENT && retry_allowed(j->attempts, c->max_attempts, now - j->received_ms, c->max_age)) {
+		int64_t delay = retry_delay_ms(j->attempts, e.retry_after_s, next_rand(&t->rng));
+		jlog(LOG_WARN, j, "matillion API failed, will retry", "error", why, NULL, NULL);
+		metrics_retry();
+		return store_job_retry(t->w->st, j->id, now + delay, why);
+	}
+	if (!c->degraded_notice) {
+		jlog(LOG_ERROR, j, "matillion API failed, giving up", "error", why, NULL, NULL);
+		metrics_dead_letter();
+		return store_job_end(t->w->st, j->id, JOB_DEAD, why);
+	}
+	/* Post what the webhook told us rather than stay silent. */
+	summary_free(s);
+	rc = summary_from_webhook(s, c, j);
+	if (rc == 0)
+		rc = summary_set_degraded(s, why);
+	if (rc == 0) {
+		jlog(LOG_WARN, j, "matillion API failed, sending degraded notice", "error", why, NULL, NULL);
+		*have = 1;
+	}
+	return rc;
+}
+
+/* Step 3 for one delivery: pace, post, record the outcome. */
+static int post_one(struct wctx *t, const struct config *c, const struct job *j,
+		    const struct destination *d, const struct delivery *dl)
+{
+	struct deliver_result r;
+	struct ratelimit *rl = pacer_for(t->w, d);
+	int64_t now;
+	int rc;
+
+	if (rl != NULL)
+		ratelimit_acquire(rl);
+	rc = deliver_post(t->http, d->url, dl->payload, &r);
+	if (rc)
+		return rc;
+	now = store_now_ms();
+	if (r.cls == DELIVER_OK) {
+		metrics_delivery(d->name, "ok");
+		jlog(LOG_INFO, j, "delivered", "destination", d->name, "result", r.detail);
+		return store_delivery_ok(t->w->st, j->id, d->name);
+	}
+	if (r.cls == DELIVER_RETRY &&
+	    retry_allowed(dl->attempts + 1, c->max_attempts, now - j->received_ms, c->max_age)) {
+		int64_t delay = retry_delay_ms(dl->attempts + 1, r.retry_after_s, next_rand(&t->rng));
+		if (r.retry_after_s > 0 && rl != NULL)
+			ratelimit_pause_until(rl, ratelimit_now_ms() + r.retry_after_s * 1000);
+		metrics_delivery(d->name, "retry");
+		metrics_retry();
+		jlog(LOG_WARN, j, "delivery failed, will retry", "destination", d->name, "error", r.detail);
+		return store_delivery_retry(t->w->st, j->id, d->name, now + delay, r.detail);
+	}
+	metrics_delivery(d->name, "dead");
+	metrics_dead_letter();
+	jlog(LOG_ERROR, j, "delivery failed permanently", "destination", d->name, "error", r.detail);
+	return store_delivery_dead(t->w->st, j->id, d->name, r.detail);
+}
+
+/* Steps 2 and 3 over every pending delivery. */
+static int deliver_all(struct wctx *t, const struct config *c, struct job *j,
+		       struct delivery *dl, size_t n, const struct summary *s)
+{
+	int64_t now = store_now_ms();
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < n && rc == 0; i++) {
+		const struct destination *d = config_destination(c, dl[i].dest);
+		if (d == NULL) {
+			rc = store_delivery_dead(t->w->st, j->id, dl[i].dest, "destination no longer configured");
+			continue;
+		}
+		if (dl[i].payload == NULL) {
+			dl[i].payload = render_for(s, d);
+			if (dl[i].payload == NULL)
+				return ERR_NOMEM;
+			rc = store_set_payload(t->w->st, j->id, d->name, dl[i].payload);
+			if (rc)
+				break;
+		}
+		if (dl[i].not_before_ms > now)
+			continue;
+		rc = post_one(t, c, j, d, &dl[i]);
+	}
+	return rc;
+}
+
+static int run_job(struct wctx *t, struct job *j)
+{
+	const struct config *c = config_get(t->w->cfg);
+	struct summary s;
+	struct delivery *dl = NULL;
+	size_t n = 0, i;
+	int need = 0, have = 0, rc;
+
+	memset(&s, 0, sizeof(s));
+	rc = store_deliveries(t->w->st, j->id, &dl, &n);
+	if (rc)
+		goto out;
+	for (i = 0; i < n; i++)
+		if (dl[i].payload == NULL)
+			need = 1;
+	if (need) {
+		rc = build_summary(t, c, j, &s, &have);
+		if (rc || !have)
+			goto out;
+	}
+	rc = deliver_all(t, c, j, dl, n, &s);
+	if (rc == 0)
+		rc = store_job_settle(t->w->st, j->id);
+out:
+	if (rc)
+		jlog(LOG_ERROR, j, "job failed", "error", err_str(rc), NULL, NULL);
+	summary_free(&s);
+	store_deliveries_free(dl, n);
+	config_put(t->w->cfg, c);
+	return rc;
+}
+
+static void *thread_main(void *arg)
+{
+	struct wctx *t = arg;
+	struct workers *w = t->w;
+	struct job j;
+
+	atomic_fetch_add(&w->alive, 1);
+	while (!atomic_load(&w->stop)) {
+		int rc = store_claim(w->st, store_now_ms(), LEASE_MS, &j);
+		if (rc == ERR_NOTFOUND) {
+			store_wait(w->st, 1000);
+			continue;
+		}
+		if (rc) {
+			store_wait(w->st, 1000);
+			continue;
+		}
+		atomic_fetch_add(&w->busy, 1);
+		run_job(t, &j);
+		atomic_fetch_sub(&w->busy, 1);
+	}
+	atomic_fetch_sub(&w->alive, 1);
+	httpc_free(t->http);
+	free(t);
+	return NULL;
+}
+
+struct workers *workers_start(struct config_holder *cfg, struct store *st)
+{
+	const struct config *c = config_get(cfg);
+	struct workers *w = calloc(1, sizeof(*w));
+	int i;
+
+	if (w == NULL)
+		goto fail;
+	w->cfg = cfg;
+	w->st = st;
+	pthread_mutex_init(&w->lock, NULL);
+	w->dpc = dpc_new(c);
+	w->threads = calloc((size_t)c->workers, sizeof(*w->threads));
+	if (w->dpc == NULL || w->threads == NULL)
+		goto fail;
+	for (i = 0; i < c->workers; i++) {
+		struct wctx *t = calloc(1, sizeof(*t));
+		if (t == NULL)
+			goto fail;
+		t->w = w;
+		t->rng = ((uint64_t)time(NULL) << 16) ^ (uint64_t)(i + 1) * 0x9E3779B97F4A7C15ull;
+		t->http = http_for(c);
+		if (t->http == NULL || pthread_create(&w->threads[i], NULL, thread_main, t) != 0) {
+			httpc_free(t->http);
+			free(t);
+			goto fail;
+		}
+		w->n++;
+	}
+	config_put(cfg, c);
+	return w;
+fail:
+	config_put(cfg, c);
+	workers_stop(w, 0);
+	return NULL;
+}
+
+int workers_running(void *arg)
+{
+	struct workers *w = arg;
+
+	return w != NULL && !atomic_load(&w->stop) && atomic_load(&w->alive) == w->n;
+}
+
+void workers_stop(struct workers *w, int grace_s)
+{
+	int64_t deadline;
+	int i;
+
+	if (w == NULL)
+		return;
+	atomic_store(&w->stop, 1);
+	deadline = ratelimit_now_ms() + (int64_t)grace_s * 1000;
+	/* Running jobs finish; idle threads leave their wait within 1 s. */
+	while (atomic_load(&w->alive) > 0 && ratelimit_now_ms() < deadline) {
+		struct timespec ts = { 0, 50 * 1000 * 1000 };
+		store_wake(w->st);
+		nanosleep(&ts, NULL);
+	}
+	if (atomic_load(&w->alive) > 0) {
+		/* A job still in flight keeps its "running" row; the next start
+		 * re-queues it, so detaching loses nothing. */
+		log_event(LOG_WARN, "shutdown grace expired, jobs left for restart", NULL);
+		for (i = 0; i < w->n; i++)
+			pthread_detach(w->threads[i]);
+		return; /* leaked on purpose: the process is exiting */
+	}
+	for (i = 0; i < w->n; i++)
+		pthread_join(w->threads[i], NULL);
+	dpc_free(w->dpc);
+	for (i = 0; i < (int)w->n_pacers; i++)
+		ratelimit_free(w->pacers[i].rl);
+	pthread_mutex_destroy(&w->lock);
+	free(w->threads);
+	free(w);
+}
+
+int worker_run_job(struct workers *w, struct job *j)
+{
+	const struct config *c = config_get(w->cfg);
+	struct wctx t = { .w = w, .rng = 0x2545F4914F6CDD1Dull };
+	int rc;
+
+	t.http = http_for(c);
+	config_put(w->cfg, c);
+	if (t.http == NULL)
+		return ERR_NOMEM;
+	rc = run_job(&t, j);
+	httpc_free(t.http);
+	return rc;
+}
