@@ -20,10 +20,15 @@ int log_enabled(enum log_level lv);
  * are sanitised (control bytes and invalid UTF-8 escaped, quoted when
  * needed). Example:
  *   log_event(LOG_INFO, "job delivered", "job", id, "execution", exec, NULL); */
-void log_event(enum log_level lv, const char *msg, ...);
+void log_event(enum log_level lv, const char *msg, ...)
+	__attribute__((sentinel));
 
 /* printf-style message with no fields; the formatted text is sanitised. */
 void log_msg(enum log_level lv, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+/* Sends log lines to f instead of stderr (NULL restores stderr). For tests
+ * and tools; f is borrowed and must outlive its use. */
+void log_set_stream(FILE *f);
 
 #endif

@@ -90,7 +90,8 @@ int store_job_end(struct store *s, int64_t job_id, enum job_state st, const char
 int store_job_release(struct store *s, int64_t job_id);
 
 /* Listing for the CLI: calls fn for each job in state st (or every state
- * when st < 0), newest first, at most limit rows. */
+ * when st < 0), newest first, at most limit rows (0: no limit). fn runs
+ * with the store's lock held and must not call back into the store. */
 typedef void (*store_job_fn)(void *ctx, const struct job *j);
 int store_list(struct store *s, int st, size_t limit, store_job_fn fn, void *ctx);
 
@@ -111,5 +112,13 @@ int store_healthy(struct store *s);
 
 /* Current wall-clock time in unix ms (shared helper). */
 int64_t store_now_ms(void);
+
+/* Test hook: while on, every write transaction fails just before COMMIT
+ * as if the disk were full (rolled back, ERR_IO, store_healthy() 0). */
+void store_fail_writes(struct store *s, int on);
+
+/* Number of group-commit transactions committed so far (one per batch of
+ * store_put() calls), to observe batching in tests and benchmarks. */
+uint64_t store_commit_count(struct store *s);
 
 #endif

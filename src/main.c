@@ -37,6 +37,7 @@ static const char usage[] =
 	"       dpc-notify [-c FILE] send-test DESTINATION\n"
 	"       dpc-notify [-c FILE] jobs [--state queued|running|delivered|dead|ignored]\n"
 	"       dpc-notify [-c FILE] dead list | dead retry ID|--all | dead purge [--older-than 7d]\n"
+	"       dpc-notify [-c FILE] healthcheck\n"
 	"       dpc-notify --help | --version\n"
 	"\n"
 	"Receives Matillion pipeline-run webhooks and posts failure summaries to\n"
@@ -312,6 +313,39 @@ usage:
 	return 2;
 }
 
+/* For container HEALTHCHECKs (no curl in the image): GET /healthz on the
+ * configured listen address; exit 0 on HTTP 200. */
+static int cmd_healthcheck(const struct config *c)
+{
+	struct httpc_opts o = { .connect_timeout_ms = 2000, .timeout_ms = 3000, .allow_http = 1 };
+	struct httpc_response r;
+	struct httpc *h = httpc_new(&o);
+	const char *colon = strrchr(c->listen, ':');
+	char host[128], url[256];
+	size_t hl;
+	int ok;
+
+	if (h == NULL || colon == NULL) {
+		httpc_free(h);
+		return 1;
+	}
+	hl = (size_t)(colon - c->listen);
+	if (hl >= sizeof(host))
+		hl = sizeof(host) - 1;
+	memcpy(host, c->listen, hl);
+	host[hl] = '\0';
+	if (strcmp(host, "0.0.0.0") == 0 || host[0] == '\0')
+		snprintf(host, sizeof(host), "127.0.0.1");
+	else if (strcmp(host, "[::]") == 0)
+		snprintf(host, sizeof(host), "[::1]");
+	snprintf(url, sizeof(url), "http://%s:%s/healthz", host, colon + 1);
+	ok = httpc_request(h, "GET", url, NULL, NULL, 0, &r) == 0 && r.status == 200;
+	printf("healthz: %s\n", ok ? "ok" : (r.error[0] ? r.error : "unhealthy"));
+	httpc_response_free(&r);
+	httpc_free(h);
+	return ok ? 0 : 1;
+}
+
 /* SIGHUP: load the file again; install it only if valid. */
 static void reload(struct config_holder *h, const char *path)
 {
@@ -444,7 +478,7 @@ int main(int argc, char **argv)
 	if (strcmp(cmd, "check-config") == 0)
 		return cmd_check_config(path);
 	if (strcmp(cmd, "serve") && strcmp(cmd, "preview") && strcmp(cmd, "send-test") &&
-	    strcmp(cmd, "jobs") && strcmp(cmd, "dead")) {
+	    strcmp(cmd, "jobs") && strcmp(cmd, "dead") && strcmp(cmd, "healthcheck")) {
 		fprintf(stderr, "dpc-notify: unknown command \"%s\"\n%s", cmd, usage);
 		return 2;
 	}
@@ -460,6 +494,8 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "preview") == 0)
 		rc = cmd_preview(c, argc - optind, argv + optind);
+	else if (strcmp(cmd, "healthcheck") == 0)
+		rc = cmd_healthcheck(c);
 	else if (strcmp(cmd, "send-test") == 0)
 		rc = cmd_send_test(c, argc - optind, argv + optind);
 	else

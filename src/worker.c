@@ -28,6 +28,7 @@
 #include "httpc.h"
 #include "log.h"
 #include "metrics.h"
+#include "ratelimit.h"
 #include "render.h"
 #include "retry.h"
 #include "route.h"

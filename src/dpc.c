@@ -1,0 +1,773 @@
+/* Matillion Data Productivity Cloud API client: fetches one run, all pages
+ * of its steps and the steps of its child runs that did not succeed, and
+ * feeds them to the summary builder.
+ *
+ * DESIGN: one struct dpc is shared by all workers. It owns the OAuth2
+ * client-credentials token (fetched under a mutex, so concurrent workers
+ * make one token request; refreshed when less than a minute is left, or
+ * once per call after a 401) and the rate limiter every API call passes
+ * through. A job's state (calls made, visited runs, notes for the reader)
+ * lives in a per-call struct job. Recursion into child runs is
+ * an explicit loop, always taking the deepest unvisited failing child
+ * next (a depth-first walk), bounded by max_child_depth, max_api_calls and
+ * a visited set keyed by execution id so a cycle costs nothing. A 429/503
+ * Retry-After pauses every worker; short waits are sat out and the call
+ * repeated, long ones turn into ERR_TRANSIENT so the job is retried later.
+ * Nothing here survives a restart; the token is wiped from memory on free. */
+#include "dpc.h"
+
+#include <cjson/cJSON.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "errors.h"
+#include "log.h"
+#include "metrics.h"
+#include "ratelimit.h"
+
+#define PAGE_SIZE 100
+#define DEFAULT_EXPIRES_S 1800
+#define REFRESH_MARGIN_MS 60000
+#define SHORT_WAIT_S 30      /* Retry-After up to this is waited out in place */
+#define PAUSE_CAP_S 30       /* longest global pause, so workers stay responsive */
+#define DEFAULT_MAX_CALLS 50
+#define NOTES_MAX 512
+#define AUDIENCE "https%3A%2F%2Fapi.matillion.com"
+
+struct dpc {
+	char *api_base;      /* without a trailing '/' */
+	char *token_url;
+	char *client_id;
+	char *client_secret; /* secret: never logged, wiped on free */
+	char *ui_base;
+	int max_child_depth;
+	int max_api_calls;
+	struct ratelimit *rl;
+	pthread_mutex_t lock; /* guards token and token_refresh_ms */
+	char *token;          /* secret; NULL when none cached */
+	int64_t token_refresh_ms; /* monotonic clock value after which a new token is fetched */
+};
+
+/* One dpc_fetch_summary() call. */
+struct job {
+	struct dpc *d;
+	struct httpc *h;
+	struct summary *s;
+	struct dpc_error *err;
+	const char *exec_id;   /* run being fetched, for log lines */
+	char *exec_base;       /* {api_base}/v1/projects/{project}/pipeline-executions/ */
+	char **visited;        /* execution ids fetched or being fetched */
+	size_t n_visited;
+	size_t cap_visited;
+	char *parent_path[SUMMARY_MAX_CHILDREN]; /* pipeline path each child was found in */
+	unsigned char seen[SUMMARY_MAX_CHILDREN]; /* child already decided on */
+	size_t n_tracked;      /* children with parent_path set */
+	size_t skipped_depth;
+	char notes[NOTES_MAX]; /* becomes s->incomplete */
+};
+
+/* ---- small helpers ---- */
+
+static void wipe_free(char *s)
+{
+	if (!s)
+		return;
+	explicit_bzero(s, strlen(s));
+	free(s);
+}
+
+static char *dup_str(const char *s, int *failed)
+{
+	char *d = strdup(s ? s : "");
+
+	if (!d)
+		*failed = 1;
+	return d;
+}
+
+/* Returns a new string a + b + c (c may be NULL), or NULL on ERR_NOMEM. */
+static char *join3(const char *a, const char *b, const char *c)
+{
+	size_t la = strlen(a), lb = strlen(b), lc = c ? strlen(c) : 0;
+	char *out = malloc(la + lb + lc + 1);
+
+	if (!out)
+		return NULL;
+	memcpy(out, a, la);
+	memcpy(out + la, b, lb);
+	if (lc)
+		memcpy(out + la + lb, c, lc);
+	out[la + lb + lc] = '\0';
+	return out;
+}
+
+__attribute__((format(printf, 2, 3)))
+static void add_note(struct job *j, const char *fmt, ...)
+{
+	size_t used = strlen(j->notes);
+	va_list ap;
+
+	if (used > 0 && used + 2 < sizeof(j->notes)) {
+		memcpy(j->notes + used, "; ", 3);
+		used += 2;
+	}
+	if (used + 1 >= sizeof(j->notes))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(j->notes + used, sizeof(j->notes) - used, fmt, ap);
+	va_end(ap);
+}
+
+__attribute__((format(printf, 2, 3)))
+static void set_message(struct dpc_error *err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err->message, sizeof(err->message), fmt, ap);
+	va_end(ap);
+}
+
+/* ---- lifetime ---- */
+
+struct dpc *dpc_new(const struct config *c)
+{
+	struct dpc *d = calloc(1, sizeof(*d));
+	int failed = 0;
+	size_t n;
+
+	if (!d)
+		return NULL;
+	if (pthread_mutex_init(&d->lock, NULL) != 0) {
+		free(d);
+		return NULL;
+	}
+	d->api_base = dup_str(c->api_base, &failed);
+	d->token_url = dup_str(c->token_url, &failed);
+	d->client_id = dup_str(c->client_id, &failed);
+	d->client_secret = dup_str(c->client_secret, &failed);
+	d->ui_base = dup_str(c->ui_base, &failed);
+	d->max_child_depth = c->max_child_depth >= 0 ? c->max_child_depth : 0;
+	d->max_api_calls = c->max_api_calls > 0 ? c->max_api_calls : DEFAULT_MAX_CALLS;
+	d->rl = ratelimit_new(c->requests_per_minute / 60.0, c->burst >= 1 ? c->burst : 1);
+	if (failed || !d->rl) {
+		dpc_free(d);
+		return NULL;
+	}
+	n = strlen(d->api_base);
+	while (n > 0 && d->api_base[n - 1] == '/')
+		d->api_base[--n] = '\0';
+	return d;
+}
+
+void dpc_free(struct dpc *d)
+{
+	if (!d)
+		return;
+	free(d->api_base);
+	free(d->token_url);
+	wipe_free(d->client_id);
+	wipe_free(d->client_secret);
+	free(d->ui_base);
+	wipe_free(d->token);
+	ratelimit_free(d->rl);
+	pthread_mutex_destroy(&d->lock);
+	free(d);
+}
+
+/* ---- token ---- */
+
+/* A token is replaced a minute before it expires; a token that lives less
+ * than two minutes is replaced at half its life, so a short-lived token is
+ * still reused rather than fetched before every call. */
+static int64_t refresh_after_ms(double expires_s)
+{
+	int64_t life = (int64_t)(expires_s * 1000);
+
+	return life < 2 * REFRESH_MARGIN_MS ? life / 2 : life - REFRESH_MARGIN_MS;
+}
+
+/* Reads access_token and expires_in from a token response into d.
+ * Called with d->lock held. Returns 0, ERR_PARSE or ERR_NOMEM. */
+static int token_store(struct dpc *d, const struct httpc_response *resp)
+{
+	cJSON *root = cJSON_ParseWithLength(resp->body ? resp->body : "", resp->len);
+	cJSON *tok = cJSON_GetObjectItemCaseSensitive(root, "access_token");
+	cJSON *exp = cJSON_GetObjectItemCaseSensitive(root, "expires_in");
+	double secs = DEFAULT_EXPIRES_S;
+	int rc = ERR_PARSE;
+	char *copy;
+
+	if (!cJSON_IsString(tok) || !tok->valuestring[0])
+		goto out;
+	if (cJSON_IsNumber(exp) && exp->valuedouble > 0 && exp->valuedouble < 1e7)
+		secs = exp->valuedouble;
+	copy = strdup(tok->valuestring);
+	rc = ERR_NOMEM;
+	if (!copy)
+		goto out;
+	wipe_free(d->token);
+	d->token = copy;
+	d->token_refresh_ms = ratelimit_now_ms() + refresh_after_ms(secs);
+	rc = 0;
+out:
+	if (tok && cJSON_IsString(tok))
+		explicit_bzero(tok->valuestring, strlen(tok->valuestring));
+	cJSON_Delete(root);
+	return rc;
+}
+
+/* Maps a failed token request to an error code and a message. */
+static int token_failure(struct dpc_error *err, int rc, const struct httpc_response *resp)
+{
+	err->http_status = resp->status;
+	if (rc == ERR_NOMEM)
+		return rc;
+	if (rc) {
+		set_message(err, "token request: %s", resp->error);
+		return rc == ERR_PERMANENT ? ERR_PERMANENT : ERR_TRANSIENT;
+	}
+	if (resp->status == 400 || resp->status == 401) {
+		set_message(err, "token request rejected (HTTP %ld): check client_id/client_secret",
+			    resp->status);
+		return ERR_PERMANENT;
+	}
+	set_message(err, "token request failed (HTTP %ld)", resp->status);
+	return httpc_classify(resp->status) == ERR_TRANSIENT ? ERR_TRANSIENT : ERR_PERMANENT;
+}
+
+/* POSTs the client-credentials grant. Called with d->lock held. */
+static int token_fetch(struct dpc *d, struct httpc *h, struct dpc_error *err)
+{
+	static const char *const headers[] = {
+		"Content-Type: application/x-www-form-urlencoded", "Accept: application/json", NULL,
+	};
+	static const char fmt[] = "grant_type=client_credentials&client_id=%s&client_secret=%s"
+				  "&audience=%s";
+	char *id = httpc_escape(d->client_id), *secret = httpc_escape(d->client_secret);
+	struct httpc_response resp = { .status = 0 };
+	char *body = NULL;
+	size_t cap = 0;
+	int rc = ERR_NOMEM;
+
+	if (!id || !secret)
+		goto out;
+	cap = sizeof(fmt) + strlen(id) + strlen(secret) + sizeof(AUDIENCE);
+	body = malloc(cap);
+	if (!body)
+		goto out;
+	snprintf(body, cap, fmt, id, secret, AUDIENCE);
+	rc = httpc_request(h, "POST", d->token_url, headers, body, strlen(body), &resp);
+	metrics_api_call(rc ? 0 : resp.status);
+	if (rc == 0 && httpc_classify(resp.status) == 0) {
+		rc = token_store(d, &resp);
+		if (rc == ERR_PARSE) {
+			set_message(err, "token response had no access_token");
+			rc = ERR_TRANSIENT;
+		}
+	} else {
+		rc = token_failure(err, rc, &resp);
+	}
+out:
+	if (body)
+		explicit_bzero(body, cap);
+	free(body);
+	wipe_free(id);
+	wipe_free(secret);
+	httpc_response_free(&resp);
+	return rc;
+}
+
+/* Returns a private copy of a valid token in *out (caller wipes), fetching
+ * one if none is cached or it expires within the refresh margin. */
+static int token_get(struct job *j, char **out)
+{
+	struct dpc *d = j->d;
+	int64_t now = ratelimit_now_ms();
+	int rc = 0;
+
+	pthread_mutex_lock(&d->lock);
+	if (!d->token || now >= d->token_refresh_ms) {
+		rc = token_fetch(d, j->h, j->err);
+		if (rc == 0)
+			log_event(LOG_DEBUG, "dpc: token fetched", NULL);
+	}
+	if (rc == 0) {
+		*out = strdup(d->token);
+		if (!*out)
+			rc = ERR_NOMEM;
+	}
+	pthread_mutex_unlock(&d->lock);
+	if (rc && rc != ERR_NOMEM)
+		log_event(LOG_WARN, "dpc: token request failed", "error", j->err->message, NULL);
+	return rc;
+}
+
+/* Forgets the cached token if it is still the one the API rejected
+ * (another worker may already have replaced it). */
+static void token_drop(struct dpc *d, const char *rejected)
+{
+	pthread_mutex_lock(&d->lock);
+	if (d->token && strcmp(d->token, rejected) == 0) {
+		wipe_free(d->token);
+		d->token = NULL;
+	}
+	pthread_mutex_unlock(&d->lock);
+}
+
+/* ---- one API call ---- */
+
+static void log_failure(const struct job *j, const char *what)
+{
+	char status[24];
+
+	snprintf(status, sizeof(status), "%ld", j->err->http_status);
+	log_event(LOG_WARN, "dpc: API call failed", "op", what, "execution", j->exec_id,
+		  "status", status, "error", j->err->message, NULL);
+}
+
+/* Sends one authorised GET after taking a rate-limit token; counts it. */
+static int get_once(struct job *j, const char *url, const char *token,
+		    struct httpc_response *resp)
+{
+	static const char prefix[] = "Authorization: Bearer ";
+	const char *headers[3] = { NULL, "Accept: application/json", NULL };
+	char *auth = join3(prefix, token, NULL);
+	int rc;
+
+	/* resp must be freeable even when no request is made. */
+	memset(resp, 0, sizeof(*resp));
+	resp->retry_after_s = -1;
+	if (!auth)
+		return ERR_NOMEM;
+	headers[0] = auth;
+	ratelimit_acquire(j->d->rl);
+	j->err->api_calls++;
+	rc = httpc_request(j->h, "GET", url, headers, NULL, 0, resp);
+	metrics_api_call(rc ? 0 : resp->status);
+	metrics_observe(MH_API_LATENCY, resp->seconds);
+	wipe_free(auth);
+	return rc;
+}
+
+/* After a 429/503 with Retry-After: pauses every worker and says whether
+ * the wait is short enough to sit out and repeat the call. */
+static int backoff(struct job *j, const struct httpc_response *resp)
+{
+	int64_t ra = resp->retry_after_s, pause;
+
+	if ((resp->status != 429 && resp->status != 503) || ra < 0)
+		return 0;
+	pause = ra < PAUSE_CAP_S ? ra : PAUSE_CAP_S;
+	ratelimit_pause_until(j->d->rl, ratelimit_now_ms() + pause * 1000);
+	if (ra <= SHORT_WAIT_S)
+		return 1;
+	j->err->retry_after_s = ra;
+	return 0;
+}
+
+/* Turns a non-2xx answer into an error code and message. */
+static int status_failure(struct job *j, const char *what, const struct httpc_response *resp)
+{
+	struct dpc_error *err = j->err;
+	int rc = httpc_classify(resp->status);
+
+	err->http_status = resp->status;
+	if (resp->status == 401)
+		set_message(err, "%s: API rejected a fresh token (HTTP 401)", what);
+	else if (resp->status == 403)
+		set_message(err, "%s: access denied (HTTP 403): "
+			    "credentials lack permission for this project", what);
+	else if (resp->status == 404)
+		set_message(err, "%s not found (wrong region or project?)", what);
+	else
+		set_message(err, "%s failed (HTTP %ld)", what, resp->status);
+	if ((resp->status == 429 || resp->status == 503) && resp->retry_after_s >= 0)
+		err->retry_after_s = resp->retry_after_s;
+	log_failure(j, what);
+	return rc == ERR_TRANSIENT ? ERR_TRANSIENT : ERR_PERMANENT;
+}
+
+static int transport_failure(struct job *j, const char *what, int rc,
+			     const struct httpc_response *resp)
+{
+	if (rc == ERR_NOMEM)
+		return rc;
+	j->err->http_status = resp->status;
+	set_message(j->err, "%s: %s", what, resp->error);
+	log_failure(j, what);
+	/* A too-large answer or a refused URL will not change on retry. */
+	return rc == ERR_TRANSIENT ? ERR_TRANSIENT : ERR_PERMANENT;
+}
+
+/* GETs url with the token, handling budget, 401 refresh and short
+ * Retry-After waits. Returns 0 with a 2xx response in resp (caller frees),
+ * ERR_BUDGET, ERR_TRANSIENT, ERR_PERMANENT or ERR_NOMEM. */
+static int api_get(struct job *j, const char *url, const char *what, struct httpc_response *resp)
+{
+	int refreshed = 0;
+	char *token = NULL;
+	int rc;
+
+	for (;;) {
+		if (j->err->api_calls >= j->d->max_api_calls)
+			return ERR_BUDGET;
+		rc = token_get(j, &token);
+		if (rc)
+			return rc;
+		rc = get_once(j, url, token, resp);
+		if (rc == 0 && resp->status == 401 && !refreshed) {
+			token_drop(j->d, token);
+			refreshed = 1;
+		} else if (rc) {
+			rc = transport_failure(j, what, rc, resp);
+		} else if (httpc_classify(resp->status) == 0) {
+			wipe_free(token);
+			return 0;
+		} else if (!backoff(j, resp)) {
+			rc = status_failure(j, what, resp);
+		}
+		wipe_free(token);
+		token = NULL;
+		httpc_response_free(resp);
+		if (rc)
+			return rc;
+	}
+}
+
+/* ---- execution and steps ---- */
+
+static int fetch_execution(struct job *j, const char *execution_id)
+{
+	struct httpc_response resp;
+	char *esc = httpc_escape(execution_id);
+	char *url = esc ? join3(j->exec_base, esc, NULL) : NULL;
+	int rc;
+
+	free(esc);
+	if (!url)
+		return ERR_NOMEM;
+	rc = api_get(j, url, "execution", &resp);
+	free(url);
+	if (rc == ERR_BUDGET) {
+		set_message(j->err, "execution: API call budget used up while rate limited");
+		return ERR_TRANSIENT;
+	}
+	if (rc)
+		return rc;
+	rc = summary_set_execution(j->s, resp.body ? resp.body : "", resp.len);
+	httpc_response_free(&resp);
+	if (rc == ERR_PARSE) {
+		set_message(j->err, "execution: response not understood");
+		log_failure(j, "execution");
+		return ERR_PERMANENT;
+	}
+	return rc;
+}
+
+/* Remembers which pipeline path the children found so far belong to. */
+static int track_children(struct job *j, const char *path)
+{
+	while (j->n_tracked < j->s->n_children && j->n_tracked < SUMMARY_MAX_CHILDREN) {
+		j->parent_path[j->n_tracked] = strdup(path);
+		if (!j->parent_path[j->n_tracked])
+			return ERR_NOMEM;
+		j->n_tracked++;
+	}
+	return 0;
+}
+
+/* Paging stops on an empty page, once total steps were seen, or (no
+ * total) on a short page. Counting what arrived rather than trusting
+ * page*size copes with a server that caps size below what we asked. */
+static int last_page(const struct page_info *info, int64_t fetched)
+{
+	if (info->n_results == 0)
+		return 1;
+	if (info->total >= 0)
+		return fetched >= info->total;
+	return info->n_results < PAGE_SIZE;
+}
+
+static int fetch_page(struct job *j, const char *url, const struct page_ctx *ctx,
+		      struct page_info *info)
+{
+	struct httpc_response resp;
+	int rc = api_get(j, url, "steps", &resp);
+
+	if (rc)
+		return rc;
+	rc = summary_add_page(j->s, ctx, resp.body ? resp.body : "", resp.len, info);
+	httpc_response_free(&resp);
+	if (rc == ERR_PARSE) {
+		set_message(j->err, "steps: response not understood");
+		log_failure(j, "steps");
+		return ERR_PERMANENT;
+	}
+	if (rc)
+		return rc;
+	return track_children(j, ctx->pipeline_path);
+}
+
+/* Fetches every page of one run's steps into the summary. */
+static int fetch_steps(struct job *j, const char *exec_id, const char *path, int depth)
+{
+	struct page_ctx ctx = { .pipeline_path = path, .depth = depth };
+	char *esc = httpc_escape(exec_id), *base = NULL, *url = NULL;
+	char query[64];
+	struct page_info info;
+	int64_t fetched = 0;
+	int page, rc = ERR_NOMEM;
+
+	base = esc ? join3(j->exec_base, esc, "/steps") : NULL;
+	if (!base)
+		goto out;
+	j->exec_id = exec_id;
+	for (page = 0;; page++) {
+		snprintf(query, sizeof(query), "?page=%d&size=%d", page, PAGE_SIZE);
+		free(url);
+		url = join3(base, query, NULL);
+		rc = url ? fetch_page(j, url, &ctx, &info) : ERR_NOMEM;
+		if (rc)
+			goto out;
+		fetched += (int64_t)info.n_results;
+		if (last_page(&info, fetched))
+			break;
+	}
+out:
+	free(url);
+	free(base);
+	free(esc);
+	return rc;
+}
+
+/* ---- child runs ---- */
+
+static int was_visited(const struct job *j, const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < j->n_visited; i++)
+		if (strcmp(j->visited[i], id) == 0)
+			return 1;
+	return 0;
+}
+
+static int mark_visited(struct job *j, const char *id)
+{
+	char **nv;
+
+	if (j->n_visited == j->cap_visited) {
+		size_t cap = j->cap_visited ? j->cap_visited * 2 : 16;
+
+		nv = realloc(j->visited, cap * sizeof(*nv));
+		if (!nv)
+			return ERR_NOMEM;
+		j->visited = nv;
+		j->cap_visited = cap;
+	}
+	j->visited[j->n_visited] = strdup(id);
+	if (!j->visited[j->n_visited])
+		return ERR_NOMEM;
+	j->n_visited++;
+	return 0;
+}
+
+/* Decides whether child i is worth a call; children that are not get
+ * marked seen so they are looked at only once. */
+static int eligible(struct job *j, size_t i)
+{
+	struct child_run *c = &j->s->children[i];
+
+	if (j->seen[i])
+		return 0;
+	if (c->status == ST_SUCCESS || c->status == ST_SKIPPED || !c->execution_id ||
+	    !c->execution_id[0]) {
+		j->seen[i] = 1;
+		return 0;
+	}
+	if (was_visited(j, c->execution_id)) {
+		c->visited = 1; /* a cycle or a shared child: its steps are in already */
+		j->seen[i] = 1;
+		return 0;
+	}
+	if (c->depth > j->d->max_child_depth) {
+		j->skipped_depth++;
+		j->seen[i] = 1;
+		return 0;
+	}
+	return 1;
+}
+
+/* Returns the index of the deepest eligible child (first found on ties), or -1. */
+static long next_child(struct job *j)
+{
+	long best = -1;
+	size_t i;
+
+	for (i = 0; i < j->n_tracked; i++) {
+		if (!eligible(j, i))
+			continue;
+		if (best < 0 || j->s->children[i].depth > j->s->children[best].depth)
+			best = (long)i;
+	}
+	return best;
+}
+
+static size_t count_eligible(struct job *j)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < j->n_tracked; i++)
+		n += (size_t)eligible(j, i);
+	return n;
+}
+
+static int visit_child(struct job *j, size_t i)
+{
+	struct child_run *c = &j->s->children[i];
+	const char *name = c->name && c->name[0] ? c->name : c->execution_id;
+	char *path = join3(j->parent_path[i], SUMMARY_PATH_SEP, name);
+	int rc = ERR_NOMEM;
+
+	j->seen[i] = 1;
+	if (!path || mark_visited(j, c->execution_id) != 0)
+		goto out;
+	rc = fetch_steps(j, c->execution_id, path, c->depth);
+	if (rc == 0) {
+		c->visited = 1;
+	} else if (rc == ERR_PERMANENT) {
+		/* One unreadable child should not cost the whole notification. */
+		add_note(j, "steps of child pipeline %s unavailable (HTTP %ld)", name,
+			 j->err->http_status);
+		rc = 0;
+	}
+out:
+	free(path);
+	return rc;
+}
+
+static int fetch_children(struct job *j)
+{
+	long i;
+	int rc;
+
+	for (;;) {
+		i = next_child(j);
+		if (i < 0)
+			return 0;
+		rc = visit_child(j, (size_t)i);
+		if (rc == ERR_BUDGET) {
+			add_note(j, "API call budget (%d) reached; %zu child pipelines not inspected",
+				 j->d->max_api_calls, count_eligible(j) + 1);
+			return 0;
+		}
+		if (rc)
+			return rc;
+	}
+}
+
+/* ---- the job ---- */
+
+static int valid_id(const char *id)
+{
+	return id && id[0] && strcmp(id, ".") != 0 && strcmp(id, "..") != 0;
+}
+
+static void job_free(struct job *j)
+{
+	size_t i;
+
+	for (i = 0; i < j->n_visited; i++)
+		free(j->visited[i]);
+	free(j->visited);
+	for (i = 0; i < j->n_tracked; i++)
+		free(j->parent_path[i]);
+	free(j->exec_base);
+}
+
+static void finish_notes(struct job *j)
+{
+	if (j->skipped_depth)
+		add_note(j, "%zu child pipelines deeper than %d levels not inspected",
+			 j->skipped_depth, j->d->max_child_depth);
+	if (j->s->children_more)
+		add_note(j, "%llu child pipelines beyond the first %d not inspected",
+			 (unsigned long long)j->s->children_more, SUMMARY_MAX_CHILDREN);
+}
+
+/* Root steps, then children. Budget exhaustion is noted, not returned. */
+static int fetch_tree(struct job *j, const char *execution_id)
+{
+	const char *root = j->s->pipeline_name && j->s->pipeline_name[0] ? j->s->pipeline_name
+									  : "pipeline";
+	size_t left;
+	int rc = mark_visited(j, execution_id);
+
+	if (rc)
+		return rc;
+	rc = fetch_steps(j, execution_id, root, 0);
+	if (rc == ERR_BUDGET) {
+		add_note(j, "API call budget (%d) reached; step list incomplete",
+			 j->d->max_api_calls);
+		left = count_eligible(j);
+		if (left)
+			add_note(j, "%zu child pipelines not inspected", left);
+		return 0;
+	}
+	if (rc)
+		return rc;
+	return fetch_children(j);
+}
+
+/* Builds {api_base}/v1/projects/{project}/pipeline-executions/. */
+static int job_base(struct job *j, const char *project_id)
+{
+	char *esc = httpc_escape(project_id);
+	char *head = esc ? join3(j->d->api_base, "/v1/projects/", esc) : NULL;
+
+	j->exec_base = head ? join3(head, "/pipeline-executions/", NULL) : NULL;
+	free(head);
+	free(esc);
+	return j->exec_base ? 0 : ERR_NOMEM;
+}
+
+int dpc_fetch_summary(struct dpc *d, struct httpc *h, const char *project_id,
+		      const char *execution_id, struct summary *s, struct dpc_error *err)
+{
+	struct dpc_error local;
+	struct job *j = NULL;
+	int rc = ERR_NOMEM;
+
+	if (!err)
+		err = &local;
+	memset(err, 0, sizeof(*err));
+	err->retry_after_s = -1;
+	if (!valid_id(project_id) || !valid_id(execution_id)) {
+		set_message(err, "invalid project or execution id");
+		return ERR_PERMANENT;
+	}
+	j = calloc(1, sizeof(*j)); /* large (per-child arrays): not on the stack */
+	if (!j)
+		return ERR_NOMEM;
+	*j = (struct job){ .d = d, .h = h, .s = s, .err = err, .exec_id = execution_id };
+	rc = job_base(j, project_id);
+	if (rc == 0)
+		rc = fetch_execution(j, execution_id);
+	if (rc == 0)
+		rc = fetch_tree(j, execution_id);
+	if (rc)
+		goto out;
+	finish_notes(j);
+	if (j->notes[0])
+		rc = summary_set_incomplete(s, j->notes);
+	if (rc == 0)
+		summary_finish(s);
+out:
+	job_free(j);
+	free(j);
+	return rc;
+}

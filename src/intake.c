@@ -1,0 +1,616 @@
+/* The HTTP front door on libmicrohttpd: POST /webhook plus the health,
+ * readiness and metrics probes. A webhook is checked in a fixed order (type,
+ * declared size, read size, auth, decode, route) and only a durable commit to
+ * the store earns a 202, so an accepted run is never lost.
+ *
+ * DESIGN
+ * - Threads: one thread per connection (MHD_USE_THREAD_PER_CONNECTION).
+ *   store_put() blocks until its group commit is durable; with a polling
+ *   thread or a small pool, one slow fsync would stall every other client
+ *   sharing that thread, and concurrent requests could not join the same
+ *   group commit. Per-connection threads let all waiters share one commit.
+ *   The thread count is bounded by max_connections (and per IP by
+ *   max_connections_per_ip); memory per connection by the MHD pool
+ *   (CONN_MEMORY, which also caps header size) plus max_body.
+ * - Config: each request holds one snapshot from config_get() from its
+ *   first callback until MHD reports it complete, so a reload mid-request
+ *   cannot change the limits under it. Listener limits are read at start.
+ * - Nothing from the request (body, header values) is echoed in replies or
+ *   logged; problem details are fixed strings. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+#include <microhttpd.h>
+
+#include "auth.h"
+#include "errors.h"
+#include "intake.h"
+#include "log.h"
+#include "metrics.h"
+#include "route.h"
+#include "webhook.h"
+
+/* MHD's per-connection pool: request line and headers must fit in it. */
+#define CONN_MEMORY (32 * 1024)
+/* After a body overflows max_body we keep reading (so a 413 can be sent)
+ * but only this much more; past it the connection is dropped. */
+#define DISCARD_MAX (1024 * 1024)
+#define RETRY_AFTER "5"
+
+struct intake {
+	struct MHD_Daemon *d;
+	struct config_holder *cfg; /* borrowed */
+	struct store *st;          /* borrowed */
+	intake_ready_fn ready;
+	void *ready_ctx;
+	atomic_int draining;
+	unsigned port;
+};
+
+/* Per-request state of POST /webhook, freed in request_done(). */
+struct req {
+	const struct config *cfg; /* snapshot held for the request */
+	char *body;               /* NULL until data arrives; cap bytes */
+	size_t len;
+	size_t cap;               /* cfg->max_body */
+	size_t discarded;         /* bytes dropped after overflow */
+	int too_large;
+};
+
+/* One optional extra header on a reply. */
+struct hdr {
+	const char *name;
+	const char *value;
+};
+
+static const struct {
+	unsigned code;
+	const char *title;
+} titles[] = {
+	{ 400, "Bad Request" },       { 401, "Unauthorized" },
+	{ 404, "Not Found" },         { 405, "Method Not Allowed" },
+	{ 413, "Content Too Large" }, { 415, "Unsupported Media Type" },
+	{ 422, "Unprocessable Content" }, { 500, "Internal Server Error" },
+	{ 503, "Service Unavailable" },
+};
+
+static const char *title_of(unsigned code)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(titles) / sizeof(titles[0]); i++)
+		if (titles[i].code == code)
+			return titles[i].title;
+	return "Error";
+}
+
+/* Queues body (copied) with status and content type, plus extra if set. */
+static enum MHD_Result send_reply(struct MHD_Connection *c, unsigned code, const char *ctype,
+				  const char *body, size_t len, struct hdr extra)
+{
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+
+	r = MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
+	if (r == NULL)
+		return MHD_NO;
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	if (extra.name)
+		MHD_add_response_header(r, extra.name, extra.value);
+	ret = MHD_queue_response(c, code, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static enum MHD_Result send_json(struct MHD_Connection *c, unsigned code, const char *json,
+				 struct hdr extra)
+{
+	return send_reply(c, code, "application/json", json, strlen(json), extra);
+}
+
+/* An RFC 9457 problem reply; detail is always one of our fixed strings. */
+static enum MHD_Result send_problem(struct MHD_Connection *c, unsigned code, const char *detail,
+				    struct hdr extra)
+{
+	cJSON *o = cJSON_CreateObject();
+	enum MHD_Result ret = MHD_NO;
+	char *text = NULL;
+
+	if (o == NULL)
+		goto out;
+	if (!cJSON_AddStringToObject(o, "type", "about:blank") ||
+	    !cJSON_AddStringToObject(o, "title", title_of(code)) ||
+	    !cJSON_AddNumberToObject(o, "status", code) ||
+	    !cJSON_AddStringToObject(o, "detail", detail))
+		goto out;
+	text = cJSON_PrintUnformatted(o);
+	if (text == NULL)
+		goto out;
+	ret = send_reply(c, code, "application/problem+json", text, strlen(text), extra);
+out:
+	cJSON_free(text);
+	cJSON_Delete(o);
+	return ret;
+}
+
+static const struct hdr no_hdr = { NULL, NULL };
+
+/* The client's address as text, for logs. */
+static void remote_ip(struct MHD_Connection *c, char *out, size_t outlen)
+{
+	const union MHD_ConnectionInfo *ci;
+	const struct sockaddr *sa;
+	const void *addr = NULL;
+
+	snprintf(out, outlen, "?");
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (ci == NULL || ci->client_addr == NULL)
+		return;
+	sa = ci->client_addr;
+	if (sa->sa_family == AF_INET)
+		addr = &((const struct sockaddr_in *)(const void *)sa)->sin_addr;
+	else if (sa->sa_family == AF_INET6)
+		addr = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+	if (addr == NULL || inet_ntop(sa->sa_family, addr, out, (socklen_t)outlen) == NULL)
+		snprintf(out, outlen, "?");
+}
+
+/* Counts, logs and answers one rejected webhook. */
+static enum MHD_Result reject(struct MHD_Connection *c, unsigned code, enum metric_webhook outcome,
+			      const char *detail, struct hdr extra)
+{
+	char ip[INET6_ADDRSTRLEN], status[8];
+
+	metrics_webhook(outcome);
+	remote_ip(c, ip, sizeof(ip));
+	snprintf(status, sizeof(status), "%u", code);
+	log_event(LOG_WARN, "intake: webhook rejected", "outcome",
+		  metric_webhook_names[outcome], "http_status", status, "reason", detail, "remote",
+		  ip, (char *)NULL);
+	return send_problem(c, code, detail, extra);
+}
+
+static const char *header(struct MHD_Connection *c, const char *name)
+{
+	return MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
+}
+
+/* 1 for "application/json", with optional parameters (charset=...). */
+static int is_json(const char *ct)
+{
+	size_t n;
+
+	if (ct == NULL)
+		return 0;
+	ct += strspn(ct, " \t");
+	n = strcspn(ct, "; \t");
+	if (n != strlen("application/json") || strncasecmp(ct, "application/json", n) != 0)
+		return 0;
+	ct += n;
+	ct += strspn(ct, " \t");
+	return *ct == '\0' || *ct == ';';
+}
+
+/* 1 when the declared Content-Length exceeds max (or cannot be a number
+ * we could ever accept). */
+static int declared_too_large(struct MHD_Connection *c, size_t max)
+{
+	const char *cl = header(c, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	unsigned long long v;
+	char *end;
+
+	if (cl == NULL)
+		return 0;
+	errno = 0;
+	v = strtoull(cl, &end, 10);
+	if (errno == ERANGE)
+		return 1;
+	if (end == cl)
+		return 0; /* MHD itself rejects malformed lengths */
+	return v > max;
+}
+
+/* First callback of POST /webhook: everything decidable from the headers
+ * is decided here, before a byte of the body is read. */
+static enum MHD_Result webhook_begin(struct intake *in, struct MHD_Connection *c, void **con_cls)
+{
+	const struct hdr retry = { MHD_HTTP_HEADER_RETRY_AFTER, RETRY_AFTER };
+	const struct config *cfg;
+	struct req *rq;
+
+	if (atomic_load(&in->draining))
+		return reject(c, 503, MW_UNAVAILABLE, "shutting down", retry);
+	if (!is_json(header(c, MHD_HTTP_HEADER_CONTENT_TYPE)))
+		return reject(c, 415, MW_UNSUPPORTED, "content type must be application/json",
+			      no_hdr);
+	cfg = config_get(in->cfg);
+	if (declared_too_large(c, cfg->max_body)) {
+		config_put(in->cfg, cfg);
+		return reject(c, 413, MW_TOO_LARGE, "body larger than max_body", no_hdr);
+	}
+	rq = calloc(1, sizeof(*rq));
+	if (rq == NULL) {
+		config_put(in->cfg, cfg);
+		return reject(c, 503, MW_UNAVAILABLE, "out of memory", retry);
+	}
+	rq->cfg = cfg;
+	rq->cap = cfg->max_body;
+	*con_cls = rq;
+	return MHD_YES;
+}
+
+/* Takes one piece of the body. Past the cap the data is dropped and the
+ * request remembered as too large; a sender that keeps going far beyond
+ * (e.g. an endless chunked body) is cut off. */
+static enum MHD_Result webhook_absorb(struct req *rq, const char *data, size_t *size)
+{
+	size_t n = *size;
+
+	*size = 0;
+	if (!rq->too_large && n > rq->cap - rq->len)
+		rq->too_large = 1;
+	if (rq->too_large) {
+		rq->discarded += n;
+		return rq->discarded > DISCARD_MAX ? MHD_NO : MHD_YES;
+	}
+	if (rq->body == NULL) {
+		rq->body = malloc(rq->cap ? rq->cap : 1);
+		if (rq->body == NULL)
+			return MHD_NO;
+	}
+	memcpy(rq->body + rq->len, data, n);
+	rq->len += n;
+	return MHD_YES;
+}
+
+/* Authenticates the complete request; 0 when it may proceed, else the
+ * reason for the 401. */
+static const char *webhook_auth(struct MHD_Connection *c, const struct req *rq)
+{
+	const struct config *cfg = rq->cfg;
+	struct auth_request ar;
+
+	if (cfg->n_auth_tokens == 0 && cfg->n_hmac_secrets == 0)
+		return cfg->allow_unauthenticated ? NULL : "no credentials configured";
+	memset(&ar, 0, sizeof(ar));
+	ar.authorization = header(c, MHD_HTTP_HEADER_AUTHORIZATION);
+	ar.query_token = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "token");
+	ar.wh_id = header(c, "webhook-id");
+	ar.wh_timestamp = header(c, "webhook-timestamp");
+	ar.wh_signature = header(c, "webhook-signature");
+	ar.hub_signature = header(c, "X-Hub-Signature-256");
+	ar.body = rq->body;
+	ar.body_len = rq->len;
+	switch (auth_check(&ar, cfg->auth_tokens, cfg->n_auth_tokens, cfg->hmac_secrets,
+			   cfg->n_hmac_secrets, (int64_t)time(NULL), cfg->signature_tolerance)) {
+	case AUTH_OK:
+		return NULL;
+	case AUTH_BAD_TOKEN:
+		return "invalid token";
+	case AUTH_BAD_SIGNATURE:
+		return "invalid signature";
+	case AUTH_STALE:
+		return "signature timestamp outside tolerance";
+	default:
+		return "missing credentials";
+	}
+}
+
+/* Logs and answers a webhook that was decoded fine. */
+static enum MHD_Result webhook_answer(struct MHD_Connection *c, enum metric_webhook outcome,
+				      const struct webhook_event *ev, const char *job, const char *json)
+{
+	char ip[INET6_ADDRSTRLEN];
+
+	metrics_webhook(outcome);
+	remote_ip(c, ip, sizeof(ip));
+	log_event(LOG_INFO, "intake: webhook", "outcome", metric_webhook_names[outcome], "job", job,
+		  "project", ev->project_id, "execution", ev->execution_id, "status",
+		  ev->status_text, "remote", ip, (char *)NULL);
+	return send_json(c, outcome == MW_ACCEPTED ? 202 : 200, json, no_hdr);
+}
+
+/* Routes a decoded event and commits it. */
+static enum MHD_Result webhook_enqueue(struct intake *in, struct MHD_Connection *c,
+				       const struct config *cfg, const struct webhook_event *ev)
+{
+	const struct hdr retry = { MHD_HTTP_HEADER_RETRY_AFTER, RETRY_AFTER };
+	const struct project *p = route_find(cfg, ev->project_id);
+	char job[32], json[96];
+	int64_t id = 0;
+	int rc;
+
+	if (p == NULL || p->n_destinations == 0 || !route_match(p, ev->status, ev->environment))
+		return webhook_answer(c, MW_IGNORED, ev, "-", "{\"status\":\"ignored\"}");
+	rc = store_put(in->st, ev, p->destinations, p->n_destinations, cfg->dedup_window, &id);
+	if (rc == ERR_DUPLICATE)
+		return webhook_answer(c, MW_DUPLICATE, ev, "-", "{\"status\":\"duplicate\"}");
+	if (rc) {
+		log_msg(LOG_ERROR, "intake: store_put execution %s: %s", ev->execution_id, err_str(rc));
+		return reject(c, 503, MW_UNAVAILABLE, "store unavailable", retry);
+	}
+	snprintf(job, sizeof(job), "%" PRId64, id);
+	snprintf(json, sizeof(json), "{\"id\":\"%s\",\"status\":\"queued\"}", job);
+	return webhook_answer(c, MW_ACCEPTED, ev, job, json);
+}
+
+/* Last callback of POST /webhook: the body is complete. */
+static enum MHD_Result webhook_finish(struct intake *in, struct MHD_Connection *c, struct req *rq)
+{
+	const struct hdr retry = { MHD_HTTP_HEADER_RETRY_AFTER, RETRY_AFTER };
+	const struct hdr bearer = { MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer" };
+	struct webhook_event ev;
+	const char *why;
+	int rc;
+
+	if (rq->too_large)
+		return reject(c, 413, MW_TOO_LARGE, "body larger than max_body", no_hdr);
+	if (atomic_load(&in->draining))
+		return reject(c, 503, MW_UNAVAILABLE, "shutting down", retry);
+	why = webhook_auth(c, rq);
+	if (why)
+		return reject(c, 401, MW_UNAUTHORIZED, why, bearer);
+	rc = webhook_parse(rq->body, rq->len,
+			   MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "projectId"),
+			   rq->cfg->max_json_depth, &ev, &why);
+	if (rc == ERR_PARSE)
+		return reject(c, 400, MW_BAD_REQUEST, why ? why : "invalid JSON", no_hdr);
+	if (rc)
+		return reject(c, 422, MW_UNPROCESSABLE, why ? why : "missing ids", no_hdr);
+	return webhook_enqueue(in, c, rq->cfg, &ev);
+}
+
+static enum MHD_Result probe_ready(struct intake *in, struct MHD_Connection *c)
+{
+	const char *reason = NULL;
+	char json[128];
+
+	if (atomic_load(&in->draining))
+		reason = "shutting down";
+	else if (!store_healthy(in->st))
+		reason = "store unhealthy";
+	else if (in->ready && !in->ready(in->ready_ctx))
+		reason = "workers not running";
+	if (reason == NULL)
+		return send_json(c, 200, "{\"status\":\"ready\"}", no_hdr);
+	snprintf(json, sizeof(json), "{\"status\":\"not ready\",\"reason\":\"%s\"}", reason);
+	return send_json(c, 503, json, no_hdr);
+}
+
+static enum MHD_Result probe_metrics(struct intake *in, struct MHD_Connection *c)
+{
+	int64_t counts[JOB__MAX];
+	enum MHD_Result ret;
+	char *text;
+
+	/* Without counts the rest of the metrics are still worth serving. */
+	if (store_counts(in->st, counts) == 0)
+		text = metrics_render(job_state_names, counts, JOB__MAX);
+	else
+		text = metrics_render(NULL, NULL, 0);
+	if (text == NULL)
+		return send_problem(c, 500, "cannot render metrics", no_hdr);
+	ret = send_reply(c, 200, "text/plain; version=0.0.4; charset=utf-8", text, strlen(text),
+			 no_hdr);
+	free(text);
+	return ret;
+}
+
+/* GET/HEAD probes; 405 for other methods. */
+static enum MHD_Result probe(struct intake *in, struct MHD_Connection *c, const char *url,
+			     const char *method)
+{
+	const struct hdr allow = { MHD_HTTP_HEADER_ALLOW, "GET, HEAD" };
+
+	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
+		return send_problem(c, 405, "use GET", allow);
+	if (strcmp(url, "/healthz") == 0)
+		return send_json(c, 200, "{\"status\":\"ok\"}", no_hdr);
+	if (strcmp(url, "/readyz") == 0)
+		return probe_ready(in, c);
+	return probe_metrics(in, c);
+}
+
+static enum MHD_Result dispatch(void *cls, struct MHD_Connection *c, const char *url,
+				const char *method, const char *version, const char *data,
+				size_t *size, void **con_cls)
+{
+	const struct hdr allow = { MHD_HTTP_HEADER_ALLOW, "POST" };
+	struct intake *in = cls;
+	struct req *rq = *con_cls;
+
+	(void)version;
+	if (rq)
+		return *size ? webhook_absorb(rq, data, size) : webhook_finish(in, c, rq);
+	if (strcmp(url, "/webhook") == 0) {
+		if (strcmp(method, MHD_HTTP_METHOD_POST) != 0)
+			return send_problem(c, 405, "use POST", allow);
+		return webhook_begin(in, c, con_cls);
+	}
+	if (strcmp(url, "/healthz") == 0 || strcmp(url, "/readyz") == 0 ||
+	    strcmp(url, "/metrics") == 0)
+		return probe(in, c, url, method);
+	return send_problem(c, 404, "no such path", no_hdr);
+}
+
+static void request_done(void *cls, struct MHD_Connection *c, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	struct intake *in = cls;
+	struct req *rq = *con_cls;
+
+	(void)c;
+	(void)toe;
+	if (rq == NULL)
+		return;
+	config_put(in->cfg, rq->cfg);
+	free(rq->body);
+	free(rq);
+	*con_cls = NULL;
+}
+
+/* Routes libmicrohttpd's own diagnostics through our log. */
+__attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char buf[256];
+	size_t n;
+
+	(void)cls;
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	n = strlen(buf);
+	while (n && buf[n - 1] == '\n')
+		buf[--n] = '\0';
+	log_msg(LOG_WARN, "intake: httpd: %s", buf);
+}
+
+/* Resolves "host:port" ("[v6]:port"; empty host or "*" means any) into
+ * ss. Returns 0 or ERR_CONFIG with err set. */
+static int parse_listen(const char *listen, struct sockaddr_storage *ss, int *v6,
+			char *err, size_t errlen)
+{
+	struct addrinfo hints, *res = NULL;
+	char host[256];
+	const char *colon, *port, *h = listen;
+	size_t hl;
+	long pn;
+	char *end;
+	int rc;
+
+	if (listen[0] == '[') {
+		colon = strstr(listen, "]:");
+		h = listen + 1;
+		port = colon ? colon + 2 : NULL;
+	} else {
+		colon = strrchr(listen, ':');
+		port = colon ? colon + 1 : NULL;
+	}
+	if (port == NULL || *port == '\0')
+		goto bad;
+	errno = 0;
+	pn = strtol(port, &end, 10);
+	if (errno || *end || pn < 0 || pn > 65535)
+		goto bad;
+	hl = (size_t)(colon - h);
+	if (hl >= sizeof(host))
+		goto bad;
+	memcpy(host, h, hl);
+	host[hl] = '\0';
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	rc = getaddrinfo(hl == 0 || strcmp(host, "*") == 0 ? NULL : host, port, &hints, &res);
+	if (rc || res == NULL || res->ai_addrlen > sizeof(*ss)) {
+		snprintf(err, errlen, "intake: listen %s: %s", listen, rc ? gai_strerror(rc) : "no address");
+		if (res)
+			freeaddrinfo(res);
+		return ERR_CONFIG;
+	}
+	memset(ss, 0, sizeof(*ss));
+	memcpy(ss, res->ai_addr, res->ai_addrlen);
+	*v6 = res->ai_family == AF_INET6;
+	freeaddrinfo(res);
+	return 0;
+bad:
+	snprintf(err, errlen, "intake: listen %s: expected host:port", listen);
+	return ERR_CONFIG;
+}
+
+static unsigned positive(int v, unsigned dflt)
+{
+	return v > 0 ? (unsigned)v : dflt;
+}
+
+/* Starts the daemon with the listener limits of cfg. */
+static int daemon_start(struct intake *in, const struct config *cfg, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+			 MHD_USE_ERROR_LOG;
+	const union MHD_DaemonInfo *di;
+	int v6 = 0, rc;
+
+	rc = parse_listen(cfg->listen ? cfg->listen : "127.0.0.1:8080", &ss, &v6, err, errlen);
+	if (rc)
+		return rc;
+	if (v6)
+		flags |= MHD_USE_IPv6;
+	in->d = MHD_start_daemon(flags, 0, NULL, NULL, dispatch, in,
+				 MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+				 MHD_OPTION_CONNECTION_LIMIT, positive(cfg->max_connections, 256),
+				 MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+				 positive(cfg->max_connections_per_ip, 32),
+				 MHD_OPTION_CONNECTION_TIMEOUT, positive(cfg->connection_timeout, 10),
+				 MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY,
+				 MHD_OPTION_NOTIFY_COMPLETED, request_done, in,
+				 MHD_OPTION_EXTERNAL_LOGGER, mhd_log, in,
+				 MHD_OPTION_END);
+	if (in->d == NULL) {
+		snprintf(err, errlen, "intake: cannot listen on %s: %s", cfg->listen,
+			 errno ? strerror(errno) : "libmicrohttpd failed to start");
+		return ERR_IO;
+	}
+	di = MHD_get_daemon_info(in->d, MHD_DAEMON_INFO_BIND_PORT);
+	in->port = di ? di->port : 0;
+	return 0;
+}
+
+struct intake *intake_start(struct config_holder *cfg, struct store *st,
+			    intake_ready_fn ready, void *ready_ctx,
+			    char *err, size_t errlen)
+{
+	struct intake *in = calloc(1, sizeof(*in));
+	const struct config *c;
+	int rc;
+
+	if (in == NULL) {
+		snprintf(err, errlen, "intake: out of memory");
+		return NULL;
+	}
+	in->cfg = cfg;
+	in->st = st;
+	in->ready = ready;
+	in->ready_ctx = ready_ctx;
+	atomic_init(&in->draining, 0);
+	c = config_get(cfg);
+	rc = daemon_start(in, c, err, errlen);
+	config_put(cfg, c);
+	if (rc) {
+		free(in);
+		return NULL;
+	}
+	return in;
+}
+
+unsigned intake_port(const struct intake *in)
+{
+	return in ? in->port : 0;
+}
+
+void intake_drain(struct intake *in)
+{
+	if (in)
+		atomic_store(&in->draining, 1);
+}
+
+void intake_stop(struct intake *in)
+{
+	if (in == NULL)
+		return;
+	/* Waits for connection threads, so no callback runs after this. */
+	MHD_stop_daemon(in->d);
+	free(in);
+}

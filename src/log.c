@@ -1,0 +1,290 @@
+/* Structured logging: one event per line on stderr, logfmt or JSON. Every
+ * line is built in a bounded buffer and written with one fwrite, so lines
+ * from different threads never interleave, and every key and value is
+ * escaped so untrusted bytes (pipeline names, API errors) cannot start a new
+ * line, forge a field or send terminal control codes. */
+#include <stdatomic.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "errors.h"
+#include "log.h"
+
+#define LINE_CAP 4096   /* one log line, newline included */
+#define TAIL_RESERVE 8  /* room for "…", closing quote, '}' and '\n' */
+#define ELLIPSIS "\xE2\x80\xA6"
+
+/* Process-wide settings (the header makes logging process-wide); atomics
+ * because a reload may change them while workers log. */
+static atomic_int cur_level = LOG_INFO;
+static atomic_int cur_format = LOG_FMT_LOGFMT;
+static _Atomic(FILE *) cur_stream = NULL; /* NULL means stderr */
+
+static const char *const level_names[LOG__MAX] = {
+	[LOG_DEBUG] = "debug", [LOG_INFO] = "info", [LOG_WARN] = "warn", [LOG_ERROR] = "error",
+};
+
+struct line {
+	char buf[LINE_CAP];
+	size_t len;
+	int full;              /* truncated: later fields are dropped */
+	enum log_format fmt;
+};
+
+int log_setup(const char *level, enum log_format fmt)
+{
+	size_t i;
+
+	if (level == NULL || (unsigned)fmt >= LOG_FMT__MAX)
+		return ERR_INVALID;
+	for (i = 0; i < LOG__MAX; i++) {
+		if (strcasecmp(level, level_names[i]) == 0 ||
+		    (i == LOG_WARN && strcasecmp(level, "warning") == 0)) {
+			atomic_store(&cur_level, (int)i);
+			atomic_store(&cur_format, (int)fmt);
+			return 0;
+		}
+	}
+	return ERR_INVALID;
+}
+
+int log_enabled(enum log_level lv)
+{
+	return (unsigned)lv < LOG__MAX && (int)lv >= atomic_load(&cur_level);
+}
+
+void log_set_stream(FILE *f)
+{
+	atomic_store(&cur_stream, f);
+}
+
+/* Length of the valid UTF-8 sequence at s, or 0 when s[0] starts none
+ * (stray continuation, overlong form, surrogate, above U+10FFFF). s is
+ * NUL-terminated, so looking ahead stops at the terminator. */
+static size_t utf8_len(const unsigned char *s)
+{
+	unsigned char lo = 0x80, hi = 0xBF;
+	size_t n, i;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xC2 && s[0] <= 0xDF)
+		n = 2;
+	else if (s[0] >= 0xE0 && s[0] <= 0xEF)
+		n = 3;
+	else if (s[0] >= 0xF0 && s[0] <= 0xF4)
+		n = 4;
+	else
+		return 0;
+	if (s[0] == 0xE0)
+		lo = 0xA0;
+	else if (s[0] == 0xED)
+		hi = 0x9F;
+	else if (s[0] == 0xF0)
+		lo = 0x90;
+	else if (s[0] == 0xF4)
+		hi = 0x8F;
+	if (s[1] < lo || s[1] > hi)
+		return 0;
+	for (i = 2; i < n; i++)
+		if (s[i] < 0x80 || s[i] > 0xBF)
+			return 0;
+	return n;
+}
+
+/* Writes the escaped form of the character at s into rep; returns the
+ * number of input bytes it covers. *changed is set when rep differs. */
+static size_t escape_one(const unsigned char *s, enum log_format fmt, char rep[16],
+			 int *changed)
+{
+	size_t n = utf8_len(s);
+	const char *simple = NULL;
+
+	*changed = 1;
+	switch (s[0]) {
+	case '"': simple = "\\\""; break;
+	case '\\': simple = "\\\\"; break;
+	case '\n': simple = "\\n"; break;
+	case '\r': simple = "\\r"; break;
+	case '\t': simple = "\\t"; break;
+	default: break;
+	}
+	if (simple != NULL) {
+		snprintf(rep, 16, "%s", simple);
+	} else if (n == 0) {
+		/* JSON has no byte escape; U+FFFD marks the bad byte. */
+		snprintf(rep, 16, fmt == LOG_FMT_JSON ? "\\ufffd" : "\\x%02x", s[0]);
+		return 1;
+	} else if (s[0] < 0x20 || s[0] == 0x7f) {
+		snprintf(rep, 16, fmt == LOG_FMT_JSON ? "\\u%04x" : "\\x%02x", s[0]);
+	} else if (s[0] == 0xC2 && s[1] < 0xA0) {
+		/* C1 controls such as U+009B (CSI) drive terminals too. */
+		snprintf(rep, 16, "\\u%04x", s[1]);
+	} else {
+		memcpy(rep, s, n);
+		rep[n] = '\0';
+		*changed = 0;
+	}
+	return n;
+}
+
+static void put(struct line *l, const char *s, size_t n)
+{
+	if (l->full || l->len + n + TAIL_RESERVE > LINE_CAP) {
+		l->full = 1;
+		return;
+	}
+	memcpy(l->buf + l->len, s, n);
+	l->len += n;
+}
+
+/* Appends text, escaped; on overflow ends it with "…" and marks the line
+ * full. The reserve keeps room for the ellipsis and closing characters. */
+static void put_escaped(struct line *l, const char *text)
+{
+	const unsigned char *s = (const unsigned char *)text;
+	char rep[16];
+	size_t rl;
+	int changed;
+
+	while (*s != '\0' && !l->full) {
+		s += escape_one(s, l->fmt, rep, &changed);
+		rl = strlen(rep);
+		if (l->len + rl + TAIL_RESERVE > LINE_CAP) {
+			memcpy(l->buf + l->len, ELLIPSIS, 3);
+			l->len += 3;
+			l->full = 1;
+			return;
+		}
+		memcpy(l->buf + l->len, rep, rl);
+		l->len += rl;
+	}
+}
+
+/* logfmt quotes a value when it is empty or a reader could not find its
+ * end: spaces, '=', quotes, or anything that needs escaping. */
+static int needs_quotes(const char *text)
+{
+	const unsigned char *s = (const unsigned char *)text;
+	char rep[16];
+	int changed;
+
+	if (*s == '\0')
+		return 1;
+	while (*s != '\0') {
+		if (*s == ' ' || *s == '=')
+			return 1;
+		s += escape_one(s, LOG_FMT_LOGFMT, rep, &changed);
+		if (changed)
+			return 1;
+	}
+	return 0;
+}
+
+/* Writes the separator, key and the opening quote of a field. */
+static void put_key(struct line *l, const char *key, int quote)
+{
+	char k[64];
+	size_t i;
+
+	if (l->fmt == LOG_FMT_JSON) {
+		put(l, l->len > 1 ? ",\"" : "\"", l->len > 1 ? 2 : 1);
+		put_escaped(l, key);
+		put(l, "\":\"", 3);
+		return;
+	}
+	/* Keys come from our code, but a bad one must not break the line. */
+	for (i = 0; i + 1 < sizeof(k) && key[i] != '\0'; i++)
+		k[i] = (char)(strchr(" =\"\\", key[i]) == NULL && (unsigned char)key[i] > 0x20 &&
+			      (unsigned char)key[i] < 0x7f ? key[i] : '_');
+	k[i] = '\0';
+	put(l, " ", l->len > 0 ? 1 : 0);
+	put(l, k, i);
+	put(l, "=\"", quote ? 2 : 1);
+}
+
+static void put_field(struct line *l, const char *key, const char *value)
+{
+	size_t start = l->len;
+	int quote;
+
+	if (l->full)
+		return;
+	if (value == NULL)
+		value = "";
+	quote = l->fmt == LOG_FMT_JSON || needs_quotes(value);
+	put_key(l, key, quote);
+	if (l->full) {
+		/* Drop a field whose key does not fit rather than cut it. */
+		l->len = start;
+		return;
+	}
+	put_escaped(l, value);
+	/* put_escaped() leaves TAIL_RESERVE bytes, enough for this quote. */
+	if (quote)
+		l->buf[l->len++] = '"';
+}
+
+static void format_ts(char *out, size_t outlen)
+{
+	struct timespec ts;
+	struct tm tm;
+	char base[32];
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out, outlen, "%s.%03ldZ", base, ts.tv_nsec / 1000000L);
+}
+
+/* Builds and writes one line; ap (may be NULL) holds key/value pairs. */
+static void emit(enum log_level lv, const char *msg, va_list *ap)
+{
+	struct line l;
+	char ts[48];
+	const char *key;
+	FILE *out = atomic_load(&cur_stream);
+
+	l.len = 0;
+	l.full = 0;
+	l.fmt = (enum log_format)atomic_load(&cur_format);
+	format_ts(ts, sizeof(ts));
+	if (l.fmt == LOG_FMT_JSON)
+		put(&l, "{", 1);
+	put_field(&l, "ts", ts);
+	put_field(&l, "level", level_names[lv]);
+	put_field(&l, "msg", msg);
+	while (ap != NULL && (key = va_arg(*ap, const char *)) != NULL)
+		put_field(&l, key, va_arg(*ap, const char *));
+	if (l.fmt == LOG_FMT_JSON)
+		l.buf[l.len++] = '}';
+	l.buf[l.len++] = '\n';
+	fwrite(l.buf, 1, l.len, out != NULL ? out : stderr);
+}
+
+void log_event(enum log_level lv, const char *msg, ...)
+{
+	va_list ap;
+
+	if (!log_enabled(lv))
+		return;
+	va_start(ap, msg);
+	emit(lv, msg, &ap);
+	va_end(ap);
+}
+
+void log_msg(enum log_level lv, const char *fmt, ...)
+{
+	char msg[2048];
+	va_list ap;
+
+	if (!log_enabled(lv))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	emit(lv, msg, NULL);
+}

@@ -1,0 +1,355 @@
+/* Process-wide metrics and their Prometheus text exposition (format 0.0.4).
+ * The header exposes free functions with no context, so the counters are
+ * this file's process-wide state: lock-free atomics for fixed label sets, and
+ * a small mutex-protected table for per-destination series. */
+#include <math.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "metrics.h"
+
+#ifndef DPC_VERSION
+#define DPC_VERSION "0.0.0-dev"
+#endif
+
+/* Per-destination series are capped so a misconfiguration cannot grow
+ * memory; names beyond the cap are counted under OVERFLOW_DEST. */
+#define MAX_DESTS 64
+#define DEST_NAME_MAX 128
+#define OVERFLOW_DEST "_other"
+/* The rendered text never grows beyond this. */
+#define RENDER_MAX (1024 * 1024)
+
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
+const char *const metric_webhook_names[MW__MAX] = {
+	[MW_ACCEPTED] = "accepted",         [MW_DUPLICATE] = "duplicate",
+	[MW_IGNORED] = "ignored",           [MW_UNAUTHORIZED] = "unauthorized",
+	[MW_BAD_REQUEST] = "bad_request",   [MW_TOO_LARGE] = "too_large",
+	[MW_UNSUPPORTED] = "unsupported",   [MW_UNPROCESSABLE] = "unprocessable",
+	[MW_UNAVAILABLE] = "unavailable",
+};
+
+static const double bucket_le[] = { 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10 };
+#define N_BUCKETS (NELEM(bucket_le) + 1) /* + the +Inf bucket */
+
+static const struct {
+	const char *name;
+	const char *help;
+} hist_info[MH__MAX] = {
+	[MH_API_LATENCY] = { "dpc_notify_matillion_request_duration_seconds",
+			     "Duration of Matillion API requests." },
+	[MH_CHAT_LATENCY] = { "dpc_notify_chat_post_duration_seconds",
+			      "Duration of Slack/Teams webhook posts." },
+	[MH_STORE_COMMIT] = { "dpc_notify_store_commit_duration_seconds",
+			      "Duration of store commits." },
+};
+
+/* Per-bucket (not cumulative) counts; the sum is kept in nanoseconds so it
+ * can be an integer atomic. */
+struct hist {
+	atomic_uint_fast64_t bucket[N_BUCKETS];
+	atomic_uint_fast64_t sum_ns;
+};
+
+enum api_class { AC_2XX, AC_3XX, AC_4XX, AC_429, AC_5XX, AC_ERROR, AC__MAX };
+static const char *const api_class_names[AC__MAX] = {
+	"2xx", "3xx", "4xx", "429", "5xx", "error",
+};
+
+enum dlv_result { DR_OK, DR_RETRY, DR_DEAD, DR__MAX };
+static const char *const dlv_result_names[DR__MAX] = { "ok", "retry", "dead" };
+
+struct dest_row {
+	char name[DEST_NAME_MAX];
+	uint64_t count[DR__MAX];
+};
+
+static atomic_uint_fast64_t webhooks[MW__MAX];
+static struct hist hists[MH__MAX];
+static atomic_uint_fast64_t api_calls[AC__MAX];
+static atomic_uint_fast64_t retries;
+static atomic_uint_fast64_t dead_letters;
+static pthread_mutex_t dest_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct dest_row dests[MAX_DESTS + 1]; /* last row: OVERFLOW_DEST */
+static size_t n_dests;
+static time_t start_time;
+
+/* Start time is taken when the program loads rather than on first use, so
+ * it is the process start even if nothing is counted for a while. */
+__attribute__((constructor)) static void metrics_start(void)
+{
+	start_time = time(NULL);
+}
+
+void metrics_webhook(enum metric_webhook outcome)
+{
+	if ((unsigned)outcome < MW__MAX)
+		atomic_fetch_add_explicit(&webhooks[outcome], 1, memory_order_relaxed);
+}
+
+void metrics_observe(enum metric_hist h, double seconds)
+{
+	size_t b = 0;
+
+	if ((unsigned)h >= MH__MAX || isnan(seconds))
+		return;
+	if (seconds < 0)
+		seconds = 0;
+	while (b < NELEM(bucket_le) && seconds > bucket_le[b])
+		b++;
+	atomic_fetch_add_explicit(&hists[h].bucket[b], 1, memory_order_relaxed);
+	/* Cap at a day so one absurd value cannot overflow the sum. */
+	if (seconds > 86400)
+		seconds = 86400;
+	atomic_fetch_add_explicit(&hists[h].sum_ns, (uint_fast64_t)(seconds * 1e9),
+				  memory_order_relaxed);
+}
+
+void metrics_api_call(long http_status)
+{
+	enum api_class c;
+
+	if (http_status == 429)
+		c = AC_429;
+	else if (http_status >= 200 && http_status < 300)
+		c = AC_2XX;
+	else if (http_status >= 300 && http_status < 400)
+		c = AC_3XX;
+	else if (http_status >= 400 && http_status < 500)
+		c = AC_4XX;
+	else if (http_status >= 500 && http_status < 600)
+		c = AC_5XX;
+	else
+		c = AC_ERROR;
+	atomic_fetch_add_explicit(&api_calls[c], 1, memory_order_relaxed);
+}
+
+/* The row for name, adding it while there is room; caller holds dest_lock. */
+static struct dest_row *dest_row(const char *name)
+{
+	size_t i, n = strlen(name);
+
+	if (n < DEST_NAME_MAX) {
+		for (i = 0; i < n_dests; i++)
+			if (strcmp(dests[i].name, name) == 0)
+				return &dests[i];
+		if (n_dests < MAX_DESTS) {
+			memcpy(dests[n_dests].name, name, n + 1);
+			return &dests[n_dests++];
+		}
+	}
+	if (dests[MAX_DESTS].name[0] == '\0')
+		memcpy(dests[MAX_DESTS].name, OVERFLOW_DEST, sizeof(OVERFLOW_DEST));
+	return &dests[MAX_DESTS];
+}
+
+void metrics_delivery(const char *dest, const char *result)
+{
+	size_t r;
+
+	if (dest == NULL || result == NULL)
+		return;
+	for (r = 0; r < DR__MAX; r++)
+		if (strcmp(result, dlv_result_names[r]) == 0)
+			break;
+	if (r == DR__MAX)
+		return;
+	pthread_mutex_lock(&dest_lock);
+	dest_row(dest)->count[r]++;
+	pthread_mutex_unlock(&dest_lock);
+}
+
+void metrics_retry(void)
+{
+	atomic_fetch_add_explicit(&retries, 1, memory_order_relaxed);
+}
+
+void metrics_dead_letter(void)
+{
+	atomic_fetch_add_explicit(&dead_letters, 1, memory_order_relaxed);
+}
+
+/* A bounded, growing output buffer; once it fails it stays failed. */
+struct out {
+	char *buf;
+	size_t len, cap;
+	int failed;
+};
+
+__attribute__((format(printf, 2, 3))) static void put(struct out *o, const char *fmt, ...)
+{
+	va_list ap;
+	size_t need, ncap;
+	char *nb;
+	int n;
+
+	if (o->failed)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(o->buf + o->len, o->cap - o->len, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		goto fail;
+	need = o->len + (size_t)n + 1;
+	if (need <= o->cap) {
+		o->len += (size_t)n;
+		return;
+	}
+	ncap = o->cap * 2 > need ? o->cap * 2 : need;
+	if (ncap > RENDER_MAX)
+		goto fail;
+	nb = realloc(o->buf, ncap);
+	if (nb == NULL)
+		goto fail;
+	o->buf = nb;
+	o->cap = ncap;
+	va_start(ap, fmt);
+	vsnprintf(o->buf + o->len, o->cap - o->len, fmt, ap);
+	va_end(ap);
+	o->len += (size_t)n;
+	return;
+fail:
+	o->failed = 1;
+}
+
+/* Writes s as a label value: backslash, double quote and newline escaped. */
+static void put_label(struct out *o, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '\\')
+			put(o, "\\\\");
+		else if (*s == '"')
+			put(o, "\\\"");
+		else if (*s == '\n')
+			put(o, "\\n");
+		else
+			put(o, "%c", *s);
+	}
+}
+
+static void put_head(struct out *o, const char *name, const char *type, const char *help)
+{
+	put(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void render_webhooks(struct out *o)
+{
+	size_t i;
+
+	put_head(o, "dpc_notify_webhooks_total", "counter", "Webhooks received, by outcome.");
+	for (i = 0; i < MW__MAX; i++)
+		put(o, "dpc_notify_webhooks_total{outcome=\"%s\"} %llu\n", metric_webhook_names[i],
+		    (unsigned long long)atomic_load(&webhooks[i]));
+}
+
+static void render_jobs(struct out *o, const char *const *names, const int64_t *counts, size_t n)
+{
+	size_t i;
+
+	put_head(o, "dpc_notify_jobs", "gauge", "Jobs in the store, by state.");
+	for (i = 0; i < n; i++) {
+		if (names == NULL || counts == NULL || names[i] == NULL)
+			continue;
+		put(o, "dpc_notify_jobs{state=\"");
+		put_label(o, names[i]);
+		put(o, "\"} %lld\n", (long long)counts[i]);
+	}
+}
+
+static void put_dest(struct out *o, const struct dest_row *d)
+{
+	size_t r;
+
+	for (r = 0; r < DR__MAX; r++) {
+		put(o, "dpc_notify_deliveries_total{destination=\"");
+		put_label(o, d->name);
+		put(o, "\",result=\"%s\"} %llu\n", dlv_result_names[r],
+		    (unsigned long long)d->count[r]);
+	}
+}
+
+static void render_deliveries(struct out *o)
+{
+	size_t i;
+
+	put_head(o, "dpc_notify_deliveries_total", "counter",
+		 "Delivery attempts, by destination name and result.");
+	pthread_mutex_lock(&dest_lock);
+	for (i = 0; i < n_dests; i++)
+		put_dest(o, &dests[i]);
+	if (dests[MAX_DESTS].name[0])
+		put_dest(o, &dests[MAX_DESTS]);
+	pthread_mutex_unlock(&dest_lock);
+}
+
+static void render_counters(struct out *o)
+{
+	size_t i;
+
+	put_head(o, "dpc_notify_retries_total", "counter", "Delivery or job retries scheduled.");
+	put(o, "dpc_notify_retries_total %llu\n", (unsigned long long)atomic_load(&retries));
+	put_head(o, "dpc_notify_dead_letters_total", "counter", "Jobs or deliveries given up on.");
+	put(o, "dpc_notify_dead_letters_total %llu\n", (unsigned long long)atomic_load(&dead_letters));
+	put_head(o, "dpc_notify_matillion_requests_total", "counter",
+		 "Matillion API requests, by HTTP status class.");
+	for (i = 0; i < AC__MAX; i++)
+		put(o, "dpc_notify_matillion_requests_total{code=\"%s\"} %llu\n", api_class_names[i],
+		    (unsigned long long)atomic_load(&api_calls[i]));
+}
+
+static void render_hist(struct out *o, enum metric_hist h)
+{
+	const char *name = hist_info[h].name;
+	unsigned long long cum = 0;
+	size_t b;
+
+	put_head(o, name, "histogram", hist_info[h].help);
+	for (b = 0; b < N_BUCKETS; b++) {
+		cum += (unsigned long long)atomic_load(&hists[h].bucket[b]);
+		if (b < NELEM(bucket_le))
+			put(o, "%s_bucket{le=\"%g\"} %llu\n", name, bucket_le[b], cum);
+		else
+			put(o, "%s_bucket{le=\"+Inf\"} %llu\n", name, cum);
+	}
+	put(o, "%s_sum %.9f\n", name, (double)atomic_load(&hists[h].sum_ns) / 1e9);
+	put(o, "%s_count %llu\n", name, cum);
+}
+
+static void render_process(struct out *o)
+{
+	put_head(o, "dpc_notify_build_info", "gauge", "Build information; the value is always 1.");
+	put(o, "dpc_notify_build_info{version=\"");
+	put_label(o, DPC_VERSION);
+	put(o, "\"} 1\n");
+	put_head(o, "process_start_time_seconds", "gauge", "Start time of the process, unix seconds.");
+	put(o, "process_start_time_seconds %lld\n", (long long)start_time);
+}
+
+char *metrics_render(const char *const *job_state_names, const int64_t *job_counts, size_t n_states)
+{
+	struct out o = { NULL, 0, 4096, 0 };
+	size_t h;
+
+	o.buf = malloc(o.cap);
+	if (o.buf == NULL)
+		return NULL;
+	o.buf[0] = '\0';
+	render_webhooks(&o);
+	render_jobs(&o, job_state_names, job_counts, n_states);
+	render_deliveries(&o);
+	render_counters(&o);
+	for (h = 0; h < MH__MAX; h++)
+		render_hist(&o, (enum metric_hist)h);
+	render_process(&o);
+	if (o.failed) {
+		free(o.buf);
+		return NULL;
+	}
+	return o.buf;
+}

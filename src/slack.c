@@ -1,0 +1,481 @@
+/* Slack Block Kit rendering of a run summary. Pure: summary in, JSON out.
+ *
+ * Every untrusted string (names, messages, ids) is sanitised, then escaped
+ * (& < > become entities, so no <!channel>, <@U…> or <url|x> can form) and
+ * cut to a length in characters counted as UTF-16 units, which is the
+ * stricter of the ways Slack may count. mrkdwn objects carry verbatim=true.
+ * The layout is head (banner, header, mention, caveats, facts, message,
+ * counts), then failed steps while they fit the block and text budgets,
+ * then "+N more failed steps", then the tail (child pipelines, button). */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "render.h"
+#include "text.h"
+
+#define ELLIPSIS "\xe2\x80\xa6"
+#define PATH_CHARS 300    /* a step path as shown */
+#define MESSAGE_CHARS 1200 /* an error message as shown */
+#define FACT_CHARS 300    /* a fact value as shown */
+#define CHILD_CHARS 120   /* a child pipeline name as shown */
+#define FALLBACK_CHARS 3000
+#define MORE_RESERVE 64   /* text reserved for the "+N more" line */
+
+enum esc_mode {
+	ESC_MRKDWN, /* & < > to entities */
+	ESC_CODE,   /* as mrkdwn, and ` to a look-alike so code blocks hold */
+	ESC_PLAIN   /* plain_text: < > to look-alikes */
+};
+
+/* Output for one code point of s under mode: sets *out and *olen, and returns
+ * its width in UTF-16 units. */
+static size_t piece(const char *s, size_t n, enum esc_mode mode, const char **out,
+		    size_t *olen)
+{
+	*out = s;
+	*olen = n;
+	if (mode != ESC_PLAIN && (*s == '&' || *s == '<' || *s == '>')) {
+		*out = *s == '&' ? "&amp;" : *s == '<' ? "&lt;" : "&gt;";
+		*olen = strlen(*out);
+		return *olen;
+	}
+	if (mode == ESC_PLAIN && (*s == '<' || *s == '>')) {
+		*out = *s == '<' ? "\xe2\x80\xb9" : "\xe2\x80\xba";
+		*olen = 3;
+	} else if (mode == ESC_CODE && *s == '`') {
+		*out = "\xcb\x8b"; /* U+02CB modifier letter grave accent */
+		*olen = 2;
+	}
+	return n == 4 ? 2 : 1;
+}
+
+static size_t cp_bytes(const char *s)
+{
+	size_t n = 1;
+
+	while (((unsigned char)s[n] & 0xc0) == 0x80)
+		n++;
+	return n;
+}
+
+/* Width of already-escaped text in UTF-16 units (what limits are checked
+ * against). */
+static size_t width(const char *s)
+{
+	size_t w = 0, n;
+
+	for (; *s; s += n) {
+		n = cp_bytes(s);
+		w += n == 4 ? 2 : 1;
+	}
+	return w;
+}
+
+/* Sanitises raw, escapes it per mode and cuts it to max units, ending in
+ * "…" when cut. Caller frees; NULL on ERR_NOMEM. */
+static char *esc(const char *raw, size_t max, enum esc_mode mode)
+{
+	char *c = text_sanitize(raw ? raw : "", raw ? strlen(raw) : 0, 1), *out = NULL;
+	size_t total = 0, used = 0, o = 0, i, n, w, olen;
+	const char *p;
+
+	if (c == NULL)
+		return NULL;
+	for (i = 0; c[i]; i += n) {
+		n = cp_bytes(c + i);
+		total += piece(c + i, n, mode, &p, &olen);
+	}
+	out = malloc(strlen(c) * 5 + 4);
+	if (out == NULL)
+		goto done;
+	for (i = 0; c[i]; i += n) {
+		n = cp_bytes(c + i);
+		w = piece(c + i, n, mode, &p, &olen);
+		if (total > max && used + w > max - 1) {
+			memcpy(out + o, ELLIPSIS, 3);
+			o += 3;
+			break;
+		}
+		memcpy(out + o, p, olen);
+		o += olen;
+		used += w;
+	}
+	out[o] = '\0';
+done:
+	free(c);
+	return out;
+}
+
+/* Sum of the widths of every "text" string in a block: what Slack's
+ * per-message text budget counts. */
+static size_t block_text(const cJSON *item)
+{
+	const cJSON *c;
+	size_t n = 0;
+
+	if (cJSON_IsString(item) && item->string && strcmp(item->string, "text") == 0)
+		return width(item->valuestring);
+	for (c = item ? item->child : NULL; c; c = c->next)
+		n += block_text(c);
+	return n;
+}
+
+/* Text objects. Take ownership of nothing; text is copied. */
+static cJSON *mrkdwn(const char *text)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	if (o == NULL || !cJSON_AddStringToObject(o, "type", "mrkdwn") ||
+	    !cJSON_AddStringToObject(o, "text", text) || !cJSON_AddTrueToObject(o, "verbatim")) {
+		cJSON_Delete(o);
+		return NULL;
+	}
+	return o;
+}
+
+static cJSON *plain(const char *text)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	if (o == NULL || !cJSON_AddStringToObject(o, "type", "plain_text") ||
+	    !cJSON_AddStringToObject(o, "text", text) || !cJSON_AddTrueToObject(o, "emoji")) {
+		cJSON_Delete(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* {"type":type, key: obj}; takes obj. */
+static cJSON *block_with(const char *type, const char *key, cJSON *obj)
+{
+	cJSON *b = cJSON_CreateObject();
+
+	if (b == NULL || obj == NULL || !cJSON_AddStringToObject(b, "type", type)) {
+		cJSON_Delete(b);
+		cJSON_Delete(obj);
+		return NULL;
+	}
+	cJSON_AddItemToObject(b, key, obj);
+	return b;
+}
+
+static cJSON *section(const char *text)
+{
+	return block_with("section", "text", mrkdwn(text));
+}
+
+static cJSON *context(const char *text)
+{
+	cJSON *els = cJSON_CreateArray(), *t = mrkdwn(text);
+
+	if (els == NULL || t == NULL) {
+		cJSON_Delete(els);
+		cJSON_Delete(t);
+		return NULL;
+	}
+	cJSON_AddItemToArray(els, t);
+	return block_with("context", "elements", els);
+}
+
+/* Blocks under construction with their running totals. */
+struct blocks {
+	cJSON *arr;
+	size_t n;    /* blocks */
+	size_t text; /* units of text */
+	int oom;     /* an allocation failed */
+};
+
+/* Appends b (taken); a NULL b records the allocation failure. */
+static void add(struct blocks *bl, cJSON *b)
+{
+	if (b == NULL) {
+		bl->oom = 1;
+		return;
+	}
+	bl->text += block_text(b);
+	bl->n++;
+	cJSON_AddItemToArray(bl->arr, b);
+}
+
+/* Adds a section or context block built from escaped text (freed here). */
+static void add_text(struct blocks *bl, char *text, int as_context)
+{
+	if (text == NULL) {
+		bl->oom = 1;
+		return;
+	}
+	add(bl, as_context ? context(text) : section(text));
+	free(text);
+}
+
+static char *join3(const char *a, const char *b, const char *c)
+{
+	size_t la = strlen(a), lb = strlen(b), lc = strlen(c);
+	char *out = malloc(la + lb + lc + 1);
+
+	if (out == NULL)
+		return NULL;
+	memcpy(out, a, la);
+	memcpy(out + la, b, lb);
+	memcpy(out + la + lb, c, lc + 1);
+	return out;
+}
+
+/* Escapes raw for mrkdwn, capped, and wraps it in prefix/suffix. */
+static char *wrap_esc(const char *prefix, const char *raw, size_t max, enum esc_mode m,
+		      const char *suffix)
+{
+	char *e = esc(raw, max, m), *out;
+
+	if (e == NULL)
+		return NULL;
+	out = join3(prefix, e, suffix);
+	free(e);
+	return out;
+}
+
+static void add_header(struct blocks *bl, const struct summary *s)
+{
+	char *title = render_title(s), *full = NULL, *h = NULL;
+
+	if (s->is_test)
+		add(bl, section("*\xf0\x9f\xa7\xaa TEST MESSAGE \xe2\x80\x94 sent by "
+				"dpc-notify send-test*"));
+	if (title != NULL)
+		full = join3(render_status_emoji(s->status), " ", title);
+	if (full != NULL)
+		h = esc(full, SLACK_MAX_HEADER, ESC_PLAIN);
+	add(bl, h ? block_with("header", "text", plain(h)) : NULL);
+	free(title);
+	free(full);
+	free(h);
+}
+
+/* The mention is trusted Slack markup from the config: not escaped, and no
+ * verbatim flag so that <!subteam^…> and <@U…> are parsed. */
+static void add_mention(struct blocks *bl, const struct summary *s,
+			const struct destination *d)
+{
+	cJSON *t;
+
+	if (d == NULL || d->mention == NULL || *d->mention == '\0' ||
+	    !status_is_problem(s->status))
+		return;
+	t = cJSON_CreateObject();
+	if (t != NULL && (!cJSON_AddStringToObject(t, "type", "mrkdwn") ||
+			  !cJSON_AddStringToObject(t, "text", d->mention))) {
+		cJSON_Delete(t);
+		t = NULL;
+	}
+	add(bl, block_with("section", "text", t));
+}
+
+static void add_facts(struct blocks *bl, const struct summary *s)
+{
+	struct render_fact f[RENDER_MAX_FACTS];
+	size_t n = render_facts(s, f, RENDER_MAX_FACTS), i;
+	cJSON *fields = cJSON_CreateArray(), *t;
+	char *v, *label;
+
+	for (i = 0; fields != NULL && i < n; i++) {
+		label = join3("*", f[i].title, "*\n");
+		v = label ? wrap_esc(label, f[i].value, FACT_CHARS, ESC_MRKDWN, "") : NULL;
+		t = v ? mrkdwn(v) : NULL;
+		free(label);
+		free(v);
+		if (t == NULL) {
+			cJSON_Delete(fields);
+			fields = NULL;
+			break;
+		}
+		cJSON_AddItemToArray(fields, t);
+	}
+	add(bl, block_with("section", "fields", fields));
+}
+
+static void add_head(struct blocks *bl, const struct summary *s, const struct destination *d)
+{
+	char line[256];
+
+	add_header(bl, s);
+	add_mention(bl, s, d);
+	if (s->incomplete)
+		add_text(bl, wrap_esc("\xe2\x9a\xa0\xef\xb8\x8f ", s->incomplete, 500,
+				      ESC_MRKDWN, ""), 1);
+	if (s->degraded)
+		add_text(bl, wrap_esc("\xe2\x9a\xa0\xef\xb8\x8f ", s->degraded, 500,
+				      ESC_MRKDWN, ""), 1);
+	add_facts(bl, s);
+	if (*s->message)
+		add_text(bl, wrap_esc("*Message*\n```", s->message, MESSAGE_CHARS, ESC_CODE,
+				      "```"), 0);
+	render_counts_line(s, line, sizeof(line));
+	add(bl, context(line));
+}
+
+/* One failed step: "*path* · FAILED · 3m 05s" and its message as code. */
+static cJSON *step_block(const struct failed_step *f)
+{
+	char head[64], dur[32], *path = esc(f->path, PATH_CHARS, ESC_MRKDWN);
+	char *msg = esc(f->message, MESSAGE_CHARS, ESC_CODE), *status = NULL;
+	char *text = NULL, *body = NULL;
+	cJSON *b = NULL;
+	int bold;
+
+	text_duration(f->duration_ms, dur, sizeof(dur));
+	status = esc(render_status_word(f->status, f->status_text), 40, ESC_MRKDWN);
+	if (path == NULL || msg == NULL || status == NULL)
+		goto out;
+	snprintf(head, sizeof(head), " \xc2\xb7 %s \xc2\xb7 %s", status, dur);
+	/* mrkdwn has no escape for emphasis: a path with its own markers is
+	 * shown unbolded rather than with broken formatting. */
+	bold = strpbrk(path, "*_~`") == NULL;
+	text = join3(bold ? "*" : "", path, bold ? "*" : "");
+	body = text ? join3(text, head, *msg ? "\n```" : "") : NULL;
+	free(text);
+	text = body ? join3(body, msg, *msg ? "```" : "") : NULL;
+	if (text != NULL)
+		b = section(text);
+out:
+	free(path);
+	free(msg);
+	free(status);
+	free(text);
+	free(body);
+	return b;
+}
+
+static void add_children(struct blocks *bl, const struct summary *s)
+{
+	size_t i, shown = s->n_children < RENDER_MAX_CHILDREN_SHOWN ? s->n_children
+								 : RENDER_MAX_CHILDREN_SHOWN;
+	uint64_t more = s->n_children - shown + s->children_more;
+	char buf[16384], *name;
+	size_t len;
+
+	if (shown == 0 && more == 0)
+		return;
+	len = (size_t)snprintf(buf, sizeof(buf), "*Child pipelines*");
+	for (i = 0; i < shown; i++) {
+		name = esc(*s->children[i].name ? s->children[i].name : "?", CHILD_CHARS,
+			   ESC_MRKDWN);
+		if (name == NULL) {
+			bl->oom = 1;
+			return;
+		}
+		/* 20 lines of at most ~130 units fit the section limit. */
+		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "\n\xe2\x80\xa2 %s \xe2\x80\x94 %s",
+					name, render_status_word(s->children[i].status, NULL));
+		free(name);
+	}
+	if (more)
+		snprintf(buf + len, sizeof(buf) - len, "\n+%llu more child pipelines",
+			 (unsigned long long)more);
+	add(bl, section(buf));
+}
+
+static void add_button(struct blocks *bl, const struct summary *s)
+{
+	cJSON *btn, *els;
+
+	if (s->link == NULL || *s->execution_id == '\0' || strlen(s->link) > 3000)
+		return;
+	btn = block_with("button", "text", plain("Open run in Matillion"));
+	els = cJSON_CreateArray();
+	if (btn == NULL || els == NULL || !cJSON_AddStringToObject(btn, "url", s->link)) {
+		cJSON_Delete(btn);
+		cJSON_Delete(els);
+		bl->oom = 1;
+		return;
+	}
+	cJSON_AddItemToArray(els, btn);
+	add(bl, block_with("actions", "elements", els));
+}
+
+/* Adds failed steps while they fit next to the tail, then the "+N more". */
+static void add_steps(struct blocks *bl, const struct summary *s, const struct blocks *tail)
+{
+	uint64_t omitted;
+	size_t i, w;
+	char line[80];
+	cJSON *b;
+
+	for (i = 0; i < s->n_failed; i++) {
+		b = step_block(&s->failed[i]);
+		if (b == NULL) {
+			bl->oom = 1;
+			return;
+		}
+		w = block_text(b);
+		if (bl->n + 1 + tail->n + 1 > SLACK_MAX_BLOCKS ||
+		    bl->text + w + tail->text + MORE_RESERVE > SLACK_TEXT_BUDGET) {
+			cJSON_Delete(b);
+			break;
+		}
+		add(bl, b);
+	}
+	omitted = (uint64_t)(s->n_failed - i) + s->failed_more;
+	if (omitted == 0)
+		return;
+	snprintf(line, sizeof(line), "+%llu more failed steps", (unsigned long long)omitted);
+	add(bl, context(line));
+}
+
+/* Notification text: title, counts and the first failure, escaped. */
+static char *fallback(const struct summary *s)
+{
+	char *title = render_title(s), *raw = NULL, *out = NULL;
+	char counts[256];
+	const struct failed_step *f = s->n_failed ? &s->failed[0] : NULL;
+	size_t len;
+
+	if (title == NULL)
+		return NULL;
+	render_counts_line(s, counts, sizeof(counts));
+	len = strlen(title) + strlen(counts) + (f ? strlen(f->path) + strlen(f->message) : 0) + 64;
+	raw = malloc(len);
+	if (raw != NULL) {
+		snprintf(raw, len, "%s %s. %s%s%s%s%s", render_status_emoji(s->status), title,
+			 counts, f ? ". First failure: " : "", f ? f->path : "", f ? ": " : "",
+			 f ? f->message : "");
+		out = esc(raw, FALLBACK_CHARS, ESC_MRKDWN);
+	}
+	free(title);
+	free(raw);
+	return out;
+}
+
+char *slack_render(const struct summary *s, const struct destination *d)
+{
+	struct blocks head = { cJSON_CreateArray(), 0, 0, 0 };
+	struct blocks tail = { cJSON_CreateArray(), 0, 0, 0 };
+	cJSON *root = cJSON_CreateObject(), *b;
+	char *text = fallback(s), *out = NULL;
+
+	if (!root || !head.arr || !tail.arr || !text)
+		goto out;
+	add_head(&head, s, d);
+	add_children(&tail, s);
+	add_button(&tail, s);
+	add_steps(&head, s, &tail);
+	if (head.oom || tail.oom)
+		goto out;
+	while (cJSON_GetArraySize(tail.arr) > 0) {
+		b = cJSON_DetachItemFromArray(tail.arr, 0);
+		cJSON_AddItemToArray(head.arr, b);
+	}
+	cJSON_AddStringToObject(root, "text", text);
+	cJSON_AddItemToObject(root, "blocks", head.arr);
+	head.arr = NULL;
+	out = cJSON_PrintUnformatted(root);
+out:
+	cJSON_Delete(root);
+	cJSON_Delete(head.arr);
+	cJSON_Delete(tail.arr);
+	free(text);
+	return out;
+}

@@ -1,0 +1,1349 @@
+/* The durable store: jobs, their per-destination deliveries and the dedup
+ * keys in one SQLite file, with group commit so many concurrent webhooks
+ * share one fsync.
+ *
+ * DESIGN
+ *
+ * Job states. store_put() creates a job as queued, with one pending
+ * delivery per destination. store_claim() moves the oldest ready job to
+ * running and gives it a lease; "ready" is queued with not_before <= now, or
+ * running with an expired lease (its worker died or hung). From running a
+ * job goes to:
+ *   queued     store_job_retry(), store_job_release(), store_job_settle()
+ *              while some delivery is still pending (not_before = the
+ *              earliest pending delivery's), or store_open() after a crash;
+ *   delivered  store_job_settle() when no delivery is pending and at least
+ *              one was delivered;
+ *   dead       store_job_settle() when every delivery is dead, or
+ *              store_job_end(JOB_DEAD) when the worker gave up;
+ *   ignored    store_job_end(JOB_IGNORED) (no route matched the real
+ *              status), or store_job_settle() on a job with no delivery.
+ * Dead jobs go back to queued only by hand (store_dead_retry()) and leave
+ * only by store_dead_purge(); delivered and ignored jobs are dropped by
+ * store_prune() once older than the dedup window.
+ * A delivery is pending until store_delivery_ok() (delivered) or
+ * store_delivery_dead() (dead); store_delivery_retry() keeps it pending with
+ * a later not_before. Delivered rows are never posted again, so a retry of
+ * the job only re-posts to the destinations that failed.
+ *
+ * What survives a crash: everything committed. The file is in WAL mode with
+ * synchronous=FULL, which fsyncs the WAL at every commit, so a committed
+ * transaction survives power loss as well as a process crash. Uncommitted
+ * work is rolled back by SQLite on the next open. A job that was running
+ * when the process died is queued again by store_open() (its lease belonged
+ * to a thread that no longer exists; a lock file "<path>-lock" tells a dead
+ * owner from a live one, so a CLI opening the file beside a running service
+ * leaves its jobs alone); the attempt stays counted so a job
+ * that crashes the process cannot loop forever unnoticed. A crash between a
+ * successful chat POST and store_delivery_ok() re-posts that message:
+ * delivery is at least once, never at most once.
+ *
+ * Group commit. Intake threads call store_put() concurrently. Each call
+ * queues a request on its own stack and sleeps; one writer thread with its
+ * own connection takes what arrived within GC_WINDOW_MS (at most
+ * GC_MAX_BATCH requests), runs every request inside one BEGIN IMMEDIATE
+ * transaction (each in a SAVEPOINT so one bad request cannot spoil the
+ * others) and commits once. Only after COMMIT returned SQLITE_OK does it
+ * wake the callers with their own results; if the commit fails every caller
+ * of the batch gets ERR_IO, duplicates included, because nothing of the
+ * batch is on disk. Dedup runs inside that transaction, so two identical
+ * puts in one batch give one job and one ERR_DUPLICATE.
+ *
+ * What 202 means: intake answers 202 only when store_put() returned 0, that
+ * is after the job, its deliveries and its dedup key were durably committed.
+ *
+ * Everything else (claims, delivery bookkeeping, CLI listing) runs on a
+ * second connection guarded by a mutex; WAL lets it read while the writer
+ * commits, and busy_timeout serialises the two writers. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "errors.h"
+#include "log.h"
+#include "metrics.h"
+#include "store.h"
+
+#define SCHEMA_VERSION 1
+#define GC_WINDOW_MS 2        /* how long the writer lets a batch fill */
+#define GC_MAX_BATCH 256      /* requests per transaction at most */
+#define BUSY_TIMEOUT_MS 5000  /* the two connections wait for each other */
+#define MAX_DELIVERIES 4096   /* rows store_deliveries() returns at most */
+#define DEST_MAX 128          /* sizeof(struct delivery).dest */
+
+const char *const job_state_names[JOB__MAX] = {
+	[JOB_QUEUED] = "queued",       [JOB_RUNNING] = "running",
+	[JOB_DELIVERED] = "delivered", [JOB_DEAD] = "dead",
+	[JOB_IGNORED] = "ignored",
+};
+
+const char *const dlv_state_names[DLV__MAX] = {
+	[DLV_PENDING] = "pending",
+	[DLV_DELIVERED] = "delivered",
+	[DLV_DEAD] = "dead",
+};
+
+/* One store_put() waiting for the writer; lives on the caller's stack. */
+struct put_req {
+	const struct webhook_event *ev;
+	char *const *dests;
+	size_t n_dests;
+	int64_t window_ms;
+	int rc;                 /* result, valid once done */
+	int64_t job_id;
+	int done;               /* set by the writer under qmu */
+	struct put_req *next;
+};
+
+struct store {
+	char path[4096];
+	sqlite3 *db;            /* worker/CLI connection, guarded by mu */
+	pthread_mutex_t mu;
+	sqlite3 *wdb;           /* group-commit connection, writer thread only */
+	sqlite3_stmt *st_dedup_get, *st_dedup_put, *st_job_ins, *st_dlv_ins;
+	pthread_t writer;
+	int writer_started;
+	int lock_fd;            /* flock on "<path>-lock", -1 if none */
+	pthread_mutex_t qmu;    /* guards the queue, stopping and done flags */
+	pthread_cond_t q_cv;    /* writer waits here for requests */
+	pthread_cond_t done_cv; /* callers wait here for their result */
+	struct put_req *q_head, *q_tail;
+	size_t q_len;
+	int stopping;
+	pthread_mutex_t wmu;    /* store_wait()/store_wake() */
+	pthread_cond_t wcv;
+	uint64_t wseq;
+	atomic_int healthy;
+	atomic_int fail_writes;
+	atomic_uint_least64_t commits;
+};
+
+/* ---- small SQLite helpers ---- */
+
+/* A bound parameter: kind 'i' (integer) or 't' (text, NULL binds NULL). */
+struct arg {
+	char kind;
+	int64_t i;
+	const char *t;
+};
+#define AI(v) ((struct arg){ 'i', (int64_t)(v), NULL })
+#define AT(v) ((struct arg){ 't', 0, (v) })
+#define NARGS(a) (sizeof(a) / sizeof((a)[0]))
+
+int64_t store_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Maps an SQLite result to our convention; everything but OOM is I/O. */
+static int map_rc(int src)
+{
+	if (src == SQLITE_OK || src == SQLITE_DONE || src == SQLITE_ROW)
+		return 0;
+	return src == SQLITE_NOMEM ? ERR_NOMEM : ERR_IO;
+}
+
+/* Binds a[0..n) to ?1..?n; arguments past the statement's last parameter
+ * are ignored so statements sharing one argument list may use a subset. */
+static int bind_args(sqlite3_stmt *st, const struct arg *a, size_t n)
+{
+	size_t k, max = (size_t)sqlite3_bind_parameter_count(st);
+	int rc = SQLITE_OK;
+
+	if (n > max)
+		n = max;
+	for (k = 0; k < n && rc == SQLITE_OK; k++) {
+		if (a[k].kind == 'i')
+			rc = sqlite3_bind_int64(st, (int)k + 1, a[k].i);
+		else if (a[k].t == NULL)
+			rc = sqlite3_bind_null(st, (int)k + 1);
+		else
+			rc = sqlite3_bind_text(st, (int)k + 1, a[k].t, -1, SQLITE_TRANSIENT);
+	}
+	return rc;
+}
+
+/* Runs one statement that returns no rows; *changes gets the rows it
+ * touched (may be NULL). Returns 0 or ERR_IO/ERR_NOMEM. */
+static int stmt_run(sqlite3 *db, const char *sql, const struct arg *a, size_t n,
+		    int *changes)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+	if (rc == SQLITE_OK)
+		rc = bind_args(st, a, n);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE) {
+		log_msg(LOG_ERROR, "store: %s: %s", sql, sqlite3_errmsg(db));
+		sqlite3_finalize(st);
+		return map_rc(rc);
+	}
+	if (changes != NULL)
+		*changes = sqlite3_changes(db);
+	sqlite3_finalize(st);
+	return 0;
+}
+
+static int exec_sql(sqlite3 *db, const char *sql)
+{
+	int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+
+	if (rc != SQLITE_OK)
+		log_msg(LOG_ERROR, "store: %s: %s", sql, sqlite3_errmsg(db));
+	return map_rc(rc);
+}
+
+static void rollback(sqlite3 *db)
+{
+	/* Some errors (SQLITE_FULL, IOERR) already rolled the transaction
+	 * back; a second ROLLBACK would only add a confusing error. */
+	if (!sqlite3_get_autocommit(db))
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/* Commits the open transaction of db. The test hook store_fail_writes()
+ * fails here, before COMMIT, exactly where a full disk would. */
+static int tx_commit(struct store *s, sqlite3 *db)
+{
+	int rc;
+
+	if (atomic_load(&s->fail_writes)) {
+		log_msg(LOG_ERROR, "store: commit: writes disabled by test hook");
+		rollback(db);
+		return ERR_IO;
+	}
+	rc = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+	if (rc != SQLITE_OK) {
+		log_msg(LOG_ERROR, "store: commit: %s (code %d)", sqlite3_errmsg(db),
+			sqlite3_extended_errcode(db));
+		rollback(db);
+		return map_rc(rc);
+	}
+	return 0;
+}
+
+/* Ends a write transaction: commits when rc is 0, else rolls back, and
+ * records whether the disk took the write. Returns the final result. */
+static int tx_end(struct store *s, sqlite3 *db, int rc)
+{
+	if (rc == 0 || rc == ERR_NOTFOUND || rc == ERR_INVALID) {
+		int crc = tx_commit(s, db);
+		if (crc != 0)
+			rc = crc;
+	} else {
+		rollback(db);
+	}
+	if (rc == ERR_IO)
+		atomic_store(&s->healthy, 0);
+	else if (rc != ERR_NOMEM)
+		atomic_store(&s->healthy, 1);
+	return rc;
+}
+
+/* Copies column col as text into dst (cap bytes, always terminated). */
+static void col_text(sqlite3_stmt *st, int col, char *dst, size_t cap)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+	size_t n = t == NULL ? 0 : strlen((const char *)t);
+
+	if (n >= cap)
+		n = cap - 1;
+	if (n > 0)
+		memcpy(dst, t, n);
+	dst[n] = '\0';
+}
+
+static int name_index(const char *const *names, int n, const unsigned char *t)
+{
+	int i;
+
+	for (i = 0; t != NULL && i < n; i++)
+		if (strcmp(names[i], (const char *)t) == 0)
+			return i;
+	return 0;
+}
+
+/* ---- schema ---- */
+
+static const char schema_v1[] =
+	"CREATE TABLE jobs ("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" project_id TEXT NOT NULL, execution_id TEXT NOT NULL,"
+	" pipeline_name TEXT NOT NULL DEFAULT '', environment TEXT NOT NULL DEFAULT '',"
+	" status TEXT NOT NULL, status_text TEXT NOT NULL DEFAULT '',"
+	" state TEXT NOT NULL CHECK (state IN"
+	"  ('queued','running','delivered','dead','ignored')),"
+	" attempts INTEGER NOT NULL DEFAULT 0,"
+	" received_ms INTEGER NOT NULL, not_before_ms INTEGER NOT NULL,"
+	" lease_until_ms INTEGER, last_error TEXT, finished_ms INTEGER);"
+	"CREATE INDEX jobs_claim ON jobs (state, not_before_ms);"
+	"CREATE INDEX jobs_lease ON jobs (state, lease_until_ms);"
+	"CREATE INDEX jobs_finished ON jobs (state, finished_ms);"
+	"CREATE TABLE deliveries ("
+	" job_id INTEGER NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,"
+	" dest TEXT NOT NULL,"
+	" state TEXT NOT NULL CHECK (state IN ('pending','delivered','dead')),"
+	" attempts INTEGER NOT NULL DEFAULT 0, not_before_ms INTEGER NOT NULL,"
+	" payload TEXT, last_error TEXT, updated_ms INTEGER NOT NULL,"
+	" PRIMARY KEY (job_id, dest));"
+	"CREATE TABLE dedup ("
+	" project_id TEXT NOT NULL, execution_id TEXT NOT NULL, status TEXT NOT NULL,"
+	" seen_ms INTEGER NOT NULL,"
+	" PRIMARY KEY (project_id, execution_id, status)) WITHOUT ROWID;"
+	"CREATE INDEX dedup_seen ON dedup (seen_ms);"
+	"PRAGMA user_version = 1;";
+
+/* Runs a single-value PRAGMA and copies its first row into out. */
+static int pragma_text(sqlite3 *db, const char *sql, char *out, size_t cap)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	out[0] = '\0';
+	rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		col_text(st, 0, out, cap);
+	if (rc == SQLITE_ROW || rc == SQLITE_DONE) /* setters return no row */
+		rc = SQLITE_OK;
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Opens one connection with the per-connection settings. */
+static int conn_open(const char *path, sqlite3 **out, char *err, size_t errlen)
+{
+	static const char *const pragmas[] = {
+		"PRAGMA journal_mode = WAL", "PRAGMA synchronous = FULL",
+		"PRAGMA foreign_keys = ON",
+	};
+	char val[64];
+	size_t i;
+	int rc;
+
+	rc = sqlite3_open_v2(path, out, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+	if (rc != SQLITE_OK) {
+		snprintf(err, errlen, "store: open %s: %s", path,
+			 *out ? sqlite3_errmsg(*out) : sqlite3_errstr(rc));
+		return ERR_IO;
+	}
+	sqlite3_extended_result_codes(*out, 1);
+	sqlite3_busy_timeout(*out, BUSY_TIMEOUT_MS);
+	for (i = 0; i < sizeof(pragmas) / sizeof(pragmas[0]); i++) {
+		rc = pragma_text(*out, pragmas[i], val, sizeof(val));
+		if (rc != SQLITE_OK) {
+			snprintf(err, errlen, "store: open %s: %s", path, sqlite3_errmsg(*out));
+			return ERR_IO;
+		}
+		if (i == 0 && strcmp(val, "wal") != 0) {
+			snprintf(err, errlen, "store: open %s: cannot use WAL mode (got %s)", path, val);
+			return ERR_IO;
+		}
+	}
+	return 0;
+}
+
+static int check_integrity(sqlite3 *db, const char *path, char *err, size_t errlen)
+{
+	char res[256];
+	int rc = pragma_text(db, "PRAGMA integrity_check", res, sizeof(res));
+
+	if (rc != SQLITE_OK) {
+		snprintf(err, errlen, "store: integrity check of %s failed: %s", path,
+			 sqlite3_errmsg(db));
+		return ERR_IO;
+	}
+	if (strcmp(res, "ok") != 0) {
+		char *p;
+		for (p = res; *p != '\0'; p++) /* keep the message on one line */
+			if ((unsigned char)*p < 0x20)
+				*p = ' ';
+		snprintf(err, errlen, "store: %s is corrupt (integrity_check: %s)", path, res);
+		return ERR_IO;
+	}
+	return 0;
+}
+
+/* Creates the schema of a new file; refuses one from a newer program.
+ * Later versions add "if (v < 2) migrate_v2" steps here. */
+static int schema_ensure(sqlite3 *db, const char *path, char *err, size_t errlen)
+{
+	char val[32];
+	long v;
+	int rc;
+
+	rc = exec_sql(db, "BEGIN IMMEDIATE");
+	if (rc == 0)
+		rc = map_rc(pragma_text(db, "PRAGMA user_version", val, sizeof(val)));
+	if (rc != 0)
+		goto fail;
+	v = strtol(val, NULL, 10);
+	if (v > SCHEMA_VERSION) {
+		snprintf(err, errlen, "store: %s has schema version %ld, newer than %d", path,
+			 v, SCHEMA_VERSION);
+		rollback(db);
+		return ERR_IO;
+	}
+	if (v < 1)
+		rc = exec_sql(db, schema_v1);
+	if (rc == 0)
+		rc = map_rc(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL));
+	if (rc == 0)
+		return 0;
+fail:
+	snprintf(err, errlen, "store: schema of %s: %s", path, sqlite3_errmsg(db));
+	rollback(db);
+	return ERR_IO;
+}
+
+/* Takes the process lock "<path>-lock" (flock, held until store_close).
+ * Returns 1 when this process is the only live user of the file. */
+static int owner_lock(struct store *s)
+{
+	char lp[sizeof(s->path) + 8];
+
+	if (snprintf(lp, sizeof(lp), "%s-lock", s->path) >= (int)sizeof(lp))
+		return 0;
+	s->lock_fd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (s->lock_fd < 0)
+		return 0;
+	return flock(s->lock_fd, LOCK_EX | LOCK_NB) == 0;
+}
+
+/* Jobs left running belong to threads of a process that is gone, unless
+ * another process (a running service while the CLI opens the file) still
+ * holds the lock: then their leases are live and only expiry frees them. */
+static int recover_running(struct store *s, char *err, size_t errlen)
+{
+	int n = 0;
+	int rc;
+
+	if (!owner_lock(s)) {
+		log_msg(LOG_INFO, "store: %s is held by another open store; running jobs"
+				  " left to their leases", s->path);
+		return 0;
+	}
+	rc = stmt_run(s->db, "UPDATE jobs SET state = 'queued', lease_until_ms = NULL"
+			     " WHERE state = 'running'", NULL, 0, &n);
+	if (rc != 0) {
+		snprintf(err, errlen, "store: recover %s: %s", s->path, sqlite3_errmsg(s->db));
+		return rc;
+	}
+	if (n > 0)
+		log_msg(LOG_INFO, "store: recover: %d running job(s) queued again", n);
+	return 0;
+}
+
+static int writer_prepare(struct store *s, char *err, size_t errlen)
+{
+	static const char *const sql[4] = {
+		"SELECT seen_ms FROM dedup WHERE project_id = ?1 AND execution_id = ?2"
+		" AND status = ?3",
+		"INSERT INTO dedup (project_id, execution_id, status, seen_ms)"
+		" VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO UPDATE SET seen_ms = excluded.seen_ms",
+		"INSERT INTO jobs (project_id, execution_id, pipeline_name, environment,"
+		" status, status_text, state, attempts, received_ms, not_before_ms)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'queued', 0, ?7, ?7)",
+		"INSERT OR IGNORE INTO deliveries (job_id, dest, state, attempts,"
+		" not_before_ms, updated_ms) VALUES (?1, ?2, 'pending', 0, ?3, ?3)",
+	};
+	sqlite3_stmt **st[4] = { &s->st_dedup_get, &s->st_dedup_put, &s->st_job_ins,
+				 &s->st_dlv_ins };
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		if (sqlite3_prepare_v3(s->wdb, sql[i], -1, SQLITE_PREPARE_PERSISTENT, st[i],
+				       NULL) != SQLITE_OK) {
+			snprintf(err, errlen, "store: prepare: %s", sqlite3_errmsg(s->wdb));
+			return ERR_IO;
+		}
+	}
+	return 0;
+}
+
+/* ---- group commit ---- */
+
+/* Steps a prepared writer statement once and resets it. */
+static int wstep(sqlite3_stmt *st, const struct arg *a, size_t n, int64_t *row_val)
+{
+	int rc;
+
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	rc = bind_args(st, a, n);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && row_val != NULL)
+		*row_val = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return rc;
+}
+
+/* A failure that concerns only this request, not the disk. */
+static int request_error(int src)
+{
+	int prim = src & 0xff;
+
+	return prim == SQLITE_CONSTRAINT || prim == SQLITE_TOOBIG || prim == SQLITE_MISMATCH ||
+	       prim == SQLITE_RANGE;
+}
+
+/* The inserts of one put, inside the batch's open transaction. Returns an
+ * SQLite code; *dup is set when the key was seen within the window. */
+static int put_rows(struct store *s, struct put_req *r, int64_t now, int *dup)
+{
+	const struct webhook_event *ev = r->ev;
+	const char *stname = status_names[ev->status < ST__MAX ? ev->status : ST_UNKNOWN];
+	struct arg key[4] = { AT(ev->project_id), AT(ev->execution_id), AT(stname), AI(now) };
+	struct arg job[7] = { AT(ev->project_id),    AT(ev->execution_id), AT(ev->pipeline_name),
+			      AT(ev->environment),   AT(stname),           AT(ev->status_text),
+			      AI(now) };
+	int64_t seen = INT64_MIN;
+	size_t k;
+	int rc;
+
+	rc = wstep(s->st_dedup_get, key, 3, &seen);
+	if (rc == SQLITE_ROW && now - seen < r->window_ms) {
+		*dup = 1;
+		return SQLITE_DONE;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return rc;
+	rc = wstep(s->st_dedup_put, key, 4, NULL);
+	if (rc == SQLITE_DONE)
+		rc = wstep(s->st_job_ins, job, 7, NULL);
+	r->job_id = sqlite3_last_insert_rowid(s->wdb);
+	for (k = 0; k < r->n_dests && rc == SQLITE_DONE; k++) {
+		struct arg d[3] = { AI(r->job_id), AT(r->dests[k]), AI(now) };
+		rc = wstep(s->st_dlv_ins, d, 3, NULL);
+	}
+	return rc;
+}
+
+/* Runs one request in a savepoint. Returns its result; ERR_IO means the
+ * whole batch must be abandoned. */
+static int put_one(struct store *s, struct put_req *r, int64_t now)
+{
+	int dup = 0;
+	int rc;
+
+	if (sqlite3_exec(s->wdb, "SAVEPOINT put", NULL, NULL, NULL) != SQLITE_OK)
+		return ERR_IO;
+	rc = put_rows(s, r, now, &dup);
+	if (rc == SQLITE_DONE) {
+		if (sqlite3_exec(s->wdb, "RELEASE put", NULL, NULL, NULL) != SQLITE_OK)
+			return ERR_IO;
+		return dup ? ERR_DUPLICATE : 0;
+	}
+	log_msg(LOG_ERROR, "store: put execution %s: %s", r->ev->execution_id,
+		sqlite3_errmsg(s->wdb));
+	if (!request_error(rc) || sqlite3_get_autocommit(s->wdb))
+		return map_rc(rc) == ERR_NOMEM ? ERR_NOMEM : ERR_IO;
+	sqlite3_exec(s->wdb, "ROLLBACK TO put; RELEASE put", NULL, NULL, NULL);
+	return ERR_INVALID;
+}
+
+/* Runs and commits one batch; on return every request has its rc. */
+static void batch_commit(struct store *s, struct put_req *batch)
+{
+	int64_t now = store_now_ms();
+	int64_t t0 = mono_ms();
+	struct put_req *r;
+	int rc, fresh = 0;
+
+	rc = exec_sql(s->wdb, "BEGIN IMMEDIATE");
+	for (r = batch; r != NULL && rc == 0; r = r->next) {
+		r->rc = put_one(s, r, now);
+		if (r->rc == ERR_IO || r->rc == ERR_NOMEM)
+			rc = r->rc;
+		fresh += r->rc == 0;
+	}
+	rc = tx_end(s, s->wdb, rc);
+	if (rc != 0) {
+		for (r = batch; r != NULL; r = r->next)
+			r->rc = rc;
+		return;
+	}
+	atomic_fetch_add(&s->commits, 1);
+	metrics_observe(MH_STORE_COMMIT, (double)(mono_ms() - t0) / 1000.0);
+	if (fresh > 0)
+		store_wake(s);
+}
+
+/* With qmu held: waits up to GC_WINDOW_MS for the batch to fill, then
+ * detaches at most GC_MAX_BATCH requests from the queue. */
+static struct put_req *batch_take(struct store *s)
+{
+	struct timespec ts;
+	struct put_req *head = s->q_head, *last = head;
+	size_t n = 1;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_nsec += GC_WINDOW_MS * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	while (s->q_len < GC_MAX_BATCH && !s->stopping)
+		if (pthread_cond_timedwait(&s->q_cv, &s->qmu, &ts) == ETIMEDOUT)
+			break;
+	head = s->q_head;
+	for (last = head; n < GC_MAX_BATCH && last->next != NULL; n++)
+		last = last->next;
+	s->q_head = last->next;
+	if (s->q_head == NULL)
+		s->q_tail = NULL;
+	s->q_len -= n;
+	last->next = NULL;
+	return head;
+}
+
+static void *writer_main(void *arg)
+{
+	struct store *s = arg;
+	struct put_req *batch, *r, *next;
+
+	pthread_mutex_lock(&s->qmu);
+	for (;;) {
+		while (s->q_head == NULL && !s->stopping)
+			pthread_cond_wait(&s->q_cv, &s->qmu);
+		if (s->q_head == NULL)
+			break;
+		batch = batch_take(s);
+		pthread_mutex_unlock(&s->qmu);
+		batch_commit(s, batch);
+		pthread_mutex_lock(&s->qmu);
+		/* A caller may return (and its request vanish) as soon as it
+		 * sees done, which it can only check under qmu, held here. */
+		for (r = batch; r != NULL; r = next) {
+			next = r->next;
+			r->done = 1;
+		}
+		pthread_cond_broadcast(&s->done_cv);
+	}
+	pthread_mutex_unlock(&s->qmu);
+	return NULL;
+}
+
+static int put_valid(const struct webhook_event *ev, char *const *dests, size_t n_dests)
+{
+	size_t k, len;
+
+	if (ev == NULL || (n_dests > 0 && dests == NULL))
+		return 0;
+	if (strnlen(ev->project_id, WEBHOOK_ID_MAX) == WEBHOOK_ID_MAX ||
+	    strnlen(ev->execution_id, WEBHOOK_ID_MAX) == WEBHOOK_ID_MAX ||
+	    strnlen(ev->pipeline_name, WEBHOOK_TEXT_MAX) == WEBHOOK_TEXT_MAX ||
+	    strnlen(ev->environment, WEBHOOK_TEXT_MAX) == WEBHOOK_TEXT_MAX ||
+	    strnlen(ev->status_text, sizeof(ev->status_text)) == sizeof(ev->status_text))
+		return 0;
+	for (k = 0; k < n_dests; k++) {
+		if (dests[k] == NULL)
+			return 0;
+		len = strnlen(dests[k], DEST_MAX);
+		if (len == 0 || len == DEST_MAX)
+			return 0;
+	}
+	return 1;
+}
+
+int store_put(struct store *s, const struct webhook_event *ev, char *const *dests,
+	      size_t n_dests, int64_t dedup_window_s, int64_t *job_id)
+{
+	struct put_req req = { 0 };
+
+	if (s == NULL || !put_valid(ev, dests, n_dests))
+		return ERR_INVALID;
+	if (dedup_window_s < 0)
+		dedup_window_s = 0;
+	if (dedup_window_s > INT64_MAX / 2000)
+		dedup_window_s = INT64_MAX / 2000;
+	req.ev = ev;
+	req.dests = dests;
+	req.n_dests = n_dests;
+	req.window_ms = dedup_window_s * 1000;
+	pthread_mutex_lock(&s->qmu);
+	if (s->stopping) {
+		pthread_mutex_unlock(&s->qmu);
+		return ERR_STOPPED;
+	}
+	if (s->q_tail != NULL)
+		s->q_tail->next = &req;
+	else
+		s->q_head = &req;
+	s->q_tail = &req;
+	s->q_len++;
+	pthread_cond_signal(&s->q_cv);
+	while (!req.done)
+		pthread_cond_wait(&s->done_cv, &s->qmu);
+	pthread_mutex_unlock(&s->qmu);
+	if (req.rc == 0 && job_id != NULL)
+		*job_id = req.job_id;
+	return req.rc;
+}
+
+/* ---- lifetime ---- */
+
+static int sync_init(struct store *s)
+{
+	pthread_condattr_t ca;
+	int rc;
+
+	if (pthread_condattr_init(&ca) != 0)
+		return ERR_NOMEM;
+	rc = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	if (rc == 0)
+		rc = pthread_cond_init(&s->q_cv, &ca);
+	if (rc == 0)
+		rc = pthread_cond_init(&s->wcv, &ca);
+	pthread_condattr_destroy(&ca);
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_mutex_init(&s->qmu, NULL);
+	pthread_mutex_init(&s->wmu, NULL);
+	pthread_cond_init(&s->done_cv, NULL);
+	return rc == 0 ? 0 : ERR_NOMEM;
+}
+
+static int open_all(struct store *s, char *err, size_t errlen)
+{
+	int rc;
+
+	rc = conn_open(s->path, &s->db, err, errlen);
+	if (rc == 0)
+		rc = check_integrity(s->db, s->path, err, errlen);
+	if (rc == 0)
+		rc = schema_ensure(s->db, s->path, err, errlen);
+	if (rc == 0)
+		rc = recover_running(s, err, errlen);
+	if (rc == 0)
+		rc = conn_open(s->path, &s->wdb, err, errlen);
+	if (rc == 0)
+		rc = writer_prepare(s, err, errlen);
+	if (rc == 0 && pthread_create(&s->writer, NULL, writer_main, s) != 0) {
+		snprintf(err, errlen, "store: cannot start the writer thread");
+		rc = ERR_NOMEM;
+	}
+	if (rc == 0)
+		s->writer_started = 1;
+	return rc;
+}
+
+struct store *store_open(const char *path, char *err, size_t errlen)
+{
+	struct store *s = NULL;
+	size_t len;
+
+	if (errlen > 0)
+		err[0] = '\0';
+	if (path == NULL || (len = strlen(path)) == 0 || len >= sizeof(s->path)) {
+		snprintf(err, errlen, "store: invalid database path");
+		return NULL;
+	}
+	s = calloc(1, sizeof(*s));
+	if (s == NULL || sync_init(s) != 0) {
+		snprintf(err, errlen, "store: out of memory");
+		free(s);
+		return NULL;
+	}
+	memcpy(s->path, path, len + 1);
+	s->lock_fd = -1;
+	atomic_init(&s->healthy, 1);
+	atomic_init(&s->fail_writes, 0);
+	atomic_init(&s->commits, 0);
+	if (open_all(s, err, errlen) != 0) {
+		store_close(s);
+		return NULL;
+	}
+	return s;
+}
+
+void store_close(struct store *s)
+{
+	if (s == NULL)
+		return;
+	if (s->writer_started) {
+		pthread_mutex_lock(&s->qmu);
+		s->stopping = 1;
+		pthread_cond_broadcast(&s->q_cv);
+		pthread_mutex_unlock(&s->qmu);
+		pthread_join(s->writer, NULL);
+	}
+	sqlite3_finalize(s->st_dedup_get);
+	sqlite3_finalize(s->st_dedup_put);
+	sqlite3_finalize(s->st_job_ins);
+	sqlite3_finalize(s->st_dlv_ins);
+	sqlite3_close(s->wdb);
+	sqlite3_close(s->db);
+	if (s->lock_fd >= 0)
+		close(s->lock_fd);
+	pthread_mutex_destroy(&s->mu);
+	pthread_mutex_destroy(&s->qmu);
+	pthread_mutex_destroy(&s->wmu);
+	pthread_cond_destroy(&s->q_cv);
+	pthread_cond_destroy(&s->done_cv);
+	pthread_cond_destroy(&s->wcv);
+	free(s);
+}
+
+/* ---- waiting for work ---- */
+
+void store_wait(struct store *s, int64_t max_ms)
+{
+	struct timespec ts;
+	uint64_t seq;
+
+	if (max_ms <= 0)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += (time_t)(max_ms / 1000);
+	ts.tv_nsec += (long)(max_ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&s->wmu);
+	seq = s->wseq;
+	while (s->wseq == seq)
+		if (pthread_cond_timedwait(&s->wcv, &s->wmu, &ts) == ETIMEDOUT)
+			break;
+	pthread_mutex_unlock(&s->wmu);
+}
+
+void store_wake(struct store *s)
+{
+	pthread_mutex_lock(&s->wmu);
+	s->wseq++;
+	pthread_cond_broadcast(&s->wcv);
+	pthread_mutex_unlock(&s->wmu);
+}
+
+/* ---- jobs: claim and outcomes ---- */
+
+#define JOB_COLS                                                                   \
+	"id, project_id, execution_id, pipeline_name, environment, status,"       \
+	" status_text, state, attempts, received_ms, not_before_ms, last_error"
+
+static void job_from_row(sqlite3_stmt *st, struct job *j)
+{
+	char stname[32];
+
+	memset(j, 0, sizeof(*j));
+	j->id = sqlite3_column_int64(st, 0);
+	col_text(st, 1, j->ev.project_id, sizeof(j->ev.project_id));
+	col_text(st, 2, j->ev.execution_id, sizeof(j->ev.execution_id));
+	col_text(st, 3, j->ev.pipeline_name, sizeof(j->ev.pipeline_name));
+	col_text(st, 4, j->ev.environment, sizeof(j->ev.environment));
+	col_text(st, 5, stname, sizeof(stname));
+	j->ev.status = status_parse(stname);
+	col_text(st, 6, j->ev.status_text, sizeof(j->ev.status_text));
+	j->state = (enum job_state)name_index(job_state_names, JOB__MAX,
+					      sqlite3_column_text(st, 7));
+	j->attempts = sqlite3_column_int(st, 8);
+	j->received_ms = sqlite3_column_int64(st, 9);
+	j->not_before_ms = sqlite3_column_int64(st, 10);
+	col_text(st, 11, j->last_error, sizeof(j->last_error));
+}
+
+/* Selects the oldest ready job into *out; ERR_NOTFOUND when none. */
+static int claim_pick(sqlite3 *db, int64_t now_ms, struct job *out)
+{
+	sqlite3_stmt *st = NULL;
+	struct arg a[1] = { AI(now_ms) };
+	int rc;
+
+	rc = sqlite3_prepare_v2(db,
+				"SELECT " JOB_COLS " FROM jobs WHERE (state = 'queued' AND"
+				" not_before_ms <= ?1) OR (state = 'running' AND"
+				" lease_until_ms <= ?1) ORDER BY id LIMIT 1",
+				-1, &st, NULL);
+	if (rc == SQLITE_OK)
+		rc = bind_args(st, a, 1);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		job_from_row(st, out);
+	else if (rc != SQLITE_DONE)
+		log_msg(LOG_ERROR, "store: claim: %s", sqlite3_errmsg(db));
+	sqlite3_finalize(st);
+	if (rc == SQLITE_DONE)
+		return ERR_NOTFOUND;
+	return rc == SQLITE_ROW ? 0 : map_rc(rc);
+}
+
+int store_claim(struct store *s, int64_t now_ms, int64_t lease_ms, struct job *out)
+{
+	struct arg a[2];
+	int rc;
+
+	if (s == NULL || out == NULL || lease_ms < 0)
+		return ERR_INVALID;
+	pthread_mutex_lock(&s->mu);
+	rc = exec_sql(s->db, "BEGIN IMMEDIATE");
+	if (rc == 0)
+		rc = claim_pick(s->db, now_ms, out);
+	if (rc == 0) {
+		a[0] = AI(out->id);
+		a[1] = AI(now_ms + lease_ms);
+		rc = stmt_run(s->db, "UPDATE jobs SET state = 'running', lease_until_ms = ?2,"
+				     " attempts = attempts + 1 WHERE id = ?1", a, 2, NULL);
+	}
+	if (rc == ERR_NOTFOUND) {
+		/* Nothing written: no commit, and no verdict on the disk. */
+		rollback(s->db);
+	} else {
+		rc = tx_end(s, s->db, rc);
+	}
+	pthread_mutex_unlock(&s->mu);
+	if (rc == 0) {
+		out->state = JOB_RUNNING;
+		out->attempts++;
+	}
+	return rc;
+}
+
+/* Runs statements (all with the same arguments) in one write transaction;
+ * *changes gets the rows touched by statement count_idx. When must_touch is
+ * set and that statement touched nothing, nothing is written and the result
+ * is ERR_NOTFOUND. */
+static int write_tx(struct store *s, const char *const *sql, size_t n_sql,
+		    const struct arg *a, size_t n, size_t count_idx, int must_touch,
+		    int *changes)
+{
+	size_t k;
+	int ch = 0, rc;
+
+	pthread_mutex_lock(&s->mu);
+	rc = exec_sql(s->db, "BEGIN IMMEDIATE");
+	for (k = 0; k < n_sql && rc == 0; k++) {
+		rc = stmt_run(s->db, sql[k], a, n, k == count_idx ? &ch : NULL);
+		if (rc == 0 && k == count_idx && ch == 0 && must_touch)
+			rc = ERR_NOTFOUND;
+	}
+	if (rc == ERR_NOTFOUND)
+		rollback(s->db);
+	else
+		rc = tx_end(s, s->db, rc);
+	pthread_mutex_unlock(&s->mu);
+	if (changes != NULL)
+		*changes = rc == 0 ? ch : 0;
+	return rc;
+}
+
+static int write_one(struct store *s, const char *sql, const struct arg *a, size_t n)
+{
+	if (s == NULL)
+		return ERR_INVALID;
+	return write_tx(s, &sql, 1, a, n, 0, 1, NULL);
+}
+
+int store_job_retry(struct store *s, int64_t job_id, int64_t not_before_ms, const char *error)
+{
+	struct arg a[3] = { AI(job_id), AI(not_before_ms), AT(error) };
+
+	return write_one(s, "UPDATE jobs SET state = 'queued', not_before_ms = ?2,"
+			    " last_error = ?3, lease_until_ms = NULL WHERE id = ?1", a, 3);
+}
+
+int store_job_release(struct store *s, int64_t job_id)
+{
+	struct arg a[1] = { AI(job_id) };
+
+	return write_one(s, "UPDATE jobs SET state = 'queued', lease_until_ms = NULL,"
+			    " attempts = max(attempts - 1, 0)"
+			    " WHERE id = ?1 AND state = 'running'", a, 1);
+}
+
+int store_job_end(struct store *s, int64_t job_id, enum job_state st, const char *reason)
+{
+	/* There is no "ignored" delivery state: a delivery that will never
+	 * be attempted is dead either way, with the reason as its error. */
+	static const char *const sql[2] = {
+		"UPDATE jobs SET state = ?2, last_error = ?3, finished_ms = ?4,"
+		" lease_until_ms = NULL WHERE id = ?1",
+		"UPDATE deliveries SET state = 'dead', last_error = ?3, updated_ms = ?4"
+		" WHERE job_id = ?1 AND state = 'pending'",
+	};
+	struct arg a[4];
+
+	if (s == NULL || (st != JOB_DEAD && st != JOB_IGNORED))
+		return ERR_INVALID;
+	a[0] = AI(job_id);
+	a[1] = AT(job_state_names[st]);
+	a[2] = AT(reason);
+	a[3] = AI(store_now_ms());
+	return write_tx(s, sql, 2, a, 4, 0, 1, NULL);
+}
+
+/* Counts job_id's deliveries by state; *min_nb gets the earliest pending
+ * not_before. */
+static int dlv_tally(sqlite3 *db, int64_t job_id, int64_t cnt[DLV__MAX], int64_t *min_nb)
+{
+	sqlite3_stmt *st = NULL;
+	struct arg a[1] = { AI(job_id) };
+	int rc;
+
+	memset(cnt, 0, sizeof(int64_t) * DLV__MAX);
+	*min_nb = 0;
+	rc = sqlite3_prepare_v2(db, "SELECT state, count(*), min(not_before_ms) FROM deliveries"
+				    " WHERE job_id = ?1 GROUP BY state", -1, &st, NULL);
+	if (rc == SQLITE_OK)
+		rc = bind_args(st, a, 1);
+	while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int i = name_index(dlv_state_names, DLV__MAX, sqlite3_column_text(st, 0));
+		cnt[i] = sqlite3_column_int64(st, 1);
+		if (i == DLV_PENDING)
+			*min_nb = sqlite3_column_int64(st, 2);
+		rc = SQLITE_OK;
+	}
+	if (rc != SQLITE_DONE)
+		log_msg(LOG_ERROR, "store: settle job %lld: %s", (long long)job_id,
+			sqlite3_errmsg(db));
+	sqlite3_finalize(st);
+	return map_rc(rc);
+}
+
+/* Decides the job's next state from its deliveries and writes it. */
+static int settle_apply(sqlite3 *db, int64_t job_id)
+{
+	int64_t cnt[DLV__MAX], min_nb, now = store_now_ms();
+	enum job_state next;
+	struct arg a[4];
+	int ch = 0, rc;
+
+	rc = dlv_tally(db, job_id, cnt, &min_nb);
+	if (rc != 0)
+		return rc;
+	if (cnt[DLV_PENDING] > 0)
+		next = JOB_QUEUED;
+	else if (cnt[DLV_DELIVERED] > 0)
+		next = JOB_DELIVERED;
+	else if (cnt[DLV_DEAD] > 0)
+		next = JOB_DEAD;
+	else
+		next = JOB_IGNORED; /* nothing to deliver, nothing failed */
+	a[0] = AI(job_id);
+	a[1] = AT(job_state_names[next]);
+	a[2] = AI(next == JOB_QUEUED ? min_nb : now);
+	a[3] = AI(now);
+	rc = stmt_run(db, next == JOB_QUEUED
+		? "UPDATE jobs SET state = ?2, not_before_ms = ?3, lease_until_ms = NULL"
+		  " WHERE id = ?1"
+		: "UPDATE jobs SET state = ?2, finished_ms = ?4, lease_until_ms = NULL"
+		  " WHERE id = ?1", a, 4, &ch);
+	if (rc == 0 && ch == 0)
+		rc = ERR_NOTFOUND;
+	return rc;
+}
+
+int store_job_settle(struct store *s, int64_t job_id)
+{
+	int rc;
+
+	if (s == NULL)
+		return ERR_INVALID;
+	pthread_mutex_lock(&s->mu);
+	rc = exec_sql(s->db, "BEGIN IMMEDIATE");
+	if (rc == 0)
+		rc = settle_apply(s->db, job_id);
+	if (rc == ERR_NOTFOUND)
+		rollback(s->db);
+	else
+		rc = tx_end(s, s->db, rc);
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+/* ---- deliveries ---- */
+
+static int dlv_grow(struct delivery **d, size_t *cap, size_t n)
+{
+	struct delivery *nd;
+	size_t ncap;
+
+	if (n < *cap)
+		return 0;
+	if (*cap >= MAX_DELIVERIES)
+		return ERR_LIMIT;
+	ncap = *cap == 0 ? 8 : *cap * 2;
+	nd = realloc(*d, ncap * sizeof(**d));
+	if (nd == NULL)
+		return ERR_NOMEM;
+	*d = nd;
+	*cap = ncap;
+	return 0;
+}
+
+static int dlv_from_row(sqlite3_stmt *st, struct delivery *d)
+{
+	const unsigned char *p;
+
+	memset(d, 0, sizeof(*d));
+	d->job_id = sqlite3_column_int64(st, 0);
+	col_text(st, 1, d->dest, sizeof(d->dest));
+	d->state = (enum dlv_state)name_index(dlv_state_names, DLV__MAX,
+					      sqlite3_column_text(st, 2));
+	d->attempts = sqlite3_column_int(st, 3);
+	d->not_before_ms = sqlite3_column_int64(st, 4);
+	col_text(st, 6, d->last_error, sizeof(d->last_error));
+	p = sqlite3_column_text(st, 5);
+	if (p != NULL) {
+		d->payload = strdup((const char *)p);
+		if (d->payload == NULL)
+			return ERR_NOMEM;
+	}
+	return 0;
+}
+
+static int dlv_read(sqlite3 *db, int64_t job_id, struct delivery **out, size_t *n)
+{
+	sqlite3_stmt *st = NULL;
+	struct arg a[1] = { AI(job_id) };
+	size_t cap = 0;
+	int rc, err = 0;
+
+	rc = sqlite3_prepare_v2(db, "SELECT job_id, dest, state, attempts, not_before_ms,"
+				    " payload, last_error FROM deliveries WHERE job_id = ?1"
+				    " AND state = 'pending' ORDER BY dest", -1, &st, NULL);
+	if (rc == SQLITE_OK)
+		rc = bind_args(st, a, 1);
+	while (rc == SQLITE_OK && err == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		err = dlv_grow(out, &cap, *n);
+		if (err == 0)
+			err = dlv_from_row(st, &(*out)[(*n)++]);
+		rc = SQLITE_OK;
+	}
+	if (err == 0 && rc != SQLITE_DONE) {
+		log_msg(LOG_ERROR, "store: deliveries of job %lld: %s", (long long)job_id,
+			sqlite3_errmsg(db));
+		err = map_rc(rc);
+	}
+	sqlite3_finalize(st);
+	return err;
+}
+
+int store_deliveries(struct store *s, int64_t job_id, struct delivery **out, size_t *n)
+{
+	int rc;
+
+	if (s == NULL || out == NULL || n == NULL)
+		return ERR_INVALID;
+	*out = NULL;
+	*n = 0;
+	pthread_mutex_lock(&s->mu);
+	rc = dlv_read(s->db, job_id, out, n);
+	pthread_mutex_unlock(&s->mu);
+	if (rc != 0) {
+		store_deliveries_free(*out, *n);
+		*out = NULL;
+		*n = 0;
+	}
+	return rc;
+}
+
+void store_deliveries_free(struct delivery *d, size_t n)
+{
+	size_t k;
+
+	for (k = 0; d != NULL && k < n; k++)
+		free(d[k].payload);
+	free(d);
+}
+
+int store_set_payload(struct store *s, int64_t job_id, const char *dest, const char *payload)
+{
+	struct arg a[4] = { AI(job_id), AT(dest), AT(payload), AI(store_now_ms()) };
+
+	return write_one(s, "UPDATE deliveries SET payload = ?3, updated_ms = ?4"
+			    " WHERE job_id = ?1 AND dest = ?2 AND state = 'pending'", a, 4);
+}
+
+int store_delivery_ok(struct store *s, int64_t job_id, const char *dest)
+{
+	struct arg a[3] = { AI(job_id), AT(dest), AI(store_now_ms()) };
+
+	return write_one(s, "UPDATE deliveries SET state = 'delivered', attempts = attempts + 1,"
+			    " last_error = NULL, updated_ms = ?3"
+			    " WHERE job_id = ?1 AND dest = ?2", a, 3);
+}
+
+int store_delivery_retry(struct store *s, int64_t job_id, const char *dest,
+			 int64_t not_before_ms, const char *error)
+{
+	struct arg a[5] = { AI(job_id), AT(dest), AI(not_before_ms), AT(error),
+			    AI(store_now_ms()) };
+
+	return write_one(s, "UPDATE deliveries SET attempts = attempts + 1, not_before_ms = ?3,"
+			    " last_error = ?4, updated_ms = ?5"
+			    " WHERE job_id = ?1 AND dest = ?2 AND state = 'pending'", a, 5);
+}
+
+int store_delivery_dead(struct store *s, int64_t job_id, const char *dest, const char *error)
+{
+	struct arg a[4] = { AI(job_id), AT(dest), AT(error), AI(store_now_ms()) };
+
+	return write_one(s, "UPDATE deliveries SET state = 'dead', attempts = attempts + 1,"
+			    " last_error = ?3, updated_ms = ?4"
+			    " WHERE job_id = ?1 AND dest = ?2 AND state = 'pending'", a, 4);
+}
+
+/* ---- CLI, dead letters, housekeeping ---- */
+
+int store_list(struct store *s, int st, size_t limit, store_job_fn fn, void *ctx)
+{
+	sqlite3_stmt *sq = NULL;
+	struct arg a[2];
+	struct job j;
+	int rc;
+
+	if (s == NULL || fn == NULL || st >= JOB__MAX)
+		return ERR_INVALID;
+	a[0] = AT(st < 0 ? NULL : job_state_names[st]);
+	a[1] = AI(limit == 0 || limit > INT64_MAX ? -1 : (int64_t)limit);
+	pthread_mutex_lock(&s->mu);
+	rc = sqlite3_prepare_v2(s->db, "SELECT " JOB_COLS " FROM jobs WHERE ?1 IS NULL"
+				       " OR state = ?1 ORDER BY id DESC LIMIT ?2", -1, &sq, NULL);
+	if (rc == SQLITE_OK)
+		rc = bind_args(sq, a, 2);
+	while (rc == SQLITE_OK && (rc = sqlite3_step(sq)) == SQLITE_ROW) {
+		job_from_row(sq, &j);
+		fn(ctx, &j);
+		rc = SQLITE_OK;
+	}
+	if (rc != SQLITE_DONE)
+		log_msg(LOG_ERROR, "store: list: %s", sqlite3_errmsg(s->db));
+	sqlite3_finalize(sq);
+	pthread_mutex_unlock(&s->mu);
+	return map_rc(rc);
+}
+
+int store_dead_retry(struct store *s, int64_t job_id, size_t *count)
+{
+	/* Deliveries first: their selector needs the jobs still dead. */
+	static const char *const sql[2] = {
+		"UPDATE deliveries SET state = 'pending', attempts = 0, not_before_ms = ?2,"
+		" last_error = NULL, updated_ms = ?2 WHERE state = 'dead' AND job_id IN"
+		" (SELECT id FROM jobs WHERE state = 'dead' AND (?1 < 0 OR id = ?1))",
+		"UPDATE jobs SET state = 'queued', attempts = 0, not_before_ms = ?2,"
+		" lease_until_ms = NULL, finished_ms = NULL"
+		" WHERE state = 'dead' AND (?1 < 0 OR id = ?1)",
+	};
+	struct arg a[2] = { AI(job_id), AI(store_now_ms()) };
+	int ch = 0, rc;
+
+	if (count != NULL)
+		*count = 0;
+	if (s == NULL)
+		return ERR_INVALID;
+	rc = write_tx(s, sql, 2, a, 2, 1, job_id >= 0, &ch);
+	if (rc == 0 && ch > 0)
+		store_wake(s);
+	if (count != NULL)
+		*count = (size_t)ch;
+	return rc;
+}
+
+int store_dead_purge(struct store *s, int64_t older_than_s, size_t *count)
+{
+	static const char *const sql[1] = {
+		"DELETE FROM jobs WHERE state = 'dead'"
+		" AND coalesce(finished_ms, received_ms) <= ?1",
+	};
+	struct arg a[1];
+	int ch = 0, rc;
+
+	if (count != NULL)
+		*count = 0;
+	if (s == NULL || older_than_s < 0 || older_than_s > INT64_MAX / 2000)
+		return ERR_INVALID;
+	a[0] = AI(store_now_ms() - older_than_s * 1000);
+	rc = write_tx(s, sql, 1, a, 1, 0, 0, &ch);
+	if (count != NULL)
+		*count = (size_t)ch;
+	return rc;
+}
+
+int store_prune(struct store *s, int64_t window_s)
+{
+	/* Deliveries go with their job (ON DELETE CASCADE). Dead jobs stay
+	 * until someone decides about them (store_dead_purge). */
+	static const char *const sql[2] = {
+		"DELETE FROM dedup WHERE seen_ms <= ?1",
+		"DELETE FROM jobs WHERE state IN ('delivered', 'ignored')"
+		" AND coalesce(finished_ms, received_ms) <= ?1",
+	};
+	struct arg a[1];
+
+	if (s == NULL || window_s < 0 || window_s > INT64_MAX / 2000)
+		return ERR_INVALID;
+	a[0] = AI(store_now_ms() - window_s * 1000);
+	return write_tx(s, sql, 2, a, 1, 0, 0, NULL);
+}
+
+int store_counts(struct store *s, int64_t counts[JOB__MAX])
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (s == NULL || counts == NULL)
+		return ERR_INVALID;
+	memset(counts, 0, sizeof(int64_t) * JOB__MAX);
+	pthread_mutex_lock(&s->mu);
+	rc = sqlite3_prepare_v2(s->db, "SELECT state, count(*) FROM jobs GROUP BY state", -1,
+				&st, NULL);
+	while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int i = name_index(job_state_names, JOB__MAX, sqlite3_column_text(st, 0));
+		counts[i] = sqlite3_column_int64(st, 1);
+		rc = SQLITE_OK;
+	}
+	if (rc != SQLITE_DONE)
+		log_msg(LOG_ERROR, "store: counts: %s", sqlite3_errmsg(s->db));
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->mu);
+	return map_rc(rc);
+}
+
+int store_healthy(struct store *s)
+{
+	if (s == NULL || !atomic_load(&s->healthy))
+		return 0;
+	/* Catches a file or file system turned read-only before the next
+	 * write finds out (root passes the permission bits, not EROFS). */
+	return access(s->path, W_OK) == 0;
+}
+
+void store_fail_writes(struct store *s, int on)
+{
+	if (s != NULL)
+		atomic_store(&s->fail_writes, on != 0);
+}
+
+uint64_t store_commit_count(struct store *s)
+{
+	return s == NULL ? 0 : (uint64_t)atomic_load(&s->commits);
+}

@@ -1,0 +1,319 @@
+/* Text hygiene for untrusted strings: strict UTF-8 repair, code-point-safe
+ * truncation, and the escaping each chat target needs so a hostile pipeline
+ * name or step message renders literally and cannot ping, link or format.
+ *
+ * Teams escaping (text_teams_escape) was chosen as follows, because Teams
+ * documents no escape syntax for TextBlock markdown:
+ *   - '<' and '>' become U+2039 and U+203A, so "<at>x</at>" (mentions) and any
+ *     HTML-ish tag can never be formed;
+ *   - the markdown specials \ * _ [ ] ( ) ` ~ # are backslash-escaped, so
+ *     "[x](url)" links and emphasis do not form (at worst a backslash shows);
+ *   - at the start of a line, '-' and '+' (bullets) and the '.' after leading
+ *     digits (numbered lists) are backslash-escaped as well;
+ *   - '&' that starts something entity-like ("&lt;", "&#60;") becomes the
+ *     fullwidth U+FF06, so an entity cannot decode into '<'. A plain "R&D"
+ *     stays as it is. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "text.h"
+
+#define REPLACEMENT "\xef\xbf\xbd" /* U+FFFD */
+#define ELLIPSIS "\xe2\x80\xa6"    /* U+2026 */
+
+/* Decodes one UTF-8 sequence at s[0..len). Returns the bytes consumed and
+ * sets *cp, or sets *cp = -1 for an ill-formed sequence; then the return
+ * value is the maximal subpart to replace with one U+FFFD (Unicode's
+ * recommended practice): the lead byte plus continuation bytes that were
+ * still valid at their position. Overlongs, surrogates and values above
+ * U+10FFFF are ill-formed. */
+static size_t utf8_decode(const unsigned char *s, size_t len, int32_t *cp)
+{
+	unsigned char b = s[0];
+	size_t need, i;
+	unsigned char lo = 0x80, hi = 0xbf;
+	int32_t v;
+
+	*cp = -1;
+	if (b < 0x80) {
+		*cp = b;
+		return 1;
+	}
+	if (b >= 0xc2 && b <= 0xdf) {
+		need = 1;
+		v = b & 0x1f;
+	} else if (b >= 0xe0 && b <= 0xef) {
+		need = 2;
+		v = b & 0x0f;
+		if (b == 0xe0)
+			lo = 0xa0; /* overlong */
+		if (b == 0xed)
+			hi = 0x9f; /* surrogates */
+	} else if (b >= 0xf0 && b <= 0xf4) {
+		need = 3;
+		v = b & 0x07;
+		if (b == 0xf0)
+			lo = 0x90; /* overlong */
+		if (b == 0xf4)
+			hi = 0x8f; /* above U+10FFFF */
+	} else {
+		return 1;
+	}
+	for (i = 1; i <= need; i++) {
+		if (i >= len || s[i] < lo || s[i] > hi)
+			return i;
+		v = (v << 6) | (s[i] & 0x3f);
+		lo = 0x80;
+		hi = 0xbf;
+	}
+	*cp = v;
+	return need + 1;
+}
+
+/* 1 when code point cp must not reach a reader as is. */
+static int is_control(int32_t cp)
+{
+	return cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp <= 0x9f);
+}
+
+char *text_sanitize(const char *s, size_t len, int keep_newlines)
+{
+	const unsigned char *in = (const unsigned char *)s;
+	char *out;
+	size_t i = 0, o = 0, n;
+	int32_t cp;
+
+	if (s == NULL)
+		len = 0;
+	/* Worst case every byte becomes a 3-byte U+FFFD. */
+	if (len > (SIZE_MAX - 1) / 3)
+		return NULL;
+	out = malloc(len * 3 + 1);
+	if (out == NULL)
+		return NULL;
+	while (i < len) {
+		n = utf8_decode(in + i, len - i, &cp);
+		if (cp == 0) {
+			/* NUL bytes are dropped: they would cut C strings. */
+		} else if (cp == '\n' || cp == '\t') {
+			out[o++] = keep_newlines ? (char)cp : ' ';
+		} else if (cp < 0 || is_control(cp)) {
+			memcpy(out + o, REPLACEMENT, 3);
+			o += 3;
+		} else {
+			memcpy(out + o, in + i, n);
+			o += n;
+		}
+		i += n;
+	}
+	out[o] = '\0';
+	return out;
+}
+
+/* Length of the code point starting with lead byte b (1 for stray bytes, so
+ * walking invalid input still terminates). */
+static size_t cp_len(unsigned char b)
+{
+	if (b >= 0xf0 && b <= 0xf7)
+		return 4;
+	if (b >= 0xe0)
+		return b <= 0xef ? 3 : 1;
+	if (b >= 0xc0)
+		return 2;
+	return 1;
+}
+
+size_t text_utf8_prefix(const char *s, size_t max_bytes)
+{
+	size_t i = 0, n, k;
+
+	if (s == NULL)
+		return 0;
+	while (s[i] != '\0') {
+		n = cp_len((unsigned char)s[i]);
+		for (k = 1; k < n; k++)
+			if (s[i + k] == '\0')
+				return i; /* truncated sequence: stop before it */
+		if (i + n > max_bytes)
+			break;
+		i += n;
+	}
+	return i;
+}
+
+size_t text_utf8_len(const char *s)
+{
+	size_t n = 0;
+
+	if (s == NULL)
+		return 0;
+	for (; *s != '\0'; s++)
+		if (((unsigned char)*s & 0xc0) != 0x80)
+			n++;
+	return n;
+}
+
+/* Byte offset just past the first max_chars code points of s. */
+static size_t chars_to_bytes(const char *s, size_t max_chars)
+{
+	size_t i = 0, c = 0;
+
+	while (s[i] != '\0' && c < max_chars) {
+		i++;
+		while (((unsigned char)s[i] & 0xc0) == 0x80)
+			i++;
+		c++;
+	}
+	return i;
+}
+
+char *text_truncate(const char *s, size_t max_chars)
+{
+	size_t cut;
+	char *out;
+
+	if (s == NULL)
+		s = "";
+	if (text_utf8_len(s) <= max_chars)
+		return strdup(s);
+	if (max_chars == 0)
+		return strdup("");
+	cut = chars_to_bytes(s, max_chars - 1);
+	out = malloc(cut + sizeof(ELLIPSIS));
+	if (out == NULL)
+		return NULL;
+	memcpy(out, s, cut);
+	memcpy(out + cut, ELLIPSIS, sizeof(ELLIPSIS));
+	return out;
+}
+
+char *text_slack_escape(const char *s)
+{
+	size_t len, i, o = 0;
+	char *out;
+
+	if (s == NULL)
+		s = "";
+	len = strlen(s);
+	if (len > (SIZE_MAX - 1) / 5)
+		return NULL;
+	out = malloc(len * 5 + 1); /* "&amp;" is the longest expansion */
+	if (out == NULL)
+		return NULL;
+	for (i = 0; i < len; i++) {
+		const char *rep = NULL;
+
+		if (s[i] == '&')
+			rep = "&amp;";
+		else if (s[i] == '<')
+			rep = "&lt;";
+		else if (s[i] == '>')
+			rep = "&gt;";
+		if (rep == NULL) {
+			out[o++] = s[i];
+			continue;
+		}
+		memcpy(out + o, rep, strlen(rep));
+		o += strlen(rep);
+	}
+	out[o] = '\0';
+	return out;
+}
+
+/* 1 when s (just after '&') looks like an HTML entity body "name;" or "#60;". */
+static int entity_like(const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < 12 && s[i] != '\0'; i++) {
+		if (s[i] == ';')
+			return i > 0;
+		if (!(s[i] == '#' || (s[i] >= '0' && s[i] <= '9') ||
+		      (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z')))
+			return 0;
+	}
+	return 0;
+}
+
+/* Escapes s[*i] (one byte) into out at *o; at_line_start says whether only
+ * blanks precede it on its line. Returns 1 if a non-blank byte was written. */
+static int teams_escape_byte(const char *s, size_t *i, char *out, size_t *o,
+			     int at_line_start)
+{
+	char c = s[*i];
+	size_t k;
+
+	if (c == '<' || c == '>') {
+		memcpy(out + *o, c == '<' ? "\xe2\x80\xb9" : "\xe2\x80\xba", 3);
+		*o += 3;
+	} else if (c == '&' && entity_like(s + *i + 1)) {
+		memcpy(out + *o, "\xef\xbc\x86", 3); /* U+FF06 fullwidth & */
+		*o += 3;
+	} else if (strchr("\\*_[]()`~#", c) != NULL ||
+		   (at_line_start && (c == '-' || c == '+'))) {
+		out[(*o)++] = '\\';
+		out[(*o)++] = c;
+	} else if (at_line_start && c >= '0' && c <= '9') {
+		/* "12." at line start would start a numbered list. */
+		for (k = *i; s[k] >= '0' && s[k] <= '9'; k++)
+			out[(*o)++] = s[k];
+		if (s[k] == '.') {
+			out[(*o)++] = '\\';
+			out[(*o)++] = '.';
+			k++;
+		}
+		*i = k - 1;
+	} else {
+		out[(*o)++] = c;
+		return c != ' ' && c != '\t' && c != '\n' && c != '\r';
+	}
+	return 1;
+}
+
+char *text_teams_escape(const char *s)
+{
+	size_t len, i, o = 0;
+	int line_start = 1;
+	char *out;
+
+	if (s == NULL)
+		s = "";
+	len = strlen(s);
+	if (len > (SIZE_MAX - 1) / 3)
+		return NULL;
+	out = malloc(len * 3 + 1); /* 3-byte look-alikes are the worst case */
+	if (out == NULL)
+		return NULL;
+	for (i = 0; i < len; i++) {
+		if (s[i] == '\n' || s[i] == '\r') {
+			out[o++] = s[i];
+			line_start = 1;
+			continue;
+		}
+		if (teams_escape_byte(s, &i, out, &o, line_start))
+			line_start = 0;
+	}
+	out[o] = '\0';
+	return out;
+}
+
+void text_duration(int64_t ms, char *out, size_t outlen)
+{
+	if (out == NULL || outlen == 0)
+		return;
+	if (ms < 0)
+		snprintf(out, outlen, "?");
+	else if (ms < 1000)
+		snprintf(out, outlen, "%lldms", (long long)ms);
+	else if (ms < 60000)
+		snprintf(out, outlen, "%lld.%llds", (long long)(ms / 1000),
+			 (long long)(ms % 1000 / 100));
+	else if (ms < 3600000)
+		snprintf(out, outlen, "%lldm %02llds", (long long)(ms / 60000),
+			 (long long)(ms % 60000 / 1000));
+	else
+		snprintf(out, outlen, "%lldh %02lldm", (long long)(ms / 3600000),
+			 (long long)(ms % 3600000 / 60000));
+}

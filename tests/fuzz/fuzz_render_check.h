@@ -1,0 +1,255 @@
+/* Invariants every rendered message must meet, shared by fuzz_summary and
+ * fuzz_render: Slack Block Kit limits and escaping, the Teams envelope and
+ * size cap, mentions only from the config and only on problem runs, and
+ * plain text free of terminal control characters. Any violation aborts. */
+#ifndef DPC_FUZZ_RENDER_CHECK_H
+#define DPC_FUZZ_RENDER_CHECK_H
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "fuzz_util.h"
+#include "render.h"
+
+/* Slack's documented ceilings beyond what render.h names. */
+#define FZ_SLACK_FIELD_MAX 2000
+#define FZ_SLACK_FIELDS 10
+#define FZ_SLACK_CONTEXT_ELEMS 10
+#define FZ_SLACK_FALLBACK_MAX 40000
+#define FZ_SLACK_BUTTON_TEXT 75
+/* "About 10k" of block text: allow 20% over before calling it a bug;
+ * Slack itself failed at ~13.2k in the field. */
+#define FZ_SLACK_TEXT_HARD (SLACK_TEXT_BUDGET + SLACK_TEXT_BUDGET / 5)
+
+struct fz_slack_ctx {
+	const struct summary *s;
+	const char *mention; /* what the config allows, or NULL */
+	int mention_allowed; /* the run is a problem and mention is set */
+	int n_unverbatim;    /* mrkdwn objects without verbatim=true */
+	size_t text_total;   /* code points of all block text objects */
+};
+
+static inline const char *fz_str_item(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* mrkdwn text carrying untrusted bytes must contain no raw < or >: every
+ * Slack control sequence (<!channel>, <@U…>, <#C…>, <url|x>) needs one. */
+static inline void fz_slack_mrkdwn_text(const char *t, const char *where)
+{
+	FUZZ_CHECK(strchr(t, '<') == NULL && strchr(t, '>') == NULL,
+		   "raw < or > in Slack mrkdwn %s: \"%.200s\"", where, t);
+}
+
+/* Checks one text object; max is the limit in code points. */
+static inline void fz_slack_text_obj(struct fz_slack_ctx *c, const cJSON *o, size_t max,
+				     int plain_only, const char *where)
+{
+	const char *type = fz_str_item(o, "type"), *t = fz_str_item(o, "text");
+	size_t n;
+
+	FUZZ_CHECK(cJSON_IsObject(o) && type && t, "%s is not a text object", where);
+	FUZZ_CHECK(strcmp(type, "plain_text") == 0 || (!plain_only && strcmp(type, "mrkdwn") == 0),
+		   "%s has text type %s", where, type);
+	n = fz_utf8_count(t);
+	FUZZ_CHECK(n >= 1 && n <= max, "%s text has %zu chars (limit %zu)", where, n, max);
+	c->text_total += n;
+	if (strcmp(type, "mrkdwn") != 0)
+		return;
+	if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "verbatim"))) {
+		/* Only the configured mention may be parsed by Slack. */
+		c->n_unverbatim++;
+		FUZZ_CHECK(c->mention_allowed && strcmp(t, c->mention) == 0,
+			   "mrkdwn without verbatim=true in %s: \"%.200s\"", where, t);
+		return;
+	}
+	fz_slack_mrkdwn_text(t, where);
+}
+
+static inline void fz_slack_section(struct fz_slack_ctx *c, const cJSON *b)
+{
+	const cJSON *text = cJSON_GetObjectItemCaseSensitive(b, "text");
+	const cJSON *fields = cJSON_GetObjectItemCaseSensitive(b, "fields"), *f;
+
+	FUZZ_CHECK(text || fields, "section without text or fields");
+	if (text)
+		fz_slack_text_obj(c, text, SLACK_MAX_SECTION, 0, "section");
+	if (fields == NULL)
+		return;
+	FUZZ_CHECK(cJSON_IsArray(fields), "section fields is not an array");
+	FUZZ_CHECK(cJSON_GetArraySize(fields) >= 1 && cJSON_GetArraySize(fields) <= FZ_SLACK_FIELDS,
+		   "section has %d fields", cJSON_GetArraySize(fields));
+	cJSON_ArrayForEach(f, fields)
+		fz_slack_text_obj(c, f, FZ_SLACK_FIELD_MAX, 0, "section field");
+}
+
+static inline void fz_slack_actions(struct fz_slack_ctx *c, const cJSON *b)
+{
+	const cJSON *els = cJSON_GetObjectItemCaseSensitive(b, "elements"), *e;
+	const char *url;
+
+	FUZZ_CHECK(cJSON_IsArray(els) && cJSON_GetArraySize(els) >= 1, "actions without elements");
+	cJSON_ArrayForEach(e, els) {
+		fz_slack_text_obj(c, cJSON_GetObjectItemCaseSensitive(e, "text"),
+				  FZ_SLACK_BUTTON_TEXT, 1, "button");
+		url = fz_str_item(e, "url");
+		if (url != NULL)
+			FUZZ_CHECK(c->s->link && strcmp(url, c->s->link) == 0,
+				   "button url is not the run link");
+	}
+}
+
+static inline void fz_slack_block(struct fz_slack_ctx *c, const cJSON *b)
+{
+	const char *type = fz_str_item(b, "type");
+	const cJSON *els, *e;
+
+	FUZZ_CHECK(type != NULL, "block without type");
+	if (strcmp(type, "section") == 0) {
+		fz_slack_section(c, b);
+	} else if (strcmp(type, "header") == 0) {
+		fz_slack_text_obj(c, cJSON_GetObjectItemCaseSensitive(b, "text"),
+				  SLACK_MAX_HEADER, 1, "header");
+	} else if (strcmp(type, "context") == 0) {
+		els = cJSON_GetObjectItemCaseSensitive(b, "elements");
+		FUZZ_CHECK(cJSON_IsArray(els) && cJSON_GetArraySize(els) >= 1 &&
+				   cJSON_GetArraySize(els) <= FZ_SLACK_CONTEXT_ELEMS,
+			   "context elements");
+		cJSON_ArrayForEach(e, els)
+			fz_slack_text_obj(c, e, SLACK_MAX_SECTION, 0, "context");
+	} else if (strcmp(type, "actions") == 0) {
+		fz_slack_actions(c, b);
+	} else {
+		FUZZ_CHECK(strcmp(type, "divider") == 0, "unexpected block type %s", type);
+	}
+}
+
+static inline void fz_check_slack(const struct summary *s, const struct destination *d,
+				  const char *out)
+{
+	struct fz_slack_ctx c = { s, d ? d->mention : NULL, 0, 0, 0 };
+	cJSON *root;
+	const cJSON *blocks, *b;
+	const char *text;
+
+	c.mention_allowed = c.mention && *c.mention && status_is_problem(s->status);
+	FUZZ_CHECK(out != NULL, "slack_render returned NULL");
+	FUZZ_CHECK(fz_utf8_valid(out, strlen(out)), "Slack body is not valid UTF-8");
+	root = cJSON_Parse(out);
+	FUZZ_CHECK(root != NULL, "Slack body is not JSON");
+	text = fz_str_item(root, "text");
+	FUZZ_CHECK(text && *text && fz_utf8_count(text) <= FZ_SLACK_FALLBACK_MAX,
+		   "Slack fallback text missing or too long");
+	fz_slack_mrkdwn_text(text, "fallback text");
+	blocks = cJSON_GetObjectItemCaseSensitive(root, "blocks");
+	FUZZ_CHECK(cJSON_IsArray(blocks), "Slack body without blocks");
+	FUZZ_CHECK(cJSON_GetArraySize(blocks) >= 1 && cJSON_GetArraySize(blocks) <= SLACK_MAX_BLOCKS,
+		   "Slack body has %d blocks", cJSON_GetArraySize(blocks));
+	cJSON_ArrayForEach(b, blocks)
+		fz_slack_block(&c, b);
+	FUZZ_CHECK(c.text_total <= FZ_SLACK_TEXT_HARD, "Slack block text totals %zu chars",
+		   c.text_total);
+	FUZZ_CHECK(c.n_unverbatim == c.mention_allowed, "mention shown %d times, allowed %d",
+		   c.n_unverbatim, c.mention_allowed);
+	cJSON_Delete(root);
+}
+
+/* Walks every string in the Teams body: no mention tag may appear unless
+ * the config's mention is allowed, and then only that exact tag. */
+static inline void fz_teams_strings(const cJSON *item, const char *allowed_tag)
+{
+	const cJSON *c;
+	const char *at;
+
+	if (cJSON_IsString(item) && item->valuestring) {
+		at = fz_strcasestr(item->valuestring, "<at>");
+		if (at != NULL)
+			FUZZ_CHECK(allowed_tag && strcmp(item->valuestring, allowed_tag) == 0,
+				   "<at> in Teams text \"%.200s\"", item->valuestring);
+		return;
+	}
+	for (c = item->child; c; c = c->next)
+		fz_teams_strings(c, allowed_tag);
+}
+
+static inline void fz_check_teams(const struct summary *s, const struct destination *d,
+				  const char *out)
+{
+	const char *mention = d ? d->mention : NULL;
+	int allowed = mention && *mention && status_is_problem(s->status);
+	char tag[600] = "";
+	cJSON *root;
+	const cJSON *att, *content, *ms, *ents;
+
+	FUZZ_CHECK(out != NULL, "teams_render returned NULL");
+	FUZZ_CHECK(strlen(out) <= TEAMS_MAX_BYTES, "Teams body is %zu bytes", strlen(out));
+	FUZZ_CHECK(fz_utf8_valid(out, strlen(out)), "Teams body is not valid UTF-8");
+	root = cJSON_Parse(out);
+	FUZZ_CHECK(root != NULL, "Teams body is not JSON");
+	FUZZ_CHECK(strcmp(fz_str_item(root, "type") ? fz_str_item(root, "type") : "", "message") == 0,
+		   "Teams body type is not message");
+	att = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(root, "attachments"), 0);
+	FUZZ_CHECK(att && fz_str_item(att, "contentType") &&
+			   strcmp(fz_str_item(att, "contentType"),
+				  "application/vnd.microsoft.card.adaptive") == 0,
+		   "Teams attachment is not an adaptive card");
+	content = cJSON_GetObjectItemCaseSensitive(att, "content");
+	FUZZ_CHECK(fz_str_item(content, "type") && strcmp(fz_str_item(content, "type"), "AdaptiveCard") == 0,
+		   "card type");
+	FUZZ_CHECK(cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(content, "body")), "card body");
+	ms = cJSON_GetObjectItemCaseSensitive(content, "msteams");
+	ents = cJSON_GetObjectItemCaseSensitive(ms, "entities");
+	FUZZ_CHECK(allowed || cJSON_GetArraySize(ents) == 0, "Teams mention entity on a non-problem run");
+	if (allowed && strlen(mention) < sizeof(tag) - 10)
+		snprintf(tag, sizeof(tag), "<at>%s</at>", mention);
+	fz_teams_strings(root, allowed ? tag : NULL);
+	cJSON_Delete(root);
+}
+
+static inline void fz_check_plain(const char *out)
+{
+	const unsigned char *p = (const unsigned char *)out;
+	size_t i = 0, n, len;
+	uint32_t cp;
+
+	FUZZ_CHECK(out != NULL, "plaintext_render returned NULL");
+	len = strlen(out);
+	FUZZ_CHECK(fz_utf8_valid(out, len), "plain text is not valid UTF-8");
+	/* It goes to terminals and logs: no escape sequences may pass. */
+	while (i < len) {
+		n = fz_utf8_seq(p + i, len - i, &cp);
+		FUZZ_CHECK(cp >= 0x20 || cp == '\n' || cp == '\t', "control U+%04X in plain text",
+			   (unsigned)cp);
+		FUZZ_CHECK(cp != 0x7f && !(cp >= 0x80 && cp <= 0x9f), "DEL/C1 in plain text");
+		i += n;
+	}
+}
+
+/* Renders s for all three targets and checks each. plain_rules = 0 only
+ * checks that plain text was produced: it trusts the summary to have
+ * sanitised its strings, so raw bytes may pass through it. */
+static inline void fz_check_renders(const struct summary *s, const struct destination *d,
+				    int plain_rules)
+{
+	char *out;
+
+	out = slack_render(s, d);
+	fz_check_slack(s, d, out);
+	free(out);
+	out = teams_render(s, d);
+	fz_check_teams(s, d, out);
+	free(out);
+	out = plaintext_render(s);
+	if (plain_rules)
+		fz_check_plain(out);
+	else
+		FUZZ_CHECK(out != NULL, "plaintext_render returned NULL");
+	free(out);
+}
+
+#endif

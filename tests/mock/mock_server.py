@@ -1,0 +1,554 @@
+#!/usr/bin/env python3
+"""A stand-in for everything dpc-notify talks to, in one loopback HTTP/1.1
+server: Matillion's OAuth token endpoint and pipeline-execution API, plus
+Slack and Teams incoming webhooks. It behaves like the real services where
+the tests care (status codes, paging, 429 + Retry-After, body checks) and
+records every call so tests can assert on what the service sent.
+
+Usage: mock_server.py --port-file F [--scenario S.json] [--record LOG.jsonl]
+                      [--steps-upstream http://127.0.0.1:PRISMPORT] [--verbose]
+
+Scenario JSON (every key optional):
+  credentials      {"client_id": "test-client", "client_secret": "test-secret"}
+  token_expires_in seconds reported and enforced for issued tokens (1800)
+  wrap_execution   default for executions: reply {"result": {...}}
+  rate_limit       {"per_minute": N, "burst": B} applied to /dpc/ calls
+  faults           list of {"method", "path_regex", "times", "action"}
+  chat_names       {"slack": [..], "teams": [..]}: only these names exist
+  executions       list of {"projectId", "id", "wrap", "execution": {...},
+                   "steps": [step | {"generate": {...}}]}
+  webhook          a sample webhook body for tests (not used by the server)
+Control endpoints: GET /_health, /_recorded, /_calls; POST /_reset,
+/_faults, /_revoke (forget issued tokens), /_scenario (replace scenario).
+"""
+
+import argparse
+import base64
+import json
+import math
+import os
+import re
+import socket
+import struct
+import sys
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import zlib
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+SLACK_MAX_BLOCKS = 50
+SLACK_MAX_SECTION = 3000
+SLACK_MAX_HEADER = 150
+TEAMS_MAX_BYTES = 28000
+ADAPTIVE = "application/vnd.microsoft.card.adaptive"
+UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
+                     r"[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+STEPS_RE = re.compile(r"^/dpc/v1/projects/([^/]+)/pipeline-executions/([^/]+)/steps$")
+EXEC_RE = re.compile(r"^/dpc/v1/projects/([^/]+)/pipeline-executions/([^/]+)$")
+STATUS_RE = re.compile(r"^/dpc/v1/projects/([^/]+)/pipeline-executions/([^/]+)/status$")
+
+
+class StepList:
+    """Steps of one execution: literal step objects and generated runs,
+    concatenated. Generated steps are built on demand so a 100,000-step
+    scenario costs nothing until a page of it is asked for."""
+
+    def __init__(self, exec_id, entries):
+        self.exec_id = exec_id
+        self.segments = []  # (length, literal list | generator spec)
+        for e in entries or []:
+            if isinstance(e, dict) and "generate" in e:
+                g = e["generate"]
+                n = int(g.get("success", 0)) + int(g.get("failed", 0)) + \
+                    int(g.get("cancelled", 0))
+                self.segments.append((n, g))
+            else:
+                self.segments.append((1, [e]))
+        self.total = sum(n for n, _ in self.segments)
+
+    def slice(self, start, stop):
+        out = []
+        base = 0
+        for n, seg in self.segments:
+            lo, hi = max(start, base), min(stop, base + n)
+            if lo < hi:
+                if isinstance(seg, list):
+                    out.extend(seg[lo - base:hi - base])
+                else:
+                    out.extend(self._generated(seg, i, base)
+                               for i in range(lo - base, hi - base))
+            base += n
+            if base >= stop:
+                break
+        return out
+
+    def all(self):
+        return self.slice(0, self.total)
+
+    def _generated(self, g, i, base):
+        ok = int(g.get("success", 0))
+        bad = int(g.get("failed", 0))
+        if i < ok:
+            status, msg = "SUCCESS", g.get("success_message", "Success")
+        elif i < ok + bad:
+            status, msg = "FAILED", g.get("message", "Step {i} failed")
+        else:
+            status, msg = "CANCELLED", g.get("cancelled_message", "Cancelled")
+        t0 = int(g.get("start_epoch", 1714557600)) + i  # 2024-05-01T10:00:00Z
+        n = base + i
+        h = zlib.crc32(self.exec_id.encode())
+        return {
+            "id": "%08x-0000-4000-8000-%012x" % (n, h),
+            "name": g.get("name", "Step {i}").replace("{i}", str(i)),
+            "result": {
+                "status": status,
+                "message": msg.replace("{i}", str(i)),
+                "startedAt": iso(t0),
+                "finishedAt": iso(t0 + 1),
+            },
+        }
+
+
+def iso(epoch):
+    return time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(epoch))
+
+
+class TokenBucket:
+    """Matillion-style limit: per_minute average with a burst allowance."""
+
+    def __init__(self, per_minute, burst):
+        self.rate = max(float(per_minute), 0.001) / 60.0
+        self.cap = max(float(burst), 1.0)
+        self.tokens = self.cap
+        self.last = time.monotonic()
+
+    def take(self):
+        """Returns 0 when allowed, else the whole seconds to wait."""
+        now = time.monotonic()
+        self.tokens = min(self.cap, self.tokens + (now - self.last) * self.rate)
+        self.last = now
+        if self.tokens >= 1.0:
+            self.tokens -= 1.0
+            return 0
+        return max(1, math.ceil((1.0 - self.tokens) / self.rate))
+
+
+class State:
+    """Everything the handlers share, behind one lock."""
+
+    def __init__(self, scenario, record_path, upstream):
+        self.lock = threading.Lock()
+        self.record_path = record_path
+        self.upstream = upstream.rstrip("/") if upstream else None
+        self.recorded = []
+        self.calls = []
+        self.tokens = {}  # token -> expiry epoch
+        self.n_tokens = 0
+        self.load(scenario)
+
+    def load(self, scenario):
+        self.scenario = scenario
+        cred = scenario.get("credentials", {})
+        self.client_id = cred.get("client_id", "test-client")
+        self.client_secret = cred.get("client_secret", "test-secret")
+        self.expires_in = int(scenario.get("token_expires_in", 1800))
+        rl = scenario.get("rate_limit")
+        self.bucket = TokenBucket(rl.get("per_minute", 60), rl.get("burst", 5)) if rl else None
+        self.faults = [dict(f) for f in scenario.get("faults", [])]
+        self.chat_names = scenario.get("chat_names")
+        self.executions = {}
+        wrap = bool(scenario.get("wrap_execution", False))
+        for e in scenario.get("executions", []):
+            key = (str(e.get("projectId", "")), str(e["id"]))
+            self.executions[key] = {
+                "wrap": bool(e.get("wrap", wrap)),
+                "execution": e.get("execution", {}),
+                "steps": StepList(key[1], e.get("steps", [])),
+            }
+
+    def log(self, kind, entry):
+        entry = dict(entry, kind=kind)
+        if kind == "chat":
+            self.recorded.append(entry)
+        else:
+            self.calls.append(entry)
+        if self.record_path:
+            with open(self.record_path, "a", encoding="utf-8") as f:
+                f.write(json.dumps(entry) + "\n")
+
+    def take_fault(self, method, path):
+        for f in self.faults:
+            if f.get("method") and f["method"].upper() != method:
+                continue
+            if not re.search(f.get("path_regex", ".*"), path):
+                continue
+            f["times"] = int(f.get("times", 1)) - 1
+            if f["times"] <= 0:
+                self.faults.remove(f)
+            return f.get("action", {})
+        return None
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "dpc-mock/1.0"
+
+    # --- plumbing -------------------------------------------------------
+
+    def log_message(self, fmt, *args):
+        if self.server.verbose:
+            sys.stderr.write("mock: " + (fmt % args) + "\n")
+
+    @property
+    def st(self):
+        return self.server.state
+
+    def reply(self, status, body=b"", ctype="application/json", headers=None):
+        if isinstance(body, (dict, list)):
+            body = json.dumps(body).encode()
+        elif isinstance(body, str):
+            body = body.encode()
+        self.send_response(status)
+        if body or ctype:
+            self.send_header("Content-Type", ctype)
+        for k, v in (headers or {}).items():
+            self.send_header(k, str(v))
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+        self._status = status
+
+    def problem(self, status, title, detail):
+        self.reply(status, {"type": "about:blank", "title": title, "status": status,
+                            "detail": detail}, "application/problem+json")
+
+    def read_body(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(n) if n > 0 else b""
+
+    def drop(self):
+        """Closes the connection with a TCP reset and no reply."""
+        self.close_connection = True
+        try:
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                       struct.pack("ii", 1, 0))
+            self.connection.close()
+        except OSError:
+            pass
+        self._status = 0
+
+    def apply_fault(self, path):
+        """Returns True when a fault produced the whole response."""
+        with self.st.lock:
+            action = self.st.take_fault(self.command, path)
+        if action is None:
+            return False
+        if "delay_s" in action:
+            time.sleep(float(action["delay_s"]))
+            return False
+        if action.get("reset"):
+            self.read_body()
+            self.drop()
+            return True
+        if "hang_s" in action:
+            time.sleep(float(action["hang_s"]))
+            self.drop()
+            return True
+        self.read_body()
+        self.reply(int(action.get("status", 500)), action.get("body", ""),
+                   action.get("content_type", "text/plain"), action.get("headers"))
+        return True
+
+    def dispatch(self):
+        self._status = 0
+        url = urllib.parse.urlsplit(self.path)
+        path, query = url.path, url.query
+        if path.startswith("/_"):
+            return self.control(path)
+        api = path.startswith("/dpc/") or path.startswith("/oauth/")
+        t = time.time()
+        try:
+            if not self.apply_fault(self.path):
+                if path == "/oauth/dpc/token":
+                    self.token()
+                elif path.startswith("/dpc/"):
+                    self.api(path, query)
+                elif path.startswith("/slack/") or path.startswith("/teams/"):
+                    self.chat(path)
+                else:
+                    self.read_body()
+                    self.reply(404, "not found", "text/plain")
+        finally:
+            if api:
+                entry = {"method": self.command, "path": path,
+                         "query": dict(urllib.parse.parse_qsl(query, keep_blank_values=True)),
+                         "raw_query": query, "status": self._status, "t": t,
+                         "authorization": self.headers.get("Authorization", "")}
+                entry.update(getattr(self, "_extra", {}))
+                with self.st.lock:
+                    self.st.log("api", entry)
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = \
+        lambda self: self.dispatch()
+
+    # --- OAuth ----------------------------------------------------------
+
+    def token(self):
+        raw = self.read_body()
+        if self.command != "POST":
+            return self.reply(405, {"error": "invalid_request"})
+        ctype = self.headers.get("Content-Type", "")
+        if not ctype.startswith("application/x-www-form-urlencoded"):
+            return self.reply(400, {"error": "invalid_request",
+                                    "error_description": "form body required"})
+        form = dict(urllib.parse.parse_qsl(raw.decode("utf-8", "replace")))
+        cid, secret = form.get("client_id"), form.get("client_secret")
+        auth = self.headers.get("Authorization", "")
+        if auth.startswith("Basic "):  # client_secret_basic is also legal OAuth2
+            try:
+                cid, _, secret = base64.b64decode(auth[6:]).decode().partition(":")
+                cid, secret = urllib.parse.unquote(cid), urllib.parse.unquote(secret)
+            except (ValueError, UnicodeDecodeError):
+                cid = secret = None
+        if form.get("grant_type") != "client_credentials":
+            return self.reply(400, {"error": "unsupported_grant_type"})
+        with self.st.lock:
+            if cid != self.st.client_id or secret != self.st.client_secret:
+                return self.reply(401, {"error": "invalid_client"})
+            self.st.n_tokens += 1
+            tok = "mock-token-%d" % self.st.n_tokens
+            self.st.tokens[tok] = time.time() + self.st.expires_in
+            exp = self.st.expires_in
+        self.reply(200, {"access_token": tok, "token_type": "Bearer", "expires_in": exp},
+                   headers={"Cache-Control": "no-store"})
+
+    # --- Matillion API --------------------------------------------------
+
+    def authorised(self):
+        auth = self.headers.get("Authorization", "")
+        if not auth.startswith("Bearer "):
+            return False
+        with self.st.lock:
+            exp = self.st.tokens.get(auth[7:].strip())
+        return exp is not None and exp > time.time()
+
+    def api(self, path, query):
+        self.read_body()
+        m_steps, m_exec = STEPS_RE.match(path), EXEC_RE.match(path)
+        if m_steps and self.st.upstream and UUID_RE.match(m_steps.group(2)):
+            return self.forward(path, query)
+        with self.st.lock:
+            wait = self.st.bucket.take() if self.st.bucket else 0
+        if wait:
+            return self.reply(429, {"type": "about:blank", "title": "Too Many Requests",
+                                    "status": 429, "detail": "rate limit exceeded"},
+                              "application/problem+json", {"Retry-After": wait})
+        if not self.authorised():
+            return self.problem(401, "Unauthorized", "a valid bearer token is required")
+        if self.command != "GET":
+            return self.problem(405, "Method Not Allowed", "only GET is mocked")
+        m_status = STATUS_RE.match(path)
+        m = m_steps or m_exec or m_status
+        if not m:
+            return self.problem(404, "Not Found", "no such endpoint")
+        key = (urllib.parse.unquote(m.group(1)), urllib.parse.unquote(m.group(2)))
+        ex = self.st.executions.get(key)
+        if ex is None and self.st.upstream:
+            ex = synthesized(key)
+        if ex is None:
+            return self.problem(404, "Pipeline Execution not Found",
+                                "no execution %s in project %s" % (key[1], key[0]))
+        if m_steps:
+            return self.steps(ex, query)
+        if m_status:
+            return self.reply(200, {"status": ex["execution"].get("status", "UNKNOWN")})
+        body = ex["execution"]
+        self.reply(200, {"result": body} if ex["wrap"] else body)
+
+    def steps(self, ex, query):
+        q = dict(urllib.parse.parse_qsl(query, keep_blank_values=True))
+        try:
+            page = int(q.get("page", "0"))
+            size = int(q.get("size", "25"))
+        except ValueError:
+            return self.problem(400, "Bad Request", "page and size must be integers")
+        if page < 0 or not 1 <= size <= 100:
+            return self.problem(400, "Bad Request", "size must be from 1 to 100, page >= 0")
+        sl = ex["steps"]
+        start = page * size
+        self.reply(200, {"page": page, "size": size, "total": sl.total,
+                         "results": sl.slice(start, start + size)})
+
+    def forward(self, path, query):
+        """Relays a steps call to the upstream (Prism) untouched, so the
+        upstream judges exactly what dpc-notify sent."""
+        url = self.st.upstream + path[len("/dpc"):] + ("?" + query if query else "")
+        hdrs = {k: v for k, v in self.headers.items()
+                if k.lower() in ("authorization", "accept", "user-agent")}
+        req = urllib.request.Request(url, headers=hdrs, method="GET")
+        try:
+            with urllib.request.urlopen(req, timeout=30) as r:
+                status, body, h = r.status, r.read(), r.headers
+        except urllib.error.HTTPError as e:
+            status, body, h = e.code, e.read(), e.headers
+        except OSError as e:
+            return self.problem(502, "Bad Gateway", "upstream: %s" % e)
+        viol = h.get("sl-violations")
+        self._extra = {"upstream": True, "violations": json.loads(viol) if viol else []}
+        self.reply(status, body, h.get("Content-Type", "application/json"))
+
+    # --- chat -----------------------------------------------------------
+
+    def chat(self, path):
+        raw = self.read_body()
+        target, _, name = path[1:].partition("/")
+        entry = {"target": target, "name": name, "headers": dict(self.headers.items()),
+                 "t": time.time(), "size": len(raw)}
+        try:
+            entry["body"] = json.loads(raw.decode("utf-8"))
+        except (ValueError, UnicodeDecodeError):
+            entry["body"] = raw.decode("utf-8", "replace")
+        if self.command != "POST":
+            status, text = 405, "invalid_method"
+        elif self.chat_names is not None and name not in self.chat_names.get(target, []):
+            status, text = 404, "no_service"
+        elif target == "slack":
+            status, text = slack_check(self.headers.get("Content-Type", ""), entry["body"])
+        else:
+            status, text = teams_check(raw, entry["body"])
+        entry["status"] = status
+        entry["error"] = None if status < 300 else text
+        with self.st.lock:
+            self.st.log("chat", entry)
+        if target == "teams" and status == 202:
+            return self.reply(202, b"", None)
+        self.reply(status, text, "text/plain")
+
+    @property
+    def chat_names(self):
+        return self.st.chat_names
+
+    # --- control --------------------------------------------------------
+
+    def control(self, path):
+        raw = self.read_body()
+        with self.st.lock:
+            if path == "/_health":
+                return self.reply(200, {"ok": True, "port": self.server.server_port})
+            if path == "/_recorded":
+                return self.reply(200, self.st.recorded)
+            if path == "/_calls":
+                return self.reply(200, self.st.calls)
+            if self.command != "POST":
+                return self.reply(405, {"error": "POST required"})
+            if path == "/_reset":
+                self.st.recorded, self.st.calls = [], []
+                return self.reply(200, {"ok": True})
+            if path == "/_revoke":
+                self.st.tokens.clear()
+                return self.reply(200, {"ok": True})
+            try:
+                data = json.loads(raw or b"null")
+            except ValueError:
+                return self.reply(400, {"error": "bad JSON"})
+            if path == "/_faults":
+                items = data if isinstance(data, list) else [data]
+                self.st.faults.extend(dict(f) for f in items)
+                return self.reply(200, {"ok": True, "pending": len(self.st.faults)})
+            if path == "/_scenario":
+                self.st.load(data)
+                return self.reply(200, {"ok": True})
+        self.reply(404, {"error": "unknown control path"})
+
+
+def synthesized(key):
+    """In upstream mode an execution the scenario lacks (e.g. a child id
+    Prism invented) still exists, so the client can go on walking."""
+    return {"wrap": False, "steps": StepList(key[1], []), "execution": {
+        "pipelineExecutionId": key[1], "projectId": key[0],
+        "pipelineName": "generated/%s.orch.yaml" % key[1][:8],
+        "environmentName": "contract", "status": "FAILED", "trigger": "SCHEDULE",
+        "startedAt": "2024-05-01T10:00:00Z", "finishedAt": "2024-05-01T10:05:00Z"}}
+
+
+def slack_check(ctype, body):
+    if not ctype.startswith("application/json") or not isinstance(body, dict):
+        return 400, "invalid_payload"
+    blocks = body.get("blocks")
+    if not body.get("text") and not blocks:
+        return 400, "no_text"
+    if blocks is None:
+        return 200, "ok"
+    if not isinstance(blocks, list) or len(blocks) > SLACK_MAX_BLOCKS:
+        return 400, "invalid_blocks"
+    for b in blocks:
+        if not isinstance(b, dict) or not isinstance(b.get("type"), str):
+            return 400, "invalid_blocks_format"
+        if b["type"] == "header":
+            t = b.get("text") or {}
+            if t.get("type") != "plain_text" or not 1 <= len(t.get("text", "")) <= SLACK_MAX_HEADER:
+                return 400, "invalid_blocks"
+        if b["type"] == "section":
+            t = b.get("text")
+            fields = b.get("fields")
+            if t is None and not fields:
+                return 400, "invalid_blocks"
+            if t is not None and not 1 <= len(t.get("text", "")) <= SLACK_MAX_SECTION:
+                return 400, "invalid_blocks"
+            if fields and (len(fields) > 10 or
+                           any(len(f.get("text", "")) > 2000 for f in fields)):
+                return 400, "invalid_blocks"
+    return 200, "ok"
+
+
+def teams_check(raw, body):
+    if len(raw) > TEAMS_MAX_BYTES:
+        return 413, "Request Entity too large"
+    if not isinstance(body, dict) or body.get("type") != "message":
+        return 400, "Bad Request: body must be a message"
+    att = body.get("attachments")
+    if not isinstance(att, list) or not att or not isinstance(att[0], dict) or \
+            att[0].get("contentType") != ADAPTIVE or not isinstance(att[0].get("content"), dict):
+        return 400, "Bad Request: attachments[0] must be an adaptive card"
+    return 202, ""
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--port-file", required=True)
+    ap.add_argument("--scenario")
+    ap.add_argument("--record")
+    ap.add_argument("--steps-upstream")
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--verbose", action="store_true")
+    a = ap.parse_args()
+    scenario = {}
+    if a.scenario:
+        with open(a.scenario, encoding="utf-8") as f:
+            scenario = json.load(f)
+    srv = Server(("127.0.0.1", a.port), Handler)
+    srv.state = State(scenario, a.record, a.steps_upstream)
+    srv.verbose = a.verbose
+    tmp = a.port_file + ".tmp"
+    with open(tmp, "w") as f:
+        f.write("%d\n" % srv.server_port)
+    os.replace(tmp, a.port_file)  # readers never see a half-written port
+    try:
+        srv.serve_forever(poll_interval=0.2)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        srv.server_close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,312 @@
+/* Unit tests for chat delivery against a loopback libmicrohttpd server that
+ * answers like Slack and Teams do (bare-word error bodies, 202 with no
+ * body, 429 with Retry-After), checking the ok / retry / permanent split
+ * and that the detail text never leaks the webhook URL. */
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "deliver.h"
+#include "errors.h"
+
+struct server {
+	struct MHD_Daemon *d;
+	char base[64];
+	struct httpc *h;
+	char last_type[128]; /* Content-Type of the last POST */
+	char last_body[256];
+};
+
+struct route {
+	const char *path;
+	unsigned status;
+	const char *body;
+	const char *retry_after; /* NULL: no header */
+};
+
+/* Paths carry a secret-looking segment: detail must never show it. */
+static const struct route routes[] = {
+	{ "/services/T0/B0/SECRETok", 200, "ok", NULL },
+	{ "/workflows/SECRETteams", 202, "", NULL },
+	{ "/services/T0/B0/SECRETbad", 400, "invalid_payload", NULL },
+	{ "/services/T0/B0/SECRETslow", 429, "rate_limited", "30" },
+	{ "/services/T0/B0/SECRETdown", 500, "rollup_error", NULL },
+	{ "/services/T0/B0/SECRETgone", 404, "no_service", NULL },
+	{ "/services/T0/B0/SECRETecho", 400, "/services/T0/B0/SECRETecho\n\x01", NULL },
+	{ "/services/T0/B0/SECRETlong", 403,
+	  "action_prohibited 0123456789012345678901234567890123456789012345678901234567890123456789",
+	  NULL },
+	{ "/legacy/SECRETteams", 200, "Microsoft Teams endpoint returned HTTP error 429", NULL },
+};
+
+static enum MHD_Result answer(struct server *srv, struct MHD_Connection *c, const char *url)
+{
+	static const struct route unknown = { "", 418, "", NULL };
+	const struct route *rt = &unknown;
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+	const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
+	size_t i;
+
+	snprintf(srv->last_type, sizeof(srv->last_type), "%s", ct ? ct : "");
+	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
+		if (strcmp(routes[i].path, url) == 0)
+			rt = &routes[i];
+	r = MHD_create_response_from_buffer(strlen(rt->body), (void *)rt->body,
+					    MHD_RESPMEM_MUST_COPY);
+	if (rt->retry_after)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, rt->retry_after);
+	ret = MHD_queue_response(c, rt->status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *url,
+			       const char *method, const char *version, const char *data,
+			       size_t *size, void **con_cls)
+{
+	struct server *srv = cls;
+
+	(void)version;
+	(void)method;
+	if (!*con_cls) {
+		*con_cls = srv;
+		srv->last_body[0] = '\0';
+		return MHD_YES;
+	}
+	if (*size) {
+		size_t n = strlen(srv->last_body);
+		size_t room = sizeof(srv->last_body) - 1 - n;
+
+		if (*size < room)
+			room = *size;
+		memcpy(srv->last_body + n, data, room);
+		srv->last_body[n + room] = '\0';
+		*size = 0;
+		return MHD_YES;
+	}
+	return answer(srv, c, url);
+}
+
+static int setup(void **state)
+{
+	static struct server srv;
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = 0 };
+	struct httpc_opts o = { .allow_http = 1 };
+	const union MHD_DaemonInfo *info;
+
+	setenv("no_proxy", "127.0.0.1", 1);
+	setenv("NO_PROXY", "127.0.0.1", 1);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	srv.d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO, 0, NULL, NULL,
+				 handler, &srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+				 MHD_OPTION_END);
+	if (!srv.d || httpc_global_init() != 0)
+		return -1;
+	info = MHD_get_daemon_info(srv.d, MHD_DAEMON_INFO_BIND_PORT);
+	snprintf(srv.base, sizeof(srv.base), "http://127.0.0.1:%u", (unsigned)info->port);
+	srv.h = httpc_new(&o);
+	*state = &srv;
+	return srv.h ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	struct server *srv = *state;
+
+	httpc_free(srv->h);
+	MHD_stop_daemon(srv->d);
+	httpc_global_cleanup();
+	return 0;
+}
+
+static void post(struct server *srv, const char *path, struct deliver_result *r)
+{
+	char url[160];
+
+	snprintf(url, sizeof(url), "%s%s", srv->base, path);
+	memset(r, 0x55, sizeof(*r)); /* every field must be written */
+	assert_int_equal(deliver_post(srv->h, url, "{\"text\":\"hi\"}", r), 0);
+	assert_null(strstr(r->detail, "SECRET"));
+	assert_null(strstr(r->detail, "127.0.0.1"));
+}
+
+static void test_slack_ok(void **state)
+{
+	struct server *srv = *state;
+	struct deliver_result r;
+
+	post(srv, "/services/T0/B0/SECRETok", &r);
+	assert_int_equal(r.cls, DELIVER_OK);
+	assert_int_equal(r.http_status, 200);
+	assert_int_equal(r.retry_after_s, -1);
+	assert_string_equal(r.detail, "HTTP 200 ok");
+	assert_true(r.seconds >= 0);
+	assert_string_equal(srv->last_type, "application/json");
+	assert_string_equal(srv->last_body, "{\"text\":\"hi\"}");
+}
+
+static void test_teams_202_empty(void **state)
+{
+	struct deliver_result r;
+
+	post(*state, "/workflows/SECRETteams", &r);
+	assert_int_equal(r.cls, DELIVER_OK);
+	assert_int_equal(r.http_status, 202);
+	assert_string_equal(r.detail, "HTTP 202");
+}
+
+static void test_invalid_payload_permanent(void **state)
+{
+	struct deliver_result r;
+
+	post(*state, "/services/T0/B0/SECRETbad", &r);
+	assert_int_equal(r.cls, DELIVER_PERMANENT);
+	assert_int_equal(r.http_status, 400);
+	assert_string_equal(r.detail, "HTTP 400 invalid_payload");
+}
+
+static void test_429_retry_after(void **state)
+{
+	struct deliver_result r;
+
+	post(*state, "/services/T0/B0/SECRETslow", &r);
+	assert_int_equal(r.cls, DELIVER_RETRY);
+	assert_int_equal(r.http_status, 429);
+	assert_int_equal(r.retry_after_s, 30);
+	assert_string_equal(r.detail, "HTTP 429 rate_limited");
+}
+
+static void test_500_retry(void **state)
+{
+	struct deliver_result r;
+
+	post(*state, "/services/T0/B0/SECRETdown", &r);
+	assert_int_equal(r.cls, DELIVER_RETRY);
+	assert_int_equal(r.http_status, 500);
+	assert_int_equal(r.retry_after_s, -1);
+	assert_string_equal(r.detail, "HTTP 500 rollup_error");
+}
+
+static void test_404_permanent(void **state)
+{
+	struct deliver_result r;
+
+	post(*state, "/services/T0/B0/SECRETgone", &r);
+	assert_int_equal(r.cls, DELIVER_PERMANENT);
+	assert_int_equal(r.http_status, 404);
+	assert_string_equal(r.detail, "HTTP 404 no_service");
+}
+
+/* A body is quoted only up to 64 bytes, as printable ASCII. */
+static void test_detail_sanitised_and_capped(void **state)
+{
+	struct deliver_result r;
+	size_t i;
+
+	post(*state, "/services/T0/B0/SECRETlong", &r);
+	assert_int_equal(r.cls, DELIVER_PERMANENT);
+	assert_string_equal(r.detail,
+			    "HTTP 403 action_prohibited 0123456789012345678901234567890123456789012345");
+	/* A server echoing the URL back does not get it into detail:
+	 * post() asserts "SECRET" is absent, so this only checks bytes. */
+	memset(&r, 0, sizeof(r));
+	{
+		char url[160];
+		struct server *srv = *state;
+
+		snprintf(url, sizeof(url), "%s/services/T0/B0/SECRETecho", srv->base);
+		assert_int_equal(deliver_post(srv->h, url, "{}", &r), 0);
+	}
+	assert_int_equal(r.cls, DELIVER_PERMANENT);
+	assert_null(strstr(r.detail, "SECRET"));
+	assert_non_null(strstr(r.detail, "HTTP 400"));
+	for (i = 0; r.detail[i]; i++)
+		assert_true(r.detail[i] >= 0x20 && r.detail[i] < 0x7f);
+}
+
+static void test_legacy_teams_throttle_in_200(void **state)
+{
+	struct deliver_result r;
+
+	post(*state, "/legacy/SECRETteams", &r);
+	assert_int_equal(r.cls, DELIVER_RETRY);
+	assert_int_equal(r.http_status, 200);
+}
+
+static void test_connection_refused(void **state)
+{
+	struct server *srv = *state;
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = 0 };
+	socklen_t sl = sizeof(sa);
+	struct deliver_result r;
+	char url[128];
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &sl), 0);
+	close(fd);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u/services/SECRETx",
+		 (unsigned)ntohs(sa.sin_port));
+	assert_int_equal(deliver_post(srv->h, url, "{}", &r), 0);
+	assert_int_equal(r.cls, DELIVER_RETRY);
+	assert_int_equal(r.http_status, 0);
+	assert_int_equal(r.retry_after_s, -1);
+	assert_true(r.detail[0] != '\0');
+	assert_null(strstr(r.detail, "SECRET"));
+}
+
+/* A plain-http webhook with allow_http off never leaves the process. */
+static void test_http_refused_permanent(void **state)
+{
+	struct httpc_opts o = { .allow_http = 0 };
+	struct httpc *h = httpc_new(&o);
+	struct server *srv = *state;
+	struct deliver_result r;
+	char url[160];
+
+	snprintf(url, sizeof(url), "%s/services/T0/B0/SECRETok", srv->base);
+	assert_int_equal(deliver_post(h, url, "{}", &r), 0);
+	assert_int_equal(r.cls, DELIVER_PERMANENT);
+	assert_int_equal(r.http_status, 0);
+	assert_null(strstr(r.detail, "SECRET"));
+	httpc_free(h);
+}
+
+static void test_class_names(void **state)
+{
+	(void)state;
+	assert_string_equal(deliver_class_names[DELIVER_OK], "ok");
+	assert_string_equal(deliver_class_names[DELIVER_RETRY], "retry");
+	assert_string_equal(deliver_class_names[DELIVER_PERMANENT], "permanent");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_slack_ok),
+		cmocka_unit_test(test_teams_202_empty),
+		cmocka_unit_test(test_invalid_payload_permanent),
+		cmocka_unit_test(test_429_retry_after),
+		cmocka_unit_test(test_500_retry),
+		cmocka_unit_test(test_404_permanent),
+		cmocka_unit_test(test_detail_sanitised_and_capped),
+		cmocka_unit_test(test_legacy_teams_throttle_in_200),
+		cmocka_unit_test(test_connection_refused),
+		cmocka_unit_test(test_http_refused_permanent),
+		cmocka_unit_test(test_class_names),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,596 @@
+/* Unit tests for the Matillion client against an in-test libmicrohttpd mock
+ * of the token endpoint and the executions/steps API: paging, recursion
+ * into a failed child with a cycle back to the parent, token caching and
+ * refresh, Retry-After, budget and depth limits, and error classes. */
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <cmocka.h>
+
+#include "config.h"
+#include "dpc.h"
+#include "errors.h"
+#include "httpc.h"
+#include "summary.h"
+
+#define PROJECT "proj 1"
+#define EXEC_PREFIX "/v1/projects/" PROJECT "/pipeline-executions/"
+#define ROOT_STEPS 250
+
+/* What the mock serves and what it saw. Guarded by lock (the daemon runs
+ * its own thread). */
+struct mock {
+	struct MHD_Daemon *d;
+	char base[64];
+	pthread_mutex_t lock;
+	/* knobs */
+	unsigned exec_status;  /* 0: 200 with the execution */
+	unsigned token_status; /* 0: 200 with a token */
+	unsigned child_status; /* 0: 200 with the child's steps */
+	int fail_401;          /* answer the next N API calls with 401 */
+	int fail_429;          /* answer the next N root page-1 calls with 429 */
+	const char *retry_after;
+	int expires_in;        /* 0: leave expires_in out */
+	/* observations */
+	int token_calls;
+	int api_calls;
+	int steps_calls;
+	int served_429;
+	int bad_size;          /* steps calls whose size was not 100 */
+	int bad_auth;          /* API calls without "Bearer tok-" */
+	int unexpected;        /* calls for runs that must not be fetched */
+	char token_body[512];
+	char token_type[128];
+};
+
+struct upload {
+	char buf[512];
+	size_t len;
+};
+
+static struct mock M;
+
+static enum MHD_Result send_text(struct MHD_Connection *c, unsigned status, const char *body,
+				 const char *retry_after)
+{
+	struct MHD_Response *r = MHD_create_response_from_buffer(strlen(body), (void *)body,
+								  MHD_RESPMEM_MUST_COPY);
+	enum MHD_Result ret;
+
+	MHD_add_response_header(r, "Content-Type", "application/json");
+	if (retry_after)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, retry_after);
+	ret = MHD_queue_response(c, status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+/* ---- canned API data ---- */
+
+/* Root step i: two of them start child runs (one failed, one fine). */
+static int root_step(char *out, size_t n, int i)
+{
+	if (i == ROOT_STEPS - 1)
+		return snprintf(out, n, "{\"id\":\"s%d\",\"name\":\"Run Child\",\"result\":"
+				"{\"status\":\"FAILED\",\"message\":\"child failed\"},"
+				"\"childPipeline\":{\"id\":\"e-child\",\"name\":\"Child.orch.yaml\"}}", i);
+	if (i == ROOT_STEPS - 2)
+		return snprintf(out, n, "{\"id\":\"s%d\",\"name\":\"Run OK\",\"result\":"
+				"{\"status\":\"SUCCESS\"},"
+				"\"childPipeline\":{\"id\":\"e-ok\",\"name\":\"Ok.orch.yaml\"}}", i);
+	return snprintf(out, n, "{\"id\":\"s%d\",\"name\":\"Step %d\",\"result\":"
+			"{\"status\":\"SUCCESS\",\"startedAt\":\"2024-05-01T10:00:00Z\","
+			"\"finishedAt\":\"2024-05-01T10:00:01Z\"}}", i, i);
+}
+
+static char *root_page(int page)
+{
+	size_t cap = 40000, used;
+	char *out = malloc(cap);
+	int i;
+
+	used = (size_t)snprintf(out, cap, "{\"page\":%d,\"size\":100,\"total\":%d,\"results\":[",
+				page, ROOT_STEPS);
+	for (i = page * 100; i < ROOT_STEPS && i < page * 100 + 100; i++) {
+		if (i > page * 100)
+			out[used++] = ',';
+		used += (size_t)root_step(out + used, cap - used, i);
+	}
+	snprintf(out + used, cap - used, "]}");
+	return out;
+}
+
+static const char child_page[] =
+	"{\"page\":0,\"size\":100,\"total\":2,\"results\":["
+	"{\"id\":\"c1\",\"name\":\"Load\",\"result\":{\"status\":\"FAILED\",\"message\":\"boom\"}},"
+	"{\"id\":\"c2\",\"name\":\"Run Parent\",\"result\":{\"status\":\"FAILED\"},"
+	"\"childPipeline\":{\"id\":\"e-root\",\"name\":\"Parent.orch.yaml\"}}]}";
+
+static const char execution[] =
+	"{\"result\":{\"pipelineExecutionId\":\"e-root\",\"pipelineName\":\"Parent.orch.yaml\","
+	"\"status\":\"FAILED\",\"environmentName\":\"prod\"}}";
+
+/* ---- handlers ---- */
+
+static enum MHD_Result token(struct MHD_Connection *c, struct upload *u)
+{
+	const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
+	unsigned status;
+	char body[128];
+
+	pthread_mutex_lock(&M.lock);
+	M.token_calls++;
+	snprintf(M.token_body, sizeof(M.token_body), "%.*s", (int)u->len, u->buf);
+	snprintf(M.token_type, sizeof(M.token_type), "%s", ct ? ct : "");
+	status = M.token_status ? M.token_status : 200;
+	if (M.expires_in)
+		snprintf(body, sizeof(body), "{\"access_token\":\"tok-%d\",\"expires_in\":%d}",
+			 M.token_calls, M.expires_in);
+	else
+		snprintf(body, sizeof(body), "{\"access_token\":\"tok-%d\",\"token_type\":\"Bearer\"}",
+			 M.token_calls);
+	pthread_mutex_unlock(&M.lock);
+	return send_text(c, status, status == 200 ? body : "{\"error\":\"invalid_client\"}", NULL);
+}
+
+static enum MHD_Result steps(struct MHD_Connection *c, const char *exec)
+{
+	const char *page_s = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "page");
+	const char *size_s = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "size");
+	int page = page_s ? (int)strtol(page_s, NULL, 10) : 0;
+	enum MHD_Result ret;
+	char *body;
+
+	pthread_mutex_lock(&M.lock);
+	M.steps_calls++;
+	M.bad_size += !size_s || strcmp(size_s, "100") != 0;
+	if (strcmp(exec, "e-root") == 0 && page == 1 && M.fail_429 > 0) {
+		M.fail_429--;
+		M.served_429++;
+		pthread_mutex_unlock(&M.lock);
+		return send_text(c, 429, "{}", M.retry_after);
+	}
+	pthread_mutex_unlock(&M.lock);
+	if (strcmp(exec, "e-root") == 0) {
+		body = root_page(page);
+		ret = send_text(c, 200, body, NULL);
+		free(body);
+		return ret;
+	}
+	if (strcmp(exec, "e-child") == 0) {
+		if (M.child_status)
+			return send_text(c, M.child_status, "{}", NULL);
+		return send_text(c, 200, page == 0 ? child_page : "{\"results\":[]}", NULL);
+	}
+	pthread_mutex_lock(&M.lock);
+	M.unexpected++;
+	pthread_mutex_unlock(&M.lock);
+	return send_text(c, 404, "{}", NULL);
+}
+
+static enum MHD_Result api(struct MHD_Connection *c, const char *url)
+{
+	const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+	const char *rest = url + strlen(EXEC_PREFIX);
+	int fail401;
+
+	pthread_mutex_lock(&M.lock);
+	M.api_calls++;
+	M.bad_auth += !auth || strncmp(auth, "Bearer tok-", 11) != 0;
+	fail401 = M.fail_401 > 0;
+	if (fail401)
+		M.fail_401--;
+	pthread_mutex_unlock(&M.lock);
+	if (fail401)
+		return send_text(c, 401, "{}", NULL);
+	if (strcmp(rest, "e-root/steps") == 0 || strcmp(rest, "e-child/steps") == 0 ||
+	    strcmp(rest, "e-ok/steps") == 0) {
+		char exec[16];
+
+		snprintf(exec, sizeof(exec), "%.*s", (int)(strchr(rest, '/') - rest), rest);
+		return steps(c, exec);
+	}
+	if (strcmp(rest, "e-root") == 0 && !M.exec_status)
+		return send_text(c, 200, execution, NULL);
+	return send_text(c, M.exec_status ? M.exec_status : 404, "{}", NULL);
+}
+
+static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *url,
+			       const char *method, const char *version, const char *data,
+			       size_t *size, void **con_cls)
+{
+	struct upload *u = *con_cls;
+
+	(void)cls;
+	(void)version;
+	if (!u) {
+		u = calloc(1, sizeof(*u));
+		*con_cls = u;
+		return u ? MHD_YES : MHD_NO;
+	}
+	if (*size) {
+		size_t n = *size < sizeof(u->buf) - u->len ? *size : sizeof(u->buf) - u->len;
+
+		memcpy(u->buf + u->len, data, n);
+		u->len += n;
+		*size = 0;
+		return MHD_YES;
+	}
+	if (strcmp(method, "POST") == 0 && strcmp(url, "/oauth/token") == 0)
+		return token(c, u);
+	if (strcmp(method, "GET") == 0 && strncmp(url, EXEC_PREFIX, strlen(EXEC_PREFIX)) == 0)
+		return api(c, url);
+	return send_text(c, 404, "{}", NULL);
+}
+
+static void done(void *cls, struct MHD_Connection *c, void **con_cls,
+		 enum MHD_RequestTerminationCode toe)
+{
+	(void)cls;
+	(void)c;
+	(void)toe;
+	free(*con_cls);
+	*con_cls = NULL;
+}
+
+/* ---- fixtures ---- */
+
+static int group_setup(void **state)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = 0 };
+	const union MHD_DaemonInfo *info;
+
+	(void)state;
+	setenv("no_proxy", "127.0.0.1", 1);
+	setenv("NO_PROXY", "127.0.0.1", 1);
+	pthread_mutex_init(&M.lock, NULL);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	M.d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO, 0, NULL, NULL,
+			       handler, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+			       MHD_OPTION_NOTIFY_COMPLETED, done, NULL, MHD_OPTION_END);
+	if (!M.d)
+		return -1;
+	info = MHD_get_daemon_info(M.d, MHD_DAEMON_INFO_BIND_PORT);
+	snprintf(M.base, sizeof(M.base), "http://127.0.0.1:%u", (unsigned)info->port);
+	return httpc_global_init();
+}
+
+static int group_teardown(void **state)
+{
+	(void)state;
+	MHD_stop_daemon(M.d);
+	httpc_global_cleanup();
+	return 0;
+}
+
+/* Per test: a fresh mock state, client, summary and config. */
+struct fx {
+	struct config cfg;
+	char api_base[96];
+	char token_url[96];
+	struct httpc *h;
+	struct summary s;
+	struct dpc_error err;
+};
+
+static int setup(void **state)
+{
+	static struct fx f;
+	struct httpc_opts o = { .allow_http = 1 };
+	const char *base = M.base;
+
+	/* Knobs and observations reset; daemon, address and lock stay. */
+	pthread_mutex_lock(&M.lock);
+	memset((char *)&M + offsetof(struct mock, exec_status), 0,
+	       sizeof(M) - offsetof(struct mock, exec_status));
+	pthread_mutex_unlock(&M.lock);
+	memset(&f, 0, sizeof(f));
+	snprintf(f.api_base, sizeof(f.api_base), "%s/", base);
+	snprintf(f.token_url, sizeof(f.token_url), "%s/oauth/token", base);
+	f.cfg.api_base = f.api_base;
+	f.cfg.token_url = f.token_url;
+	f.cfg.client_id = "client id";
+	f.cfg.client_secret = "s3cr&t=";
+	f.cfg.ui_base = "https://app.matillion.com";
+	f.cfg.requests_per_minute = 0; /* unlimited: keep the test fast */
+	f.cfg.burst = 5;
+	f.cfg.max_child_depth = 5;
+	f.cfg.max_api_calls = 50;
+	f.h = httpc_new(&o);
+	*state = &f;
+	if (!f.h || summary_init(&f.s, PROJECT, "e-root", f.cfg.ui_base) != 0)
+		return -1;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+
+	summary_free(&f->s);
+	httpc_free(f->h);
+	return 0;
+}
+
+static int fetch(struct fx *f, const char *exec)
+{
+	struct dpc *d = dpc_new(&f->cfg);
+	int rc;
+
+	assert_non_null(d);
+	rc = dpc_fetch_summary(d, f->h, PROJECT, exec, &f->s, &f->err);
+	dpc_free(d);
+	return rc;
+}
+
+static void assert_no_secret(const struct dpc_error *err)
+{
+	assert_null(strstr(err->message, "s3cr"));
+	assert_null(strstr(err->message, "tok-"));
+	assert_null(strstr(err->message, "127.0.0.1"));
+}
+
+/* ---- tests ---- */
+
+static void test_full_tree(void **state)
+{
+	struct fx *f = *state;
+	size_t i;
+
+	assert_int_equal(fetch(f, "e-root"), 0);
+	assert_int_equal(f->err.api_calls, 5); /* execution + 3 root pages + 1 child page */
+	assert_int_equal(M.api_calls, 5);
+	assert_int_equal(M.steps_calls, 4);
+	assert_int_equal(M.token_calls, 1);
+	assert_int_equal(M.bad_size, 0);
+	assert_int_equal(M.bad_auth, 0);
+	assert_int_equal(M.unexpected, 0);
+	assert_string_equal(f->s.pipeline_name, "Parent");
+	assert_int_equal(f->s.total_steps, ROOT_STEPS + 2);
+	assert_int_equal(f->s.counts[ST_SUCCESS], ROOT_STEPS - 1);
+	assert_int_equal(f->s.counts[ST_FAILED], 3);
+	assert_null(f->s.incomplete);
+	/* Deepest first: the child's failures, then the step that ran it. */
+	assert_int_equal(f->s.n_failed, 3);
+	assert_string_equal(f->s.failed[0].path, "Parent" SUMMARY_PATH_SEP "Child" SUMMARY_PATH_SEP "Load");
+	assert_string_equal(f->s.failed[0].message, "boom");
+	assert_int_equal(f->s.failed[0].depth, 1);
+	assert_string_equal(f->s.failed[1].path,
+			    "Parent" SUMMARY_PATH_SEP "Child" SUMMARY_PATH_SEP "Run Parent");
+	assert_string_equal(f->s.failed[2].path, "Parent" SUMMARY_PATH_SEP "Run Child");
+	/* Children: the failed one fetched, the successful one not, the cycle
+	 * back to the root not fetched again. */
+	assert_int_equal(f->s.n_children, 3);
+	for (i = 0; i < f->s.n_children; i++) {
+		const struct child_run *c = &f->s.children[i];
+
+		if (strcmp(c->execution_id, "e-ok") == 0)
+			assert_int_equal(c->visited, 0);
+		else
+			assert_int_equal(c->visited, 1);
+	}
+}
+
+static void test_token_request_and_cache(void **state)
+{
+	struct fx *f = *state;
+	struct dpc *d = dpc_new(&f->cfg);
+
+	assert_int_equal(dpc_fetch_summary(d, f->h, PROJECT, "e-root", &f->s, &f->err), 0);
+	summary_free(&f->s);
+	assert_int_equal(summary_init(&f->s, PROJECT, "e-root", NULL), 0);
+	assert_int_equal(dpc_fetch_summary(d, f->h, PROJECT, "e-root", &f->s, &f->err), 0);
+	dpc_free(d);
+	assert_int_equal(M.token_calls, 1);
+	assert_int_equal(M.api_calls, 10);
+	assert_string_equal(M.token_type, "application/x-www-form-urlencoded");
+	assert_string_equal(M.token_body,
+			    "grant_type=client_credentials&client_id=client%20id"
+			    "&client_secret=s3cr%26t%3D&audience=https%3A%2F%2Fapi.matillion.com");
+}
+
+/* A token living 30 s is still reused, not fetched before every call. */
+static void test_short_lived_token_reused(void **state)
+{
+	struct fx *f = *state;
+
+	M.expires_in = 30;
+	assert_int_equal(fetch(f, "e-root"), 0);
+	assert_int_equal(M.token_calls, 1);
+	assert_int_equal(f->err.api_calls, 5);
+}
+
+static void test_401_refreshes_token_once(void **state)
+{
+	struct fx *f = *state;
+
+	M.fail_401 = 1;
+	assert_int_equal(fetch(f, "e-root"), 0);
+	assert_int_equal(M.token_calls, 2);
+	assert_int_equal(f->err.api_calls, 6);
+	assert_int_equal(f->s.n_failed, 3);
+}
+
+static void test_401_twice_is_permanent(void **state)
+{
+	struct fx *f = *state;
+
+	M.fail_401 = 100;
+	assert_int_equal(fetch(f, "e-root"), ERR_PERMANENT);
+	assert_int_equal(M.token_calls, 2);
+	assert_int_equal(f->err.api_calls, 2);
+	assert_int_equal(f->err.http_status, 401);
+	assert_no_secret(&f->err);
+}
+
+static void test_429_short_wait_retried(void **state)
+{
+	struct fx *f = *state;
+
+	M.fail_429 = 1;
+	M.retry_after = "1";
+	assert_int_equal(fetch(f, "e-root"), 0);
+	assert_int_equal(M.served_429, 1);
+	assert_int_equal(f->err.api_calls, 6);
+	assert_int_equal(f->s.total_steps, ROOT_STEPS + 2);
+}
+
+static void test_429_long_wait_transient(void **state)
+{
+	struct fx *f = *state;
+
+	M.fail_429 = 1;
+	M.retry_after = "120";
+	assert_int_equal(fetch(f, "e-root"), ERR_TRANSIENT);
+	assert_int_equal(f->err.http_status, 429);
+	assert_int_equal(f->err.retry_after_s, 120);
+	assert_int_equal(f->err.api_calls, 3);
+}
+
+static void test_budget_exhausted(void **state)
+{
+	struct fx *f = *state;
+
+	f->cfg.max_api_calls = 4;
+	assert_int_equal(fetch(f, "e-root"), 0);
+	assert_int_equal(f->err.api_calls, 4);
+	assert_int_equal(M.api_calls, 4);
+	assert_non_null(f->s.incomplete);
+	assert_non_null(strstr(f->s.incomplete,
+			       "API call budget (4) reached; 1 child pipelines not inspected"));
+	assert_int_equal(f->s.n_failed, 1);
+}
+
+static void test_budget_exhausted_in_root_pages(void **state)
+{
+	struct fx *f = *state;
+
+	f->cfg.max_api_calls = 2;
+	assert_int_equal(fetch(f, "e-root"), 0);
+	assert_int_equal(f->err.api_calls, 2);
+	assert_int_equal(f->s.total_steps, 100);
+	assert_non_null(f->s.incomplete);
+	assert_non_null(strstr(f->s.incomplete, "API call budget (2) reached"));
+}
+
+static void test_depth_limit(void **state)
+{
+	struct fx *f = *state;
+
+	f->cfg.max_child_depth = 0;
+	assert_int_equal(fetch(f, "e-root"), 0);
+	assert_int_equal(f->err.api_calls, 4);
+	assert_non_null(f->s.incomplete);
+	assert_non_null(strstr(f->s.incomplete, "deeper than 0 levels"));
+}
+
+static void test_child_404_not_fatal(void **state)
+{
+	struct fx *f = *state;
+
+	M.child_status = 404;
+	assert_int_equal(fetch(f, "e-root"), 0);
+	assert_int_equal(f->err.api_calls, 5);
+	assert_non_null(f->s.incomplete);
+	assert_non_null(strstr(f->s.incomplete, "Child unavailable (HTTP 404)"));
+	assert_int_equal(f->s.n_failed, 1);
+}
+
+static void test_execution_404_permanent(void **state)
+{
+	struct fx *f = *state;
+
+	M.exec_status = 404;
+	assert_int_equal(fetch(f, "e-root"), ERR_PERMANENT);
+	assert_int_equal(f->err.http_status, 404);
+	assert_int_equal(f->err.api_calls, 1);
+	assert_string_equal(f->err.message, "execution not found (wrong region or project?)");
+}
+
+static void test_execution_403_permanent(void **state)
+{
+	struct fx *f = *state;
+
+	M.exec_status = 403;
+	assert_int_equal(fetch(f, "e-root"), ERR_PERMANENT);
+	assert_int_equal(f->err.http_status, 403);
+	assert_non_null(strstr(f->err.message, "permission"));
+}
+
+static void test_execution_500_transient(void **state)
+{
+	struct fx *f = *state;
+
+	M.exec_status = 500;
+	assert_int_equal(fetch(f, "e-root"), ERR_TRANSIENT);
+	assert_int_equal(f->err.http_status, 500);
+	assert_int_equal(f->err.retry_after_s, -1);
+	assert_no_secret(&f->err);
+}
+
+static void test_token_rejected(void **state)
+{
+	struct fx *f = *state;
+
+	M.token_status = 401;
+	assert_int_equal(fetch(f, "e-root"), ERR_PERMANENT);
+	assert_int_equal(f->err.api_calls, 0);
+	assert_int_equal(M.api_calls, 0);
+	assert_string_equal(f->err.message,
+			    "token request rejected (HTTP 401): check client_id/client_secret");
+	assert_no_secret(&f->err);
+}
+
+static void test_token_unavailable_transient(void **state)
+{
+	struct fx *f = *state;
+
+	M.token_status = 503;
+	assert_int_equal(fetch(f, "e-root"), ERR_TRANSIENT);
+	assert_int_equal(f->err.http_status, 503);
+}
+
+static void test_bad_ids_refused(void **state)
+{
+	struct fx *f = *state;
+
+	assert_int_equal(fetch(f, ".."), ERR_PERMANENT);
+	assert_int_equal(fetch(f, ""), ERR_PERMANENT);
+	assert_int_equal(M.token_calls + M.api_calls, 0);
+}
+
+int main(void)
+{
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+	const struct CMUnitTest tests[] = {
+		T(test_full_tree),
+		T(test_token_request_and_cache),
+		T(test_short_lived_token_reused),
+		T(test_401_refreshes_token_once),
+		T(test_401_twice_is_permanent),
+		T(test_429_short_wait_retried),
+		T(test_429_long_wait_transient),
+		T(test_budget_exhausted),
+		T(test_budget_exhausted_in_root_pages),
+		T(test_depth_limit),
+		T(test_child_404_not_fatal),
+		T(test_execution_404_permanent),
+		T(test_execution_403_permanent),
+		T(test_execution_500_transient),
+		T(test_token_rejected),
+		T(test_token_unavailable_transient),
+		T(test_bad_ids_refused),
+	};
+#undef T
+
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}

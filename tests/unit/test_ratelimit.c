@@ -1,0 +1,115 @@
+/* Unit tests for the token bucket: the reservation math is driven with
+ * explicit clock values, so nothing here depends on timing. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "ratelimit.h"
+
+/* A burst is free, then callers are spaced at 1/rate. */
+static void test_burst_then_spacing(void **state)
+{
+	struct ratelimit *r = ratelimit_new(1.0, 3);
+
+	(void)state;
+	assert_non_null(r);
+	assert_int_equal(ratelimit_reserve(r, 1000), 0);
+	assert_int_equal(ratelimit_reserve(r, 1000), 0);
+	assert_int_equal(ratelimit_reserve(r, 1000), 0);
+	assert_int_equal(ratelimit_reserve(r, 1000), 1000);
+	assert_int_equal(ratelimit_reserve(r, 1000), 2000);
+	/* Two seconds later the two queued reservations are paid off. */
+	assert_int_equal(ratelimit_reserve(r, 3000), 1000);
+	ratelimit_free(r);
+}
+
+/* Idle time refills the bucket but never beyond burst. */
+static void test_refill_capped_at_burst(void **state)
+{
+	struct ratelimit *r = ratelimit_new(2.0, 2);
+	int i;
+
+	(void)state;
+	assert_int_equal(ratelimit_reserve(r, 0), 0);
+	assert_int_equal(ratelimit_reserve(r, 0), 0);
+	assert_int_equal(ratelimit_reserve(r, 0), 500);
+	/* After an hour only two tokens are waiting. */
+	for (i = 0; i < 2; i++)
+		assert_int_equal(ratelimit_reserve(r, 3600000), 0);
+	assert_int_equal(ratelimit_reserve(r, 3600000), 500);
+	ratelimit_free(r);
+}
+
+/* Rates below one per second (20 per minute here) round waits up. */
+static void test_fractional_rate_rounds_up(void **state)
+{
+	struct ratelimit *r = ratelimit_new(20 / 60.0, 1); /* one per 3 s */
+
+	(void)state;
+	assert_int_equal(ratelimit_reserve(r, 10), 0);
+	assert_int_equal(ratelimit_reserve(r, 10), 3000);
+	assert_int_equal(ratelimit_reserve(r, 1010), 5000);
+	ratelimit_free(r);
+}
+
+static void test_pause_until(void **state)
+{
+	struct ratelimit *r = ratelimit_new(10.0, 5);
+
+	(void)state;
+	assert_int_equal(ratelimit_reserve(r, 1000), 0);
+	ratelimit_pause_until(r, 5000);
+	assert_int_equal(ratelimit_reserve(r, 1000), 4000);
+	assert_int_equal(ratelimit_reserve(r, 4500), 500);
+	/* An earlier pause never shortens a later one. */
+	ratelimit_pause_until(r, 2000);
+	assert_int_equal(ratelimit_reserve(r, 4900), 100);
+	assert_int_equal(ratelimit_reserve(r, 5000), 0);
+	ratelimit_free(r);
+}
+
+static void test_unlimited(void **state)
+{
+	struct ratelimit *r = ratelimit_new(0, 1);
+	int i;
+
+	(void)state;
+	for (i = 0; i < 1000; i++)
+		assert_int_equal(ratelimit_reserve(r, 5), 0);
+	/* A pause still applies without a rate. */
+	ratelimit_pause_until(r, 300);
+	assert_int_equal(ratelimit_reserve(r, 100), 200);
+	assert_int_equal(ratelimit_reserve(r, 300), 0);
+	ratelimit_free(r);
+}
+
+/* acquire() on a full bucket returns at once; the clock moves forward. */
+static void test_acquire_and_clock(void **state)
+{
+	struct ratelimit *r = ratelimit_new(1000.0, 2);
+	int64_t a = ratelimit_now_ms(), b;
+
+	(void)state;
+	ratelimit_acquire(r);
+	ratelimit_acquire(r);
+	b = ratelimit_now_ms();
+	assert_true(b >= a);
+	ratelimit_free(r);
+	ratelimit_free(NULL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_burst_then_spacing),
+		cmocka_unit_test(test_refill_capped_at_burst),
+		cmocka_unit_test(test_fractional_rate_rounds_up),
+		cmocka_unit_test(test_pause_until),
+		cmocka_unit_test(test_unlimited),
+		cmocka_unit_test(test_acquire_and_clock),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

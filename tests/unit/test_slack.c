@@ -1,0 +1,445 @@
+/* Unit tests for slack.c: the rendered JSON is parsed back and checked for
+ * structure, Block Kit limits, the "+N more" policy, hostile text and the
+ * mention rule. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+#include <cmocka.h>
+
+#include "render.h"
+#include "summary.h"
+#include "text.h"
+
+#define SEP SUMMARY_PATH_SEP
+#define T0 1714557600000LL
+
+/* A FAILED run "load_sales" in prod with n failed steps whose messages are
+ * msg_len bytes of 'x' (or "Table not found" when msg_len is 0). */
+static void make_summary(struct summary *s, size_t n, size_t msg_len)
+{
+	size_t i;
+
+	assert_int_equal(summary_init(s, "proj-1", "exec-1", "https://app.matillion.com"), 0);
+	free(s->pipeline_name);
+	s->pipeline_name = strdup("load_sales");
+	free(s->environment);
+	s->environment = strdup("prod");
+	free(s->project_name);
+	s->project_name = strdup("Sales");
+	free(s->trigger);
+	s->trigger = strdup("SCHEDULE");
+	s->status = ST_FAILED;
+	s->started_ms = T0;
+	s->finished_ms = T0 + 185000;
+	s->total_steps = 48;
+	s->counts[ST_SUCCESS] = 45;
+	s->counts[ST_FAILED] = 2;
+	s->counts[ST_CANCELLED] = 1;
+	s->failed = calloc(n ? n : 1, sizeof(*s->failed));
+	assert_non_null(s->failed);
+	for (i = 0; i < n; i++) {
+		struct failed_step *f = &s->failed[i];
+		char path[64];
+
+		snprintf(path, sizeof(path), "Root" SEP "Step %zu", i);
+		f->path = strdup(path);
+		f->step_id = strdup("");
+		f->status = ST_FAILED;
+		f->status_text = strdup("FAILED");
+		f->message = malloc(msg_len ? msg_len + 1 : 16);
+		if (msg_len) {
+			memset(f->message, 'x', msg_len);
+			f->message[msg_len] = '\0';
+		} else {
+			memcpy(f->message, "Table not found", 16);
+		}
+		f->duration_ms = 185000;
+		f->seq = i;
+	}
+	s->n_failed = n;
+}
+
+static void add_child(struct summary *s, const char *id, const char *name, enum run_status st)
+{
+	struct child_run *c;
+
+	s->children = realloc(s->children, (s->n_children + 1) * sizeof(*c));
+	assert_non_null(s->children);
+	c = &s->children[s->n_children++];
+	memset(c, 0, sizeof(*c));
+	c->execution_id = strdup(id);
+	c->name = strdup(name);
+	c->path = strdup("Root");
+	c->status = st;
+	c->depth = 1;
+}
+
+static cJSON *render(const struct summary *s, const struct destination *d, char **raw)
+{
+	char *out = slack_render(s, d);
+	cJSON *root;
+
+	assert_non_null(out);
+	root = cJSON_Parse(out);
+	assert_non_null(root);
+	if (raw)
+		*raw = out;
+	else
+		free(out);
+	return root;
+}
+
+/* Width in UTF-16 units, as Slack may count. */
+static size_t width(const char *s)
+{
+	size_t w = 0;
+
+	for (; *s; s++) {
+		unsigned char b = (unsigned char)*s;
+
+		if ((b & 0xc0) != 0x80)
+			w += b >= 0xf0 ? 2 : 1;
+	}
+	return w;
+}
+
+static size_t all_text(const cJSON *item)
+{
+	const cJSON *c;
+	size_t n = 0;
+
+	if (cJSON_IsString(item) && item->string && strcmp(item->string, "text") == 0)
+		return width(item->valuestring);
+	for (c = item ? item->child : NULL; c; c = c->next)
+		n += all_text(c);
+	return n;
+}
+
+static const char *block_text(const cJSON *b)
+{
+	const cJSON *t = cJSON_GetObjectItem(b, "text"), *els;
+
+	if (t == NULL) {
+		els = cJSON_GetObjectItem(b, "elements");
+		t = cJSON_GetArrayItem(els, 0);
+		t = t ? cJSON_GetObjectItem(t, "text") : NULL;
+	} else {
+		t = cJSON_GetObjectItem(t, "text");
+	}
+	return cJSON_IsString(t) ? t->valuestring : "";
+}
+
+static const char *type_of(const cJSON *b)
+{
+	return cJSON_GetStringValue(cJSON_GetObjectItem(b, "type"));
+}
+
+static void structure(void **state)
+{
+	struct summary s;
+	struct destination d = { 0 };
+	cJSON *root, *blocks, *b, *fields, *btn;
+	size_t nb;
+
+	(void)state;
+	make_summary(&s, 2, 0);
+	free(s.failed[0].path);
+	s.failed[0].path = strdup("Root" SEP "Load");
+	add_child(&s, "c1", "child_a", ST_FAILED);
+	root = render(&s, &d, NULL);
+	assert_true(strlen(cJSON_GetStringValue(cJSON_GetObjectItem(root, "text"))) > 0);
+	blocks = cJSON_GetObjectItem(root, "blocks");
+	nb = (size_t)cJSON_GetArraySize(blocks);
+	b = cJSON_GetArrayItem(blocks, 0);
+	assert_string_equal(type_of(b), "header");
+	assert_string_equal(block_text(b), "\xe2\x9d\x8c load_sales FAILED in prod (Sales)");
+	b = cJSON_GetArrayItem(blocks, 1);
+	fields = cJSON_GetObjectItem(b, "fields");
+	assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetArrayItem(fields, 0),
+								     "text")),
+			    "*Project*\nSales");
+	assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetArrayItem(fields, 3),
+								     "text")),
+			    "*Trigger*\nSCHEDULE");
+	assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetArrayItem(fields, 5),
+								     "text")),
+			    "*Duration*\n3m 05s");
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetArrayItem(fields, 0), "verbatim")));
+	assert_string_equal(block_text(cJSON_GetArrayItem(blocks, 2)),
+			    "48 steps: 45 succeeded, 2 failed, 1 cancelled");
+	b = cJSON_GetArrayItem(blocks, 3);
+	assert_string_equal(block_text(b), "*Root" SEP "Load* \xc2\xb7 FAILED \xc2\xb7 3m 05s\n"
+					   "```Table not found```");
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(b, "text"), "verbatim")));
+	assert_string_equal(block_text(cJSON_GetArrayItem(blocks, 5)),
+			    "*Child pipelines*\n\xe2\x80\xa2 child_a \xe2\x80\x94 FAILED");
+	b = cJSON_GetArrayItem(blocks, 6);
+	assert_int_equal(nb, 7);
+	assert_string_equal(type_of(b), "actions");
+	btn = cJSON_GetArrayItem(cJSON_GetObjectItem(b, "elements"), 0);
+	assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(btn, "url")),
+			    "https://app.matillion.com/observability-dashboard/pipeline/exec-1");
+	assert_string_equal(block_text(btn), "Open run in Matillion");
+	cJSON_Delete(root);
+	summary_free(&s);
+}
+
+/* Checks every limit and returns the "+N" shown (0 if no such line) and
+ * the number of step sections in *shown. */
+static uint64_t check_limits(const struct summary *s, size_t *shown)
+{
+	cJSON *root = render(s, NULL, NULL), *blocks = cJSON_GetObjectItem(root, "blocks"), *b;
+	uint64_t more = 0;
+	unsigned long long v;
+
+	*shown = 0;
+	assert_true(cJSON_GetArraySize(blocks) <= SLACK_MAX_BLOCKS);
+	assert_true(all_text(blocks) <= SLACK_TEXT_BUDGET);
+	assert_true(width(cJSON_GetStringValue(cJSON_GetObjectItem(root, "text"))) <= 3000);
+	cJSON_ArrayForEach(b, blocks) {
+		const char *t = block_text(b);
+
+		if (strcmp(type_of(b), "header") == 0)
+			assert_true(width(t) <= SLACK_MAX_HEADER);
+		else
+			assert_true(width(t) <= SLACK_MAX_SECTION);
+		if (strncmp(t, "*Root" SEP "Step ", strlen("*Root" SEP "Step ")) == 0)
+			(*shown)++;
+		if (sscanf(t, "+%llu more failed steps", &v) == 1) {
+			assert_int_equal(more, 0); /* only one such line */
+			more = v;
+		}
+	}
+	cJSON_Delete(root);
+	return more;
+}
+
+static void limits(void **state)
+{
+	const size_t ns[] = { 0, 1, 49, 50, 500 };
+	const size_t lens[] = { 0, 1000 };
+	struct summary s;
+	size_t i, j, shown;
+	uint64_t more;
+
+	(void)state;
+	for (j = 0; j < 2; j++) {
+		for (i = 0; i < sizeof(ns) / sizeof(ns[0]); i++) {
+			make_summary(&s, ns[i], lens[j]);
+			add_child(&s, "c1", "child", ST_SUCCESS);
+			more = check_limits(&s, &shown);
+			assert_int_equal(more, ns[i] - shown);
+			if (ns[i] > 0)
+				assert_true(shown >= 1);
+			if (lens[j] == 0 && ns[i] <= 1)
+				assert_int_equal(shown, ns[i]);
+			summary_free(&s);
+		}
+	}
+	/* failed_more (beyond the summary's cap) is part of N. */
+	make_summary(&s, 3, 0);
+	s.failed_more = 7;
+	more = check_limits(&s, &shown);
+	assert_int_equal(shown, 3);
+	assert_int_equal(more, 7);
+	summary_free(&s);
+	/* Short messages: the 50-block cap binds before the text budget. */
+	make_summary(&s, 100, 0);
+	more = check_limits(&s, &shown);
+	assert_int_equal(more, 100 - shown);
+	assert_true(shown >= 40);
+	summary_free(&s);
+}
+
+static void set(char **dst, const char *v)
+{
+	free(*dst);
+	*dst = strdup(v);
+}
+
+static const char *const hostile[] = {
+	"<!channel>", "<@U123>", "<https://evil|click>", "<at>CEO</at>",
+	"[x](javascript:alert(1))", "*bold*", "bad\xff\xfe utf8 \xed\xa0\x80",
+	"<!here> & <!everyone> <#C1>",
+};
+
+/* Fills every untrusted string of s with text t. */
+static void make_hostile(struct summary *s, const char *t)
+{
+	size_t i;
+
+	make_summary(s, 3, 0);
+	set(&s->pipeline_name, t);
+	set(&s->environment, t);
+	set(&s->project_name, t);
+	set(&s->trigger, t);
+	set(&s->user, t);
+	set(&s->message, t);
+	set(&s->status_text, t);
+	set(&s->execution_id, t);
+	s->status = ST_UNKNOWN;
+	s->incomplete = strdup(t);
+	s->degraded = strdup(t);
+	for (i = 0; i < s->n_failed; i++) {
+		set(&s->failed[i].path, t);
+		set(&s->failed[i].message, t);
+		set(&s->failed[i].status_text, t);
+		s->failed[i].status = ST_UNKNOWN;
+	}
+	add_child(s, "c1", t, ST_FAILED);
+}
+
+static void hostile_text(void **state)
+{
+	struct summary s;
+	size_t i;
+	char *out, *again;
+	cJSON *root;
+
+	(void)state;
+	for (i = 0; i < sizeof(hostile) / sizeof(hostile[0]); i++) {
+		make_hostile(&s, hostile[i]);
+		root = render(&s, NULL, &out);
+		assert_null(strstr(out, "<!"));
+		assert_null(strstr(out, "<@"));
+		assert_null(strstr(out, "<http"));
+		assert_null(strstr(out, "<at>"));
+		assert_null(strstr(out, "<#"));
+		again = text_sanitize(out, strlen(out), 1);
+		assert_string_equal(again, out); /* valid UTF-8, no controls */
+		free(again);
+		free(out);
+		cJSON_Delete(root);
+		summary_free(&s);
+	}
+	make_hostile(&s, "<!channel> & co");
+	root = render(&s, NULL, &out);
+	assert_non_null(strstr(out, "&lt;!channel&gt; &amp; co"));
+	free(out);
+	cJSON_Delete(root);
+	summary_free(&s);
+}
+
+/* The mention block's text, or NULL when there is none. */
+static char *mention_of(const struct summary *s, const struct destination *d)
+{
+	cJSON *root = render(s, d, NULL), *b;
+	char *found = NULL;
+
+	cJSON_ArrayForEach(b, cJSON_GetObjectItem(root, "blocks")) {
+		if (strcmp(block_text(b), "<!subteam^S123> <@U999>") == 0) {
+			assert_null(cJSON_GetObjectItem(cJSON_GetObjectItem(b, "text"), "verbatim"));
+			found = strdup(block_text(b));
+		}
+	}
+	cJSON_Delete(root);
+	return found;
+}
+
+static void mention_only_for_problems(void **state)
+{
+	struct destination d = { 0 };
+	struct summary s;
+	char *m;
+
+	(void)state;
+	d.mention = "<!subteam^S123> <@U999>";
+	make_summary(&s, 1, 0);
+	m = mention_of(&s, &d);
+	assert_non_null(m);
+	free(m);
+	s.status = ST_CANCELLED;
+	m = mention_of(&s, &d);
+	assert_non_null(m);
+	free(m);
+	s.status = ST_SUCCESS;
+	assert_null(mention_of(&s, &d));
+	s.status = ST_RUNNING;
+	assert_null(mention_of(&s, &d));
+	s.status = ST_FAILED;
+	assert_null(mention_of(&s, NULL));
+	summary_free(&s);
+}
+
+static void banner_caveats_and_link(void **state)
+{
+	struct summary s;
+	cJSON *root, *blocks, *b;
+	char *out;
+
+	(void)state;
+	make_summary(&s, 1, 0);
+	s.is_test = 1;
+	s.incomplete = strdup("API call budget reached; 3 child pipelines not fetched");
+	s.degraded = strdup("step details unavailable: 403");
+	root = render(&s, NULL, &out);
+	blocks = cJSON_GetObjectItem(root, "blocks");
+	assert_string_equal(block_text(cJSON_GetArrayItem(blocks, 0)),
+			    "*\xf0\x9f\xa7\xaa TEST MESSAGE \xe2\x80\x94 sent by dpc-notify send-test*");
+	assert_string_equal(block_text(cJSON_GetArrayItem(blocks, 2)),
+			    "\xe2\x9a\xa0\xef\xb8\x8f API call budget reached; 3 child pipelines not fetched");
+	assert_string_equal(block_text(cJSON_GetArrayItem(blocks, 3)),
+			    "\xe2\x9a\xa0\xef\xb8\x8f step details unavailable: 403");
+	free(out);
+	cJSON_Delete(root);
+	/* No link: no actions block. */
+	free(s.link);
+	s.link = NULL;
+	root = render(&s, NULL, &out);
+	cJSON_ArrayForEach(b, cJSON_GetObjectItem(root, "blocks"))
+		assert_string_not_equal(type_of(b), "actions");
+	free(out);
+	cJSON_Delete(root);
+	summary_free(&s);
+}
+
+static void long_header_and_fallback(void **state)
+{
+	struct summary s;
+	cJSON *root;
+	char name[1200];
+	const char *h, *text;
+
+	(void)state;
+	make_summary(&s, 1, 1000);
+	memset(name, 'n', sizeof(name) - 1);
+	name[sizeof(name) - 1] = '\0';
+	set(&s.pipeline_name, name);
+	set(&s.failed[0].message, "<&>");
+	root = render(&s, NULL, NULL);
+	h = block_text(cJSON_GetArrayItem(cJSON_GetObjectItem(root, "blocks"), 0));
+	assert_int_equal(width(h), SLACK_MAX_HEADER);
+	assert_string_equal(h + strlen(h) - 3, "\xe2\x80\xa6");
+	text = cJSON_GetStringValue(cJSON_GetObjectItem(root, "text"));
+	assert_true(width(text) <= 3000);
+	assert_non_null(strstr(text, "48 steps: 45 succeeded"));
+	cJSON_Delete(root);
+	/* Fallback escapes and names the first failure. */
+	set(&s.pipeline_name, "p");
+	root = render(&s, NULL, NULL);
+	text = cJSON_GetStringValue(cJSON_GetObjectItem(root, "text"));
+	assert_string_equal(text, "\xe2\x9d\x8c p FAILED in prod (Sales). 48 steps: 45 succeeded, "
+				  "2 failed, 1 cancelled. First failure: Root" SEP "Step 0: &lt;&amp;&gt;");
+	cJSON_Delete(root);
+	summary_free(&s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(structure),
+		cmocka_unit_test(limits),
+		cmocka_unit_test(hostile_text),
+		cmocka_unit_test(mention_only_for_problems),
+		cmocka_unit_test(banner_caveats_and_link),
+		cmocka_unit_test(long_header_and_fallback),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,821 @@
+/* The durable store against real SQLite files in a temporary directory:
+ * group commit, dedup, claim order and leases, crash recovery, the
+ * per-destination bookkeeping, dead letters, pruning and write failures. */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "errors.h"
+#include "store.h"
+
+#define BIG_WINDOW 86400
+
+struct fixture {
+	char dir[64];
+	char path[128];
+	struct store *s;
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	char err[256];
+
+	assert_non_null(f);
+	snprintf(f->dir, sizeof(f->dir), "/tmp/test_store.XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->path, sizeof(f->path), "%s/dpc.db", f->dir);
+	f->s = store_open(f->path, err, sizeof(err));
+	if (f->s == NULL) {
+		rmdir(f->dir);
+		fail_msg("%s", err);
+	}
+	*state = f;
+	return 0;
+}
+
+static void rm_file(const char *dir, const char *name)
+{
+	char p[192];
+
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	unlink(p);
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	store_close(f->s);
+	rm_file(f->dir, "dpc.db");
+	rm_file(f->dir, "dpc.db-wal");
+	rm_file(f->dir, "dpc.db-shm");
+	rm_file(f->dir, "dpc.db-lock");
+	rm_file(f->dir, "other.db-lock");
+	rm_file(f->dir, "other.db");
+	rmdir(f->dir);
+	free(f);
+	return 0;
+}
+
+static void make_event(struct webhook_event *ev, const char *exec, enum run_status st)
+{
+	memset(ev, 0, sizeof(*ev));
+	snprintf(ev->project_id, sizeof(ev->project_id), "proj-1");
+	snprintf(ev->execution_id, sizeof(ev->execution_id), "%s", exec);
+	snprintf(ev->pipeline_name, sizeof(ev->pipeline_name), "load orders");
+	snprintf(ev->environment, sizeof(ev->environment), "prod");
+	ev->status = st;
+	snprintf(ev->status_text, sizeof(ev->status_text), "%s", status_names[st]);
+}
+
+static char *two_dests[] = { "slack-ops", "teams-data" };
+
+/* Puts a fresh FAILED event with both destinations; returns its job id. */
+static int64_t put_job(struct store *s, const char *exec)
+{
+	struct webhook_event ev;
+	int64_t id = -1;
+
+	make_event(&ev, exec, ST_FAILED);
+	assert_int_equal(store_put(s, &ev, two_dests, 2, BIG_WINDOW, &id), 0);
+	assert_true(id > 0);
+	return id;
+}
+
+static void claim_id(struct store *s, int64_t now, int64_t want)
+{
+	struct job j;
+
+	assert_int_equal(store_claim(s, now, 60000, &j), 0);
+	assert_int_equal(j.id, want);
+}
+
+static void assert_count(struct store *s, enum job_state st, int64_t want)
+{
+	int64_t c[JOB__MAX];
+
+	assert_int_equal(store_counts(s, c), 0);
+	assert_int_equal(c[st], want);
+}
+
+static void put_then_claim(void **state)
+{
+	struct fixture *f = *state;
+	struct delivery *d = NULL;
+	struct job j;
+	size_t n = 0;
+	int64_t id, now;
+
+	id = put_job(f->s, "exec-1");
+	now = store_now_ms();
+	assert_int_equal(store_claim(f->s, now, 30000, &j), 0);
+	assert_int_equal(j.id, id);
+	assert_string_equal(j.ev.project_id, "proj-1");
+	assert_string_equal(j.ev.execution_id, "exec-1");
+	assert_string_equal(j.ev.pipeline_name, "load orders");
+	assert_string_equal(j.ev.environment, "prod");
+	assert_int_equal(j.ev.status, ST_FAILED);
+	assert_string_equal(j.ev.status_text, "FAILED");
+	assert_int_equal(j.state, JOB_RUNNING);
+	assert_int_equal(j.attempts, 1);
+	assert_true(j.received_ms <= now && j.received_ms > now - 60000);
+	assert_int_equal(store_claim(f->s, now, 30000, &j), ERR_NOTFOUND);
+	assert_count(f->s, JOB_RUNNING, 1);
+
+	assert_int_equal(store_deliveries(f->s, id, &d, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(d[0].dest, "slack-ops");
+	assert_string_equal(d[1].dest, "teams-data");
+	assert_int_equal(d[0].state, DLV_PENDING);
+	assert_int_equal(d[0].attempts, 0);
+	assert_null(d[0].payload);
+	store_deliveries_free(d, n);
+}
+
+static void put_rejects_bad_input(void **state)
+{
+	struct fixture *f = *state;
+	struct webhook_event ev;
+	char longname[200];
+	char *bad[] = { longname };
+	char *empty[] = { "" };
+	int64_t id = -1;
+
+	memset(longname, 'x', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	make_event(&ev, "exec-bad", ST_FAILED);
+	assert_int_equal(store_put(f->s, &ev, bad, 1, BIG_WINDOW, &id), ERR_INVALID);
+	assert_int_equal(store_put(f->s, &ev, empty, 1, BIG_WINDOW, &id), ERR_INVALID);
+	assert_int_equal(store_put(f->s, NULL, NULL, 0, BIG_WINDOW, &id), ERR_INVALID);
+	assert_int_equal(id, -1);
+	assert_count(f->s, JOB_QUEUED, 0);
+	/* The same destination twice is one delivery, not an error. */
+	{
+		char *twice[] = { "slack-ops", "slack-ops" };
+		struct delivery *d = NULL;
+		size_t n = 0;
+
+		assert_int_equal(store_put(f->s, &ev, twice, 2, BIG_WINDOW, &id), 0);
+		assert_int_equal(store_deliveries(f->s, id, &d, &n), 0);
+		assert_int_equal(n, 1);
+		store_deliveries_free(d, n);
+	}
+}
+
+static void dedup_window(void **state)
+{
+	struct fixture *f = *state;
+	struct webhook_event ev;
+	int64_t a = -1, b = -1, c = -1, d = -1;
+
+	make_event(&ev, "exec-7", ST_FAILED);
+	assert_int_equal(store_put(f->s, &ev, two_dests, 2, BIG_WINDOW, &a), 0);
+	assert_int_equal(store_put(f->s, &ev, two_dests, 2, BIG_WINDOW, &b), ERR_DUPLICATE);
+	assert_int_equal(b, -1);
+	/* The status is part of the key: RUNNING then FAILED are two events. */
+	ev.status = ST_SUCCESS;
+	assert_int_equal(store_put(f->s, &ev, two_dests, 2, BIG_WINDOW, &c), 0);
+	assert_true(c != a);
+	/* Window 0: the old key is out of the window, replaced, accepted. */
+	ev.status = ST_FAILED;
+	assert_int_equal(store_put(f->s, &ev, two_dests, 2, 0, &d), 0);
+	assert_true(d != a && d != c);
+	/* ...and the replacement restarted the window. */
+	assert_int_equal(store_put(f->s, &ev, two_dests, 2, BIG_WINDOW, &b), ERR_DUPLICATE);
+	assert_count(f->s, JOB_QUEUED, 3);
+}
+
+#define N_THREADS 8
+#define N_PUTS 200
+
+struct put_thread {
+	struct store *s;
+	int t;
+	int same_keys;            /* every thread puts the same keys */
+	int64_t ids[N_PUTS];
+	int ok, dup, other;
+};
+
+static void *put_worker(void *arg)
+{
+	struct put_thread *pt = arg;
+	struct webhook_event ev;
+	char exec[64];
+	int i, rc;
+
+	for (i = 0; i < N_PUTS; i++) {
+		if (pt->same_keys)
+			snprintf(exec, sizeof(exec), "shared-%d", i % 50);
+		else
+			snprintf(exec, sizeof(exec), "t%d-%d", pt->t, i);
+		make_event(&ev, exec, ST_FAILED);
+		pt->ids[i] = -1;
+		rc = store_put(pt->s, &ev, two_dests, 2, BIG_WINDOW, &pt->ids[i]);
+		if (rc == 0)
+			pt->ok++;
+		else if (rc == ERR_DUPLICATE)
+			pt->dup++;
+		else
+			pt->other++;
+	}
+	return NULL;
+}
+
+static void run_threads(struct store *s, struct put_thread *pt, int same_keys)
+{
+	pthread_t th[N_THREADS];
+	int t;
+
+	for (t = 0; t < N_THREADS; t++) {
+		memset(&pt[t], 0, sizeof(pt[t]));
+		pt[t].s = s;
+		pt[t].t = t;
+		pt[t].same_keys = same_keys;
+		assert_int_equal(pthread_create(&th[t], NULL, put_worker, &pt[t]), 0);
+	}
+	for (t = 0; t < N_THREADS; t++)
+		assert_int_equal(pthread_join(th[t], NULL), 0);
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+static void concurrent_puts_batch(void **state)
+{
+	struct fixture *f = *state;
+	static struct put_thread pt[N_THREADS];
+	static int64_t all[N_THREADS * N_PUTS];
+	uint64_t c0 = store_commit_count(f->s), commits;
+	int t, i, n = 0;
+
+	run_threads(f->s, pt, 0);
+	for (t = 0; t < N_THREADS; t++) {
+		assert_int_equal(pt[t].ok, N_PUTS);
+		for (i = 0; i < N_PUTS; i++)
+			all[n++] = pt[t].ids[i];
+	}
+	qsort(all, (size_t)n, sizeof(all[0]), cmp_id);
+	for (i = 1; i < n; i++)
+		assert_true(all[i] > all[i - 1]);
+	assert_count(f->s, JOB_QUEUED, N_THREADS * N_PUTS);
+	commits = store_commit_count(f->s) - c0;
+	assert_true(commits > 0);
+	print_message("%d puts in %llu transactions\n", N_THREADS * N_PUTS,
+		      (unsigned long long)commits);
+	/* Group commit: fewer transactions than puts. */
+	assert_true(commits < (uint64_t)(N_THREADS * N_PUTS));
+}
+
+static void concurrent_duplicates(void **state)
+{
+	struct fixture *f = *state;
+	static struct put_thread pt[N_THREADS];
+	int t, ok = 0, dup = 0;
+
+	/* Identical keys racing, often inside one batch: exactly one each. */
+	run_threads(f->s, pt, 1);
+	for (t = 0; t < N_THREADS; t++) {
+		ok += pt[t].ok;
+		dup += pt[t].dup;
+		assert_int_equal(pt[t].other, 0);
+	}
+	assert_int_equal(ok, 50);
+	assert_int_equal(dup, N_THREADS * N_PUTS - 50);
+	assert_count(f->s, JOB_QUEUED, 50);
+}
+
+static void claim_order_and_not_before(void **state)
+{
+	struct fixture *f = *state;
+	int64_t a, b, c, now;
+	struct job j;
+
+	a = put_job(f->s, "exec-a");
+	b = put_job(f->s, "exec-b");
+	c = put_job(f->s, "exec-c");
+	now = store_now_ms();
+	claim_id(f->s, now, a);
+	assert_int_equal(store_job_retry(f->s, a, now + 10000, "api 503"), 0);
+	claim_id(f->s, now, b);
+	claim_id(f->s, now, c);
+	assert_int_equal(store_claim(f->s, now, 60000, &j), ERR_NOTFOUND);
+	assert_int_equal(store_claim(f->s, now + 9999, 60000, &j), ERR_NOTFOUND);
+	assert_int_equal(store_claim(f->s, now + 10000, 60000, &j), 0);
+	assert_int_equal(j.id, a);
+	assert_int_equal(j.attempts, 2);
+	assert_int_equal(j.not_before_ms, now + 10000);
+	assert_string_equal(j.last_error, "api 503");
+	assert_int_equal(store_job_retry(f->s, 99999, now, "x"), ERR_NOTFOUND);
+}
+
+static void lease_expiry_reclaims(void **state)
+{
+	struct fixture *f = *state;
+	int64_t id = put_job(f->s, "exec-lease"), now = store_now_ms();
+	struct job j;
+
+	assert_int_equal(store_claim(f->s, now, 1000, &j), 0);
+	assert_int_equal(store_claim(f->s, now + 999, 1000, &j), ERR_NOTFOUND);
+	assert_int_equal(store_claim(f->s, now + 1000, 1000, &j), 0);
+	assert_int_equal(j.id, id);
+	assert_int_equal(j.attempts, 2);
+	assert_int_equal(j.state, JOB_RUNNING);
+}
+
+static void release_uncounts_attempt(void **state)
+{
+	struct fixture *f = *state;
+	int64_t id = put_job(f->s, "exec-rel"), now = store_now_ms();
+	struct job j;
+
+	assert_int_equal(store_claim(f->s, now, 60000, &j), 0);
+	assert_int_equal(j.attempts, 1);
+	assert_int_equal(store_job_release(f->s, id), 0);
+	assert_count(f->s, JOB_QUEUED, 1);
+	/* Only a running job can be released. */
+	assert_int_equal(store_job_release(f->s, id), ERR_NOTFOUND);
+	assert_int_equal(store_claim(f->s, now, 60000, &j), 0);
+	assert_int_equal(j.attempts, 1);
+}
+
+static void reopen_requeues_running(void **state)
+{
+	struct fixture *f = *state;
+	char err[256];
+	int64_t id = put_job(f->s, "exec-crash");
+	struct job j;
+
+	put_job(f->s, "exec-other");
+	claim_id(f->s, store_now_ms(), id);
+	/* No settle: the process "dies" with the job running. */
+	store_close(f->s);
+	f->s = store_open(f->path, err, sizeof(err));
+	assert_non_null(f->s);
+	assert_count(f->s, JOB_RUNNING, 0);
+	assert_count(f->s, JOB_QUEUED, 2);
+	assert_int_equal(store_claim(f->s, store_now_ms(), 60000, &j), 0);
+	assert_int_equal(j.id, id);
+	assert_int_equal(j.attempts, 2);
+}
+
+static void second_opener_keeps_leases(void **state)
+{
+	struct fixture *f = *state;
+	struct store *cli;
+	char err[256];
+	int64_t id = put_job(f->s, "exec-live");
+
+	claim_id(f->s, store_now_ms(), id);
+	/* A CLI opening the file while the service runs must not steal the
+	 * service's running job. */
+	cli = store_open(f->path, err, sizeof(err));
+	assert_non_null(cli);
+	assert_count(cli, JOB_RUNNING, 1);
+	store_close(cli);
+	assert_count(f->s, JOB_RUNNING, 1);
+	assert_int_equal(store_job_settle(f->s, id), 0);
+	assert_count(f->s, JOB_QUEUED, 1);
+}
+
+struct collect {
+	int n;
+	int64_t ids[16];
+	enum job_state st[16];
+	int64_t not_before[16];
+	char err[16][256];
+};
+
+static void collect_fn(void *ctx, const struct job *j)
+{
+	struct collect *c = ctx;
+
+	if (c->n >= 16)
+		return;
+	c->ids[c->n] = j->id;
+	c->st[c->n] = j->state;
+	c->not_before[c->n] = j->not_before_ms;
+	snprintf(c->err[c->n], sizeof(c->err[0]), "%s", j->last_error);
+	c->n++;
+}
+
+static void settle_partial_requeues(void **state)
+{
+	struct fixture *f = *state;
+	int64_t id = put_job(f->s, "exec-p"), now = store_now_ms();
+	struct collect c = { 0 };
+	struct delivery *d = NULL;
+	size_t n = 0;
+	struct job j;
+
+	claim_id(f->s, now, id);
+	assert_int_equal(store_set_payload(f->s, id, "teams-data", "{\"text\":\"hi\"}"), 0);
+	assert_int_equal(store_set_payload(f->s, id, "nope", "x"), ERR_NOTFOUND);
+	assert_int_equal(store_delivery_ok(f->s, id, "slack-ops"), 0);
+	assert_int_equal(store_delivery_retry(f->s, id, "teams-data", now + 5000, "HTTP 503"), 0);
+	assert_int_equal(store_job_settle(f->s, id), 0);
+
+	assert_int_equal(store_list(f->s, JOB_QUEUED, 10, collect_fn, &c), 0);
+	assert_int_equal(c.n, 1);
+	assert_int_equal(c.ids[0], id);
+	assert_int_equal(c.not_before[0], now + 5000);
+
+	assert_int_equal(store_deliveries(f->s, id, &d, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(d[0].dest, "teams-data");
+	assert_int_equal(d[0].attempts, 1);
+	assert_int_equal(d[0].not_before_ms, now + 5000);
+	assert_string_equal(d[0].last_error, "HTTP 503");
+	assert_string_equal(d[0].payload, "{\"text\":\"hi\"}");
+	store_deliveries_free(d, n);
+
+	assert_int_equal(store_claim(f->s, now + 4999, 60000, &j), ERR_NOTFOUND);
+	claim_id(f->s, now + 5000, id);
+	assert_int_equal(store_delivery_ok(f->s, id, "teams-data"), 0);
+	assert_int_equal(store_job_settle(f->s, id), 0);
+	assert_count(f->s, JOB_DELIVERED, 1);
+	assert_int_equal(store_deliveries(f->s, id, &d, &n), 0);
+	assert_int_equal(n, 0);
+	store_deliveries_free(d, n);
+}
+
+static void settle_dead_and_mixed(void **state)
+{
+	struct fixture *f = *state;
+	int64_t a = put_job(f->s, "exec-dead"), b = put_job(f->s, "exec-mixed");
+
+	assert_int_equal(store_delivery_dead(f->s, a, "slack-ops", "HTTP 404"), 0);
+	assert_int_equal(store_delivery_dead(f->s, a, "teams-data", "HTTP 410"), 0);
+	assert_int_equal(store_job_settle(f->s, a), 0);
+	assert_count(f->s, JOB_DEAD, 1);
+	/* A dead delivery cannot be revived by a late retry. */
+	assert_int_equal(store_delivery_retry(f->s, a, "slack-ops", 0, "x"), ERR_NOTFOUND);
+
+	assert_int_equal(store_delivery_ok(f->s, b, "slack-ops"), 0);
+	assert_int_equal(store_delivery_dead(f->s, b, "teams-data", "HTTP 400"), 0);
+	assert_int_equal(store_job_settle(f->s, b), 0);
+	assert_count(f->s, JOB_DELIVERED, 1);
+	assert_int_equal(store_job_settle(f->s, 424242), ERR_NOTFOUND);
+}
+
+static void job_end_states(void **state)
+{
+	struct fixture *f = *state;
+	int64_t a = put_job(f->s, "exec-ign"), b = put_job(f->s, "exec-gaveup");
+	struct collect c = { 0 };
+	struct delivery *d = NULL;
+	size_t n = 0;
+
+	assert_int_equal(store_job_end(f->s, a, JOB_QUEUED, "no"), ERR_INVALID);
+	assert_int_equal(store_job_end(f->s, a, JOB_IGNORED, "status SUCCESS not routed"), 0);
+	assert_int_equal(store_job_end(f->s, b, JOB_DEAD, "api 401"), 0);
+	assert_int_equal(store_job_end(f->s, 777777, JOB_DEAD, "x"), ERR_NOTFOUND);
+	assert_count(f->s, JOB_IGNORED, 1);
+	assert_count(f->s, JOB_DEAD, 1);
+	assert_int_equal(store_deliveries(f->s, a, &d, &n), 0);
+	assert_int_equal(n, 0);
+	store_deliveries_free(d, n);
+	assert_int_equal(store_list(f->s, JOB_DEAD, 0, collect_fn, &c), 0);
+	assert_int_equal(c.n, 1);
+	assert_string_equal(c.err[0], "api 401");
+}
+
+static void make_dead(struct store *s, int64_t id)
+{
+	assert_int_equal(store_delivery_dead(s, id, "slack-ops", "HTTP 404"), 0);
+	assert_int_equal(store_delivery_dead(s, id, "teams-data", "HTTP 404"), 0);
+	assert_int_equal(store_job_settle(s, id), 0);
+}
+
+static void dead_list_retry_purge(void **state)
+{
+	struct fixture *f = *state;
+	int64_t a = put_job(f->s, "exec-d1"), b = put_job(f->s, "exec-d2");
+	struct collect c = { 0 };
+	struct delivery *d = NULL;
+	size_t n = 0, count = 99;
+	struct job j;
+
+	put_job(f->s, "exec-alive");
+	make_dead(f->s, a);
+	make_dead(f->s, b);
+	assert_int_equal(store_list(f->s, JOB_DEAD, 10, collect_fn, &c), 0);
+	assert_int_equal(c.n, 2);
+	assert_int_equal(c.ids[0], b); /* newest first */
+	assert_int_equal(c.ids[1], a);
+	c.n = 0;
+	assert_int_equal(store_list(f->s, -1, 2, collect_fn, &c), 0);
+	assert_int_equal(c.n, 2);
+
+	assert_int_equal(store_dead_retry(f->s, a, &count), 0);
+	assert_int_equal(count, 1);
+	assert_int_equal(store_deliveries(f->s, a, &d, &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(d[0].attempts, 0);
+	assert_string_equal(d[0].last_error, "");
+	store_deliveries_free(d, n);
+	assert_int_equal(store_dead_retry(f->s, a, &count), ERR_NOTFOUND);
+	assert_int_equal(count, 0);
+	assert_int_equal(store_claim(f->s, store_now_ms(), 60000, &j), 0);
+	assert_int_equal(j.id, a);
+	assert_int_equal(j.attempts, 1);
+
+	assert_int_equal(store_dead_purge(f->s, 3600, &count), 0);
+	assert_int_equal(count, 0);
+	assert_int_equal(store_dead_purge(f->s, 0, &count), 0);
+	assert_int_equal(count, 1);
+	assert_count(f->s, JOB_DEAD, 0);
+	assert_int_equal(store_dead_retry(f->s, -1, &count), 0);
+	assert_int_equal(count, 0);
+	assert_int_equal(store_deliveries(f->s, b, &d, &n), 0);
+	assert_int_equal(n, 0);
+	store_deliveries_free(d, n);
+}
+
+static void dead_retry_all(void **state)
+{
+	struct fixture *f = *state;
+	int64_t a = put_job(f->s, "exec-r1"), b = put_job(f->s, "exec-r2");
+	size_t count = 0;
+
+	make_dead(f->s, a);
+	make_dead(f->s, b);
+	assert_int_equal(store_dead_retry(f->s, -1, &count), 0);
+	assert_int_equal(count, 2);
+	assert_count(f->s, JOB_QUEUED, 2);
+	assert_count(f->s, JOB_DEAD, 0);
+}
+
+static void prune_finished_and_keys(void **state)
+{
+	struct fixture *f = *state;
+	int64_t done = put_job(f->s, "exec-done"), dead = put_job(f->s, "exec-dd"), id;
+	struct webhook_event ev;
+	struct delivery *d = NULL;
+	size_t n = 0;
+
+	put_job(f->s, "exec-queued");
+	assert_int_equal(store_delivery_ok(f->s, done, "slack-ops"), 0);
+	assert_int_equal(store_delivery_ok(f->s, done, "teams-data"), 0);
+	assert_int_equal(store_job_settle(f->s, done), 0);
+	make_dead(f->s, dead);
+
+	assert_int_equal(store_prune(f->s, BIG_WINDOW), 0);
+	assert_count(f->s, JOB_DELIVERED, 1);
+	make_event(&ev, "exec-done", ST_FAILED);
+	assert_int_equal(store_put(f->s, &ev, two_dests, 2, BIG_WINDOW, &id), ERR_DUPLICATE);
+
+	assert_int_equal(store_prune(f->s, 0), 0);
+	assert_count(f->s, JOB_DELIVERED, 0);
+	assert_count(f->s, JOB_DEAD, 1);   /* dead letters wait for a person */
+	assert_count(f->s, JOB_QUEUED, 1);
+	assert_int_equal(store_deliveries(f->s, dead, &d, &n), 0);
+	store_deliveries_free(d, n);
+	/* The key is gone, so even a long window accepts the event again. */
+	assert_int_equal(store_put(f->s, &ev, two_dests, 2, BIG_WINDOW, &id), 0);
+	assert_true(id > done);
+}
+
+static void fail_writes_then_recover(void **state)
+{
+	struct fixture *f = *state;
+	int64_t id = -1, queued = put_job(f->s, "exec-before");
+	uint64_t c0;
+	struct webhook_event ev;
+	struct job j;
+
+	assert_int_equal(store_healthy(f->s), 1);
+	c0 = store_commit_count(f->s);
+	store_fail_writes(f->s, 1);
+	make_event(&ev, "exec-full", ST_FAILED);
+	assert_int_equal(store_put(f->s, &ev, two_dests, 2, BIG_WINDOW, &id), ERR_IO);
+	assert_int_equal(id, -1);
+	assert_int_equal(store_healthy(f->s), 0);
+	assert_int_equal(store_commit_count(f->s), c0);
+	assert_int_equal(store_claim(f->s, store_now_ms(), 60000, &j), ERR_IO);
+	assert_int_equal(store_job_retry(f->s, queued, 0, "x"), ERR_IO);
+	assert_count(f->s, JOB_QUEUED, 1);
+	assert_count(f->s, JOB_RUNNING, 0);
+
+	store_fail_writes(f->s, 0);
+	/* Nothing of the failed put was kept, not even its dedup key. */
+	assert_int_equal(store_put(f->s, &ev, two_dests, 2, BIG_WINDOW, &id), 0);
+	assert_int_equal(store_healthy(f->s), 1);
+	assert_count(f->s, JOB_QUEUED, 2);
+}
+
+/* A real write failure from the kernel: RLIMIT_FSIZE makes every write
+ * past 1 KiB fail with EFBIG, even for root, the way a full disk fails
+ * with ENOSPC. SQLite must report it and the store must answer ERR_IO. */
+static void real_write_error(void **state)
+{
+	struct fixture *f = *state;
+	struct rlimit old, lim;
+	struct webhook_event ev;
+	int64_t id = -1;
+	int rc, i;
+
+	put_job(f->s, "exec-warm");
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+	signal(SIGXFSZ, SIG_IGN);
+	lim = old;
+	lim.rlim_cur = 1024;
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	rc = 0;
+	for (i = 0; i < 3 && rc == 0; i++) {
+		char exec[32];
+		snprintf(exec, sizeof(exec), "exec-efbig-%d", i);
+		make_event(&ev, exec, ST_FAILED);
+		rc = store_put(f->s, &ev, two_dests, 2, BIG_WINDOW, &id);
+	}
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+	signal(SIGXFSZ, SIG_DFL);
+	assert_int_equal(rc, ERR_IO);
+	assert_int_equal(store_healthy(f->s), 0);
+	/* The disk has room again: the same event is accepted. */
+	assert_int_equal(store_put(f->s, &ev, two_dests, 2, BIG_WINDOW, &id), 0);
+	assert_int_equal(store_healthy(f->s), 1);
+}
+
+static void write_file(const char *path, off_t at, const char *bytes, size_t n)
+{
+	int fd = open(path, O_WRONLY | O_CREAT, 0600);
+
+	assert_true(fd >= 0);
+	assert_int_equal(pwrite(fd, bytes, n, at), (ssize_t)n);
+	close(fd);
+}
+
+static void garbage_file_refused(void **state)
+{
+	struct fixture *f = *state;
+	char path[160], junk[8192], err[256] = "";
+
+	snprintf(path, sizeof(path), "%s/other.db", f->dir);
+	memset(junk, 'Z', sizeof(junk));
+	write_file(path, 0, junk, sizeof(junk));
+	assert_null(store_open(path, err, sizeof(err)));
+	assert_non_null(strstr(err, path));
+	assert_non_null(strstr(err, "not a database"));
+	print_message("refused: %s\n", err);
+}
+
+static void damaged_page_refused(void **state)
+{
+	struct fixture *f = *state;
+	char junk[4096], err[256] = "";
+	int i;
+
+	for (i = 0; i < 20; i++) {
+		char exec[32];
+		snprintf(exec, sizeof(exec), "exec-%d", i);
+		put_job(f->s, exec);
+	}
+	store_close(f->s); /* checkpoints the WAL into the main file */
+	f->s = NULL;
+	memset(junk, 0x5a, sizeof(junk));
+	write_file(f->path, 4096, junk, sizeof(junk)); /* page 2 */
+	assert_null(store_open(f->path, err, sizeof(err)));
+	assert_non_null(strstr(err, f->path));
+	assert_true(strstr(err, "corrupt") != NULL || strstr(err, "malformed") != NULL);
+	print_message("refused: %s\n", err);
+}
+
+static void open_missing_dir(void **state)
+{
+	struct fixture *f = *state;
+	char path[160], err[256] = "";
+
+	snprintf(path, sizeof(path), "%s/no/such/dir/x.db", f->dir);
+	assert_null(store_open(path, err, sizeof(err)));
+	assert_non_null(strstr(err, "unable to open"));
+	assert_null(store_open("", err, sizeof(err)));
+}
+
+/* Permission bits stop writes only for unprivileged users; tests usually
+ * run as root, where the read-only case is covered by store_fail_writes()
+ * and real_write_error instead. */
+static void readonly_file(void **state)
+{
+	struct fixture *f = *state;
+	char err[256];
+	int64_t id;
+	struct webhook_event ev;
+
+	if (geteuid() == 0)
+		skip();
+	put_job(f->s, "exec-ro");
+	store_close(f->s);
+	f->s = NULL;
+	assert_int_equal(chmod(f->path, 0444), 0);
+	assert_int_equal(chmod(f->dir, 0555), 0);
+	f->s = store_open(f->path, err, sizeof(err));
+	if (f->s == NULL)
+		print_message("refused: %s\n", err);
+	if (f->s != NULL) {
+		make_event(&ev, "exec-ro2", ST_FAILED);
+		assert_int_equal(store_put(f->s, &ev, two_dests, 2, BIG_WINDOW, &id), ERR_IO);
+		assert_int_equal(store_healthy(f->s), 0);
+	}
+	chmod(f->dir, 0700);
+	chmod(f->path, 0600);
+}
+
+struct waiter {
+	struct store *s;
+	int returned;
+};
+
+static void *wait_thread(void *arg)
+{
+	struct waiter *w = arg;
+
+	store_wait(w->s, 600000);
+	__atomic_store_n(&w->returned, 1, __ATOMIC_SEQ_CST);
+	return NULL;
+}
+
+/* Pokes the store (wake or put) until a waiter sleeping 10 minutes has
+ * returned; pokes repeat because it may not be waiting yet at the first. */
+static void poke_until_returned(struct store *s, int by_put)
+{
+	struct waiter w = { s, 0 };
+	pthread_t th;
+	char exec[32];
+	int i;
+
+	assert_int_equal(pthread_create(&th, NULL, wait_thread, &w), 0);
+	for (i = 0; i < 2000 && !__atomic_load_n(&w.returned, __ATOMIC_SEQ_CST); i++) {
+		if (by_put) {
+			snprintf(exec, sizeof(exec), "exec-wake-%d", i);
+			put_job(s, exec);
+		} else {
+			store_wake(s);
+		}
+		usleep(1000);
+	}
+	assert_int_equal(__atomic_load_n(&w.returned, __ATOMIC_SEQ_CST), 1);
+	assert_int_equal(pthread_join(th, NULL), 0);
+}
+
+static void wake_unblocks_wait(void **state)
+{
+	struct fixture *f = *state;
+
+	poke_until_returned(f->s, 0);
+}
+
+static void put_unblocks_wait(void **state)
+{
+	struct fixture *f = *state;
+
+	poke_until_returned(f->s, 1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(put_then_claim, setup, teardown),
+		cmocka_unit_test_setup_teardown(put_rejects_bad_input, setup, teardown),
+		cmocka_unit_test_setup_teardown(dedup_window, setup, teardown),
+		cmocka_unit_test_setup_teardown(concurrent_puts_batch, setup, teardown),
+		cmocka_unit_test_setup_teardown(concurrent_duplicates, setup, teardown),
+		cmocka_unit_test_setup_teardown(claim_order_and_not_before, setup, teardown),
+		cmocka_unit_test_setup_teardown(lease_expiry_reclaims, setup, teardown),
+		cmocka_unit_test_setup_teardown(release_uncounts_attempt, setup, teardown),
+		cmocka_unit_test_setup_teardown(reopen_requeues_running, setup, teardown),
+		cmocka_unit_test_setup_teardown(second_opener_keeps_leases, setup, teardown),
+		cmocka_unit_test_setup_teardown(settle_partial_requeues, setup, teardown),
+		cmocka_unit_test_setup_teardown(settle_dead_and_mixed, setup, teardown),
+		cmocka_unit_test_setup_teardown(job_end_states, setup, teardown),
+		cmocka_unit_test_setup_teardown(dead_list_retry_purge, setup, teardown),
+		cmocka_unit_test_setup_teardown(dead_retry_all, setup, teardown),
+		cmocka_unit_test_setup_teardown(prune_finished_and_keys, setup, teardown),
+		cmocka_unit_test_setup_teardown(fail_writes_then_recover, setup, teardown),
+		cmocka_unit_test_setup_teardown(real_write_error, setup, teardown),
+		cmocka_unit_test_setup_teardown(garbage_file_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(damaged_page_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(open_missing_dir, setup, teardown),
+		cmocka_unit_test_setup_teardown(readonly_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(wake_unblocks_wait, setup, teardown),
+		cmocka_unit_test_setup_teardown(put_unblocks_wait, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

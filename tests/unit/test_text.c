@@ -1,0 +1,209 @@
+/* Unit tests for text.c: UTF-8 repair, truncation at every boundary, chat
+ * escapes against hostile input, duration formatting. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "text.h"
+
+#define FFFD "\xef\xbf\xbd"
+
+static void check_sanitize(const char *in, size_t len, int nl, const char *want)
+{
+	char *got = text_sanitize(in, len, nl);
+
+	assert_non_null(got);
+	assert_string_equal(got, want);
+	free(got);
+}
+
+static void sanitize_valid_passthrough(void **state)
+{
+	(void)state;
+	check_sanitize("plain ascii", 11, 0, "plain ascii");
+	check_sanitize("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", 14, 0,
+		       "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80");
+	/* Largest valid code point and the first after the surrogates. */
+	check_sanitize("\xf4\x8f\xbf\xbf\xee\x80\x80", 7, 0, "\xf4\x8f\xbf\xbf\xee\x80\x80");
+	check_sanitize(NULL, 5, 0, "");
+	check_sanitize("", 0, 0, "");
+}
+
+static void sanitize_invalid_sequences(void **state)
+{
+	(void)state;
+	/* Overlong '/' in 2 and 3 bytes. */
+	check_sanitize("\xc0\xaf", 2, 0, FFFD FFFD);
+	check_sanitize("\xe0\x80\xaf", 3, 0, FFFD FFFD FFFD);
+	check_sanitize("\xf0\x80\x80\xaf", 4, 0, FFFD FFFD FFFD FFFD);
+	/* Surrogate U+D800 and above U+10FFFF. */
+	check_sanitize("\xed\xa0\x80", 3, 0, FFFD FFFD FFFD);
+	check_sanitize("\xf4\x90\x80\x80", 4, 0, FFFD FFFD FFFD FFFD);
+	/* Truncated sequences are one maximal subpart each. */
+	check_sanitize("\xe2\x82", 2, 0, FFFD);
+	check_sanitize("\xe2\x82" "A", 3, 0, FFFD "A");
+	check_sanitize("\xf0\x9f\x98", 3, 0, FFFD);
+	/* Stray continuation and bytes never valid. */
+	check_sanitize("a\x80z", 3, 0, "a" FFFD "z");
+	check_sanitize("\xfe\xff", 2, 0, FFFD FFFD);
+	/* len is honoured even past a valid NUL-free prefix. */
+	check_sanitize("abc\xc3", 4, 0, "abc" FFFD);
+	check_sanitize("abc\xc3\xa9", 4, 0, "abc" FFFD);
+}
+
+static void sanitize_controls(void **state)
+{
+	(void)state;
+	check_sanitize("a\x01" "b\x1b[31m", 8, 0, "a" FFFD "b" FFFD "[31m");
+	check_sanitize("x\x7fy", 3, 0, "x" FFFD "y");
+	check_sanitize("\xc2\x85\xc2\x9f\xc2\xa0", 6, 0, FFFD FFFD "\xc2\xa0"); /* C1, NBSP ok */
+	check_sanitize("a\rb", 3, 1, "a" FFFD "b");
+	check_sanitize("a\0b\0", 4, 0, "ab");
+	check_sanitize("l1\n\tl2", 6, 1, "l1\n\tl2");
+	check_sanitize("l1\n\tl2", 6, 0, "l1  l2");
+}
+
+static void utf8_prefix_boundaries(void **state)
+{
+	/* "a€😀b": byte offsets of boundaries 0,1,4,8,9. */
+	const char *s = "a\xe2\x82\xac\xf0\x9f\x98\x80" "b";
+	const size_t want[] = { 0, 1, 1, 1, 4, 4, 4, 4, 8, 9, 9, 9 };
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		assert_int_equal(text_utf8_prefix(s, i), want[i]);
+	assert_int_equal(text_utf8_prefix(NULL, 10), 0);
+	/* A truncated sequence at the end is never included. */
+	assert_int_equal(text_utf8_prefix("ab\xe2\x82", 10), 2);
+}
+
+static void utf8_len_counts_code_points(void **state)
+{
+	(void)state;
+	assert_int_equal(text_utf8_len(""), 0);
+	assert_int_equal(text_utf8_len("abc"), 3);
+	assert_int_equal(text_utf8_len("a\xe2\x82\xac\xf0\x9f\x98\x80" "b"), 4);
+	assert_int_equal(text_utf8_len(NULL), 0);
+}
+
+static void check_truncate(const char *in, size_t max, const char *want)
+{
+	char *got = text_truncate(in, max);
+
+	assert_non_null(got);
+	assert_string_equal(got, want);
+	assert_true(text_utf8_len(got) <= max);
+	free(got);
+}
+
+static void truncate_every_limit(void **state)
+{
+	const char *s = "a\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80" "b"; /* 5 code points */
+	const char *want[] = {
+		"",
+		"\xe2\x80\xa6",
+		"a\xe2\x80\xa6",
+		"a\xc3\xa9\xe2\x80\xa6",
+		"a\xc3\xa9\xe2\x82\xac\xe2\x80\xa6",
+		"a\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80" "b",
+		"a\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80" "b",
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		check_truncate(s, i, want[i]);
+	check_truncate("abcdef", 6, "abcdef");
+	check_truncate("abcdef", 5, "abcd\xe2\x80\xa6");
+	check_truncate(NULL, 3, "");
+}
+
+static void check_escape(char *(*fn)(const char *), const char *in, const char *want)
+{
+	char *got = fn(in);
+
+	assert_non_null(got);
+	assert_string_equal(got, want);
+	free(got);
+}
+
+static void slack_escape_hostile(void **state)
+{
+	(void)state;
+	check_escape(text_slack_escape, "<!channel> & <@U123> <https://evil|click>",
+		     "&lt;!channel&gt; &amp; &lt;@U123&gt; &lt;https://evil|click&gt;");
+	check_escape(text_slack_escape, "&amp;", "&amp;amp;");
+	check_escape(text_slack_escape, "*bold* _x_", "*bold* _x_");
+	check_escape(text_slack_escape, "", "");
+	check_escape(text_slack_escape, NULL, "");
+}
+
+static void teams_escape_hostile(void **state)
+{
+	(void)state;
+	check_escape(text_teams_escape, "<at>CEO</at>",
+		     "\xe2\x80\xb9" "at\xe2\x80\xba" "CEO\xe2\x80\xb9/at\xe2\x80\xba");
+	check_escape(text_teams_escape, "[x](javascript:alert(1))",
+		     "\\[x\\]\\(javascript:alert\\(1\\)\\)");
+	check_escape(text_teams_escape, "*bold* _it_ `c` ~s~ #h \\",
+		     "\\*bold\\* \\_it\\_ \\`c\\` \\~s\\~ \\#h \\\\");
+	check_escape(text_teams_escape, "- a\n  + b\n12. c\nx - y 3. z",
+		     "\\- a\n  \\+ b\n12\\. c\nx - y 3. z");
+	check_escape(text_teams_escape, "R&D &lt;at&gt; &#60; & ;",
+		     "R&D \xef\xbc\x86lt;at\xef\xbc\x86gt; \xef\xbc\x86\\#60; & ;");
+	check_escape(text_teams_escape, "2024 was fine", "2024 was fine");
+	check_escape(text_teams_escape, NULL, "");
+}
+
+static void check_duration(int64_t ms, const char *want)
+{
+	char buf[32];
+
+	text_duration(ms, buf, sizeof(buf));
+	assert_string_equal(buf, want);
+}
+
+static void duration_formats(void **state)
+{
+	char small[3];
+
+	(void)state;
+	check_duration(-1, "?");
+	check_duration(0, "0ms");
+	check_duration(850, "850ms");
+	check_duration(999, "999ms");
+	check_duration(1000, "1.0s");
+	check_duration(12345, "12.3s");
+	check_duration(59999, "59.9s");
+	check_duration(60000, "1m 00s");
+	check_duration(185000, "3m 05s");
+	check_duration(3599999, "59m 59s");
+	check_duration(3600000, "1h 00m");
+	check_duration(3720000, "1h 02m");
+	check_duration(90000000, "25h 00m");
+	text_duration(850, small, sizeof(small));
+	assert_string_equal(small, "85");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(sanitize_valid_passthrough),
+		cmocka_unit_test(sanitize_invalid_sequences),
+		cmocka_unit_test(sanitize_controls),
+		cmocka_unit_test(utf8_prefix_boundaries),
+		cmocka_unit_test(utf8_len_counts_code_points),
+		cmocka_unit_test(truncate_every_limit),
+		cmocka_unit_test(slack_escape_hostile),
+		cmocka_unit_test(teams_escape_hostile),
+		cmocka_unit_test(duration_formats),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
