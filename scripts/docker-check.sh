@@ -236,10 +236,10 @@ chmod 0644 "$WORK/dpc-notify.ini"
 # Secrets travel as environment variables only (-e NAME takes the value from
 # this script's environment, so it shows on no command line).
 DPC_NOTIFY_AUTH_TOKEN="docker-check-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
-MATILLION_CLIENT_ID=test-client
-MATILLION_CLIENT_SECRET=test-secret
-SLACK_WEBHOOK_URL="http://127.0.0.1:$MOCK_PORT/slack/T0AAA/B0BBB/docker-check"
-export DPC_NOTIFY_AUTH_TOKEN MATILLION_CLIENT_ID MATILLION_CLIENT_SECRET SLACK_WEBHOOK_URL
+DPC_NOTIFY_CLIENT_ID=test-client
+DPC_NOTIFY_CLIENT_SECRET=test-secret
+DPC_NOTIFY_SLACK_URL="http://127.0.0.1:$MOCK_PORT/slack/T0AAA/B0BBB/docker-check"
+export DPC_NOTIFY_AUTH_TOKEN DPC_NOTIFY_CLIENT_ID DPC_NOTIFY_CLIENT_SECRET DPC_NOTIFY_SLACK_URL
 
 dk volume create "$VOLUME" >/dev/null && VOLUME_MADE=1
 if ! CONTAINER=$(timeout 60 "$DOCKER" run -d --name "$NAME" \
@@ -247,7 +247,7 @@ if ! CONTAINER=$(timeout 60 "$DOCKER" run -d --name "$NAME" \
 	--pids-limit 256 --memory 256m \
 	-v "$VOLUME:/var/lib/dpc-notify" \
 	-v "$WORK/dpc-notify.ini:/etc/dpc-notify/dpc-notify.ini:ro" \
-	-e DPC_NOTIFY_AUTH_TOKEN -e MATILLION_CLIENT_ID -e MATILLION_CLIENT_SECRET -e SLACK_WEBHOOK_URL \
+	-e DPC_NOTIFY_AUTH_TOKEN -e DPC_NOTIFY_CLIENT_ID -e DPC_NOTIFY_CLIENT_SECRET -e DPC_NOTIFY_SLACK_URL \
 	--health-interval 1s --health-timeout 3s --health-retries 3 --health-start-period 10s \
 	"$IMAGE" 2>"$WORK/run.err"); then
 	cat "$WORK/run.err"

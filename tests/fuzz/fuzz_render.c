@@ -80,6 +80,15 @@ static enum run_status status(struct fz_reader *r)
 	return (enum run_status)(fz_u8(r) % ST__MAX);
 }
 
+/* summary.c keeps only problem steps in detail (summary.h); renderers may
+ * rely on that, e.g. to show the canonical word instead of status_text. */
+static enum run_status problem_status(struct fz_reader *r)
+{
+	static const enum run_status problems[] = { ST_FAILED, ST_CANCELLED, ST_FORBIDDEN };
+
+	return problems[fz_u8(r) % 3];
+}
+
 static void build_failed(struct summary *s, struct fz_reader *r)
 {
 	size_t n = fz_u8(r) % (SUMMARY_MAX_FAILED + 1), i;
@@ -93,7 +102,7 @@ static void build_failed(struct summary *s, struct fz_reader *r)
 
 		f->path = field(r, STR_MAX, CAP_PATH, 0);
 		f->step_id = field(r, 64, CAP_SHORT, 0);
-		f->status = status(r);
+		f->status = problem_status(r);
 		f->status_text = field(r, 64, CAP_SHORT, 0);
 		f->message = field(r, STR_MAX, SUMMARY_MESSAGE_MAX, 1);
 		f->duration_ms = (dur & 1) ? -1 : (int64_t)((dur >> 1) % (MAX_TIME + 1));
