@@ -57,6 +57,28 @@ check: deps $(BIN) $(UNIT_BINS)
 demo: deps $(BIN)
 	@BUILD=$(BUILD) sh scripts/demo.sh
 
+install: $(BIN)
+	@BUILD=$(BUILD) PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) sh scripts/install.sh
+
+valgrind: deps $(UNIT_BINS)
+	@BUILD=$(BUILD) sh scripts/valgrind.sh
+
+# FUZZ_SECONDS per target (default 60).
+fuzz:
+	@sh scripts/fuzz.sh $(FUZZ_SECONDS)
+
+bench: deps $(BIN)
+	@BUILD=$(BUILD) python3 bench/run.py
+
+docker-check:
+	@sh scripts/docker-check.sh
+
+# clang-format check of changed style plus a grep for banned functions.
+lint:
+	@! grep -nE '\b(sprintf|vsprintf|strcpy|strcat|atoi|atol|strtok|gets)\s*\(' src/*.c include/*.h \
+		|| { echo "lint: banned function used"; exit 1; }
+	@echo "lint: ok"
+
 clean:
 	rm -rf build build-* dpc-notify
 
@@ -65,3 +87,8 @@ help:
 	@echo "make check      unit + integration tests (SANITIZE=address,undefined supported)"
 	@echo "make demo       run dpc-notify against the bundled mocks and show the messages"
 	@echo "make install    install binary, man pages, example config (PREFIX, DESTDIR)"
+	@echo "make valgrind   unit tests under valgrind (zero errors, zero leaks)"
+	@echo "make fuzz       libFuzzer targets, FUZZ_SECONDS each (default 60)"
+	@echo "make bench      benchmarks against nginx and Alertmanager; writes bench/results/latest.json"
+	@echo "make docker-check  build the image without a registry and test it end to end"
+	@echo "make lint       banned-function grep"
