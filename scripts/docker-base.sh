@@ -47,8 +47,8 @@ if [ ! -s "$TARBALL" ]; then
 		exit 1
 	}
 	# Keep the image small and free of this machine's state.
-	rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/* \
-		"$root"/var/log/* "$root"/tmp/* "$root"/dev/*
+	rm -rf "${root:?}"/var/cache/apt/archives/*.deb "${root:?}"/var/lib/apt/lists/* \
+		"${root:?}"/var/log/* "${root:?}"/tmp/* "${root:?}"/dev/*
 	tar --numeric-owner -C "$root" -cf "$TARBALL.tmp" .
 	mv "$TARBALL.tmp" "$TARBALL"
 	rm -rf "$root"

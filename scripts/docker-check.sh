@@ -30,10 +30,15 @@ passed=0
 failed=0
 
 pass() { passed=$((passed + 1)); echo "PASS $1"; }
+# expect NAME WANT GOT: one PASS/FAIL line for an HTTP status.
+expect() {
+	if [ "$3" = "$2" ]; then pass "$1 -> $2"; else fail "$1" "HTTP $3, expected $2"; fi
+}
 fail() { failed=$((failed + 1)); echo "FAIL $1${2:+: $2}"; }
 note() { echo "docker-check: $*"; }
 dk() { "$DOCKER" "$@"; }
 
+# shellcheck disable=SC2317 # called from the EXIT trap
 cleanup() {
 	if [ -n "$CONTAINER" ]; then
 		[ "$failed" -gt 0 ] && {
@@ -51,7 +56,7 @@ cleanup() {
 		note "stopping the dockerd it started (pid $DOCKERD_PID)"
 		kill "$DOCKERD_PID" 2>/dev/null
 		i=0
-		while kill -0 "$DOCKERD_PID" 2>/dev/null && [ $i -lt 30 ]; do sleep 1; i=$((i + 1)); done
+		while kill -0 "$DOCKERD_PID" 2>/dev/null && [ "$i" -lt 30 ]; do sleep 1; i=$((i + 1)); done
 		kill -0 "$DOCKERD_PID" 2>/dev/null && kill -9 "$DOCKERD_PID" 2>/dev/null
 		wait "$DOCKERD_PID" 2>/dev/null
 	fi
@@ -85,12 +90,14 @@ need_pkgs() {
 	fi
 	note "installing:$missing"
 	export DEBIAN_FRONTEND=noninteractive
-	timeout 300 apt-get update -qq >"$WORK/apt.log" 2>&1 &&
-		timeout 900 apt-get install -y -qq $missing >>"$WORK/apt.log" 2>&1 || {
+	# $missing is a word list on purpose.
+	# shellcheck disable=SC2086
+	if ! timeout 300 apt-get update -qq >"$WORK/apt.log" 2>&1 ||
+		! timeout 900 apt-get install -y -qq $missing >>"$WORK/apt.log" 2>&1; then
 		tail -n 20 "$WORK/apt.log"
 		fail "tools" "apt-get install$missing failed"
 		finish
-	}
+	fi
 }
 
 # --- daemon --------------------------------------------------------------
@@ -165,20 +172,24 @@ wait_for() {
 	return 1
 }
 
+# shellcheck disable=SC2317 # called through wait_for
 health_is() { [ "$(dk inspect --format '{{.State.Health.Status}}' "$CONTAINER" 2>/dev/null)" = "$1" ]; }
+# shellcheck disable=SC2317
 running() { [ "$(dk inspect --format '{{.State.Running}}' "$CONTAINER" 2>/dev/null)" = true ]; }
+# shellcheck disable=SC2317
 healthy_or_dead() { health_is healthy || ! running; }
 
-# mock_has KIND: the mock recorded a 2xx Slack post (slack) or a steps
-# call for the scenario's execution (steps).
+# mock_has KIND PATH: the mock recorded a 2xx Slack post naming the failed
+# step (slack), or a steps call for the scenario's execution (steps).
 mock_has() {
 	curl -s --max-time 5 "http://127.0.0.1:$MOCK_PORT/$2" >"$WORK/mock-$1.json" 2>/dev/null || return 1
-	python3 - "$1" "$WORK/mock-$1.json" "$EXEC_ID" <<'EOF'
+	python3 - "$1" "$WORK/mock-$1.json" "$EXEC_ID" "$FAILED_STEP" <<'EOF'
 import json, sys
-kind, path, exec_id = sys.argv[1:4]
+kind, path, exec_id, step = sys.argv[1:5]
 items = json.load(open(path, encoding="utf-8"))
 if kind == "slack":
-    ok = [r for r in items if r.get("target") == "slack" and r.get("status", 500) < 300]
+    ok = [r for r in items if r.get("target") == "slack" and r.get("status", 500) < 300
+          and step in json.dumps(r.get("body"), ensure_ascii=False)]
 else:
     ok = [c for c in items if exec_id in c.get("path", "") and c.get("path", "").endswith("/steps")]
 sys.exit(0 if ok else 1)
@@ -219,6 +230,7 @@ fi
 
 # The mock plays Matillion (OAuth + API) and Slack on the host's loopback.
 EXEC_ID=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["webhook"]["pipelineExecutionId"])' "$SCENARIO")
+FAILED_STEP=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["expect"]["failed_step"])' "$SCENARIO")
 python3 -c 'import json,sys; json.dump(json.load(open(sys.argv[1]))["webhook"], sys.stdout)' "$SCENARIO" >"$WORK/webhook.json"
 python3 tests/mock/mock_server.py --scenario "$SCENARIO" --port-file "$WORK/mock.port" \
 	>"$WORK/mock.log" 2>&1 &
@@ -287,17 +299,17 @@ fi
 
 base="http://127.0.0.1:$LISTEN_PORT"
 code=$(http_code GET "$base/readyz")
-[ "$code" = 200 ] && pass "GET /readyz -> 200" || fail "GET /readyz" "HTTP $code"
+expect "GET /readyz" 200 "$code"
 code=$(http_code POST "$base/webhook" -H 'Content-Type: application/json' --data-binary @"$WORK/webhook.json")
-[ "$code" = 401 ] && pass "webhook without token -> 401" || fail "webhook without token" "HTTP $code"
+expect "webhook without token" 401 "$code"
 code=$(http_code POST "$base/webhook" -H 'Content-Type: application/json' \
 	-H "Authorization: Bearer $DPC_NOTIFY_AUTH_TOKEN" --data-binary @"$WORK/webhook.json")
-[ "$code" = 202 ] && pass "FAILED-run webhook -> 202" || fail "FAILED-run webhook" "HTTP $code"
+expect "FAILED-run webhook" 202 "$code"
 
 if wait_for 30 mock_has slack _recorded; then
-	pass "Slack message delivered to the mock"
+	pass "Slack message naming step \"$FAILED_STEP\" delivered to the mock"
 else
-	fail "Slack message delivered to the mock" "nothing 2xx in /_recorded after 30 s"
+	fail "Slack message delivered to the mock" "no 2xx post naming \"$FAILED_STEP\" after 30 s"
 fi
 if mock_has steps _calls; then
 	pass "Matillion steps API called for execution $EXEC_ID"
@@ -316,6 +328,10 @@ fi
 # SIGTERM drains and exits 0 well within docker's grace period.
 timeout 60 "$DOCKER" stop -t 25 "$CONTAINER" >/dev/null 2>&1
 ec=$(dk inspect --format '{{.State.ExitCode}}' "$CONTAINER")
-[ "$ec" = 0 ] && pass "docker stop (SIGTERM) -> exit 0" || fail "docker stop (SIGTERM)" "exit code $ec"
+if [ "$ec" = 0 ]; then
+	pass "docker stop (SIGTERM) -> exit 0"
+else
+	fail "docker stop (SIGTERM)" "exit code $ec"
+fi
 
 finish
