@@ -1,5 +1,5 @@
 /* One log line per event on stderr, logfmt (default) or JSON. Callers pass
- * key=value pairs already formatted by log_kv(); untrusted values go through
+ * key/value string pairs; untrusted values go through
  * the sanitiser so a hostile pipeline name cannot forge a log line. Secrets
  * (tokens, client secrets, webhook URLs) must never be passed here. */
 #ifndef DPC_LOG_H
@@ -26,6 +26,10 @@ void log_event(enum log_level lv, const char *msg, ...)
 /* printf-style message with no fields; the formatted text is sanitised. */
 void log_msg(enum log_level lv, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+/* Tags every line this thread writes with job=JOB execution=EXECUTION
+ * (after msg) until called again; NULLs clear the tag. Values are copied. */
+void log_context(const char *job, const char *execution);
 
 /* Sends log lines to f instead of stderr (NULL restores stderr). For tests
  * and tools; f is borrowed and must outlive its use. */

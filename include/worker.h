@@ -18,9 +18,4 @@ int workers_running(void *workers);
  * then releases unfinished jobs back to the queue and joins. NULL is fine. */
 void workers_stop(struct workers *w, int grace_s);
 
-/* Processes one job synchronously (used by tests and the worker loop).
- * Returns 0 or a negative ERR_* code. */
-struct job;
-int worker_run_job(struct workers *w, struct job *j);
-
 #endif

@@ -325,7 +325,7 @@ static void log_failure(const struct job *j, const char *what)
 	char status[24];
 
 	snprintf(status, sizeof(status), "%ld", j->err->http_status);
-	log_event(LOG_WARN, "dpc: API call failed", "op", what, "execution", j->exec_id,
+	log_event(LOG_WARN, "dpc: API call failed", "op", what, "target_execution", j->exec_id,
 		  "status", status, "error", j->err->message, NULL);
 }
 

@@ -12,6 +12,13 @@
  *   The thread count is bounded by max_connections (and per IP by
  *   max_connections_per_ip); memory per connection by the MHD pool
  *   (CONN_MEMORY, which also caps header size) plus max_body.
+ * - Slow clients: libmicrohttpd's connection timeout only counts idle
+ *   time, so a client sending one byte a second would hold its thread
+ *   forever (slowloris). A reaper thread therefore gives each request a
+ *   deadline of connection_timeout seconds from the moment the connection
+ *   opened (or its previous request finished) until the request is fully
+ *   received, and shuts down the sockets that miss it. Requests being
+ *   answered (store commit, metrics) are exempt: the client did its part.
  * - Config: each request holds one snapshot from config_get() from its
  *   first callback until MHD reports it complete, so a reload mid-request
  *   cannot change the limits under it. Listener limits are read at start.
@@ -22,6 +29,7 @@
 #include <inttypes.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -48,6 +56,19 @@
  * but only this much more; past it the connection is dropped. */
 #define DISCARD_MAX (1024 * 1024)
 #define RETRY_AFTER "5"
+/* How often the reaper looks for requests past their deadline. */
+#define REAP_INTERVAL_MS 250
+
+/* One open connection, tracked for the request deadline. Listed from
+ * MHD's "started" to its "closed" notification; the socket stays open for
+ * that whole time, so shutting it down from the reaper is safe. */
+struct conn {
+	int fd;
+	int64_t deadline_ms; /* monotonic; the request must be in by then */
+	int busy;            /* request complete and being answered */
+	int shut;            /* already shut down by the reaper */
+	struct conn *prev, *next;
+};
 
 struct intake {
 	struct MHD_Daemon *d;
@@ -57,6 +78,12 @@ struct intake {
 	void *ready_ctx;
 	atomic_int draining;
 	unsigned port;
+	int64_t request_timeout_ms; /* connection_timeout, read at start */
+	pthread_mutex_t mu;         /* guards conns and stopping */
+	pthread_cond_t wake;        /* stops the reaper early */
+	pthread_t reaper;
+	int stopping;
+	struct conn *conns;
 };
 
 /* Per-request state of POST /webhook, freed in request_done(). */
@@ -424,6 +451,170 @@ static enum MHD_Result probe(struct intake *in, struct MHD_Connection *c, const 
 	return probe_metrics(in, c);
 }
 
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The tracking record of c, or NULL (e.g. if it could not be allocated). */
+static struct conn *conn_of(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci;
+
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	return ci ? ci->socket_context : NULL;
+}
+
+/* The request on c is complete: the deadline no longer applies. */
+static void conn_answering(struct intake *in, struct MHD_Connection *c)
+{
+	struct conn *k = conn_of(c);
+
+	if (k == NULL)
+		return;
+	pthread_mutex_lock(&in->mu);
+	k->busy = 1;
+	pthread_mutex_unlock(&in->mu);
+}
+
+/* A request on c ended; a keep-alive connection gets a fresh deadline for
+ * its next one. */
+static void conn_next_request(struct intake *in, struct MHD_Connection *c)
+{
+	struct conn *k = conn_of(c);
+
+	if (k == NULL)
+		return;
+	pthread_mutex_lock(&in->mu);
+	k->busy = 0;
+	k->deadline_ms = mono_ms() + in->request_timeout_ms;
+	pthread_mutex_unlock(&in->mu);
+}
+
+/* MHD's connection notifications: start and stop tracking a socket. */
+static void conn_notify(void *cls, struct MHD_Connection *c, void **socket_context,
+			enum MHD_ConnectionNotificationCode toe)
+{
+	struct intake *in = cls;
+	const union MHD_ConnectionInfo *ci;
+	struct conn *k;
+
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+		k = calloc(1, sizeof(*k));
+		if (k == NULL || ci == NULL) {
+			free(k); /* untracked: MHD's idle timeout still applies */
+			return;
+		}
+		k->fd = ci->connect_fd;
+		k->deadline_ms = mono_ms() + in->request_timeout_ms;
+		pthread_mutex_lock(&in->mu);
+		k->next = in->conns;
+		if (in->conns)
+			in->conns->prev = k;
+		in->conns = k;
+		pthread_mutex_unlock(&in->mu);
+		*socket_context = k;
+		return;
+	}
+	k = *socket_context;
+	if (k == NULL)
+		return;
+	pthread_mutex_lock(&in->mu);
+	if (k->prev)
+		k->prev->next = k->next;
+	else
+		in->conns = k->next;
+	if (k->next)
+		k->next->prev = k->prev;
+	pthread_mutex_unlock(&in->mu);
+	free(k);
+	*socket_context = NULL;
+}
+
+/* Shuts down the sockets whose request is overdue; MHD then sees the
+ * connection end and cleans it up in its own thread. Called with mu held.
+ * Returns how many were shut down. */
+static unsigned reap_overdue(struct intake *in, int64_t now)
+{
+	unsigned n = 0;
+	struct conn *k;
+
+	for (k = in->conns; k; k = k->next) {
+		if (k->busy || k->shut || k->deadline_ms > now)
+			continue;
+		shutdown(k->fd, SHUT_RDWR);
+		k->shut = 1;
+		n++;
+	}
+	return n;
+}
+
+static void *reaper_main(void *arg)
+{
+	struct intake *in = arg;
+	struct timespec until;
+	char count[16];
+	unsigned n;
+
+	pthread_mutex_lock(&in->mu);
+	while (!in->stopping) {
+		n = reap_overdue(in, mono_ms());
+		if (n) {
+			/* One line per sweep, not per socket, so a flood of slow
+			 * clients cannot flood the log as well. */
+			pthread_mutex_unlock(&in->mu);
+			snprintf(count, sizeof(count), "%u", n);
+			log_event(LOG_WARN, "intake: closed slow connections (connection_timeout)",
+				  "count", count, (char *)NULL);
+			pthread_mutex_lock(&in->mu);
+		}
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_nsec += REAP_INTERVAL_MS * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&in->wake, &in->mu, &until);
+	}
+	pthread_mutex_unlock(&in->mu);
+	return NULL;
+}
+
+/* Sets up the lock, the condition (on the monotonic clock) and starts the
+ * reaper. 0 or ERR_IO. */
+static int reaper_start(struct intake *in)
+{
+	pthread_condattr_t ca;
+	int rc;
+
+	if (pthread_condattr_init(&ca))
+		return ERR_IO;
+	rc = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) ||
+	     pthread_cond_init(&in->wake, &ca);
+	pthread_condattr_destroy(&ca);
+	if (rc)
+		return ERR_IO;
+	if (pthread_create(&in->reaper, NULL, reaper_main, in)) {
+		pthread_cond_destroy(&in->wake);
+		return ERR_IO;
+	}
+	return 0;
+}
+
+static void reaper_stop(struct intake *in)
+{
+	pthread_mutex_lock(&in->mu);
+	in->stopping = 1;
+	pthread_cond_signal(&in->wake);
+	pthread_mutex_unlock(&in->mu);
+	pthread_join(in->reaper, NULL);
+	pthread_cond_destroy(&in->wake);
+}
+
 static enum MHD_Result dispatch(void *cls, struct MHD_Connection *c, const char *url,
 				const char *method, const char *version, const char *data,
 				size_t *size, void **con_cls)
@@ -433,16 +624,22 @@ static enum MHD_Result dispatch(void *cls, struct MHD_Connection *c, const char 
 	struct req *rq = *con_cls;
 
 	(void)version;
-	if (rq)
-		return *size ? webhook_absorb(rq, data, size) : webhook_finish(in, c, rq);
+	if (rq && *size)
+		return webhook_absorb(rq, data, size);
+	if (rq) {
+		conn_answering(in, c);
+		return webhook_finish(in, c, rq);
+	}
 	if (strcmp(url, "/webhook") == 0) {
 		if (strcmp(method, MHD_HTTP_METHOD_POST) != 0)
 			return send_problem(c, 405, "use POST", allow);
 		return webhook_begin(in, c, con_cls);
 	}
 	if (strcmp(url, "/healthz") == 0 || strcmp(url, "/readyz") == 0 ||
-	    strcmp(url, "/metrics") == 0)
+	    strcmp(url, "/metrics") == 0) {
+		conn_answering(in, c);
 		return probe(in, c, url, method);
+	}
 	return send_problem(c, 404, "no such path", no_hdr);
 }
 
@@ -452,8 +649,8 @@ static void request_done(void *cls, struct MHD_Connection *c, void **con_cls,
 	struct intake *in = cls;
 	struct req *rq = *con_cls;
 
-	(void)c;
 	(void)toe;
+	conn_next_request(in, c);
 	if (rq == NULL)
 		return;
 	config_put(in->cfg, rq->cfg);
@@ -548,7 +745,10 @@ static int daemon_start(struct intake *in, const struct config *cfg, char *err, 
 		return rc;
 	if (v6)
 		flags |= MHD_USE_IPv6;
+	/* The logger goes first: MHD reports on every option after it, and
+	 * before it would print to stderr unfiltered. */
 	in->d = MHD_start_daemon(flags, 0, NULL, NULL, dispatch, in,
+				 MHD_OPTION_EXTERNAL_LOGGER, mhd_log, in,
 				 MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 				 MHD_OPTION_CONNECTION_LIMIT, positive(cfg->max_connections, 256),
 				 MHD_OPTION_PER_IP_CONNECTION_LIMIT,
@@ -556,7 +756,7 @@ static int daemon_start(struct intake *in, const struct config *cfg, char *err, 
 				 MHD_OPTION_CONNECTION_TIMEOUT, positive(cfg->connection_timeout, 10),
 				 MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY,
 				 MHD_OPTION_NOTIFY_COMPLETED, request_done, in,
-				 MHD_OPTION_EXTERNAL_LOGGER, mhd_log, in,
+				 MHD_OPTION_NOTIFY_CONNECTION, conn_notify, in,
 				 MHD_OPTION_END);
 	if (in->d == NULL) {
 		snprintf(err, errlen, "intake: cannot listen on %s: %s", cfg->listen,
@@ -585,10 +785,22 @@ struct intake *intake_start(struct config_holder *cfg, struct store *st,
 	in->ready = ready;
 	in->ready_ctx = ready_ctx;
 	atomic_init(&in->draining, 0);
+	if (pthread_mutex_init(&in->mu, NULL)) {
+		snprintf(err, errlen, "intake: cannot create a mutex");
+		free(in);
+		return NULL;
+	}
 	c = config_get(cfg);
+	in->request_timeout_ms = 1000LL * positive(c->connection_timeout, 10);
 	rc = daemon_start(in, c, err, errlen);
 	config_put(cfg, c);
+	if (rc == 0 && reaper_start(in)) {
+		snprintf(err, errlen, "intake: cannot start the connection reaper");
+		MHD_stop_daemon(in->d);
+		rc = ERR_IO;
+	}
 	if (rc) {
+		pthread_mutex_destroy(&in->mu);
 		free(in);
 		return NULL;
 	}
@@ -610,7 +822,11 @@ void intake_stop(struct intake *in)
 {
 	if (in == NULL)
 		return;
-	/* Waits for connection threads, so no callback runs after this. */
+	/* Waits for connection threads, so no callback runs after this;
+	 * every connection has been untracked by then. The reaper runs until
+	 * here so it can still end slow clients that delay the shutdown. */
 	MHD_stop_daemon(in->d);
+	reaper_stop(in);
+	pthread_mutex_destroy(&in->mu);
 	free(in);
 }

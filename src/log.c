@@ -23,6 +23,11 @@ static atomic_int cur_level = LOG_INFO;
 static atomic_int cur_format = LOG_FMT_LOGFMT;
 static _Atomic(FILE *) cur_stream = NULL; /* NULL means stderr */
 
+/* The job a thread is working on, added to each of its lines so every
+ * module's log line about a job can be found by job or execution id. */
+static _Thread_local char ctx_job[32];
+static _Thread_local char ctx_exec[160];
+
 static const char *const level_names[LOG__MAX] = {
 	[LOG_DEBUG] = "debug", [LOG_INFO] = "info", [LOG_WARN] = "warn", [LOG_ERROR] = "error",
 };
@@ -257,12 +262,22 @@ static void emit(enum log_level lv, const char *msg, va_list *ap)
 	put_field(&l, "ts", ts);
 	put_field(&l, "level", level_names[lv]);
 	put_field(&l, "msg", msg);
+	if (ctx_job[0] != '\0')
+		put_field(&l, "job", ctx_job);
+	if (ctx_exec[0] != '\0')
+		put_field(&l, "execution", ctx_exec);
 	while (ap != NULL && (key = va_arg(*ap, const char *)) != NULL)
 		put_field(&l, key, va_arg(*ap, const char *));
 	if (l.fmt == LOG_FMT_JSON)
 		l.buf[l.len++] = '}';
 	l.buf[l.len++] = '\n';
 	fwrite(l.buf, 1, l.len, out != NULL ? out : stderr);
+}
+
+void log_context(const char *job, const char *execution)
+{
+	snprintf(ctx_job, sizeof(ctx_job), "%s", job != NULL ? job : "");
+	snprintf(ctx_exec, sizeof(ctx_exec), "%s", execution != NULL ? execution : "");
 }
 
 void log_event(enum log_level lv, const char *msg, ...)

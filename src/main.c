@@ -57,6 +57,33 @@ static struct config *load(const char *path, FILE *out)
 	return c;
 }
 
+/* Logs each config problem as one event; a warning stays a warning even
+ * when errors elsewhere make the file invalid. */
+static void log_diags(const struct diags *d, const char *prefix)
+{
+	size_t i;
+
+	for (i = 0; i < d->n; i++)
+		log_msg(strstr(d->lines[i], ": warning: ") ? LOG_WARN : LOG_ERROR, "%s%s", prefix,
+			d->lines[i]);
+}
+
+/* The same for serve: its output is a log, so every problem becomes one log
+ * event, in the configured format once the file has loaded. */
+static struct config *load_logged(const char *path)
+{
+	struct diags d = { 0 };
+	struct config *c = config_load(path, &d);
+
+	if (c != NULL)
+		log_setup(c->log_level, c->log_format);
+	log_diags(&d, "config: ");
+	diags_free(&d);
+	if (c == NULL)
+		log_event(LOG_ERROR, "config invalid, not starting", "path", path, NULL);
+	return c;
+}
+
 static int cmd_check_config(const char *path)
 {
 	struct config *c = load(path, stdout);
@@ -183,7 +210,7 @@ static int cmd_send_test(struct config *c, int argc, char **argv)
 	struct deliver_result r;
 	struct summary s;
 	struct httpc *h = NULL;
-	char *body = NULL;
+	char *body = NULL, what[320];
 	int rc = 1;
 
 	memset(&s, 0, sizeof(s));
@@ -200,10 +227,19 @@ static int cmd_send_test(struct config *c, int argc, char **argv)
 	if (h == NULL || sample_summary(&s, c) != 0)
 		goto out;
 	body = d->type == DEST_TEAMS ? teams_render(&s, d) : slack_render(&s, d);
-	if (body == NULL || deliver_post(h, d->url, body, &r) != 0)
+	if (body == NULL || deliver_post(h, d->url, body, &r) != 0) {
+		fprintf(stderr, "send-test: cannot build the test message\n");
 		goto out;
-	printf("send-test %s (%s): %s, HTTP %ld, %s, %.3fs\n", d->name, dest_type_names[d->type],
-	       deliver_class_names[r.cls], r.http_status, r.detail, r.seconds);
+	}
+	/* deliver's detail usually starts with the status already. */
+	if (strncmp(r.detail, "HTTP ", 5) == 0)
+		snprintf(what, sizeof(what), "%s", r.detail);
+	else if (r.http_status > 0)
+		snprintf(what, sizeof(what), "HTTP %ld %s", r.http_status, r.detail);
+	else
+		snprintf(what, sizeof(what), "no HTTP response: %s", r.detail);
+	printf("send-test %s (%s): %s, %s, %.3fs\n", d->name, dest_type_names[d->type],
+	       deliver_class_names[r.cls], what, r.seconds);
 	rc = r.cls == DELIVER_OK ? 0 : 1;
 out:
 	free(body);
@@ -346,20 +382,61 @@ static int cmd_healthcheck(const struct config *c)
 	return ok ? 0 : 1;
 }
 
+static int differs(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a != b;
+	return strcmp(a, b) != 0;
+}
+
+/* Some settings are read once at start: the listener, the store, the worker
+ * threads with their HTTP clients, and the Matillion client. A reload keeps
+ * their old values, so say which changed ones (names only, never values)
+ * need a restart. */
+static void note_restart_only(const struct config *o, const struct config *n)
+{
+	const struct { const char *key; int changed; } k[] = {
+		{ "listen", differs(o->listen, n->listen) },
+		{ "store", differs(o->store, n->store) },
+		{ "workers", o->workers != n->workers },
+		{ "max_connections", o->max_connections != n->max_connections },
+		{ "max_connections_per_ip", o->max_connections_per_ip != n->max_connections_per_ip },
+		{ "connection_timeout", o->connection_timeout != n->connection_timeout },
+	};
+	char keys[512];
+	size_t i, len = 0;
+
+	keys[0] = '\0';
+	for (i = 0; i < sizeof(k) / sizeof(k[0]); i++) {
+		int w;
+		if (!k[i].changed)
+			continue;
+		w = snprintf(keys + len, sizeof(keys) - len, "%s%s", len ? "," : "", k[i].key);
+		if (w < 0 || (size_t)w >= sizeof(keys) - len)
+			break;
+		len += (size_t)w;
+	}
+	if (len > 0)
+		log_event(LOG_WARN, "config: changed settings take effect only after a restart",
+			  "keys", keys, NULL);
+}
+
 /* SIGHUP: load the file again; install it only if valid. */
 static void reload(struct config_holder *h, const char *path)
 {
 	struct diags d = { 0 };
 	struct config *c = config_load(path, &d);
-	size_t i;
+	const struct config *old;
 
-	for (i = 0; i < d.n; i++)
-		log_msg(c ? LOG_WARN : LOG_ERROR, "config: reload: %s", d.lines[i]);
+	log_diags(&d, "config: reload: ");
 	diags_free(&d);
 	if (c == NULL) {
 		log_event(LOG_ERROR, "config reload rejected, keeping the running config", NULL);
 		return;
 	}
+	old = config_get(h);
+	note_restart_only(old, c);
+	config_put(h, old);
 	log_setup(c->log_level, c->log_format);
 	config_swap(h, c);
 	log_event(LOG_INFO, "config reloaded", NULL);
@@ -482,7 +559,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "dpc-notify: unknown command \"%s\"\n%s", cmd, usage);
 		return 2;
 	}
-	c = load(path, stderr);
+	c = strcmp(cmd, "serve") == 0 ? load_logged(path) : load(path, stderr);
 	if (c == NULL)
 		return 1;
 	log_setup(c->log_level, c->log_format);

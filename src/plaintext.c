@@ -208,7 +208,7 @@ static void put_header(struct pbuf *b, const struct summary *s, const char *titl
 
 static void put_steps(struct pbuf *b, const struct summary *s)
 {
-	char dur[32];
+	char d[32], dur[40];
 	size_t i;
 
 	if (s->n_failed == 0 && s->failed_more == 0)
@@ -217,8 +217,13 @@ static void put_steps(struct pbuf *b, const struct summary *s)
 	for (i = 0; i < s->n_failed; i++) {
 		const struct failed_step *f = &s->failed[i];
 
-		text_duration(f->duration_ms, dur, sizeof(dur));
-		put(b, "%zu. %s \xe2\x80\x94 %s (%s)\n", i + 1, f->path,
+		/* An unknown duration is left out rather than shown as "?". */
+		dur[0] = '\0';
+		if (f->duration_ms >= 0) {
+			text_duration(f->duration_ms, d, sizeof(d));
+			snprintf(dur, sizeof(dur), " (%s)", d);
+		}
+		put(b, "%zu. %s \xe2\x80\x94 %s%s\n", i + 1, f->path,
 		    render_status_word(f->status, f->status_text), dur);
 		put_indented(b, f->message, "   ");
 	}

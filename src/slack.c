@@ -4,6 +4,9 @@
  * (& < > become entities, so no <!channel>, <@U…> or <url|x> can form) and
  * cut to a length in characters counted as UTF-16 units, which is the
  * stricter of the ways Slack may count. mrkdwn objects carry verbatim=true.
+ * Failed steps are rich_text blocks: their text elements are literal, so a
+ * path like "load_dwh" can be bold without mrkdwn mangling it; there '<' and
+ * '>' become look-alikes instead of entities.
  * The layout is head (banner, header, mention, caveats, facts, message,
  * counts), then failed steps while they fit the block and text budgets,
  * then "+N more failed steps", then the tail (child pipelines, button). */
@@ -317,35 +320,87 @@ static void add_head(struct blocks *bl, const struct summary *s, const struct de
 	add(bl, context(line));
 }
 
-/* One failed step: "*path* · FAILED · 3m 05s" and its message as code. */
+/* A rich_text "text" element; its text is shown literally (no mrkdwn, no
+ * links, no mentions), so text must only be made tag-free (ESC_PLAIN).
+ * Takes nothing; NULL on ERR_NOMEM. */
+static cJSON *rt_text(const char *text, int bold)
+{
+	cJSON *t = cJSON_CreateObject(), *style;
+
+	if (t == NULL || !cJSON_AddStringToObject(t, "type", "text") ||
+	    !cJSON_AddStringToObject(t, "text", text))
+		goto fail;
+	if (bold) {
+		style = cJSON_AddObjectToObject(t, "style");
+		if (style == NULL || !cJSON_AddTrueToObject(style, "bold"))
+			goto fail;
+	}
+	return t;
+fail:
+	cJSON_Delete(t);
+	return NULL;
+}
+
+/* {"type":type,"elements":[...]} for a rich_text part, or NULL. */
+static cJSON *rt_part(cJSON *parts, const char *type)
+{
+	cJSON *p = cJSON_CreateObject();
+
+	if (p == NULL || !cJSON_AddStringToObject(p, "type", type) ||
+	    cJSON_AddArrayToObject(p, "elements") == NULL) {
+		cJSON_Delete(p);
+		return NULL;
+	}
+	cJSON_AddItemToArray(parts, p);
+	return cJSON_GetObjectItem(p, "elements");
+}
+
+/* Appends rt_text(text) to els; returns 0, or -1 on ERR_NOMEM. */
+static int rt_add(cJSON *els, const char *text, int bold)
+{
+	cJSON *t = els ? rt_text(text, bold) : NULL;
+
+	if (t == NULL)
+		return -1;
+	cJSON_AddItemToArray(els, t);
+	return 0;
+}
+
+/* One failed step as a rich_text block: "❌ " then the path in bold, then
+ * " · FAILED · 3m 05s" (duration left out when unknown), then the message
+ * preformatted. mrkdwn cannot bold a path holding '_' or '*' (it has no
+ * escapes), while rich_text styles are structural and its text is literal,
+ * so any name shows exactly as typed. */
 static cJSON *step_block(const struct failed_step *f)
 {
-	char head[64], dur[32], *path = esc(f->path, PATH_CHARS, ESC_MRKDWN);
-	char *msg = esc(f->message, MESSAGE_CHARS, ESC_CODE), *status = NULL;
-	char *text = NULL, *body = NULL;
-	cJSON *b = NULL;
-	int bold;
+	char tail[128], dur[32], *path = esc(*f->path ? f->path : "?", PATH_CHARS, ESC_PLAIN);
+	char *msg = esc(f->message, MESSAGE_CHARS, ESC_PLAIN), *status = NULL;
+	cJSON *b = cJSON_CreateObject(), *parts = NULL, *els;
+	int rc = -1;
 
-	text_duration(f->duration_ms, dur, sizeof(dur));
-	status = esc(render_status_word(f->status, f->status_text), 40, ESC_MRKDWN);
-	if (path == NULL || msg == NULL || status == NULL)
+	status = esc(render_status_word(f->status, f->status_text), 40, ESC_PLAIN);
+	if (b != NULL && cJSON_AddStringToObject(b, "type", "rich_text"))
+		parts = cJSON_AddArrayToObject(b, "elements");
+	if (parts == NULL || path == NULL || msg == NULL || status == NULL)
 		goto out;
-	snprintf(head, sizeof(head), " \xc2\xb7 %s \xc2\xb7 %s", status, dur);
-	/* mrkdwn has no escape for emphasis: a path with its own markers is
-	 * shown unbolded rather than with broken formatting. */
-	bold = strpbrk(path, "*_~`") == NULL;
-	text = join3(bold ? "*" : "", path, bold ? "*" : "");
-	body = text ? join3(text, head, *msg ? "\n```" : "") : NULL;
-	free(text);
-	text = body ? join3(body, msg, *msg ? "```" : "") : NULL;
-	if (text != NULL)
-		b = section(text);
+	text_duration(f->duration_ms, dur, sizeof(dur));
+	snprintf(tail, sizeof(tail), " \xc2\xb7 %s%s%s", status,
+		 f->duration_ms >= 0 ? " \xc2\xb7 " : "", f->duration_ms >= 0 ? dur : "");
+	els = rt_part(parts, "rich_text_section");
+	if (rt_add(els, render_status_emoji(f->status), 0) || rt_add(els, " ", 0) ||
+	    rt_add(els, path, 1) || rt_add(els, tail, 0))
+		goto out;
+	if (*msg && rt_add(rt_part(parts, "rich_text_preformatted"), msg, 0))
+		goto out;
+	rc = 0;
 out:
+	if (rc) {
+		cJSON_Delete(b);
+		b = NULL;
+	}
 	free(path);
 	free(msg);
 	free(status);
-	free(text);
-	free(body);
 	return b;
 }
 

@@ -81,6 +81,9 @@
 #define BUSY_TIMEOUT_MS 5000  /* the two connections wait for each other */
 #define MAX_DELIVERIES 4096   /* rows store_deliveries() returns at most */
 #define DEST_MAX 128          /* sizeof(struct delivery).dest */
+#define PROBE_EVERY_MS 1000   /* write probes of an unhealthy store */
+#define STR_(x) #x
+#define STR(x) STR_(x)
 
 const char *const job_state_names[JOB__MAX] = {
 	[JOB_QUEUED] = "queued",       [JOB_RUNNING] = "running",
@@ -127,6 +130,7 @@ struct store {
 	atomic_int healthy;
 	atomic_int fail_writes;
 	atomic_uint_least64_t commits;
+	atomic_llong last_probe_ms; /* monotonic time of the last write probe */
 };
 
 /* ---- small SQLite helpers ---- */
@@ -336,12 +340,14 @@ static int pragma_text(sqlite3 *db, const char *sql, char *out, size_t cap)
 	return rc;
 }
 
-/* Opens one connection with the per-connection settings. */
-static int conn_open(const char *path, sqlite3 **out, char *err, size_t errlen)
+/* Opens one connection with the per-connection settings. sync is the
+ * synchronous pragma statement: FULL for the intake connection, whose
+ * commits earn a 202, NORMAL for the bookkeeping one (see DESIGN). */
+static int conn_open(const char *path, const char *sync, sqlite3 **out, char *err,
+		     size_t errlen)
 {
-	static const char *const pragmas[] = {
-		"PRAGMA journal_mode = WAL", "PRAGMA synchronous = FULL",
-		"PRAGMA foreign_keys = ON",
+	const char *const pragmas[] = {
+		"PRAGMA journal_mode = WAL", sync, "PRAGMA foreign_keys = ON",
 	};
 	char val[64];
 	size_t i;
@@ -734,7 +740,7 @@ static int open_all(struct store *s, char *err, size_t errlen)
 {
 	int rc;
 
-	rc = conn_open(s->path, &s->db, err, errlen);
+	rc = conn_open(s->path, "PRAGMA synchronous = NORMAL", &s->db, err, errlen);
 	if (rc == 0)
 		rc = check_integrity(s->db, s->path, err, errlen);
 	if (rc == 0)
@@ -742,7 +748,7 @@ static int open_all(struct store *s, char *err, size_t errlen)
 	if (rc == 0)
 		rc = recover_running(s, err, errlen);
 	if (rc == 0)
-		rc = conn_open(s->path, &s->wdb, err, errlen);
+		rc = conn_open(s->path, "PRAGMA synchronous = FULL", &s->wdb, err, errlen);
 	if (rc == 0)
 		rc = writer_prepare(s, err, errlen);
 	if (rc == 0 && pthread_create(&s->writer, NULL, writer_main, s) != 0) {
@@ -776,6 +782,7 @@ struct store *store_open(const char *path, char *err, size_t errlen)
 	atomic_init(&s->healthy, 1);
 	atomic_init(&s->fail_writes, 0);
 	atomic_init(&s->commits, 0);
+	atomic_init(&s->last_probe_ms, 0);
 	if (open_all(s, err, errlen) != 0) {
 		store_close(s);
 		return NULL;
@@ -1051,10 +1058,15 @@ static int settle_apply(sqlite3 *db, int64_t job_id)
 	a[1] = AT(job_state_names[next]);
 	a[2] = AI(next == JOB_QUEUED ? min_nb : now);
 	a[3] = AI(now);
+	/* A finished job names its dead destinations and why, so `jobs` and
+	 * `dead list` show the reason without a look into the log. */
 	rc = stmt_run(db, next == JOB_QUEUED
 		? "UPDATE jobs SET state = ?2, not_before_ms = ?3, lease_until_ms = NULL"
 		  " WHERE id = ?1"
-		: "UPDATE jobs SET state = ?2, finished_ms = ?4, lease_until_ms = NULL"
+		: "UPDATE jobs SET state = ?2, finished_ms = ?4, lease_until_ms = NULL,"
+		  " last_error = coalesce((SELECT substr(group_concat(dest || ': ' ||"
+		  " coalesce(last_error, 'failed'), '; '), 1, 255) FROM deliveries"
+		  " WHERE job_id = ?1 AND state = 'dead'), last_error)"
 		  " WHERE id = ?1", a, 4, &ch);
 	if (rc == 0 && ch == 0)
 		rc = ERR_NOTFOUND;
@@ -1328,9 +1340,33 @@ int store_counts(struct store *s, int64_t counts[JOB__MAX])
 	return map_rc(rc);
 }
 
+/* After a failed write nothing may write again for a long time (intake
+ * refuses nothing, but no webhook may come while a readiness probe keeps
+ * traffic away), so an unhealthy store tries one small write of its own,
+ * at most every PROBE_EVERY_MS, to notice that space came back. */
+static void probe_write(struct store *s)
+{
+	int64_t now = mono_ms(), last = atomic_load(&s->last_probe_ms);
+	int rc;
+
+	if (now - last < PROBE_EVERY_MS ||
+	    !atomic_compare_exchange_strong(&s->last_probe_ms, &last, now))
+		return;
+	pthread_mutex_lock(&s->mu);
+	rc = exec_sql(s->db, "BEGIN IMMEDIATE");
+	if (rc == 0)
+		rc = exec_sql(s->db, "PRAGMA user_version = " STR(SCHEMA_VERSION));
+	tx_end(s, s->db, rc);
+	pthread_mutex_unlock(&s->mu);
+}
+
 int store_healthy(struct store *s)
 {
-	if (s == NULL || !atomic_load(&s->healthy))
+	if (s == NULL)
+		return 0;
+	if (!atomic_load(&s->healthy))
+		probe_write(s);
+	if (!atomic_load(&s->healthy))
 		return 0;
 	/* Catches a file or file system turned read-only before the next
 	 * write finds out (root passes the permission bits, not EROFS). */

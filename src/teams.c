@@ -1,12 +1,17 @@
 /* Microsoft Teams rendering of a run summary: an Adaptive Card 1.5 wrapped
  * in the Workflows webhook message envelope. Pure: summary in, JSON out.
  *
- * Untrusted text goes through text_teams_escape() (no links, emphasis or
- * <at> mentions can form) and sits in wrapped TextBlocks or FactSets. The
- * only mention is the one from the config, on problem runs. The whole body
- * must stay under TEAMS_MAX_BYTES: the card is first built without steps and
- * measured, then steps are added while their serialized size fits, and the
- * rest is reported as "+N more failed steps". */
+ * Teams processes TextBlock text and Fact titles/values as Markdown and
+ * documents no escape syntax, while RichTextBlock > TextRun text is shown as
+ * typed. So every untrusted string (names, paths, messages, environment,
+ * caveats) sits in a TextRun, passed through text_teams_plain() so no
+ * <at>…</at> tag can form; no backslashes are needed or shown. TextBlocks
+ * and the FactSet carry only our own wording, numbers and values that pass
+ * fact_is_plain(). The only mention is the one from the config, on problem
+ * runs. The whole body must stay under TEAMS_MAX_BYTES: the card is first
+ * built without steps and measured, then steps are added while their
+ * serialized size fits, and the rest is reported as "+N more failed
+ * steps". */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,21 +22,25 @@
 #include "render.h"
 #include "text.h"
 
+#define TITLE_CHARS 400
 #define PATH_CHARS 300
 #define MESSAGE_CHARS 1000
 #define FACT_CHARS 300
 #define CHILD_CHARS 120
+#define CAVEAT_CHARS 500
 #define MORE_SLACK 32 /* bytes the "+N more" digits may vary by */
+#define DOT " \xc2\xb7 " /* " · " */
 
-/* Sanitised, cut to max code points, then escaped. Caller frees. */
-static char *esc(const char *raw, size_t max)
+/* Sanitised, cut to max code points, then made tag-safe for a TextRun.
+ * Caller frees; NULL on ERR_NOMEM. */
+static char *plain(const char *raw, size_t max)
 {
 	char *c = text_sanitize(raw ? raw : "", raw ? strlen(raw) : 0, 1);
-	char *t = c ? text_truncate(c, max) : NULL, *e = t ? text_teams_escape(t) : NULL;
+	char *t = c ? text_truncate(c, max) : NULL, *p = t ? text_teams_plain(t) : NULL;
 
 	free(c);
 	free(t);
-	return e;
+	return p;
 }
 
 static char *join3(const char *a, const char *b, const char *c)
@@ -53,61 +62,111 @@ struct card {
 	int oom;
 };
 
-/* Adds {"type":"TextBlock","text":text,"wrap":true} to arr; returns the
- * block (borrowed) to set more properties on, or NULL. */
-static cJSON *text_block(struct card *c, cJSON *arr, const char *text)
+/* Adds {"type":type} to arr and returns it (borrowed), or NULL. */
+static cJSON *element(struct card *c, cJSON *arr, const char *type)
 {
-	cJSON *b = cJSON_CreateObject();
+	cJSON *e = arr ? cJSON_CreateObject() : NULL;
 
-	if (text == NULL || b == NULL || !cJSON_AddStringToObject(b, "type", "TextBlock") ||
-	    !cJSON_AddStringToObject(b, "text", text) || !cJSON_AddTrueToObject(b, "wrap")) {
-		cJSON_Delete(b);
+	if (e == NULL || !cJSON_AddStringToObject(e, "type", type)) {
+		cJSON_Delete(e);
 		c->oom = 1;
 		return NULL;
 	}
-	cJSON_AddItemToArray(arr, b);
+	cJSON_AddItemToArray(arr, e);
+	return e;
+}
+
+/* Adds {"type":"TextBlock","text":text,"wrap":true} to arr for TRUSTED
+ * text only (Teams reads it as Markdown); returns the block or NULL. */
+static cJSON *text_block(struct card *c, cJSON *arr, const char *text)
+{
+	cJSON *b = text ? element(c, arr, "TextBlock") : NULL;
+
+	if (b == NULL || !cJSON_AddStringToObject(b, "text", text) ||
+	    !cJSON_AddTrueToObject(b, "wrap")) {
+		c->oom = 1;
+		return NULL;
+	}
 	return b;
 }
 
-/* text_block() taking ownership of text. */
-static cJSON *text_block_own(struct card *c, cJSON *arr, char *text)
+/* Adds an empty RichTextBlock to arr; returns it (borrowed) or NULL. */
+static cJSON *rich(struct card *c, cJSON *arr)
 {
-	cJSON *b = text_block(c, arr, text);
+	cJSON *b = element(c, arr, "RichTextBlock");
+
+	if (b != NULL && cJSON_AddArrayToObject(b, "inlines") == NULL) {
+		c->oom = 1;
+		return NULL;
+	}
+	return b;
+}
+
+/* Appends a TextRun with text (already made safe, or trusted) to the
+ * RichTextBlock rb; returns the run to style, or NULL. */
+static cJSON *text_run(struct card *c, cJSON *rb, const char *text)
+{
+	cJSON *r = text ? element(c, cJSON_GetObjectItem(rb, "inlines"), "TextRun") : NULL;
+
+	if (r == NULL || !cJSON_AddStringToObject(r, "text", text)) {
+		c->oom = 1;
+		return NULL;
+	}
+	return r;
+}
+
+/* text_run() taking ownership of text. */
+static cJSON *text_run_own(struct card *c, cJSON *rb, char *text)
+{
+	cJSON *r = text_run(c, rb, text);
 
 	free(text);
-	return b;
+	return r;
 }
 
+/* Styling setters; a NULL element (already counted as ERR_NOMEM) is skipped. */
 static void set(cJSON *b, const char *key, const char *value)
 {
 	if (b != NULL)
 		cJSON_AddStringToObject(b, key, value);
 }
 
-static void add_title(struct card *c, const struct summary *s)
+static void set_true(cJSON *b, const char *key)
 {
-	char *title = render_title(s), *e = title ? esc(title, 400) : NULL;
-	cJSON *b;
-
-	if (s->is_test) {
-		b = text_block(c, c->body, "\xf0\x9f\xa7\xaa TEST MESSAGE \xe2\x80\x94 sent by "
-					   "dpc-notify send-test");
-		set(b, "weight", "Bolder");
-		set(b, "color", "Warning");
-	}
-	b = text_block_own(c, c->body, e ? join3(render_status_emoji(s->status), " ", e) : NULL);
-	set(b, "size", "Large");
-	set(b, "weight", "Bolder");
-	if (status_is_problem(s->status))
-		set(b, "color", "Attention");
-	else if (s->status == ST_SUCCESS)
-		set(b, "color", "Good");
-	free(title);
-	free(e);
+	if (b != NULL)
+		cJSON_AddTrueToObject(b, key);
 }
 
-/* The mention from the config (a UPN): "<at>UPN</at>" in the card plus the
- * msteams entity that makes it a real mention. */
+static const char *status_color(enum run_status st)
+{
+	if (status_is_problem(st))
+		return "Attention";
+	return st == ST_SUCCESS ? "Good" : "Default";
+}
+
+static void add_title(struct card *c, const struct summary *s)
+{
+	char *title = render_title(s), *p = title ? plain(title, TITLE_CHARS) : NULL;
+	cJSON *r;
+
+	if (s->is_test) {
+		r = text_block(c, c->body, "\xf0\x9f\xa7\xaa TEST MESSAGE \xe2\x80\x94 sent by "
+					   "dpc-notify send-test");
+		set(r, "weight", "Bolder");
+		set(r, "color", "Warning");
+	}
+	r = text_run_own(c, rich(c, c->body), p ? join3(render_status_emoji(s->status), " ", p)
+						: NULL);
+	set(r, "size", "Large");
+	set(r, "weight", "Bolder");
+	set(r, "color", status_color(s->status));
+	free(title);
+	free(p);
+}
+
+/* The mention from the config (a UPN): "<at>UPN</at>" in a TextBlock, the
+ * only place Teams resolves it, plus the msteams entity that makes it a
+ * real mention. */
 static void add_mention(struct card *c, cJSON *msteams, const struct summary *s,
 			const struct destination *d)
 {
@@ -134,118 +193,151 @@ static void add_mention(struct card *c, cJSON *msteams, const struct summary *s,
 	}
 	cJSON_AddItemToObject(ent, "mentioned", who);
 	cJSON_AddItemToArray(ents, ent);
-	text_block_own(c, c->body, tag);
+	text_block(c, c->body, tag);
+	free(tag);
 }
 
-/* A FactSet from title/value pairs; values are escaped here. */
-static cJSON *fact_set(struct card *c, cJSON *arr)
+/* 1 when a fact value may sit in a FactSet (Markdown) as is: letters,
+ * digits, space, '-', ':' and '.', starting with a letter or digit and
+ * without ". " (so no list marker, emphasis, link or tag can form). Times,
+ * durations, status words and UUIDs pass; names mostly do not. */
+static int fact_is_plain(const char *v)
 {
-	cJSON *fs = cJSON_CreateObject(), *facts = NULL;
+	size_t i;
 
-	if (cJSON_AddStringToObject(fs, "type", "FactSet"))
-		facts = cJSON_AddArrayToObject(fs, "facts");
-	if (facts == NULL) {
-		cJSON_Delete(fs);
-		c->oom = 1;
-		return NULL;
+	if (!((*v >= 'A' && *v <= 'Z') || (*v >= 'a' && *v <= 'z') || (*v >= '0' && *v <= '9')))
+		return 0;
+	for (i = 0; v[i] != '\0'; i++) {
+		if (strchr(" -:.", v[i]) == NULL && !(v[i] >= 'A' && v[i] <= 'Z') &&
+		    !(v[i] >= 'a' && v[i] <= 'z') && !(v[i] >= '0' && v[i] <= '9'))
+			return 0;
+		if (v[i] == '.' && v[i + 1] == ' ')
+			return 0;
 	}
-	cJSON_AddItemToArray(arr, fs);
-	return facts;
+	return 1;
 }
 
-static void add_fact(struct card *c, cJSON *facts, const char *title, char *value)
+/* Facts that name things people type (so always shown as literal text,
+ * even when their value happens to pass fact_is_plain()). */
+static int fact_is_name(const char *title)
+{
+	return strcmp(title, "Project") == 0 || strcmp(title, "Environment") == 0;
+}
+
+/* The untrusted facts as one RichTextBlock line under the title:
+ * "Project Sales · Environment prod", labels subtle, values bold. */
+static void add_name_facts(struct card *c, const struct render_fact *f, size_t n)
+{
+	cJSON *rb = NULL;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (!fact_is_name(f[i].title) && fact_is_plain(f[i].value))
+			continue;
+		if (rb == NULL)
+			rb = rich(c, c->body);
+		else
+			set_true(text_run(c, rb, DOT), "isSubtle");
+		set_true(text_run_own(c, rb, join3(f[i].title, " ", "")), "isSubtle");
+		set(text_run_own(c, rb, plain(f[i].value, FACT_CHARS)), "weight", "Bolder");
+	}
+}
+
+static void add_fact(struct card *c, cJSON *facts, const char *title, const char *value)
 {
 	cJSON *f = cJSON_CreateObject();
 
-	if (facts == NULL || value == NULL || f == NULL ||
-	    !cJSON_AddStringToObject(f, "title", title) ||
+	if (facts == NULL || f == NULL || !cJSON_AddStringToObject(f, "title", title) ||
 	    !cJSON_AddStringToObject(f, "value", value)) {
 		cJSON_Delete(f);
 		c->oom = 1;
-	} else {
-		cJSON_AddItemToArray(facts, f);
-	}
-	free(value);
-}
-
-/* add_fact() with an owned, escaped title and a trusted value. */
-static void add_fact_own_title(struct card *c, cJSON *facts, char *title, const char *value)
-{
-	if (title == NULL) {
-		c->oom = 1;
 		return;
 	}
-	add_fact(c, facts, title, strdup(value));
-	free(title);
+	cJSON_AddItemToArray(facts, f);
+}
+
+/* The trusted facts (status, trigger, times, ids that pass
+ * fact_is_plain()) as a FactSet; none, no FactSet. */
+static void add_plain_facts(struct card *c, const struct render_fact *f, size_t n)
+{
+	cJSON *fs = NULL, *facts = NULL;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (fact_is_name(f[i].title) || !fact_is_plain(f[i].value))
+			continue;
+		if (fs == NULL) {
+			fs = element(c, c->body, "FactSet");
+			facts = fs ? cJSON_AddArrayToObject(fs, "facts") : NULL;
+		}
+		add_fact(c, facts, f[i].title, f[i].value);
+	}
 }
 
 static void add_facts(struct card *c, const struct summary *s)
 {
 	struct render_fact f[RENDER_MAX_FACTS];
-	size_t n = render_facts(s, f, RENDER_MAX_FACTS), i;
-	cJSON *facts = fact_set(c, c->body);
+	size_t n = render_facts(s, f, RENDER_MAX_FACTS);
 	char line[256];
-	cJSON *b;
 
-	for (i = 0; i < n; i++)
-		add_fact(c, facts, f[i].title, esc(f[i].value, FACT_CHARS));
+	add_name_facts(c, f, n);
+	add_plain_facts(c, f, n);
 	if (*s->message) {
-		text_block(c, c->body, "**Message**");
-		b = text_block_own(c, c->body, esc(s->message, MESSAGE_CHARS));
-		set(b, "fontType", "Monospace");
+		set(text_block(c, c->body, "Message"), "weight", "Bolder");
+		set(text_run_own(c, rich(c, c->body), plain(s->message, MESSAGE_CHARS)),
+		    "fontType", "Monospace");
 	}
 	render_counts_line(s, line, sizeof(line));
-	b = text_block(c, c->body, line);
-	if (b != NULL)
-		cJSON_AddTrueToObject(b, "isSubtle");
+	set_true(text_block(c, c->body, line), "isSubtle");
 }
 
 static void add_caveats(struct card *c, const struct summary *s)
 {
 	const char *why[] = { s->incomplete, s->degraded };
 	size_t i;
-	char *e;
-	cJSON *b;
+	char *p;
 
 	for (i = 0; i < 2; i++) {
 		if (why[i] == NULL)
 			continue;
-		e = esc(why[i], 500);
-		b = text_block_own(c, c->body, e ? join3("\xe2\x9a\xa0\xef\xb8\x8f ", e, "") : NULL);
-		set(b, "color", "Warning");
-		free(e);
+		p = plain(why[i], CAVEAT_CHARS);
+		set(text_run_own(c, rich(c, c->body),
+				 p ? join3("\xe2\x9a\xa0\xef\xb8\x8f ", p, "") : NULL),
+		    "color", "Warning");
+		free(p);
 	}
 }
 
-/* One failed step as a Container: bold path with status and duration, then
- * the message in a monospace TextBlock. Caller owns the result. */
+/* One failed step as a Container: the bold path, status and duration (left
+ * out when unknown) as TextRuns, then the message in a monospace TextRun.
+ * Caller owns the result; NULL on ERR_NOMEM. */
 static cJSON *step_container(const struct failed_step *f)
 {
 	struct card c = { NULL, 0 };
-	char dur[32], tail[128], *path = esc(f->path, PATH_CHARS), *status;
-	cJSON *box = cJSON_CreateObject(), *items, *b;
+	char dur[32], *status = plain(render_status_word(f->status, f->status_text), 40);
+	cJSON *box = cJSON_CreateObject(), *items = NULL, *rb;
 
-	status = esc(render_status_word(f->status, f->status_text), 40);
-	items = box ? cJSON_AddArrayToObject(box, "items") : NULL;
-	if (items == NULL || path == NULL || status == NULL ||
-	    !cJSON_AddStringToObject(box, "type", "Container") ||
-	    !cJSON_AddTrueToObject(box, "separator"))
+	if (box != NULL && cJSON_AddStringToObject(box, "type", "Container") &&
+	    cJSON_AddTrueToObject(box, "separator"))
+		items = cJSON_AddArrayToObject(box, "items");
+	if (items == NULL || status == NULL)
 		goto fail;
-	text_duration(f->duration_ms, dur, sizeof(dur));
-	snprintf(tail, sizeof(tail), "** \xc2\xb7 %s \xc2\xb7 %s", status, dur);
-	text_block_own(&c, items, join3("**", path, tail));
-	if (*f->message) {
-		b = text_block_own(&c, items, esc(f->message, MESSAGE_CHARS));
-		set(b, "fontType", "Monospace");
+	rb = rich(&c, items);
+	set(text_run_own(&c, rb, plain(f->path, PATH_CHARS)), "weight", "Bolder");
+	set(text_run_own(&c, rb, join3(DOT, status, "")), "color", status_color(f->status));
+	if (f->duration_ms >= 0) {
+		text_duration(f->duration_ms, dur, sizeof(dur));
+		set_true(text_run_own(&c, rb, join3(DOT, dur, "")), "isSubtle");
 	}
+	if (*f->message)
+		set(text_run_own(&c, rich(&c, items), plain(f->message, MESSAGE_CHARS)),
+		    "fontType", "Monospace");
 	if (c.oom)
 		goto fail;
-	free(path);
 	free(status);
 	return box;
 fail:
 	cJSON_Delete(box);
-	free(path);
 	free(status);
 	return NULL;
 }
@@ -260,25 +352,33 @@ static void add_more(struct card *c, uint64_t omitted)
 	set(text_block(c, c->body, line), "weight", "Bolder");
 }
 
+/* One line per child pipeline shown: "• name — FAILED", the name a TextRun. */
 static void add_children(struct card *c, const struct summary *s)
 {
 	size_t i, shown = s->n_children < RENDER_MAX_CHILDREN_SHOWN ? s->n_children
 								 : RENDER_MAX_CHILDREN_SHOWN;
 	uint64_t more = s->n_children - shown + s->children_more;
-	char line[80];
-	cJSON *facts;
+	const struct child_run *ch;
+	char line[80], *name;
+	cJSON *rb;
 
 	if (shown == 0 && more == 0)
 		return;
-	text_block(c, c->body, "**Child pipelines**");
-	facts = fact_set(c, c->body);
-	for (i = 0; i < shown; i++)
-		add_fact_own_title(c, facts,
-				   esc(*s->children[i].name ? s->children[i].name : "?", CHILD_CHARS),
-				   render_status_word(s->children[i].status, NULL));
+	set(text_block(c, c->body, "Child pipelines"), "weight", "Bolder");
+	for (i = 0; i < shown; i++) {
+		ch = &s->children[i];
+		rb = rich(c, c->body);
+		set(rb, "spacing", "None");
+		name = plain(*ch->name ? ch->name : "?", CHILD_CHARS);
+		text_run_own(c, rb, name ? join3("\xe2\x80\xa2 ", name, "") : NULL);
+		text_run(c, rb, " \xe2\x80\x94 ");
+		set(text_run(c, rb, render_status_word(ch->status, NULL)), "color",
+		    status_color(ch->status));
+		free(name);
+	}
 	if (more) {
 		snprintf(line, sizeof(line), "+%llu more child pipelines", (unsigned long long)more);
-		text_block(c, c->body, line);
+		set(text_block(c, c->body, line), "spacing", "None");
 	}
 }
 

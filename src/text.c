@@ -2,8 +2,12 @@
  * truncation, and the escaping each chat target needs so a hostile pipeline
  * name or step message renders literally and cannot ping, link or format.
  *
- * Teams escaping (text_teams_escape) was chosen as follows, because Teams
- * documents no escape syntax for TextBlock markdown:
+ * Teams cards put untrusted text in RichTextBlock TextRuns, which Teams
+ * documents as not processed as Markdown; text_teams_plain() then only has
+ * to stop tags: '<' '>' become look-alikes and an entity-like '&' becomes
+ * U+FF06, as in the list below. text_teams_escape() is for text that Teams
+ * does process as Markdown (TextBlock, Fact), where there is no documented
+ * escape syntax, so it was chosen as follows:
  *   - '<' and '>' become U+2039 and U+203A, so "<at>x</at>" (mentions) and any
  *     HTML-ish tag can never be formed;
  *   - the markdown specials \ * _ [ ] ( ) ` ~ # are backslash-escaped, so
@@ -237,6 +241,25 @@ static int entity_like(const char *s)
 	return 0;
 }
 
+/* Writes the look-alike of s[i] to out at *o when it is '<', '>' or an
+ * entity-like '&' and returns 1; returns 0 (writing nothing) otherwise. */
+static int teams_lookalike(const char *s, size_t i, char *out, size_t *o)
+{
+	const char *rep = NULL;
+
+	if (s[i] == '<')
+		rep = "\xe2\x80\xb9"; /* U+2039 */
+	else if (s[i] == '>')
+		rep = "\xe2\x80\xba"; /* U+203A */
+	else if (s[i] == '&' && entity_like(s + i + 1))
+		rep = "\xef\xbc\x86"; /* U+FF06 fullwidth & */
+	if (rep == NULL)
+		return 0;
+	memcpy(out + *o, rep, 3);
+	*o += 3;
+	return 1;
+}
+
 /* Escapes s[*i] (one byte) into out at *o; at_line_start says whether only
  * blanks precede it on its line. Returns 1 if a non-blank byte was written. */
 static int teams_escape_byte(const char *s, size_t *i, char *out, size_t *o,
@@ -245,14 +268,10 @@ static int teams_escape_byte(const char *s, size_t *i, char *out, size_t *o,
 	char c = s[*i];
 	size_t k;
 
-	if (c == '<' || c == '>') {
-		memcpy(out + *o, c == '<' ? "\xe2\x80\xb9" : "\xe2\x80\xba", 3);
-		*o += 3;
-	} else if (c == '&' && entity_like(s + *i + 1)) {
-		memcpy(out + *o, "\xef\xbc\x86", 3); /* U+FF06 fullwidth & */
-		*o += 3;
-	} else if (strchr("\\*_[]()`~#", c) != NULL ||
-		   (at_line_start && (c == '-' || c == '+'))) {
+	if (teams_lookalike(s, *i, out, o))
+		return 1;
+	if (strchr("\\*_[]()`~#", c) != NULL ||
+	    (at_line_start && (c == '-' || c == '+'))) {
 		out[(*o)++] = '\\';
 		out[(*o)++] = c;
 	} else if (at_line_start && c >= '0' && c <= '9') {
@@ -295,6 +314,26 @@ char *text_teams_escape(const char *s)
 		if (teams_escape_byte(s, &i, out, &o, line_start))
 			line_start = 0;
 	}
+	out[o] = '\0';
+	return out;
+}
+
+char *text_teams_plain(const char *s)
+{
+	size_t len, i, o = 0;
+	char *out;
+
+	if (s == NULL)
+		s = "";
+	len = strlen(s);
+	if (len > (SIZE_MAX - 1) / 3)
+		return NULL;
+	out = malloc(len * 3 + 1); /* 3-byte look-alikes are the worst case */
+	if (out == NULL)
+		return NULL;
+	for (i = 0; i < len; i++)
+		if (!teams_lookalike(s, i, out, &o))
+			out[o++] = s[i];
 	out[o] = '\0';
 	return out;
 }

@@ -15,7 +15,11 @@
  *     (backoff, at least Retry-After); a permanent one marks it dead.
  *  4. store_job_settle() decides the job's state from its deliveries.
  * Every step is committed to the store before the next, so a crash at any
- * point repeats at most the delivery that was in flight (at-least-once). */
+ * point repeats at most the delivery that was in flight (at-least-once).
+ * When a store write fails mid-job (disk full, read-only file) the job is
+ * handed back as queued after a backoff, that write retried each second
+ * until the store takes it, rather than idling out its lease; a delivery
+ * posted but not recorded is then posted again (at-least-once). */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -44,10 +48,19 @@ struct pacer {
 	struct ratelimit *rl;
 };
 
+/* A Matillion client built from one config's [matillion] and HTTP settings,
+ * shared by all workers (its token cache and rate limiter must be), and
+ * replaced when a reload changes those settings. */
+struct client {
+	struct dpc *dpc;
+	char *key;                /* settings it was built from (settings_key) */
+	int refs;                 /* guarded by workers.lock */
+};
+
 struct workers {
 	struct config_holder *cfg;
 	struct store *st;
-	struct dpc *dpc;          /* shared: token cache and API rate limiter */
+	struct client *client;    /* current client; holds one reference */
 	pthread_t *threads;
 	int n;
 	atomic_int stop;
@@ -61,6 +74,7 @@ struct workers {
 struct wctx {                 /* one per thread */
 	struct workers *w;
 	struct httpc *http;
+	char *http_key;           /* settings t->http was built from */
 	uint64_t rng;
 };
 
@@ -70,19 +84,6 @@ static uint64_t next_rand(uint64_t *x)
 	*x ^= *x >> 7;
 	*x ^= *x << 17;
 	return *x;
-}
-
-/* Logs one event of job j; every job line carries job and execution ids.
- * k1/k2 may be NULL to end the field list early. */
-static void jlog(enum log_level lv, const struct job *j, const char *msg,
-		 const char *k1, const char *v1, const char *k2, const char *v2)
-{
-	char id[24];
-
-	if (!log_enabled(lv))
-		return;
-	snprintf(id, sizeof(id), "%lld", (long long)j->id);
-	log_event(lv, msg, "job", id, "execution", j->ev.execution_id, k1, v1, k2, v2, NULL);
 }
 
 static struct httpc *http_for(const struct config *c)
@@ -96,6 +97,94 @@ static struct httpc *http_for(const struct config *c)
 		.max_response = 0,
 	};
 	return httpc_new(&o);
+}
+
+/* Everything a Matillion client or an HTTP client is built from, as one
+ * string, so a reload can tell whether they must be rebuilt. */
+static char *settings_key(const struct config *c)
+{
+	char buf[4096];
+	int n;
+
+	n = snprintf(buf, sizeof(buf), "%s\n%s\n%s\n%s\n%s\n%d %d %d %d\n%d %d %d\n%s\n%s",
+		     c->api_base, c->token_url, c->client_id, c->client_secret, c->ui_base,
+		     c->requests_per_minute, c->burst, c->max_child_depth, c->max_api_calls,
+		     c->connect_timeout, c->timeout, c->allow_http,
+		     c->ca_file ? c->ca_file : "", c->proxy ? c->proxy : "");
+	return n < 0 || (size_t)n >= sizeof(buf) ? NULL : strdup(buf);
+}
+
+static void free_key(char *key)
+{
+	if (key != NULL) {
+		explicit_bzero(key, strlen(key)); /* it holds the client secret */
+		free(key);
+	}
+}
+
+static void client_unref(struct client *cl)
+{
+	if (cl != NULL && --cl->refs == 0) {
+		dpc_free(cl->dpc);
+		free_key(cl->key);
+		free(cl);
+	}
+}
+
+/* The client for config c with a reference (give it back with
+ * client_put), rebuilt first if c's settings differ from the current one.
+ * NULL on ERR_NOMEM. */
+static struct client *client_get(struct workers *w, const struct config *c)
+{
+	struct client *cl = NULL;
+	char *key = settings_key(c);
+
+	if (key == NULL)
+		return NULL;
+	pthread_mutex_lock(&w->lock);
+	if (w->client == NULL || strcmp(w->client->key, key) != 0) {
+		struct client *fresh = calloc(1, sizeof(*fresh));
+		if (fresh == NULL || (fresh->dpc = dpc_new(c)) == NULL) {
+			free(fresh);
+			goto out;
+		}
+		fresh->key = key;
+		key = NULL;
+		fresh->refs = 1;
+		client_unref(w->client);
+		w->client = fresh;
+	}
+	cl = w->client;
+	cl->refs++;
+out:
+	pthread_mutex_unlock(&w->lock);
+	free_key(key);
+	return cl;
+}
+
+static void client_put(struct workers *w, struct client *cl)
+{
+	pthread_mutex_lock(&w->lock);
+	client_unref(cl);
+	pthread_mutex_unlock(&w->lock);
+}
+
+/* Makes t->http match c's HTTP settings (a reload may change them). */
+static int thread_http(struct wctx *t, const struct config *c)
+{
+	char *key = settings_key(c);
+
+	if (key == NULL)
+		return ERR_NOMEM;
+	if (t->http != NULL && strcmp(t->http_key, key) == 0) {
+		free_key(key);
+		return 0;
+	}
+	httpc_free(t->http);
+	free_key(t->http_key);
+	t->http = http_for(c);
+	t->http_key = key;
+	return t->http != NULL ? 0 : ERR_NOMEM;
 }
 
 /* The limiter pacing posts to one destination, created on first use. The
@@ -167,6 +256,7 @@ static int summary_from_webhook(struct summary *s, const struct config *c, const
 static int build_summary(struct wctx *t, const struct config *c, struct job *j,
 			 struct summary *s, int *have)
 {
+	struct client *cl;
 	struct dpc_error e = { .retry_after_s = -1 };
 	char why[320];
 	int64_t now = store_now_ms();
@@ -176,11 +266,15 @@ static int build_summary(struct wctx *t, const struct config *c, struct job *j,
 	rc = summary_from_webhook(s, c, j);
 	if (rc)
 		return rc;
-	rc = dpc_fetch_summary(t->w->dpc, t->http, j->ev.project_id, j->ev.execution_id, s, &e);
+	cl = client_get(t->w, c);
+	if (cl == NULL)
+		return ERR_NOMEM;
+	rc = dpc_fetch_summary(cl->dpc, t->http, j->ev.project_id, j->ev.execution_id, s, &e);
+	client_put(t->w, cl);
 	if (rc == 0) {
 		const struct project *p = route_find(c, j->ev.project_id);
 		if (j->ev.status == ST_UNKNOWN && (p == NULL || !route_match(p, s->status, s->environment))) {
-			jlog(LOG_INFO, j, "run status matches no route", "status", status_names[s->status], NULL, NULL);
+			log_event(LOG_INFO, "run status matches no route", "status", status_names[s->status], NULL);
 			return store_job_end(t->w->st, j->id, JOB_IGNORED, "status matches no route");
 		}
 		*have = 1;
@@ -189,22 +283,25 @@ static int build_summary(struct wctx *t, const struct config *c, struct job *j,
 	snprintf(why, sizeof(why), "%s", e.message[0] ? e.message : err_str(rc));
 	if (rc == ERR_TRANSIENT && retry_allowed(j->attempts, c->max_attempts, now - j->received_ms, c->max_age)) {
 		int64_t delay = retry_delay_ms(j->attempts, e.retry_after_s, next_rand(&t->rng));
-		jlog(LOG_WARN, j, "matillion API failed, will retry", "error", why, NULL, NULL);
+		log_event(LOG_WARN, "matillion API failed, will retry", "error", why, NULL);
 		metrics_retry();
 		return store_job_retry(t->w->st, j->id, now + delay, why);
 	}
 	if (!c->degraded_notice) {
-		jlog(LOG_ERROR, j, "matillion API failed, giving up", "error", why, NULL, NULL);
+		log_event(LOG_ERROR, "matillion API failed, giving up", "error", why, NULL);
 		metrics_dead_letter();
 		return store_job_end(t->w->st, j->id, JOB_DEAD, why);
 	}
 	/* Post what the webhook told us rather than stay silent. */
 	summary_free(s);
 	rc = summary_from_webhook(s, c, j);
-	if (rc == 0)
-		rc = summary_set_degraded(s, why);
 	if (rc == 0) {
-		jlog(LOG_WARN, j, "matillion API failed, sending degraded notice", "error", why, NULL, NULL);
+		char note[sizeof(why) + 40];
+		snprintf(note, sizeof(note), "step details unavailable: %s", why);
+		rc = summary_set_degraded(s, note);
+	}
+	if (rc == 0) {
+		log_event(LOG_WARN, "matillion API failed, sending degraded notice", "error", why, NULL);
 		*have = 1;
 	}
 	return rc;
@@ -227,7 +324,7 @@ static int post_one(struct wctx *t, const struct config *c, const struct job *j,
 	now = store_now_ms();
 	if (r.cls == DELIVER_OK) {
 		metrics_delivery(d->name, "ok");
-		jlog(LOG_INFO, j, "delivered", "destination", d->name, "result", r.detail);
+		log_event(LOG_INFO, "delivered", "destination", d->name, "result", r.detail, NULL);
 		return store_delivery_ok(t->w->st, j->id, d->name);
 	}
 	if (r.cls == DELIVER_RETRY &&
@@ -237,12 +334,12 @@ static int post_one(struct wctx *t, const struct config *c, const struct job *j,
 			ratelimit_pause_until(rl, ratelimit_now_ms() + r.retry_after_s * 1000);
 		metrics_delivery(d->name, "retry");
 		metrics_retry();
-		jlog(LOG_WARN, j, "delivery failed, will retry", "destination", d->name, "error", r.detail);
+		log_event(LOG_WARN, "delivery failed, will retry", "destination", d->name, "error", r.detail, NULL);
 		return store_delivery_retry(t->w->st, j->id, d->name, now + delay, r.detail);
 	}
 	metrics_delivery(d->name, "dead");
 	metrics_dead_letter();
-	jlog(LOG_ERROR, j, "delivery failed permanently", "destination", d->name, "error", r.detail);
+	log_event(LOG_ERROR, "delivery failed permanently", "destination", d->name, "error", r.detail, NULL);
 	return store_delivery_dead(t->w->st, j->id, d->name, r.detail);
 }
 
@@ -282,9 +379,14 @@ static int run_job(struct wctx *t, struct job *j)
 	struct delivery *dl = NULL;
 	size_t n = 0, i;
 	int need = 0, have = 0, rc;
+	char id[24];
 
 	memset(&s, 0, sizeof(s));
-	rc = store_deliveries(t->w->st, j->id, &dl, &n);
+	snprintf(id, sizeof(id), "%lld", (long long)j->id);
+	log_context(id, j->ev.execution_id);
+	rc = thread_http(t, c);
+	if (rc == 0)
+		rc = store_deliveries(t->w->st, j->id, &dl, &n);
 	if (rc)
 		goto out;
 	for (i = 0; i < n; i++)
@@ -300,11 +402,31 @@ static int run_job(struct wctx *t, struct job *j)
 		rc = store_job_settle(t->w->st, j->id);
 out:
 	if (rc)
-		jlog(LOG_ERROR, j, "job failed", "error", err_str(rc), NULL, NULL);
+		log_event(LOG_ERROR, "job failed", "error", err_str(rc), NULL);
 	summary_free(&s);
 	store_deliveries_free(dl, n);
 	config_put(t->w->cfg, c);
+	log_context(NULL, NULL);
 	return rc;
+}
+
+/* run_job() failed part way (store write failed: disk full, read-only;
+ * or out of memory), leaving the job running under a lease that would keep
+ * it idle for LEASE_MS. Hands it back as queued after a backoff instead,
+ * retrying that write until the store takes it or shutdown, when the next
+ * start re-queues it anyway. Deliveries already recorded stay recorded. */
+static void job_give_back(struct wctx *t, const struct job *j, int err)
+{
+	struct workers *w = t->w;
+	int64_t delay = retry_delay_ms(j->attempts, -1, next_rand(&t->rng));
+	int rc;
+
+	while (!atomic_load(&w->stop)) {
+		rc = store_job_retry(w->st, j->id, store_now_ms() + delay, err_str(err));
+		if (rc == 0 || rc == ERR_NOTFOUND)
+			return;
+		store_wait(w->st, 1000);
+	}
 }
 
 static void *thread_main(void *arg)
@@ -325,11 +447,14 @@ static void *thread_main(void *arg)
 			continue;
 		}
 		atomic_fetch_add(&w->busy, 1);
-		run_job(t, &j);
+		rc = run_job(t, &j);
+		if (rc)
+			job_give_back(t, &j, rc);
 		atomic_fetch_sub(&w->busy, 1);
 	}
 	atomic_fetch_sub(&w->alive, 1);
 	httpc_free(t->http);
+	free_key(t->http_key);
 	free(t);
 	return NULL;
 }
@@ -345,9 +470,8 @@ struct workers *workers_start(struct config_holder *cfg, struct store *st)
 	w->cfg = cfg;
 	w->st = st;
 	pthread_mutex_init(&w->lock, NULL);
-	w->dpc = dpc_new(c);
 	w->threads = calloc((size_t)c->workers, sizeof(*w->threads));
-	if (w->dpc == NULL || w->threads == NULL)
+	if (w->threads == NULL)
 		goto fail;
 	for (i = 0; i < c->workers; i++) {
 		struct wctx *t = calloc(1, sizeof(*t));
@@ -355,9 +479,7 @@ struct workers *workers_start(struct config_holder *cfg, struct store *st)
 			goto fail;
 		t->w = w;
 		t->rng = ((uint64_t)time(NULL) << 16) ^ (uint64_t)(i + 1) * 0x9E3779B97F4A7C15ull;
-		t->http = http_for(c);
-		if (t->http == NULL || pthread_create(&w->threads[i], NULL, thread_main, t) != 0) {
-			httpc_free(t->http);
+		if (pthread_create(&w->threads[i], NULL, thread_main, t) != 0) {
 			free(t);
 			goto fail;
 		}
@@ -403,25 +525,10 @@ void workers_stop(struct workers *w, int grace_s)
 	}
 	for (i = 0; i < w->n; i++)
 		pthread_join(w->threads[i], NULL);
-	dpc_free(w->dpc);
+	client_unref(w->client);
 	for (i = 0; i < (int)w->n_pacers; i++)
 		ratelimit_free(w->pacers[i].rl);
 	pthread_mutex_destroy(&w->lock);
 	free(w->threads);
 	free(w);
-}
-
-int worker_run_job(struct workers *w, struct job *j)
-{
-	const struct config *c = config_get(w->cfg);
-	struct wctx t = { .w = w, .rng = 0x2545F4914F6CDD1Dull };
-	int rc;
-
-	t.http = http_for(c);
-	config_put(w->cfg, c);
-	if (t.http == NULL)
-		return ERR_NOMEM;
-	rc = run_job(&t, j);
-	httpc_free(t.http);
-	return rc;
 }
