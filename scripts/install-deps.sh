@@ -1,13 +1,19 @@
 #!/bin/sh
 # Installs the Debian packages dpc-notify needs to build and test, only when
 # something is missing (so it is cheap to call from every make target).
+# Build: compiler, pkg-config and the -dev packages of the libraries.
+# Tests: cmocka, python3 (mock servers, integration tests), sqlite3, mandoc
+# (man page lint), prometheus (for promtool), valgrind, clang and its
+# runtime (libFuzzer), nodejs/npm if absent (Prism contract test).
 set -e
 PKGS="build-essential pkg-config libmicrohttpd-dev libcurl4-openssl-dev libcjson-dev
-libinih-dev libsqlite3-dev libssl-dev libcmocka-dev python3 sqlite3 ca-certificates"
+libinih-dev libsqlite3-dev libssl-dev libcmocka-dev python3 sqlite3 ca-certificates
+curl mandoc prometheus valgrind clang libclang-rt-14-dev"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
 done
+command -v npm >/dev/null 2>&1 || missing="$missing nodejs npm"
 [ -z "$missing" ] && exit 0
 if [ "$(id -u)" != 0 ]; then
 	echo "missing packages:$missing (run as root or: sudo apt-get install$missing)" >&2
@@ -16,4 +22,4 @@ fi
 echo "installing:$missing"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq >/dev/null
-apt-get install -y -qq $missing >/dev/null
+apt-get install -y -qq --no-install-recommends $missing >/dev/null
