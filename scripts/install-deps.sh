@@ -5,15 +5,17 @@
 # Tests: cmocka, python3 (mock servers, integration tests), sqlite3, mandoc
 # (man page lint), prometheus (for promtool), valgrind, clang and its
 # runtime (libFuzzer), nodejs/npm if absent (Prism contract test).
+# With --build-only (the container's build stage): build and unit tests only.
 set -e
 PKGS="build-essential pkg-config libmicrohttpd-dev libcurl4-openssl-dev libcjson-dev
-libinih-dev libsqlite3-dev libssl-dev libcmocka-dev python3 sqlite3 ca-certificates
-curl mandoc prometheus valgrind clang libclang-rt-14-dev"
+libinih-dev libsqlite3-dev libssl-dev libcmocka-dev ca-certificates"
+[ "${1:-}" = "--build-only" ] ||
+	PKGS="$PKGS python3 sqlite3 curl mandoc prometheus valgrind clang libclang-rt-14-dev"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
 done
-command -v npm >/dev/null 2>&1 || missing="$missing nodejs npm"
+[ "${1:-}" = "--build-only" ] || command -v npm >/dev/null 2>&1 || missing="$missing nodejs npm"
 [ -z "$missing" ] && exit 0
 if [ "$(id -u)" != 0 ]; then
 	echo "missing packages:$missing (run as root or: sudo apt-get install$missing)" >&2
