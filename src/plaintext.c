@@ -145,10 +145,13 @@ size_t render_facts(const struct summary *s, struct render_fact *f, size_t max)
 	return n;
 }
 
-/* Bounded output buffer: appends past the cap are dropped. */
+/* Bounded output buffer: once an append would pass the cap, the text is
+ * cut at the last whole code point that fits and later appends are
+ * dropped, so the result stays valid UTF-8. */
 struct pbuf {
 	char *p;
 	size_t len;
+	int full;
 };
 
 __attribute__((format(printf, 2, 3)))
@@ -157,13 +160,20 @@ static void put(struct pbuf *b, const char *fmt, ...)
 	va_list ap;
 	int n;
 
-	if (b->len >= PLAIN_MAX - 1)
+	if (b->full)
 		return;
 	va_start(ap, fmt);
 	n = vsnprintf(b->p + b->len, PLAIN_MAX - b->len, fmt, ap);
 	va_end(ap);
-	if (n > 0)
-		b->len += (size_t)n < PLAIN_MAX - b->len ? (size_t)n : PLAIN_MAX - 1 - b->len;
+	if (n < 0)
+		return;
+	if ((size_t)n < PLAIN_MAX - b->len) {
+		b->len += (size_t)n;
+		return;
+	}
+	b->full = 1;
+	b->len = text_utf8_prefix(b->p, PLAIN_MAX - 1);
+	b->p[b->len] = '\0';
 }
 
 /* Writes a multi-line message with every line indented by indent. */
@@ -249,7 +259,7 @@ static void put_children(struct pbuf *b, const struct summary *s)
 
 char *plaintext_render(const struct summary *s)
 {
-	struct pbuf b = { NULL, 0 };
+	struct pbuf b = { NULL, 0, 0 };
 	char *title = render_title(s);
 
 	if (title == NULL)

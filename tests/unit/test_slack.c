@@ -121,10 +121,37 @@ static size_t all_text(const cJSON *item)
 	return n;
 }
 
+/* All "text" strings under item concatenated into buf (for rich_text). */
+static void concat_text(const cJSON *item, char *buf, size_t len)
+{
+	const cJSON *c;
+	size_t used = strlen(buf);
+
+	if (cJSON_IsString(item) && item->string && strcmp(item->string, "text") == 0) {
+		snprintf(buf + used, len - used, "%s", item->valuestring);
+		return;
+	}
+	if (cJSON_IsObject(item) && cJSON_GetObjectItem(item, "type") &&
+	    strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(item, "type")),
+		   "rich_text_preformatted") == 0 && used < len - 1)
+		memcpy(buf + used, "\n", 2); /* shown on its own lines */
+	for (c = item ? item->child : NULL; c; c = c->next)
+		concat_text(c, buf, len);
+}
+
+/* The visible text of a block: a text object's text, the first element's
+ * text (context, actions), or every rich_text element joined. */
 static const char *block_text(const cJSON *b)
 {
+	static char rich[16384];
 	const cJSON *t = cJSON_GetObjectItem(b, "text"), *els;
+	const char *type = cJSON_GetStringValue(cJSON_GetObjectItem(b, "type"));
 
+	if (type != NULL && strcmp(type, "rich_text") == 0) {
+		rich[0] = '\0';
+		concat_text(b, rich, sizeof(rich));
+		return rich;
+	}
 	if (t == NULL) {
 		els = cJSON_GetObjectItem(b, "elements");
 		t = cJSON_GetArrayItem(els, 0);
@@ -138,6 +165,36 @@ static const char *block_text(const cJSON *b)
 static const char *type_of(const cJSON *b)
 {
 	return cJSON_GetStringValue(cJSON_GetObjectItem(b, "type"));
+}
+
+/* Checks a failed-step rich_text block: emoji, bold path, plain tail and
+ * (when msg is not NULL) the message as a preformatted part. */
+static void check_step(const cJSON *b, const char *emoji, const char *path, const char *tail,
+		       const char *msg)
+{
+	const cJSON *parts = cJSON_GetObjectItem(b, "elements"), *sec, *el;
+
+	assert_string_equal(type_of(b), "rich_text");
+	assert_int_equal(cJSON_GetArraySize(parts), msg ? 2 : 1);
+	sec = cJSON_GetArrayItem(parts, 0);
+	assert_string_equal(type_of(sec), "rich_text_section");
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(sec, "elements")), 4);
+	el = cJSON_GetArrayItem(cJSON_GetObjectItem(sec, "elements"), 0);
+	assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(el, "text")), emoji);
+	el = cJSON_GetArrayItem(cJSON_GetObjectItem(sec, "elements"), 2);
+	assert_string_equal(type_of(el), "text");
+	assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(el, "text")), path);
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(el, "style"), "bold")));
+	el = cJSON_GetArrayItem(cJSON_GetObjectItem(sec, "elements"), 3);
+	assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(el, "text")), tail);
+	assert_null(cJSON_GetObjectItem(el, "style"));
+	if (msg == NULL)
+		return;
+	sec = cJSON_GetArrayItem(parts, 1);
+	assert_string_equal(type_of(sec), "rich_text_preformatted");
+	el = cJSON_GetArrayItem(cJSON_GetObjectItem(sec, "elements"), 0);
+	assert_string_equal(type_of(el), "text");
+	assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(el, "text")), msg);
 }
 
 static void structure(void **state)
@@ -174,9 +231,8 @@ static void structure(void **state)
 	assert_string_equal(block_text(cJSON_GetArrayItem(blocks, 2)),
 			    "48 steps: 45 succeeded, 2 failed, 1 cancelled");
 	b = cJSON_GetArrayItem(blocks, 3);
-	assert_string_equal(block_text(b), "*Root" SEP "Load* \xc2\xb7 FAILED \xc2\xb7 3m 05s\n"
-					   "```Table not found```");
-	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(b, "text"), "verbatim")));
+	check_step(b, "\xe2\x9d\x8c", "Root" SEP "Load", " \xc2\xb7 FAILED \xc2\xb7 3m 05s",
+		   "Table not found");
 	assert_string_equal(block_text(cJSON_GetArrayItem(blocks, 5)),
 			    "*Child pipelines*\n\xe2\x80\xa2 child_a \xe2\x80\x94 FAILED");
 	b = cJSON_GetArrayItem(blocks, 6);
@@ -209,7 +265,8 @@ static uint64_t check_limits(const struct summary *s, size_t *shown)
 			assert_true(width(t) <= SLACK_MAX_HEADER);
 		else
 			assert_true(width(t) <= SLACK_MAX_SECTION);
-		if (strncmp(t, "*Root" SEP "Step ", strlen("*Root" SEP "Step ")) == 0)
+		if (strncmp(t, "\xe2\x9d\x8c Root" SEP "Step ",
+			    strlen("\xe2\x9d\x8c Root" SEP "Step ")) == 0)
 			(*shown)++;
 		if (sscanf(t, "+%llu more failed steps", &v) == 1) {
 			assert_int_equal(more, 0); /* only one such line */
@@ -293,6 +350,37 @@ static void make_hostile(struct summary *s, const char *t)
 		s->failed[i].status = ST_UNKNOWN;
 	}
 	add_child(s, "c1", t, ST_FAILED);
+}
+
+/* A path with mrkdwn markers is still bold and shown as typed (rich_text
+ * is literal); an unknown duration is left out, never "?"; '<' '>' in
+ * rich_text become look-alikes. */
+static void step_path_literal(void **state)
+{
+	struct summary s;
+	cJSON *root, *b;
+	char *out;
+
+	(void)state;
+	make_summary(&s, 2, 0);
+	set(&s.failed[0].path, "Finance/load_dwh" SEP "Finance/stage_orders" SEP "Load *raw*");
+	set(&s.failed[0].message, "col `A_B` <!channel> & ```x```");
+	s.failed[0].duration_ms = -1;
+	s.failed[1].status = ST_CANCELLED;
+	set(&s.failed[1].status_text, "CANCELLED");
+	set(&s.failed[1].message, "");
+	root = render(&s, NULL, &out);
+	b = cJSON_GetArrayItem(cJSON_GetObjectItem(root, "blocks"), 3);
+	check_step(b, "\xe2\x9d\x8c", "Finance/load_dwh" SEP "Finance/stage_orders" SEP "Load *raw*",
+		   " \xc2\xb7 FAILED", "col `A_B` \xe2\x80\xb9!channel\xe2\x80\xba & ```x```");
+	b = cJSON_GetArrayItem(cJSON_GetObjectItem(root, "blocks"), 4);
+	check_step(b, "\xe2\x9a\xa0\xef\xb8\x8f", "Root" SEP "Step 1",
+		   " \xc2\xb7 CANCELLED \xc2\xb7 3m 05s", NULL);
+	assert_null(strstr(out, "\xc2\xb7 ?"));
+	assert_null(strstr(out, "<!"));
+	free(out);
+	cJSON_Delete(root);
+	summary_free(&s);
 }
 
 static void hostile_text(void **state)
@@ -435,6 +523,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(structure),
 		cmocka_unit_test(limits),
+		cmocka_unit_test(step_path_literal),
 		cmocka_unit_test(hostile_text),
 		cmocka_unit_test(mention_only_for_problems),
 		cmocka_unit_test(banner_caveats_and_link),

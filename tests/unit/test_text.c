@@ -161,6 +161,25 @@ static void teams_escape_hostile(void **state)
 	check_escape(text_teams_escape, NULL, "");
 }
 
+static void teams_plain_keeps_markdown(void **state)
+{
+	(void)state;
+	/* Tags cannot form; Markdown specials stay as typed (TextRuns are not
+	 * Markdown), so no backslash ever shows in the card. */
+	check_escape(text_teams_plain, "<at>CEO</at>",
+		     "\xe2\x80\xb9" "at\xe2\x80\xba" "CEO\xe2\x80\xb9/at\xe2\x80\xba");
+	check_escape(text_teams_plain, "<!channel>", "\xe2\x80\xb9!channel\xe2\x80\xba");
+	check_escape(text_teams_plain, "[x](javascript:alert(1))", "[x](javascript:alert(1))");
+	check_escape(text_teams_plain, "load_dwh (v2) *x* `c` ~s~ #h \\ - a\n12. b",
+		     "load_dwh (v2) *x* `c` ~s~ #h \\ - a\n12. b");
+	check_escape(text_teams_plain, "R&D &lt;at&gt; &#60; & ;",
+		     "R&D \xef\xbc\x86lt;at\xef\xbc\x86gt; \xef\xbc\x86#60; & ;");
+	check_escape(text_teams_plain, "Finance/load_dwh \xe2\x80\xba x",
+		     "Finance/load_dwh \xe2\x80\xba x");
+	check_escape(text_teams_plain, "", "");
+	check_escape(text_teams_plain, NULL, "");
+}
+
 static void check_duration(int64_t ms, const char *want)
 {
 	char buf[32];
@@ -202,6 +221,7 @@ int main(void)
 		cmocka_unit_test(truncate_every_limit),
 		cmocka_unit_test(slack_escape_hostile),
 		cmocka_unit_test(teams_escape_hostile),
+		cmocka_unit_test(teams_plain_keeps_markdown),
 		cmocka_unit_test(duration_formats),
 	};
 
