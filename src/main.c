@@ -20,6 +20,7 @@
 #include "intake.h"
 #include "log.h"
 #include "render.h"
+#include "route.h"
 #include "store.h"
 #include "summary.h"
 #include "worker.h"
@@ -126,6 +127,7 @@ static char *render_format(const struct summary *s, const char *fmt, const struc
 static int cmd_preview(struct config *c, int argc, char **argv)
 {
 	const char *fmt = "text";
+	const struct project *p;
 	struct dpc *d = NULL;
 	struct httpc *h = NULL;
 	struct summary s;
@@ -156,6 +158,13 @@ static int cmd_preview(struct config *c, int argc, char **argv)
 	h = http_for(c);
 	if (d == NULL || h == NULL || summary_init(&s, argv[0], argv[1], c->ui_base))
 		goto out;
+	p = route_find(c, argv[0]);
+	if (p != NULL && p->name != NULL && p->name[0] != '\0') {
+		free(s.project_name);
+		s.project_name = strdup(p->name);
+		if (s.project_name == NULL)
+			goto out;
+	}
 	if (dpc_fetch_summary(d, h, argv[0], argv[1], &s, &e) != 0) {
 		fprintf(stderr, "preview: %s\n", e.message[0] ? e.message : "Matillion API request failed");
 		goto out;

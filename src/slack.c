@@ -480,7 +480,8 @@ static void add_steps(struct blocks *bl, const struct summary *s, const struct b
 	add(bl, context(line));
 }
 
-/* Notification text: title, counts and the first failure, escaped. */
+/* Notification text (what push notifications show): a test marker for
+ * send-test, title, counts and the first failure, escaped. */
 static char *fallback(const struct summary *s)
 {
 	char *title = render_title(s), *raw = NULL, *out = NULL;
@@ -491,10 +492,12 @@ static char *fallback(const struct summary *s)
 	if (title == NULL)
 		return NULL;
 	render_counts_line(s, counts, sizeof(counts));
-	len = strlen(title) + strlen(counts) + (f ? strlen(f->path) + strlen(f->message) : 0) + 64;
+	len = strlen(title) + strlen(counts) + (f ? strlen(f->path) + strlen(f->message) : 0) + 96;
 	raw = malloc(len);
 	if (raw != NULL) {
-		snprintf(raw, len, "%s %s. %s%s%s%s%s", render_status_emoji(s->status), title,
+		snprintf(raw, len, "%s%s %s. %s%s%s%s%s",
+			 s->is_test ? "\xf0\x9f\xa7\xaa TEST MESSAGE \xe2\x80\x94 " : "",
+			 render_status_emoji(s->status), title,
 			 counts, f ? ". First failure: " : "", f ? f->path : "", f ? ": " : "",
 			 f ? f->message : "");
 		out = esc(raw, FALLBACK_CHARS, ESC_MRKDWN);
