@@ -140,7 +140,7 @@ class State:
     """Everything the handlers share, behind one lock."""
 
     def __init__(self, scenario, record_path, upstream):
-        self.lock = threading.Lock()
+        self.lock = threading.RLock()  # reply() logs while a handler may hold it
         self.record_path = record_path
         self.upstream = upstream.rstrip("/") if upstream else None
         self.recorded = []
@@ -211,6 +211,8 @@ class Handler(BaseHTTPRequestHandler):
             body = json.dumps(body).encode()
         elif isinstance(body, str):
             body = body.encode()
+        self._status = status
+        self.log_call()  # before the reply, so a client never outruns the log
         self.send_response(status)
         if body or ctype:
             self.send_header("Content-Type", ctype)
@@ -220,7 +222,6 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
-        self._status = status
 
     def problem(self, status, title, detail):
         self.reply(status, {"type": "about:blank", "title": title, "status": status,
@@ -233,13 +234,25 @@ class Handler(BaseHTTPRequestHandler):
     def drop(self):
         """Closes the connection with a TCP reset and no reply."""
         self.close_connection = True
+        self._status = 0
+        self.log_call()
         try:
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
                                        struct.pack("ii", 1, 0))
             self.connection.close()
         except OSError:
             pass
-        self._status = 0
+
+    def log_call(self):
+        """Records an API call once, with the status being sent."""
+        e = self._pending
+        if e is None:
+            return
+        self._pending = None
+        e["status"] = self._status
+        e.update(self._extra)
+        with self.st.lock:
+            self.st.log("api", e)
 
     def apply_fault(self, path):
         """Returns True when a fault produced the whole response."""
@@ -265,12 +278,18 @@ class Handler(BaseHTTPRequestHandler):
 
     def dispatch(self):
         self._status = 0
+        self._pending = None
+        self._extra = {}
         url = urllib.parse.urlsplit(self.path)
         path, query = url.path, url.query
         if path.startswith("/_"):
             return self.control(path)
-        api = path.startswith("/dpc/") or path.startswith("/oauth/")
-        t = time.time()
+        if path.startswith("/dpc/") or path.startswith("/oauth/"):
+            self._pending = {
+                "method": self.command, "path": path,
+                "query": dict(urllib.parse.parse_qsl(query, keep_blank_values=True)),
+                "raw_query": query, "status": 0, "t": time.time(),
+                "authorization": self.headers.get("Authorization", "")}
         try:
             if not self.apply_fault(self.path):
                 if path == "/oauth/dpc/token":
@@ -283,14 +302,7 @@ class Handler(BaseHTTPRequestHandler):
                     self.read_body()
                     self.reply(404, "not found", "text/plain")
         finally:
-            if api:
-                entry = {"method": self.command, "path": path,
-                         "query": dict(urllib.parse.parse_qsl(query, keep_blank_values=True)),
-                         "raw_query": query, "status": self._status, "t": t,
-                         "authorization": self.headers.get("Authorization", "")}
-                entry.update(getattr(self, "_extra", {}))
-                with self.st.lock:
-                    self.st.log("api", entry)
+            self.log_call()  # e.g. when the handler raised before replying
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = \
         lambda self: self.dispatch()
