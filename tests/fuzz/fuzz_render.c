@@ -1,7 +1,9 @@
 /* libFuzzer target for the renderers alone: a struct summary is built
  * straight from the input bytes (random identity, counts, failed steps and
  * child runs with arbitrary bytes as names and messages, random caveats)
- * and rendered for Slack, Teams and plain text. Byte 0 bit 3 picks how the
+ * and rendered for Slack, Teams and plain text. Byte 0: bit 0 no link,
+ * bit 1 a mention (bit 2 picks its form), bit 4 makes every failed step a
+ * copy of the first (large output from a small input), bit 3 picks how the
  * strings are made: "clean" mode sanitises and caps them the way summary.c
  * promises (the renderers' contract), raw mode passes any bytes, which
  * Slack and Teams must still survive because they sanitise again; plain
@@ -30,6 +32,16 @@
 #define CAP_PATH (5 * (CAP_NAME + 5))
 
 static int clean_mode;
+static int clone_mode; /* failed steps after the first copy it: big output from a small input */
+
+static char *xstrdup(const char *s)
+{
+	char *d = strdup(s);
+
+	if (d == NULL)
+		abort();
+	return d;
+}
 
 /* A string from the input; in clean mode sanitised and cut to cap bytes on
  * a code point boundary, as the summary hands strings to renderers. */
@@ -98,8 +110,21 @@ static void build_failed(struct summary *s, struct fz_reader *r)
 		abort();
 	for (i = 0; i < n; i++) {
 		struct failed_step *f = &s->failed[i];
-		uint64_t dur = fz_u64(r);
+		uint64_t dur;
 
+		if (clone_mode && i > 0) {
+			f->path = xstrdup(s->failed[0].path);
+			f->step_id = xstrdup(s->failed[0].step_id);
+			f->status = s->failed[0].status;
+			f->status_text = xstrdup(s->failed[0].status_text);
+			f->message = xstrdup(s->failed[0].message);
+			f->duration_ms = s->failed[0].duration_ms;
+			f->depth = s->failed[0].depth;
+			f->seq = i;
+			s->n_failed = i + 1;
+			continue;
+		}
+		dur = fz_u64(r);
 		f->path = field(r, STR_MAX, CAP_PATH, 0);
 		f->step_id = field(r, 64, CAP_SHORT, 0);
 		f->status = problem_status(r);
@@ -177,6 +202,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (flags & 2)
 		d.mention = (flags & 4) ? "<!subteam^S0123|oncall>" : "oncall@example.com";
 	clean_mode = (flags & 8) != 0;
+	clone_mode = (flags & 16) != 0;
 	build_identity(&s, &r);
 	build_failed(&s, &r);
 	build_children(&s, &r);

@@ -104,6 +104,37 @@ static inline void fz_slack_actions(struct fz_slack_ctx *c, const cJSON *b)
 	}
 }
 
+/* rich_text content is literal, so < > are harmless there; what must never
+ * come from untrusted text are the structural elements that ping or link
+ * (user, usergroup, broadcast, channel; links other than the run link). */
+static inline void fz_slack_rich(struct fz_slack_ctx *c, const cJSON *part, int depth)
+{
+	const char *type = fz_str_item(part, "type"), *t;
+	const cJSON *els = cJSON_GetObjectItemCaseSensitive(part, "elements"), *e;
+
+	FUZZ_CHECK(type != NULL && depth < 4, "rich_text element without type or too deep");
+	if (strcmp(type, "rich_text_section") == 0 || strcmp(type, "rich_text_preformatted") == 0 ||
+	    strcmp(type, "rich_text_quote") == 0 || strcmp(type, "rich_text_list") == 0) {
+		FUZZ_CHECK(cJSON_IsArray(els), "%s without elements", type);
+		cJSON_ArrayForEach(e, els)
+			fz_slack_rich(c, e, depth + 1);
+		return;
+	}
+	if (strcmp(type, "text") == 0) {
+		t = fz_str_item(part, "text");
+		FUZZ_CHECK(t != NULL && *t, "rich_text text element without text");
+		c->text_total += fz_utf8_count(t);
+		return;
+	}
+	if (strcmp(type, "link") == 0) {
+		t = fz_str_item(part, "url");
+		FUZZ_CHECK(t && c->s->link && strcmp(t, c->s->link) == 0,
+			   "rich_text link to something other than the run");
+		return;
+	}
+	FUZZ_CHECK(strcmp(type, "emoji") == 0, "rich_text element of type %s", type);
+}
+
 static inline void fz_slack_block(struct fz_slack_ctx *c, const cJSON *b)
 {
 	const char *type = fz_str_item(b, "type");
@@ -124,6 +155,12 @@ static inline void fz_slack_block(struct fz_slack_ctx *c, const cJSON *b)
 			fz_slack_text_obj(c, e, SLACK_MAX_SECTION, 0, "context");
 	} else if (strcmp(type, "actions") == 0) {
 		fz_slack_actions(c, b);
+	} else if (strcmp(type, "rich_text") == 0) {
+		els = cJSON_GetObjectItemCaseSensitive(b, "elements");
+		FUZZ_CHECK(cJSON_IsArray(els) && cJSON_GetArraySize(els) >= 1,
+			   "rich_text without elements");
+		cJSON_ArrayForEach(e, els)
+			fz_slack_rich(c, e, 0);
 	} else {
 		FUZZ_CHECK(strcmp(type, "divider") == 0, "unexpected block type %s", type);
 	}
