@@ -44,5 +44,17 @@ for t in tests/integration/test_*.py; do
 	fi
 done
 
+# Replay of the fuzz corpora (every seed and saved reproducer, once each).
+# The targets carry their own sanitizers, so a SANITIZE run skips it.
+if [ -z "${SANITIZE:-}" ] && [ -z "${SKIP_FUZZ_REPLAY:-}" ]; then
+	if FUZZ_MODE=replay sh scripts/fuzz.sh >"$log/fuzz" 2>&1; then rc=0; else rc=$?; fi
+	count "$log/fuzz"
+	grep '^\(PASS\|FAIL\) ' "$log/fuzz" | sed "s/^/  fuzz-replay: /"
+	if [ $rc -ne 0 ]; then
+		grep -q '^FAIL ' "$log/fuzz" || failed=$((failed + 1))
+		echo "--- fuzz replay (exit $rc)"; tail -40 "$log/fuzz"
+	fi
+fi
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
