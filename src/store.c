@@ -26,17 +26,24 @@
  * a later not_before. Delivered rows are never posted again, so a retry of
  * the job only re-posts to the destinations that failed.
  *
- * What survives a crash: everything committed. The file is in WAL mode with
- * synchronous=FULL, which fsyncs the WAL at every commit, so a committed
- * transaction survives power loss as well as a process crash. Uncommitted
- * work is rolled back by SQLite on the next open. A job that was running
- * when the process died is queued again by store_open() (its lease belonged
- * to a thread that no longer exists; a lock file "<path>-lock" tells a dead
- * owner from a live one, so a CLI opening the file beside a running service
- * leaves its jobs alone); the attempt stays counted so a job
- * that crashes the process cannot loop forever unnoticed. A crash between a
- * successful chat POST and store_delivery_ok() re-posts that message:
- * delivery is at least once, never at most once.
+ * What survives a crash: everything committed. The file is in WAL mode.
+ * The group-commit connection runs with synchronous=FULL, which fsyncs the
+ * WAL at every commit, so an accepted job survives power loss as well as a
+ * process crash. The bookkeeping connection (claims, delivery outcomes,
+ * settle, CLI) runs with synchronous=NORMAL: its commits survive a process
+ * crash (they are in the OS's page cache) but the last ones before a power
+ * loss or kernel crash may roll back. That can only repeat work (a claim
+ * or a "delivered" forgotten, so a message posted again), never drop an
+ * accepted job, and it keeps the fsync off the path between a chat POST's
+ * 2xx and its "delivered" commit, the window in which a crash re-posts.
+ * Uncommitted work is rolled back by SQLite on the next open. A job that
+ * was running when the process died is queued again by store_open() (its
+ * lease belonged to a thread that no longer exists; a lock file
+ * "<path>-lock" tells a dead owner from a live one, so a CLI opening the
+ * file beside a running service leaves its jobs alone); the attempt stays
+ * counted so a job that crashes the process cannot loop forever unnoticed.
+ * A crash between a successful chat POST and store_delivery_ok() re-posts
+ * that message: delivery is at least once, never at most once.
  *
  * Group commit. Intake threads call store_put() concurrently. Each call
  * queues a request on its own stack and sleeps; one writer thread with its
@@ -54,7 +61,13 @@
  *
  * Everything else (claims, delivery bookkeeping, CLI listing) runs on a
  * second connection guarded by a mutex; WAL lets it read while the writer
- * commits, and busy_timeout serialises the two writers. */
+ * commits, and busy_timeout serialises the two writers.
+ *
+ * Health. A failed write (disk full, read-only, corrupt) marks the store
+ * unhealthy, so intake answers 503 and /readyz fails; the next successful
+ * write marks it healthy. An unhealthy store_healthy() tries one small
+ * write itself, a second after the failure and then at most once a second,
+ * so readiness comes back when space does even if no traffic arrives. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -130,7 +143,7 @@ struct store {
 	atomic_int healthy;
 	atomic_int fail_writes;
 	atomic_uint_least64_t commits;
-	atomic_llong last_probe_ms; /* monotonic time of the last write probe */
+	atomic_llong last_probe_ms; /* monotonic ms of the last failure or probe */
 };
 
 /* ---- small SQLite helpers ---- */
@@ -262,10 +275,12 @@ static int tx_end(struct store *s, sqlite3 *db, int rc)
 	} else {
 		rollback(db);
 	}
-	if (rc == ERR_IO)
+	if (rc == ERR_IO) {
 		atomic_store(&s->healthy, 0);
-	else if (rc != ERR_NOMEM)
+		atomic_store(&s->last_probe_ms, mono_ms()); /* no probe right away */
+	} else if (rc != ERR_NOMEM) {
 		atomic_store(&s->healthy, 1);
+	}
 	return rc;
 }
 

@@ -323,9 +323,12 @@ static int post_one(struct wctx *t, const struct config *c, const struct job *j,
 		return rc;
 	now = store_now_ms();
 	if (r.cls == DELIVER_OK) {
+		/* Record first: until this commit a crash re-posts the message,
+		 * so nothing else runs between the 2xx and it. */
+		rc = store_delivery_ok(t->w->st, j->id, d->name);
 		metrics_delivery(d->name, "ok");
 		log_event(LOG_INFO, "delivered", "destination", d->name, "result", r.detail, NULL);
-		return store_delivery_ok(t->w->st, j->id, d->name);
+		return rc;
 	}
 	if (r.cls == DELIVER_RETRY &&
 	    retry_allowed(dl->attempts + 1, c->max_attempts, now - j->received_ms, c->max_age)) {
