@@ -1,13 +1,21 @@
-/* Retry policy: exponential backoff with full jitter, floored so a retry is
- * never immediate, and never sooner than the remote's Retry-After. Pure. */
+/* Retry policy: exponential backoff with jitter, never sooner than the
+ * remote's Retry-After. Pure.
+ *
+ * The delay after attempt n is drawn uniformly from the upper half of the
+ * exponential window [ceiling/2, ceiling], ceiling = RETRY_BASE_MS * 2^(n-1)
+ * capped at RETRY_CAP_MS. Full jitter (drawing from [0, ceiling]) spreads a
+ * burst just as well but lets the default 12 attempts finish within minutes
+ * by bad luck; with the upper half, 12 attempts always span more than an
+ * hour (4094 s at least, about 2.3 h at most), so a one-hour outage of
+ * Slack, Teams or the Matillion API is ridden out, while max_age (24 h)
+ * still bounds the total. */
 #ifndef DPC_RETRY_H
 #define DPC_RETRY_H
 
 #include <stdint.h>
 
-#define RETRY_BASE_MS 2000      /* first backoff ceiling */
-#define RETRY_CAP_MS 900000     /* backoff ceiling never exceeds 15 min */
-#define RETRY_FLOOR_MS 250      /* smallest delay */
+#define RETRY_BASE_MS 4000      /* ceiling of the first backoff window */
+#define RETRY_CAP_MS 3600000    /* no window is wider than one hour */
 
 /* Delay before attempt number attempt+1, given attempt >= 1 attempts made.
  * rnd is a uniformly random 64-bit value (the caller's PRNG, so tests can

@@ -1,19 +1,23 @@
-/* Backoff with full jitter (delay uniformly drawn from [floor, ceiling],
- * ceiling doubling per attempt) spreads retries of a burst of failures so
- * they do not hit a recovering Slack, Teams or Matillion all at once. */
+/* Exponential backoff with jitter in the upper half of each window (see
+ * retry.h for why), so retries of a burst of failures are spread out and
+ * still span long outages. */
 #include "retry.h"
+
+static int64_t ceiling_ms(int attempt)
+{
+	int64_t c = RETRY_BASE_MS;
+	int i;
+
+	for (i = 1; i < attempt && c < RETRY_CAP_MS; i++)
+		c *= 2;
+	return c > RETRY_CAP_MS ? RETRY_CAP_MS : c;
+}
 
 int64_t retry_delay_ms(int attempt, int64_t retry_after_s, uint64_t rnd)
 {
-	int64_t ceiling = RETRY_BASE_MS;
-	int64_t delay;
-	int i;
+	int64_t c = ceiling_ms(attempt);
+	int64_t delay = c / 2 + (int64_t)(rnd % (uint64_t)(c / 2 + 1));
 
-	for (i = 1; i < attempt && ceiling < RETRY_CAP_MS; i++)
-		ceiling *= 2;
-	if (ceiling > RETRY_CAP_MS)
-		ceiling = RETRY_CAP_MS;
-	delay = RETRY_FLOOR_MS + (int64_t)(rnd % (uint64_t)(ceiling - RETRY_FLOOR_MS + 1));
 	if (retry_after_s >= 0 && delay < retry_after_s * 1000)
 		delay = retry_after_s * 1000;
 	return delay;

@@ -143,7 +143,7 @@ struct store {
 	atomic_int healthy;
 	atomic_int fail_writes;
 	atomic_uint_least64_t commits;
-	atomic_llong last_probe_ms; /* monotonic ms of the last failure or probe */
+	_Atomic int64_t last_probe_ms; /* monotonic ms of the last failure or probe */
 };
 
 /* ---- small SQLite helpers ---- */

@@ -193,6 +193,9 @@ class State:
 
 
 class Handler(BaseHTTPRequestHandler):
+    # Small replies must not wait for delayed ACKs (Nagle + delayed ACK adds
+    # ~40 ms per reply, which would distort latency and crash windows).
+    disable_nagle_algorithm = True
     protocol_version = "HTTP/1.1"
     server_version = "dpc-mock/1.0"
 

@@ -1,4 +1,5 @@
-/* Retry policy: bounds of the jittered backoff and the Retry-After floor. */
+/* Retry policy: bounds of the jittered backoff, the Retry-After floor, and
+ * that the default 12 attempts outlast a one-hour outage. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -7,47 +8,71 @@
 
 #include "retry.h"
 
-static void backoff_ceiling_doubles_then_caps(void **state)
+static void window_doubles_then_caps(void **state)
 {
 	(void)state;
-	/* rnd = ceiling - floor draws the ceiling itself, 0 draws the floor. */
-	assert_int_equal(retry_delay_ms(1, -1, RETRY_BASE_MS - RETRY_FLOOR_MS), RETRY_BASE_MS);
-	assert_int_equal(retry_delay_ms(1, -1, 0), RETRY_FLOOR_MS);
-	assert_int_equal(retry_delay_ms(2, -1, 2 * RETRY_BASE_MS - RETRY_FLOOR_MS), 2 * RETRY_BASE_MS);
-	assert_int_equal(retry_delay_ms(3, -1, 4 * RETRY_BASE_MS - RETRY_FLOOR_MS), 4 * RETRY_BASE_MS);
-	assert_int_equal(retry_delay_ms(40, -1, RETRY_CAP_MS - RETRY_FLOOR_MS), RETRY_CAP_MS);
-	/* One past the range wraps back to the floor: the draw is modular. */
-	assert_int_equal(retry_delay_ms(1000, -1, RETRY_CAP_MS - RETRY_FLOOR_MS + 1), RETRY_FLOOR_MS);
+	/* rnd 0 draws the lower edge (half the ceiling), rnd = c/2 the ceiling. */
+	assert_int_equal(retry_delay_ms(1, -1, 0), RETRY_BASE_MS / 2);
+	assert_int_equal(retry_delay_ms(1, -1, RETRY_BASE_MS / 2), RETRY_BASE_MS);
+	assert_int_equal(retry_delay_ms(2, -1, RETRY_BASE_MS), 2 * RETRY_BASE_MS);
+	assert_int_equal(retry_delay_ms(3, -1, 0), 2 * RETRY_BASE_MS);
+	assert_int_equal(retry_delay_ms(40, -1, RETRY_CAP_MS / 2), RETRY_CAP_MS);
+	assert_int_equal(retry_delay_ms(1000, -1, 0), RETRY_CAP_MS / 2);
+	/* One past the window wraps back to its lower edge: the draw is modular. */
+	assert_int_equal(retry_delay_ms(1, -1, RETRY_BASE_MS / 2 + 1), RETRY_BASE_MS / 2);
 }
 
-static void jitter_stays_in_range(void **state)
+static void jitter_stays_in_window(void **state)
 {
 	uint64_t x = 88172645463325252ull;
 	int attempt, i;
+	int64_t lo_seen = INT64_MAX, hi_seen = 0;
 
 	(void)state;
 	for (attempt = 1; attempt <= 20; attempt++) {
-		int64_t ceiling = RETRY_BASE_MS;
-		for (i = 1; i < attempt && ceiling < RETRY_CAP_MS; i++)
-			ceiling *= 2;
-		if (ceiling > RETRY_CAP_MS)
-			ceiling = RETRY_CAP_MS;
+		int64_t c = RETRY_BASE_MS;
+		for (i = 1; i < attempt && c < RETRY_CAP_MS; i++)
+			c *= 2;
+		if (c > RETRY_CAP_MS)
+			c = RETRY_CAP_MS;
 		for (i = 0; i < 1000; i++) {
 			int64_t d;
 			x ^= x << 13; x ^= x >> 7; x ^= x << 17;
 			d = retry_delay_ms(attempt, -1, x);
-			assert_in_range(d, RETRY_FLOOR_MS, ceiling);
+			assert_in_range(d, c / 2, c);
+			if (attempt == 1) {
+				lo_seen = d < lo_seen ? d : lo_seen;
+				hi_seen = d > hi_seen ? d : hi_seen;
+			}
 		}
 	}
+	/* The draws really spread over the window (not a constant). */
+	assert_true(lo_seen < RETRY_BASE_MS / 2 + RETRY_BASE_MS / 10);
+	assert_true(hi_seen > RETRY_BASE_MS - RETRY_BASE_MS / 10);
 }
 
 static void retry_after_is_a_floor(void **state)
 {
 	(void)state;
 	assert_int_equal(retry_delay_ms(1, 30, 0), 30000);
-	assert_int_equal(retry_delay_ms(1, 0, 0), RETRY_FLOOR_MS);
-	/* A long ceiling draw above Retry-After keeps the draw. */
-	assert_int_equal(retry_delay_ms(5, 1, 20000 - RETRY_FLOOR_MS), 20000);
+	assert_int_equal(retry_delay_ms(1, 0, 0), RETRY_BASE_MS / 2);
+	/* A draw above Retry-After keeps the draw. */
+	assert_int_equal(retry_delay_ms(5, 1, 8 * RETRY_BASE_MS), 16 * RETRY_BASE_MS);
+}
+
+static void default_budget_outlasts_an_hour(void **state)
+{
+	int64_t least = 0, most = 0;
+	int attempt;
+
+	(void)state;
+	/* 12 attempts have 11 waits between them. */
+	for (attempt = 1; attempt < 12; attempt++) {
+		least += retry_delay_ms(attempt, -1, 0);
+		most += retry_delay_ms(attempt, -1, UINT64_MAX - UINT64_MAX % (RETRY_CAP_MS / 2 + 1) - 1);
+	}
+	assert_true(least > 3600 * 1000);
+	assert_true(most < 24 * 3600 * 1000LL);
 }
 
 static void allowed_by_attempts_and_age(void **state)
@@ -63,9 +88,10 @@ static void allowed_by_attempts_and_age(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(backoff_ceiling_doubles_then_caps),
-		cmocka_unit_test(jitter_stays_in_range),
+		cmocka_unit_test(window_doubles_then_caps),
+		cmocka_unit_test(jitter_stays_in_window),
 		cmocka_unit_test(retry_after_is_a_floor),
+		cmocka_unit_test(default_budget_outlasts_an_hour),
 		cmocka_unit_test(allowed_by_attempts_and_age),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
