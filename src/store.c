@@ -950,9 +950,10 @@ int store_claim(struct store *s, int64_t now_ms, int64_t lease_ms, struct job *o
 }
 
 /* Runs statements (all with the same arguments) in one write transaction;
- * *changes gets the rows touched by statement count_idx. When must_touch is
- * set and that statement touched nothing, nothing is written and the result
- * is ERR_NOTFOUND. */
+ * *changes gets the rows touched by statement count_idx (COUNT_ALL: by all
+ * of them). When must_touch is set and that statement touched nothing,
+ * nothing is written and the result is ERR_NOTFOUND. */
+#define COUNT_ALL ((size_t)-1)
 static int write_tx(struct store *s, const char *const *sql, size_t n_sql,
 		    const struct arg *a, size_t n, size_t count_idx, int must_touch,
 		    int *changes)
@@ -963,7 +964,10 @@ static int write_tx(struct store *s, const char *const *sql, size_t n_sql,
 	pthread_mutex_lock(&s->mu);
 	rc = exec_sql(s->db, "BEGIN IMMEDIATE");
 	for (k = 0; k < n_sql && rc == 0; k++) {
-		rc = stmt_run(s->db, sql[k], a, n, k == count_idx ? &ch : NULL);
+		int one = 0;
+		rc = stmt_run(s->db, sql[k], a, n, &one);
+		if (k == count_idx || count_idx == COUNT_ALL)
+			ch += one;
 		if (rc == 0 && k == count_idx && ch == 0 && must_touch)
 			rc = ERR_NOTFOUND;
 	}
@@ -1241,6 +1245,10 @@ int store_delivery_dead(struct store *s, int64_t job_id, const char *dest, const
 
 /* ---- CLI, dead letters, housekeeping ---- */
 
+/* A delivered job with a destination given up on. */
+#define DEAD_DEST "(state = 'delivered' AND id IN (SELECT job_id FROM deliveries" \
+	" WHERE state = 'dead'))"
+
 int store_list(struct store *s, int st, size_t limit, store_job_fn fn, void *ctx)
 {
 	sqlite3_stmt *sq = NULL;
@@ -1253,8 +1261,11 @@ int store_list(struct store *s, int st, size_t limit, store_job_fn fn, void *ctx
 	a[0] = AT(st < 0 ? NULL : job_state_names[st]);
 	a[1] = AI(limit == 0 || limit > INT64_MAX ? -1 : (int64_t)limit);
 	pthread_mutex_lock(&s->mu);
+	/* "dead" lists dead jobs and delivered jobs with a dead destination:
+	 * both are dead letters someone has to look at. */
 	rc = sqlite3_prepare_v2(s->db, "SELECT " JOB_COLS " FROM jobs WHERE ?1 IS NULL"
-				       " OR state = ?1 ORDER BY id DESC LIMIT ?2", -1, &sq, NULL);
+				       " OR state = ?1 OR (?1 = 'dead' AND " DEAD_DEST ")"
+				       " ORDER BY id DESC LIMIT ?2", -1, &sq, NULL);
 	if (rc == SQLITE_OK)
 		rc = bind_args(sq, a, 2);
 	while (rc == SQLITE_OK && (rc = sqlite3_step(sq)) == SQLITE_ROW) {
@@ -1271,14 +1282,18 @@ int store_list(struct store *s, int st, size_t limit, store_job_fn fn, void *ctx
 
 int store_dead_retry(struct store *s, int64_t job_id, size_t *count)
 {
-	/* Deliveries first: their selector needs the jobs still dead. */
+	/* Dead deliveries of dead or delivered jobs become pending; then every
+	 * such job that has a pending delivery again is queued. A delivered
+	 * job keeps its delivered destinations, so only the dead ones post. */
 	static const char *const sql[2] = {
 		"UPDATE deliveries SET state = 'pending', attempts = 0, not_before_ms = ?2,"
 		" last_error = NULL, updated_ms = ?2 WHERE state = 'dead' AND job_id IN"
-		" (SELECT id FROM jobs WHERE state = 'dead' AND (?1 < 0 OR id = ?1))",
+		" (SELECT id FROM jobs WHERE state IN ('dead', 'delivered')"
+		" AND (?1 < 0 OR id = ?1))",
 		"UPDATE jobs SET state = 'queued', attempts = 0, not_before_ms = ?2,"
 		" lease_until_ms = NULL, finished_ms = NULL"
-		" WHERE state = 'dead' AND (?1 < 0 OR id = ?1)",
+		" WHERE state IN ('dead', 'delivered') AND (?1 < 0 OR id = ?1) AND id IN"
+		" (SELECT job_id FROM deliveries WHERE state = 'pending')",
 	};
 	struct arg a[2] = { AI(job_id), AI(store_now_ms()) };
 	int ch = 0, rc;
@@ -1297,9 +1312,12 @@ int store_dead_retry(struct store *s, int64_t job_id, size_t *count)
 
 int store_dead_purge(struct store *s, int64_t older_than_s, size_t *count)
 {
-	static const char *const sql[1] = {
+	/* Dead jobs go whole; a delivered job loses only its dead deliveries. */
+	static const char *const sql[2] = {
 		"DELETE FROM jobs WHERE state = 'dead'"
 		" AND coalesce(finished_ms, received_ms) <= ?1",
+		"DELETE FROM deliveries WHERE state = 'dead' AND updated_ms <= ?1"
+		" AND job_id IN (SELECT id FROM jobs WHERE state = 'delivered')",
 	};
 	struct arg a[1];
 	int ch = 0, rc;
@@ -1309,7 +1327,7 @@ int store_dead_purge(struct store *s, int64_t older_than_s, size_t *count)
 	if (s == NULL || older_than_s < 0 || older_than_s > INT64_MAX / 2000)
 		return ERR_INVALID;
 	a[0] = AI(store_now_ms() - older_than_s * 1000);
-	rc = write_tx(s, sql, 1, a, 1, 0, 0, &ch);
+	rc = write_tx(s, sql, 2, a, 1, COUNT_ALL, 0, &ch);
 	if (count != NULL)
 		*count = (size_t)ch;
 	return rc;

@@ -503,6 +503,49 @@ static void make_dead(struct store *s, int64_t id)
 	assert_int_equal(store_job_settle(s, id), 0);
 }
 
+/* A job delivered to Slack but given up on Teams is a dead letter too:
+ * listed, retried for Teams only, and purged without touching Slack. */
+static void dead_destination_of_delivered_job(void **state)
+{
+	struct fixture *f = *state;
+	int64_t b = put_job(f->s, "exec-mixed");
+	struct collect c = { 0 };
+	struct delivery *d = NULL;
+	size_t n = 0, count = 0;
+	struct job j;
+
+	assert_int_equal(store_claim(f->s, store_now_ms(), 60000, &j), 0);
+	assert_int_equal(store_delivery_ok(f->s, b, "slack-ops"), 0);
+	assert_int_equal(store_delivery_dead(f->s, b, "teams-data", "HTTP 410 channel gone"), 0);
+	assert_int_equal(store_job_settle(f->s, b), 0);
+	assert_count(f->s, JOB_DELIVERED, 1);
+
+	assert_int_equal(store_list(f->s, JOB_DEAD, 0, collect_fn, &c), 0);
+	assert_int_equal(c.n, 1);
+	assert_int_equal(c.ids[0], b);
+	assert_int_equal(c.st[0], JOB_DELIVERED);
+	assert_non_null(strstr(c.err[0], "teams-data"));
+
+	assert_int_equal(store_dead_retry(f->s, b, &count), 0);
+	assert_int_equal(count, 1);
+	assert_count(f->s, JOB_QUEUED, 1);
+	assert_int_equal(store_deliveries(f->s, b, &d, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(d[0].dest, "teams-data");
+	store_deliveries_free(d, n);
+
+	/* Dead again; purge drops only the dead delivery, the job stays. */
+	assert_int_equal(store_claim(f->s, store_now_ms(), 60000, &j), 0);
+	assert_int_equal(store_delivery_dead(f->s, b, "teams-data", "HTTP 410"), 0);
+	assert_int_equal(store_job_settle(f->s, b), 0);
+	assert_int_equal(store_dead_purge(f->s, 0, &count), 0);
+	assert_int_equal(count, 1);
+	assert_count(f->s, JOB_DELIVERED, 1);
+	c.n = 0;
+	assert_int_equal(store_list(f->s, JOB_DEAD, 0, collect_fn, &c), 0);
+	assert_int_equal(c.n, 0);
+}
+
 static void dead_list_retry_purge(void **state)
 {
 	struct fixture *f = *state;
@@ -805,6 +848,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(settle_dead_and_mixed, setup, teardown),
 		cmocka_unit_test_setup_teardown(job_end_states, setup, teardown),
 		cmocka_unit_test_setup_teardown(dead_list_retry_purge, setup, teardown),
+		cmocka_unit_test_setup_teardown(dead_destination_of_delivered_job, setup, teardown),
 		cmocka_unit_test_setup_teardown(dead_retry_all, setup, teardown),
 		cmocka_unit_test_setup_teardown(prune_finished_and_keys, setup, teardown),
 		cmocka_unit_test_setup_teardown(fail_writes_then_recover, setup, teardown),
