@@ -12,11 +12,15 @@
 typedef int (*intake_ready_fn)(void *ctx);
 
 /* Starts listening on cfg->listen (host:port; port 0 picks one). The
- * holder and store are borrowed until intake_stop(). NULL on failure, with
- * the cause in err. */
+ * holder and store are borrowed until intake_stop(). st may be NULL when the
+ * store could not be opened: webhooks then get 503 and /readyz says so
+ * until intake_set_store(). NULL on failure, with the cause in err. */
 struct intake *intake_start(struct config_holder *cfg, struct store *st,
 			    intake_ready_fn ready, void *ready_ctx,
 			    char *err, size_t errlen);
+
+/* Hands intake the store once it opened (borrowed until intake_stop()). */
+void intake_set_store(struct intake *in, struct store *st);
 
 /* The port actually bound (useful with port 0). */
 unsigned intake_port(const struct intake *in);

@@ -11,11 +11,14 @@
  * workers_stop(). NULL on failure. */
 struct workers *workers_start(struct config_holder *cfg, struct store *st);
 
-/* 1 while all threads are running. */
+/* 1 while all threads are running (0 for NULL). */
 int workers_running(void *workers);
 
-/* Asks threads to stop, waits up to grace_s for running jobs to finish,
- * then releases unfinished jobs back to the queue and joins. NULL is fine. */
-void workers_stop(struct workers *w, int grace_s);
+/* Asks threads to stop and waits up to grace_s for running jobs to finish.
+ * Returns 0 when every thread ended (w is freed), or the number still inside
+ * a job: those are detached and w is left alive, so the caller must exit
+ * without freeing what they use (their jobs stay "running" in the store and
+ * are queued again at the next start). NULL is fine. */
+int workers_stop(struct workers *w, int grace_s);
 
 #endif

@@ -73,7 +73,7 @@ struct conn {
 struct intake {
 	struct MHD_Daemon *d;
 	struct config_holder *cfg; /* borrowed */
-	struct store *st;          /* borrowed */
+	_Atomic(struct store *) st; /* borrowed; NULL until the store opens */
 	intake_ready_fn ready;
 	void *ready_ctx;
 	atomic_int draining;
@@ -356,13 +356,17 @@ static enum MHD_Result webhook_enqueue(struct intake *in, struct MHD_Connection 
 {
 	const struct hdr retry = { MHD_HTTP_HEADER_RETRY_AFTER, RETRY_AFTER };
 	const struct project *p = route_find(cfg, ev->project_id);
+	struct store *st;
 	char job[32], json[96];
 	int64_t id = 0;
 	int rc;
 
 	if (p == NULL || p->n_destinations == 0 || !route_match(p, ev->status, ev->environment))
 		return webhook_answer(c, MW_IGNORED, ev, "-", "{\"status\":\"ignored\"}");
-	rc = store_put(in->st, ev, p->destinations, p->n_destinations, cfg->dedup_window, &id);
+	st = atomic_load(&in->st);
+	if (st == NULL)
+		return reject(c, 503, MW_UNAVAILABLE, "store unavailable", retry);
+	rc = store_put(st, ev, p->destinations, p->n_destinations, cfg->dedup_window, &id);
 	if (rc == ERR_DUPLICATE)
 		return webhook_answer(c, MW_DUPLICATE, ev, "-", "{\"status\":\"duplicate\"}");
 	if (rc) {
@@ -402,12 +406,15 @@ static enum MHD_Result webhook_finish(struct intake *in, struct MHD_Connection *
 
 static enum MHD_Result probe_ready(struct intake *in, struct MHD_Connection *c)
 {
+	struct store *st = atomic_load(&in->st);
 	const char *reason = NULL;
 	char json[128];
 
 	if (atomic_load(&in->draining))
 		reason = "shutting down";
-	else if (!store_healthy(in->st))
+	else if (st == NULL)
+		reason = "store unavailable";
+	else if (!store_healthy(st))
 		reason = "store unhealthy";
 	else if (in->ready && !in->ready(in->ready_ctx))
 		reason = "workers not running";
@@ -423,8 +430,10 @@ static enum MHD_Result probe_metrics(struct intake *in, struct MHD_Connection *c
 	enum MHD_Result ret;
 	char *text;
 
+	struct store *st = atomic_load(&in->st);
+
 	/* Without counts the rest of the metrics are still worth serving. */
-	if (store_counts(in->st, counts) == 0)
+	if (st != NULL && store_counts(st, counts) == 0)
 		text = metrics_render(job_state_names, counts, JOB__MAX);
 	else
 		text = metrics_render(NULL, NULL, 0);
@@ -781,7 +790,7 @@ struct intake *intake_start(struct config_holder *cfg, struct store *st,
 		return NULL;
 	}
 	in->cfg = cfg;
-	in->st = st;
+	atomic_init(&in->st, st);
 	in->ready = ready;
 	in->ready_ctx = ready_ctx;
 	atomic_init(&in->draining, 0);
@@ -810,6 +819,11 @@ struct intake *intake_start(struct config_holder *cfg, struct store *st,
 unsigned intake_port(const struct intake *in)
 {
 	return in ? in->port : 0;
+}
+
+void intake_set_store(struct intake *in, struct store *st)
+{
+	atomic_store(&in->st, st);
 }
 
 void intake_drain(struct intake *in)

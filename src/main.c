@@ -6,11 +6,13 @@
 #include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "deliver.h"
@@ -451,26 +453,83 @@ static void reload(struct config_holder *h, const char *path)
 	log_event(LOG_INFO, "config reloaded", NULL);
 }
 
-static int serve_loop(struct config_holder *h, struct store *st, const char *path)
+/* The running service. The store may be missing (corrupt or unreadable
+ * file): intake then answers 503 and /readyz says why, while the main loop
+ * retries opening it and starts the workers once it opens. */
+struct service {
+	const char *path;            /* config file, for reloads */
+	struct config_holder *h;
+	struct store *st;
+	_Atomic(struct workers *) w; /* NULL until the store opened */
+	struct intake *in;
+};
+
+static int service_ready(void *ctx)
+{
+	struct service *sv = ctx;
+
+	return workers_running(atomic_load(&sv->w));
+}
+
+/* Opens the store and starts the workers; logs why not (at most once a
+ * minute, the cause rarely changes). Returns 0 when both are up. */
+static int service_open_store(struct service *sv, int64_t *next_log)
+{
+	const struct config *c = config_get(sv->h);
+	struct workers *w;
+	char err[256];
+	int rc = 1;
+
+	sv->st = store_open(c->store, err, sizeof(err));
+	if (sv->st == NULL) {
+		if (store_now_ms() >= *next_log) {
+			log_event(LOG_ERROR, "cannot open store; webhooks get 503 until it opens",
+				  "path", c->store, "error", err, NULL);
+			*next_log = store_now_ms() + 60 * 1000;
+		}
+		goto out;
+	}
+	w = workers_start(sv->h, sv->st);
+	if (w == NULL) {
+		log_event(LOG_ERROR, "cannot start workers", NULL);
+		store_close(sv->st);
+		sv->st = NULL;
+		goto out;
+	}
+	atomic_store(&sv->w, w);
+	if (sv->in != NULL)
+		intake_set_store(sv->in, sv->st);
+	log_event(LOG_INFO, "store open, workers started", "path", c->store, NULL);
+	rc = 0;
+out:
+	config_put(sv->h, c);
+	return rc;
+}
+
+/* Waits for signals; reloads on SIGHUP, prunes hourly, retries a missing
+ * store every few seconds. Returns the signal that asked to stop. */
+static int serve_loop(struct service *sv)
 {
 	sigset_t set;
-	int64_t next_prune = 0;
+	int64_t next_prune = 0, next_log = 0;
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
 	for (;;) {
-		struct timespec ts = { 60, 0 };
+		struct timespec ts = { sv->st != NULL ? 60 : 5, 0 };
 		int sig = sigtimedwait(&set, NULL, &ts);
 		if (sig == SIGHUP)
-			reload(h, path);
+			reload(sv->h, sv->path);
 		else if (sig == SIGTERM || sig == SIGINT)
 			return sig;
+		if (sv->st == NULL && service_open_store(sv, &next_log) != 0)
+			continue;
 		if (store_now_ms() >= next_prune) {
-			const struct config *c = config_get(h);
-			store_prune(st, c->dedup_window);
-			config_put(h, c);
+			const struct config *c = config_get(sv->h);
+			store_prune(sv->st, c->dedup_window);
+			config_put(sv->h, c);
 			next_prune = store_now_ms() + PRUNE_EVERY_S * 1000LL;
 		}
 	}
@@ -478,13 +537,11 @@ static int serve_loop(struct config_holder *h, struct store *st, const char *pat
 
 static int cmd_serve(struct config *c, const char *path)
 {
-	struct config_holder *h = NULL;
-	struct store *st = NULL;
-	struct workers *w = NULL;
-	struct intake *in = NULL;
-	char err[256];
+	struct service sv = { .path = path };
+	int64_t next_log = 0;
+	char err[256], port[16];
 	sigset_t set;
-	int grace, sig, rc = 1;
+	int grace = c->shutdown_grace, sig, left;
 
 	/* Signals are taken synchronously by the main thread only. */
 	sigemptyset(&set);
@@ -496,43 +553,39 @@ static int cmd_serve(struct config *c, const char *path)
 
 	if (c->allow_unauthenticated && c->n_auth_tokens == 0 && c->n_hmac_secrets == 0)
 		log_event(LOG_WARN, "webhook authentication is OFF (allow_unauthenticated = true)", NULL);
-	st = store_open(c->store, err, sizeof(err));
-	if (st == NULL) {
-		log_event(LOG_ERROR, "cannot open store", "path", c->store, "error", err, NULL);
+	atomic_init(&sv.w, NULL);
+	sv.h = config_holder_new(c);
+	if (sv.h == NULL) {
 		config_free(c);
 		return 1;
 	}
-	grace = c->shutdown_grace;
-	h = config_holder_new(c);
-	if (h == NULL) {
-		config_free(c);
-		goto out;
-	}
-	w = workers_start(h, st);
-	if (w == NULL) {
-		log_event(LOG_ERROR, "cannot start workers", NULL);
-		goto out;
-	}
-	in = intake_start(h, st, workers_running, w, err, sizeof(err));
-	if (in == NULL) {
+	service_open_store(&sv, &next_log);
+	sv.in = intake_start(sv.h, sv.st, service_ready, &sv, err, sizeof(err));
+	if (sv.in == NULL) {
 		log_event(LOG_ERROR, "cannot start HTTP listener", "error", err, NULL);
-		goto out;
+		workers_stop(atomic_load(&sv.w), 0);
+		store_close(sv.st);
+		config_holder_free(sv.h);
+		return 1;
 	}
-	{
-		char port[16];
-		snprintf(port, sizeof(port), "%u", intake_port(in));
-		log_event(LOG_INFO, "dpc-notify started", "version", DPC_VERSION, "port", port, NULL);
-	}
-	sig = serve_loop(h, st, path);
+	snprintf(port, sizeof(port), "%u", intake_port(sv.in));
+	log_event(LOG_INFO, "dpc-notify started", "version", DPC_VERSION, "port", port, NULL);
+	sig = serve_loop(&sv);
 	log_event(LOG_INFO, "shutting down", "signal", sig == SIGTERM ? "TERM" : "INT", NULL);
-	intake_drain(in);
-	rc = 0;
-out:
-	workers_stop(w, grace);
-	intake_stop(in);
-	store_close(st);
-	config_holder_free(h);
-	return rc;
+	intake_drain(sv.in);
+	left = workers_stop(atomic_load(&sv.w), grace);
+	if (left > 0) {
+		/* Threads still inside a job may use the store and the HTTP
+		 * clients: exit without tearing them down. Their jobs stay
+		 * "running" in the store and are queued again at the next
+		 * start. */
+		log_event(LOG_WARN, "shutdown grace expired, jobs left for restart", NULL);
+		_exit(0);
+	}
+	intake_stop(sv.in);
+	store_close(sv.st);
+	config_holder_free(sv.h);
+	return 0;
 }
 
 int main(int argc, char **argv)

@@ -492,7 +492,7 @@ struct workers *workers_start(struct config_holder *cfg, struct store *st)
 	return w;
 fail:
 	config_put(cfg, c);
-	workers_stop(w, 0);
+	workers_stop(w, 5); /* idle threads leave within 1 s */
 	return NULL;
 }
 
@@ -503,13 +503,13 @@ int workers_running(void *arg)
 	return w != NULL && !atomic_load(&w->stop) && atomic_load(&w->alive) == w->n;
 }
 
-void workers_stop(struct workers *w, int grace_s)
+int workers_stop(struct workers *w, int grace_s)
 {
 	int64_t deadline;
-	int i;
+	int i, left;
 
 	if (w == NULL)
-		return;
+		return 0;
 	atomic_store(&w->stop, 1);
 	deadline = ratelimit_now_ms() + (int64_t)grace_s * 1000;
 	/* Running jobs finish; idle threads leave their wait within 1 s. */
@@ -518,13 +518,14 @@ void workers_stop(struct workers *w, int grace_s)
 		store_wake(w->st);
 		nanosleep(&ts, NULL);
 	}
-	if (atomic_load(&w->alive) > 0) {
+	left = atomic_load(&w->alive);
+	if (left > 0) {
 		/* A job still in flight keeps its "running" row; the next start
-		 * re-queues it, so detaching loses nothing. */
-		log_event(LOG_WARN, "shutdown grace expired, jobs left for restart", NULL);
+		 * re-queues it. The threads and w stay alive for the caller to
+		 * exit around them. */
 		for (i = 0; i < w->n; i++)
 			pthread_detach(w->threads[i]);
-		return; /* leaked on purpose: the process is exiting */
+		return left;
 	}
 	for (i = 0; i < w->n; i++)
 		pthread_join(w->threads[i], NULL);
@@ -534,4 +535,5 @@ void workers_stop(struct workers *w, int grace_s)
 	pthread_mutex_destroy(&w->lock);
 	free(w->threads);
 	free(w);
+	return 0;
 }

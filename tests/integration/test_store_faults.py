@@ -27,7 +27,7 @@ import time
 sys.dont_write_bytecode = True  # keep the tree clean of __pycache__
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
-from harness import (REPO, Mock, Service, binary, case, request, run_all,  # noqa: E402
+from harness import (REPO, Mock, Service, binary, case, request, run_all, spawn,  # noqa: E402
                      run_cli, tmpdir, wait_until, write_config)
 from test_crash import (crash_scenario, nodelay_mock, query, run_id,  # noqa: E402
                         use_nodelay_mock, webhook)
@@ -219,11 +219,14 @@ def disk_full_answers_503_and_loses_nothing():
 
 
 @case
-def corrupt_store_is_refused_at_start():
+def corrupt_store_answers_503_until_replaced():
+    """integrity_check at start finds the damage: the service stays up for
+    probes, answers webhooks 503 (so the sender retries) and reports why;
+    once the file is replaced it opens the store and accepts again."""
     d = tmpdir()
     mock = Mock(None, tmpdir=d, record=False).start()
     try:
-        request("POST", mock.port, "/_scenario", crash_scenario(30))
+        request("POST", mock.port, "/_scenario", crash_scenario(31))
         cfg = write_config(d, mock.port)
         store = cfg.sections["server"]["store"]
         with Service(cfg) as svc:
@@ -236,19 +239,38 @@ def corrupt_store_is_refused_at_start():
                 f.seek(off + 100)
                 f.write(b"\xa5" * 1000)
         svc = Service(cfg)
+        svc.proc = spawn([binary(), "-c", cfg.path, "serve"], svc.log)
         try:
-            svc.start(timeout=5)
-        except AssertionError as e:
-            msg = str(e)
-        else:
-            raise AssertionError("started on a corrupt store")
+            wait_until(lambda: _healthz(svc), 10, what="/healthz on a corrupt store")
+            st, _, body = svc.get("/readyz")
+            assert st == 503 and b"store unavailable" in body, (st, body)
+            st, hd, out = svc.post_webhook(webhook(30))
+            assert st == 503 and out and out.get("status") == 503, (st, out)
+            assert "corrupt" in svc.log_tail(80) or "malformed" in svc.log_tail(80)
+            rc, _, err = run_cli(["-c", cfg.path, "jobs"])
+            assert rc != 0 and ("corrupt" in err or "malformed" in err), (rc, err)
+            # The operator moves the damaged file aside: the service opens a
+            # fresh store by itself and accepts the webhook Matillion retries.
+            os.rename(store, store + ".corrupt")
+            for extra in ("-wal", "-shm"):
+                if os.path.exists(store + extra):
+                    os.rename(store + extra, store + ".corrupt" + extra)
+            wait_until(lambda: svc.get("/readyz")[0] == 200, 20, what="/readyz after repair")
+            st, _, out = svc.post_webhook(webhook(30))
+            assert st == 202, (st, out)
+            assert svc.alive()
         finally:
             svc.stop()
-        assert "exited" in msg and ("corrupt" in msg or "malformed" in msg), msg
-        rc, out, err = run_cli(["-c", cfg.path, "jobs"])
-        assert rc != 0 and ("corrupt" in err or "malformed" in err), (rc, out, err)
     finally:
         mock.stop()
+
+
+def _healthz(svc):
+    assert svc.alive(), "dpc-notify exited:\n" + svc.log_tail()
+    try:
+        return svc.get("/healthz")[0] == 200
+    except OSError:
+        return False
 
 
 @case
