@@ -34,6 +34,11 @@ void httpc_global_cleanup(void);
 struct httpc *httpc_new(const struct httpc_opts *o);
 void httpc_free(struct httpc *h);
 
+/* httpc_new() with the [delivery] HTTP settings of c (timeouts, allow_http,
+ * ca_file, proxy). */
+struct config;
+struct httpc *httpc_from_config(const struct config *c);
+
 /* Performs one request. headers is a NULL-terminated list of "Name: value"
  * (may be NULL); body may be NULL for GET. Fills resp (free with
  * httpc_response_free) even on failure. Returns 0 when an HTTP response was

@@ -47,4 +47,7 @@ char *text_teams_plain(const char *s);
  * "?" for negative. Writes into out. */
 void text_duration(int64_t ms, char *out, size_t outlen);
 
+/* New string a + b + c (c may be NULL). Caller frees; NULL on ERR_NOMEM. */
+char *text_concat3(const char *a, const char *b, const char *c);
+
 #endif

@@ -27,6 +27,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "ratelimit.h"
+#include "text.h"
 
 #define PAGE_SIZE 100
 #define DEFAULT_EXPIRES_S 1800
@@ -86,22 +87,6 @@ static char *dup_str(const char *s, int *failed)
 	if (!d)
 		*failed = 1;
 	return d;
-}
-
-/* Returns a new string a + b + c (c may be NULL), or NULL on ERR_NOMEM. */
-static char *join3(const char *a, const char *b, const char *c)
-{
-	size_t la = strlen(a), lb = strlen(b), lc = c ? strlen(c) : 0;
-	char *out = malloc(la + lb + lc + 1);
-
-	if (!out)
-		return NULL;
-	memcpy(out, a, la);
-	memcpy(out + la, b, lb);
-	if (lc)
-		memcpy(out + la + lb, c, lc);
-	out[la + lb + lc] = '\0';
-	return out;
 }
 
 __attribute__((format(printf, 2, 3)))
@@ -335,7 +320,7 @@ static int get_once(struct job *j, const char *url, const char *token,
 {
 	static const char prefix[] = "Authorization: Bearer ";
 	const char *headers[3] = { NULL, "Accept: application/json", NULL };
-	char *auth = join3(prefix, token, NULL);
+	char *auth = text_concat3(prefix, token, NULL);
 	int rc;
 
 	/* resp must be freeable even when no request is made. */
@@ -444,7 +429,7 @@ static int fetch_execution(struct job *j, const char *execution_id)
 {
 	struct httpc_response resp;
 	char *esc = httpc_escape(execution_id);
-	char *url = esc ? join3(j->exec_base, esc, NULL) : NULL;
+	char *url = esc ? text_concat3(j->exec_base, esc, NULL) : NULL;
 	int rc;
 
 	free(esc);
@@ -522,14 +507,14 @@ static int fetch_steps(struct job *j, const char *exec_id, const char *path, int
 	int64_t fetched = 0;
 	int page, rc = ERR_NOMEM;
 
-	base = esc ? join3(j->exec_base, esc, "/steps") : NULL;
+	base = esc ? text_concat3(j->exec_base, esc, "/steps") : NULL;
 	if (!base)
 		goto out;
 	j->exec_id = exec_id;
 	for (page = 0;; page++) {
 		snprintf(query, sizeof(query), "?page=%d&size=%d", page, PAGE_SIZE);
 		free(url);
-		url = join3(base, query, NULL);
+		url = text_concat3(base, query, NULL);
 		rc = url ? fetch_page(j, url, &ctx, &info) : ERR_NOMEM;
 		if (rc)
 			goto out;
@@ -630,7 +615,7 @@ static int visit_child(struct job *j, size_t i)
 {
 	struct child_run *c = &j->s->children[i];
 	const char *name = c->name && c->name[0] ? c->name : c->execution_id;
-	char *path = join3(j->parent_path[i], SUMMARY_PATH_SEP, name);
+	char *path = text_concat3(j->parent_path[i], SUMMARY_PATH_SEP, name);
 	int rc = ERR_NOMEM;
 
 	j->seen[i] = 1;
@@ -727,9 +712,9 @@ static int fetch_tree(struct job *j, const char *execution_id)
 static int job_base(struct job *j, const char *project_id)
 {
 	char *esc = httpc_escape(project_id);
-	char *head = esc ? join3(j->d->api_base, "/v1/projects/", esc) : NULL;
+	char *head = esc ? text_concat3(j->d->api_base, "/v1/projects/", esc) : NULL;
 
-	j->exec_base = head ? join3(head, "/pipeline-executions/", NULL) : NULL;
+	j->exec_base = head ? text_concat3(head, "/pipeline-executions/", NULL) : NULL;
 	free(head);
 	free(esc);
 	return j->exec_base ? 0 : ERR_NOMEM;

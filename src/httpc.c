@@ -3,6 +3,7 @@
  * followed, only https is allowed unless configured otherwise, every
  * response body is capped, and no error text ever carries a URL (webhook
  * URLs and their query strings are secrets). */
+#include "config.h"
 #include "httpc.h"
 
 #include <ctype.h>
@@ -389,4 +390,17 @@ char *httpc_escape(const char *s)
 	}
 	out[j] = '\0';
 	return out;
+}
+
+struct httpc *httpc_from_config(const struct config *c)
+{
+	struct httpc_opts o = {
+		.connect_timeout_ms = c->connect_timeout * 1000L,
+		.timeout_ms = c->timeout * 1000L,
+		.allow_http = c->allow_http,
+		.ca_file = c->ca_file,
+		.proxy = c->proxy,
+	};
+
+	return httpc_new(&o);
 }

@@ -101,18 +101,6 @@ static int cmd_check_config(const char *path)
 	return 0;
 }
 
-static struct httpc *http_for(const struct config *c)
-{
-	struct httpc_opts o = {
-		.connect_timeout_ms = c->connect_timeout * 1000L,
-		.timeout_ms = c->timeout * 1000L,
-		.allow_http = c->allow_http,
-		.ca_file = c->ca_file,
-		.proxy = c->proxy,
-	};
-	return httpc_new(&o);
-}
-
 static char *render_format(const struct summary *s, const char *fmt, const struct destination *d)
 {
 	static const struct destination plain = { .name = "preview", .type = DEST_SLACK };
@@ -157,7 +145,7 @@ static int cmd_preview(struct config *c, int argc, char **argv)
 		return 2;
 	}
 	d = dpc_new(c);
-	h = http_for(c);
+	h = httpc_from_config(c);
 	if (d == NULL || h == NULL || summary_init(&s, argv[0], argv[1], c->ui_base))
 		goto out;
 	p = route_find(c, argv[0]);
@@ -234,7 +222,7 @@ static int cmd_send_test(struct config *c, int argc, char **argv)
 		fprintf(stderr, "send-test: no destination named \"%s\"\n", argv[0]);
 		return 1;
 	}
-	h = http_for(c);
+	h = httpc_from_config(c);
 	if (h == NULL || sample_summary(&s, c) != 0)
 		goto out;
 	body = d->type == DEST_TEAMS ? teams_render(&s, d) : slack_render(&s, d);

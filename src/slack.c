@@ -215,19 +215,6 @@ static void add_text(struct blocks *bl, char *text, int as_context)
 	free(text);
 }
 
-static char *join3(const char *a, const char *b, const char *c)
-{
-	size_t la = strlen(a), lb = strlen(b), lc = strlen(c);
-	char *out = malloc(la + lb + lc + 1);
-
-	if (out == NULL)
-		return NULL;
-	memcpy(out, a, la);
-	memcpy(out + la, b, lb);
-	memcpy(out + la + lb, c, lc + 1);
-	return out;
-}
-
 /* Escapes raw for mrkdwn, capped, and wraps it in prefix/suffix. */
 static char *wrap_esc(const char *prefix, const char *raw, size_t max, enum esc_mode m,
 		      const char *suffix)
@@ -236,7 +223,7 @@ static char *wrap_esc(const char *prefix, const char *raw, size_t max, enum esc_
 
 	if (e == NULL)
 		return NULL;
-	out = join3(prefix, e, suffix);
+	out = text_concat3(prefix, e, suffix);
 	free(e);
 	return out;
 }
@@ -249,7 +236,7 @@ static void add_header(struct blocks *bl, const struct summary *s)
 		add(bl, section("*\xf0\x9f\xa7\xaa TEST MESSAGE \xe2\x80\x94 sent by "
 				"dpc-notify send-test*"));
 	if (title != NULL)
-		full = join3(render_status_emoji(s->status), " ", title);
+		full = text_concat3(render_status_emoji(s->status), " ", title);
 	if (full != NULL)
 		h = esc(full, SLACK_MAX_HEADER, ESC_PLAIN);
 	add(bl, h ? block_with("header", "text", plain(h)) : NULL);
@@ -285,7 +272,7 @@ static void add_facts(struct blocks *bl, const struct summary *s)
 	char *v, *label;
 
 	for (i = 0; fields != NULL && i < n; i++) {
-		label = join3("*", f[i].title, "*\n");
+		label = text_concat3("*", f[i].title, "*\n");
 		v = label ? wrap_esc(label, f[i].value, FACT_CHARS, ESC_MRKDWN, "") : NULL;
 		t = v ? mrkdwn(v) : NULL;
 		free(label);

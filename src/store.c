@@ -61,7 +61,22 @@
  *
  * Everything else (claims, delivery bookkeeping, CLI listing) runs on a
  * second connection guarded by a mutex; WAL lets it read while the writer
- * commits, and busy_timeout serialises the two writers.
+ * commits. The two connections' write transactions are serialised by one
+ * more mutex, txmu, held from BEGIN IMMEDIATE to COMMIT or ROLLBACK on
+ * either connection. Left to SQLite, the loser of a lock race sleeps in
+ * the busy handler for 1, 2, 5, 10 ms and more, long after the lock was
+ * free; a mutex hands the lock over as soon as it is released. Routing
+ * the bookkeeping writes through the writer thread would do the same but
+ * would put them on the synchronous=FULL connection and make every claim
+ * wait for a batch window. busy_timeout still covers another process (the
+ * CLI beside the service). Lock order: mu before txmu; the writer thread
+ * takes only txmu. A claim first looks for a ready job without txmu (a
+ * WAL read), so idle workers polling an empty queue never wait for the
+ * group commit's fsync; it then takes txmu and picks again inside the
+ * transaction before it writes.
+ *
+ * Statements are prepared once per connection and kept (see struct conn),
+ * transaction control and savepoints included.
  *
  * Health. A failed write (disk full, read-only, corrupt) marks the store
  * unhealthy, so intake answers 503 and /readyz fails; the next successful
@@ -122,11 +137,24 @@ struct put_req {
 	struct put_req *next;
 };
 
+/* One connection and the statements prepared on it. A statement is
+ * prepared on first use and kept until store_close(), keyed by the address
+ * of its SQL text (every SQL string in this file is a literal or a named
+ * constant), so hot paths parse no SQL. */
+#define STMT_CACHE 64
+struct conn {
+	sqlite3 *db;
+	size_t n;                       /* statements cached */
+	const char *sql[STMT_CACHE];    /* the key: address of the SQL text */
+	sqlite3_stmt *st[STMT_CACHE];
+};
+
 struct store {
 	char path[4096];
-	sqlite3 *db;            /* worker/CLI connection, guarded by mu */
+	struct conn bk;         /* worker/CLI connection, guarded by mu */
 	pthread_mutex_t mu;
-	sqlite3 *wdb;           /* group-commit connection, writer thread only */
+	struct conn wr;         /* group-commit connection, writer thread only */
+	pthread_mutex_t txmu;   /* held by every write transaction of bk and wr */
 	sqlite3_stmt *st_dedup_get, *st_dedup_put, *st_job_ins, *st_dlv_ins;
 	pthread_t writer;
 	int writer_started;
@@ -202,31 +230,91 @@ static int bind_args(sqlite3_stmt *st, const struct arg *a, size_t n)
 	return rc;
 }
 
+static const char SQL_BEGIN[] = "BEGIN IMMEDIATE";
+static const char SQL_COMMIT[] = "COMMIT";
+
+/* Finds or prepares the statement for sql on c. Returns an SQLite code;
+ * *out is borrowed until stmt_done(). */
+static int stmt_get(struct conn *c, const char *sql, sqlite3_stmt **out)
+{
+	size_t k;
+	int rc;
+
+	for (k = 0; k < c->n; k++) {
+		if (c->sql[k] == sql) {
+			*out = c->st[k];
+			return SQLITE_OK;
+		}
+	}
+	*out = NULL;
+	rc = sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, out, NULL);
+	if (rc == SQLITE_OK && c->n < STMT_CACHE) {
+		c->sql[c->n] = sql;
+		c->st[c->n++] = *out;
+	}
+	return rc;
+}
+
+/* Gives back a statement from stmt_get(): a cached one is reset, which
+ * also ends the read it may hold open, and unbound; any other (the cache
+ * was full or it failed) is finalized. */
+static void stmt_done(struct conn *c, sqlite3_stmt *st)
+{
+	size_t k;
+
+	for (k = 0; k < c->n; k++) {
+		if (c->st[k] == st) {
+			sqlite3_reset(st);
+			sqlite3_clear_bindings(st);
+			return;
+		}
+	}
+	sqlite3_finalize(st);
+}
+
+static void conn_close(struct conn *c)
+{
+	size_t k;
+
+	for (k = 0; k < c->n; k++)
+		sqlite3_finalize(c->st[k]);
+	c->n = 0;
+	sqlite3_close(c->db);
+	c->db = NULL;
+}
+
 /* Runs one statement that returns no rows; *changes gets the rows it
  * touched (may be NULL). Returns 0 or ERR_IO/ERR_NOMEM. */
-static int stmt_run(sqlite3 *db, const char *sql, const struct arg *a, size_t n,
+static int stmt_run(struct conn *c, const char *sql, const struct arg *a, size_t n,
 		    int *changes)
 {
 	sqlite3_stmt *st = NULL;
 	int rc;
 
-	rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+	rc = stmt_get(c, sql, &st);
 	if (rc == SQLITE_OK)
 		rc = bind_args(st, a, n);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_step(st);
 	if (rc != SQLITE_DONE) {
-		log_msg(LOG_ERROR, "store: %s: %s", sql, sqlite3_errmsg(db));
-		sqlite3_finalize(st);
+		log_msg(LOG_ERROR, "store: %s: %s", sql, sqlite3_errmsg(c->db));
+		stmt_done(c, st);
 		return map_rc(rc);
 	}
 	if (changes != NULL)
-		*changes = sqlite3_changes(db);
-	sqlite3_finalize(st);
+		*changes = sqlite3_changes(c->db);
+	stmt_done(c, st);
 	return 0;
 }
 
-static int exec_sql(sqlite3 *db, const char *sql)
+/* Runs one statement of the cached kind (transaction control, pragmas). */
+static int exec_sql(struct conn *c, const char *sql)
+{
+	return stmt_run(c, sql, NULL, 0, NULL);
+}
+
+/* Runs SQL text once, uncached (the schema script). */
+static int exec_raw(sqlite3 *db, const char *sql)
 {
 	int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
 
@@ -243,37 +331,42 @@ static void rollback(sqlite3 *db)
 		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 }
 
-/* Commits the open transaction of db. The test hook store_fail_writes()
+/* Commits the open transaction of c. The test hook store_fail_writes()
  * fails here, before COMMIT, exactly where a full disk would. */
-static int tx_commit(struct store *s, sqlite3 *db)
+static int tx_commit(struct store *s, struct conn *c)
 {
+	sqlite3_stmt *st = NULL;
 	int rc;
 
 	if (atomic_load(&s->fail_writes)) {
 		log_msg(LOG_ERROR, "store: commit: writes disabled by test hook");
-		rollback(db);
+		rollback(c->db);
 		return ERR_IO;
 	}
-	rc = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
-	if (rc != SQLITE_OK) {
-		log_msg(LOG_ERROR, "store: commit: %s (code %d)", sqlite3_errmsg(db),
-			sqlite3_extended_errcode(db));
-		rollback(db);
+	rc = stmt_get(c, SQL_COMMIT, &st);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE) {
+		log_msg(LOG_ERROR, "store: commit: %s (code %d)", sqlite3_errmsg(c->db),
+			sqlite3_extended_errcode(c->db));
+		stmt_done(c, st);
+		rollback(c->db);
 		return map_rc(rc);
 	}
+	stmt_done(c, st);
 	return 0;
 }
 
 /* Ends a write transaction: commits when rc is 0, else rolls back, and
  * records whether the disk took the write. Returns the final result. */
-static int tx_end(struct store *s, sqlite3 *db, int rc)
+static int tx_end(struct store *s, struct conn *c, int rc)
 {
 	if (rc == 0 || rc == ERR_NOTFOUND || rc == ERR_INVALID) {
-		int crc = tx_commit(s, db);
+		int crc = tx_commit(s, c);
 		if (crc != 0)
 			rc = crc;
 	} else {
-		rollback(db);
+		rollback(c->db);
 	}
 	if (rc == ERR_IO) {
 		atomic_store(&s->healthy, 0);
@@ -419,7 +512,7 @@ static int schema_ensure(sqlite3 *db, const char *path, char *err, size_t errlen
 	long v;
 	int rc;
 
-	rc = exec_sql(db, "BEGIN IMMEDIATE");
+	rc = exec_raw(db, "BEGIN IMMEDIATE");
 	if (rc == 0)
 		rc = map_rc(pragma_text(db, "PRAGMA user_version", val, sizeof(val)));
 	if (rc != 0)
@@ -432,7 +525,7 @@ static int schema_ensure(sqlite3 *db, const char *path, char *err, size_t errlen
 		return ERR_IO;
 	}
 	if (v < 1)
-		rc = exec_sql(db, schema_v1);
+		rc = exec_raw(db, schema_v1);
 	if (rc == 0)
 		rc = map_rc(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL));
 	if (rc == 0)
@@ -470,10 +563,10 @@ static int recover_running(struct store *s, char *err, size_t errlen)
 				  " left to their leases", s->path);
 		return 0;
 	}
-	rc = stmt_run(s->db, "UPDATE jobs SET state = 'queued', lease_until_ms = NULL"
-			     " WHERE state = 'running'", NULL, 0, &n);
+	rc = stmt_run(&s->bk, "UPDATE jobs SET state = 'queued', lease_until_ms = NULL"
+			      " WHERE state = 'running'", NULL, 0, &n);
 	if (rc != 0) {
-		snprintf(err, errlen, "store: recover %s: %s", s->path, sqlite3_errmsg(s->db));
+		snprintf(err, errlen, "store: recover %s: %s", s->path, sqlite3_errmsg(s->bk.db));
 		return rc;
 	}
 	if (n > 0)
@@ -499,9 +592,9 @@ static int writer_prepare(struct store *s, char *err, size_t errlen)
 	int i;
 
 	for (i = 0; i < 4; i++) {
-		if (sqlite3_prepare_v3(s->wdb, sql[i], -1, SQLITE_PREPARE_PERSISTENT, st[i],
+		if (sqlite3_prepare_v3(s->wr.db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, st[i],
 				       NULL) != SQLITE_OK) {
-			snprintf(err, errlen, "store: prepare: %s", sqlite3_errmsg(s->wdb));
+			snprintf(err, errlen, "store: prepare: %s", sqlite3_errmsg(s->wr.db));
 			return ERR_IO;
 		}
 	}
@@ -559,13 +652,18 @@ static int put_rows(struct store *s, struct put_req *r, int64_t now, int *dup)
 	rc = wstep(s->st_dedup_put, key, 4, NULL);
 	if (rc == SQLITE_DONE)
 		rc = wstep(s->st_job_ins, job, 7, NULL);
-	r->job_id = sqlite3_last_insert_rowid(s->wdb);
+	r->job_id = sqlite3_last_insert_rowid(s->wr.db);
 	for (k = 0; k < r->n_dests && rc == SQLITE_DONE; k++) {
 		struct arg d[3] = { AI(r->job_id), AT(r->dests[k]), AI(now) };
 		rc = wstep(s->st_dlv_ins, d, 3, NULL);
 	}
 	return rc;
 }
+
+/* Each request of a batch runs in its own savepoint, prepared once. */
+static const char SQL_SAVEPOINT[] = "SAVEPOINT put";
+static const char SQL_RELEASE[] = "RELEASE put";
+static const char SQL_ROLLBACK_TO[] = "ROLLBACK TO put";
 
 /* Runs one request in a savepoint. Returns its result; ERR_IO means the
  * whole batch must be abandoned. */
@@ -574,19 +672,20 @@ static int put_one(struct store *s, struct put_req *r, int64_t now)
 	int dup = 0;
 	int rc;
 
-	if (sqlite3_exec(s->wdb, "SAVEPOINT put", NULL, NULL, NULL) != SQLITE_OK)
+	if (exec_sql(&s->wr, SQL_SAVEPOINT) != 0)
 		return ERR_IO;
 	rc = put_rows(s, r, now, &dup);
 	if (rc == SQLITE_DONE) {
-		if (sqlite3_exec(s->wdb, "RELEASE put", NULL, NULL, NULL) != SQLITE_OK)
+		if (exec_sql(&s->wr, SQL_RELEASE) != 0)
 			return ERR_IO;
 		return dup ? ERR_DUPLICATE : 0;
 	}
 	log_msg(LOG_ERROR, "store: put execution %s: %s", r->ev->execution_id,
-		sqlite3_errmsg(s->wdb));
-	if (!request_error(rc) || sqlite3_get_autocommit(s->wdb))
+		sqlite3_errmsg(s->wr.db));
+	if (!request_error(rc) || sqlite3_get_autocommit(s->wr.db))
 		return map_rc(rc) == ERR_NOMEM ? ERR_NOMEM : ERR_IO;
-	sqlite3_exec(s->wdb, "ROLLBACK TO put; RELEASE put", NULL, NULL, NULL);
+	if (exec_sql(&s->wr, SQL_ROLLBACK_TO) != 0 || exec_sql(&s->wr, SQL_RELEASE) != 0)
+		return ERR_IO;
 	return ERR_INVALID;
 }
 
@@ -598,14 +697,16 @@ static void batch_commit(struct store *s, struct put_req *batch)
 	struct put_req *r;
 	int rc, fresh = 0;
 
-	rc = exec_sql(s->wdb, "BEGIN IMMEDIATE");
+	pthread_mutex_lock(&s->txmu);
+	rc = exec_sql(&s->wr, SQL_BEGIN);
 	for (r = batch; r != NULL && rc == 0; r = r->next) {
 		r->rc = put_one(s, r, now);
 		if (r->rc == ERR_IO || r->rc == ERR_NOMEM)
 			rc = r->rc;
 		fresh += r->rc == 0;
 	}
-	rc = tx_end(s, s->wdb, rc);
+	rc = tx_end(s, &s->wr, rc);
+	pthread_mutex_unlock(&s->txmu);
 	if (rc != 0) {
 		for (r = batch; r != NULL; r = r->next)
 			r->rc = rc;
@@ -745,6 +846,7 @@ static int sync_init(struct store *s)
 		rc = pthread_cond_init(&s->wcv, &ca);
 	pthread_condattr_destroy(&ca);
 	pthread_mutex_init(&s->mu, NULL);
+	pthread_mutex_init(&s->txmu, NULL);
 	pthread_mutex_init(&s->qmu, NULL);
 	pthread_mutex_init(&s->wmu, NULL);
 	pthread_cond_init(&s->done_cv, NULL);
@@ -755,15 +857,15 @@ static int open_all(struct store *s, char *err, size_t errlen)
 {
 	int rc;
 
-	rc = conn_open(s->path, "PRAGMA synchronous = NORMAL", &s->db, err, errlen);
+	rc = conn_open(s->path, "PRAGMA synchronous = NORMAL", &s->bk.db, err, errlen);
 	if (rc == 0)
-		rc = check_integrity(s->db, s->path, err, errlen);
+		rc = check_integrity(s->bk.db, s->path, err, errlen);
 	if (rc == 0)
-		rc = schema_ensure(s->db, s->path, err, errlen);
+		rc = schema_ensure(s->bk.db, s->path, err, errlen);
 	if (rc == 0)
 		rc = recover_running(s, err, errlen);
 	if (rc == 0)
-		rc = conn_open(s->path, "PRAGMA synchronous = FULL", &s->wdb, err, errlen);
+		rc = conn_open(s->path, "PRAGMA synchronous = FULL", &s->wr.db, err, errlen);
 	if (rc == 0)
 		rc = writer_prepare(s, err, errlen);
 	if (rc == 0 && pthread_create(&s->writer, NULL, writer_main, s) != 0) {
@@ -820,11 +922,12 @@ void store_close(struct store *s)
 	sqlite3_finalize(s->st_dedup_put);
 	sqlite3_finalize(s->st_job_ins);
 	sqlite3_finalize(s->st_dlv_ins);
-	sqlite3_close(s->wdb);
-	sqlite3_close(s->db);
+	conn_close(&s->wr);
+	conn_close(&s->bk);
 	if (s->lock_fd >= 0)
 		close(s->lock_fd);
 	pthread_mutex_destroy(&s->mu);
+	pthread_mutex_destroy(&s->txmu);
 	pthread_mutex_destroy(&s->qmu);
 	pthread_mutex_destroy(&s->wmu);
 	pthread_cond_destroy(&s->q_cv);
@@ -892,18 +995,30 @@ static void job_from_row(sqlite3_stmt *st, struct job *j)
 	col_text(st, 11, j->last_error, sizeof(j->last_error));
 }
 
-/* Selects the oldest ready job into *out; ERR_NOTFOUND when none. */
-static int claim_pick(sqlite3 *db, int64_t now_ms, struct job *out)
+/* The two kinds of ready job, each found through an index so a claim
+ * reads a few index entries rather than the whole backlog (an OR of both
+ * with ORDER BY id made SQLite scan and sort every queued job). Queued
+ * jobs come from jobs_claim (state, not_before_ms), whose entries are in
+ * (not_before_ms, id) order already; expired leases from jobs_lease, among
+ * the running jobs only, which are few (at most one per worker). */
+static const char SQL_PICK_QUEUED[] =
+	"SELECT " JOB_COLS " FROM jobs WHERE state = 'queued' AND not_before_ms <= ?1"
+	" ORDER BY not_before_ms, id LIMIT 1";
+static const char SQL_PICK_EXPIRED[] =
+	"SELECT " JOB_COLS " FROM jobs WHERE state = 'running' AND lease_until_ms <= ?1"
+	" ORDER BY not_before_ms, id LIMIT 1";
+static const char SQL_CLAIM[] =
+	"UPDATE jobs SET state = 'running', lease_until_ms = ?2, attempts = attempts + 1"
+	" WHERE id = ?1";
+
+/* Runs one pick query into *out; ERR_NOTFOUND when it has no row. */
+static int pick_one(struct conn *c, const char *sql, int64_t now_ms, struct job *out)
 {
 	sqlite3_stmt *st = NULL;
 	struct arg a[1] = { AI(now_ms) };
 	int rc;
 
-	rc = sqlite3_prepare_v2(db,
-				"SELECT " JOB_COLS " FROM jobs WHERE (state = 'queued' AND"
-				" not_before_ms <= ?1) OR (state = 'running' AND"
-				" lease_until_ms <= ?1) ORDER BY id LIMIT 1",
-				-1, &st, NULL);
+	rc = stmt_get(c, sql, &st);
 	if (rc == SQLITE_OK)
 		rc = bind_args(st, a, 1);
 	if (rc == SQLITE_OK)
@@ -911,36 +1026,74 @@ static int claim_pick(sqlite3 *db, int64_t now_ms, struct job *out)
 	if (rc == SQLITE_ROW)
 		job_from_row(st, out);
 	else if (rc != SQLITE_DONE)
-		log_msg(LOG_ERROR, "store: claim: %s", sqlite3_errmsg(db));
-	sqlite3_finalize(st);
+		log_msg(LOG_ERROR, "store: claim: %s", sqlite3_errmsg(c->db));
+	stmt_done(c, st);
 	if (rc == SQLITE_DONE)
 		return ERR_NOTFOUND;
 	return rc == SQLITE_ROW ? 0 : map_rc(rc);
 }
 
-int store_claim(struct store *s, int64_t now_ms, int64_t lease_ms, struct job *out)
+/* Selects the ready job that has waited longest into *out: of the first
+ * queued and the first expired job, the one with the earlier not_before,
+ * then the lower id. ERR_NOTFOUND when none is ready. */
+static int claim_pick(struct conn *c, int64_t now_ms, struct job *out)
+{
+	struct job exp;
+	int rq, re;
+
+	rq = pick_one(c, SQL_PICK_QUEUED, now_ms, out);
+	if (rq != 0 && rq != ERR_NOTFOUND)
+		return rq;
+	re = pick_one(c, SQL_PICK_EXPIRED, now_ms, &exp);
+	if (re == ERR_NOTFOUND)
+		return rq;
+	if (re != 0)
+		return re;
+	if (rq == ERR_NOTFOUND || exp.not_before_ms < out->not_before_ms ||
+	    (exp.not_before_ms == out->not_before_ms && exp.id < out->id))
+		*out = exp;
+	return 0;
+}
+
+/* With mu held: picks again inside a write transaction (the file may
+ * have changed since the look without it) and takes the lease. */
+static int claim_tx(struct store *s, int64_t now_ms, int64_t lease_ms, struct job *out)
 {
 	struct arg a[2];
+	int rc;
+
+	pthread_mutex_lock(&s->txmu);
+	rc = exec_sql(&s->bk, SQL_BEGIN);
+	if (rc == 0)
+		rc = claim_pick(&s->bk, now_ms, out);
+	if (rc == 0) {
+		a[0] = AI(out->id);
+		a[1] = AI(now_ms + lease_ms);
+		rc = stmt_run(&s->bk, SQL_CLAIM, a, 2, NULL);
+	}
+	if (rc == ERR_NOTFOUND) {
+		/* Nothing written: no commit, and no verdict on the disk. */
+		rollback(s->bk.db);
+	} else {
+		rc = tx_end(s, &s->bk, rc);
+	}
+	pthread_mutex_unlock(&s->txmu);
+	return rc;
+}
+
+int store_claim(struct store *s, int64_t now_ms, int64_t lease_ms, struct job *out)
+{
 	int rc;
 
 	if (s == NULL || out == NULL || lease_ms < 0)
 		return ERR_INVALID;
 	pthread_mutex_lock(&s->mu);
-	rc = exec_sql(s->db, "BEGIN IMMEDIATE");
+	/* Most claims of an idle or backed-off queue find nothing: look first
+	 * without the write lock, which the group commit may hold through an
+	 * fsync, and take it only when there is something to claim. */
+	rc = claim_pick(&s->bk, now_ms, out);
 	if (rc == 0)
-		rc = claim_pick(s->db, now_ms, out);
-	if (rc == 0) {
-		a[0] = AI(out->id);
-		a[1] = AI(now_ms + lease_ms);
-		rc = stmt_run(s->db, "UPDATE jobs SET state = 'running', lease_until_ms = ?2,"
-				     " attempts = attempts + 1 WHERE id = ?1", a, 2, NULL);
-	}
-	if (rc == ERR_NOTFOUND) {
-		/* Nothing written: no commit, and no verdict on the disk. */
-		rollback(s->db);
-	} else {
-		rc = tx_end(s, s->db, rc);
-	}
+		rc = claim_tx(s, now_ms, lease_ms, out);
 	pthread_mutex_unlock(&s->mu);
 	if (rc == 0) {
 		out->state = JOB_RUNNING;
@@ -962,19 +1115,21 @@ static int write_tx(struct store *s, const char *const *sql, size_t n_sql,
 	int ch = 0, rc;
 
 	pthread_mutex_lock(&s->mu);
-	rc = exec_sql(s->db, "BEGIN IMMEDIATE");
+	pthread_mutex_lock(&s->txmu);
+	rc = exec_sql(&s->bk, SQL_BEGIN);
 	for (k = 0; k < n_sql && rc == 0; k++) {
 		int one = 0;
-		rc = stmt_run(s->db, sql[k], a, n, &one);
+		rc = stmt_run(&s->bk, sql[k], a, n, &one);
 		if (k == count_idx || count_idx == COUNT_ALL)
 			ch += one;
 		if (rc == 0 && k == count_idx && ch == 0 && must_touch)
 			rc = ERR_NOTFOUND;
 	}
 	if (rc == ERR_NOTFOUND)
-		rollback(s->db);
+		rollback(s->bk.db);
 	else
-		rc = tx_end(s, s->db, rc);
+		rc = tx_end(s, &s->bk, rc);
+	pthread_mutex_unlock(&s->txmu);
 	pthread_mutex_unlock(&s->mu);
 	if (changes != NULL)
 		*changes = rc == 0 ? ch : 0;
@@ -1028,7 +1183,7 @@ int store_job_end(struct store *s, int64_t job_id, enum job_state st, const char
 
 /* Counts job_id's deliveries by state; *min_nb gets the earliest pending
  * not_before. */
-static int dlv_tally(sqlite3 *db, int64_t job_id, int64_t cnt[DLV__MAX], int64_t *min_nb)
+static int dlv_tally(struct conn *c, int64_t job_id, int64_t cnt[DLV__MAX], int64_t *min_nb)
 {
 	sqlite3_stmt *st = NULL;
 	struct arg a[1] = { AI(job_id) };
@@ -1036,8 +1191,8 @@ static int dlv_tally(sqlite3 *db, int64_t job_id, int64_t cnt[DLV__MAX], int64_t
 
 	memset(cnt, 0, sizeof(int64_t) * DLV__MAX);
 	*min_nb = 0;
-	rc = sqlite3_prepare_v2(db, "SELECT state, count(*), min(not_before_ms) FROM deliveries"
-				    " WHERE job_id = ?1 GROUP BY state", -1, &st, NULL);
+	rc = stmt_get(c, "SELECT state, count(*), min(not_before_ms) FROM deliveries"
+			 " WHERE job_id = ?1 GROUP BY state", &st);
 	if (rc == SQLITE_OK)
 		rc = bind_args(st, a, 1);
 	while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -1049,20 +1204,20 @@ static int dlv_tally(sqlite3 *db, int64_t job_id, int64_t cnt[DLV__MAX], int64_t
 	}
 	if (rc != SQLITE_DONE)
 		log_msg(LOG_ERROR, "store: settle job %lld: %s", (long long)job_id,
-			sqlite3_errmsg(db));
-	sqlite3_finalize(st);
+			sqlite3_errmsg(c->db));
+	stmt_done(c, st);
 	return map_rc(rc);
 }
 
 /* Decides the job's next state from its deliveries and writes it. */
-static int settle_apply(sqlite3 *db, int64_t job_id)
+static int settle_apply(struct conn *c, int64_t job_id)
 {
 	int64_t cnt[DLV__MAX], min_nb, now = store_now_ms();
 	enum job_state next;
 	struct arg a[4];
 	int ch = 0, rc;
 
-	rc = dlv_tally(db, job_id, cnt, &min_nb);
+	rc = dlv_tally(c, job_id, cnt, &min_nb);
 	if (rc != 0)
 		return rc;
 	if (cnt[DLV_PENDING] > 0)
@@ -1079,7 +1234,7 @@ static int settle_apply(sqlite3 *db, int64_t job_id)
 	a[3] = AI(now);
 	/* A finished job names its dead destinations and why, so `jobs` and
 	 * `dead list` show the reason without a look into the log. */
-	rc = stmt_run(db, next == JOB_QUEUED
+	rc = stmt_run(c, next == JOB_QUEUED
 		? "UPDATE jobs SET state = ?2, not_before_ms = ?3, lease_until_ms = NULL"
 		  " WHERE id = ?1"
 		: "UPDATE jobs SET state = ?2, finished_ms = ?4, lease_until_ms = NULL,"
@@ -1099,13 +1254,15 @@ int store_job_settle(struct store *s, int64_t job_id)
 	if (s == NULL)
 		return ERR_INVALID;
 	pthread_mutex_lock(&s->mu);
-	rc = exec_sql(s->db, "BEGIN IMMEDIATE");
+	pthread_mutex_lock(&s->txmu);
+	rc = exec_sql(&s->bk, SQL_BEGIN);
 	if (rc == 0)
-		rc = settle_apply(s->db, job_id);
+		rc = settle_apply(&s->bk, job_id);
 	if (rc == ERR_NOTFOUND)
-		rollback(s->db);
+		rollback(s->bk.db);
 	else
-		rc = tx_end(s, s->db, rc);
+		rc = tx_end(s, &s->bk, rc);
+	pthread_mutex_unlock(&s->txmu);
 	pthread_mutex_unlock(&s->mu);
 	return rc;
 }
@@ -1151,16 +1308,16 @@ static int dlv_from_row(sqlite3_stmt *st, struct delivery *d)
 	return 0;
 }
 
-static int dlv_read(sqlite3 *db, int64_t job_id, struct delivery **out, size_t *n)
+static int dlv_read(struct conn *c, int64_t job_id, struct delivery **out, size_t *n)
 {
 	sqlite3_stmt *st = NULL;
 	struct arg a[1] = { AI(job_id) };
 	size_t cap = 0;
 	int rc, err = 0;
 
-	rc = sqlite3_prepare_v2(db, "SELECT job_id, dest, state, attempts, not_before_ms,"
-				    " payload, last_error FROM deliveries WHERE job_id = ?1"
-				    " AND state = 'pending' ORDER BY dest", -1, &st, NULL);
+	rc = stmt_get(c, "SELECT job_id, dest, state, attempts, not_before_ms,"
+			 " payload, last_error FROM deliveries WHERE job_id = ?1"
+			 " AND state = 'pending' ORDER BY dest", &st);
 	if (rc == SQLITE_OK)
 		rc = bind_args(st, a, 1);
 	while (rc == SQLITE_OK && err == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -1171,10 +1328,10 @@ static int dlv_read(sqlite3 *db, int64_t job_id, struct delivery **out, size_t *
 	}
 	if (err == 0 && rc != SQLITE_DONE) {
 		log_msg(LOG_ERROR, "store: deliveries of job %lld: %s", (long long)job_id,
-			sqlite3_errmsg(db));
+			sqlite3_errmsg(c->db));
 		err = map_rc(rc);
 	}
-	sqlite3_finalize(st);
+	stmt_done(c, st);
 	return err;
 }
 
@@ -1187,7 +1344,7 @@ int store_deliveries(struct store *s, int64_t job_id, struct delivery **out, siz
 	*out = NULL;
 	*n = 0;
 	pthread_mutex_lock(&s->mu);
-	rc = dlv_read(s->db, job_id, out, n);
+	rc = dlv_read(&s->bk, job_id, out, n);
 	pthread_mutex_unlock(&s->mu);
 	if (rc != 0) {
 		store_deliveries_free(*out, *n);
@@ -1263,9 +1420,9 @@ int store_list(struct store *s, int st, size_t limit, store_job_fn fn, void *ctx
 	pthread_mutex_lock(&s->mu);
 	/* "dead" lists dead jobs and delivered jobs with a dead destination:
 	 * both are dead letters someone has to look at. */
-	rc = sqlite3_prepare_v2(s->db, "SELECT " JOB_COLS " FROM jobs WHERE ?1 IS NULL"
-				       " OR state = ?1 OR (?1 = 'dead' AND " DEAD_DEST ")"
-				       " ORDER BY id DESC LIMIT ?2", -1, &sq, NULL);
+	rc = stmt_get(&s->bk, "SELECT " JOB_COLS " FROM jobs WHERE ?1 IS NULL"
+			      " OR state = ?1 OR (?1 = 'dead' AND " DEAD_DEST ")"
+			      " ORDER BY id DESC LIMIT ?2", &sq);
 	if (rc == SQLITE_OK)
 		rc = bind_args(sq, a, 2);
 	while (rc == SQLITE_OK && (rc = sqlite3_step(sq)) == SQLITE_ROW) {
@@ -1274,8 +1431,8 @@ int store_list(struct store *s, int st, size_t limit, store_job_fn fn, void *ctx
 		rc = SQLITE_OK;
 	}
 	if (rc != SQLITE_DONE)
-		log_msg(LOG_ERROR, "store: list: %s", sqlite3_errmsg(s->db));
-	sqlite3_finalize(sq);
+		log_msg(LOG_ERROR, "store: list: %s", sqlite3_errmsg(s->bk.db));
+	stmt_done(&s->bk, sq);
 	pthread_mutex_unlock(&s->mu);
 	return map_rc(rc);
 }
@@ -1359,16 +1516,15 @@ int store_counts(struct store *s, int64_t counts[JOB__MAX])
 		return ERR_INVALID;
 	memset(counts, 0, sizeof(int64_t) * JOB__MAX);
 	pthread_mutex_lock(&s->mu);
-	rc = sqlite3_prepare_v2(s->db, "SELECT state, count(*) FROM jobs GROUP BY state", -1,
-				&st, NULL);
+	rc = stmt_get(&s->bk, "SELECT state, count(*) FROM jobs GROUP BY state", &st);
 	while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		int i = name_index(job_state_names, JOB__MAX, sqlite3_column_text(st, 0));
 		counts[i] = sqlite3_column_int64(st, 1);
 		rc = SQLITE_OK;
 	}
 	if (rc != SQLITE_DONE)
-		log_msg(LOG_ERROR, "store: counts: %s", sqlite3_errmsg(s->db));
-	sqlite3_finalize(st);
+		log_msg(LOG_ERROR, "store: counts: %s", sqlite3_errmsg(s->bk.db));
+	stmt_done(&s->bk, st);
 	pthread_mutex_unlock(&s->mu);
 	return map_rc(rc);
 }
@@ -1386,10 +1542,12 @@ static void probe_write(struct store *s)
 	    !atomic_compare_exchange_strong(&s->last_probe_ms, &last, now))
 		return;
 	pthread_mutex_lock(&s->mu);
-	rc = exec_sql(s->db, "BEGIN IMMEDIATE");
+	pthread_mutex_lock(&s->txmu);
+	rc = exec_sql(&s->bk, SQL_BEGIN);
 	if (rc == 0)
-		rc = exec_sql(s->db, "PRAGMA user_version = " STR(SCHEMA_VERSION));
-	tx_end(s, s->db, rc);
+		rc = exec_sql(&s->bk, "PRAGMA user_version = " STR(SCHEMA_VERSION));
+	tx_end(s, &s->bk, rc);
+	pthread_mutex_unlock(&s->txmu);
 	pthread_mutex_unlock(&s->mu);
 }
 

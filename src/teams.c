@@ -43,19 +43,6 @@ static char *plain(const char *raw, size_t max)
 	return p;
 }
 
-static char *join3(const char *a, const char *b, const char *c)
-{
-	size_t la = strlen(a), lb = strlen(b), lc = strlen(c);
-	char *out = malloc(la + lb + lc + 1);
-
-	if (out == NULL)
-		return NULL;
-	memcpy(out, a, la);
-	memcpy(out + la, b, lb);
-	memcpy(out + la + lb, c, lc + 1);
-	return out;
-}
-
 /* Card under construction. */
 struct card {
 	cJSON *body; /* borrowed from the card tree */
@@ -155,7 +142,7 @@ static void add_title(struct card *c, const struct summary *s)
 		set(r, "weight", "Bolder");
 		set(r, "color", "Warning");
 	}
-	r = text_run_own(c, rich(c, c->body), p ? join3(render_status_emoji(s->status), " ", p)
+	r = text_run_own(c, rich(c, c->body), p ? text_concat3(render_status_emoji(s->status), " ", p)
 						: NULL);
 	set(r, "size", "Large");
 	set(r, "weight", "Bolder");
@@ -176,7 +163,7 @@ static void add_mention(struct card *c, cJSON *msteams, const struct summary *s,
 	if (d == NULL || d->mention == NULL || *d->mention == '\0' ||
 	    !status_is_problem(s->status))
 		return;
-	tag = join3("<at>", d->mention, "</at>");
+	tag = text_concat3("<at>", d->mention, "</at>");
 	ents = cJSON_AddArrayToObject(msteams, "entities");
 	ent = cJSON_CreateObject();
 	who = cJSON_CreateObject();
@@ -238,7 +225,7 @@ static void add_name_facts(struct card *c, const struct render_fact *f, size_t n
 			rb = rich(c, c->body);
 		else
 			set_true(text_run(c, rb, DOT), "isSubtle");
-		set_true(text_run_own(c, rb, join3(f[i].title, " ", "")), "isSubtle");
+		set_true(text_run_own(c, rb, text_concat3(f[i].title, " ", "")), "isSubtle");
 		set(text_run_own(c, rb, plain(f[i].value, FACT_CHARS)), "weight", "Bolder");
 	}
 }
@@ -302,7 +289,7 @@ static void add_caveats(struct card *c, const struct summary *s)
 			continue;
 		p = plain(why[i], CAVEAT_CHARS);
 		set(text_run_own(c, rich(c, c->body),
-				 p ? join3("\xe2\x9a\xa0\xef\xb8\x8f ", p, "") : NULL),
+				 p ? text_concat3("\xe2\x9a\xa0\xef\xb8\x8f ", p, "") : NULL),
 		    "color", "Warning");
 		free(p);
 	}
@@ -324,10 +311,10 @@ static cJSON *step_container(const struct failed_step *f)
 		goto fail;
 	rb = rich(&c, items);
 	set(text_run_own(&c, rb, plain(f->path, PATH_CHARS)), "weight", "Bolder");
-	set(text_run_own(&c, rb, join3(DOT, status, "")), "color", status_color(f->status));
+	set(text_run_own(&c, rb, text_concat3(DOT, status, "")), "color", status_color(f->status));
 	if (f->duration_ms >= 0) {
 		text_duration(f->duration_ms, dur, sizeof(dur));
-		set_true(text_run_own(&c, rb, join3(DOT, dur, "")), "isSubtle");
+		set_true(text_run_own(&c, rb, text_concat3(DOT, dur, "")), "isSubtle");
 	}
 	if (*f->message)
 		set(text_run_own(&c, rich(&c, items), plain(f->message, MESSAGE_CHARS)),
@@ -370,7 +357,7 @@ static void add_children(struct card *c, const struct summary *s)
 		rb = rich(c, c->body);
 		set(rb, "spacing", "None");
 		name = plain(*ch->name ? ch->name : "?", CHILD_CHARS);
-		text_run_own(c, rb, name ? join3("\xe2\x80\xa2 ", name, "") : NULL);
+		text_run_own(c, rb, name ? text_concat3("\xe2\x80\xa2 ", name, "") : NULL);
 		text_run(c, rb, " \xe2\x80\x94 ");
 		set(text_run(c, rb, render_status_word(ch->status, NULL)), "color",
 		    status_color(ch->status));

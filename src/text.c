@@ -356,3 +356,18 @@ void text_duration(int64_t ms, char *out, size_t outlen)
 		snprintf(out, outlen, "%lldh %02lldm", (long long)(ms / 3600000),
 			 (long long)(ms % 3600000 / 60000));
 }
+
+char *text_concat3(const char *a, const char *b, const char *c)
+{
+	size_t la = strlen(a), lb = strlen(b), lc = c != NULL ? strlen(c) : 0;
+	char *out = malloc(la + lb + lc + 1);
+
+	if (out == NULL)
+		return NULL;
+	memcpy(out, a, la);
+	memcpy(out + la, b, lb);
+	if (lc > 0)
+		memcpy(out + la + lb, c, lc);
+	out[la + lb + lc] = '\0';
+	return out;
+}

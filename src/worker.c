@@ -86,19 +86,6 @@ static uint64_t next_rand(uint64_t *x)
 	return *x;
 }
 
-static struct httpc *http_for(const struct config *c)
-{
-	struct httpc_opts o = {
-		.connect_timeout_ms = c->connect_timeout * 1000L,
-		.timeout_ms = c->timeout * 1000L,
-		.allow_http = c->allow_http,
-		.ca_file = c->ca_file,
-		.proxy = c->proxy,
-		.max_response = 0,
-	};
-	return httpc_new(&o);
-}
-
 /* Everything a Matillion client or an HTTP client is built from, as one
  * string, so a reload can tell whether they must be rebuilt. */
 static char *settings_key(const struct config *c)
@@ -182,7 +169,7 @@ static int thread_http(struct wctx *t, const struct config *c)
 	}
 	httpc_free(t->http);
 	free_key(t->http_key);
-	t->http = http_for(c);
+	t->http = httpc_from_config(c);
 	t->http_key = key;
 	return t->http != NULL ? 0 : ERR_NOMEM;
 }
