@@ -7,9 +7,10 @@
 #include <stdint.h>
 
 /* Returns a new NUL-terminated copy of s[0..len) where invalid UTF-8
- * sequences and control characters (C0 except \n and \t, DEL, C1) are
- * replaced with U+FFFD, and NUL bytes are dropped. keep_newlines = 0 turns
- * \n and \t into spaces. Caller frees; NULL on ERR_NOMEM. */
+ * sequences and control characters (C0 except \n and \t, DEL, C1, and the
+ * bidi overrides/isolates U+202A-202E, U+2066-2069) are replaced with
+ * U+FFFD, and NUL bytes are dropped. keep_newlines = 0 turns \n and \t into
+ * spaces. Caller frees; NULL on ERR_NOMEM. */
 char *text_sanitize(const char *s, size_t len, int keep_newlines);
 
 /* Length in bytes of the longest prefix of s (valid UTF-8) that is at most

@@ -77,9 +77,13 @@ static size_t utf8_decode(const unsigned char *s, size_t len, int32_t *cp)
 }
 
 /* 1 when code point cp must not reach a reader as is. */
+/* C0, DEL and C1 controls, plus the bidirectional embedding, override and
+ * isolate controls (U+202A-202E, U+2066-2069): those can make a hostile name
+ * display reversed or reorder the text around it ("Trojan Source"). */
 static int is_control(int32_t cp)
 {
-	return cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp <= 0x9f);
+	return cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp <= 0x9f) ||
+	       (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
 }
 
 char *text_sanitize(const char *s, size_t len, int keep_newlines)

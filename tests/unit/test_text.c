@@ -66,6 +66,12 @@ static void sanitize_controls(void **state)
 	check_sanitize("a\0b\0", 4, 0, "ab");
 	check_sanitize("l1\n\tl2", 6, 1, "l1\n\tl2");
 	check_sanitize("l1\n\tl2", 6, 0, "l1  l2");
+	/* Bidi override and isolate controls; the marks just outside the
+	 * ranges (U+2029, U+202F, U+2065, U+206A) pass. */
+	check_sanitize("a\xe2\x80\xaeb\xe2\x81\xa6c", 9, 0, "a" FFFD "b" FFFD "c");
+	check_sanitize("\xe2\x80\xaa\xe2\x81\xa9", 6, 0, FFFD FFFD);
+	check_sanitize("\xe2\x80\xa9\xe2\x80\xaf\xe2\x81\xa5\xe2\x81\xaa", 12, 0,
+		       "\xe2\x80\xa9\xe2\x80\xaf\xe2\x81\xa5\xe2\x81\xaa");
 }
 
 static void utf8_prefix_boundaries(void **state)
