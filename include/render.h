@@ -40,7 +40,7 @@ const char *render_status_emoji(enum run_status st);
 char *render_title(const struct summary *s);
 
 /* "48 steps: 45 succeeded, 2 failed, 1 cancelled" into out (truncated to
- * outlen). */
+ * outlen); "" for a degraded summary that saw no step. */
 void render_counts_line(const struct summary *s, char *out, size_t outlen);
 
 /* "2024-05-01 10:00:00 UTC", or "?" for a negative time, into out. */

@@ -76,6 +76,9 @@ void render_counts_line(const struct summary *s, char *out, size_t outlen)
 
 	if (out == NULL || outlen == 0)
 		return;
+	out[0] = '\0';
+	if (s->degraded != NULL && s->total_steps == 0)
+		return; /* no step was seen: "0 steps" would mislead */
 	n = (size_t)snprintf(out, outlen, "%llu step%s", (unsigned long long)s->total_steps,
 			     s->total_steps == 1 ? "" : "s");
 	for (i = 0; i < sizeof(count_words) / sizeof(count_words[0]) && n < outlen; i++) {
@@ -213,7 +216,8 @@ static void put_header(struct pbuf *b, const struct summary *s, const char *titl
 	if (s->degraded)
 		put(b, "Note: %s\n", s->degraded);
 	render_counts_line(s, line, sizeof(line));
-	put(b, "%s\n", line);
+	if (line[0] != '\0')
+		put(b, "%s\n", line);
 }
 
 static void put_steps(struct pbuf *b, const struct summary *s)

@@ -304,7 +304,8 @@ static void add_head(struct blocks *bl, const struct summary *s, const struct de
 		add_text(bl, wrap_esc("*Message*\n```", s->message, MESSAGE_CHARS, ESC_CODE,
 				      "```"), 0);
 	render_counts_line(s, line, sizeof(line));
-	add(bl, context(line));
+	if (line[0] != '\0')
+		add(bl, context(line));
 }
 
 /* A rich_text "text" element; its text is shown literally (no mrkdwn, no

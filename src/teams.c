@@ -275,7 +275,8 @@ static void add_facts(struct card *c, const struct summary *s)
 		    "fontType", "Monospace");
 	}
 	render_counts_line(s, line, sizeof(line));
-	set_true(text_block(c, c->body, line), "isSubtle");
+	if (line[0] != '\0')
+		set_true(text_block(c, c->body, line), "isSubtle");
 }
 
 static void add_caveats(struct card *c, const struct summary *s)

@@ -492,6 +492,37 @@ static void plaintext_of_pages(void **state)
 	summary_free(&s);
 }
 
+/* A degraded notice saw no step: no renderer may claim "0 steps", and each
+ * shows the reason. */
+static void degraded_has_no_step_count(void **state)
+{
+	struct destination d = { .name = "d", .type = DEST_SLACK };
+	struct summary s;
+	char *text, *slack, *teams;
+
+	(void)state;
+	assert_int_equal(summary_init(&s, "p", "e-1", "https://ui"), 0);
+	s.status = ST_FAILED;
+	assert_int_equal(summary_set_degraded(&s, "step details unavailable: HTTP 503"), 0);
+	text = plaintext_render(&s);
+	slack = slack_render(&s, &d);
+	d.type = DEST_TEAMS;
+	teams = teams_render(&s, &d);
+	assert_non_null(text);
+	assert_non_null(slack);
+	assert_non_null(teams);
+	assert_null(strstr(text, "0 steps"));
+	assert_null(strstr(slack, "0 steps"));
+	assert_null(strstr(teams, "0 steps"));
+	assert_non_null(strstr(text, "step details unavailable: HTTP 503"));
+	assert_non_null(strstr(slack, "step details unavailable: HTTP 503"));
+	assert_non_null(strstr(teams, "step details unavailable: HTTP 503"));
+	free(text);
+	free(slack);
+	free(teams);
+	summary_free(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -510,6 +541,7 @@ int main(void)
 		cmocka_unit_test(parse_time_cases),
 		cmocka_unit_test(display_name_and_caveats),
 		cmocka_unit_test(plaintext_of_pages),
+		cmocka_unit_test(degraded_has_no_step_count),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
