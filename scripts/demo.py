@@ -5,12 +5,18 @@ by PID before exit."""
 
 import json
 import os
+import shutil
 import sys
 
 sys.dont_write_bytecode = True
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(REPO, "tests", "integration"))
+import harness  # noqa: E402
 from harness import Mock, Service, scenario, tmpdir, wait_until, write_config  # noqa: E402
+
+
+def harness_dirs():
+    return list(harness._dirs)
 
 
 def main():
@@ -18,7 +24,10 @@ def main():
     sc = scenario("failed_with_children")
     hook = sc["webhook"]
     with Mock("failed_with_children", tmpdir=work) as mock:
-        cfg = write_config(work, mock.port, server={"log_level": "info"})
+        project = {"project " + hook["projectId"]: {
+            "name": "Finance DWH", "destinations": "slack-main, teams-main",
+            "notify_on": "FAILED, CANCELLED", "environments": "prod*"}}
+        cfg = write_config(work, mock.port, sections=dict(project, server={"log_level": "info"}))
         print("== config (%s)" % cfg.path)
         with Service(cfg) as svc:
             print("== dpc-notify listening on 127.0.0.1:%d, mock API and chat sink on 127.0.0.1:%d"
@@ -46,4 +55,10 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        rc = main()
+    finally:
+        if not os.environ.get("DPC_KEEP_TMP"):
+            for d in harness_dirs():
+                shutil.rmtree(d, ignore_errors=True)
+    sys.exit(rc)

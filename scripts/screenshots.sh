@@ -41,7 +41,9 @@ from harness import Mock, run_cli, scenario, write_config
 out = sys.argv[1]
 sc = scenario("failed_with_children")
 with Mock("failed_with_children", tmpdir=out) as m:
-    cfg = write_config(out, m.port)
+    project = {"project " + sc["webhook"]["projectId"]: {
+        "name": "Finance DWH", "destinations": "slack-main, teams-main"}}
+    cfg = write_config(out, m.port, sections=project)
     for fmt in ("teams", "slack"):
         rc, body, err = run_cli(["-c", cfg.path, "preview", sc["webhook"]["projectId"],
                                  sc["webhook"]["pipelineExecutionId"], "--format", fmt],
