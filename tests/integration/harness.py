@@ -1,5 +1,6 @@
 """Shared pieces of the integration tests: the mock server, a config writer,
-the dpc-notify service under test, polling, and a tiny PASS/FAIL runner
+the dpc-notify service under test, Env (all three as one case's frame,
+with its post, fault and log helpers), polling, and a tiny PASS/FAIL runner
 whose output tests/run.sh counts. Every process started here is stopped by
 its PID in a finally block (and once more at exit, in case a test leaked
 one). Python 3 standard library only."""
@@ -280,11 +281,16 @@ class Service:
         self.log = log or os.path.join(os.path.dirname(cfg.path), "service.log")
         self.proc = None
 
+    def spawn(self, exe):
+        """Starts `exe -c CFG serve` logging to self.log; subclasses that
+        need another way of starting the process override this alone."""
+        return spawn([exe, "-c", self.cfg.path, "serve"], self.log, cwd=REPO)
+
     def start(self, timeout=10.0):
         exe = binary()
         if not os.access(exe, os.X_OK):
             raise AssertionError("binary not built: %s" % exe)
-        self.proc = spawn([exe, "-c", self.cfg.path, "serve"], self.log, cwd=REPO)
+        self.proc = self.spawn(exe)
 
         def ready():
             if self.proc.poll() is not None:
@@ -346,6 +352,145 @@ class Service:
 
     def __exit__(self, *exc):
         self.stop()
+
+
+class Env:
+    """The usual frame of a case: a mock, a config written against it and
+    the service, all stopped on exit. scenario_name names a file of
+    tests/mock/scenarios; scenario (a dict) is then loaded over POST
+    /_scenario. sections and keyword sections override write_config's
+    defaults; sections may also be a function of the mock's base URL, for
+    destinations on the mock. start=False leaves starting the service to
+    the case (start_service()). posts() counts every recorded post unless
+    the class sets OK_ONLY."""
+
+    OK_ONLY = False
+    WAIT_POSTS_S = 20.0
+
+    def __init__(self, scenario_name=None, scenario=None, sections=None, upstream=None,
+                 record=True, start=True, **cfg):
+        self.dir = tmpdir()
+        self.mock = Mock(scenario_name, tmpdir=self.dir, upstream=upstream, record=record)
+        self.scenario = scenario
+        self.sections = sections
+        self.cfg_over = cfg
+        self.start_svc = start
+        self.cfg = None
+        self.svc = None
+
+    def __enter__(self):
+        try:
+            self.mock.start()
+            if self.scenario is not None:
+                st, _, _ = request("POST", self.mock.port, "/_scenario", self.scenario)
+                assert st == 200, "mock refused the scenario: %d" % st
+            secs = self.sections(self.mock.url()) if callable(self.sections) else self.sections
+            self.cfg = write_config(self.dir, self.mock.port, sections=secs, **self.cfg_over)
+            if self.start_svc:
+                self.start_service()
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        try:
+            if self.svc:
+                self.svc.stop()
+        finally:
+            self.mock.stop()
+
+    def start_service(self, **kw):
+        self.svc = Service(self.cfg).start(**kw)
+        return self.svc
+
+    @property
+    def store(self):
+        return self.cfg.sections["server"]["store"]
+
+    def rewrite(self, **cfg):
+        """Rewrites the config file (same listen port) and returns its path."""
+        return write_config(self.dir, self.mock.port, port=self.cfg.port, **cfg).path
+
+    def cli(self, *args, **kw):
+        """dpc-notify -c CFG ARGS; (returncode, stdout, stderr)."""
+        return run_cli(["-c", self.cfg.path] + list(args), **kw)
+
+    def post(self, body, headers=None, path="/webhook", method="POST", timeout=10.0):
+        """Raw POST; returns (status, lower-cased headers, raw bytes)."""
+        return request(method, self.cfg.port, path, body, headers or {}, timeout=timeout)
+
+    def fault(self, path_regex, times=1, method=None, **action):
+        f = {"path_regex": path_regex, "times": times, "action": action}
+        if method:
+            f["method"] = method
+        self.mock.add_fault(f)
+
+    def pending_faults(self):
+        st, _, data = request("POST", self.mock.port, "/_faults", [])
+        assert st == 200
+        return json.loads(data)["pending"]
+
+    def posts(self, target=None, ok_only=None):
+        return self.mock.recorded(target, ok_only=self.OK_ONLY if ok_only is None else ok_only)
+
+    def context(self):
+        """More to say when a wait fails; subclasses add their state."""
+        return ""
+
+    def wait_posts(self, n_slack, n_teams, timeout=None):
+        """Waits for at least n_slack Slack and n_teams Teams posts and
+        returns both lists."""
+        def got():
+            p = self.posts()
+            s = [x for x in p if x["target"] == "slack"]
+            t = [x for x in p if x["target"] == "teams"]
+            return (s, t) if len(s) >= n_slack and len(t) >= n_teams else None
+        timeout = self.WAIT_POSTS_S if timeout is None else timeout
+        try:
+            return wait_until(got, timeout, 0.05, "%d slack + %d teams posts"
+                              % (n_slack, n_teams))
+        except AssertionError as e:
+            raise AssertionError("%s; posts=%s%s; log:\n%s" % (
+                e, [(p["target"], p["status"]) for p in self.posts(ok_only=False)],
+                self.context(), self.svc.log_tail() if self.svc else ""))
+
+    def one_each(self, settle):
+        """Exactly one Slack and one Teams post, still so after settle
+        seconds (a duplicate would have arrived by then)."""
+        self.wait_posts(1, 1)
+        time.sleep(settle)
+        s, t = self.posts("slack"), self.posts("teams")
+        assert len(s) == 1 and len(t) == 1, "posts: %d slack, %d teams" % (len(s), len(t))
+        return s[0], t[0]
+
+    def log(self):
+        with open(self.svc.log, "rb") as f:
+            return f.read()
+
+    def log_lines(self):
+        return self.log().decode("utf-8").splitlines()
+
+    def wait_log(self, pred, what, timeout=10.0):
+        """Waits for service log lines matching pred; returns them."""
+        def hit():
+            return [ln for ln in self.log_lines() if pred(ln)]
+        try:
+            return wait_until(hit, timeout, 0.05, what)
+        except AssertionError as e:
+            raise AssertionError("%s; log:\n%s" % (e, self.svc.log_tail()))
+
+
+def accepted(st, body):
+    """Asserts a 202 "queued" intake reply; returns the job id."""
+    assert st == 202, "expected 202, got %d %s" % (st, body)
+    assert body and body.get("status") == "queued" and body.get("id"), body
+    return body["id"]
+
+
+def crashed(rc):
+    """True for an exit by signal (or a shell's 128+SIGABRT/SIGSEGV)."""
+    return rc < 0 or rc in (134, 139)
 
 
 def run_cli(args, timeout=30.0, cwd=REPO):

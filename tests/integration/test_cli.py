@@ -9,7 +9,7 @@ import sys
 
 sys.dont_write_bytecode = True  # keep the tree clean of __pycache__
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (AUTH_TOKEN, CLIENT_SECRET, Mock, case, run_all, run_cli,  # noqa: E402
+from harness import (AUTH_TOKEN, CLIENT_SECRET, Mock, case, crashed, run_all, run_cli,  # noqa: E402
                      scenario, strings, tmpdir, write_config)
 
 FWC = scenario("failed_with_children")
@@ -28,10 +28,6 @@ def secret_config(d, mock_port=1):
         "destination teams-main": {"url": mp + "/teams/workflows/a1b2c3/triggers/manual/paths/"
                                               "invoke?api-version=1&sig=" + TEAMS_SECRET},
     })
-
-
-def crashed(rc):
-    return rc < 0 or rc in (134, 139)
 
 
 @case

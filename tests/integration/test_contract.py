@@ -13,7 +13,7 @@ import sys
 
 sys.dont_write_bytecode = True  # keep the tree clean of __pycache__
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (REPO, Mock, case, free_port, run_all, run_cli, scenario,  # noqa: E402
+from harness import (REPO, Mock, case, crashed, free_port, run_all, run_cli, scenario,  # noqa: E402
                      spawn, stop_process, tail, tmpdir, wait_until, write_config)
 
 CONTRACT_DIR = os.path.join(REPO, "tests", "contract")
@@ -73,10 +73,6 @@ class Prism:
         return [ln for ln in text.splitlines()
                 if re.search(r"Violation: request", ln)
                 or re.search(r"Request did not pass the validation rules", ln)]
-
-
-def crashed(rc):
-    return rc < 0 or rc in (134, 139)
 
 
 def run_previews(dynamic, runs):

@@ -57,6 +57,19 @@ def use_nodelay_mock(script):
     harness.MOCK = os.path.abspath(script)
 
 
+def nodelay_main(script, *cases):
+    """The __main__ of a test file whose mock runs through nodelay_mock:
+    started with --port-file it is that mock, else it registers cases
+    (beyond its own @case ones) and runs them against itself as the mock."""
+    if "--port-file" in sys.argv:
+        nodelay_mock(sys.argv[1:])
+        return
+    use_nodelay_mock(script)
+    for fn in cases:
+        case(fn)
+    run_all()
+
+
 def run_id(i):
     return EXEC_FMT % i
 
@@ -302,9 +315,4 @@ def sigkill_during_intake_and_delivery():
 
 
 if __name__ == "__main__":
-    if "--port-file" in sys.argv:
-        nodelay_mock(sys.argv[1:])
-    else:
-        use_nodelay_mock(__file__)
-        case(sigkill_during_intake_and_delivery)  # here, so importers get no case
-        run_all()
+    nodelay_main(__file__, sigkill_during_intake_and_delivery)  # here, so importers get no case

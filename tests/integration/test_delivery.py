@@ -16,84 +16,31 @@ import time
 
 sys.dont_write_bytecode = True  # keep the tree clean of __pycache__
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (UI_BASE, Mock, Service, case, request, run_all, run_cli,  # noqa: E402
-                     strings, tmpdir, wait_until, write_config)
-from test_crash import (crash_scenario, nodelay_mock, query, run_id,  # noqa: E402
-                        use_nodelay_mock, webhook)
+import harness  # noqa: E402
+from harness import UI_BASE, accepted, case, request, strings, wait_until  # noqa: E402
+from test_crash import crash_scenario, nodelay_main, query, run_id, webhook  # noqa: E402
 
 SETTLE = 1.5        # seconds to wait for a post that must NOT arrive
 RUNS = 8            # runs in the mock scenario
 
 
-class Env:
+class Env(harness.Env):
     """A mock holding RUNS failed runs and a service configured against
-    it; sections override the harness defaults (max_attempts 3)."""
+    it; sections override the harness defaults (max_attempts 3). Only
+    posts the sink accepted count."""
+
+    OK_ONLY = True
+    WAIT_POSTS_S = 25.0
 
     def __init__(self, sections=None, scenario=None, start=True):
-        self.dir = tmpdir()
-        self.sections = sections or {}
-        self.scenario = scenario or crash_scenario(RUNS)
-        self.start_svc = start
-        self.mock = Mock(None, tmpdir=self.dir, record=False)
-        self.svc = None
-        self.cfg = None
-
-    def __enter__(self):
-        try:
-            self.mock.start()
-            st, _, _ = request("POST", self.mock.port, "/_scenario", self.scenario)
-            assert st == 200
-            self.cfg = write_config(self.dir, self.mock.port, sections=self.sections)
-            if self.start_svc:
-                self.svc = Service(self.cfg).start()
-        except BaseException:
-            self.__exit__()
-            raise
-        return self
-
-    def __exit__(self, *exc):
-        try:
-            if self.svc:
-                self.svc.stop()
-        finally:
-            self.mock.stop()
-
-    @property
-    def store(self):
-        return self.cfg.sections["server"]["store"]
-
-    def fault(self, path_regex, times=1, method=None, **action):
-        f = {"path_regex": path_regex, "times": times, "action": action}
-        if method:
-            f["method"] = method
-        self.mock.add_fault(f)
-
-    def pending_faults(self):
-        st, _, data = request("POST", self.mock.port, "/_faults", [])
-        assert st == 200
-        return json.loads(data)["pending"]
+        super().__init__(None, scenario=scenario or crash_scenario(RUNS), sections=sections,
+                         record=False, start=start)
 
     def send(self, i):
-        st, _, body = self.svc.post_webhook(webhook(i))
-        assert st == 202 and body and body.get("status") == "queued", (st, body)
-        return int(body["id"])
+        return int(accepted(*self.svc.post_webhook(webhook(i))[::2]))
 
-    def posts(self, target=None, ok_only=True):
-        return self.mock.recorded(target, ok_only=ok_only)
-
-    def wait_posts(self, n_slack, n_teams, timeout=25.0):
-        def got():
-            p = self.posts()
-            s = [x for x in p if x["target"] == "slack"]
-            t = [x for x in p if x["target"] == "teams"]
-            return (s, t) if len(s) >= n_slack and len(t) >= n_teams else None
-        try:
-            return wait_until(got, timeout, 0.05, "%d slack + %d teams posts"
-                              % (n_slack, n_teams))
-        except AssertionError as e:
-            raise AssertionError("%s; posts=%s; jobs=%s; log:\n%s" % (
-                e, [(p["target"], p["status"]) for p in self.posts(ok_only=False)],
-                self.jobs(), self.svc.log_tail() if self.svc else ""))
+    def context(self):
+        return "; jobs=%s" % (self.jobs(),)
 
     def rows(self, sql, *args):
         return query(self.store, sql, *args)
@@ -125,9 +72,6 @@ class Env:
         path = "/pipeline-executions/%s%s" % (run_id(i), suffix)
         return [(c["status"], c["t"]) for c in self.mock.calls() if c["path"].endswith(path)]
 
-    def cli(self, *args):
-        return run_cli(["-c", self.cfg.path] + list(args))
-
     def log_times(self, msg, dest=None):
         """Wall-clock times of the service log lines with msg=<msg>."""
         out = []
@@ -155,13 +99,10 @@ def exec_path(i):
 
 def one_each(env, i=0):
     """Exactly one accepted Slack and one Teams post for run i."""
-    s, t = env.wait_posts(1, 1)
-    time.sleep(SETTLE)
-    s, t = env.posts("slack"), env.posts("teams")
-    assert len(s) == 1 and len(t) == 1, "posts: %d slack, %d teams" % (len(s), len(t))
-    for p in (s[0], t[0]):
+    s, t = env.one_each(SETTLE)
+    for p in (s, t):
         assert run_id(i) in json.dumps(p["body"]), "post is for another run"
-    return s[0], t[0]
+    return s, t
 
 
 def full_message(post, i=0):
@@ -457,7 +398,7 @@ def sigterm_drains_and_restart_resumes():
         assert env.job(ids[0])[0] == "delivered", env.jobs()
         assert [env.job(j)[0] for j in ids[1:]] == ["queued", "queued"], env.jobs()
         assert len(env.posts()) == 2
-        env.svc = Service(env.cfg).start()
+        env.start_service()
         for j in ids:
             env.wait_job(j)
         time.sleep(SETTLE)
@@ -482,7 +423,7 @@ def grace_expiry_leaves_job_for_restart():
         assert rc == 0, "exit code %d after grace expiry; log:\n%s" % (rc, env.svc.log_tail())
         assert took < 6.0, "waited for the 8 s post, not shutdown_grace (%.1fs)" % took
         assert env.job(jid)[0] == "running"
-        env.svc = Service(env.cfg).start()
+        env.start_service()
         env.wait_job(jid)
         time.sleep(SETTLE)
         # The interrupted Slack post reached the sink after the process
@@ -492,8 +433,4 @@ def grace_expiry_leaves_job_for_restart():
 
 
 if __name__ == "__main__":
-    if "--port-file" in sys.argv:
-        nodelay_mock(sys.argv[1:])
-    else:
-        use_nodelay_mock(__file__)
-        run_all()
+    nodelay_main(__file__)

@@ -9,8 +9,8 @@ import time
 
 sys.dont_write_bytecode = True  # keep the tree clean of __pycache__
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (ARROW, UI_BASE, Mock, Service, block_texts, case, run_all,  # noqa: E402
-                     scenario, strings, tmpdir, wait_until, walk, write_config)
+from harness import (ARROW, UI_BASE, Env, accepted, block_texts, case, run_all,  # noqa: E402
+                     scenario, strings, walk)
 
 FWC = scenario("failed_with_children")
 EXPECT = FWC["expect"]
@@ -21,63 +21,13 @@ ADAPTIVE = "application/vnd.microsoft.card.adaptive"
 SETTLE = 1.5  # seconds to wait for posts that must NOT arrive
 
 
-class Env:
-    """A mock with a scenario and a service configured against it."""
-
-    def __init__(self, scenario_name, **cfg):
-        self.dir = tmpdir()
-        self.mock = Mock(scenario_name, tmpdir=self.dir)
-        self.cfg_over = cfg
-        self.svc = None
-
-    def __enter__(self):
-        try:
-            self.mock.start()
-            cfg = write_config(self.dir, self.mock.port, **self.cfg_over)
-            self.svc = Service(cfg).start()
-        except BaseException:
-            self.__exit__()
-            raise
-        return self
-
-    def __exit__(self, *exc):
-        try:
-            if self.svc:
-                self.svc.stop()
-        finally:
-            self.mock.stop()
-
-    def posts(self, target=None):
-        return self.mock.recorded(target)
-
-    def wait_posts(self, n_slack, n_teams, timeout=20.0):
-        def got():
-            p = self.posts()
-            s = [x for x in p if x["target"] == "slack"]
-            t = [x for x in p if x["target"] == "teams"]
-            return (s, t) if len(s) >= n_slack and len(t) >= n_teams else None
-        try:
-            return wait_until(got, timeout, 0.1, "%d slack + %d teams posts" % (n_slack, n_teams))
-        except AssertionError as e:
-            raise AssertionError("%s; posts=%s; log:\n%s" % (
-                e, [(p["target"], p["status"]) for p in self.posts()], self.svc.log_tail()))
-
-
-def accepted(st, body):
-    assert st == 202, "expected 202, got %d %s" % (st, body)
-    assert body and body.get("status") == "queued" and body.get("id"), body
-
-
 def one_each(env):
     """Waits for the run's messages and checks that exactly one Slack and one
     Teams post arrived, both accepted by the mock."""
-    env.wait_posts(1, 1)
-    time.sleep(SETTLE)  # a second (duplicate) post would arrive by now
-    s, t = env.posts("slack"), env.posts("teams")
-    assert len(s) == 1 and len(t) == 1, "posts: %d slack, %d teams" % (len(s), len(t))
-    assert s[0]["status"] == 200, "slack rejected the body: %s" % s[0]["error"]
-    assert t[0]["status"] == 202, "teams rejected the body: %s" % t[0]["error"]
-    return s[0], t[0]
+    s, t = env.one_each(SETTLE)
+    assert s["status"] == 200, "slack rejected the body: %s" % s["error"]
+    assert t["status"] == 202, "teams rejected the body: %s" % t["error"]
+    return s, t
 
 
 def urls(obj):

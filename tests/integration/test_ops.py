@@ -19,8 +19,9 @@ import time
 
 sys.dont_write_bytecode = True  # keep the tree clean of __pycache__
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (AUTH_TOKEN, CLIENT_SECRET, REPO, Mock, Service, binary,  # noqa: E402
-                     case, free_port, request, run_all, run_cli, scenario, strings, tmpdir,
+import harness  # noqa: E402
+from harness import (AUTH_TOKEN, CLIENT_SECRET, REPO, accepted, binary, case,  # noqa: E402
+                     free_port, request, run_all, run_cli, scenario, strings, tmpdir,
                      wait_until, write_config)
 
 FWC = scenario("failed_with_children")
@@ -37,69 +38,11 @@ TEST_MARK = "TEST MESSAGE"  # what slack.c / teams.c put on send-test messages
 SECRET_BITS = (AUTH_TOKEN, CLIENT_SECRET, "B0BBB", "main-hook", "main-flow")
 
 
-class Env:
-    """A mock with a scenario and a service configured against it."""
+class Env(harness.Env):
+    """The harness frame on the scenario these cases share."""
 
     def __init__(self, scenario_name="failed_with_children", **cfg):
-        self.dir = tmpdir()
-        self.mock = Mock(scenario_name, tmpdir=self.dir)
-        self.cfg_over = cfg
-        self.cfg = None
-        self.svc = None
-
-    def __enter__(self):
-        try:
-            self.mock.start()
-            self.cfg = write_config(self.dir, self.mock.port, **self.cfg_over)
-            self.svc = Service(self.cfg).start()
-        except BaseException:
-            self.__exit__()
-            raise
-        return self
-
-    def __exit__(self, *exc):
-        try:
-            if self.svc:
-                self.svc.stop()
-        finally:
-            self.mock.stop()
-
-    def rewrite(self, **cfg):
-        """Rewrites the config file (same listen port) and returns its path."""
-        return write_config(self.dir, self.mock.port, port=self.cfg.port, **cfg).path
-
-    def posts(self, target=None):
-        return self.mock.recorded(target)
-
-    def wait_posts(self, n_slack, n_teams, timeout=20.0):
-        def got():
-            p = self.posts()
-            s = [x for x in p if x["target"] == "slack"]
-            t = [x for x in p if x["target"] == "teams"]
-            return (s, t) if len(s) >= n_slack and len(t) >= n_teams else None
-        try:
-            return wait_until(got, timeout, 0.1, "%d slack + %d teams posts" % (n_slack, n_teams))
-        except AssertionError as e:
-            raise AssertionError("%s; posts=%s; log:\n%s" % (
-                e, [(p["target"], p["status"]) for p in self.posts()], self.svc.log_tail()))
-
-    def log_lines(self):
-        with open(self.svc.log, "rb") as f:
-            return f.read().decode("utf-8").splitlines()
-
-    def wait_log(self, pred, what, timeout=10.0):
-        def hit():
-            return [ln for ln in self.log_lines() if pred(ln)]
-        try:
-            return wait_until(hit, timeout, 0.05, what)
-        except AssertionError as e:
-            raise AssertionError("%s; log:\n%s" % (e, self.svc.log_tail()))
-
-
-def accepted(st, body):
-    assert st == 202, "expected 202, got %d %s" % (st, body)
-    assert body and body.get("status") == "queued" and body.get("id"), body
-    return body["id"]
+        super().__init__(scenario_name, **cfg)
 
 
 def webhook_for(exec_id):
@@ -469,15 +412,13 @@ def sighup_rejects_an_invalid_config():
 # --- send-test ----------------------------------------------------------------
 
 def send_test_env():
-    d = tmpdir()
-    mock = Mock(None, tmpdir=d).start()
-    mp = "http://127.0.0.1:%d" % mock.port
-    cfg = write_config(d, mock.port, sections={
+    """A mock and a config with two more Slack destinations, one answered
+    by the mock and one on a closed port; no service."""
+    return Env(None, start=False, sections=lambda mp: {
         "destination slack-gone": {"type": "slack", "url": mp + "/slack/T0AAA/B0BBB/gone-hook"},
         "destination slack-closed": {"type": "slack", "url": "http://127.0.0.1:%d/slack/T0AAA/"
                                                             "B0BBB/closed-hook" % free_port()},
     })
-    return mock, cfg
 
 
 def marked_as_test(post):
@@ -486,33 +427,29 @@ def marked_as_test(post):
 
 @case
 def send_test_slack_and_teams():
-    mock, cfg = send_test_env()
-    try:
+    with send_test_env() as env:
         for dest, target, code in (("slack-main", "slack", 200), ("teams-main", "teams", 202)):
-            rc, out, err = run_cli(["-c", cfg.path, "send-test", dest])
+            rc, out, err = env.cli("send-test", dest)
             assert rc == 0, "send-test %s exit %d:\n%s%s" % (dest, rc, out, err)
             assert "HTTP %d" % code in out, "send-test %s output: %r" % (dest, out)
             for bit in SECRET_BITS:
                 assert bit not in out + err, "send-test printed a secret (%s...)" % bit[:4]
-            posts = mock.recorded(target)
+            posts = env.mock.recorded(target)
             assert len(posts) == 1 and posts[0]["status"] == code, posts
             assert marked_as_test(posts[0]), "the %s message is not marked as a test" % target
         # A send-test touches no store and no Matillion API.
-        assert mock.calls() == [], "send-test called the Matillion API: %r" % mock.calls()
-    finally:
-        mock.stop()
+        assert env.mock.calls() == [], "send-test called the Matillion API: %r" % env.mock.calls()
 
 
 @case
 def send_test_notification_text_marked():
     # Slack shows the top-level "text" in push notifications and Teams the
     # card's first text: a test must not read like a real failure there.
-    mock, cfg = send_test_env()
-    try:
+    with send_test_env() as env:
         for dest, target in (("slack-main", "slack"), ("teams-main", "teams")):
-            rc, out, err = run_cli(["-c", cfg.path, "send-test", dest])
+            rc, out, err = env.cli("send-test", dest)
             assert rc == 0, "send-test %s exit %d: %s%s" % (dest, rc, out, err)
-            body = mock.recorded(target)[-1]["body"]
+            body = env.mock.recorded(target)[-1]["body"]
             if target == "slack":
                 first = body["text"]
             else:
@@ -520,38 +457,29 @@ def send_test_notification_text_marked():
                 first = [b.get("text", "") for b in card["body"] if b.get("type") == "TextBlock"][0]
             assert TEST_MARK in first, "%s notification text not marked as a test: %r" % (
                 target, first[:200])
-    finally:
-        mock.stop()
 
 
 @case
 def send_test_reports_http_failure():
-    mock, cfg = send_test_env()
-    try:
-        mock.add_fault({"method": "POST", "path_regex": "/gone-hook", "times": 1,
-                        "action": {"status": 404, "body": "no_service"}})
-        rc, out, err = run_cli(["-c", cfg.path, "send-test", "slack-gone"])
+    with send_test_env() as env:
+        env.fault("/gone-hook", method="POST", status=404, body="no_service")
+        rc, out, err = env.cli("send-test", "slack-gone")
         assert rc != 0, "send-test to a 404 hook exited 0:\n%s" % out
         assert "404" in out + err, "output does not give the HTTP status: %r" % (out + err)
         assert "gone-hook" not in out + err, "send-test printed the webhook URL"
-        rc, out, err = run_cli(["-c", cfg.path, "send-test", "slack-closed"])
+        rc, out, err = env.cli("send-test", "slack-closed")
         assert rc != 0, "send-test to a closed port exited 0:\n%s" % out
         assert "no HTTP response" in out, "output: %r" % out
         assert "closed-hook" not in out + err, "send-test printed the webhook URL"
-    finally:
-        mock.stop()
 
 
 @case
 def send_test_unknown_destination():
-    mock, cfg = send_test_env()
-    try:
-        rc, out, err = run_cli(["-c", cfg.path, "send-test", "no-such-dest"])
+    with send_test_env() as env:
+        rc, out, err = env.cli("send-test", "no-such-dest")
         assert rc != 0, "unknown destination exited 0"
         assert "no-such-dest" in err, "stderr does not name the destination: %r" % err
-        assert mock.recorded() == [], "something was posted"
-    finally:
-        mock.stop()
+        assert env.mock.recorded() == [], "something was posted"
 
 
 # --- install and man pages --------------------------------------------------

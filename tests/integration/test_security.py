@@ -24,7 +24,8 @@ import time
 
 sys.dont_write_bytecode = True  # keep the tree clean of __pycache__
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (AUTH_TOKEN, CLIENT_ID, UI_BASE, Mock, Service, binary, case,  # noqa: E402
+import harness  # noqa: E402
+from harness import (AUTH_TOKEN, CLIENT_ID, UI_BASE, binary, case,  # noqa: E402
                      request, run_all, run_cli, scenario, strings, tail, tmpdir, wait_until, walk,
                      write_config)
 
@@ -74,40 +75,12 @@ def body_for(exec_id, **extra):
 
 # --- plumbing ---------------------------------------------------------------
 
-class Env:
-    """A mock (scenario) and the service configured against it."""
+class Env(harness.Env):
+    """The harness frame on the scenario most cases use; keyword
+    arguments are config sections."""
 
     def __init__(self, scenario_name="failed_with_children", upstream=None, **sections):
-        self.dir = tmpdir()
-        self.mock = Mock(scenario_name, tmpdir=self.dir, upstream=upstream)
-        self.sections = sections
-        self.svc = None
-        self.cfg = None
-
-    def __enter__(self):
-        try:
-            self.mock.start()
-            self.cfg = write_config(self.dir, self.mock.port, sections=self.sections)
-            self.svc = Service(self.cfg).start()
-        except BaseException:
-            self.__exit__()
-            raise
-        return self
-
-    def __exit__(self, *exc):
-        try:
-            if self.svc:
-                self.svc.stop()
-        finally:
-            self.mock.stop()
-
-    def post(self, body, headers=None, path="/webhook", method="POST", timeout=10.0):
-        """Raw POST; returns (status, lower-cased headers, raw bytes)."""
-        return request(method, self.cfg.port, path, body, headers or {}, timeout=timeout)
-
-    def log(self):
-        with open(self.svc.log, "rb") as f:
-            return f.read()
+        super().__init__(scenario_name, upstream=upstream, sections=sections)
 
 
 def no_auth(**server):
@@ -585,19 +558,14 @@ def secrets_never_in_log_metrics_or_output():
     slack_path = "/slack/T0SECRET1/B0SECRET2/XyZsecretHookPath123"
     teams_path = "/teams/workflows/wfSECRET9/triggers/manual/paths/invoke?api-version=1&sig=" \
                  "SIGsecretSignature456"
-    d = tmpdir()
-    mock = Mock("failed_with_children", tmpdir=d).start()
-    svc = None
-    try:
-        sc = dict(FWC, credentials={"client_id": CLIENT_ID, "client_secret": client_secret})
-        assert request("POST", mock.port, "/_scenario", sc)[0] == 200
-        mp = mock.url()
-        cfg = write_config(d, mock.port, sections={
+    sc = dict(FWC, credentials={"client_id": CLIENT_ID, "client_secret": client_secret})
+    with harness.Env("failed_with_children", scenario=sc, start=False, sections=lambda mp: {
             "server": {"hmac_secret": sw_secret, "log_level": "debug"},
             "matillion": {"client_secret": client_secret},
             "delivery": {"max_attempts": "2"},
             "destination slack-main": {"url": mp + slack_path},
-            "destination teams-main": {"url": mp + teams_path}})
+            "destination teams-main": {"url": mp + teams_path}}) as env:
+        mock, cfg = env.mock, env.cfg
         os.chmod(cfg.path, 0o600)
         # The API needs a token refresh once; Slack fails twice, Teams for good.
         mock.add_fault([
@@ -607,7 +575,7 @@ def secrets_never_in_log_metrics_or_output():
              "action": {"status": 500, "body": "internal_error"}},
             {"method": "POST", "path_regex": "^/teams/", "times": 5,
              "action": {"status": 400, "body": "Bad Request \u001b[31mred\u0007 \u009b"}}])
-        svc = Service(cfg).start()
+        svc = env.start_service()
         port = cfg.port
         replies = []
         body = body_for(WEBHOOK["pipelineExecutionId"])
@@ -628,10 +596,6 @@ def secrets_never_in_log_metrics_or_output():
         assert any(t.startswith("mock-token-") for t in tokens), tokens
         assert len([c for c in calls if c["path"] == "/oauth/dpc/token"]) >= 2, \
             "the 401 did not lead to a new token"
-    finally:
-        if svc:
-            svc.stop()
-        mock.stop()
     rc, out, err = run_cli(["-c", cfg.path, "check-config"])
     assert rc == 0, out + err
     with open(svc.log, "rb") as f:
@@ -774,15 +738,7 @@ def assert_teams_inert(body):
 
 
 def both_posts(env, timeout=30.0):
-    def got():
-        p = env.mock.recorded()
-        s = [x for x in p if x["target"] == "slack"]
-        t = [x for x in p if x["target"] == "teams"]
-        return (s, t) if s and t else None
-    try:
-        s, t = wait_until(got, timeout, 0.1, "a Slack and a Teams post")
-    except AssertionError as e:
-        raise AssertionError("%s; log:\n%s" % (e, env.svc.log_tail()))
+    s, t = env.wait_posts(1, 1, timeout)
     assert s[0]["status"] == 200, "Slack refused the body: %s" % s[0]["error"]
     assert t[0]["status"] == 202, "Teams refused the body: %s" % t[0]["error"]
     return s[0]["body"], t[0]["body"]
@@ -805,7 +761,30 @@ def hostile_names_and_messages_are_inert():
         assert "CEO" in tt and "javascript" in tt, "hostile text dropped instead of escaped"
 
 
-class Upstream:
+class QuietHandler(http.server.BaseHTTPRequestHandler):
+    def log_message(self, *a):
+        pass
+
+
+class Served:
+    """A loopback HTTP server answered from a thread until close()."""
+
+    def serve(self, handler, wrap=None):
+        """Starts serving with handler (the listening socket passed through
+        wrap, e.g. for TLS); returns the port."""
+        self.srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        if wrap:
+            self.srv.socket = wrap(self.srv.socket)
+        self.thread = threading.Thread(target=self.srv.serve_forever, daemon=True)
+        self.thread.start()
+        return self.srv.server_address[1]
+
+    def close(self):
+        self.srv.shutdown()
+        self.srv.server_close()
+
+
+class Upstream(Served):
     """Serves raw step pages for --steps-upstream: bytes JSON files cannot
     hold (invalid UTF-8) and a 1 MB message."""
 
@@ -813,7 +792,7 @@ class Upstream:
         self.pages = pages
         outer = self
 
-        class H(http.server.BaseHTTPRequestHandler):
+        class H(QuietHandler):
             def do_GET(self):
                 page = int(re.search(r"page=(\d+)", self.path).group(1)) \
                     if "page=" in self.path else 0
@@ -824,17 +803,7 @@ class Upstream:
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
-
-            def log_message(self, *a):
-                pass
-        self.srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
-        self.thread = threading.Thread(target=self.srv.serve_forever, daemon=True)
-        self.thread.start()
-        self.url = "http://127.0.0.1:%d" % self.srv.server_address[1]
-
-    def close(self):
-        self.srv.shutdown()
-        self.srv.server_close()
+        self.url = "http://127.0.0.1:%d" % self.serve(H)
 
 
 def raw_step(n, name, message):
@@ -893,13 +862,17 @@ def hostile_bytes_and_huge_message_are_inert():
 @case
 def http_destinations_refused_without_allow_http():
     d = tmpdir()
-    cfg = write_config(d, 1, sections={
-        "delivery": {"allow_http": None},
-        "matillion": {"api_base": "https://eu1.api.matillion.com/dpc",
-                      "token_url": "https://id.core.matillion.com/oauth/dpc/token"},
-        "destination slack-main": {
-            "url": "http://hooks.slack.com/services/T0SECRET1/B0SECRET2/pathSECRET"},
-        "destination teams-main": {"url": "https://example.webhook.office.com/x/teamsSECRET"}})
+
+    def config(slack_scheme):
+        """allow_http unset, everything https:// but the Slack URL."""
+        return write_config(d, 1, sections={
+            "delivery": {"allow_http": None},
+            "matillion": {"api_base": "https://eu1.api.matillion.com/dpc",
+                          "token_url": "https://id.core.matillion.com/oauth/dpc/token"},
+            "destination slack-main": {
+                "url": slack_scheme + "://hooks.slack.com/services/T0SECRET1/B0SECRET2/pathSECRET"},
+            "destination teams-main": {"url": "https://example.webhook.office.com/x/teamsSECRET"}})
+    cfg = config("http")
     rc, out, err = run_cli(["-c", cfg.path, "check-config"])
     both = out + err
     assert rc != 0, "http:// destination accepted:\n" + both
@@ -909,18 +882,12 @@ def http_destinations_refused_without_allow_http():
     rc, out, err = run_cli(["-c", cfg.path, "serve"], timeout=15)
     assert rc != 0, "serve started with an http:// destination"
     # The same file with an https:// URL is fine.
-    cfg = write_config(d, 1, sections={
-        "delivery": {"allow_http": None},
-        "matillion": {"api_base": "https://eu1.api.matillion.com/dpc",
-                      "token_url": "https://id.core.matillion.com/oauth/dpc/token"},
-        "destination slack-main": {
-            "url": "https://hooks.slack.com/services/T0SECRET1/B0SECRET2/pathSECRET"},
-        "destination teams-main": {"url": "https://example.webhook.office.com/x/teamsSECRET"}})
+    cfg = config("https")
     rc, out, err = run_cli(["-c", cfg.path, "check-config"])
     assert rc == 0, out + err
 
 
-class TLSChat:
+class TLSChat(Served):
     """A loopback HTTPS chat endpoint with a self-signed certificate for
     127.0.0.1; counts the requests that got through the handshake."""
 
@@ -934,7 +901,7 @@ class TLSChat:
         self.hits = []
         outer = self
 
-        class H(http.server.BaseHTTPRequestHandler):
+        class H(QuietHandler):
             def do_POST(self):
                 n = int(self.headers.get("Content-Length") or 0)
                 outer.hits.append((self.path, self.rfile.read(n)))
@@ -942,20 +909,10 @@ class TLSChat:
                 self.send_header("Content-Length", "2")
                 self.end_headers()
                 self.wfile.write(b"ok")
-
-            def log_message(self, *a):
-                pass
-        self.srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(self.cert, key)
-        self.srv.socket = ctx.wrap_socket(self.srv.socket, server_side=True)
-        self.thread = threading.Thread(target=self.srv.serve_forever, daemon=True)
-        self.thread.start()
-        self.url = "https://127.0.0.1:%d/slack/T0/B0/tls" % self.srv.server_address[1]
-
-    def close(self):
-        self.srv.shutdown()
-        self.srv.server_close()
+        port = self.serve(H, lambda sock: ctx.wrap_socket(sock, server_side=True))
+        self.url = "https://127.0.0.1:%d/slack/T0/B0/tls" % port
 
 
 @case
@@ -1077,8 +1034,7 @@ def redirects_are_not_followed():
         time.sleep(SETTLE)
         slack = env.mock.recorded("slack")
         assert slack == [], "the redirect was followed: %s" % [p["name"] for p in slack]
-        st, _, data = request("POST", env.mock.port, "/_faults", [])
-        assert json.loads(data)["pending"] == 0, "the 302 was never served"
+        assert env.pending_faults() == 0, "the 302 was never served"
         assert metric(port, "dpc_notify_retries_total") == 0, "a 302 is not worth a retry"
         assert "/redirected" not in env.log().decode("utf-8", "replace")
 

@@ -27,10 +27,9 @@ import time
 sys.dont_write_bytecode = True  # keep the tree clean of __pycache__
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
-from harness import (REPO, Mock, Service, binary, case, request, run_all, spawn,  # noqa: E402
+from harness import (REPO, Mock, Service, binary, case, request, spawn,  # noqa: E402
                      run_cli, tmpdir, wait_until, write_config)
-from test_crash import (crash_scenario, nodelay_mock, query, run_id,  # noqa: E402
-                        use_nodelay_mock, webhook)
+from test_crash import crash_scenario, nodelay_main, query, run_id, webhook  # noqa: E402
 
 SETTLE = 1.5
 
@@ -57,14 +56,14 @@ class PipedService(Service):
     (the disposition survives exec) and its output reaches the log file
     through a pipe, so a file-size limit cannot silence its log."""
 
-    def start(self, timeout=10.0):
+    def spawn(self, exe):
         def child():
             signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-        self.proc = subprocess.Popen([binary(), "-c", self.cfg.path, "serve"],
-                                     stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT, cwd=REPO, preexec_fn=child)
-        harness._live.append(self.proc)
-        out = self.proc.stdout
+        proc = subprocess.Popen([exe, "-c", self.cfg.path, "serve"],
+                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, cwd=REPO, preexec_fn=child)
+        harness._live.append(proc)
+        out = proc.stdout
 
         def copy():
             with open(self.log, "ab") as f:
@@ -72,15 +71,7 @@ class PipedService(Service):
                     f.write(line)
                     f.flush()
         threading.Thread(target=copy, daemon=True).start()
-
-        def ready():
-            assert self.proc.poll() is None, "dpc-notify exited at start:\n" + self.log_tail()
-            try:
-                return request("GET", self.port, "/readyz", timeout=1.0)[0] == 200
-            except OSError:
-                return False
-        wait_until(ready, timeout, what="GET /readyz == 200")
-        return self
+        return proc
 
 
 class Disk:
@@ -309,8 +300,4 @@ def group_commit_shares_fsyncs():
 
 
 if __name__ == "__main__":
-    if "--port-file" in sys.argv:
-        nodelay_mock(sys.argv[1:])
-    else:
-        use_nodelay_mock(__file__)
-        run_all()
+    nodelay_main(__file__)

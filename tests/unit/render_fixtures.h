@@ -1,0 +1,144 @@
+/* Summary fixtures shared by the renderer tests (test_slack.c,
+ * test_teams.c): one FAILED run with n failed steps, children, and the
+ * hostile strings every untrusted field is filled with. Static, so each
+ * test binary gets its own copy; include after summary.h and cmocka.h. */
+#ifndef DPC_TESTS_RENDER_FIXTURES_H
+#define DPC_TESTS_RENDER_FIXTURES_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "summary.h"
+
+#define SEP SUMMARY_PATH_SEP
+#define T0 1714557600000LL
+
+/* A FAILED run "load_sales" in prod with n failed steps whose messages are
+ * msg_len bytes of 'x' (or "Table not found" when msg_len is 0). */
+static void make_summary(struct summary *s, size_t n, size_t msg_len)
+{
+	size_t i;
+
+	assert_int_equal(summary_init(s, "proj-1", "exec-1", "https://app.matillion.com"), 0);
+	free(s->pipeline_name);
+	s->pipeline_name = strdup("load_sales");
+	free(s->environment);
+	s->environment = strdup("prod");
+	free(s->project_name);
+	s->project_name = strdup("Sales");
+	free(s->trigger);
+	s->trigger = strdup("SCHEDULE");
+	s->status = ST_FAILED;
+	s->started_ms = T0;
+	s->finished_ms = T0 + 185000;
+	s->total_steps = 48;
+	s->counts[ST_SUCCESS] = 45;
+	s->counts[ST_FAILED] = 2;
+	s->counts[ST_CANCELLED] = 1;
+	s->failed = calloc(n ? n : 1, sizeof(*s->failed));
+	assert_non_null(s->failed);
+	for (i = 0; i < n; i++) {
+		struct failed_step *f = &s->failed[i];
+		char path[64];
+
+		snprintf(path, sizeof(path), "Root" SEP "Step %zu", i);
+		f->path = strdup(path);
+		f->step_id = strdup("");
+		f->status = ST_FAILED;
+		f->status_text = strdup("FAILED");
+		f->message = malloc(msg_len ? msg_len + 1 : 16);
+		if (msg_len) {
+			memset(f->message, 'x', msg_len);
+			f->message[msg_len] = '\0';
+		} else {
+			memcpy(f->message, "Table not found", 16);
+		}
+		f->duration_ms = 185000;
+		f->seq = i;
+	}
+	s->n_failed = n;
+}
+
+static void add_child(struct summary *s, const char *id, const char *name, enum run_status st)
+{
+	struct child_run *c;
+
+	s->children = realloc(s->children, (s->n_children + 1) * sizeof(*c));
+	assert_non_null(s->children);
+	c = &s->children[s->n_children++];
+	memset(c, 0, sizeof(*c));
+	c->execution_id = strdup(id);
+	c->name = strdup(name);
+	c->path = strdup("Root");
+	c->status = st;
+	c->depth = 1;
+}
+
+static void set(char **dst, const char *v)
+{
+	free(*dst);
+	*dst = strdup(v);
+}
+
+static const char *const hostile[] = {
+	"<!channel>", "<@U123>", "<https://evil|click>", "<at>CEO</at>",
+	"[x](javascript:alert(1))", "*bold*", "bad\xff\xfe utf8 \xed\xa0\x80",
+	"<!here> & <!everyone> <#C1>",
+};
+
+/* Fills every untrusted string of s with text t. */
+static void make_hostile(struct summary *s, const char *t)
+{
+	size_t i;
+
+	make_summary(s, 3, 0);
+	set(&s->pipeline_name, t);
+	set(&s->environment, t);
+	set(&s->project_name, t);
+	set(&s->trigger, t);
+	set(&s->user, t);
+	set(&s->message, t);
+	set(&s->status_text, t);
+	set(&s->execution_id, t);
+	s->status = ST_UNKNOWN;
+	s->incomplete = strdup(t);
+	s->degraded = strdup(t);
+	for (i = 0; i < s->n_failed; i++) {
+		set(&s->failed[i].path, t);
+		set(&s->failed[i].message, t);
+		set(&s->failed[i].status_text, t);
+		s->failed[i].status = ST_UNKNOWN;
+	}
+	add_child(s, "c1", t, ST_FAILED);
+}
+
+/* Renders s, checks the renderer's limits and returns N of its "+N more
+ * failed steps" line (0 if none); *shown gets the steps shown. */
+typedef uint64_t (*more_counter)(const struct summary *s, size_t *shown);
+
+/* With 0, 1, 49, 50 and 500 failed steps of msg_len-byte messages (and a
+ * child): "+N more" counts exactly the steps not shown, at least one is
+ * shown when any failed, and short messages (msg_len 0) show 1 of 1. */
+static void check_more_counts(more_counter count, size_t msg_len)
+{
+	const size_t ns[] = { 0, 1, 49, 50, 500 };
+	struct summary s;
+	size_t i, shown;
+	uint64_t more;
+
+	for (i = 0; i < sizeof(ns) / sizeof(ns[0]); i++) {
+		make_summary(&s, ns[i], msg_len);
+		add_child(&s, "c1", "child", ST_SUCCESS);
+		more = count(&s, &shown);
+		assert_int_equal(more, ns[i] - shown);
+		if (ns[i] > 0)
+			assert_true(shown >= 1);
+		if (msg_len == 0 && ns[i] <= 1)
+			assert_int_equal(shown, ns[i]);
+		summary_free(&s);
+	}
+}
+
+#endif
