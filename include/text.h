@@ -27,14 +27,6 @@ char *text_truncate(const char *s, size_t max_chars);
 /* Slack mrkdwn escaping: & < > become &amp; &lt; &gt;. Caller frees. */
 char *text_slack_escape(const char *s);
 
-/* Teams TextBlock/Fact escaping, for text that Teams treats as Markdown:
- * neutralises <at>…</at> mention tags, markdown links/emphasis ([, ], (, ),
- * *, _, `, ~, #, >, -, leading digits+.) by backslash-escaping or replacing
- * < > with look-alikes. The backslashes show in the card, which is why
- * teams.c puts untrusted text in TextRuns with text_teams_plain() instead.
- * Caller frees. */
-char *text_teams_escape(const char *s);
-
 /* Teams TextRun text (RichTextBlock), which Teams does not process as
  * Markdown: only the tag defence is needed. '<' and '>' become U+2039 and
  * U+203A so "<at>…</at>" or any HTML-ish tag can never form, and an '&'

@@ -4,19 +4,10 @@
  *
  * Teams cards put untrusted text in RichTextBlock TextRuns, which Teams
  * documents as not processed as Markdown; text_teams_plain() then only has
- * to stop tags: '<' '>' become look-alikes and an entity-like '&' becomes
- * U+FF06, as in the list below. text_teams_escape() is for text that Teams
- * does process as Markdown (TextBlock, Fact), where there is no documented
- * escape syntax, so it was chosen as follows:
- *   - '<' and '>' become U+2039 and U+203A, so "<at>x</at>" (mentions) and any
- *     HTML-ish tag can never be formed;
- *   - the markdown specials \ * _ [ ] ( ) ` ~ # are backslash-escaped, so
- *     "[x](url)" links and emphasis do not form (at worst a backslash shows);
- *   - at the start of a line, '-' and '+' (bullets) and the '.' after leading
- *     digits (numbered lists) are backslash-escaped as well;
- *   - '&' that starts something entity-like ("&lt;", "&#60;") becomes the
- *     fullwidth U+FF06, so an entity cannot decode into '<'. A plain "R&D"
- *     stays as it is. */
+ * to stop tags: '<' and '>' become U+2039 and U+203A, so "<at>x</at>"
+ * (mentions) and any HTML-ish tag can never form, and an '&' that starts
+ * something entity-like ("&lt;", "&#60;") becomes the fullwidth U+FF06, so
+ * an entity cannot decode into '<'. A plain "R&D" stays as it is. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -262,64 +253,6 @@ static int teams_lookalike(const char *s, size_t i, char *out, size_t *o)
 	memcpy(out + *o, rep, 3);
 	*o += 3;
 	return 1;
-}
-
-/* Escapes s[*i] (one byte) into out at *o; at_line_start says whether only
- * blanks precede it on its line. Returns 1 if a non-blank byte was written. */
-static int teams_escape_byte(const char *s, size_t *i, char *out, size_t *o,
-			     int at_line_start)
-{
-	char c = s[*i];
-	size_t k;
-
-	if (teams_lookalike(s, *i, out, o))
-		return 1;
-	if (strchr("\\*_[]()`~#", c) != NULL ||
-	    (at_line_start && (c == '-' || c == '+'))) {
-		out[(*o)++] = '\\';
-		out[(*o)++] = c;
-	} else if (at_line_start && c >= '0' && c <= '9') {
-		/* "12." at line start would start a numbered list. */
-		for (k = *i; s[k] >= '0' && s[k] <= '9'; k++)
-			out[(*o)++] = s[k];
-		if (s[k] == '.') {
-			out[(*o)++] = '\\';
-			out[(*o)++] = '.';
-			k++;
-		}
-		*i = k - 1;
-	} else {
-		out[(*o)++] = c;
-		return c != ' ' && c != '\t' && c != '\n' && c != '\r';
-	}
-	return 1;
-}
-
-char *text_teams_escape(const char *s)
-{
-	size_t len, i, o = 0;
-	int line_start = 1;
-	char *out;
-
-	if (s == NULL)
-		s = "";
-	len = strlen(s);
-	if (len > (SIZE_MAX - 1) / 3)
-		return NULL;
-	out = malloc(len * 3 + 1); /* 3-byte look-alikes are the worst case */
-	if (out == NULL)
-		return NULL;
-	for (i = 0; i < len; i++) {
-		if (s[i] == '\n' || s[i] == '\r') {
-			out[o++] = s[i];
-			line_start = 1;
-			continue;
-		}
-		if (teams_escape_byte(s, &i, out, &o, line_start))
-			line_start = 0;
-	}
-	out[o] = '\0';
-	return out;
 }
 
 char *text_teams_plain(const char *s)
