@@ -51,6 +51,23 @@ int store_put(struct store *s, const struct webhook_event *ev,
 	      char *const *dests, size_t n_dests, int64_t dedup_window_s,
 	      int64_t *job_id);
 
+/* Called once per store_put_async() on the store's writer thread, with no
+ * store lock held, after the batch's COMMIT returned (or failed): rc and
+ * job_id as store_put() would return them (job_id valid only when rc is
+ * 0). It must not block for long (every other request of the next batch
+ * waits) and must not call store_put() (it would wait for itself); queuing
+ * another store_put_async() is fine. */
+typedef void (*store_put_done_fn)(void *ctx, int rc, int64_t job_id);
+
+/* store_put() without the wait: queues the webhook for the next group
+ * commit and returns. ev and dests are borrowed until done has been called.
+ * Returns 0 when queued (done will then be called exactly once, also when
+ * store_close() comes first); otherwise ERR_INVALID, ERR_NOMEM or
+ * ERR_STOPPED (store closing), and done is never called. */
+int store_put_async(struct store *s, const struct webhook_event *ev,
+		    char *const *dests, size_t n_dests, int64_t dedup_window_s,
+		    store_put_done_fn done, void *ctx);
+
 /* Claims the oldest job that is queued with not_before <= now_ms, or running
  * with an expired lease; marks it running with lease until now_ms+lease_ms
  * and increments attempts. Returns 0 with *out filled, ERR_NOTFOUND when none

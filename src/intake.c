@@ -4,21 +4,30 @@
  * the store earns a 202, so an accepted run is never lost.
  *
  * DESIGN
- * - Threads: one thread per connection (MHD_USE_THREAD_PER_CONNECTION).
- *   store_put() blocks until its group commit is durable; with a polling
- *   thread or a small pool, one slow fsync would stall every other client
- *   sharing that thread, and concurrent requests could not join the same
- *   group commit. Per-connection threads let all waiters share one commit.
- *   The thread count is bounded by max_connections (and per IP by
+ * - Threads: POLL_THREADS event-driven threads of libmicrohttpd (epoll
+ *   where available) serve every connection. A webhook ready to be stored
+ *   never blocks them: its connection is suspended, the event handed to
+ *   store_put_async(), and the store's writer thread, once the group
+ *   commit is durable (or failed), records the result in the request and
+ *   resumes the connection; MHD then calls dispatch() again, which answers.
+ *   So all waiting requests share one commit without a thread each, and a
+ *   slow fsync stalls nobody else. The connection is suspended before the
+ *   put is queued, so a resume can never overtake its suspend. intake_stop()
+ *   waits for the puts in flight, since MHD may not stop with suspended
+ *   connections. The probes do run on the polling threads; /metrics and
+ *   /readyz read the store briefly.
+ *   Connections are bounded by max_connections (and per IP by
  *   max_connections_per_ip); memory per connection by the MHD pool
  *   (CONN_MEMORY, which also caps header size) plus max_body.
  * - Slow clients: libmicrohttpd's connection timeout only counts idle
- *   time, so a client sending one byte a second would hold its thread
- *   forever (slowloris). A reaper thread therefore gives each request a
+ *   time, so a client sending one byte a second would hold its connection
+ *   slot forever (slowloris). A reaper thread therefore gives each request a
  *   deadline of connection_timeout seconds from the moment the connection
  *   opened (or its previous request finished) until the request is fully
- *   received, and shuts down the sockets that miss it. Requests being
- *   answered (store commit, metrics) are exempt: the client did its part.
+ *   received, and shuts down the sockets that miss it; the polling thread
+ *   sees the socket end and closes the connection. Requests being
+ *   answered (store commit, metrics) are exempt: the client did its part,
+ *   and MHD does not time out a suspended connection either.
  * - Config: each request holds one snapshot from config_get() from its
  *   first callback until MHD reports it complete, so a reload mid-request
  *   cannot change the limits under it. Listener limits are read at start.
@@ -58,6 +67,9 @@
 #define RETRY_AFTER "5"
 /* How often the reaper looks for requests past their deadline. */
 #define REAP_INTERVAL_MS 250
+/* libmicrohttpd's polling threads; the work per request is small, the
+ * waiting for the disk happens off them. */
+#define POLL_THREADS 2
 
 /* One open connection, tracked for the request deadline. Listed from
  * MHD's "started" to its "closed" notification; the socket stays open for
@@ -79,21 +91,33 @@ struct intake {
 	atomic_int draining;
 	unsigned port;
 	int64_t request_timeout_ms; /* connection_timeout, read at start */
-	pthread_mutex_t mu;         /* guards conns and stopping */
+	pthread_mutex_t mu;         /* guards conns, stopping, closing, puts */
 	pthread_cond_t wake;        /* stops the reaper early */
+	pthread_cond_t idle;        /* puts reached 0 while closing */
 	pthread_t reaper;
 	int stopping;
+	int closing;                /* intake_stop() began: no new puts */
+	unsigned puts;              /* store_put_async() calls not yet done */
 	struct conn *conns;
 };
 
+/* Where a POST /webhook stands. */
+enum phase { PH_READING, PH_STORING, PH_STORED };
+
 /* Per-request state of POST /webhook, freed in request_done(). */
 struct req {
+	struct intake *in;
+	struct MHD_Connection *c;
 	const struct config *cfg; /* snapshot held for the request */
 	char *body;               /* NULL until data arrives; cap bytes */
 	size_t len;
 	size_t cap;               /* cfg->max_body */
 	size_t discarded;         /* bytes dropped after overflow */
 	int too_large;
+	enum phase phase;
+	struct webhook_event ev;  /* decoded; borrowed by the store while storing */
+	int put_rc;               /* the store's result, once PH_STORED */
+	int64_t job_id;
 };
 
 /* One optional extra header on a reply. */
@@ -273,6 +297,8 @@ static enum MHD_Result webhook_begin(struct intake *in, struct MHD_Connection *c
 		config_put(in->cfg, cfg);
 		return reject(c, 503, MW_UNAVAILABLE, "out of memory", retry);
 	}
+	rq->in = in;
+	rq->c = c;
 	rq->cfg = cfg;
 	rq->cap = cfg->max_body;
 	*con_cls = rq;
@@ -350,32 +376,79 @@ static enum MHD_Result webhook_answer(struct MHD_Connection *c, enum metric_webh
 	return send_json(c, outcome == MW_ACCEPTED ? 202 : 200, json, no_hdr);
 }
 
-/* Routes a decoded event and commits it. */
-static enum MHD_Result webhook_enqueue(struct intake *in, struct MHD_Connection *c,
-				       const struct config *cfg, const struct webhook_event *ev)
+/* The store's callback, on its writer thread: records the result and
+ * lets MHD call dispatch() again for the reply. */
+static void put_done(void *ctx, int rc, int64_t job_id)
+{
+	struct req *rq = ctx;
+	struct intake *in = rq->in;
+
+	rq->put_rc = rc;
+	rq->job_id = job_id;
+	rq->phase = PH_STORED;
+	MHD_resume_connection(rq->c);
+	pthread_mutex_lock(&in->mu);
+	if (--in->puts == 0 && in->closing)
+		pthread_cond_signal(&in->idle);
+	pthread_mutex_unlock(&in->mu);
+}
+
+/* Suspends the connection and hands the event to the store; put_done()
+ * resumes it. If the store refuses at once the result is recorded and the
+ * connection resumed here, so the reply takes the same path. */
+static enum MHD_Result webhook_store(struct intake *in, struct MHD_Connection *c, struct req *rq,
+				     struct store *st, const struct project *p)
 {
 	const struct hdr retry = { MHD_HTTP_HEADER_RETRY_AFTER, RETRY_AFTER };
-	const struct project *p = route_find(cfg, ev->project_id);
+	int closing, rc;
+
+	pthread_mutex_lock(&in->mu);
+	closing = in->closing;
+	in->puts += !closing;
+	pthread_mutex_unlock(&in->mu);
+	if (closing)
+		return reject(c, 503, MW_UNAVAILABLE, "shutting down", retry);
+	rq->phase = PH_STORING;
+	MHD_suspend_connection(c);
+	rc = store_put_async(st, &rq->ev, p->destinations, p->n_destinations,
+			     rq->cfg->dedup_window, put_done, rq);
+	if (rc)
+		put_done(rq, rc, 0);
+	return MHD_YES;
+}
+
+/* Routes a decoded event and, if a route wants it, stores it. */
+static enum MHD_Result webhook_enqueue(struct intake *in, struct MHD_Connection *c, struct req *rq)
+{
+	const struct hdr retry = { MHD_HTTP_HEADER_RETRY_AFTER, RETRY_AFTER };
+	const struct webhook_event *ev = &rq->ev;
+	const struct project *p = route_find(rq->cfg, ev->project_id);
 	struct store *st;
-	char job[32], json[96];
-	int64_t id = 0;
-	int rc;
 
 	if (p == NULL || p->n_destinations == 0 || !route_match(p, ev->status, ev->environment))
 		return webhook_answer(c, MW_IGNORED, ev, "-", "{\"status\":\"ignored\"}");
 	st = atomic_load(&in->st);
 	if (st == NULL)
 		return reject(c, 503, MW_UNAVAILABLE, "store unavailable", retry);
-	rc = store_put(st, ev, p->destinations, p->n_destinations, cfg->dedup_window, &id);
-	if (rc == ERR_DUPLICATE)
-		return webhook_answer(c, MW_DUPLICATE, ev, "-", "{\"status\":\"duplicate\"}");
-	if (rc) {
-		log_msg(LOG_ERROR, "intake: store_put execution %s: %s", ev->execution_id, err_str(rc));
+	return webhook_store(in, c, rq, st, p);
+}
+
+/* The store finished with the request: 202, duplicate or 503. */
+static enum MHD_Result webhook_stored(struct MHD_Connection *c, const struct req *rq)
+{
+	const struct hdr retry = { MHD_HTTP_HEADER_RETRY_AFTER, RETRY_AFTER };
+	char job[32], json[96];
+
+	if (rq->put_rc == ERR_DUPLICATE)
+		return webhook_answer(c, MW_DUPLICATE, &rq->ev, "-", "{\"status\":\"duplicate\"}");
+	if (rq->put_rc) {
+		log_msg(LOG_ERROR, "intake: store_put execution %s: %s", rq->ev.execution_id,
+			err_str(rq->put_rc));
 		return reject(c, 503, MW_UNAVAILABLE, "store unavailable", retry);
 	}
-	snprintf(job, sizeof(job), "%" PRId64, id);
+	snprintf(job, sizeof(job), "%" PRId64, rq->job_id);
 	snprintf(json, sizeof(json), "{\"id\":\"%s\",\"status\":\"queued\"}", job);
-	return webhook_answer(c, MW_ACCEPTED, ev, job, json);
+	return webhook_answer(c, MW_ACCEPTED, &rq->ev, job, json);
 }
 
 /* Last callback of POST /webhook: the body is complete. */
@@ -383,7 +456,6 @@ static enum MHD_Result webhook_finish(struct intake *in, struct MHD_Connection *
 {
 	const struct hdr retry = { MHD_HTTP_HEADER_RETRY_AFTER, RETRY_AFTER };
 	const struct hdr bearer = { MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer" };
-	struct webhook_event ev;
 	const char *why;
 	int rc;
 
@@ -396,12 +468,12 @@ static enum MHD_Result webhook_finish(struct intake *in, struct MHD_Connection *
 		return reject(c, 401, MW_UNAUTHORIZED, why, bearer);
 	rc = webhook_parse(rq->body, rq->len,
 			   MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "projectId"),
-			   rq->cfg->max_json_depth, &ev, &why);
+			   rq->cfg->max_json_depth, &rq->ev, &why);
 	if (rc == ERR_PARSE)
 		return reject(c, 400, MW_BAD_REQUEST, why ? why : "invalid JSON", no_hdr);
 	if (rc)
 		return reject(c, 422, MW_UNPROCESSABLE, why ? why : "missing ids", no_hdr);
-	return webhook_enqueue(in, c, rq->cfg, &ev);
+	return webhook_enqueue(in, c, rq);
 }
 
 static enum MHD_Result probe_ready(struct intake *in, struct MHD_Connection *c)
@@ -633,6 +705,8 @@ static enum MHD_Result dispatch(void *cls, struct MHD_Connection *c, const char 
 	struct req *rq = *con_cls;
 
 	(void)version;
+	if (rq && rq->phase == PH_STORED)
+		return webhook_stored(c, rq);
 	if (rq && *size)
 		return webhook_absorb(rq, data, size);
 	if (rq) {
@@ -744,8 +818,8 @@ static unsigned positive(int v, unsigned dflt)
 static int daemon_start(struct intake *in, const struct config *cfg, char *err, size_t errlen)
 {
 	struct sockaddr_storage ss;
-	unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-			 MHD_USE_ERROR_LOG;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO |
+			 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
 	const union MHD_DaemonInfo *di;
 	int v6 = 0, rc;
 
@@ -759,6 +833,7 @@ static int daemon_start(struct intake *in, const struct config *cfg, char *err, 
 	in->d = MHD_start_daemon(flags, 0, NULL, NULL, dispatch, in,
 				 MHD_OPTION_EXTERNAL_LOGGER, mhd_log, in,
 				 MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+				 MHD_OPTION_THREAD_POOL_SIZE, (unsigned)POLL_THREADS,
 				 MHD_OPTION_CONNECTION_LIMIT, positive(cfg->max_connections, 256),
 				 MHD_OPTION_PER_IP_CONNECTION_LIMIT,
 				 positive(cfg->max_connections_per_ip, 32),
@@ -799,6 +874,12 @@ struct intake *intake_start(struct config_holder *cfg, struct store *st,
 		free(in);
 		return NULL;
 	}
+	if (pthread_cond_init(&in->idle, NULL)) {
+		snprintf(err, errlen, "intake: cannot create a condition");
+		pthread_mutex_destroy(&in->mu);
+		free(in);
+		return NULL;
+	}
 	c = config_get(cfg);
 	in->request_timeout_ms = 1000LL * positive(c->connection_timeout, 10);
 	rc = daemon_start(in, c, err, errlen);
@@ -809,6 +890,7 @@ struct intake *intake_start(struct config_holder *cfg, struct store *st,
 		rc = ERR_IO;
 	}
 	if (rc) {
+		pthread_cond_destroy(&in->idle);
 		pthread_mutex_destroy(&in->mu);
 		free(in);
 		return NULL;
@@ -836,11 +918,19 @@ void intake_stop(struct intake *in)
 {
 	if (in == NULL)
 		return;
-	/* Waits for connection threads, so no callback runs after this;
+	/* MHD may not stop with a suspended connection: wait for the store
+	 * to finish the puts in flight (it does, even while closing). */
+	pthread_mutex_lock(&in->mu);
+	in->closing = 1;
+	while (in->puts > 0)
+		pthread_cond_wait(&in->idle, &in->mu);
+	pthread_mutex_unlock(&in->mu);
+	/* Waits for the polling threads, so no callback runs after this;
 	 * every connection has been untracked by then. The reaper runs until
 	 * here so it can still end slow clients that delay the shutdown. */
 	MHD_stop_daemon(in->d);
 	reaper_stop(in);
+	pthread_cond_destroy(&in->idle);
 	pthread_mutex_destroy(&in->mu);
 	free(in);
 }

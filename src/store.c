@@ -45,19 +45,22 @@
  * A crash between a successful chat POST and store_delivery_ok() re-posts
  * that message: delivery is at least once, never at most once.
  *
- * Group commit. Intake threads call store_put() concurrently. Each call
- * queues a request on its own stack and sleeps; one writer thread with its
- * own connection takes what arrived within GC_WINDOW_MS (at most
- * GC_MAX_BATCH requests), runs every request inside one BEGIN IMMEDIATE
- * transaction (each in a SAVEPOINT so one bad request cannot spoil the
- * others) and commits once. Only after COMMIT returned SQLITE_OK does it
- * wake the callers with their own results; if the commit fails every caller
- * of the batch gets ERR_IO, duplicates included, because nothing of the
- * batch is on disk. Dedup runs inside that transaction, so two identical
- * puts in one batch give one job and one ERR_DUPLICATE.
+ * Group commit. Intake calls store_put_async() concurrently (store_put()
+ * is the same call plus a wait). Each call queues a request; one writer
+ * thread with its own connection takes what arrived within GC_WINDOW_MS (at
+ * most GC_MAX_BATCH requests), runs every request inside one BEGIN
+ * IMMEDIATE transaction (each in a SAVEPOINT so one bad request cannot
+ * spoil the others) and commits once. Only after COMMIT returned SQLITE_OK
+ * does it call each request's callback with its own result, on the writer
+ * thread and with no store lock held; if the commit fails every request of
+ * the batch gets ERR_IO, duplicates included, because nothing of the batch
+ * is on disk. Dedup runs inside that transaction, so two identical puts in
+ * one batch give one job and one ERR_DUPLICATE. store_close() lets the
+ * writer finish what is queued, so every accepted request gets its call.
  *
- * What 202 means: intake answers 202 only when store_put() returned 0, that
- * is after the job, its deliveries and its dedup key were durably committed.
+ * What 202 means: intake answers 202 only when its put completed with 0,
+ * that is after the job, its deliveries and its dedup key were durably
+ * committed.
  *
  * Everything else (claims, delivery bookkeeping, CLI listing) runs on a
  * second connection guarded by a mutex; WAL lets it read while the writer
@@ -125,15 +128,17 @@ const char *const dlv_state_names[DLV__MAX] = {
 	[DLV_DEAD] = "dead",
 };
 
-/* One store_put() waiting for the writer; lives on the caller's stack. */
+/* One store_put_async() waiting for the writer; allocated by it and freed
+ * by the writer once done has been called. */
 struct put_req {
-	const struct webhook_event *ev;
-	char *const *dests;
+	const struct webhook_event *ev; /* borrowed until done runs */
+	char *const *dests;             /* borrowed until done runs */
 	size_t n_dests;
 	int64_t window_ms;
-	int rc;                 /* result, valid once done */
+	int rc;                 /* result, set by the writer */
 	int64_t job_id;
-	int done;               /* set by the writer under qmu */
+	store_put_done_fn done; /* called by the writer after the batch ended */
+	void *ctx;
 	struct put_req *next;
 };
 
@@ -159,9 +164,8 @@ struct store {
 	pthread_t writer;
 	int writer_started;
 	int lock_fd;            /* flock on "<path>-lock", -1 if none */
-	pthread_mutex_t qmu;    /* guards the queue, stopping and done flags */
+	pthread_mutex_t qmu;    /* guards the queue and stopping */
 	pthread_cond_t q_cv;    /* writer waits here for requests */
-	pthread_cond_t done_cv; /* callers wait here for their result */
 	struct put_req *q_head, *q_tail;
 	size_t q_len;
 	int stopping;
@@ -760,14 +764,13 @@ static void *writer_main(void *arg)
 		batch = batch_take(s);
 		pthread_mutex_unlock(&s->qmu);
 		batch_commit(s, batch);
-		pthread_mutex_lock(&s->qmu);
-		/* A caller may return (and its request vanish) as soon as it
-		 * sees done, which it can only check under qmu, held here. */
+		/* Outside qmu: a callback may queue the next put at once. */
 		for (r = batch; r != NULL; r = next) {
 			next = r->next;
-			r->done = 1;
+			r->done(r->ctx, r->rc, r->job_id);
+			free(r);
 		}
-		pthread_cond_broadcast(&s->done_cv);
+		pthread_mutex_lock(&s->qmu);
 	}
 	pthread_mutex_unlock(&s->qmu);
 	return NULL;
@@ -795,41 +798,6 @@ static int put_valid(const struct webhook_event *ev, char *const *dests, size_t 
 	return 1;
 }
 
-int store_put(struct store *s, const struct webhook_event *ev, char *const *dests,
-	      size_t n_dests, int64_t dedup_window_s, int64_t *job_id)
-{
-	struct put_req req = { 0 };
-
-	if (s == NULL || !put_valid(ev, dests, n_dests))
-		return ERR_INVALID;
-	if (dedup_window_s < 0)
-		dedup_window_s = 0;
-	if (dedup_window_s > INT64_MAX / 2000)
-		dedup_window_s = INT64_MAX / 2000;
-	req.ev = ev;
-	req.dests = dests;
-	req.n_dests = n_dests;
-	req.window_ms = dedup_window_s * 1000;
-	pthread_mutex_lock(&s->qmu);
-	if (s->stopping) {
-		pthread_mutex_unlock(&s->qmu);
-		return ERR_STOPPED;
-	}
-	if (s->q_tail != NULL)
-		s->q_tail->next = &req;
-	else
-		s->q_head = &req;
-	s->q_tail = &req;
-	s->q_len++;
-	pthread_cond_signal(&s->q_cv);
-	while (!req.done)
-		pthread_cond_wait(&s->done_cv, &s->qmu);
-	pthread_mutex_unlock(&s->qmu);
-	if (req.rc == 0 && job_id != NULL)
-		*job_id = req.job_id;
-	return req.rc;
-}
-
 /* ---- lifetime ---- */
 
 static int sync_init(struct store *s)
@@ -849,7 +817,6 @@ static int sync_init(struct store *s)
 	pthread_mutex_init(&s->txmu, NULL);
 	pthread_mutex_init(&s->qmu, NULL);
 	pthread_mutex_init(&s->wmu, NULL);
-	pthread_cond_init(&s->done_cv, NULL);
 	return rc == 0 ? 0 : ERR_NOMEM;
 }
 
@@ -931,7 +898,6 @@ void store_close(struct store *s)
 	pthread_mutex_destroy(&s->qmu);
 	pthread_mutex_destroy(&s->wmu);
 	pthread_cond_destroy(&s->q_cv);
-	pthread_cond_destroy(&s->done_cv);
 	pthread_cond_destroy(&s->wcv);
 	free(s);
 }
@@ -1573,4 +1539,93 @@ void store_fail_writes(struct store *s, int on)
 uint64_t store_commit_count(struct store *s)
 {
 	return s == NULL ? 0 : (uint64_t)atomic_load(&s->commits);
+}
+
+/* ---- accepting a webhook ---- */
+
+int store_put_async(struct store *s, const struct webhook_event *ev, char *const *dests,
+		    size_t n_dests, int64_t dedup_window_s, store_put_done_fn done, void *ctx)
+{
+	struct put_req *r;
+
+	if (s == NULL || done == NULL || !put_valid(ev, dests, n_dests))
+		return ERR_INVALID;
+	r = calloc(1, sizeof(*r));
+	if (r == NULL)
+		return ERR_NOMEM;
+	if (dedup_window_s < 0)
+		dedup_window_s = 0;
+	if (dedup_window_s > INT64_MAX / 2000)
+		dedup_window_s = INT64_MAX / 2000;
+	r->ev = ev;
+	r->dests = dests;
+	r->n_dests = n_dests;
+	r->window_ms = dedup_window_s * 1000;
+	r->done = done;
+	r->ctx = ctx;
+	pthread_mutex_lock(&s->qmu);
+	if (s->stopping) {
+		pthread_mutex_unlock(&s->qmu);
+		free(r);
+		return ERR_STOPPED;
+	}
+	if (s->q_tail != NULL)
+		s->q_tail->next = r;
+	else
+		s->q_head = r;
+	s->q_tail = r;
+	s->q_len++;
+	pthread_cond_signal(&s->q_cv);
+	pthread_mutex_unlock(&s->qmu);
+	return 0;
+}
+
+/* A store_put() caller waiting for its callback; on the caller's stack. */
+struct put_wait {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int done;
+	int rc;
+	int64_t job_id;
+};
+
+static void put_wait_done(void *ctx, int rc, int64_t job_id)
+{
+	struct put_wait *w = ctx;
+
+	pthread_mutex_lock(&w->mu);
+	w->rc = rc;
+	w->job_id = job_id;
+	w->done = 1;
+	/* Signalled under mu: the waiter cannot return (and w vanish) before
+	 * the writer has unlocked it. */
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+}
+
+int store_put(struct store *s, const struct webhook_event *ev, char *const *dests,
+	      size_t n_dests, int64_t dedup_window_s, int64_t *job_id)
+{
+	struct put_wait w = { .done = 0 };
+	int rc;
+
+	if (pthread_mutex_init(&w.mu, NULL) != 0)
+		return ERR_NOMEM;
+	if (pthread_cond_init(&w.cv, NULL) != 0) {
+		pthread_mutex_destroy(&w.mu);
+		return ERR_NOMEM;
+	}
+	rc = store_put_async(s, ev, dests, n_dests, dedup_window_s, put_wait_done, &w);
+	if (rc == 0) {
+		pthread_mutex_lock(&w.mu);
+		while (!w.done)
+			pthread_cond_wait(&w.cv, &w.mu);
+		pthread_mutex_unlock(&w.mu);
+		rc = w.rc;
+	}
+	if (rc == 0 && job_id != NULL)
+		*job_id = w.job_id;
+	pthread_cond_destroy(&w.cv);
+	pthread_mutex_destroy(&w.mu);
+	return rc;
 }
