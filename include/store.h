@@ -93,6 +93,26 @@ int store_delivery_retry(struct store *s, int64_t job_id, const char *dest,
 			 int64_t not_before_ms, const char *error);
 int store_delivery_dead(struct store *s, int64_t job_id, const char *dest, const char *error);
 
+/* One delivery attempt's outcome, for store_delivery_record(). */
+struct dlv_outcome {
+	enum dlv_state state;    /* DLV_DELIVERED; DLV_PENDING: retry later; DLV_DEAD */
+	int64_t not_before_ms;   /* DLV_PENDING: earliest next attempt */
+	const char *error;       /* DLV_PENDING, DLV_DEAD: why it failed (NULL: none) */
+	const char *payload;     /* DLV_PENDING, DLV_DEAD: body to keep for a later
+				  * post; NULL keeps the stored one; borrowed */
+};
+
+/* Records one delivery attempt's outcome as store_delivery_ok(), _retry()
+ * or _dead() do, keeping o->payload when set, and, when settle is nonzero,
+ * settles the job as store_job_settle() does, all in one transaction (the
+ * worker passes settle for the last delivery it records in an attempt).
+ * Returns 0; ERR_NOTFOUND (nothing written) when job_id has no such
+ * delivery, a retry or dead outcome finds it no longer pending, or the job
+ * is gone; ERR_INVALID on bad arguments; ERR_IO when the store cannot
+ * commit (nothing written). */
+int store_delivery_record(struct store *s, int64_t job_id, const char *dest,
+			  const struct dlv_outcome *o, int settle);
+
 /* Ends this attempt of a claimed job. If every delivery is delivered or dead
  * the job becomes delivered (or dead when none was delivered); otherwise it
  * is queued again with not_before = the earliest pending delivery's. */

@@ -23,7 +23,10 @@
  * store_prune() once older than the dedup window.
  * A delivery is pending until store_delivery_ok() (delivered) or
  * store_delivery_dead() (dead); store_delivery_retry() keeps it pending with
- * a later not_before. Delivered rows are never posted again, so a retry of
+ * a later not_before. store_delivery_record() writes any of these outcomes
+ * and may settle the job in the same transaction; a retry or dead outcome
+ * can carry the rendered payload, kept for later posts (the worker stores
+ * it no earlier). Delivered rows are never posted again, so a retry of
  * the job only re-posts to the destinations that failed.
  *
  * What survives a crash: everything committed. The file is in WAL mode.
@@ -42,8 +45,9 @@
  * "<path>-lock" tells a dead owner from a live one, so a CLI opening the
  * file beside a running service leaves its jobs alone); the attempt stays
  * counted so a job that crashes the process cannot loop forever unnoticed.
- * A crash between a successful chat POST and store_delivery_ok() re-posts
- * that message: delivery is at least once, never at most once.
+ * A crash between a successful chat POST and store_delivery_ok() (or
+ * store_delivery_record()) re-posts that message: delivery is at least
+ * once, never at most once.
  *
  * Group commit. Intake calls store_put_async() concurrently (store_put()
  * is the same call plus a wait). Each call queues a request; one writer
@@ -1364,6 +1368,58 @@ int store_delivery_dead(struct store *s, int64_t job_id, const char *dest, const
 	return write_one(s, "UPDATE deliveries SET state = 'dead', attempts = attempts + 1,"
 			    " last_error = ?3, updated_ms = ?4"
 			    " WHERE job_id = ?1 AND dest = ?2 AND state = 'pending'", a, 4);
+}
+
+/* One outcome per delivery state. Arguments: ?1 job, ?2 dest, ?3 now,
+ * ?4 not_before, ?5 error, ?6 payload (NULL keeps the stored one). */
+static const char *const SQL_DLV_RECORD[DLV__MAX] = {
+	[DLV_PENDING] = "UPDATE deliveries SET attempts = attempts + 1, not_before_ms = ?4,"
+			" last_error = ?5, payload = coalesce(?6, payload), updated_ms = ?3"
+			" WHERE job_id = ?1 AND dest = ?2 AND state = 'pending'",
+	[DLV_DELIVERED] = "UPDATE deliveries SET state = 'delivered', attempts = attempts + 1,"
+			  " last_error = NULL, updated_ms = ?3 WHERE job_id = ?1 AND dest = ?2",
+	[DLV_DEAD] = "UPDATE deliveries SET state = 'dead', attempts = attempts + 1,"
+		     " last_error = ?5, payload = coalesce(?6, payload), updated_ms = ?3"
+		     " WHERE job_id = ?1 AND dest = ?2 AND state = 'pending'",
+};
+
+/* Inside an open transaction: writes outcome o of job_id's delivery to
+ * dest, then settles the job when settle is set. ERR_NOTFOUND when there
+ * is no such delivery (or no longer a pending one) or no such job. */
+static int record_apply(struct conn *c, int64_t job_id, const char *dest,
+			const struct dlv_outcome *o, int settle)
+{
+	struct arg a[6] = { AI(job_id), AT(dest), AI(store_now_ms()), AI(o->not_before_ms),
+			    AT(o->error), AT(o->payload) };
+	int ch = 0, rc;
+
+	rc = stmt_run(c, SQL_DLV_RECORD[o->state], a, NARGS(a), &ch);
+	if (rc == 0 && ch == 0)
+		rc = ERR_NOTFOUND;
+	if (rc == 0 && settle)
+		rc = settle_apply(c, job_id);
+	return rc;
+}
+
+int store_delivery_record(struct store *s, int64_t job_id, const char *dest,
+			  const struct dlv_outcome *o, int settle)
+{
+	int rc;
+
+	if (s == NULL || dest == NULL || o == NULL || (unsigned)o->state >= DLV__MAX)
+		return ERR_INVALID;
+	pthread_mutex_lock(&s->mu);
+	pthread_mutex_lock(&s->txmu);
+	rc = exec_sql(&s->bk, SQL_BEGIN);
+	if (rc == 0)
+		rc = record_apply(&s->bk, job_id, dest, o, settle);
+	if (rc == ERR_NOTFOUND)
+		rollback(s->bk.db); /* nothing to record: no commit, no verdict */
+	else
+		rc = tx_end(s, &s->bk, rc);
+	pthread_mutex_unlock(&s->txmu);
+	pthread_mutex_unlock(&s->mu);
+	return rc;
 }
 
 /* ---- CLI, dead letters, housekeeping ---- */

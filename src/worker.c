@@ -8,14 +8,22 @@
  *     re-queues the job with backoff while attempts and age allow; after that,
  *     or on a permanent failure, a degraded notice is built from what the
  *     webhook said (unless degraded_notice = false, then the job is dead).
- *  2. The rendered payload is saved per delivery before posting, so a later
- *     retry posts the same bytes and never calls the API again.
- *  3. Each pending delivery is paced by its destination's rate limiter and
+ *  2. Each due delivery without a stored payload is rendered in memory.
+ *     The payload is saved only with a retry or dead outcome (step 3), so
+ *     every scheduled retry posts the same bytes and never calls the API
+ *     again; a crash before the first outcome is committed loses only the
+ *     rendering, and the next attempt renders again from the API.
+ *  3. Each due delivery is paced by its destination's rate limiter and
  *     posted. 2xx marks it delivered; a retryable failure schedules it again
- *     (backoff, at least Retry-After); a permanent one marks it dead.
- *  4. store_job_settle() decides the job's state from its deliveries.
- * Every step is committed to the store before the next, so a crash at any
- * point repeats at most the delivery that was in flight (at-least-once).
+ *     (backoff, at least Retry-After); a permanent one marks it dead. Each
+ *     outcome is one transaction, committed right after the answer.
+ *  4. The job's state is decided from its deliveries (settle), in the same
+ *     transaction as the last outcome of the attempt, so a message to one
+ *     destination costs three write transactions: put, claim, outcome. When
+ *     no delivery was due, store_job_settle() does it alone.
+ * Every outcome is committed to the store before the next post, so a crash
+ * at any point repeats at most the delivery that was in flight
+ * (at-least-once).
  * When a store write fails mid-job (disk full, read-only file) the job is
  * handed back as queued after a backoff, that write retried each second
  * until the store takes it, rather than idling out its lease; a delivery
@@ -294,70 +302,110 @@ static int build_summary(struct wctx *t, const struct config *c, struct job *j,
 	return rc;
 }
 
-/* Step 3 for one delivery: pace, post, record the outcome. */
+/* One delivery of this attempt: its destination (NULL when no longer
+ * configured), whether its payload was rendered now rather than read from
+ * the store, and whether its outcome also settles the job. */
+struct post {
+	const struct destination *d;
+	const struct delivery *dl;
+	int fresh;
+	int settle;
+};
+
+/* Step 3 for one delivery: pace, post, record the outcome. A payload
+ * rendered for this post is stored only with a retry or dead outcome;
+ * after a 2xx nothing needs it again. */
 static int post_one(struct wctx *t, const struct config *c, const struct job *j,
-		    const struct destination *d, const struct delivery *dl)
+		    const struct post *p)
 {
 	struct deliver_result r;
-	struct ratelimit *rl = pacer_for(t->w, d);
+	struct dlv_outcome o = { .state = DLV_DEAD };
+	struct ratelimit *rl = pacer_for(t->w, p->d);
 	int64_t now;
 	int rc;
 
 	if (rl != NULL)
 		ratelimit_acquire(rl);
-	rc = deliver_post(t->http, d->url, dl->payload, &r);
+	rc = deliver_post(t->http, p->d->url, p->dl->payload, &r);
 	if (rc)
 		return rc;
 	now = store_now_ms();
 	if (r.cls == DELIVER_OK) {
 		/* Record first: until this commit a crash re-posts the message,
-		 * so nothing else runs between the 2xx and it. */
-		rc = store_delivery_ok(t->w->st, j->id, d->name);
-		metrics_delivery(d->name, "ok");
-		log_event(LOG_INFO, "delivered", "destination", d->name, "result", r.detail, NULL);
+		 * so nothing else runs between the 2xx and it (the settle that
+		 * may share the transaction is two small statements). */
+		o.state = DLV_DELIVERED;
+		rc = store_delivery_record(t->w->st, j->id, p->d->name, &o, p->settle);
+		metrics_delivery(p->d->name, "ok");
+		log_event(LOG_INFO, "delivered", "destination", p->d->name, "result", r.detail, NULL);
 		return rc;
 	}
+	o.error = r.detail;
+	o.payload = p->fresh ? p->dl->payload : NULL;
 	if (r.cls == DELIVER_RETRY &&
-	    retry_allowed(dl->attempts + 1, c->max_attempts, now - j->received_ms, c->max_age)) {
-		int64_t delay = retry_delay_ms(dl->attempts + 1, r.retry_after_s, next_rand(&t->rng));
+	    retry_allowed(p->dl->attempts + 1, c->max_attempts, now - j->received_ms, c->max_age)) {
+		int64_t delay = retry_delay_ms(p->dl->attempts + 1, r.retry_after_s, next_rand(&t->rng));
 		if (r.retry_after_s > 0 && rl != NULL)
 			ratelimit_pause_until(rl, ratelimit_now_ms() + r.retry_after_s * 1000);
-		metrics_delivery(d->name, "retry");
+		metrics_delivery(p->d->name, "retry");
 		metrics_retry();
-		log_event(LOG_WARN, "delivery failed, will retry", "destination", d->name, "error", r.detail, NULL);
-		return store_delivery_retry(t->w->st, j->id, d->name, now + delay, r.detail);
+		log_event(LOG_WARN, "delivery failed, will retry", "destination", p->d->name, "error", r.detail, NULL);
+		o.state = DLV_PENDING;
+		o.not_before_ms = now + delay;
+		return store_delivery_record(t->w->st, j->id, p->d->name, &o, p->settle);
 	}
-	metrics_delivery(d->name, "dead");
+	metrics_delivery(p->d->name, "dead");
 	metrics_dead_letter();
-	log_event(LOG_ERROR, "delivery failed permanently", "destination", d->name, "error", r.detail, NULL);
-	return store_delivery_dead(t->w->st, j->id, d->name, r.detail);
+	log_event(LOG_ERROR, "delivery failed permanently", "destination", p->d->name, "error", r.detail, NULL);
+	return store_delivery_record(t->w->st, j->id, p->d->name, &o, p->settle);
 }
 
-/* Steps 2 and 3 over every pending delivery. */
-static int deliver_all(struct wctx *t, const struct config *c, struct job *j,
-		       struct delivery *dl, size_t n, const struct summary *s)
+/* Whether this attempt records an outcome for dl: it is due, or its
+ * destination is gone (then it is given up at once). */
+static int acts_on(const struct config *c, const struct delivery *dl, int64_t now)
 {
-	int64_t now = store_now_ms();
-	size_t i;
+	return dl->not_before_ms <= now || config_destination(c, dl->dest) == NULL;
+}
+
+/* Whether dl is posted in this attempt and has no stored payload, so the
+ * run's summary is needed to render it. */
+static int needs_render(const struct config *c, const struct delivery *dl, int64_t now)
+{
+	return dl->payload == NULL && dl->not_before_ms <= now &&
+	       config_destination(c, dl->dest) != NULL;
+}
+
+/* Steps 2 and 3 over every pending delivery that is due. The last outcome
+ * recorded also settles the job (step 4), in the same transaction; *settled
+ * says whether that happened. */
+static int deliver_all(struct wctx *t, const struct config *c, struct job *j, struct delivery *dl,
+		       size_t n, const struct summary *s, int64_t now, int *settled)
+{
+	struct dlv_outcome gone = { .state = DLV_DEAD, .error = "destination no longer configured" };
+	size_t i, last = n;
 	int rc = 0;
 
+	*settled = 0;
+	for (i = 0; i < n; i++)
+		if (acts_on(c, &dl[i], now))
+			last = i;
 	for (i = 0; i < n && rc == 0; i++) {
-		const struct destination *d = config_destination(c, dl[i].dest);
-		if (d == NULL) {
-			rc = store_delivery_dead(t->w->st, j->id, dl[i].dest, "destination no longer configured");
+		struct post p = { config_destination(c, dl[i].dest), &dl[i], 0, i == last };
+		if (!acts_on(c, &dl[i], now))
 			continue;
+		if (p.d == NULL) {
+			rc = store_delivery_record(t->w->st, j->id, dl[i].dest, &gone, p.settle);
+		} else {
+			if (dl[i].payload == NULL) {
+				dl[i].payload = render_for(s, p.d);
+				if (dl[i].payload == NULL)
+					return ERR_NOMEM;
+				p.fresh = 1;
+			}
+			rc = post_one(t, c, j, &p);
 		}
-		if (dl[i].payload == NULL) {
-			dl[i].payload = render_for(s, d);
-			if (dl[i].payload == NULL)
-				return ERR_NOMEM;
-			rc = store_set_payload(t->w->st, j->id, d->name, dl[i].payload);
-			if (rc)
-				break;
-		}
-		if (dl[i].not_before_ms > now)
-			continue;
-		rc = post_one(t, c, j, d, &dl[i]);
+		if (rc == 0 && p.settle)
+			*settled = 1;
 	}
 	return rc;
 }
@@ -368,7 +416,8 @@ static int run_job(struct wctx *t, struct job *j)
 	struct summary s;
 	struct delivery *dl = NULL;
 	size_t n = 0, i;
-	int need = 0, have = 0, rc;
+	int need = 0, have = 0, settled = 0, rc;
+	int64_t now = store_now_ms();
 	char id[24];
 
 	memset(&s, 0, sizeof(s));
@@ -380,15 +429,15 @@ static int run_job(struct wctx *t, struct job *j)
 	if (rc)
 		goto out;
 	for (i = 0; i < n; i++)
-		if (dl[i].payload == NULL)
+		if (needs_render(c, &dl[i], now))
 			need = 1;
 	if (need) {
 		rc = build_summary(t, c, j, &s, &have);
 		if (rc || !have)
 			goto out;
 	}
-	rc = deliver_all(t, c, j, dl, n, &s);
-	if (rc == 0)
+	rc = deliver_all(t, c, j, dl, n, &s, now, &settled);
+	if (rc == 0 && !settled)
 		rc = store_job_settle(t->w->st, j->id);
 out:
 	if (rc)

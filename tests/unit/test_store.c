@@ -596,6 +596,115 @@ static void settle_dead_and_mixed(void **state)
 	assert_int_equal(store_job_settle(f->s, 424242), ERR_NOTFOUND);
 }
 
+/* Fetches the pending delivery of job id to dest into *out (caller frees
+ * out->payload); fails the test when there is none. */
+static void pending_of(struct store *s, int64_t id, const char *dest, struct delivery *out)
+{
+	struct delivery *d = NULL;
+	size_t n = 0, k;
+	int found = 0;
+
+	assert_int_equal(store_deliveries(s, id, &d, &n), 0);
+	for (k = 0; k < n; k++) {
+		if (strcmp(d[k].dest, dest) == 0) {
+			*out = d[k];
+			d[k].payload = NULL;
+			found = 1;
+		}
+	}
+	store_deliveries_free(d, n);
+	assert_true(found);
+}
+
+/* store_delivery_record(): the outcome and the settle commit together;
+ * a retry keeps the payload it carries, and a later retry without one
+ * keeps the stored payload. */
+static void record_outcome_and_settle(void **state)
+{
+	struct fixture *f = *state;
+	int64_t id = put_job(f->s, "exec-rec"), now = store_now_ms();
+	struct dlv_outcome ok = { .state = DLV_DELIVERED };
+	struct dlv_outcome retry = { DLV_PENDING, now + 5000, "HTTP 503", "{\"text\":\"r\"}" };
+	struct collect c = { 0 };
+	struct delivery dl;
+
+	claim_id(f->s, now, id);
+	/* Not settling: the job stays running after the first outcome. */
+	assert_int_equal(store_delivery_record(f->s, id, "slack-ops", &ok, 0), 0);
+	assert_count(f->s, JOB_RUNNING, 1);
+	assert_int_equal(store_delivery_record(f->s, id, "teams-data", &retry, 1), 0);
+	assert_count(f->s, JOB_RUNNING, 0);
+	assert_int_equal(store_list(f->s, JOB_QUEUED, 10, collect_fn, &c), 0);
+	assert_int_equal(c.n, 1);
+	assert_int_equal(c.not_before[0], now + 5000);
+	pending_of(f->s, id, "teams-data", &dl);
+	assert_int_equal(dl.attempts, 1);
+	assert_int_equal(dl.not_before_ms, now + 5000);
+	assert_string_equal(dl.last_error, "HTTP 503");
+	assert_string_equal(dl.payload, "{\"text\":\"r\"}");
+	free(dl.payload);
+
+	/* A second failure without a payload keeps the stored one. */
+	claim_id(f->s, now + 5000, id);
+	retry.not_before_ms = now + 9000;
+	retry.error = "HTTP 502";
+	retry.payload = NULL;
+	assert_int_equal(store_delivery_record(f->s, id, "teams-data", &retry, 1), 0);
+	pending_of(f->s, id, "teams-data", &dl);
+	assert_int_equal(dl.attempts, 2);
+	assert_string_equal(dl.last_error, "HTTP 502");
+	assert_string_equal(dl.payload, "{\"text\":\"r\"}");
+	free(dl.payload);
+
+	claim_id(f->s, now + 9000, id);
+	assert_int_equal(store_delivery_record(f->s, id, "teams-data", &ok, 1), 0);
+	assert_count(f->s, JOB_DELIVERED, 1);
+	assert_count(f->s, JOB_QUEUED, 0);
+}
+
+/* A dead outcome keeps its payload for `dead retry`; outcomes that find
+ * nothing to record, or cannot commit, write nothing, settle included. */
+static void record_dead_notfound_and_failure(void **state)
+{
+	struct fixture *f = *state;
+	int64_t a = put_job(f->s, "exec-rd"), now = store_now_ms();
+	struct dlv_outcome dead = { DLV_DEAD, 0, "HTTP 404", "{\"text\":\"d\"}" };
+	struct dlv_outcome ok = { .state = DLV_DELIVERED };
+	struct dlv_outcome bad = { .state = DLV__MAX };
+	struct delivery dl;
+	size_t count = 0;
+
+	claim_id(f->s, now, a);
+	assert_int_equal(store_delivery_record(f->s, a, "slack-ops", &bad, 1), ERR_INVALID);
+	assert_int_equal(store_delivery_record(f->s, a, "nope", &ok, 1), ERR_NOTFOUND);
+	assert_int_equal(store_delivery_record(NULL, a, "slack-ops", &ok, 1), ERR_INVALID);
+	assert_count(f->s, JOB_RUNNING, 1); /* nothing settled */
+
+	store_fail_writes(f->s, 1);
+	assert_int_equal(store_delivery_record(f->s, a, "slack-ops", &ok, 1), ERR_IO);
+	store_fail_writes(f->s, 0);
+	assert_count(f->s, JOB_RUNNING, 1);
+	pending_of(f->s, a, "slack-ops", &dl); /* still pending */
+	free(dl.payload);
+
+	assert_int_equal(store_delivery_record(f->s, a, "slack-ops", &dead, 0), 0);
+	/* A dead delivery cannot be revived by a late retry outcome. */
+	assert_int_equal(store_delivery_record(f->s, a, "slack-ops", &dead, 1), ERR_NOTFOUND);
+	assert_count(f->s, JOB_RUNNING, 1);
+	dead.payload = NULL;
+	assert_int_equal(store_delivery_record(f->s, a, "teams-data", &dead, 1), 0);
+	assert_count(f->s, JOB_DEAD, 1);
+
+	assert_int_equal(store_dead_retry(f->s, a, &count), 0);
+	assert_int_equal(count, 1);
+	pending_of(f->s, a, "slack-ops", &dl);
+	assert_int_equal(dl.attempts, 0);
+	assert_string_equal(dl.payload, "{\"text\":\"d\"}");
+	free(dl.payload);
+	pending_of(f->s, a, "teams-data", &dl);
+	assert_null(dl.payload);
+}
+
 static void job_end_states(void **state)
 {
 	struct fixture *f = *state;
@@ -973,6 +1082,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(second_opener_keeps_leases, setup, teardown),
 		cmocka_unit_test_setup_teardown(settle_partial_requeues, setup, teardown),
 		cmocka_unit_test_setup_teardown(settle_dead_and_mixed, setup, teardown),
+		cmocka_unit_test_setup_teardown(record_outcome_and_settle, setup, teardown),
+		cmocka_unit_test_setup_teardown(record_dead_notfound_and_failure, setup, teardown),
 		cmocka_unit_test_setup_teardown(job_end_states, setup, teardown),
 		cmocka_unit_test_setup_teardown(dead_list_retry_purge, setup, teardown),
 		cmocka_unit_test_setup_teardown(dead_destination_of_delivered_job, setup, teardown),
