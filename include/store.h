@@ -83,16 +83,6 @@ void store_wake(struct store *s);
 int store_deliveries(struct store *s, int64_t job_id, struct delivery **out, size_t *n);
 void store_deliveries_free(struct delivery *d, size_t n);
 
-/* Remembers the rendered payload of a pending delivery, so a retry posts the
- * same message without calling the API again. */
-int store_set_payload(struct store *s, int64_t job_id, const char *dest, const char *payload);
-
-/* Records one delivery attempt's outcome. */
-int store_delivery_ok(struct store *s, int64_t job_id, const char *dest);
-int store_delivery_retry(struct store *s, int64_t job_id, const char *dest,
-			 int64_t not_before_ms, const char *error);
-int store_delivery_dead(struct store *s, int64_t job_id, const char *dest, const char *error);
-
 /* One delivery attempt's outcome, for store_delivery_record(). */
 struct dlv_outcome {
 	enum dlv_state state;    /* DLV_DELIVERED; DLV_PENDING: retry later; DLV_DEAD */
@@ -102,9 +92,12 @@ struct dlv_outcome {
 				  * post; NULL keeps the stored one; borrowed */
 };
 
-/* Records one delivery attempt's outcome as store_delivery_ok(), _retry()
- * or _dead() do, keeping o->payload when set, and, when settle is nonzero,
- * settles the job as store_job_settle() does, all in one transaction (the
+/* Records one delivery attempt's outcome: DLV_DELIVERED marks the delivery
+ * delivered (never posted again); DLV_PENDING keeps it pending until
+ * o->not_before_ms; DLV_DEAD gives it up. Attempts are counted, o->error
+ * kept, o->payload kept when set (so a retry posts the same bytes without
+ * the API); when settle is nonzero it also settles the job as
+ * store_job_settle() does, all in one transaction (the
  * worker passes settle for the last delivery it records in an attempt).
  * Returns 0; ERR_NOTFOUND (nothing written) when job_id has no such
  * delivery, a retry or dead outcome finds it no longer pending, or the job

@@ -21,10 +21,9 @@
  * Dead jobs go back to queued only by hand (store_dead_retry()) and leave
  * only by store_dead_purge(); delivered and ignored jobs are dropped by
  * store_prune() once older than the dedup window.
- * A delivery is pending until store_delivery_ok() (delivered) or
- * store_delivery_dead() (dead); store_delivery_retry() keeps it pending with
- * a later not_before. store_delivery_record() writes any of these outcomes
- * and may settle the job in the same transaction; a retry or dead outcome
+ * A delivery is pending until store_delivery_record() records it delivered
+ * or dead; a retry outcome keeps it pending with a later not_before. The
+ * same call may settle the job in the same transaction; a retry or dead outcome
  * can carry the rendered payload, kept for later posts (the worker stores
  * it no earlier). Delivered rows are never posted again, so a retry of
  * the job only re-posts to the destinations that failed.
@@ -45,8 +44,8 @@
  * "<path>-lock" tells a dead owner from a live one, so a CLI opening the
  * file beside a running service leaves its jobs alone); the attempt stays
  * counted so a job that crashes the process cannot loop forever unnoticed.
- * A crash between a successful chat POST and store_delivery_ok() (or
- * store_delivery_record()) re-posts that message: delivery is at least
+ * A crash between a successful chat POST and its store_delivery_record()
+ * re-posts that message: delivery is at least
  * once, never at most once.
  *
  * Group commit. Intake calls store_put_async() concurrently (store_put()
@@ -1331,43 +1330,6 @@ void store_deliveries_free(struct delivery *d, size_t n)
 	for (k = 0; d != NULL && k < n; k++)
 		free(d[k].payload);
 	free(d);
-}
-
-int store_set_payload(struct store *s, int64_t job_id, const char *dest, const char *payload)
-{
-	struct arg a[4] = { AI(job_id), AT(dest), AT(payload), AI(store_now_ms()) };
-
-	return write_one(s, "UPDATE deliveries SET payload = ?3, updated_ms = ?4"
-			    " WHERE job_id = ?1 AND dest = ?2 AND state = 'pending'", a, 4);
-}
-
-int store_delivery_ok(struct store *s, int64_t job_id, const char *dest)
-{
-	struct arg a[3] = { AI(job_id), AT(dest), AI(store_now_ms()) };
-
-	return write_one(s, "UPDATE deliveries SET state = 'delivered', attempts = attempts + 1,"
-			    " last_error = NULL, updated_ms = ?3"
-			    " WHERE job_id = ?1 AND dest = ?2", a, 3);
-}
-
-int store_delivery_retry(struct store *s, int64_t job_id, const char *dest,
-			 int64_t not_before_ms, const char *error)
-{
-	struct arg a[5] = { AI(job_id), AT(dest), AI(not_before_ms), AT(error),
-			    AI(store_now_ms()) };
-
-	return write_one(s, "UPDATE deliveries SET attempts = attempts + 1, not_before_ms = ?3,"
-			    " last_error = ?4, updated_ms = ?5"
-			    " WHERE job_id = ?1 AND dest = ?2 AND state = 'pending'", a, 5);
-}
-
-int store_delivery_dead(struct store *s, int64_t job_id, const char *dest, const char *error)
-{
-	struct arg a[4] = { AI(job_id), AT(dest), AT(error), AI(store_now_ms()) };
-
-	return write_one(s, "UPDATE deliveries SET state = 'dead', attempts = attempts + 1,"
-			    " last_error = ?3, updated_ms = ?4"
-			    " WHERE job_id = ?1 AND dest = ?2 AND state = 'pending'", a, 4);
 }
 
 /* One outcome per delivery state. Arguments: ?1 job, ?2 dest, ?3 now,

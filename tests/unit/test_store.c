@@ -516,6 +516,37 @@ static void second_opener_keeps_leases(void **state)
 	assert_count(f->s, JOB_QUEUED, 1);
 }
 
+/* The store records an attempt's outcome with one call; these are its
+ * three shapes, without settling (the tests settle explicitly). */
+static int dlv_retry_with(struct store *s, int64_t job, const char *dest, int64_t not_before,
+			  const char *error, const char *payload)
+{
+	struct dlv_outcome o = { .state = DLV_PENDING, .not_before_ms = not_before,
+				 .error = error, .payload = payload };
+
+	return store_delivery_record(s, job, dest, &o, 0);
+}
+
+static int dlv_retry(struct store *s, int64_t job, const char *dest, int64_t not_before,
+		     const char *error)
+{
+	return dlv_retry_with(s, job, dest, not_before, error, NULL);
+}
+
+static int dlv_ok(struct store *s, int64_t job, const char *dest)
+{
+	struct dlv_outcome o = { .state = DLV_DELIVERED };
+
+	return store_delivery_record(s, job, dest, &o, 0);
+}
+
+static int dlv_dead(struct store *s, int64_t job, const char *dest, const char *error)
+{
+	struct dlv_outcome o = { .state = DLV_DEAD, .error = error };
+
+	return store_delivery_record(s, job, dest, &o, 0);
+}
+
 struct collect {
 	int n;
 	int64_t ids[16];
@@ -547,10 +578,10 @@ static void settle_partial_requeues(void **state)
 	struct job j;
 
 	claim_id(f->s, now, id);
-	assert_int_equal(store_set_payload(f->s, id, "teams-data", "{\"text\":\"hi\"}"), 0);
-	assert_int_equal(store_set_payload(f->s, id, "nope", "x"), ERR_NOTFOUND);
-	assert_int_equal(store_delivery_ok(f->s, id, "slack-ops"), 0);
-	assert_int_equal(store_delivery_retry(f->s, id, "teams-data", now + 5000, "HTTP 503"), 0);
+	assert_int_equal(dlv_retry_with(f->s, id, "nope", 0, "x", "x"), ERR_NOTFOUND);
+	assert_int_equal(dlv_ok(f->s, id, "slack-ops"), 0);
+	assert_int_equal(dlv_retry_with(f->s, id, "teams-data", now + 5000, "HTTP 503",
+					"{\"text\":\"hi\"}"), 0);
 	assert_int_equal(store_job_settle(f->s, id), 0);
 
 	assert_int_equal(store_list(f->s, JOB_QUEUED, 10, collect_fn, &c), 0);
@@ -569,7 +600,7 @@ static void settle_partial_requeues(void **state)
 
 	assert_int_equal(store_claim(f->s, now + 4999, 60000, &j), ERR_NOTFOUND);
 	claim_id(f->s, now + 5000, id);
-	assert_int_equal(store_delivery_ok(f->s, id, "teams-data"), 0);
+	assert_int_equal(dlv_ok(f->s, id, "teams-data"), 0);
 	assert_int_equal(store_job_settle(f->s, id), 0);
 	assert_count(f->s, JOB_DELIVERED, 1);
 	assert_int_equal(store_deliveries(f->s, id, &d, &n), 0);
@@ -582,15 +613,15 @@ static void settle_dead_and_mixed(void **state)
 	struct fixture *f = *state;
 	int64_t a = put_job(f->s, "exec-dead"), b = put_job(f->s, "exec-mixed");
 
-	assert_int_equal(store_delivery_dead(f->s, a, "slack-ops", "HTTP 404"), 0);
-	assert_int_equal(store_delivery_dead(f->s, a, "teams-data", "HTTP 410"), 0);
+	assert_int_equal(dlv_dead(f->s, a, "slack-ops", "HTTP 404"), 0);
+	assert_int_equal(dlv_dead(f->s, a, "teams-data", "HTTP 410"), 0);
 	assert_int_equal(store_job_settle(f->s, a), 0);
 	assert_count(f->s, JOB_DEAD, 1);
 	/* A dead delivery cannot be revived by a late retry. */
-	assert_int_equal(store_delivery_retry(f->s, a, "slack-ops", 0, "x"), ERR_NOTFOUND);
+	assert_int_equal(dlv_retry(f->s, a, "slack-ops", 0, "x"), ERR_NOTFOUND);
 
-	assert_int_equal(store_delivery_ok(f->s, b, "slack-ops"), 0);
-	assert_int_equal(store_delivery_dead(f->s, b, "teams-data", "HTTP 400"), 0);
+	assert_int_equal(dlv_ok(f->s, b, "slack-ops"), 0);
+	assert_int_equal(dlv_dead(f->s, b, "teams-data", "HTTP 400"), 0);
 	assert_int_equal(store_job_settle(f->s, b), 0);
 	assert_count(f->s, JOB_DELIVERED, 1);
 	assert_int_equal(store_job_settle(f->s, 424242), ERR_NOTFOUND);
@@ -729,8 +760,8 @@ static void job_end_states(void **state)
 
 static void make_dead(struct store *s, int64_t id)
 {
-	assert_int_equal(store_delivery_dead(s, id, "slack-ops", "HTTP 404"), 0);
-	assert_int_equal(store_delivery_dead(s, id, "teams-data", "HTTP 404"), 0);
+	assert_int_equal(dlv_dead(s, id, "slack-ops", "HTTP 404"), 0);
+	assert_int_equal(dlv_dead(s, id, "teams-data", "HTTP 404"), 0);
 	assert_int_equal(store_job_settle(s, id), 0);
 }
 
@@ -746,8 +777,8 @@ static void dead_destination_of_delivered_job(void **state)
 	struct job j;
 
 	assert_int_equal(store_claim(f->s, store_now_ms(), 60000, &j), 0);
-	assert_int_equal(store_delivery_ok(f->s, b, "slack-ops"), 0);
-	assert_int_equal(store_delivery_dead(f->s, b, "teams-data", "HTTP 410 channel gone"), 0);
+	assert_int_equal(dlv_ok(f->s, b, "slack-ops"), 0);
+	assert_int_equal(dlv_dead(f->s, b, "teams-data", "HTTP 410 channel gone"), 0);
 	assert_int_equal(store_job_settle(f->s, b), 0);
 	assert_count(f->s, JOB_DELIVERED, 1);
 
@@ -767,7 +798,7 @@ static void dead_destination_of_delivered_job(void **state)
 
 	/* Dead again; purge drops only the dead delivery, the job stays. */
 	assert_int_equal(store_claim(f->s, store_now_ms(), 60000, &j), 0);
-	assert_int_equal(store_delivery_dead(f->s, b, "teams-data", "HTTP 410"), 0);
+	assert_int_equal(dlv_dead(f->s, b, "teams-data", "HTTP 410"), 0);
 	assert_int_equal(store_job_settle(f->s, b), 0);
 	assert_int_equal(store_dead_purge(f->s, 0, &count), 0);
 	assert_int_equal(count, 1);
@@ -849,8 +880,8 @@ static void prune_finished_and_keys(void **state)
 	size_t n = 0;
 
 	put_job(f->s, "exec-queued");
-	assert_int_equal(store_delivery_ok(f->s, done, "slack-ops"), 0);
-	assert_int_equal(store_delivery_ok(f->s, done, "teams-data"), 0);
+	assert_int_equal(dlv_ok(f->s, done, "slack-ops"), 0);
+	assert_int_equal(dlv_ok(f->s, done, "teams-data"), 0);
 	assert_int_equal(store_job_settle(f->s, done), 0);
 	make_dead(f->s, dead);
 
