@@ -9,6 +9,10 @@
  * Borrowed from c. */
 const struct project *route_find(const struct config *c, const char *project_id);
 
+/* The display name configured for project_id ([project ID] name), or NULL
+ * when it has none. Borrowed from c. */
+const char *route_project_name(const struct config *c, const char *project_id);
+
 /* 1 when a run with status st (ST_UNKNOWN: not known yet, matches) in
  * environment env (NULL or "": unknown, matches) should notify p's
  * destinations; 0 otherwise. */

@@ -68,8 +68,8 @@ int store_put_async(struct store *s, const struct webhook_event *ev,
 		    char *const *dests, size_t n_dests, int64_t dedup_window_s,
 		    store_put_done_fn done, void *ctx);
 
-/* Claims the oldest job that is queued with not_before <= now_ms, or running
- * with an expired lease; marks it running with lease until now_ms+lease_ms
+/* Claims the ready job with the earliest not_before (then the lowest id):
+ * queued with not_before <= now_ms, or running with an expired lease; marks it running with lease until now_ms+lease_ms
  * and increments attempts. Returns 0 with *out filled, ERR_NOTFOUND when none
  * is ready, ERR_IO on failure. */
 int store_claim(struct store *s, int64_t now_ms, int64_t lease_ms, struct job *out);
@@ -137,7 +137,9 @@ int store_prune(struct store *s, int64_t window_s);
 /* Counts jobs by state (for /metrics and /readyz). */
 int store_counts(struct store *s, int64_t counts[JOB__MAX]);
 
-/* 1 when the last write succeeded and the file is writable. */
+/* 1 when the last write succeeded and the file is writable. While
+ * unhealthy, the store retries a small write at most once a second, so
+ * health comes back with the disk space even without traffic. */
 int store_healthy(struct store *s);
 
 /* Current wall-clock time in unix ms (shared helper). */

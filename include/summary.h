@@ -103,6 +103,8 @@ void summary_finish(struct summary *s);
 /* Sets s->incomplete / s->degraded (copied). */
 int summary_set_incomplete(struct summary *s, const char *why);
 int summary_set_degraded(struct summary *s, const char *why);
+/* Sets the display name of the project (copied, sanitised; NULL: ""). */
+int summary_set_project_name(struct summary *s, const char *name);
 
 /* Display form of a pipeline name: ".orch.yaml", ".tran.yaml" suffix
  * stripped. Returns a new string (caller frees) or NULL on ERR_NOMEM. */

@@ -117,7 +117,6 @@ static char *render_format(const struct summary *s, const char *fmt, const struc
 static int cmd_preview(struct config *c, int argc, char **argv)
 {
 	const char *fmt = "text";
-	const struct project *p;
 	struct dpc *d = NULL;
 	struct httpc *h = NULL;
 	struct summary s;
@@ -148,13 +147,8 @@ static int cmd_preview(struct config *c, int argc, char **argv)
 	h = httpc_from_config(c);
 	if (d == NULL || h == NULL || summary_init(&s, argv[0], argv[1], c->ui_base))
 		goto out;
-	p = route_find(c, argv[0]);
-	if (p != NULL && p->name != NULL && p->name[0] != '\0') {
-		free(s.project_name);
-		s.project_name = strdup(p->name);
-		if (s.project_name == NULL)
-			goto out;
-	}
+	if (summary_set_project_name(&s, route_project_name(c, argv[0])) != 0)
+		goto out;
 	if (dpc_fetch_summary(d, h, argv[0], argv[1], &s, &e) != 0) {
 		fprintf(stderr, "preview: %s\n", e.message[0] ? e.message : "Matillion API request failed");
 		goto out;

@@ -60,3 +60,10 @@ int route_match(const struct project *p, enum run_status st, const char *env)
 			return 1;
 	return 0;
 }
+
+const char *route_project_name(const struct config *c, const char *project_id)
+{
+	const struct project *p = route_find(c, project_id);
+
+	return p != NULL && p->name != NULL && p->name[0] != '\0' ? p->name : NULL;
+}

@@ -5,7 +5,7 @@
  * DESIGN
  *
  * Job states. store_put() creates a job as queued, with one pending
- * delivery per destination. store_claim() moves the oldest ready job to
+ * delivery per destination. store_claim() moves the earliest ready job to
  * running and gives it a lease; "ready" is queued with not_before <= now, or
  * running with an expired lease (its worker died or hung). From running a
  * job goes to:

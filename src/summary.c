@@ -521,6 +521,11 @@ int summary_set_degraded(struct summary *s, const char *why)
 	return set_str(&s->degraded, why, SUMMARY_MESSAGE_MAX, 0);
 }
 
+int summary_set_project_name(struct summary *s, const char *name)
+{
+	return set_str(&s->project_name, name, SUMMARY_MESSAGE_MAX, 0);
+}
+
 char *summary_display_name(const char *pipeline_name)
 {
 	static const char *const suffixes[] = { ".orch.yaml", ".tran.yaml" };

@@ -219,7 +219,6 @@ static char *render_for(const struct summary *s, const struct destination *d)
  * still names the pipeline, and the API result only refines them. */
 static int summary_from_webhook(struct summary *s, const struct config *c, const struct job *j)
 {
-	const struct project *p = route_find(c, j->ev.project_id);
 	char *name = NULL;
 	int rc;
 
@@ -236,13 +235,9 @@ static int summary_from_webhook(struct summary *s, const struct config *c, const
 	free(s->status_text);
 	s->status_text = strdup(j->ev.status_text[0] ? j->ev.status_text : status_names[j->ev.status]);
 	s->status = j->ev.status;
-	if (p != NULL && p->name != NULL && p->name[0] != '\0') {
-		free(s->project_name);
-		s->project_name = strdup(p->name);
-	}
-	if (s->environment == NULL || s->status_text == NULL || (p && p->name && s->project_name == NULL))
+	if (s->environment == NULL || s->status_text == NULL)
 		return ERR_NOMEM;
-	return 0;
+	return summary_set_project_name(s, route_project_name(c, j->ev.project_id));
 }
 
 /* Step 1: the summary, from the API or degraded. Returns 0 with *have set

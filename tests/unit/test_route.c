@@ -14,7 +14,7 @@ static char *envs_prod[] = { "prod*", "staging" };
 static char *dests[] = { "s" };
 
 static struct project projects[] = {
-	{ .id = "p1", .destinations = dests, .n_destinations = 1,
+	{ .id = "p1", .name = "Finance DWH", .destinations = dests, .n_destinations = 1,
 	  .notify_on = STATUS_BIT(ST_FAILED) | STATUS_BIT(ST_CANCELLED),
 	  .environments = envs_prod, .n_environments = 2 },
 	{ .id = "p10", .destinations = dests, .n_destinations = 1,
@@ -46,6 +46,20 @@ static void test_find(void **state)
 	assert_ptr_equal(route_find(&c, ""), &fallback);
 	assert_ptr_equal(route_find(&c, NULL), &fallback);
 	assert_ptr_equal(route_find(&c, "p1"), &projects[0]);
+}
+
+static void test_project_name(void **state)
+{
+	struct config c;
+
+	(void)state;
+	memset(&c, 0, sizeof(c));
+	c.projects = projects;
+	c.n_projects = 2;
+	c.default_route = &fallback;
+	assert_string_equal(route_project_name(&c, "p1"), "Finance DWH");
+	assert_null(route_project_name(&c, "p10"));   /* no name configured */
+	assert_null(route_project_name(&c, "other")); /* [default] has none */
 }
 
 static void test_notify_on(void **state)
@@ -123,6 +137,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_find),
+		cmocka_unit_test(test_project_name),
 		cmocka_unit_test(test_notify_on),
 		cmocka_unit_test(test_environments),
 		cmocka_unit_test(test_glob),
