@@ -1,5 +1,5 @@
-/* The durable store: one SQLite file in WAL mode holding jobs, their
- * per-destination deliveries and the dedup keys. Every accepted webhook is
+/* The durable store: one SQLite file in WAL mode holding jobs (each the
+ * dedup key of its webhook) and their per-destination deliveries. Every accepted webhook is
  * committed here before intake answers 202. Thread-safe: intake threads and
  * workers share one struct store. */
 #ifndef DPC_STORE_H
@@ -41,8 +41,9 @@ struct delivery {
 struct store *store_open(const char *path, char *err, size_t errlen);
 void store_close(struct store *s);
 
-/* Accepts a webhook: inserts the dedup key (project, execution, status) and,
- * if it was new, a queued job with one pending delivery per name in dests.
+/* Accepts a webhook: unless a job with the same (project, execution,
+ * status) was received within dedup_window_s, inserts a queued job with
+ * one pending delivery per name in dests.
  * Blocks until the transaction is durable (group commit may batch it with
  * others). Returns 0 and *job_id; ERR_DUPLICATE when the key was seen within
  * dedup_window_s; ERR_IO when the store cannot commit (disk full,
@@ -51,11 +52,11 @@ int store_put(struct store *s, const struct webhook_event *ev,
 	      char *const *dests, size_t n_dests, int64_t dedup_window_s,
 	      int64_t *job_id);
 
-/* Called once per store_put_async() on the store's writer thread, with no
- * store lock held, after the batch's COMMIT returned (or failed): rc and
+/* Called once per store_put_async() on the store's syncer thread, with no
+ * store lock held, after the batch's commit is durable (or failed): rc and
  * job_id as store_put() would return them (job_id valid only when rc is
- * 0). It must not block for long (every other request of the next batch
- * waits) and must not call store_put() (it would wait for itself); queuing
+ * 0). It must not block for long (every other request of the batch waits)
+ * and must not call store_put() (it would wait for itself); queuing
  * another store_put_async() is fine. */
 typedef void (*store_put_done_fn)(void *ctx, int rc, int64_t job_id);
 
@@ -131,7 +132,8 @@ int store_list(struct store *s, int st, size_t limit, store_job_fn fn, void *ctx
 int store_dead_retry(struct store *s, int64_t job_id, size_t *count); /* job_id < 0: all */
 int store_dead_purge(struct store *s, int64_t older_than_s, size_t *count);
 
-/* Drops dedup keys older than window_s and finished jobs older than it. */
+/* Drops delivered and ignored jobs (and with them their dedup keys) that
+ * finished more than window_s ago. */
 int store_prune(struct store *s, int64_t window_s);
 
 /* Counts jobs by state (for /metrics and /readyz). */

@@ -7,7 +7,7 @@
  * - Threads: POLL_THREADS event-driven threads of libmicrohttpd (epoll
  *   where available) serve every connection. A webhook ready to be stored
  *   never blocks them: its connection is suspended, the event handed to
- *   store_put_async(), and the store's writer thread, once the group
+ *   store_put_async(), and the store's syncer thread, once the group
  *   commit is durable (or failed), records the result in the request and
  *   resumes the connection; MHD then calls dispatch() again, which answers.
  *   So all waiting requests share one commit without a thread each, and a
@@ -376,7 +376,7 @@ static enum MHD_Result webhook_answer(struct MHD_Connection *c, enum metric_webh
 	return send_json(c, outcome == MW_ACCEPTED ? 202 : 200, json, no_hdr);
 }
 
-/* The store's callback, on its writer thread: records the result and
+/* The store's callback, on its syncer thread: records the result and
  * lets MHD call dispatch() again for the reply. */
 static void put_done(void *ctx, int rc, int64_t job_id)
 {

@@ -1,6 +1,6 @@
-/* The durable store: jobs, their per-destination deliveries and the dedup
- * keys in one SQLite file, with group commit so many concurrent webhooks
- * share one fsync.
+/* The durable store: jobs (each also the dedup key of its webhook) and
+ * their per-destination deliveries in one SQLite file, with group commit
+ * so many concurrent webhooks share one fsync.
  *
  * DESIGN
  *
@@ -29,9 +29,9 @@
  * the job only re-posts to the destinations that failed.
  *
  * What survives a crash: everything committed. The file is in WAL mode.
- * The group-commit connection runs with synchronous=FULL, which fsyncs the
- * WAL at every commit, so an accepted job survives power loss as well as a
- * process crash. The bookkeeping connection (claims, delivery outcomes,
+ * The group-commit connection's commits are fdatasync'ed before anyone is
+ * told (see Group commit), so an accepted job survives power loss as well
+ * as a process crash. The bookkeeping connection (claims, delivery outcomes,
  * settle, CLI) runs with synchronous=NORMAL: its commits survive a process
  * crash (they are in the OS's page cache) but the last ones before a power
  * loss or kernel crash may roll back. That can only repeat work (a claim
@@ -49,21 +49,34 @@
  * once, never at most once.
  *
  * Group commit. Intake calls store_put_async() concurrently (store_put()
- * is the same call plus a wait). Each call queues a request; one writer
- * thread with its own connection takes what arrived within GC_WINDOW_MS (at
- * most GC_MAX_BATCH requests), runs every request inside one BEGIN
- * IMMEDIATE transaction (each in a SAVEPOINT so one bad request cannot
- * spoil the others) and commits once. Only after COMMIT returned SQLITE_OK
- * does it call each request's callback with its own result, on the writer
- * thread and with no store lock held; if the commit fails every request of
- * the batch gets ERR_IO, duplicates included, because nothing of the batch
- * is on disk. Dedup runs inside that transaction, so two identical puts in
- * one batch give one job and one ERR_DUPLICATE. store_close() lets the
- * writer finish what is queued, so every accepted request gets its call.
+ * is the same call plus a wait). Each call queues a request. One writer
+ * thread with its own connection takes everything queued (at most
+ * GC_MAX_BATCH requests), runs it inside one BEGIN IMMEDIATE transaction
+ * and commits once, then hands the batch to a syncer thread and takes the
+ * next one. The writer's connection runs with synchronous=NORMAL, so its
+ * COMMIT writes the WAL but does not wait for the disk; the syncer calls
+ * fdatasync() on the WAL file once for every batch committed since its
+ * last call, and only then calls each request's callback with its own
+ * result (on the syncer thread, with no store lock held). So the fsync of
+ * one batch overlaps the inserts of the next, and 202 still waits for the
+ * disk. SQLite itself syncs the WAL and the database around checkpoints
+ * (synchronous=NORMAL does), so a checkpoint never lets the WAL be
+ * overwritten before its pages are durable in the database. If the commit
+ * or the fdatasync fails, every request of the batch gets ERR_IO,
+ * duplicates included; a job committed but not synced may still be
+ * delivered, and the webhook's retry is then a duplicate: at least once.
+ * Dedup runs inside the transaction, so two identical puts in one batch
+ * give one job and one ERR_DUPLICATE. store_close() lets the writer and
+ * the syncer finish what is queued, so every accepted request gets its
+ * call.
+ *
+ * A batch first runs without savepoints (see batch_commit()); only when
+ * one request's rows fail is it run again with a SAVEPOINT per request,
+ * so one bad request cannot spoil the others.
  *
  * What 202 means: intake answers 202 only when its put completed with 0,
- * that is after the job, its deliveries and its dedup key were durably
- * committed.
+ * that is after the job and its deliveries were committed and the WAL
+ * holding them fdatasync'ed.
  *
  * Everything else (claims, delivery bookkeeping, CLI listing) runs on a
  * second connection guarded by a mutex; WAL lets it read while the writer
@@ -109,8 +122,7 @@
 #include "metrics.h"
 #include "store.h"
 
-#define SCHEMA_VERSION 1
-#define GC_WINDOW_MS 2        /* how long the writer lets a batch fill */
+#define SCHEMA_VERSION 2
 #define GC_MAX_BATCH 256      /* requests per transaction at most */
 #define BUSY_TIMEOUT_MS 5000  /* the two connections wait for each other */
 #define MAX_DELIVERIES 4096   /* rows store_deliveries() returns at most */
@@ -145,6 +157,14 @@ struct put_req {
 	struct put_req *next;
 };
 
+/* One committed batch on its way from the writer to the syncer. */
+struct batch {
+	struct put_req *reqs;
+	int64_t t0_ms;          /* monotonic ms when the writer began it */
+	int committed;          /* its transaction committed */
+	struct batch *next;
+};
+
 /* One connection and the statements prepared on it. A statement is
  * prepared on first use and kept until store_close(), keyed by the address
  * of its SQL text (every SQL string in this file is a literal or a named
@@ -163,9 +183,16 @@ struct store {
 	pthread_mutex_t mu;
 	struct conn wr;         /* group-commit connection, writer thread only */
 	pthread_mutex_t txmu;   /* held by every write transaction of bk and wr */
-	sqlite3_stmt *st_dedup_get, *st_dedup_put, *st_job_ins, *st_dlv_ins;
+	sqlite3_stmt *st_dedup_get, *st_job_ins, *st_dlv_ins;
 	pthread_t writer;
 	int writer_started;
+	int wal_fd;             /* "<path>-wal", fdatasync'ed by the syncer; -1 if none */
+	pthread_t syncer;
+	int syncer_started;
+	pthread_mutex_t smu;    /* guards the sync queue and s_stopping */
+	pthread_cond_t s_cv;    /* the syncer waits here for batches */
+	struct batch *s_head, *s_tail;
+	int s_stopping;
 	int lock_fd;            /* flock on "<path>-lock", -1 if none */
 	pthread_mutex_t qmu;    /* guards the queue and stopping */
 	pthread_cond_t q_cv;    /* writer waits here for requests */
@@ -437,6 +464,19 @@ static const char schema_v1[] =
 	"CREATE INDEX dedup_seen ON dedup (seen_ms);"
 	"PRAGMA user_version = 1;";
 
+/* Version 2: fewer b-trees for every put and state change. The job row is
+ * its own dedup key (jobs_key; jobs and keys were pruned with the same
+ * window anyway), and claims of expired leases and pruning use jobs_claim:
+ * few jobs are running, and a prune may scan the finished ones once a
+ * minute. Keys of dead jobs purged by hand are gone, so such a run's
+ * webhook is accepted again. */
+static const char schema_v2[] =
+	"DROP INDEX jobs_lease;"
+	"DROP INDEX jobs_finished;"
+	"DROP TABLE dedup;"
+	"CREATE INDEX jobs_key ON jobs (project_id, execution_id, status, received_ms);"
+	"PRAGMA user_version = 2;";
+
 /* Runs a single-value PRAGMA and copies its first row into out. */
 static int pragma_text(sqlite3 *db, const char *sql, char *out, size_t cap)
 {
@@ -511,8 +551,8 @@ static int check_integrity(sqlite3 *db, const char *path, char *err, size_t errl
 	return 0;
 }
 
-/* Creates the schema of a new file; refuses one from a newer program.
- * Later versions add "if (v < 2) migrate_v2" steps here. */
+/* Creates the schema of a new file or brings an older one up to date, in
+ * one transaction; refuses a file from a newer program. */
 static int schema_ensure(sqlite3 *db, const char *path, char *err, size_t errlen)
 {
 	char val[32];
@@ -533,6 +573,8 @@ static int schema_ensure(sqlite3 *db, const char *path, char *err, size_t errlen
 	}
 	if (v < 1)
 		rc = exec_raw(db, schema_v1);
+	if (rc == 0 && v < 2)
+		rc = exec_raw(db, schema_v2);
 	if (rc == 0)
 		rc = map_rc(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL));
 	if (rc == 0)
@@ -583,22 +625,19 @@ static int recover_running(struct store *s, char *err, size_t errlen)
 
 static int writer_prepare(struct store *s, char *err, size_t errlen)
 {
-	static const char *const sql[4] = {
-		"SELECT seen_ms FROM dedup WHERE project_id = ?1 AND execution_id = ?2"
-		" AND status = ?3",
-		"INSERT INTO dedup (project_id, execution_id, status, seen_ms)"
-		" VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO UPDATE SET seen_ms = excluded.seen_ms",
+	static const char *const sql[3] = {
+		"SELECT received_ms FROM jobs WHERE project_id = ?1 AND execution_id = ?2"
+		" AND status = ?3 ORDER BY received_ms DESC LIMIT 1",
 		"INSERT INTO jobs (project_id, execution_id, pipeline_name, environment,"
 		" status, status_text, state, attempts, received_ms, not_before_ms)"
 		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'queued', 0, ?7, ?7)",
 		"INSERT OR IGNORE INTO deliveries (job_id, dest, state, attempts,"
 		" not_before_ms, updated_ms) VALUES (?1, ?2, 'pending', 0, ?3, ?3)",
 	};
-	sqlite3_stmt **st[4] = { &s->st_dedup_get, &s->st_dedup_put, &s->st_job_ins,
-				 &s->st_dlv_ins };
+	sqlite3_stmt **st[3] = { &s->st_dedup_get, &s->st_job_ins, &s->st_dlv_ins };
 	int i;
 
-	for (i = 0; i < 4; i++) {
+	for (i = 0; i < 3; i++) {
 		if (sqlite3_prepare_v3(s->wr.db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, st[i],
 				       NULL) != SQLITE_OK) {
 			snprintf(err, errlen, "store: prepare: %s", sqlite3_errmsg(s->wr.db));
@@ -641,7 +680,7 @@ static int put_rows(struct store *s, struct put_req *r, int64_t now, int *dup)
 {
 	const struct webhook_event *ev = r->ev;
 	const char *stname = status_names[ev->status < ST__MAX ? ev->status : ST_UNKNOWN];
-	struct arg key[4] = { AT(ev->project_id), AT(ev->execution_id), AT(stname), AI(now) };
+	struct arg key[3] = { AT(ev->project_id), AT(ev->execution_id), AT(stname) };
 	struct arg job[7] = { AT(ev->project_id),    AT(ev->execution_id), AT(ev->pipeline_name),
 			      AT(ev->environment),   AT(stname),           AT(ev->status_text),
 			      AI(now) };
@@ -656,9 +695,7 @@ static int put_rows(struct store *s, struct put_req *r, int64_t now, int *dup)
 	}
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return rc;
-	rc = wstep(s->st_dedup_put, key, 4, NULL);
-	if (rc == SQLITE_DONE)
-		rc = wstep(s->st_job_ins, job, 7, NULL);
+	rc = wstep(s->st_job_ins, job, 7, NULL);
 	r->job_id = sqlite3_last_insert_rowid(s->wr.db);
 	for (k = 0; k < r->n_dests && rc == SQLITE_DONE; k++) {
 		struct arg d[3] = { AI(r->job_id), AT(r->dests[k]), AI(now) };
@@ -696,54 +733,81 @@ static int put_one(struct store *s, struct put_req *r, int64_t now)
 	return ERR_INVALID;
 }
 
-/* Runs and commits one batch; on return every request has its rc. */
-static void batch_commit(struct store *s, struct put_req *batch)
+/* The fast way through a batch: every request's rows straight into the
+ * open transaction, no savepoints. Returns 0 when all went in (each r->rc
+ * is 0 or ERR_DUPLICATE), ERR_INVALID when one request's own rows failed
+ * (the caller rolls back and takes the careful way), or ERR_IO/ERR_NOMEM. */
+static int batch_plain(struct store *s, struct put_req *batch, int64_t now)
+{
+	struct put_req *r;
+	int dup, rc;
+
+	for (r = batch; r != NULL; r = r->next) {
+		dup = 0;
+		rc = put_rows(s, r, now, &dup);
+		if (rc != SQLITE_DONE) {
+			if (request_error(rc) && !sqlite3_get_autocommit(s->wr.db))
+				return ERR_INVALID;
+			return map_rc(rc) == ERR_NOMEM ? ERR_NOMEM : ERR_IO;
+		}
+		r->rc = dup ? ERR_DUPLICATE : 0;
+	}
+	return 0;
+}
+
+/* The careful way: each request in its own savepoint, so one whose rows
+ * fail is answered ERR_INVALID and the others still commit. */
+static int batch_savepoints(struct store *s, struct put_req *batch, int64_t now)
+{
+	struct put_req *r;
+
+	for (r = batch; r != NULL; r = r->next) {
+		r->rc = put_one(s, r, now);
+		if (r->rc == ERR_IO || r->rc == ERR_NOMEM)
+			return r->rc;
+	}
+	return 0;
+}
+
+/* Runs and commits one batch; on return every request has its rc. A
+ * savepoint per request costs about a third of the writer's time, and a
+ * request whose rows fail is rare (put_valid() screens them), so a batch
+ * first runs without savepoints; only if one request fails is it rolled
+ * back and run again the careful way. Returns 0 if the batch committed. */
+static int batch_commit(struct store *s, struct put_req *batch)
 {
 	int64_t now = store_now_ms();
-	int64_t t0 = mono_ms();
 	struct put_req *r;
-	int rc, fresh = 0;
+	int rc;
 
 	pthread_mutex_lock(&s->txmu);
 	rc = exec_sql(&s->wr, SQL_BEGIN);
-	for (r = batch; r != NULL && rc == 0; r = r->next) {
-		r->rc = put_one(s, r, now);
-		if (r->rc == ERR_IO || r->rc == ERR_NOMEM)
-			rc = r->rc;
-		fresh += r->rc == 0;
+	if (rc == 0)
+		rc = batch_plain(s, batch, now);
+	if (rc == ERR_INVALID) {
+		rollback(s->wr.db);
+		rc = exec_sql(&s->wr, SQL_BEGIN);
+		if (rc == 0)
+			rc = batch_savepoints(s, batch, now);
 	}
 	rc = tx_end(s, &s->wr, rc);
 	pthread_mutex_unlock(&s->txmu);
-	if (rc != 0) {
+	if (rc != 0)
 		for (r = batch; r != NULL; r = r->next)
 			r->rc = rc;
-		return;
-	}
-	atomic_fetch_add(&s->commits, 1);
-	metrics_observe(MH_STORE_COMMIT, (double)(mono_ms() - t0) / 1000.0);
-	if (fresh > 0)
-		store_wake(s);
+	return rc;
 }
 
-/* With qmu held: waits up to GC_WINDOW_MS for the batch to fill, then
- * detaches at most GC_MAX_BATCH requests from the queue. */
+/* With qmu held: detaches at most GC_MAX_BATCH requests from the queue.
+ * There is no batching window: what arrived while the previous batch was
+ * being written is the next batch, so a quiet service commits at once and
+ * a busy one gathers as many requests as one commit takes time. */
 static struct put_req *batch_take(struct store *s)
 {
-	struct timespec ts;
 	struct put_req *head = s->q_head, *last = head;
 	size_t n = 1;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_nsec += GC_WINDOW_MS * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
-	while (s->q_len < GC_MAX_BATCH && !s->stopping)
-		if (pthread_cond_timedwait(&s->q_cv, &s->qmu, &ts) == ETIMEDOUT)
-			break;
-	head = s->q_head;
-	for (last = head; n < GC_MAX_BATCH && last->next != NULL; n++)
+	for (; n < GC_MAX_BATCH && last->next != NULL; n++)
 		last = last->next;
 	s->q_head = last->next;
 	if (s->q_head == NULL)
@@ -753,10 +817,23 @@ static struct put_req *batch_take(struct store *s)
 	return head;
 }
 
+static void sync_enqueue(struct store *s, struct batch *b)
+{
+	pthread_mutex_lock(&s->smu);
+	if (s->s_tail != NULL)
+		s->s_tail->next = b;
+	else
+		s->s_head = b;
+	s->s_tail = b;
+	pthread_cond_signal(&s->s_cv);
+	pthread_mutex_unlock(&s->smu);
+}
+
 static void *writer_main(void *arg)
 {
 	struct store *s = arg;
-	struct put_req *batch, *r, *next;
+	struct put_req *reqs, *next;
+	struct batch *b;
 
 	pthread_mutex_lock(&s->qmu);
 	for (;;) {
@@ -764,18 +841,95 @@ static void *writer_main(void *arg)
 			pthread_cond_wait(&s->q_cv, &s->qmu);
 		if (s->q_head == NULL)
 			break;
-		batch = batch_take(s);
+		reqs = batch_take(s);
 		pthread_mutex_unlock(&s->qmu);
-		batch_commit(s, batch);
-		/* Outside qmu: a callback may queue the next put at once. */
-		for (r = batch; r != NULL; r = next) {
-			next = r->next;
-			r->done(r->ctx, r->rc, r->job_id);
-			free(r);
+		b = calloc(1, sizeof(*b));
+		if (b == NULL) { /* nothing written: answer them at once */
+			for (; reqs != NULL; reqs = next) {
+				next = reqs->next;
+				reqs->done(reqs->ctx, ERR_NOMEM, 0);
+				free(reqs);
+			}
+			pthread_mutex_lock(&s->qmu);
+			continue;
 		}
+		b->reqs = reqs;
+		b->t0_ms = mono_ms();
+		b->committed = batch_commit(s, reqs) == 0;
+		sync_enqueue(s, b);
 		pthread_mutex_lock(&s->qmu);
 	}
 	pthread_mutex_unlock(&s->qmu);
+	return NULL;
+}
+
+/* Makes everything the writer committed so far durable: one fdatasync of
+ * the WAL covers every batch committed before it started. */
+static int sync_wal(struct store *s)
+{
+	if (fdatasync(s->wal_fd) == 0)
+		return 0;
+	log_msg(LOG_ERROR, "store: fdatasync %s-wal: %s", s->path, strerror(errno));
+	atomic_store(&s->healthy, 0);
+	atomic_store(&s->last_probe_ms, mono_ms());
+	return ERR_IO;
+}
+
+/* Answers the requests of the batches in list, each with its result or
+ * with rc when the sync failed, and frees them. */
+static void batches_done(struct store *s, struct batch *list, int rc)
+{
+	struct batch *b, *bn;
+	struct put_req *r, *rn;
+	int fresh = 0;
+
+	for (b = list; b != NULL; b = bn) {
+		bn = b->next;
+		if (b->committed && rc == 0) {
+			atomic_fetch_add(&s->commits, 1);
+			metrics_observe(MH_STORE_COMMIT,
+					(double)(mono_ms() - b->t0_ms) / 1000.0);
+		}
+		for (r = b->reqs; r != NULL; r = rn) {
+			rn = r->next;
+			if (b->committed && rc != 0)
+				r->rc = rc;
+			fresh += r->rc == 0;
+			r->done(r->ctx, r->rc, r->job_id);
+			free(r);
+		}
+		free(b);
+	}
+	if (fresh > 0)
+		store_wake(s);
+}
+
+/* The syncer: takes every batch the writer has committed, fdatasyncs the
+ * WAL once for all of them, then calls their requests back. While it
+ * waits for the disk the writer already fills the next transaction, so
+ * the fsync is off the writer's path. */
+static void *syncer_main(void *arg)
+{
+	struct store *s = arg;
+	struct batch *list, *b;
+	int rc, any;
+
+	pthread_mutex_lock(&s->smu);
+	for (;;) {
+		while (s->s_head == NULL && !s->s_stopping)
+			pthread_cond_wait(&s->s_cv, &s->smu);
+		if (s->s_head == NULL)
+			break;
+		list = s->s_head;
+		s->s_head = s->s_tail = NULL;
+		pthread_mutex_unlock(&s->smu);
+		for (any = 0, b = list; b != NULL; b = b->next)
+			any |= b->committed;
+		rc = any ? sync_wal(s) : 0;
+		batches_done(s, list, rc);
+		pthread_mutex_lock(&s->smu);
+	}
+	pthread_mutex_unlock(&s->smu);
 	return NULL;
 }
 
@@ -815,12 +969,31 @@ static int sync_init(struct store *s)
 		rc = pthread_cond_init(&s->q_cv, &ca);
 	if (rc == 0)
 		rc = pthread_cond_init(&s->wcv, &ca);
+	if (rc == 0)
+		rc = pthread_cond_init(&s->s_cv, &ca);
 	pthread_condattr_destroy(&ca);
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_mutex_init(&s->txmu, NULL);
 	pthread_mutex_init(&s->qmu, NULL);
 	pthread_mutex_init(&s->wmu, NULL);
+	pthread_mutex_init(&s->smu, NULL);
 	return rc == 0 ? 0 : ERR_NOMEM;
+}
+
+/* Opens the WAL file for the syncer. Both connections are open, so the
+ * file exists and stays the same file until store_close(): SQLite deletes
+ * or replaces a WAL only when the last connection to the database closes. */
+static int wal_open(struct store *s, char *err, size_t errlen)
+{
+	char wal[sizeof(s->path) + 8];
+
+	snprintf(wal, sizeof(wal), "%s-wal", s->path);
+	s->wal_fd = open(wal, O_RDONLY | O_CLOEXEC);
+	if (s->wal_fd < 0) {
+		snprintf(err, errlen, "store: open %s: %s", wal, strerror(errno));
+		return ERR_IO;
+	}
+	return 0;
 }
 
 static int open_all(struct store *s, char *err, size_t errlen)
@@ -835,15 +1008,21 @@ static int open_all(struct store *s, char *err, size_t errlen)
 	if (rc == 0)
 		rc = recover_running(s, err, errlen);
 	if (rc == 0)
-		rc = conn_open(s->path, "PRAGMA synchronous = FULL", &s->wr.db, err, errlen);
+		rc = conn_open(s->path, "PRAGMA synchronous = NORMAL", &s->wr.db, err, errlen);
+	if (rc == 0)
+		rc = wal_open(s, err, errlen);
 	if (rc == 0)
 		rc = writer_prepare(s, err, errlen);
-	if (rc == 0 && pthread_create(&s->writer, NULL, writer_main, s) != 0) {
-		snprintf(err, errlen, "store: cannot start the writer thread");
+	if (rc == 0 && pthread_create(&s->syncer, NULL, syncer_main, s) != 0)
 		rc = ERR_NOMEM;
-	}
+	if (rc == 0)
+		s->syncer_started = 1;
+	if (rc == 0 && pthread_create(&s->writer, NULL, writer_main, s) != 0)
+		rc = ERR_NOMEM;
 	if (rc == 0)
 		s->writer_started = 1;
+	if (rc == ERR_NOMEM)
+		snprintf(err, errlen, "store: cannot start the writer threads");
 	return rc;
 }
 
@@ -866,6 +1045,7 @@ struct store *store_open(const char *path, char *err, size_t errlen)
 	}
 	memcpy(s->path, path, len + 1);
 	s->lock_fd = -1;
+	s->wal_fd = -1;
 	atomic_init(&s->healthy, 1);
 	atomic_init(&s->fail_writes, 0);
 	atomic_init(&s->commits, 0);
@@ -888,8 +1068,16 @@ void store_close(struct store *s)
 		pthread_mutex_unlock(&s->qmu);
 		pthread_join(s->writer, NULL);
 	}
+	if (s->syncer_started) { /* after the writer: it queues to the syncer */
+		pthread_mutex_lock(&s->smu);
+		s->s_stopping = 1;
+		pthread_cond_broadcast(&s->s_cv);
+		pthread_mutex_unlock(&s->smu);
+		pthread_join(s->syncer, NULL);
+	}
+	if (s->wal_fd >= 0)
+		close(s->wal_fd);
 	sqlite3_finalize(s->st_dedup_get);
-	sqlite3_finalize(s->st_dedup_put);
 	sqlite3_finalize(s->st_job_ins);
 	sqlite3_finalize(s->st_dlv_ins);
 	conn_close(&s->wr);
@@ -902,6 +1090,8 @@ void store_close(struct store *s)
 	pthread_mutex_destroy(&s->wmu);
 	pthread_cond_destroy(&s->q_cv);
 	pthread_cond_destroy(&s->wcv);
+	pthread_mutex_destroy(&s->smu);
+	pthread_cond_destroy(&s->s_cv);
 	free(s);
 }
 
@@ -1478,8 +1668,7 @@ int store_prune(struct store *s, int64_t window_s)
 {
 	/* Deliveries go with their job (ON DELETE CASCADE). Dead jobs stay
 	 * until someone decides about them (store_dead_purge). */
-	static const char *const sql[2] = {
-		"DELETE FROM dedup WHERE seen_ms <= ?1",
+	static const char *const sql[1] = {
 		"DELETE FROM jobs WHERE state IN ('delivered', 'ignored')"
 		" AND coalesce(finished_ms, received_ms) <= ?1",
 	};
@@ -1488,7 +1677,7 @@ int store_prune(struct store *s, int64_t window_s)
 	if (s == NULL || window_s < 0 || window_s > INT64_MAX / 2000)
 		return ERR_INVALID;
 	a[0] = AI(store_now_ms() - window_s * 1000);
-	return write_tx(s, sql, 2, a, 1, 0, 0, NULL);
+	return write_tx(s, sql, 1, a, 1, 0, 0, NULL);
 }
 
 int store_counts(struct store *s, int64_t counts[JOB__MAX])

@@ -1,6 +1,7 @@
 /* The durable store against real SQLite files in a temporary directory:
  * group commit, dedup, claim order and leases, crash recovery, the
- * per-destination bookkeeping, dead letters, pruning and write failures. */
+ * per-destination bookkeeping, dead letters, pruning, write failures and
+ * the upgrade of a version 1 file. */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -13,14 +14,40 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <stdatomic.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include "errors.h"
 #include "store.h"
 
 #define BIG_WINDOW 86400
+
+/* fdatasync() as the store (and SQLite) see it in this binary: it counts
+ * the calls made on a "-wal" file and, when told, fails them with EIO the
+ * way a dying disk would. Everything else goes to the kernel as usual. */
+static atomic_int wal_syncs;
+static atomic_int wal_sync_fails;
+
+int fdatasync(int fd)
+{
+	char link[64], target[512];
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, target, sizeof(target));
+	if (n > 4 && memcmp(target + n - 4, "-wal", 4) == 0) {
+		if (atomic_load(&wal_sync_fails)) {
+			errno = EIO;
+			return -1;
+		}
+		atomic_fetch_add(&wal_syncs, 1);
+	}
+	return (int)syscall(SYS_fdatasync, fd);
+}
 
 struct fixture {
 	char dir[64];
@@ -1097,6 +1124,197 @@ static void put_unblocks_wait(void **state)
 	poke_until_returned(f->s, 1);
 }
 
+/* An async put whose callback notes how many WAL syncs had happened. */
+struct sync_probe {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int done, rc, syncs;
+};
+
+static void sync_probe_done(void *ctx, int rc, int64_t job_id)
+{
+	struct sync_probe *p = ctx;
+
+	(void)job_id;
+	pthread_mutex_lock(&p->mu);
+	p->syncs = atomic_load(&wal_syncs);
+	p->rc = rc;
+	p->done = 1;
+	pthread_cond_signal(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+}
+
+/* A put is answered only after the WAL holding it was fdatasync'ed, and a
+ * failed fdatasync answers ERR_IO (so intake says 503) and marks the store
+ * unhealthy. The job was committed, though, so the webhook's retry is a
+ * duplicate and the run is still delivered: at least once, never lost. */
+static void put_waits_for_wal_sync(void **state)
+{
+	struct fixture *f = *state;
+	struct sync_probe p = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0 };
+	struct webhook_event ev;
+	int64_t id = -1;
+	int before = atomic_load(&wal_syncs);
+
+	make_event(&ev, "exec-sync", ST_FAILED);
+	assert_int_equal(store_put_async(f->s, &ev, two_dests, 2, BIG_WINDOW,
+					 sync_probe_done, &p), 0);
+	pthread_mutex_lock(&p.mu);
+	while (!p.done)
+		pthread_cond_wait(&p.cv, &p.mu);
+	pthread_mutex_unlock(&p.mu);
+	assert_int_equal(p.rc, 0);
+	assert_true(p.syncs > before);
+
+	atomic_store(&wal_sync_fails, 1);
+	make_event(&ev, "exec-eio", ST_FAILED);
+	assert_int_equal(store_put(f->s, &ev, two_dests, 2, BIG_WINDOW, &id), ERR_IO);
+	atomic_store(&wal_sync_fails, 0);
+	assert_int_equal(id, -1);
+	assert_int_equal(store_healthy(f->s), 0);
+	assert_int_equal(store_put(f->s, &ev, two_dests, 2, BIG_WINDOW, &id), ERR_DUPLICATE);
+	put_job(f->s, "exec-after");
+	assert_int_equal(store_healthy(f->s), 1);
+	assert_count(f->s, JOB_QUEUED, 3);
+}
+
+struct async_put {
+	struct webhook_event ev;
+	pthread_mutex_t *mu;
+	pthread_cond_t *cv;
+	int *left;
+	int rc;
+};
+
+static void async_put_done(void *ctx, int rc, int64_t job_id)
+{
+	struct async_put *a = ctx;
+
+	(void)job_id;
+	pthread_mutex_lock(a->mu);
+	a->rc = rc;
+	(*a->left)--;
+	pthread_cond_signal(a->cv);
+	pthread_mutex_unlock(a->mu);
+}
+
+/* A request whose rows fail inside a batch (here a trigger refuses one
+ * execution id, as a constraint would) gets ERR_INVALID; the requests
+ * queued with it are still committed. */
+static void bad_request_spoils_no_batch(void **state)
+{
+	enum { N = 40, POISON = 17 };
+	struct fixture *f = *state;
+	static struct async_put a[N];
+	pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+	pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
+	sqlite3 *db = NULL;
+	int i, left = N;
+
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "CREATE TRIGGER poison BEFORE INSERT ON jobs"
+				      " WHEN NEW.execution_id = 'exec-poison'"
+				      " BEGIN SELECT RAISE(ABORT, 'poisoned'); END",
+				      NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	for (i = 0; i < N; i++) {
+		char exec[32];
+		snprintf(exec, sizeof(exec), i == POISON ? "exec-poison" : "exec-b%d", i);
+		make_event(&a[i].ev, exec, ST_FAILED);
+		a[i].mu = &mu;
+		a[i].cv = &cv;
+		a[i].left = &left;
+		assert_int_equal(store_put_async(f->s, &a[i].ev, two_dests, 2, BIG_WINDOW,
+						 async_put_done, &a[i]), 0);
+	}
+	pthread_mutex_lock(&mu);
+	while (left > 0)
+		pthread_cond_wait(&cv, &mu);
+	pthread_mutex_unlock(&mu);
+	for (i = 0; i < N; i++)
+		assert_int_equal(a[i].rc, i == POISON ? ERR_INVALID : 0);
+	assert_count(f->s, JOB_QUEUED, N - 1);
+	assert_int_equal(store_healthy(f->s), 1);
+}
+
+/* A file written by version 1 (separate dedup table, three job indexes)
+ * is upgraded in place when opened: its jobs stay, their keys still
+ * deduplicate, and the dropped tables and indexes are gone. */
+static void upgrades_v1_file(void **state)
+{
+	static const char v1[] =
+		"CREATE TABLE jobs ("
+		" id INTEGER PRIMARY KEY AUTOINCREMENT,"
+		" project_id TEXT NOT NULL, execution_id TEXT NOT NULL,"
+		" pipeline_name TEXT NOT NULL DEFAULT '', environment TEXT NOT NULL DEFAULT '',"
+		" status TEXT NOT NULL, status_text TEXT NOT NULL DEFAULT '',"
+		" state TEXT NOT NULL CHECK (state IN"
+		"  ('queued','running','delivered','dead','ignored')),"
+		" attempts INTEGER NOT NULL DEFAULT 0,"
+		" received_ms INTEGER NOT NULL, not_before_ms INTEGER NOT NULL,"
+		" lease_until_ms INTEGER, last_error TEXT, finished_ms INTEGER);"
+		"CREATE INDEX jobs_claim ON jobs (state, not_before_ms);"
+		"CREATE INDEX jobs_lease ON jobs (state, lease_until_ms);"
+		"CREATE INDEX jobs_finished ON jobs (state, finished_ms);"
+		"CREATE TABLE deliveries ("
+		" job_id INTEGER NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,"
+		" dest TEXT NOT NULL,"
+		" state TEXT NOT NULL CHECK (state IN ('pending','delivered','dead')),"
+		" attempts INTEGER NOT NULL DEFAULT 0, not_before_ms INTEGER NOT NULL,"
+		" payload TEXT, last_error TEXT, updated_ms INTEGER NOT NULL,"
+		" PRIMARY KEY (job_id, dest));"
+		"CREATE TABLE dedup ("
+		" project_id TEXT NOT NULL, execution_id TEXT NOT NULL, status TEXT NOT NULL,"
+		" seen_ms INTEGER NOT NULL,"
+		" PRIMARY KEY (project_id, execution_id, status)) WITHOUT ROWID;"
+		"CREATE INDEX dedup_seen ON dedup (seen_ms);"
+		"PRAGMA user_version = 1;";
+	struct fixture *f = *state;
+	struct webhook_event ev;
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	char sql[512], err[256];
+	int64_t now = store_now_ms(), id = -1;
+	struct job j;
+
+	store_close(f->s);
+	rm_file(f->dir, "dpc.db");
+	rm_file(f->dir, "dpc.db-wal");
+	rm_file(f->dir, "dpc.db-shm");
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, v1, NULL, NULL, NULL), SQLITE_OK);
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO jobs (project_id, execution_id, status, state, received_ms,"
+		 " not_before_ms) VALUES ('proj-1', 'exec-v1', 'FAILED', 'queued', %lld, %lld);"
+		 "INSERT INTO deliveries (job_id, dest, state, not_before_ms, updated_ms)"
+		 " VALUES (1, 'slack-ops', 'pending', %lld, %lld);"
+		 "INSERT INTO dedup VALUES ('proj-1', 'exec-v1', 'FAILED', %lld);",
+		 (long long)now, (long long)now, (long long)now, (long long)now, (long long)now);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+
+	f->s = store_open(f->path, err, sizeof(err));
+	if (f->s == NULL)
+		fail_msg("%s", err);
+	make_event(&ev, "exec-v1", ST_FAILED);
+	assert_int_equal(store_put(f->s, &ev, two_dests, 2, BIG_WINDOW, &id), ERR_DUPLICATE);
+	claim_id(f->s, now + 1, 1);
+	assert_int_equal(store_claim(f->s, now + 1, 60000, &j), ERR_NOTFOUND);
+	put_job(f->s, "exec-v2");
+
+	assert_int_equal(sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT (SELECT user_version FROM"
+					    " pragma_user_version), (SELECT count(*) FROM"
+					    " sqlite_master WHERE name IN ('dedup', 'dedup_seen',"
+					    " 'jobs_lease', 'jobs_finished'))", -1, &st, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(st, 0), 2);
+	assert_int_equal(sqlite3_column_int(st, 1), 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1126,6 +1344,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(damaged_page_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(open_missing_dir, setup, teardown),
 		cmocka_unit_test_setup_teardown(readonly_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(put_waits_for_wal_sync, setup, teardown),
+		cmocka_unit_test_setup_teardown(bad_request_spoils_no_batch, setup, teardown),
+		cmocka_unit_test_setup_teardown(upgrades_v1_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(wake_unblocks_wait, setup, teardown),
 		cmocka_unit_test_setup_teardown(put_unblocks_wait, setup, teardown),
 	};
