@@ -146,26 +146,56 @@ static void put(struct line *l, const char *s, size_t n)
 	l->len += n;
 }
 
+/* A byte that stands for itself in both formats: printable ASCII other
+ * than the quote and the backslash. */
+static int plain(unsigned char c)
+{
+	return c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+}
+
+static size_t plain_run(const unsigned char *s)
+{
+	size_t n = 0;
+
+	while (plain(s[n]))
+		n++;
+	return n;
+}
+
 /* Appends text, escaped; on overflow ends it with "…" and marks the line
  * full. The reserve keeps room for the ellipsis and closing characters. */
 static void put_escaped(struct line *l, const char *text)
 {
 	const unsigned char *s = (const unsigned char *)text;
+	const char *piece;
 	char rep[16];
-	size_t rl;
+	size_t n;
 	int changed;
 
 	while (*s != '\0' && !l->full) {
-		s += escape_one(s, l->fmt, rep, &changed);
-		rl = strlen(rep);
-		if (l->len + rl + TAIL_RESERVE > LINE_CAP) {
+		n = plain_run(s); /* printable ASCII goes as it is, in one copy */
+		if (n > 0) {
+			piece = (const char *)s;
+		} else {
+			n = escape_one(s, l->fmt, rep, &changed);
+			piece = rep;
+		}
+		s += n;
+		if (piece == rep)
+			n = strlen(rep);
+		if (l->len + n + TAIL_RESERVE > LINE_CAP) {
+			if (piece != rep) { /* plain bytes: keep those that fit */
+				n = LINE_CAP - TAIL_RESERVE - l->len;
+				memcpy(l->buf + l->len, piece, n);
+				l->len += n;
+			}
 			memcpy(l->buf + l->len, ELLIPSIS, 3);
 			l->len += 3;
 			l->full = 1;
 			return;
 		}
-		memcpy(l->buf + l->len, rep, rl);
-		l->len += rl;
+		memcpy(l->buf + l->len, piece, n);
+		l->len += n;
 	}
 }
 
@@ -182,6 +212,10 @@ static int needs_quotes(const char *text)
 	while (*s != '\0') {
 		if (*s == ' ' || *s == '=')
 			return 1;
+		if (plain(*s)) {
+			s++;
+			continue;
+		}
 		s += escape_one(s, LOG_FMT_LOGFMT, rep, &changed);
 		if (changed)
 			return 1;
