@@ -1166,8 +1166,8 @@ static void job_from_row(sqlite3_stmt *st, struct job *j)
  * reads a few index entries rather than the whole backlog (an OR of both
  * with ORDER BY id made SQLite scan and sort every queued job). Queued
  * jobs come from jobs_claim (state, not_before_ms), whose entries are in
- * (not_before_ms, id) order already; expired leases from jobs_lease, among
- * the running jobs only, which are few (at most one per worker). */
+ * (not_before_ms, id) order already; expired leases from the same index
+ * by state alone: running jobs are few (at most one per worker). */
 static const char SQL_PICK_QUEUED[] =
 	"SELECT " JOB_COLS " FROM jobs WHERE state = 'queued' AND not_before_ms <= ?1"
 	" ORDER BY not_before_ms, id LIMIT 1";
