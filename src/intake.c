@@ -35,6 +35,7 @@
  *   logged; problem details are fixed strings. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <inttypes.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -64,6 +65,7 @@
 /* After a body overflows max_body we keep reading (so a 413 can be sent)
  * but only this much more; past it the connection is dropped. */
 #define DISCARD_MAX (1024 * 1024)
+#define BODY_MIN 1024         /* first buffer for a body of unknown length */
 #define RETRY_AFTER "5"
 /* How often the reaper looks for requests past their deadline. */
 #define REAP_INTERVAL_MS 250
@@ -109,8 +111,8 @@ struct req {
 	struct intake *in;
 	struct MHD_Connection *c;
 	const struct config *cfg; /* snapshot held for the request */
-	char *body;               /* NULL until data arrives; cap bytes */
-	size_t len;
+	char *body;               /* NULL until data arrives; size bytes */
+	size_t len, size;
 	size_t cap;               /* cfg->max_body */
 	size_t discarded;         /* bytes dropped after overflow */
 	int too_large;
@@ -257,7 +259,9 @@ static int is_json(const char *ct)
 
 /* 1 when the declared Content-Length exceeds max (or cannot be a number
  * we could ever accept). */
-static int declared_too_large(struct MHD_Connection *c, size_t max)
+/* The declared Content-Length: 0 when absent or malformed (MHD itself
+ * rejects malformed lengths), ULLONG_MAX when it does not fit. */
+static unsigned long long declared_length(struct MHD_Connection *c)
 {
 	const char *cl = header(c, MHD_HTTP_HEADER_CONTENT_LENGTH);
 	unsigned long long v;
@@ -268,10 +272,8 @@ static int declared_too_large(struct MHD_Connection *c, size_t max)
 	errno = 0;
 	v = strtoull(cl, &end, 10);
 	if (errno == ERANGE)
-		return 1;
-	if (end == cl)
-		return 0; /* MHD itself rejects malformed lengths */
-	return v > max;
+		return ULLONG_MAX;
+	return end == cl ? 0 : v;
 }
 
 /* First callback of POST /webhook: everything decidable from the headers
@@ -280,6 +282,7 @@ static enum MHD_Result webhook_begin(struct intake *in, struct MHD_Connection *c
 {
 	const struct hdr retry = { MHD_HTTP_HEADER_RETRY_AFTER, RETRY_AFTER };
 	const struct config *cfg;
+	unsigned long long declared;
 	struct req *rq;
 
 	if (atomic_load(&in->draining))
@@ -288,7 +291,8 @@ static enum MHD_Result webhook_begin(struct intake *in, struct MHD_Connection *c
 		return reject(c, 415, MW_UNSUPPORTED, "content type must be application/json",
 			      no_hdr);
 	cfg = config_get(in->cfg);
-	if (declared_too_large(c, cfg->max_body)) {
+	declared = declared_length(c);
+	if (declared > cfg->max_body) {
 		config_put(in->cfg, cfg);
 		return reject(c, 413, MW_TOO_LARGE, "body larger than max_body", no_hdr);
 	}
@@ -301,6 +305,7 @@ static enum MHD_Result webhook_begin(struct intake *in, struct MHD_Connection *c
 	rq->c = c;
 	rq->cfg = cfg;
 	rq->cap = cfg->max_body;
+	rq->size = declared > 0 ? (size_t)declared : BODY_MIN;
 	*con_cls = rq;
 	return MHD_YES;
 }
@@ -319,10 +324,19 @@ static enum MHD_Result webhook_absorb(struct req *rq, const char *data, size_t *
 		rq->discarded += n;
 		return rq->discarded > DISCARD_MAX ? MHD_NO : MHD_YES;
 	}
-	if (rq->body == NULL) {
-		rq->body = malloc(rq->cap ? rq->cap : 1);
-		if (rq->body == NULL)
+	if (rq->body == NULL || rq->len + n > rq->size) {
+		/* The declared length, or doubling up to the cap without one. */
+		size_t want = rq->body == NULL ? rq->size : rq->size * 2;
+		char *p;
+		if (want < rq->len + n)
+			want = rq->len + n;
+		if (want > rq->cap)
+			want = rq->cap;
+		p = realloc(rq->body, want > 0 ? want : 1);
+		if (p == NULL)
 			return MHD_NO;
+		rq->body = p;
+		rq->size = want;
 	}
 	memcpy(rq->body + rq->len, data, n);
 	rq->len += n;
