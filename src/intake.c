@@ -257,8 +257,6 @@ static int is_json(const char *ct)
 	return *ct == '\0' || *ct == ';';
 }
 
-/* 1 when the declared Content-Length exceeds max (or cannot be a number
- * we could ever accept). */
 /* The declared Content-Length: 0 when absent or malformed (MHD itself
  * rejects malformed lengths), ULLONG_MAX when it does not fit. */
 static unsigned long long declared_length(struct MHD_Connection *c)
