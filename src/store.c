@@ -203,6 +203,7 @@ struct store {
 	pthread_cond_t wcv;
 	uint64_t wseq;
 	atomic_int healthy;
+	atomic_int sync_failed; /* the last fdatasync of the WAL failed */
 	atomic_int fail_writes;
 	atomic_uint_least64_t commits;
 	_Atomic int64_t last_probe_ms; /* monotonic ms of the last failure or probe */
@@ -875,9 +876,12 @@ static void *writer_main(void *arg)
  * the WAL covers every batch committed before it started. */
 static int sync_wal(struct store *s)
 {
-	if (fdatasync(s->wal_fd) == 0)
+	if (fdatasync(s->wal_fd) == 0) {
+		atomic_store(&s->sync_failed, 0);
 		return 0;
+	}
 	log_msg(LOG_ERROR, "store: fdatasync %s-wal: %s", s->path, strerror(errno));
+	atomic_store(&s->sync_failed, 1);
 	atomic_store(&s->healthy, 0);
 	atomic_store(&s->last_probe_ms, mono_ms());
 	return ERR_IO;
@@ -1717,7 +1721,8 @@ int store_counts(struct store *s, int64_t counts[JOB__MAX])
 /* After a failed write nothing may write again for a long time (intake
  * refuses nothing, but no webhook may come while a readiness probe keeps
  * traffic away), so an unhealthy store tries one small write of its own,
- * at most every PROBE_EVERY_MS, to notice that space came back. */
+ * and its fdatasync, at most every PROBE_EVERY_MS, to notice that space
+ * (or the disk) came back. */
 static void probe_write(struct store *s)
 {
 	int64_t now = mono_ms(), last = atomic_load(&s->last_probe_ms);
@@ -1731,18 +1736,22 @@ static void probe_write(struct store *s)
 	rc = exec_sql(&s->bk, SQL_BEGIN);
 	if (rc == 0)
 		rc = exec_sql(&s->bk, "PRAGMA user_version = " STR(SCHEMA_VERSION));
-	tx_end(s, &s->bk, rc);
+	rc = tx_end(s, &s->bk, rc);
 	pthread_mutex_unlock(&s->txmu);
 	pthread_mutex_unlock(&s->mu);
+	if (rc == 0)
+		sync_wal(s);
 }
 
 int store_healthy(struct store *s)
 {
 	if (s == NULL)
 		return 0;
-	if (!atomic_load(&s->healthy))
+	/* A commit that worked does not make up for an fsync that failed:
+	 * only a good fdatasync clears sync_failed. */
+	if (!atomic_load(&s->healthy) || atomic_load(&s->sync_failed))
 		probe_write(s);
-	if (!atomic_load(&s->healthy))
+	if (!atomic_load(&s->healthy) || atomic_load(&s->sync_failed))
 		return 0;
 	/* Catches a file or file system turned read-only before the next
 	 * write finds out (root passes the permission bits, not EROFS). */
