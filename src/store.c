@@ -86,12 +86,12 @@
  * the busy handler for 1, 2, 5, 10 ms and more, long after the lock was
  * free; a mutex hands the lock over as soon as it is released. Routing
  * the bookkeeping writes through the writer thread would do the same but
- * would put them on the synchronous=FULL connection and make every claim
- * wait for a batch window. busy_timeout still covers another process (the
+ * would make every claim wait behind a batch of inserts and answer it only
+ * after the batch's fsync. busy_timeout still covers another process (the
  * CLI beside the service). Lock order: mu before txmu; the writer thread
  * takes only txmu. A claim first looks for a ready job without txmu (a
- * WAL read), so idle workers polling an empty queue never wait for the
- * group commit's fsync; it then takes txmu and picks again inside the
+ * WAL read), so idle workers polling an empty queue never wait for a
+ * group commit; it then takes txmu and picks again inside the
  * transaction before it writes.
  *
  * Statements are prepared once per connection and kept (see struct conn),
@@ -99,9 +99,11 @@
  *
  * Health. A failed write (disk full, read-only, corrupt) marks the store
  * unhealthy, so intake answers 503 and /readyz fails; the next successful
- * write marks it healthy. An unhealthy store_healthy() tries one small
- * write itself, a second after the failure and then at most once a second,
- * so readiness comes back when space does even if no traffic arrives. */
+ * write marks it healthy. A failed fdatasync of the WAL keeps it unhealthy
+ * until an fdatasync succeeds, whatever commits meanwhile. An unhealthy
+ * store_healthy() tries one small write (and its fdatasync) itself, a
+ * second after the failure and then at most once a second, so readiness
+ * comes back when the disk does even if no traffic arrives. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -186,7 +188,7 @@ struct store {
 	sqlite3_stmt *st_dedup_get, *st_job_ins, *st_dlv_ins;
 	pthread_t writer;
 	int writer_started;
-	int wal_fd;             /* "<path>-wal", fdatasync'ed by the syncer; -1 if none */
+	int wal_fd;             /* "<path>-wal", fdatasync'ed by the syncer; -1 until open */
 	pthread_t syncer;
 	int syncer_started;
 	pthread_mutex_t smu;    /* guards the sync queue and s_stopping */
