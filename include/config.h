@@ -69,6 +69,7 @@ struct config {
 	/* [delivery] */
 	int max_attempts;             /* max_attempts (default 12) */
 	int64_t max_age;              /* max_age seconds (default 86400) */
+	int64_t retry_after_max;      /* retry_after_max: ceiling on a peer's Retry-After, s (default 300) */
 	int64_t dedup_window;         /* dedup_window seconds (default 604800) */
 	int degraded_notice;          /* degraded_notice (default true) */
 	int allow_http;               /* allow_http (default false): permit http:// URLs */

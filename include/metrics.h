@@ -26,6 +26,13 @@ void metrics_observe(enum metric_hist h, double seconds);
 void metrics_api_call(long http_status);
 /* Delivery outcome for a destination: result is "ok", "retry" or "dead". */
 void metrics_delivery(const char *dest, const char *result);
+/* A destination paused by a remote's Retry-After until until_unix_ms
+ * (already clamped); a shorter pause than the current one changes nothing. */
+void metrics_destination_paused(const char *dest, int64_t until_unix_ms);
+/* Writes the destinations paused for at least min_s more seconds as a JSON
+ * object {"name": seconds_left, ...} into buf (for /readyz). Returns the
+ * length written; what does not fit in len is left out. */
+size_t metrics_paused_json(char *buf, size_t len, int64_t min_s);
 void metrics_retry(void);
 void metrics_dead_letter(void);
 

@@ -13,11 +13,26 @@ void ratelimit_free(struct ratelimit *r);
  * it (0 = now). The token is reserved either way. Pure given now_ms. */
 int64_t ratelimit_reserve(struct ratelimit *r, int64_t now_ms);
 
+/* Like ratelimit_reserve(), but takes the token only when the wait is at
+ * most max_wait_ms. Returns the wait either way: a value above max_wait_ms
+ * means nothing was taken and the caller should come back after it (a
+ * worker reschedules instead of sleeping through a remote's pause). */
+int64_t ratelimit_try_reserve(struct ratelimit *r, int64_t now_ms, int64_t max_wait_ms);
+
 /* Blocks until a token is available. */
 void ratelimit_acquire(struct ratelimit *r);
 
-/* Pushes every caller back until until_ms (a 429 Retry-After). */
+/* Sleeps for a token when one is usable within max_wait_ms and returns 0;
+ * otherwise takes nothing, does not sleep, and returns the wait (in ms,
+ * above max_wait_ms) after which to come back. */
+int64_t ratelimit_acquire_within(struct ratelimit *r, int64_t max_wait_ms);
+
+/* Pushes every caller back until until_ms (a 429 Retry-After, clamped by
+ * the caller); an earlier until_ms than the current pause changes nothing. */
 void ratelimit_pause_until(struct ratelimit *r, int64_t until_ms);
+
+/* Milliseconds left of the current pause at now_ms, 0 when none. */
+int64_t ratelimit_paused_for(struct ratelimit *r, int64_t now_ms);
 
 /* Monotonic clock in ms. */
 int64_t ratelimit_now_ms(void);

@@ -19,8 +19,23 @@
 
 /* Delay before attempt number attempt+1, given attempt >= 1 attempts made.
  * rnd is a uniformly random 64-bit value (the caller's PRNG, so tests can
- * pin it). retry_after_s >= 0 raises the delay to at least that. */
+ * pin it). retry_after_s >= 0 raises the delay to at least that; any value
+ * is safe (the product saturates), but callers pass it through
+ * retry_after_clamp() first. */
 int64_t retry_delay_ms(int attempt, int64_t retry_after_s, uint64_t rnd);
+
+/* A peer's Retry-After in seconds limited to [0, ceiling_s] (the
+ * retry_after_max setting); -1 (none) stays -1. */
+int64_t retry_after_clamp(int64_t retry_after_s, int64_t ceiling_s);
+
+/* When the next attempt may start: now_ms + delay_ms, but never later than
+ * the job's deadline received_ms + max_age_s (nor earlier than now_ms), so
+ * a far-future delay ends the job at its deadline instead of never. */
+int64_t retry_not_before(int64_t now_ms, int64_t delay_ms, int64_t received_ms, int64_t max_age_s);
+
+/* Saturating a + b and s * 1000, for times built from peer numbers. */
+int64_t retry_sat_add(int64_t a, int64_t b);
+int64_t retry_s_to_ms(int64_t s);
 
 /* 1 when another attempt is allowed: attempts < max_attempts and the job is
  * younger than max_age_s. */

@@ -91,11 +91,14 @@ struct dlv_outcome {
 	const char *error;       /* DLV_PENDING, DLV_DEAD: why it failed (NULL: none) */
 	const char *payload;     /* DLV_PENDING, DLV_DEAD: body to keep for a later
 				  * post; NULL keeps the stored one; borrowed */
+	int deferred;            /* DLV_PENDING: not posted at all (its destination
+				  * is paused), so the attempt is not counted */
 };
 
 /* Records one delivery attempt's outcome: DLV_DELIVERED marks the delivery
  * delivered (never posted again); DLV_PENDING keeps it pending until
- * o->not_before_ms; DLV_DEAD gives it up. Attempts are counted, o->error
+ * o->not_before_ms; DLV_DEAD gives it up. Attempts are counted (except a
+ * deferred DLV_PENDING), o->error
  * kept, o->payload kept when set (so a retry posts the same bytes without
  * the API); when settle is nonzero it also settles the job as
  * store_job_settle() does, all in one transaction (the

@@ -120,6 +120,7 @@ static const struct key keys[] = {
 	CK(SEC_MATILLION, "max_api_calls", V_INT, max_api_calls, 1, 100000, 0),
 	CK(SEC_DELIVERY, "max_attempts", V_INT, max_attempts, 1, 1000, 0),
 	CK(SEC_DELIVERY, "max_age", V_DUR64, max_age, 60, 365 * DAY, 0),
+	CK(SEC_DELIVERY, "retry_after_max", V_DUR64, retry_after_max, 1, DAY, 0),
 	CK(SEC_DELIVERY, "dedup_window", V_DUR64, dedup_window, 0, 365 * DAY, 0),
 	CK(SEC_DELIVERY, "degraded_notice", V_BOOL, degraded_notice, 0, 1, 0),
 	CK(SEC_DELIVERY, "allow_http", V_BOOL, allow_http, 0, 1, 0),
@@ -1144,6 +1145,7 @@ static struct config *config_new(const char *path)
 	c->max_api_calls = 50;
 	c->max_attempts = 12;
 	c->max_age = 86400;
+	c->retry_after_max = 300;
 	c->dedup_window = 604800;
 	c->degraded_notice = 1;
 	c->connect_timeout = 5;

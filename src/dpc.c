@@ -33,7 +33,7 @@
 #define DEFAULT_EXPIRES_S 1800
 #define REFRESH_MARGIN_MS 60000
 #define SHORT_WAIT_S 30      /* Retry-After up to this is waited out in place */
-#define PAUSE_CAP_S 30       /* longest global pause, so workers stay responsive */
+#define PAUSE_CAP_S 30       /* longest global pause (or retry_after_max if shorter) */
 #define DEFAULT_MAX_CALLS 50
 #define NOTES_MAX 512
 #define AUDIENCE "https%3A%2F%2Fapi.matillion.com"
@@ -46,6 +46,7 @@ struct dpc {
 	char *ui_base;
 	int max_child_depth;
 	int max_api_calls;
+	int64_t pause_cap_s;  /* longest pause a Retry-After imposes on every call */
 	struct ratelimit *rl;
 	pthread_mutex_t lock; /* guards token and token_refresh_ms */
 	char *token;          /* secret; NULL when none cached */
@@ -137,6 +138,8 @@ struct dpc *dpc_new(const struct config *c)
 	d->ui_base = dup_str(c->ui_base, &failed);
 	d->max_child_depth = c->max_child_depth >= 0 ? c->max_child_depth : 0;
 	d->max_api_calls = c->max_api_calls > 0 ? c->max_api_calls : DEFAULT_MAX_CALLS;
+	d->pause_cap_s = c->retry_after_max > 0 && c->retry_after_max < PAUSE_CAP_S ?
+			 c->retry_after_max : PAUSE_CAP_S;
 	d->rl = ratelimit_new(c->requests_per_minute / 60.0, c->burst >= 1 ? c->burst : 1);
 	if (failed || !d->rl) {
 		dpc_free(d);
@@ -346,9 +349,9 @@ static int backoff(struct job *j, const struct httpc_response *resp)
 
 	if ((resp->status != 429 && resp->status != 503) || ra < 0)
 		return 0;
-	pause = ra < PAUSE_CAP_S ? ra : PAUSE_CAP_S;
+	pause = ra < j->d->pause_cap_s ? ra : j->d->pause_cap_s;
 	ratelimit_pause_until(j->d->rl, ratelimit_now_ms() + pause * 1000);
-	if (ra <= SHORT_WAIT_S)
+	if (ra <= SHORT_WAIT_S && ra <= j->d->pause_cap_s)
 		return 1;
 	j->err->retry_after_s = ra;
 	return 0;

@@ -502,8 +502,16 @@ static enum MHD_Result probe_ready(struct intake *in, struct MHD_Connection *c)
 		reason = "store unhealthy";
 	else if (in->ready && !in->ready(in->ready_ctx))
 		reason = "workers not running";
-	if (reason == NULL)
-		return send_json(c, 200, "{\"status\":\"ready\"}", no_hdr);
+	if (reason == NULL) {
+		/* Paused destinations do not make the service unready: webhooks
+		 * are still accepted and kept, and other destinations go on. */
+		char paused[512], body[600];
+
+		if (metrics_paused_json(paused, sizeof(paused), 1) <= 2)
+			return send_json(c, 200, "{\"status\":\"ready\"}", no_hdr);
+		snprintf(body, sizeof(body), "{\"status\":\"ready\",\"paused\":%s}", paused);
+		return send_json(c, 200, body, no_hdr);
+	}
 	snprintf(json, sizeof(json), "{\"status\":\"not ready\",\"reason\":\"%s\"}", reason);
 	return send_json(c, 503, json, no_hdr);
 }

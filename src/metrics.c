@@ -68,6 +68,7 @@ static const char *const dlv_result_names[DR__MAX] = { "ok", "retry", "dead" };
 struct dest_row {
 	char name[DEST_NAME_MAX];
 	uint64_t count[DR__MAX];
+	int64_t paused_until_ms; /* unix ms a Retry-After pause ends; 0 when none */
 };
 
 static atomic_uint_fast64_t webhooks[MW__MAX];
@@ -163,6 +164,64 @@ void metrics_delivery(const char *dest, const char *result)
 	pthread_mutex_lock(&dest_lock);
 	dest_row(dest)->count[r]++;
 	pthread_mutex_unlock(&dest_lock);
+}
+
+void metrics_destination_paused(const char *dest, int64_t until_unix_ms)
+{
+	struct dest_row *d;
+
+	if (dest == NULL)
+		return;
+	pthread_mutex_lock(&dest_lock);
+	d = dest_row(dest);
+	if (until_unix_ms > d->paused_until_ms)
+		d->paused_until_ms = until_unix_ms;
+	pthread_mutex_unlock(&dest_lock);
+}
+
+/* Whole seconds left of d's pause at now_ms, rounded up; 0 when none. */
+static int64_t pause_left_s(const struct dest_row *d, int64_t now_ms)
+{
+	int64_t ms = d->paused_until_ms - now_ms;
+
+	return ms > 0 ? ms / 1000 + (ms % 1000 != 0) : 0;
+}
+
+static int64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+size_t metrics_paused_json(char *buf, size_t len, int64_t min_s)
+{
+	int64_t now = wall_ms();
+	size_t i, used = 0;
+	int n;
+
+	if (buf == NULL || len < 3)
+		return 0;
+	buf[used++] = '{';
+	pthread_mutex_lock(&dest_lock);
+	for (i = 0; i <= MAX_DESTS; i++) {
+		int64_t left = pause_left_s(&dests[i], now);
+
+		if (dests[i].name[0] == '\0' || left <= 0 || left < min_s)
+			continue;
+		/* Names are config names ([A-Za-z0-9._:-]) or OVERFLOW_DEST:
+		 * nothing in them needs JSON escaping. */
+		n = snprintf(buf + used, len - used, "%s\"%s\":%lld", used > 1 ? "," : "",
+			     dests[i].name, (long long)left);
+		if (n < 0 || (size_t)n >= len - used - 1)
+			break; /* no room: what fits is enough for a probe */
+		used += (size_t)n;
+	}
+	pthread_mutex_unlock(&dest_lock);
+	buf[used++] = '}';
+	buf[used] = '\0';
+	return used;
 }
 
 void metrics_retry(void)
@@ -274,8 +333,16 @@ static void put_dest(struct out *o, const struct dest_row *d)
 	}
 }
 
+static void put_pause(struct out *o, const struct dest_row *d, int64_t now_ms)
+{
+	put(o, "dpc_notify_destination_paused_seconds{destination=\"");
+	put_label(o, d->name);
+	put(o, "\"} %lld\n", (long long)pause_left_s(d, now_ms));
+}
+
 static void render_deliveries(struct out *o)
 {
+	int64_t now = wall_ms();
 	size_t i;
 
 	put_head(o, "dpc_notify_deliveries_total", "counter",
@@ -285,6 +352,12 @@ static void render_deliveries(struct out *o)
 		put_dest(o, &dests[i]);
 	if (dests[MAX_DESTS].name[0])
 		put_dest(o, &dests[MAX_DESTS]);
+	put_head(o, "dpc_notify_destination_paused_seconds", "gauge",
+		 "Seconds left of a destination's pause after a 429 Retry-After (0: not paused).");
+	for (i = 0; i < n_dests; i++)
+		put_pause(o, &dests[i], now);
+	if (dests[MAX_DESTS].name[0])
+		put_pause(o, &dests[MAX_DESTS], now);
 	pthread_mutex_unlock(&dest_lock);
 }
 

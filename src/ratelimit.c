@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -65,26 +66,37 @@ static void refill(struct ratelimit *r, int64_t now_ms)
 	r->last_ms = now_ms;
 }
 
-int64_t ratelimit_reserve(struct ratelimit *r, int64_t now_ms)
+int64_t ratelimit_try_reserve(struct ratelimit *r, int64_t now_ms, int64_t max_wait_ms)
 {
 	int64_t wait = 0;
 
 	pthread_mutex_lock(&r->lock);
-	if (r->rate > 0) {
-		refill(r, now_ms);
-		r->tokens -= 1.0;
-		if (r->tokens < 0) {
-			double ms = -r->tokens / r->rate;
-
-			wait = (int64_t)ms;
-			if ((double)wait < ms)
-				wait++;
-		}
-	}
-	if (r->paused_until - now_ms > wait)
+	if (r->paused_until > now_ms)
 		wait = r->paused_until - now_ms;
+	if (wait <= max_wait_ms && r->rate > 0) {
+		int64_t pace = 0;
+
+		refill(r, now_ms);
+		if (r->tokens < 1.0) {
+			double ms = (1.0 - r->tokens) / r->rate;
+
+			pace = ms < (double)INT64_MAX ? (int64_t)ms : INT64_MAX;
+			if ((double)pace < ms && pace < INT64_MAX)
+				pace++;
+		}
+		if (pace > wait)
+			wait = pace;
+		/* The token is taken only by a caller that will use it. */
+		if (wait <= max_wait_ms)
+			r->tokens -= 1.0;
+	}
 	pthread_mutex_unlock(&r->lock);
 	return wait;
+}
+
+int64_t ratelimit_reserve(struct ratelimit *r, int64_t now_ms)
+{
+	return ratelimit_try_reserve(r, now_ms, INT64_MAX);
 }
 
 static void sleep_ms(int64_t ms)
@@ -104,12 +116,33 @@ void ratelimit_acquire(struct ratelimit *r)
 		sleep_ms(wait);
 }
 
+int64_t ratelimit_acquire_within(struct ratelimit *r, int64_t max_wait_ms)
+{
+	int64_t wait = ratelimit_try_reserve(r, ratelimit_now_ms(), max_wait_ms);
+
+	if (wait > max_wait_ms)
+		return wait;
+	if (wait > 0)
+		sleep_ms(wait);
+	return 0;
+}
+
 void ratelimit_pause_until(struct ratelimit *r, int64_t until_ms)
 {
 	pthread_mutex_lock(&r->lock);
 	if (until_ms > r->paused_until)
 		r->paused_until = until_ms;
 	pthread_mutex_unlock(&r->lock);
+}
+
+int64_t ratelimit_paused_for(struct ratelimit *r, int64_t now_ms)
+{
+	int64_t left;
+
+	pthread_mutex_lock(&r->lock);
+	left = r->paused_until > now_ms ? r->paused_until - now_ms : 0;
+	pthread_mutex_unlock(&r->lock);
+	return left;
 }
 
 int64_t ratelimit_now_ms(void)

@@ -1539,12 +1539,12 @@ void store_deliveries_free(struct delivery *d, size_t n)
 /* One outcome per delivery state. Arguments: ?1 job, ?2 dest, ?3 now,
  * ?4 not_before, ?5 error, ?6 payload (NULL keeps the stored one). */
 static const char *const SQL_DLV_RECORD[DLV__MAX] = {
-	[DLV_PENDING] = "UPDATE deliveries SET attempts = attempts + 1, not_before_ms = ?4,"
+	[DLV_PENDING] = "UPDATE deliveries SET attempts = attempts + ?7, not_before_ms = ?4,"
 			" last_error = ?5, payload = coalesce(?6, payload), updated_ms = ?3"
 			" WHERE job_id = ?1 AND dest = ?2 AND state = 'pending'",
-	[DLV_DELIVERED] = "UPDATE deliveries SET state = 'delivered', attempts = attempts + 1,"
+	[DLV_DELIVERED] = "UPDATE deliveries SET state = 'delivered', attempts = attempts + ?7,"
 			  " last_error = NULL, updated_ms = ?3 WHERE job_id = ?1 AND dest = ?2",
-	[DLV_DEAD] = "UPDATE deliveries SET state = 'dead', attempts = attempts + 1,"
+	[DLV_DEAD] = "UPDATE deliveries SET state = 'dead', attempts = attempts + ?7,"
 		     " last_error = ?5, payload = coalesce(?6, payload), updated_ms = ?3"
 		     " WHERE job_id = ?1 AND dest = ?2 AND state = 'pending'",
 };
@@ -1555,8 +1555,9 @@ static const char *const SQL_DLV_RECORD[DLV__MAX] = {
 static int record_apply(struct conn *c, int64_t job_id, const char *dest,
 			const struct dlv_outcome *o, int settle)
 {
-	struct arg a[6] = { AI(job_id), AT(dest), AI(store_now_ms()), AI(o->not_before_ms),
-			    AT(o->error), AT(o->payload) };
+	struct arg a[7] = { AI(job_id), AT(dest), AI(store_now_ms()), AI(o->not_before_ms),
+			    AT(o->error), AT(o->payload),
+			    AI(o->state == DLV_PENDING && o->deferred ? 0 : 1) };
 	int ch = 0, rc;
 
 	rc = stmt_run(c, SQL_DLV_RECORD[o->state], a, NARGS(a), &ch);

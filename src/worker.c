@@ -16,7 +16,13 @@
  *  3. Each due delivery is paced by its destination's rate limiter and
  *     posted. 2xx marks it delivered; a retryable failure schedules it again
  *     (backoff, at least Retry-After); a permanent one marks it dead. Each
- *     outcome is one transaction, committed right after the answer.
+ *     outcome is one transaction, committed right after the answer. A
+ *     worker sleeps at most PACE_SLEEP_MAX_MS for pacing: a destination
+ *     paused longer (a 429's Retry-After) gets its delivery rescheduled for
+ *     the end of the pause, attempts not counted, and the worker moves on.
+ *  Every Retry-After is clamped to retry_after_max, and no retry is
+ *  scheduled past received + max_age: at that deadline the job gives up
+ *  (degraded notice or dead letter) instead of waiting on a peer's word.
  *  4. The job's state is decided from its deliveries (settle), in the same
  *     transaction as the last outcome of the attempt, so a message to one
  *     destination costs three write transactions: put, claim, outcome. When
@@ -49,6 +55,10 @@
 
 #define LEASE_MS (10 * 60 * 1000)  /* longer than any job can take */
 #define MAX_PACERS 64              /* distinct destination names paced */
+/* Longest pacing wait a worker sleeps through before a post; a longer one
+ * (a destination paused by Retry-After, or a deep queue for one slow
+ * destination) reschedules the delivery instead of holding the worker. */
+#define PACE_SLEEP_MAX_MS 2000
 
 struct pacer {
 	char name[128];
@@ -101,10 +111,10 @@ static char *settings_key(const struct config *c)
 	char buf[4096];
 	int n;
 
-	n = snprintf(buf, sizeof(buf), "%s\n%s\n%s\n%s\n%s\n%d %d %d %d\n%d %d %d\n%s\n%s",
+	n = snprintf(buf, sizeof(buf), "%s\n%s\n%s\n%s\n%s\n%d %d %d %d %lld\n%d %d %d\n%s\n%s",
 		     c->api_base, c->token_url, c->client_id, c->client_secret, c->ui_base,
 		     c->requests_per_minute, c->burst, c->max_child_depth, c->max_api_calls,
-		     c->connect_timeout, c->timeout, c->allow_http,
+		     (long long)c->retry_after_max, c->connect_timeout, c->timeout, c->allow_http,
 		     c->ca_file ? c->ca_file : "", c->proxy ? c->proxy : "");
 	return n < 0 || (size_t)n >= sizeof(buf) ? NULL : strdup(buf);
 }
@@ -272,10 +282,12 @@ static int build_summary(struct wctx *t, const struct config *c, struct job *j,
 	}
 	snprintf(why, sizeof(why), "%s", e.message[0] ? e.message : err_str(rc));
 	if (rc == ERR_TRANSIENT && retry_allowed(j->attempts, c->max_attempts, now - j->received_ms, c->max_age)) {
-		int64_t delay = retry_delay_ms(j->attempts, e.retry_after_s, next_rand(&t->rng));
+		int64_t ra = retry_after_clamp(e.retry_after_s, c->retry_after_max);
+		int64_t delay = retry_delay_ms(j->attempts, ra, next_rand(&t->rng));
 		log_event(LOG_WARN, "matillion API failed, will retry", "error", why, NULL);
 		metrics_retry();
-		return store_job_retry(t->w->st, j->id, now + delay, why);
+		return store_job_retry(t->w->st, j->id,
+				       retry_not_before(now, delay, j->received_ms, c->max_age), why);
 	}
 	if (!c->degraded_notice) {
 		log_event(LOG_ERROR, "matillion API failed, giving up", "error", why, NULL);
@@ -307,6 +319,48 @@ struct post {
 	int settle;
 };
 
+/* Step 3 when dl's destination is paused (a remote's Retry-After) or its
+ * pacing wait is longer than a worker may sleep: the delivery is put back
+ * for when a token is free, attempts not counted, and the worker moves on,
+ * so one destination's pause never holds a worker or another destination.
+ * A pause that outlasts the job's max_age gives the delivery up instead.
+ * A payload rendered for this post is kept so the API is not asked again. */
+static int post_later(struct wctx *t, const struct config *c, const struct job *j,
+		      const struct post *p, int64_t wait_ms)
+{
+	char why[80];
+	struct dlv_outcome o = { .state = DLV_PENDING, .deferred = 1, .error = why };
+	int64_t now = store_now_ms();
+
+	o.payload = p->fresh ? p->dl->payload : NULL;
+	o.not_before_ms = retry_not_before(now, wait_ms, j->received_ms, c->max_age);
+	if (o.not_before_ms < retry_sat_add(now, wait_ms)) {
+		snprintf(why, sizeof(why), "destination paused past max_age");
+		o.state = DLV_DEAD;
+		metrics_delivery(p->d->name, "dead");
+		metrics_dead_letter();
+		log_event(LOG_ERROR, "delivery given up", "destination", p->d->name, "error", why, NULL);
+	} else {
+		snprintf(why, sizeof(why), "destination paused, next post in %llds",
+			 (long long)(wait_ms / 1000 + 1));
+		log_event(LOG_DEBUG, "delivery deferred", "destination", p->d->name, "reason", why,
+			  NULL);
+	}
+	return store_delivery_record(t->w->st, j->id, p->d->name, &o, p->settle);
+}
+
+/* After a 429/503 with Retry-After (clamped to retry_after_max): every post
+ * to this destination waits until then, visible in /metrics and /readyz. */
+static void pause_destination(struct ratelimit *rl, const struct destination *d, int64_t ra_s)
+{
+	int64_t ms = retry_s_to_ms(ra_s);
+
+	if (ra_s <= 0 || rl == NULL)
+		return;
+	ratelimit_pause_until(rl, retry_sat_add(ratelimit_now_ms(), ms));
+	metrics_destination_paused(d->name, retry_sat_add(store_now_ms(), ms));
+}
+
 /* Step 3 for one delivery: pace, post, record the outcome. A payload
  * rendered for this post is stored only with a retry or dead outcome;
  * after a 2xx nothing needs it again. */
@@ -316,11 +370,14 @@ static int post_one(struct wctx *t, const struct config *c, const struct job *j,
 	struct deliver_result r;
 	struct dlv_outcome o = { .state = DLV_DEAD };
 	struct ratelimit *rl = pacer_for(t->w, p->d);
-	int64_t now;
+	int64_t now, wait, ra;
 	int rc;
 
-	if (rl != NULL)
-		ratelimit_acquire(rl);
+	if (rl != NULL) {
+		wait = ratelimit_acquire_within(rl, PACE_SLEEP_MAX_MS);
+		if (wait > PACE_SLEEP_MAX_MS)
+			return post_later(t, c, j, p, wait);
+	}
 	rc = deliver_post(t->http, p->d->url, p->dl->payload, &r);
 	if (rc)
 		return rc;
@@ -339,14 +396,15 @@ static int post_one(struct wctx *t, const struct config *c, const struct job *j,
 	o.payload = p->fresh ? p->dl->payload : NULL;
 	if (r.cls == DELIVER_RETRY &&
 	    retry_allowed(p->dl->attempts + 1, c->max_attempts, now - j->received_ms, c->max_age)) {
-		int64_t delay = retry_delay_ms(p->dl->attempts + 1, r.retry_after_s, next_rand(&t->rng));
-		if (r.retry_after_s > 0 && rl != NULL)
-			ratelimit_pause_until(rl, ratelimit_now_ms() + r.retry_after_s * 1000);
+		ra = retry_after_clamp(r.retry_after_s, c->retry_after_max);
+		pause_destination(rl, p->d, ra);
 		metrics_delivery(p->d->name, "retry");
 		metrics_retry();
 		log_event(LOG_WARN, "delivery failed, will retry", "destination", p->d->name, "error", r.detail, NULL);
 		o.state = DLV_PENDING;
-		o.not_before_ms = now + delay;
+		o.not_before_ms = retry_not_before(
+			now, retry_delay_ms(p->dl->attempts + 1, ra, next_rand(&t->rng)),
+			j->received_ms, c->max_age);
 		return store_delivery_record(t->w->st, j->id, p->d->name, &o, p->settle);
 	}
 	metrics_delivery(p->d->name, "dead");

@@ -432,5 +432,122 @@ def grace_expiry_leaves_job_for_restart():
         assert 1 <= len(env.posts("slack")) <= 2
 
 
+# --- hostile Retry-After (issue 10) -----------------------------------------
+
+def now_ms():
+    return int(time.time() * 1000)
+
+
+def paused_metric(env, dest):
+    st, _, body = request("GET", env.svc.port, "/metrics")
+    assert st == 200
+    m = re.search(r'^dpc_notify_destination_paused_seconds\{destination="%s"\} (\d+)$' % dest,
+                  body.decode(), re.M)
+    return int(m.group(1)) if m else None
+
+
+@case
+def chat_429_huge_retry_after_holds_no_worker():
+    """Slack answers 429 with Retry-After: 999999999 (year 2058). Teams
+    deliveries of that run and of every later run still go out at once;
+    Slack's are rescheduled within the 300 s ceiling (attempts not counted
+    for runs never posted), and the pause shows in /metrics and /readyz."""
+    with Env({"delivery": {"max_attempts": "4"}}) as env:
+        env.fault("^/slack/", status=429, body="rate_limited",
+                  headers={"Retry-After": "999999999"})
+        jids = [env.send(0)]
+        wait_until(lambda: env.log_times("delivery failed, will retry", "slack-main"), 10,
+                   0.05, "the Slack 429")
+        t0 = now_ms()
+        jids += [env.send(i) for i in range(1, 5)]
+        wait_until(lambda: len(env.posts("teams")) >= 5, 15, 0.1,
+                   "Teams posts of 5 runs while Slack is paused (got %d)" % len(env.posts("teams")))
+        assert env.posts("slack") == [], "Slack was posted to during its pause"
+        for k, jid in enumerate(jids):
+            d = wait_until(lambda: (env.deliveries(jid).get("slack-main", (None,))[0] == "pending"
+                                    and env.deliveries(jid)), 10, 0.05, "slack pending")
+            state, attempts, _ = d["slack-main"]
+            nb = env.rows("SELECT not_before_ms FROM deliveries WHERE job_id = ? AND dest = ?",
+                          jid, "slack-main")[0][0]
+            assert t0 - 5000 + 250 * 1000 <= nb <= now_ms() + 301 * 1000, \
+                "run %d: Slack rescheduled %.0fs ahead, outside the 300 s ceiling" % (
+                    k, (nb - now_ms()) / 1000)
+            assert attempts == (1 if k == 0 else 0), "run %d: attempts %d" % (k, attempts)
+            assert env.deliveries(jid)["teams-main"][0] == "delivered"
+        left = paused_metric(env, "slack-main")
+        assert left is not None and 250 <= left <= 300, "paused gauge %s" % left
+        assert paused_metric(env, "teams-main") == 0
+        st, _, body = request("GET", env.svc.port, "/readyz")
+        ready = json.loads(body)
+        assert st == 200 and ready["status"] == "ready", (st, body)
+        assert 250 <= ready["paused"]["slack-main"] <= 300, ready
+        assert "teams-main" not in ready["paused"], ready
+        assert env.svc.alive()
+
+
+@case
+def chat_retry_after_ceiling_is_configurable_and_deferred_posts_follow():
+    """With retry_after_max = 2s the same far-future Retry-After pauses
+    Slack for 2 s; then every run's Slack message goes out exactly once."""
+    with Env({"server": {"workers": "1"},
+              "delivery": {"max_attempts": "4", "retry_after_max": "2s"}}) as env:
+        env.fault("^/slack/", status=429, body="rate_limited",
+                  headers={"Retry-After": "999999999999999999"})
+        jids = [env.send(i) for i in range(3)]
+        for jid in jids:
+            env.wait_job(jid, timeout=20)
+        time.sleep(SETTLE)
+        slack = env.posts("slack")
+        runs = sorted(i for p in slack for i in range(3) if run_id(i) in json.dumps(p["body"]))
+        assert runs == [0, 1, 2], "each run once on Slack, got runs %s" % runs
+        t429 = env.log_times("delivery failed, will retry", "slack-main")
+        assert len(t429) == 1 and min(p["t"] for p in slack) >= t429[0] + 1.9, \
+            "posted before the 2 s ceiling ended"
+        attempts = sorted(env.deliveries(j)["slack-main"][1] for j in jids)
+        assert attempts == [1, 1, 2], "a deferral must not count as an attempt: %s" % attempts
+
+
+@case
+def api_huge_retry_after_clamped_and_degraded_notice_on_time():
+    """The API answers 429 with Retry-After 999999999999999999 (which
+    overflowed a signed multiply) and 503 with an HTTP date in year 9999:
+    the job is retried within retry_after_max, never scheduled into the
+    far future, and the degraded notice goes out once attempts run out."""
+    with Env({"delivery": {"max_attempts": "2", "retry_after_max": "2s"}}) as env:
+        env.fault(exec_path(0), status=429, body="{}", content_type="application/problem+json",
+                  headers={"Retry-After": "999999999999999999"})
+        env.fault(exec_path(0), status=503, body="{}", content_type="application/problem+json",
+                  headers={"Retry-After": "Fri, 31 Dec 9999 23:59:59 GMT"})
+        t0 = time.time()
+        jid = env.send(0)
+        s, t = one_each(env)
+        text = text_of(s)
+        assert "step details unavailable" in text, text[:400]
+        assert s["t"] - t0 < 15, "degraded notice %.1fs late" % (s["t"] - t0)
+        calls = env.api_calls(0)
+        assert [c[0] for c in calls] == [429, 503], calls
+        assert calls[1][1] - calls[0][1] >= 1.9, "retried before the 2 s ceiling"
+        assert env.svc.alive()
+        assert env.job(jid)[0] == "delivered"
+
+
+@case
+def api_far_future_retry_after_never_past_max_age():
+    """With the default ceiling (5 min) the job's next attempt lands within
+    300 s, and with a max_age shorter than that, at the deadline."""
+    with Env({"delivery": {"max_attempts": "4", "max_age": "120"}}) as env:
+        env.fault(exec_path(0), times=10, status=429, body="{}",
+                  content_type="application/problem+json",
+                  headers={"Retry-After": "Fri, 31 Dec 9999 23:59:59 GMT"})
+        jid = env.send(0)
+        received = env.rows("SELECT received_ms FROM jobs WHERE id = ?", jid)[0][0]
+        wait_until(lambda: env.job(jid)[0] == "queued" and env.job(jid)[1] == 1, 10, 0.05,
+                   "job re-queued")
+        nb = env.rows("SELECT not_before_ms FROM jobs WHERE id = ?", jid)[0][0]
+        assert nb == received + 120 * 1000, "not_before %+.0fs from the 120 s deadline" % (
+            (nb - received) / 1000 - 120)
+        assert env.svc.alive()
+
+
 if __name__ == "__main__":
     nodelay_main(__file__)

@@ -100,6 +100,35 @@ static void test_acquire_and_clock(void **state)
 	ratelimit_free(NULL);
 }
 
+/* A long pause is reported without taking a token, so a worker can
+ * reschedule instead of sleeping; short waits are still reserved. */
+static void test_try_reserve(void **state)
+{
+	struct ratelimit *r = ratelimit_new(1.0, 1);
+
+	(void)state;
+	assert_int_equal(ratelimit_try_reserve(r, 1000, 0), 0);
+	/* The next token is 1000 ms away: too far for max 500, taken for 2000. */
+	assert_int_equal(ratelimit_try_reserve(r, 1000, 500), 1000);
+	assert_int_equal(ratelimit_try_reserve(r, 1000, 500), 1000);
+	assert_int_equal(ratelimit_try_reserve(r, 1000, 2000), 1000);
+	assert_int_equal(ratelimit_try_reserve(r, 1000, 2000), 2000);
+	/* A pause of "forever" (a saturated Retry-After): never taken. */
+	ratelimit_pause_until(r, INT64_MAX);
+	assert_int_equal(ratelimit_try_reserve(r, 5000, 2000), INT64_MAX - 5000);
+	assert_int_equal(ratelimit_paused_for(r, 5000), INT64_MAX - 5000);
+	ratelimit_free(r);
+
+	r = ratelimit_new(0, 1); /* unlimited rate, paused */
+	assert_int_equal(ratelimit_paused_for(r, 100), 0);
+	ratelimit_pause_until(r, 60100);
+	assert_int_equal(ratelimit_try_reserve(r, 100, 2000), 60000);
+	assert_int_equal(ratelimit_paused_for(r, 100), 60000);
+	assert_int_equal(ratelimit_try_reserve(r, 60100, 2000), 0);
+	assert_int_equal(ratelimit_paused_for(r, 60100), 0);
+	ratelimit_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -108,6 +137,7 @@ int main(void)
 		cmocka_unit_test(test_fractional_rate_rounds_up),
 		cmocka_unit_test(test_pause_until),
 		cmocka_unit_test(test_unlimited),
+		cmocka_unit_test(test_try_reserve),
 		cmocka_unit_test(test_acquire_and_clock),
 	};
 

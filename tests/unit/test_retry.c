@@ -85,6 +85,45 @@ static void allowed_by_attempts_and_age(void **state)
 	assert_true(retry_allowed(1, 12, 86400 * 1000LL - 1, 86400));
 }
 
+/* The largest Retry-After values a peer can send (issue 10): nothing
+ * overflows (the sanitizer build aborts on signed overflow), a delay
+ * saturates, and no retry is ever scheduled past the job's deadline. */
+static void peer_numbers_saturate(void **state)
+{
+	const int64_t now = 1700000000000LL, received = now - 5000;
+
+	(void)state;
+	assert_int_equal(retry_delay_ms(1, 999999999999999999LL, 0), INT64_MAX);
+	assert_int_equal(retry_delay_ms(12, INT64_MAX, UINT64_MAX), INT64_MAX);
+	assert_int_equal(retry_s_to_ms(INT64_MAX), INT64_MAX);
+	assert_int_equal(retry_s_to_ms(INT64_MIN), INT64_MIN);
+	assert_int_equal(retry_sat_add(INT64_MAX, 1), INT64_MAX);
+	assert_int_equal(retry_sat_add(INT64_MIN, -1), INT64_MIN);
+	assert_int_equal(retry_sat_add(now, 1000), now + 1000);
+	/* A far-future delay lands on the deadline, never past it. */
+	assert_int_equal(retry_not_before(now, INT64_MAX, received, 86400), received + 86400000LL);
+	assert_int_equal(retry_not_before(now, INT64_MAX, received, INT64_MAX), INT64_MAX);
+	assert_int_equal(retry_not_before(now, 2000, received, 86400), now + 2000);
+	/* Past the deadline already: now, not a time in the past. */
+	assert_int_equal(retry_not_before(now, 2000, received - 90000000LL, 86400), now);
+	assert_int_equal(retry_not_before(now, -5, received, 86400), now);
+	/* max_age from a config can be large too. */
+	assert_true(retry_allowed(1, 12, INT64_MAX - 1, INT64_MAX));
+	assert_false(retry_allowed(1, 12, INT64_MAX, INT64_MAX));
+}
+
+static void retry_after_clamped_to_ceiling(void **state)
+{
+	(void)state;
+	assert_int_equal(retry_after_clamp(-1, 300), -1);
+	assert_int_equal(retry_after_clamp(0, 300), 0);
+	assert_int_equal(retry_after_clamp(299, 300), 299);
+	assert_int_equal(retry_after_clamp(999999999, 300), 300);
+	assert_int_equal(retry_after_clamp(INT64_MAX, 300), 300);
+	assert_int_equal(retry_after_clamp(INT64_MAX, -7), 0);
+	assert_int_equal(retry_delay_ms(1, retry_after_clamp(INT64_MAX, 300), 0), 300000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -93,6 +132,8 @@ int main(void)
 		cmocka_unit_test(retry_after_is_a_floor),
 		cmocka_unit_test(default_budget_outlasts_an_hour),
 		cmocka_unit_test(allowed_by_attempts_and_age),
+		cmocka_unit_test(peer_numbers_saturate),
+		cmocka_unit_test(retry_after_clamped_to_ceiling),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -683,7 +683,8 @@ static void record_outcome_and_settle(void **state)
 	struct fixture *f = *state;
 	int64_t id = put_job(f->s, "exec-rec"), now = store_now_ms();
 	struct dlv_outcome ok = { .state = DLV_DELIVERED };
-	struct dlv_outcome retry = { DLV_PENDING, now + 5000, "HTTP 503", "{\"text\":\"r\"}" };
+	struct dlv_outcome retry = { .state = DLV_PENDING, .not_before_ms = now + 5000,
+				     .error = "HTTP 503", .payload = "{\"text\":\"r\"}" };
 	struct collect c = { 0 };
 	struct delivery dl;
 
@@ -715,6 +716,17 @@ static void record_outcome_and_settle(void **state)
 	assert_string_equal(dl.payload, "{\"text\":\"r\"}");
 	free(dl.payload);
 
+	/* A deferral (destination paused, nothing posted) is not an attempt. */
+	claim_id(f->s, now + 9000, id);
+	retry.not_before_ms = now + 9000;
+	retry.error = "destination paused";
+	retry.deferred = 1;
+	assert_int_equal(store_delivery_record(f->s, id, "teams-data", &retry, 1), 0);
+	pending_of(f->s, id, "teams-data", &dl);
+	assert_int_equal(dl.attempts, 2);
+	assert_string_equal(dl.last_error, "destination paused");
+	free(dl.payload);
+
 	claim_id(f->s, now + 9000, id);
 	assert_int_equal(store_delivery_record(f->s, id, "teams-data", &ok, 1), 0);
 	assert_count(f->s, JOB_DELIVERED, 1);
@@ -727,7 +739,8 @@ static void record_dead_notfound_and_failure(void **state)
 {
 	struct fixture *f = *state;
 	int64_t a = put_job(f->s, "exec-rd"), now = store_now_ms();
-	struct dlv_outcome dead = { DLV_DEAD, 0, "HTTP 404", "{\"text\":\"d\"}" };
+	struct dlv_outcome dead = { .state = DLV_DEAD, .error = "HTTP 404",
+				    .payload = "{\"text\":\"d\"}" };
 	struct dlv_outcome ok = { .state = DLV_DELIVERED };
 	struct dlv_outcome bad = { .state = DLV__MAX };
 	struct delivery dl;
