@@ -43,8 +43,11 @@ class NobodyService(harness.Service):
             os.setgid(NOBODY)
             os.setuid(NOBODY)
 
+        # AddressSanitizer zeroes the core limit itself unless told not to.
+        asan = os.environ.get("ASAN_OPTIONS", "")
+        env = dict(os.environ, ASAN_OPTIONS=(asan + ":" if asan else "") + "disable_coredump=0")
         return harness.spawn([exe, "-c", self.cfg.path, "serve"], self.log, cwd="/",
-                             preexec_fn=drop)
+                             preexec_fn=drop, env=env)
 
 
 def start_as_nobody(**server):
