@@ -12,6 +12,9 @@ Sections (see BENCHMARKS.md for what each one means and its targets):
   growth     bench/bench_summary.c: one run of 1,000 / 10,000 / 100,000 steps
              with 1 / 10 / 50 child pipelines, one process per cell.
   footprint  idle RSS, time from exec to ready, binary and image size.
+  counts     bench/bench_counts.c: store_counts() (what every /metrics
+             scrape calls) with 1,000,000 jobs in the store, against the
+             COUNT(*) GROUP BY state query it ran before; 100 calls each.
 
 Every comparison runs its competitors in the same invocation, alternating
 their order round by round, and reports medians over the rounds.
@@ -54,12 +57,14 @@ FULL = {
     "e2e_rates": [100, 1000], "e2e_s": 10, "e2e_drain_s": 20, "e2e_conns": 32,
     "growth_steps": [1000, 10000, 100000], "growth_children": [1, 10, 50],
     "ready_rounds": 10, "idle_s": 1.0,
+    "counts_jobs": 1000000, "counts_calls": 100,
 }
 SMOKE = {
     "rounds": 1,
     "intake_s": 1, "wrk_threads": 2, "wrk_conns": 8,
     "e2e_rates": [100, 1000], "e2e_s": 0.3, "e2e_drain_s": 5, "e2e_conns": 8,
     "growth_steps": [1000, 10000], "growth_children": [1, 10],
+    "counts_jobs": 10000, "counts_calls": 10,
     "ready_rounds": 2, "idle_s": 0.2,
 }
 
@@ -340,7 +345,7 @@ def ensure_tools(install):
 
 
 def build(build_dir, do_make):
-    """Builds dpc-notify (make, -O2) unless told not to, then the two bench
+    """Builds dpc-notify (make, -O2) unless told not to, then the three bench
     programs into BUILD/bench. Returns their paths."""
     if do_make:
         subprocess.run(["make", "-s"], cwd=REPO, check=True)
@@ -351,15 +356,21 @@ def build(build_dir, do_make):
     srcs = ["bench/bench_summary.c"] + ["src/%s.c" % m for m in
                                         ("summary", "text", "status", "errors", "slack",
                                          "teams", "plaintext")]
+    sq = subprocess.run(["pkg-config", "--cflags", "--libs", "sqlite3"], capture_output=True,
+                        text=True, check=True).stdout.split()
+    csrcs = ["bench/bench_counts.c"] + ["src/%s.c" % m for m in
+                                        ("store", "log", "metrics", "errors", "status")]
     progs = ((os.path.join(out, "e2e"), ["bench/e2e.c"]),
-             (os.path.join(out, "bench_summary"), ["-Iinclude"] + srcs + pc + ["-lm"]))
+             (os.path.join(out, "bench_summary"), ["-Iinclude"] + srcs + pc + ["-lm"]),
+             (os.path.join(out, "bench_counts"),
+              ["-Iinclude"] + csrcs + sq + ["-lpthread", "-lm"]))
     for exe, args in progs:
         # Built under a private name and renamed, so a concurrent run never
         # executes a half-written file.
         tmp = "%s.%d.tmp" % (exe, os.getpid())
         subprocess.run(["cc"] + CFLAGS + ["-o", tmp] + args, cwd=REPO, check=True)
         os.replace(tmp, exe)
-    return progs[0][0], progs[1][0]
+    return progs[0][0], progs[1][0], progs[2][0]
 
 
 def machine():
@@ -613,7 +624,24 @@ def bench_growth(cfg, ctx):
             "cpu_us_per_step_min": min(per), "cpu_us_per_step_max": max(per)}
 
 
-# ---- 4. footprint ------------------------------------------------------
+# ---- 4. job counts -----------------------------------------------------
+
+def bench_counts(cfg, ctx):
+    """One process: fills a store, then times store_counts() and the old
+    COUNT query alternately round by round; medians of the per-call means."""
+    runs = []
+    for _ in range(cfg["rounds"]):
+        p = subprocess.run([ctx["counts"], str(cfg["counts_jobs"]), str(cfg["counts_calls"])],
+                           capture_output=True, text=True, timeout=600)
+        if p.returncode != 0:
+            raise RuntimeError("bench_counts: %s" % p.stderr)
+        runs.append(json.loads(p.stdout))
+    return {"jobs": cfg["counts_jobs"], "calls": cfg["counts_calls"],
+            "count_query_ms": median([r["count_query_ms"] for r in runs]),
+            "store_counts_ms": median([r["store_counts_ms"] for r in runs])}
+
+
+# ---- 5. footprint ------------------------------------------------------
 
 def bench_footprint(cfg, ctx):
     comps = ["dpc-notify"] + (["alertmanager"] if ctx["tools"].get("prometheus-alertmanager")
@@ -754,6 +782,12 @@ def table(res):
                                                  for k in kids),
                                       g["cpu_us_per_step_min"], g["cpu_us_per_step_max"]),
             "flat: <= 1.5 x", ok("growth_cpu_flat"))
+    k = res.get("counts", {})
+    if k:
+        row("counts", "/metrics job counts, %d jobs: COUNT query (before)" % k["jobs"],
+            fmt(k["count_query_ms"], "%.3f ms"))
+        row("counts", "/metrics job counts, %d jobs: store_counts() (now)" % k["jobs"],
+            fmt(k["store_counts_ms"] * 1000, "%.1f us"))
     f = res.get("footprint", {})
     fc = f.get("competitors", {})
     for name, x in ordered(fc):
@@ -850,7 +884,7 @@ def main():
     ap.add_argument("--smoke", action="store_true", help="seconds-long run, numbers meaningless")
     ap.add_argument("--out", help="JSON result file (default bench/results/latest.json; "
                                   "with --smoke a temporary file)")
-    ap.add_argument("--only", default="intake,e2e,growth,footprint")
+    ap.add_argument("--only", default="intake,e2e,growth,counts,footprint")
     ap.add_argument("--no-install", action="store_true", help="never apt-get install")
     ap.add_argument("--no-build", action="store_true", help="do not run make first")
     ap.add_argument("--rounds", type=int, help="override the number of rounds")
@@ -868,12 +902,13 @@ def main():
         build_dir = os.path.join(REPO, build_dir)
     binary = os.path.join(build_dir, "dpc-notify")
     tools = ensure_tools(install=not (a.no_install or a.smoke) and os.geteuid() == 0)
-    e2e, summ = build(build_dir, do_make=not (a.no_build or a.smoke))
+    e2e, summ, counts = build(build_dir, do_make=not (a.no_build or a.smoke))
     if not os.access(binary, os.X_OK):
         sys.exit("bench: %s not built (run make)" % binary)
     sections = [s.strip() for s in a.only.split(",") if s.strip()]
     work = tempfile.mkdtemp(prefix="dpc-bench-")
-    ctx = {"tools": tools, "binary": binary, "e2e": e2e, "summary": summ, "work": work}
+    ctx = {"tools": tools, "binary": binary, "e2e": e2e, "summary": summ, "counts": counts,
+           "work": work}
     res = {"mode": "smoke" if a.smoke else "full", "machine": machine(),
            "command": "make bench" if not a.smoke else "python3 bench/run.py --smoke",
            "config": cfg, "versions": versions(tools)}
@@ -881,7 +916,8 @@ def main():
     load0 = [round(x, 2) for x in os.getloadavg()]
     try:
         for name, fn in (("intake", bench_intake), ("e2e", bench_e2e),
-                         ("growth", bench_growth), ("footprint", bench_footprint)):
+                         ("growth", bench_growth), ("counts", bench_counts),
+                         ("footprint", bench_footprint)):
             if name in sections:
                 log("%s ..." % name)
                 ts = time.monotonic()

@@ -37,6 +37,13 @@ enum auth_result auth_check(const struct auth_request *r,
 			    char *const *secrets, size_t n_secrets,
 			    int64_t now, int tolerance);
 
+/* 1 when secret can sign: a "whsec_" secret must be strict standard base64
+ * (A-Z a-z 0-9 + /, '=' padding only at the end) of 1..255 bytes after the
+ * prefix; any other non-empty secret is used as raw bytes. Config
+ * validation applies the same rule, so a secret that would never match is
+ * refused at load instead of failing every signature. */
+int auth_secret_ok(const char *secret);
+
 /* Constant-time equality of two byte strings (length leaks, content not). */
 int auth_equal(const void *a, size_t alen, const void *b, size_t blen);
 

@@ -52,6 +52,8 @@ struct config {
 	char *store;                  /* store = path (default /var/lib/dpc-notify/dpc-notify.db) */
 	int workers;                  /* workers (default 4) */
 	int shutdown_grace;           /* shutdown_grace seconds (default 20) */
+	int allow_core_dumps;         /* allow_core_dumps (default false): keep the
+				       * process dumpable with its core limit */
 	char *log_level;              /* log_level = debug|info|warn|error (default info) */
 	enum log_format log_format;   /* log_format = logfmt|json */
 

@@ -14,6 +14,7 @@
 #include <strings.h>
 
 #include <openssl/core_names.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/params.h>
 
@@ -116,6 +117,24 @@ out:
 	return rc;
 }
 
+/* 1 when s (n characters) is standard base64 as Standard Webhooks writes
+ * it: groups of four from A-Z a-z 0-9 + /, with '=' padding only in the
+ * last one. EVP_DecodeBlock alone would also take leading and trailing
+ * blanks, so a typo could decode to some other key without a word. */
+static int b64_strict(const char *s, size_t n)
+{
+	size_t i, pad = 0;
+
+	if (n == 0 || n % 4 != 0)
+		return 0;
+	while (pad < 2 && s[n - 1 - pad] == '=')
+		pad++;
+	for (i = 0; i < n - pad; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '+' && s[i] != '/')
+			return 0;
+	return 1;
+}
+
 /* The key bytes for a Standard Webhooks secret: "whsec_<base64>" is
  * decoded, anything else is used as is. Returns the length, 0 if unusable. */
 static size_t sw_key(const char *secret, unsigned char *buf, size_t cap, const unsigned char **key)
@@ -130,7 +149,7 @@ static size_t sw_key(const char *secret, unsigned char *buf, size_t cap, const u
 	secret += 6;
 	n = strlen(secret);
 	/* EVP_DecodeBlock writes 3 bytes per 4 input characters. */
-	if (n == 0 || n % 4 != 0 || n / 4 * 3 > cap)
+	if (!b64_strict(secret, n) || n / 4 * 3 > cap)
 		return 0;
 	dec = EVP_DecodeBlock(buf, (const unsigned char *)secret, (int)n);
 	if (dec < 0)
@@ -144,6 +163,19 @@ static size_t sw_key(const char *secret, unsigned char *buf, size_t cap, const u
 		return 0;
 	*key = buf;
 	return (size_t)dec - pad;
+}
+
+int auth_secret_ok(const char *secret)
+{
+	unsigned char buf[SECRET_MAX];
+	const unsigned char *key = NULL;
+	size_t n;
+
+	if (secret == NULL)
+		return 0;
+	n = sw_key(secret, buf, sizeof(buf), &key);
+	OPENSSL_cleanse(buf, sizeof(buf));
+	return n > 0;
 }
 
 /* 1 when one "v1,<b64>" entry of the space-separated list sig equals

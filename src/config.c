@@ -22,6 +22,7 @@
 
 #include <ini.h>
 
+#include "auth.h"
 #include "config.h"
 #include "errors.h"
 #include "status.h"
@@ -106,6 +107,7 @@ static const struct key keys[] = {
 	CK(SEC_SERVER, "store", V_STR, store, 0, 0, 0),
 	CK(SEC_SERVER, "workers", V_INT, workers, 1, 64, 0),
 	CK(SEC_SERVER, "shutdown_grace", V_DUR, shutdown_grace, 0, 3600, 0),
+	CK(SEC_SERVER, "allow_core_dumps", V_BOOL, allow_core_dumps, 0, 1, 0),
 	CK(SEC_SERVER, "log_level", V_LEVEL, log_level, 0, 0, 0),
 	CK(SEC_SERVER, "log_format", V_FORMAT, log_format, 0, 0, 0),
 	CK(SEC_MATILLION, "region", V_REGION, api_base, 0, 0, 0),
@@ -938,8 +940,18 @@ static int key_line(const struct meta *m, const char *name)
 
 static int url_scheme_ok(struct parse *p, const char *url, int line, const char *what)
 {
+	const unsigned char *u;
 	size_t skip;
 
+	/* libcurl takes a backslash as a path separator, a reader of the
+	 * config (or of a redacted URL) does not: refuse the ambiguity. */
+	for (u = (const unsigned char *)url; *u != '\0'; u++) {
+		if (*u == '\\' || *u <= 0x20 || *u == 0x7f) {
+			perr(p, line, "%s contains a backslash, a space or a control character;"
+			     " write it with / separators", what);
+			return 0;
+		}
+	}
 	if (strncasecmp(url, "https://", 8) == 0)
 		skip = 8;
 	else if (strncasecmp(url, "http://", 7) == 0)
@@ -1036,10 +1048,18 @@ static void check_server(struct parse *p)
 {
 	struct config *c = p->c;
 	const struct meta *m = &p->single[SEC_SERVER];
+	size_t i;
 
 	if (!listen_ok(c->listen))
 		perr(p, key_line(m, "listen"), "listen: expected host:port (port 0..65535, [v6]:port)");
 	/* A token or secret that was given but failed has been reported. */
+	for (i = 0; i < c->n_hmac_secrets; i++) {
+		/* The secret itself never goes into a message. */
+		if (!auth_secret_ok(c->hmac_secrets[i]))
+			perr(p, key_line(m, "hmac_secret"), "hmac_secret: a whsec_ secret must be"
+			     " standard base64 after the prefix (A-Z a-z 0-9 + /, '=' only at the"
+			     " end, at most 255 bytes); item %zu is not", i + 1);
+	}
 	if (c->n_auth_tokens == 0 && c->n_hmac_secrets == 0 && !c->allow_unauthenticated &&
 	    key_line(m, "auth_token") == m->line && key_line(m, "hmac_secret") == m->line)
 		perr(p, m->line,
@@ -1239,39 +1259,49 @@ const struct destination *config_destination(const struct config *c, const char 
 	return NULL;
 }
 
+/* Characters a host[:port] may hold, IPv6 brackets included. */
+#define HOST_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.-:[]"
+#define SCHEME_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+.-"
+
 /* Rule: scheme://host[:port]/ then at most two characters of the first
  * path segment (of the one after /services/ for Slack-style URLs), then
- * "…redacted". User info, the rest of the path, query and fragment go. */
+ * "…redacted". User info, the rest of the path, query and fragment go.
+ * A backslash separates like a slash; a host that holds anything else
+ * than host characters (%5C, ;) is cut there and no path shows, so no
+ * spelling of the separators lets the secret part pass for the host. */
 void config_redact_url(const char *url, char *out, size_t outlen)
 {
-	const char *sep, *h, *path, *seg, *at, *prefix = "";
+	const char *sep, *h, *end, *seg = "", *at, *prefix = "";
 	size_t hl, sl = 0;
 
 	if (outlen == 0)
 		return;
 	sep = url != NULL ? strstr(url, "://") : NULL;
-	if (sep == NULL || sep == url || sep - url > 10) {
+	if (sep == NULL || sep == url || sep - url > 10 ||
+	    strspn(url, SCHEME_CHARS) != (size_t)(sep - url)) {
 		snprintf(out, outlen, "…redacted");
 		return;
 	}
 	h = sep + 3;
-	path = h + strcspn(h, "/?#");
+	end = h + strcspn(h, "/\\?#");
 	/* Drop user:password@ */
-	while ((at = memchr(h, '@', (size_t)(path - h))) != NULL)
+	while ((at = memchr(h, '@', (size_t)(end - h))) != NULL)
 		h = at + 1;
-	hl = (size_t)(path - h);
-	seg = path + 1;
-	if (*path == '/') {
-		if (strncmp(seg, "services/", 9) == 0) {
+	hl = strspn(h, HOST_CHARS);
+	if (hl > (size_t)(end - h))
+		hl = (size_t)(end - h);
+	if (hl == (size_t)(end - h) && (*end == '/' || *end == '\\')) {
+		seg = end + 1;
+		if (strncmp(seg, "services", 8) == 0 && (seg[8] == '/' || seg[8] == '\\')) {
 			prefix = "services/";
 			seg += 9;
 		}
-		sl = strcspn(seg, "/?#;&=");
+		sl = strcspn(seg, "/\\?#;&=%@");
 		if (sl > 2)
 			sl = 2;
 	}
 	snprintf(out, outlen, "%.*s://%.*s/%s%.*s…redacted", (int)(sep - url), url, (int)hl, h,
-		 prefix, (int)sl, sl > 0 ? seg : "");
+		 prefix, (int)sl, seg);
 }
 
 static void print_list(FILE *out, char *const *v, size_t n, const char *none)
@@ -1324,6 +1354,8 @@ void config_print_summary(const struct config *c, FILE *out)
 	fprintf(out, "store:        %s\n", c->store);
 	fprintf(out, "workers:      %d (log %s %s)\n", c->workers, c->log_level,
 		format_names[c->log_format]);
+	fprintf(out, "core dumps:   %s\n", c->allow_core_dumps ? "allowed (allow_core_dumps = true)" :
+		"off (the process is not dumpable, core limit 0)");
 	fprintf(out, "matillion:    api_base %s\n", c->api_base);
 	fprintf(out, "              token_url %s\n", c->token_url);
 	fprintf(out, "              client_id %s, client_secret %s\n",

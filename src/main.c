@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -46,6 +48,47 @@ static const char usage[] =
 	"Receives Matillion pipeline-run webhooks and posts failure summaries to\n"
 	"Slack and Microsoft Teams. The config file defaults to $DPC_NOTIFY_CONFIG,\n"
 	"then " DEFAULT_CONFIG ". See dpc-notify(8) and dpc-notify.ini(5).\n";
+
+/* What core_dumps_off() changed, so allow_core_dumps can put it back. */
+struct core_state {
+	int have_limit;          /* limit holds the RLIMIT_CORE found at start */
+	struct rlimit limit;
+	int dumpable;            /* PR_GET_DUMPABLE at start (-1: unknown) */
+};
+
+/* A core file, or a debugger of the same user, would see the client
+ * secret, OAuth tokens and webhook URLs in memory. Before the config (and
+ * its secrets) is read, the process becomes non-dumpable (no core file,
+ * no ptrace by other processes of the user, /proc/PID files owned by
+ * root) and its soft core limit 0. The hard limit stays, so
+ * allow_core_dumps can restore what was there. Failures only warn: the
+ * service still works. */
+static void core_dumps_off(struct core_state *st)
+{
+	struct rlimit none;
+
+	st->have_limit = getrlimit(RLIMIT_CORE, &st->limit) == 0;
+	st->dumpable = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
+	if (st->have_limit) {
+		none = st->limit;
+		none.rlim_cur = 0;
+		if (setrlimit(RLIMIT_CORE, &none) != 0)
+			fprintf(stderr, "dpc-notify: warning: cannot set the core limit to 0: %s\n",
+				strerror(errno));
+	}
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+		fprintf(stderr, "dpc-notify: warning: cannot make the process non-dumpable: %s\n",
+			strerror(errno));
+}
+
+/* allow_core_dumps = true: the limit and the dumpable flag as they were. */
+static void core_dumps_restore(const struct core_state *st)
+{
+	if (st->have_limit)
+		setrlimit(RLIMIT_CORE, &st->limit);
+	if (st->dumpable >= 0)
+		prctl(PR_SET_DUMPABLE, (unsigned long)st->dumpable, 0, 0, 0);
+}
 
 /* Loads the config, printing every problem as file:line: message. */
 static struct config *load(const char *path, FILE *out)
@@ -395,6 +438,7 @@ static void note_restart_only(const struct config *o, const struct config *n)
 		{ "max_connections", o->max_connections != n->max_connections },
 		{ "max_connections_per_ip", o->max_connections_per_ip != n->max_connections_per_ip },
 		{ "connection_timeout", o->connection_timeout != n->connection_timeout },
+		{ "allow_core_dumps", o->allow_core_dumps != n->allow_core_dumps },
 	};
 	char keys[512];
 	size_t i, len = 0;
@@ -580,9 +624,11 @@ int main(int argc, char **argv)
 	};
 	const char *path = getenv("DPC_NOTIFY_CONFIG");
 	const char *cmd = "serve";
+	struct core_state core;
 	struct config *c;
 	int ch, rc;
 
+	core_dumps_off(&core); /* first: nothing secret has been read yet */
 	if (path == NULL || *path == '\0')
 		path = DEFAULT_CONFIG;
 	/* "+" stops at the first command word so its own options pass through. */
@@ -606,6 +652,8 @@ int main(int argc, char **argv)
 	c = strcmp(cmd, "serve") == 0 ? load_logged(path) : load(path, stderr);
 	if (c == NULL)
 		return 1;
+	if (c->allow_core_dumps)
+		core_dumps_restore(&core);
 	log_setup(c->log_level, c->log_format);
 	httpc_global_init();
 	if (strcmp(cmd, "serve") == 0) {

@@ -103,7 +103,24 @@
  * until an fdatasync succeeds, whatever commits meanwhile. An unhealthy
  * store_healthy() tries one small write (and its fdatasync) itself, a
  * second after the failure and then at most once a second, so readiness
- * comes back when the disk does even if no traffic arrives. */
+ * comes back when the disk does even if no traffic arrives.
+ *
+ * Job counts. /metrics asks for the number of jobs in each state on every
+ * scrape; a COUNT over a million jobs takes a tenth of a second, so the
+ * store keeps the counts in memory instead. store_open() counts once
+ * (after the recovery of running jobs); every write transaction notes in
+ * its connection how many jobs each statement moved between states (a
+ * put, a claim of a queued job, settle, end, retry, release, dead retry,
+ * purge and prune, from sqlite3_changes() where one statement moves many
+ * rows, reading a job's state first where the statement does not say it),
+ * and the tally is added to the counts only when COMMIT succeeds, under
+ * txmu, so a rolled-back transaction or batch changes nothing. Another
+ * process (the CLI beside the service) changes the file without telling
+ * us: a store that is not the owner (see owner_lock()) bumps the
+ * foreign_writes row of store_meta in each transaction that moves jobs,
+ * and the owner compares that row with the value it last counted at (a
+ * lookup by primary key) before it answers; when it differs, it counts
+ * again. A store that is not the owner counts every time. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -124,7 +141,7 @@
 #include "metrics.h"
 #include "store.h"
 
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3
 #define GC_MAX_BATCH 256      /* requests per transaction at most */
 #define BUSY_TIMEOUT_MS 5000  /* the two connections wait for each other */
 #define MAX_DELIVERIES 4096   /* rows store_deliveries() returns at most */
@@ -174,6 +191,8 @@ struct batch {
 #define STMT_CACHE 64
 struct conn {
 	sqlite3 *db;
+	int64_t moved[JOB__MAX];        /* jobs gained (lost when negative) per
+					 * state by its open write transaction */
 	size_t n;                       /* statements cached */
 	const char *sql[STMT_CACHE];    /* the key: address of the SQL text */
 	sqlite3_stmt *st[STMT_CACHE];
@@ -209,6 +228,10 @@ struct store {
 	atomic_int fail_writes;
 	atomic_uint_least64_t commits;
 	_Atomic int64_t last_probe_ms; /* monotonic ms of the last failure or probe */
+	int owner;              /* holds "<path>-lock": no other process runs jobs */
+	pthread_mutex_t cmu;    /* guards counts and foreign_seen; taken after txmu */
+	int64_t counts[JOB__MAX]; /* jobs per state as of the last COMMIT */
+	int64_t foreign_seen;   /* store_meta.foreign_writes when counts were taken */
 };
 
 /* ---- small SQLite helpers ---- */
@@ -269,6 +292,10 @@ static int bind_args(sqlite3_stmt *st, const struct arg *a, size_t n)
 
 static const char SQL_BEGIN[] = "BEGIN IMMEDIATE";
 static const char SQL_COMMIT[] = "COMMIT";
+static const char SQL_FOREIGN_GET[] =
+	"SELECT value FROM store_meta WHERE name = 'foreign_writes'";
+static const char SQL_FOREIGN_BUMP[] =
+	"UPDATE store_meta SET value = value + 1 WHERE name = 'foreign_writes'";
 
 /* Finds or prepares the statement for sql on c. Returns an SQLite code;
  * *out is borrowed until stmt_done(). */
@@ -350,6 +377,46 @@ static int exec_sql(struct conn *c, const char *sql)
 	return stmt_run(c, sql, NULL, 0, NULL);
 }
 
+/* Opens a write transaction on c with nothing moved yet. */
+static int tx_begin(struct conn *c)
+{
+	memset(c->moved, 0, sizeof(c->moved));
+	return exec_sql(c, SQL_BEGIN);
+}
+
+/* Notes that n jobs of the open transaction went from state from to state
+ * to; NO_STATE on one side means the job came (a put) or went (a delete). */
+#define NO_STATE (-1)
+static void tx_moved(struct conn *c, int from, int to, int64_t n)
+{
+	if (from >= 0 && from < JOB__MAX)
+		c->moved[from] -= n;
+	if (to >= 0 && to < JOB__MAX)
+		c->moved[to] += n;
+}
+
+static int tx_moves_jobs(const struct conn *c)
+{
+	int i;
+
+	for (i = 0; i < JOB__MAX; i++)
+		if (c->moved[i] != 0)
+			return 1;
+	return 0;
+}
+
+/* After a COMMIT of c: its moves become part of the counts. */
+static void counts_add(struct store *s, struct conn *c)
+{
+	int i;
+
+	pthread_mutex_lock(&s->cmu);
+	for (i = 0; i < JOB__MAX; i++)
+		s->counts[i] += c->moved[i];
+	pthread_mutex_unlock(&s->cmu);
+	memset(c->moved, 0, sizeof(c->moved));
+}
+
 /* Runs SQL text once, uncached (the schema script). */
 static int exec_raw(sqlite3 *db, const char *sql)
 {
@@ -380,6 +447,12 @@ static int tx_commit(struct store *s, struct conn *c)
 		rollback(c->db);
 		return ERR_IO;
 	}
+	/* The owner cannot see this process's moves: leave it a sign in
+	 * the same transaction, so it counts again (see Job counts). */
+	if (!s->owner && tx_moves_jobs(c) && stmt_run(c, SQL_FOREIGN_BUMP, NULL, 0, NULL) != 0) {
+		rollback(c->db);
+		return ERR_IO;
+	}
 	rc = stmt_get(c, SQL_COMMIT, &st);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_step(st);
@@ -391,6 +464,7 @@ static int tx_commit(struct store *s, struct conn *c)
 		return map_rc(rc);
 	}
 	stmt_done(c, st);
+	counts_add(s, c);
 	return 0;
 }
 
@@ -479,6 +553,13 @@ static const char schema_v2[] =
 	"DROP TABLE dedup;"
 	"CREATE INDEX jobs_key ON jobs (project_id, execution_id, status, received_ms);"
 	"PRAGMA user_version = 2;";
+
+/* Version 3: a row that stores other than the owner bump whenever they
+ * move jobs, so the owner's in-memory counts know when to count again. */
+static const char schema_v3[] =
+	"CREATE TABLE store_meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;"
+	"INSERT INTO store_meta VALUES ('foreign_writes', 0);"
+	"PRAGMA user_version = 3;";
 
 /* Runs a single-value PRAGMA and copies its first row into out. */
 static int pragma_text(sqlite3 *db, const char *sql, char *out, size_t cap)
@@ -578,6 +659,8 @@ static int schema_ensure(sqlite3 *db, const char *path, char *err, size_t errlen
 		rc = exec_raw(db, schema_v1);
 	if (rc == 0 && v < 2)
 		rc = exec_raw(db, schema_v2);
+	if (rc == 0 && v < 3)
+		rc = exec_raw(db, schema_v3);
 	if (rc == 0)
 		rc = map_rc(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL));
 	if (rc == 0)
@@ -610,7 +693,8 @@ static int recover_running(struct store *s, char *err, size_t errlen)
 	int n = 0;
 	int rc;
 
-	if (!owner_lock(s)) {
+	s->owner = owner_lock(s);
+	if (!s->owner) {
 		log_msg(LOG_INFO, "store: %s is held by another open store; running jobs"
 				  " left to their leases", s->path);
 		return 0;
@@ -623,6 +707,60 @@ static int recover_running(struct store *s, char *err, size_t errlen)
 	}
 	if (n > 0)
 		log_msg(LOG_INFO, "store: recover: %d running job(s) queued again", n);
+	return 0;
+}
+
+/* Reads store_meta.foreign_writes into *out (outside or inside a
+ * transaction). */
+static int foreign_get(struct conn *c, int64_t *out)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	*out = 0;
+	rc = stmt_get(c, SQL_FOREIGN_GET, &st);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*out = sqlite3_column_int64(st, 0);
+		rc = SQLITE_DONE;
+	}
+	if (rc != SQLITE_DONE)
+		log_msg(LOG_ERROR, "store: counts: %s", sqlite3_errmsg(c->db));
+	stmt_done(c, st);
+	return map_rc(rc);
+}
+
+/* Counts the jobs of each state into *counts, with the foreign_writes
+ * value of the same snapshot. With mu and txmu held: no write of this
+ * process can commit meanwhile, so nothing is counted twice or missed. */
+static int counts_seed(struct store *s)
+{
+	int64_t n[JOB__MAX] = { 0 }, seen = 0;
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	rc = exec_sql(&s->bk, "BEGIN");
+	if (rc != 0)
+		return rc;
+	rc = foreign_get(&s->bk, &seen) == 0 ? SQLITE_OK : SQLITE_ERROR;
+	if (rc == SQLITE_OK)
+		rc = stmt_get(&s->bk, "SELECT state, count(*) FROM jobs GROUP BY state", &st);
+	while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int i = name_index(job_state_names, JOB__MAX, sqlite3_column_text(st, 0));
+		n[i] = sqlite3_column_int64(st, 1);
+		rc = SQLITE_OK;
+	}
+	if (rc != SQLITE_DONE)
+		log_msg(LOG_ERROR, "store: counts: %s", sqlite3_errmsg(s->bk.db));
+	stmt_done(&s->bk, st);
+	rollback(s->bk.db); /* a read: nothing to commit */
+	if (rc != SQLITE_DONE)
+		return map_rc(rc) == ERR_NOMEM ? ERR_NOMEM : ERR_IO;
+	pthread_mutex_lock(&s->cmu);
+	memcpy(s->counts, n, sizeof(n));
+	s->foreign_seen = seen;
+	pthread_mutex_unlock(&s->cmu);
 	return 0;
 }
 
@@ -762,6 +900,7 @@ static int batch_plain(struct store *s, struct put_req *batch, int64_t now)
 			return map_rc(rc) == ERR_NOMEM ? ERR_NOMEM : ERR_IO;
 		}
 		r->rc = dup ? ERR_DUPLICATE : 0;
+		tx_moved(&s->wr, NO_STATE, JOB_QUEUED, !dup);
 	}
 	return 0;
 }
@@ -776,6 +915,7 @@ static int batch_savepoints(struct store *s, struct put_req *batch, int64_t now)
 		r->rc = put_one(s, r, now);
 		if (r->rc == ERR_IO || r->rc == ERR_NOMEM)
 			return r->rc;
+		tx_moved(&s->wr, NO_STATE, JOB_QUEUED, r->rc == 0);
 	}
 	return 0;
 }
@@ -792,12 +932,12 @@ static int batch_commit(struct store *s, struct put_req *batch)
 	int rc;
 
 	pthread_mutex_lock(&s->txmu);
-	rc = exec_sql(&s->wr, SQL_BEGIN);
+	rc = tx_begin(&s->wr);
 	if (rc == 0)
 		rc = batch_plain(s, batch, now);
 	if (rc == ERR_INVALID) {
 		rollback(s->wr.db);
-		rc = exec_sql(&s->wr, SQL_BEGIN);
+		rc = tx_begin(&s->wr); /* forgets the plain run's moves */
 		if (rc == 0)
 			rc = batch_savepoints(s, batch, now);
 	}
@@ -991,6 +1131,7 @@ static int sync_init(struct store *s)
 	pthread_mutex_init(&s->qmu, NULL);
 	pthread_mutex_init(&s->wmu, NULL);
 	pthread_mutex_init(&s->smu, NULL);
+	pthread_mutex_init(&s->cmu, NULL);
 	return rc == 0 ? 0 : ERR_NOMEM;
 }
 
@@ -1021,6 +1162,10 @@ static int open_all(struct store *s, char *err, size_t errlen)
 		rc = schema_ensure(s->bk.db, s->path, err, errlen);
 	if (rc == 0)
 		rc = recover_running(s, err, errlen);
+	if (rc == 0 && counts_seed(s) != 0) {
+		snprintf(err, errlen, "store: count jobs of %s: %s", s->path, sqlite3_errmsg(s->bk.db));
+		rc = ERR_IO;
+	}
 	if (rc == 0)
 		rc = conn_open(s->path, "PRAGMA synchronous = NORMAL", &s->wr.db, err, errlen);
 	if (rc == 0)
@@ -1105,6 +1250,7 @@ void store_close(struct store *s)
 	pthread_cond_destroy(&s->q_cv);
 	pthread_cond_destroy(&s->wcv);
 	pthread_mutex_destroy(&s->smu);
+	pthread_mutex_destroy(&s->cmu);
 	pthread_cond_destroy(&s->s_cv);
 	free(s);
 }
@@ -1236,7 +1382,7 @@ static int claim_tx(struct store *s, int64_t now_ms, int64_t lease_ms, struct jo
 	int rc;
 
 	pthread_mutex_lock(&s->txmu);
-	rc = exec_sql(&s->bk, SQL_BEGIN);
+	rc = tx_begin(&s->bk);
 	if (rc == 0)
 		rc = claim_pick(&s->bk, now_ms, out);
 	if (rc == 0) {
@@ -1244,6 +1390,8 @@ static int claim_tx(struct store *s, int64_t now_ms, int64_t lease_ms, struct jo
 		a[1] = AI(now_ms + lease_ms);
 		rc = stmt_run(&s->bk, SQL_CLAIM, a, 2, NULL);
 	}
+	if (rc == 0) /* an expired lease stays running */
+		tx_moved(&s->bk, (int)out->state, JOB_RUNNING, 1);
 	if (rc == ERR_NOTFOUND) {
 		/* Nothing written: no commit, and no verdict on the disk. */
 		rollback(s->bk.db);
@@ -1275,29 +1423,77 @@ int store_claim(struct store *s, int64_t now_ms, int64_t lease_ms, struct job *o
 	return rc;
 }
 
-/* Runs statements (all with the same arguments) in one write transaction;
- * *changes gets the rows touched by statement count_idx (COUNT_ALL: by all
- * of them). When must_touch is set and that statement touched nothing,
- * nothing is written and the result is ERR_NOTFOUND. */
-#define COUNT_ALL ((size_t)-1)
-static int write_tx(struct store *s, const char *const *sql, size_t n_sql,
-		    const struct arg *a, size_t n, size_t count_idx, int must_touch,
-		    int *changes)
+/* The state job_id is in, read inside the open transaction. Returns 0,
+ * ERR_NOTFOUND when there is no such job, or ERR_IO. */
+static int job_state_get(struct conn *c, int64_t job_id, int *state)
+{
+	sqlite3_stmt *st = NULL;
+	struct arg a[1] = { AI(job_id) };
+	int rc;
+
+	rc = stmt_get(c, "SELECT state FROM jobs WHERE id = ?1", &st);
+	if (rc == SQLITE_OK)
+		rc = bind_args(st, a, 1);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*state = name_index(job_state_names, JOB__MAX, sqlite3_column_text(st, 0));
+	else if (rc != SQLITE_DONE)
+		log_msg(LOG_ERROR, "store: state of job %lld: %s", (long long)job_id,
+			sqlite3_errmsg(c->db));
+	stmt_done(c, st);
+	if (rc == SQLITE_DONE)
+		return ERR_NOTFOUND;
+	return rc == SQLITE_ROW ? 0 : map_rc(rc);
+}
+
+/* One statement of a write transaction. Every row it touches is a job
+ * moved from state from to state to (NO_STATE: the job came or went, or
+ * the statement touches deliveries, when both are NO_STATE); ROW_STATE
+ * takes from as the state job ?1 had just before the statement. */
+#define ROW_STATE (-2)
+struct step {
+	const char *sql;
+	int from, to;
+	int counted;    /* its rows are the caller's count (and must_touch's) */
+};
+
+/* Runs one step inside the open transaction; adds its rows to *counted
+ * when it counts. */
+static int step_run(struct conn *c, const struct step *sp, const struct arg *a, size_t n,
+		    int *counted)
+{
+	int from = sp->from, ch = 0, rc;
+
+	if (from == ROW_STATE && job_state_get(c, a[0].i, &from) != 0)
+		from = NO_STATE; /* no such job: the statement touches nothing */
+	rc = stmt_run(c, sp->sql, a, n, &ch);
+	if (rc != 0)
+		return rc;
+	if (sp->from != NO_STATE || sp->to != NO_STATE)
+		tx_moved(c, from, sp->to, ch);
+	if (sp->counted)
+		*counted += ch;
+	return 0;
+}
+
+/* Runs steps (all with the same arguments) in one write transaction;
+ * *changes gets the rows touched by the counted steps. When must_touch is
+ * set and they touched nothing, nothing is written and the result is
+ * ERR_NOTFOUND. */
+static int write_tx(struct store *s, const struct step *steps, size_t n_steps,
+		    const struct arg *a, size_t n, int must_touch, int *changes)
 {
 	size_t k;
 	int ch = 0, rc;
 
 	pthread_mutex_lock(&s->mu);
 	pthread_mutex_lock(&s->txmu);
-	rc = exec_sql(&s->bk, SQL_BEGIN);
-	for (k = 0; k < n_sql && rc == 0; k++) {
-		int one = 0;
-		rc = stmt_run(&s->bk, sql[k], a, n, &one);
-		if (k == count_idx || count_idx == COUNT_ALL)
-			ch += one;
-		if (rc == 0 && k == count_idx && ch == 0 && must_touch)
-			rc = ERR_NOTFOUND;
-	}
+	rc = tx_begin(&s->bk);
+	for (k = 0; k < n_steps && rc == 0; k++)
+		rc = step_run(&s->bk, &steps[k], a, n, &ch);
+	if (rc == 0 && ch == 0 && must_touch)
+		rc = ERR_NOTFOUND;
 	if (rc == ERR_NOTFOUND)
 		rollback(s->bk.db);
 	else
@@ -1309,11 +1505,14 @@ static int write_tx(struct store *s, const char *const *sql, size_t n_sql,
 	return rc;
 }
 
-static int write_one(struct store *s, const char *sql, const struct arg *a, size_t n)
+/* One statement on one job (?1) that must exist, moving it to state to. */
+static int write_one(struct store *s, const char *sql, int to, const struct arg *a, size_t n)
 {
+	const struct step st[1] = { { sql, ROW_STATE, to, 1 } };
+
 	if (s == NULL)
 		return ERR_INVALID;
-	return write_tx(s, &sql, 1, a, n, 0, 1, NULL);
+	return write_tx(s, st, 1, a, n, 1, NULL);
 }
 
 int store_job_retry(struct store *s, int64_t job_id, int64_t not_before_ms, const char *error)
@@ -1321,7 +1520,8 @@ int store_job_retry(struct store *s, int64_t job_id, int64_t not_before_ms, cons
 	struct arg a[3] = { AI(job_id), AI(not_before_ms), AT(error) };
 
 	return write_one(s, "UPDATE jobs SET state = 'queued', not_before_ms = ?2,"
-			    " last_error = ?3, lease_until_ms = NULL WHERE id = ?1", a, 3);
+			    " last_error = ?3, lease_until_ms = NULL WHERE id = ?1",
+			 JOB_QUEUED, a, 3);
 }
 
 int store_job_release(struct store *s, int64_t job_id)
@@ -1330,18 +1530,18 @@ int store_job_release(struct store *s, int64_t job_id)
 
 	return write_one(s, "UPDATE jobs SET state = 'queued', lease_until_ms = NULL,"
 			    " attempts = max(attempts - 1, 0)"
-			    " WHERE id = ?1 AND state = 'running'", a, 1);
+			    " WHERE id = ?1 AND state = 'running'", JOB_QUEUED, a, 1);
 }
 
 int store_job_end(struct store *s, int64_t job_id, enum job_state st, const char *reason)
 {
 	/* There is no "ignored" delivery state: a delivery that will never
 	 * be attempted is dead either way, with the reason as its error. */
-	static const char *const sql[2] = {
-		"UPDATE jobs SET state = ?2, last_error = ?3, finished_ms = ?4,"
-		" lease_until_ms = NULL WHERE id = ?1",
-		"UPDATE deliveries SET state = 'dead', last_error = ?3, updated_ms = ?4"
-		" WHERE job_id = ?1 AND state = 'pending'",
+	const struct step steps[2] = {
+		{ "UPDATE jobs SET state = ?2, last_error = ?3, finished_ms = ?4,"
+		  " lease_until_ms = NULL WHERE id = ?1", ROW_STATE, (int)st, 1 },
+		{ "UPDATE deliveries SET state = 'dead', last_error = ?3, updated_ms = ?4"
+		  " WHERE job_id = ?1 AND state = 'pending'", NO_STATE, NO_STATE, 0 },
 	};
 	struct arg a[4];
 
@@ -1351,7 +1551,7 @@ int store_job_end(struct store *s, int64_t job_id, enum job_state st, const char
 	a[1] = AT(job_state_names[st]);
 	a[2] = AT(reason);
 	a[3] = AI(store_now_ms());
-	return write_tx(s, sql, 2, a, 4, 0, 1, NULL);
+	return write_tx(s, steps, 2, a, 4, 1, NULL);
 }
 
 /* Counts job_id's deliveries by state; *min_nb gets the earliest pending
@@ -1388,9 +1588,11 @@ static int settle_apply(struct conn *c, int64_t job_id)
 	int64_t cnt[DLV__MAX], min_nb, now = store_now_ms();
 	enum job_state next;
 	struct arg a[4];
-	int ch = 0, rc;
+	int ch = 0, prev = NO_STATE, rc;
 
-	rc = dlv_tally(c, job_id, cnt, &min_nb);
+	rc = job_state_get(c, job_id, &prev);
+	if (rc == 0)
+		rc = dlv_tally(c, job_id, cnt, &min_nb);
 	if (rc != 0)
 		return rc;
 	if (cnt[DLV_PENDING] > 0)
@@ -1417,6 +1619,8 @@ static int settle_apply(struct conn *c, int64_t job_id)
 		  " WHERE id = ?1", a, 4, &ch);
 	if (rc == 0 && ch == 0)
 		rc = ERR_NOTFOUND;
+	if (rc == 0)
+		tx_moved(c, prev, (int)next, ch);
 	return rc;
 }
 
@@ -1428,7 +1632,7 @@ int store_job_settle(struct store *s, int64_t job_id)
 		return ERR_INVALID;
 	pthread_mutex_lock(&s->mu);
 	pthread_mutex_lock(&s->txmu);
-	rc = exec_sql(&s->bk, SQL_BEGIN);
+	rc = tx_begin(&s->bk);
 	if (rc == 0)
 		rc = settle_apply(&s->bk, job_id);
 	if (rc == ERR_NOTFOUND)
@@ -1577,7 +1781,7 @@ int store_delivery_record(struct store *s, int64_t job_id, const char *dest,
 		return ERR_INVALID;
 	pthread_mutex_lock(&s->mu);
 	pthread_mutex_lock(&s->txmu);
-	rc = exec_sql(&s->bk, SQL_BEGIN);
+	rc = tx_begin(&s->bk);
 	if (rc == 0)
 		rc = record_apply(&s->bk, job_id, dest, o, settle);
 	if (rc == ERR_NOTFOUND)
@@ -1631,15 +1835,22 @@ int store_dead_retry(struct store *s, int64_t job_id, size_t *count)
 	/* Dead deliveries of dead or delivered jobs become pending; then every
 	 * such job that has a pending delivery again is queued. A delivered
 	 * job keeps its delivered destinations, so only the dead ones post. */
-	static const char *const sql[2] = {
-		"UPDATE deliveries SET state = 'pending', attempts = 0, not_before_ms = ?2,"
-		" last_error = NULL, updated_ms = ?2 WHERE state = 'dead' AND job_id IN"
-		" (SELECT id FROM jobs WHERE state IN ('dead', 'delivered')"
-		" AND (?1 < 0 OR id = ?1))",
-		"UPDATE jobs SET state = 'queued', attempts = 0, not_before_ms = ?2,"
-		" lease_until_ms = NULL, finished_ms = NULL"
-		" WHERE state IN ('dead', 'delivered') AND (?1 < 0 OR id = ?1) AND id IN"
-		" (SELECT job_id FROM deliveries WHERE state = 'pending')",
+	static const struct step steps[3] = {
+		{ "UPDATE deliveries SET state = 'pending', attempts = 0, not_before_ms = ?2,"
+		  " last_error = NULL, updated_ms = ?2 WHERE state = 'dead' AND job_id IN"
+		  " (SELECT id FROM jobs WHERE state IN ('dead', 'delivered')"
+		  " AND (?1 < 0 OR id = ?1))", NO_STATE, NO_STATE, 0 },
+		/* One statement per state left, so each knows what it moves. */
+		{ "UPDATE jobs SET state = 'queued', attempts = 0, not_before_ms = ?2,"
+		  " lease_until_ms = NULL, finished_ms = NULL"
+		  " WHERE state = 'dead' AND (?1 < 0 OR id = ?1) AND id IN"
+		  " (SELECT job_id FROM deliveries WHERE state = 'pending')",
+		  JOB_DEAD, JOB_QUEUED, 1 },
+		{ "UPDATE jobs SET state = 'queued', attempts = 0, not_before_ms = ?2,"
+		  " lease_until_ms = NULL, finished_ms = NULL"
+		  " WHERE state = 'delivered' AND (?1 < 0 OR id = ?1) AND id IN"
+		  " (SELECT job_id FROM deliveries WHERE state = 'pending')",
+		  JOB_DELIVERED, JOB_QUEUED, 1 },
 	};
 	struct arg a[2] = { AI(job_id), AI(store_now_ms()) };
 	int ch = 0, rc;
@@ -1648,7 +1859,7 @@ int store_dead_retry(struct store *s, int64_t job_id, size_t *count)
 		*count = 0;
 	if (s == NULL)
 		return ERR_INVALID;
-	rc = write_tx(s, sql, 2, a, 2, 1, job_id >= 0, &ch);
+	rc = write_tx(s, steps, 3, a, 2, job_id >= 0, &ch);
 	if (rc == 0 && ch > 0)
 		store_wake(s);
 	if (count != NULL)
@@ -1659,11 +1870,12 @@ int store_dead_retry(struct store *s, int64_t job_id, size_t *count)
 int store_dead_purge(struct store *s, int64_t older_than_s, size_t *count)
 {
 	/* Dead jobs go whole; a delivered job loses only its dead deliveries. */
-	static const char *const sql[2] = {
-		"DELETE FROM jobs WHERE state = 'dead'"
-		" AND coalesce(finished_ms, received_ms) <= ?1",
-		"DELETE FROM deliveries WHERE state = 'dead' AND updated_ms <= ?1"
-		" AND job_id IN (SELECT id FROM jobs WHERE state = 'delivered')",
+	static const struct step steps[2] = {
+		{ "DELETE FROM jobs WHERE state = 'dead'"
+		  " AND coalesce(finished_ms, received_ms) <= ?1", JOB_DEAD, NO_STATE, 1 },
+		{ "DELETE FROM deliveries WHERE state = 'dead' AND updated_ms <= ?1"
+		  " AND job_id IN (SELECT id FROM jobs WHERE state = 'delivered')",
+		  NO_STATE, NO_STATE, 1 },
 	};
 	struct arg a[1];
 	int ch = 0, rc;
@@ -1673,7 +1885,7 @@ int store_dead_purge(struct store *s, int64_t older_than_s, size_t *count)
 	if (s == NULL || older_than_s < 0 || older_than_s > INT64_MAX / 2000)
 		return ERR_INVALID;
 	a[0] = AI(store_now_ms() - older_than_s * 1000);
-	rc = write_tx(s, sql, 2, a, 1, COUNT_ALL, 0, &ch);
+	rc = write_tx(s, steps, 2, a, 1, 0, &ch);
 	if (count != NULL)
 		*count = (size_t)ch;
 	return rc;
@@ -1687,38 +1899,45 @@ int store_prune(struct store *s, int64_t window_s)
 	 * not_before condition drops nothing the finished one keeps; it lets
 	 * the scan use jobs_claim's range instead of reading every finished
 	 * job still inside the window. */
-	static const char *const sql[1] = {
-		"DELETE FROM jobs WHERE state IN ('delivered', 'ignored')"
-		" AND not_before_ms <= ?1 AND coalesce(finished_ms, received_ms) <= ?1",
+	static const struct step steps[2] = {
+		{ "DELETE FROM jobs WHERE state = 'delivered'"
+		  " AND not_before_ms <= ?1 AND coalesce(finished_ms, received_ms) <= ?1",
+		  JOB_DELIVERED, NO_STATE, 0 },
+		{ "DELETE FROM jobs WHERE state = 'ignored'"
+		  " AND not_before_ms <= ?1 AND coalesce(finished_ms, received_ms) <= ?1",
+		  JOB_IGNORED, NO_STATE, 0 },
 	};
 	struct arg a[1];
 
 	if (s == NULL || window_s < 0 || window_s > INT64_MAX / 2000)
 		return ERR_INVALID;
 	a[0] = AI(store_now_ms() - window_s * 1000);
-	return write_tx(s, sql, 1, a, 1, 0, 0, NULL);
+	return write_tx(s, steps, 2, a, 1, 0, NULL);
 }
 
 int store_counts(struct store *s, int64_t counts[JOB__MAX])
 {
-	sqlite3_stmt *st = NULL;
+	int64_t foreign = 0;
 	int rc;
 
 	if (s == NULL || counts == NULL)
 		return ERR_INVALID;
 	memset(counts, 0, sizeof(int64_t) * JOB__MAX);
 	pthread_mutex_lock(&s->mu);
-	rc = stmt_get(&s->bk, "SELECT state, count(*) FROM jobs GROUP BY state", &st);
-	while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		int i = name_index(job_state_names, JOB__MAX, sqlite3_column_text(st, 0));
-		counts[i] = sqlite3_column_int64(st, 1);
-		rc = SQLITE_OK;
+	rc = foreign_get(&s->bk, &foreign);
+	/* Only the owner sees every move; anyone else counts each time. */
+	if (rc == 0 && (!s->owner || foreign != s->foreign_seen)) {
+		pthread_mutex_lock(&s->txmu);
+		rc = counts_seed(s);
+		pthread_mutex_unlock(&s->txmu);
 	}
-	if (rc != SQLITE_DONE)
-		log_msg(LOG_ERROR, "store: counts: %s", sqlite3_errmsg(s->bk.db));
-	stmt_done(&s->bk, st);
 	pthread_mutex_unlock(&s->mu);
-	return map_rc(rc);
+	if (rc != 0)
+		return rc;
+	pthread_mutex_lock(&s->cmu);
+	memcpy(counts, s->counts, sizeof(s->counts));
+	pthread_mutex_unlock(&s->cmu);
+	return 0;
 }
 
 /* After a failed write nothing may write again for a long time (intake
@@ -1736,7 +1955,7 @@ static void probe_write(struct store *s)
 		return;
 	pthread_mutex_lock(&s->mu);
 	pthread_mutex_lock(&s->txmu);
-	rc = exec_sql(&s->bk, SQL_BEGIN);
+	rc = tx_begin(&s->bk);
 	if (rc == 0)
 		rc = exec_sql(&s->bk, "PRAGMA user_version = " STR(SCHEMA_VERSION));
 	rc = tx_end(s, &s->bk, rc);

@@ -2,9 +2,9 @@
  * run's identity is searched for under several key spellings, at the top
  * level and one level down; everything copied out is bounded and cleaned. */
 #include <ctype.h>
-#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cjson/cJSON.h>
@@ -59,50 +59,52 @@ static int too_deep(const char *body, size_t len, int max)
 	return 0;
 }
 
-/* The object's member key as a string or integral number, else NULL. For
- * numbers the decimal text goes into num (numbers are accepted because some
- * senders use numeric ids). */
-static const char *id_value(const cJSON *obj, const char *key, char *num, size_t numlen)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
-	double d;
+/* Where an id was found: the member key of the top level (nest NULL) or
+ * of the object nest, holding a non-empty string or a number. */
+struct id_src {
+	const cJSON *item;
+	const char *nest;
+	const char *key;
+};
 
-	if (cJSON_IsString(v) && v->valuestring && v->valuestring[0])
-		return v->valuestring;
-	if (!cJSON_IsNumber(v))
-		return NULL;
-	d = v->valuedouble;
-	/* Only integers that a double holds exactly. */
-	if (!isfinite(d) || d != floor(d) || fabs(d) > 9007199254740992.0)
-		return NULL;
-	snprintf(num, numlen, "%lld", (long long)d);
-	return num;
+/* 1 when v can be an id: a non-empty string or any number (whether the
+ * number is a usable id is decided from its text, see number_id()). */
+static int id_candidate(const cJSON *v)
+{
+	return (cJSON_IsString(v) && v->valuestring && v->valuestring[0]) || cJSON_IsNumber(v);
 }
 
 /* Finds the first key of keys (in order) at the top level, then under each
  * nest object; keys are the outer loop so a specific spelling nested one
- * level down beats a generic "id" on an envelope. */
-static const char *find_id(const cJSON *root, const char *const *keys, size_t nkeys,
-			   char *num, size_t numlen)
+ * level down beats a generic "id" on an envelope. Returns 0 with *src
+ * filled, or ERR_NOTFOUND. */
+static int find_id(const cJSON *root, const char *const *keys, size_t nkeys,
+		   struct id_src *src)
 {
-	const char *s;
+	const cJSON *v, *o;
 	size_t k, n;
 
 	for (k = 0; k < nkeys; k++) {
-		s = id_value(root, keys[k], num, numlen);
-		if (s)
-			return s;
+		src->key = keys[k];
+		src->nest = NULL;
+		v = cJSON_GetObjectItemCaseSensitive(root, keys[k]);
+		if (id_candidate(v)) {
+			src->item = v;
+			return 0;
+		}
 		for (n = 0; n < NELEM(nests); n++) {
-			const cJSON *o = cJSON_GetObjectItemCaseSensitive(root, nests[n]);
-
+			o = cJSON_GetObjectItemCaseSensitive(root, nests[n]);
 			if (!cJSON_IsObject(o))
 				continue;
-			s = id_value(o, keys[k], num, numlen);
-			if (s)
-				return s;
+			v = cJSON_GetObjectItemCaseSensitive(o, keys[k]);
+			if (id_candidate(v)) {
+				src->item = v;
+				src->nest = nests[n];
+				return 0;
+			}
 		}
 	}
-	return NULL;
+	return ERR_NOTFOUND;
 }
 
 /* Like find_id but for free text: only strings count. */
@@ -219,6 +221,125 @@ static void copy_ascii(char *dst, size_t cap, const char *src)
 	dst[o] = '\0';
 }
 
+/* An escape \u0000 makes cJSON end the decoded string at the NUL, so an id
+ * or a name would silently lose its tail. In a copy of the body (b, len
+ * bytes) every such escape inside a string becomes \u0001: a control
+ * character, which no id may hold (so the id is refused) and which display
+ * text drops. An escaped backslash followed by "u0000" is left alone. */
+static void unescape_nul(char *b, size_t len)
+{
+	int in_str = 0;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		if (!in_str) {
+			in_str = b[i] == '"';
+			continue;
+		}
+		if (b[i] == '"') {
+			in_str = 0;
+		} else if (b[i] == '\\') {
+			if (i + 5 < len && memcmp(b + i + 1, "u0000", 5) == 0)
+				b[i + 5] = '1';
+			i++; /* the escaped character */
+		}
+	}
+}
+
+/* 1 when the six bytes \u0000 occur anywhere in body (a cheap look before
+ * the exact scan of unescape_nul()). */
+static int has_nul_escape(const char *body, size_t len)
+{
+	const char *p = body, *end = body + len;
+
+	while ((p = memchr(p, '\\', (size_t)(end - p))) != NULL) {
+		if (end - p >= 6 && memcmp(p + 1, "u0000", 5) == 0)
+			return 1;
+		p++;
+	}
+	return 0;
+}
+
+/* Characters of a JSON number as cJSON reads one. */
+static int number_char(char c)
+{
+	return (c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' || c == 'e' ||
+	       c == 'E';
+}
+
+/* The body with every number outside strings turned into a string of its
+ * own text, so parsing it gives the same tree with each number's exact
+ * source text where the number was. Each number grows by two quotes and
+ * is followed by at least one other byte, so 2*len+2 bytes suffice.
+ * Returns a malloc'ed copy (*outlen bytes) or NULL. */
+static char *quote_numbers(const char *b, size_t len, size_t *outlen)
+{
+	char *o = malloc(2 * len + 2);
+	int in_str = 0, esc = 0;
+	size_t i = 0, n = 0, run;
+
+	if (o == NULL)
+		return NULL;
+	while (i < len) {
+		char c = b[i];
+
+		if (in_str) {
+			if (esc)
+				esc = 0;
+			else if (c == '\\')
+				esc = 1;
+			else if (c == '"')
+				in_str = 0;
+		} else if (c == '"') {
+			in_str = 1;
+		} else if (c == '-' || (c >= '0' && c <= '9')) {
+			for (run = 0; i + run < len && number_char(b[i + run]); run++)
+				;
+			o[n++] = '"';
+			memcpy(o + n, b + i, run);
+			n += run;
+			o[n++] = '"';
+			i += run;
+			continue;
+		}
+		o[n++] = c;
+		i++;
+	}
+	*outlen = n;
+	return o;
+}
+
+/* The decimal text of an id given as a JSON number, exactly as the
+ * sender wrote it: only a plain non-negative integer up to 2^53 (what a
+ * double holds exactly, so every sender and parser reads the same id).
+ * cJSON keeps only the double, so the text comes from the body parsed
+ * again with its numbers quoted (once, on first need, kept in *quoted).
+ * Returns 0 with the digits in num, or ERR_LIMIT. */
+static int number_id(const char *body, size_t len, cJSON **quoted, const struct id_src *src,
+		     char *num, size_t numlen)
+{
+	const cJSON *o, *v;
+	const char *t;
+	size_t qlen = 0, n;
+	char *q;
+
+	if (*quoted == NULL) {
+		q = quote_numbers(body, len, &qlen);
+		if (q != NULL)
+			*quoted = cJSON_ParseWithLength(q, qlen);
+		free(q);
+	}
+	o = src->nest != NULL ? cJSON_GetObjectItemCaseSensitive(*quoted, src->nest) : *quoted;
+	v = cJSON_GetObjectItemCaseSensitive(o, src->key);
+	t = cJSON_IsString(v) ? v->valuestring : NULL;
+	n = t != NULL ? strlen(t) : 0;
+	if (n == 0 || n > 16 || n >= numlen || strspn(t, "0123456789") != n ||
+	    (n > 1 && t[0] == '0') || strtoull(t, NULL, 10) > 9007199254740992ULL)
+		return ERR_LIMIT;
+	memcpy(num, t, n + 1);
+	return 0;
+}
+
 /* Parses and checks that the whole body is one JSON object. */
 static int parse_root(const char *body, size_t len, int max_depth, cJSON **out,
 		      const char **why)
@@ -251,40 +372,76 @@ static int parse_root(const char *body, size_t len, int max_depth, cJSON **out,
 	return 0;
 }
 
-/* Fills the ids of ev from root (or the query project id). */
-static int take_ids(const cJSON *root, const char *query_project_id,
-		    struct webhook_event *ev, const char **why)
+/* The text of the id at src: the string, or a number's exact digits in
+ * num. Returns 0, or ERR_LIMIT (with *why naming which id) for a number
+ * that is no usable id. */
+static int id_text(const char *body, size_t len, cJSON **quoted, const struct id_src *src,
+		   char *num, size_t numlen, const char **out)
 {
-	char num[32];
-	const char *s;
+	if (cJSON_IsString(src->item)) {
+		*out = src->item->valuestring;
+		return 0;
+	}
+	*out = num;
+	return number_id(body, len, quoted, src, num, numlen);
+}
 
-	s = find_id(root, exec_keys, NELEM(exec_keys), num, sizeof(num));
-	if (s == NULL) {
+/* Fills the ids of ev from root (or the query project id). body and len
+ * are what root was parsed from, for the exact text of numeric ids. */
+static int take_ids(const cJSON *root, const char *body, size_t len,
+		    const char *query_project_id, struct webhook_event *ev, const char **why)
+{
+	cJSON *quoted = NULL;
+	struct id_src src;
+	char num[32];
+	const char *s = NULL;
+	int rc;
+
+	rc = find_id(root, exec_keys, NELEM(exec_keys), &src);
+	if (rc != 0) {
 		*why = "missing execution id (pipelineExecutionId, executionId, execution_id or id)";
-		return ERR_NOTFOUND;
+		goto out;
+	}
+	rc = id_text(body, len, &quoted, &src, num, sizeof(num), &s);
+	if (rc != 0) {
+		*why = "execution id is a number but not an integer from 0 to 2^53";
+		goto out;
 	}
 	if (copy_id(ev->execution_id, s)) {
 		*why = "execution id too long or has characters outside [A-Za-z0-9._:-]";
-		return ERR_LIMIT;
+		rc = ERR_LIMIT;
+		goto out;
 	}
-	s = find_id(root, project_keys, NELEM(project_keys), num, sizeof(num));
-	if (s == NULL && query_project_id && query_project_id[0])
+	s = NULL;
+	rc = find_id(root, project_keys, NELEM(project_keys), &src);
+	if (rc == 0)
+		rc = id_text(body, len, &quoted, &src, num, sizeof(num), &s);
+	else if (query_project_id && query_project_id[0])
 		s = query_project_id;
+	if (rc == ERR_LIMIT) {
+		*why = "project id is a number but not an integer from 0 to 2^53";
+		goto out;
+	}
+	rc = 0;
 	if (s == NULL) {
 		*why = "missing project id (projectId, project_id or ?projectId=)";
-		return ERR_NOTFOUND;
+		rc = ERR_NOTFOUND;
+		goto out;
 	}
 	if (copy_id(ev->project_id, s)) {
 		*why = "project id too long or has characters outside [A-Za-z0-9._:-]";
-		return ERR_LIMIT;
+		rc = ERR_LIMIT;
 	}
-	return 0;
+out:
+	cJSON_Delete(quoted);
+	return rc;
 }
 
 int webhook_parse(const char *body, size_t len, const char *query_project_id,
 		  int max_depth, struct webhook_event *ev, const char **why)
 {
 	const char *dummy, *s;
+	char *copy = NULL;
 	cJSON *root = NULL;
 	int rc;
 
@@ -296,10 +453,21 @@ int webhook_parse(const char *body, size_t len, const char *query_project_id,
 		*why = "empty body";
 		return ERR_PARSE;
 	}
+	/* Only a body that holds the escape at all is copied. */
+	if (has_nul_escape(body, len)) {
+		copy = malloc(len);
+		if (copy == NULL) {
+			*why = "out of memory";
+			return ERR_NOMEM;
+		}
+		memcpy(copy, body, len);
+		unescape_nul(copy, len);
+		body = copy;
+	}
 	rc = parse_root(body, len, max_depth, &root, why);
 	if (rc)
 		goto out;
-	rc = take_ids(root, query_project_id, ev, why);
+	rc = take_ids(root, body, len, query_project_id, ev, why);
 	if (rc)
 		goto out;
 	s = find_text(root, pipeline_keys, NELEM(pipeline_keys));
@@ -314,6 +482,7 @@ int webhook_parse(const char *body, size_t len, const char *query_project_id,
 		copy_ascii(ev->status_text, sizeof(ev->status_text), s);
 out:
 	cJSON_Delete(root);
+	free(copy);
 	if (rc) {
 		/* A failed parse leaves nothing half-filled behind. */
 		memset(ev, 0, sizeof(*ev));

@@ -142,6 +142,39 @@ static void test_bad_whsec(void **state)
 	assert_int_equal(check_secrets(&r, bad, 4, V1_NOW), AUTH_BAD_SIGNATURE);
 }
 
+/* The rule config validation applies to hmac_secret: a whsec_ secret is
+ * the prefix and strict standard base64 of 1..255 bytes; anything else is
+ * used as raw bytes and only has to be non-empty. */
+static void test_secret_ok(void **state)
+{
+	static const char *const good[] = {
+		V1_SECRET, V2_SECRET, "plain-secret", "whsec_QQ==", "whsec_QUI=", "whsec_QUJD",
+	};
+	static const char *const bad[] = {
+		"", "whsec_", "whsec_abc", "whsec_!!!!", "whsec_QQ=A", "whsec_Q===", "whsec_====",
+		"whsec_QUJD QUJD", "whsec_QU\nJ", "whsec_QUJD\n", "whsec_QU-_", "whsec_QUJD=",
+	};
+	char big[6 + 344 + 1];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		if (!auth_secret_ok(good[i]))
+			fail_msg("rejected good secret %s", good[i]);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (auth_secret_ok(bad[i]))
+			fail_msg("accepted bad secret \"%s\"", bad[i]);
+	assert_false(auth_secret_ok(NULL));
+	/* 255 bytes (340 characters) decode; 258 do not fit the key buffer. */
+	memcpy(big, "whsec_", 6);
+	memset(big + 6, 'A', 340);
+	big[6 + 340] = '\0';
+	assert_true(auth_secret_ok(big));
+	memset(big + 6, 'A', 344);
+	big[6 + 344] = '\0';
+	assert_false(auth_secret_ok(big));
+}
+
 static void test_github(void **state)
 {
 	char *gh[] = { (char *)GH_SECRET };
@@ -246,6 +279,7 @@ int main(void)
 		cmocka_unit_test(test_standard_list_and_rotation),
 		cmocka_unit_test(test_standard_timestamps),
 		cmocka_unit_test(test_bad_whsec),
+		cmocka_unit_test(test_secret_ok),
 		cmocka_unit_test(test_github),
 		cmocka_unit_test(test_tokens),
 		cmocka_unit_test(test_precedence),

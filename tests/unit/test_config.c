@@ -68,6 +68,7 @@ static void test_defaults(void **state)
 	assert_int_equal(c->log_format, LOG_FMT_LOGFMT);
 	assert_int_equal(c->signature_tolerance, 300);
 	assert_int_equal(c->allow_unauthenticated, 0);
+	assert_int_equal(c->allow_core_dumps, 0);
 	assert_int_equal(c->max_body, 65536);
 	assert_int_equal(c->max_json_depth, 16);
 	assert_int_equal(c->max_connections, 256);
@@ -134,6 +135,11 @@ static const struct {
 	{ "bad_notify_on.ini", 1, "13: notify_on: unknown status \"EXPLODED\"" },
 	{ "http_url.ini", 1, "8: url uses http://; set [delivery] allow_http = true to permit it" },
 	{ "bad_url.ini", 1, "8: url must be an http(s) URL" },
+	{ "bad_whsec.ini", 1,
+	  "3: hmac_secret: a whsec_ secret must be standard base64 after the prefix"
+	  " (A-Z a-z 0-9 + /, '=' only at the end, at most 255 bytes); item 2 is not" },
+	{ "backslash_url.ini", 1,
+	  "8: url contains a backslash, a space or a control character; write it with / separators" },
 	{ "unknown_dest_ref.ini", 1, "13: project p1: unknown destination \"nosuch\"" },
 	{ "bad_project_id.ini", 1, "11: [project has space/slash]: name may only hold A-Z a-z 0-9 . _ : -" },
 	{ "project_no_dest.ini", 1, "11: project p1: destinations is required" },
@@ -201,6 +207,11 @@ static void test_valid_variants(void **state)
 	assert_int_equal(c->n_auth_tokens, 0);
 	config_free(c);
 
+	c = config_load(DATA "core_dumps.ini", &d);
+	assert_non_null(c);
+	assert_int_equal(c->allow_core_dumps, 1);
+	config_free(c);
+
 	c = config_load(DATA "region_us.ini", &d);
 	assert_non_null(c);
 	assert_string_equal(c->api_base, "https://us1.api.matillion.com/dpc");
@@ -233,7 +244,7 @@ static void test_long_line(void **state)
 static const char *const env_ini =
 	"[server]\n"
 	"auth_token = ${T_TOK1}, plain-second , ${T_TOK1}x\n"
-	"hmac_secret = whsec_${T_TOK1}\n"
+	"hmac_secret = whsec_${T_TOK1}XY\n"
 	"workers = ${T_WORKERS}\n"
 	"shutdown_grace = 45s\n"
 	"[matillion]\n"
@@ -292,7 +303,7 @@ static void test_env_and_file_secrets(void **state)
 	assert_string_equal(c->auth_tokens[0], "envtok");
 	assert_string_equal(c->auth_tokens[1], "plain-second");
 	assert_string_equal(c->auth_tokens[2], "envtokx");
-	assert_string_equal(c->hmac_secrets[0], "whsec_envtok");
+	assert_string_equal(c->hmac_secrets[0], "whsec_envtokXY");
 	assert_int_equal(c->workers, 7);
 	assert_string_equal(c->client_id, "cid-42");
 	assert_string_equal(c->client_secret, "s3cret-value");
@@ -435,6 +446,13 @@ static void test_redact_url(void **state)
 		{ "https://example.com?sig=QS", "https://example.com/…redacted", { "sig", "QS", NULL } },
 		{ "http://h", "http://h/…redacted", { NULL, NULL, NULL } },
 		{ "not a url at all SECRET", "…redacted", { "SECRET", NULL, NULL } },
+		/* Backslashes or encoded separators never let the path pass as host. */
+		{ "https://hooks.slack.com\\services\\T0SECRET\\B0SECRET\\hookSECRET",
+		  "https://hooks.slack.com/services/T0…redacted", { "SECRET", "B0", "\\" } },
+		{ "https://hooks.slack.com%5Cservices%5CT0SECRET%5Chook",
+		  "https://hooks.slack.com/…redacted", { "SECRET", "services", "%" } },
+		{ "https://h.example;SECRET/x", "https://h.example/…redacted", { "SECRET", NULL, NULL } },
+		{ "ht\\tp://SECRET/x", "…redacted", { "SECRET", NULL, NULL } },
 	};
 	char out[256], tiny[12];
 	size_t i, j;

@@ -1329,10 +1329,227 @@ static void upgrades_v1_file(void **state)
 					    " 'jobs_lease', 'jobs_finished'))", -1, &st, NULL),
 			 SQLITE_OK);
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	assert_int_equal(sqlite3_column_int(st, 0), 2);
+	assert_int_equal(sqlite3_column_int(st, 0), 3);
 	assert_int_equal(sqlite3_column_int(st, 1), 0);
 	sqlite3_finalize(st);
 	sqlite3_close(db);
+}
+
+/* ---- job counts (for /metrics): kept in memory, checked against the file ---- */
+
+/* store_counts() and a fresh COUNT(*) GROUP BY state on the file must
+ * agree on every state; what names the step that was just taken. */
+static void counts_match_file_at(struct store *s, const char *path, const char *what)
+{
+	int64_t got[JOB__MAX], want[JOB__MAX] = { 0 };
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	int i;
+
+	assert_int_equal(store_counts(s, got), 0);
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT state, count(*) FROM jobs GROUP BY state",
+					    -1, &st, NULL), SQLITE_OK);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		for (i = 0; i < JOB__MAX; i++)
+			if (strcmp((const char *)sqlite3_column_text(st, 0), job_state_names[i]) == 0)
+				want[i] = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	for (i = 0; i < JOB__MAX; i++)
+		if (got[i] != want[i])
+			fail_msg("after %s: %s is %lld in store_counts(), %lld in the file", what,
+				 job_state_names[i], (long long)got[i], (long long)want[i]);
+}
+#define COUNTS_OK(f, what) counts_match_file_at((f)->s, (f)->path, (what))
+
+/* A batch of async puts with one request refused by a trigger, so the
+ * batch is rolled back and run again with savepoints. */
+static void put_poisoned_batch(struct fixture *f)
+{
+	enum { N = 6, POISON = 3 };
+	static struct async_put a[N];
+	pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+	pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
+	sqlite3 *db = NULL;
+	int i, left = N;
+
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "CREATE TRIGGER poison BEFORE INSERT ON jobs"
+				      " WHEN NEW.execution_id = 'exec-poison'"
+				      " BEGIN SELECT RAISE(ABORT, 'poisoned'); END",
+				      NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	for (i = 0; i < N; i++) {
+		char exec[32];
+		snprintf(exec, sizeof(exec), i == POISON ? "exec-poison" : "exec-p%d", i);
+		make_event(&a[i].ev, exec, ST_FAILED);
+		a[i].mu = &mu;
+		a[i].cv = &cv;
+		a[i].left = &left;
+		assert_int_equal(store_put_async(f->s, &a[i].ev, two_dests, 2, BIG_WINDOW,
+						 async_put_done, &a[i]), 0);
+	}
+	pthread_mutex_lock(&mu);
+	while (left > 0)
+		pthread_cond_wait(&cv, &mu);
+	pthread_mutex_unlock(&mu);
+	assert_int_equal(a[POISON].rc, ERR_INVALID);
+}
+
+/* Claims every ready job and ends it as st. */
+static void end_all_ready(struct store *s, enum job_state st)
+{
+	struct job j;
+
+	while (store_claim(s, store_now_ms(), 60000, &j) == 0)
+		assert_int_equal(store_job_end(s, j.id, st, "test"), 0);
+}
+
+/* Every transition a job can make, each followed by a comparison of
+ * store_counts() with the file: puts (a duplicate, a failed commit, a
+ * batch rolled back and run again), claims (also of an expired lease),
+ * retry, release, settle in all its outcomes, end, recovery at open, dead
+ * retry and purge, prune, and the same done by a second opener of the
+ * file (the CLI beside the service). */
+static void counts_follow_every_transition(void **state)
+{
+	struct fixture *f = *state;
+	struct webhook_event ev;
+	struct store *cli;
+	struct job j;
+	char err[256];
+	size_t n = 0;
+	int64_t a, b, c, d, e, id = -1, now = store_now_ms() + 3600 * 1000;
+	int64_t past = store_now_ms() - 3600 * 1000;
+
+	COUNTS_OK(f, "open");
+	a = put_job(f->s, "exec-a");
+	b = put_job(f->s, "exec-b");
+	c = put_job(f->s, "exec-c");
+	d = put_job(f->s, "exec-d");
+	make_event(&ev, "exec-a", ST_FAILED);
+	assert_int_equal(store_put(f->s, &ev, two_dests, 2, BIG_WINDOW, &id), ERR_DUPLICATE);
+	COUNTS_OK(f, "puts and a duplicate");
+	store_fail_writes(f->s, 1);
+	make_event(&ev, "exec-lost", ST_FAILED);
+	assert_int_equal(store_put(f->s, &ev, two_dests, 2, BIG_WINDOW, &id), ERR_IO);
+	assert_int_equal(store_claim(f->s, now, 60000, &j), ERR_IO);
+	store_fail_writes(f->s, 0);
+	COUNTS_OK(f, "a put and a claim that failed to commit");
+	put_poisoned_batch(f);
+	COUNTS_OK(f, "a batch rolled back and run with savepoints");
+	end_all_ready(f->s, JOB_IGNORED); /* the batch's jobs: not needed below */
+	assert_int_equal(store_prune(f->s, 0), 0);
+
+	a = put_job(f->s, "exec-a2");
+	b = put_job(f->s, "exec-b2");
+	c = put_job(f->s, "exec-c2");
+	d = put_job(f->s, "exec-d2");
+	e = put_job(f->s, "exec-e2");
+	claim_id(f->s, now, a);
+	COUNTS_OK(f, "claim");
+	assert_int_equal(store_job_retry(f->s, a, past, "api down"), 0);
+	COUNTS_OK(f, "retry");
+	assert_int_equal(store_job_retry(f->s, a, past, "api down"), 0); /* queued to queued */
+	COUNTS_OK(f, "retry of a queued job");
+	claim_id(f->s, now, a);
+	assert_int_equal(store_job_release(f->s, a), 0);
+	assert_int_equal(store_job_release(f->s, a), ERR_NOTFOUND);
+	COUNTS_OK(f, "release");
+	claim_id(f->s, now, a);
+	assert_int_equal(dlv_ok(f->s, a, "slack-ops"), 0);
+	{
+		struct dlv_outcome o = { .state = DLV_DELIVERED };
+		assert_int_equal(store_delivery_record(f->s, a, "teams-data", &o, 1), 0);
+	}
+	COUNTS_OK(f, "record with settle: delivered");
+	claim_id(f->s, now, b);
+	assert_int_equal(store_job_end(f->s, b, JOB_DEAD, "gave up"), 0);
+	COUNTS_OK(f, "end dead");
+	claim_id(f->s, now, c);
+	assert_int_equal(store_job_end(f->s, c, JOB_IGNORED, "no route"), 0);
+	assert_int_equal(store_job_end(f->s, 999999, JOB_DEAD, "no such job"), ERR_NOTFOUND);
+	COUNTS_OK(f, "end ignored");
+	claim_id(f->s, now, d);
+	assert_int_equal(dlv_ok(f->s, d, "slack-ops"), 0);
+	assert_int_equal(dlv_retry(f->s, d, "teams-data", past, "503"), 0);
+	assert_int_equal(store_job_settle(f->s, d), 0);
+	COUNTS_OK(f, "settle with a delivery pending");
+	claim_id(f->s, now, d);
+	assert_int_equal(dlv_dead(f->s, d, "teams-data", "410"), 0);
+	assert_int_equal(store_job_settle(f->s, d), 0);
+	COUNTS_OK(f, "settle delivered with a dead destination");
+	claim_id(f->s, now, e);
+	assert_int_equal(dlv_dead(f->s, e, "slack-ops", "404"), 0);
+	assert_int_equal(dlv_dead(f->s, e, "teams-data", "404"), 0);
+	assert_int_equal(store_job_settle(f->s, e), 0);
+	COUNTS_OK(f, "settle dead");
+
+	/* An expired lease claimed again, then a crash while running. */
+	a = put_job(f->s, "exec-a3");
+	assert_int_equal(store_claim(f->s, now, 0, &j), 0);
+	assert_int_equal(store_claim(f->s, now + 1, 60000, &j), 0);
+	assert_int_equal(j.id, a);
+	COUNTS_OK(f, "claim of an expired lease");
+	store_close(f->s);
+	f->s = store_open(f->path, err, sizeof(err));
+	assert_non_null(f->s);
+	COUNTS_OK(f, "recovery at open");
+
+	assert_int_equal(store_dead_retry(f->s, b, &n), 0);
+	COUNTS_OK(f, "dead retry of one job");
+	assert_int_equal(store_dead_retry(f->s, -1, &n), 0);
+	assert_true(n >= 2);
+	COUNTS_OK(f, "dead retry of all");
+	end_all_ready(f->s, JOB_DEAD);
+	COUNTS_OK(f, "every job ended dead");
+	assert_int_equal(store_dead_purge(f->s, 0, &n), 0);
+	assert_true(n > 0);
+	COUNTS_OK(f, "dead purge");
+	a = put_job(f->s, "exec-a4");
+	b = put_job(f->s, "exec-b4");
+	claim_id(f->s, now, a);
+	assert_int_equal(store_job_end(f->s, a, JOB_IGNORED, "no route"), 0);
+	assert_int_equal(store_prune(f->s, 0), 0);
+	COUNTS_OK(f, "prune");
+
+	/* A second opener (the CLI beside the service) changes the file;
+	 * the first store's counts must follow. */
+	claim_id(f->s, now, b);
+	assert_int_equal(store_job_end(f->s, b, JOB_DEAD, "gave up"), 0);
+	(void)put_job(f->s, "exec-c4");
+	cli = store_open(f->path, err, sizeof(err));
+	assert_non_null(cli);
+	assert_int_equal(store_dead_retry(cli, -1, &n), 0);
+	assert_int_equal(n, 1);
+	COUNTS_OK(f, "dead retry by a second opener");
+	end_all_ready(f->s, JOB_DEAD);
+	assert_int_equal(store_dead_purge(cli, 0, &n), 0);
+	assert_int_equal(n, 2);
+	store_close(cli);
+	COUNTS_OK(f, "dead purge by a second opener");
+}
+
+/* store_counts() answers from counters kept by the store, not from a
+ * COUNT over the jobs table (112 ms with a million jobs): a row written
+ * behind the store's back, by no store at all, is not seen. */
+static void counts_do_not_scan_jobs(void **state)
+{
+	struct fixture *f = *state;
+	int64_t c[JOB__MAX];
+	sqlite3 *db = NULL;
+
+	(void)put_job(f->s, "exec-1");
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "INSERT INTO jobs (project_id, execution_id, status,"
+				      " state, received_ms, not_before_ms)"
+				      " VALUES ('p', 'x', 'FAILED', 'queued', 0, 0)",
+				      NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(store_counts(f->s, c), 0);
+	assert_int_equal(c[JOB_QUEUED], 1);
 }
 
 int main(void)
@@ -1369,6 +1586,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(upgrades_v1_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(wake_unblocks_wait, setup, teardown),
 		cmocka_unit_test_setup_teardown(put_unblocks_wait, setup, teardown),
+		cmocka_unit_test_setup_teardown(counts_follow_every_transition, setup, teardown),
+		cmocka_unit_test_setup_teardown(counts_do_not_scan_jobs, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -119,14 +119,76 @@ static void test_numeric_ids(void **state)
 	assert_int_equal(parse("{\"id\":12345,\"projectId\":9007199254740991}", NULL, &ev, &why), 0);
 	assert_string_equal(ev.execution_id, "12345");
 	assert_string_equal(ev.project_id, "9007199254740991");
-	/* Fractions, booleans and null are not ids. */
-	assert_int_equal(parse("{\"id\":1.5,\"projectId\":\"p\"}", NULL, &ev, &why), ERR_NOTFOUND);
+	/* Booleans and null are not ids; a fraction is a bad one. */
+	assert_int_equal(parse("{\"id\":1.5,\"projectId\":\"p\"}", NULL, &ev, &why), ERR_LIMIT);
 	assert_int_equal(parse("{\"id\":true,\"projectId\":\"p\"}", NULL, &ev, &why), ERR_NOTFOUND);
 	assert_int_equal(parse("{\"id\":null,\"projectId\":\"p\"}", NULL, &ev, &why), ERR_NOTFOUND);
 	assert_int_equal(parse("{\"id\":\"\",\"projectId\":\"p\"}", NULL, &ev, &why), ERR_NOTFOUND);
 	/* A non-id value under the first key falls through to the next key. */
 	assert_int_equal(parse("{\"executionId\":false,\"id\":7,\"projectId\":\"p\"}", NULL, &ev, &why), 0);
 	assert_string_equal(ev.execution_id, "7");
+}
+
+/* A numeric id is taken exactly as written or not at all: only plain
+ * non-negative integers up to 2^53; anything a double would round, cut or
+ * sign is a 422 with its reason (ERR_LIMIT), never a different id. */
+static void test_numeric_ids_exact(void **state)
+{
+	static const char *const bad[] = {
+		"9007199254740993", "9007199254740994", "18446744073709551616", "1e300", "-1",
+		"1.5", "1.0", "1e3", "10E0", "-0", "0.0000000000000000001",
+		"123456789012345678901234567890",
+	};
+	struct webhook_event ev;
+	const char *why = NULL;
+	char body[256];
+	size_t i;
+
+	(void)state;
+	assert_int_equal(parse("{\"id\":9007199254740992,\"projectId\":0}", NULL, &ev, &why), 0);
+	assert_string_equal(ev.execution_id, "9007199254740992");
+	assert_string_equal(ev.project_id, "0");
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(body, sizeof(body), "{\"id\":%s,\"projectId\":\"p\"}", bad[i]);
+		why = NULL;
+		if (parse(body, NULL, &ev, &why) != ERR_LIMIT)
+			fail_msg("id %s: accepted as \"%s\" or not ERR_LIMIT (%s)", bad[i],
+				 ev.execution_id, why ? why : "-");
+		assert_non_null(strstr(why, "2^53"));
+		snprintf(body, sizeof(body), "{\"id\":\"e1\",\"data\":{\"projectId\":%s}}", bad[i]);
+		assert_int_equal(parse(body, NULL, &ev, &why), ERR_LIMIT);
+		assert_non_null(strstr(why, "project id"));
+	}
+	/* Numbers elsewhere in the body are nobody's business. */
+	assert_int_equal(parse("{\"id\":\"e1\",\"projectId\":\"p\",\"took\":1.5e300,"
+			       "\"n\":[-1,2e5]}", NULL, &ev, &why), 0);
+}
+
+/* An id holding NUL (\u0000) is refused, not cut at the NUL; the escape
+ * counts only inside a string, written as an escape. */
+static void test_nul_in_ids(void **state)
+{
+	struct webhook_event ev;
+	const char *why = NULL;
+
+	(void)state;
+	assert_int_equal(parse("{\"id\":\"abc\\u0000def\",\"projectId\":\"p\"}", NULL, &ev, &why),
+			 ERR_LIMIT);
+	assert_int_equal(parse("{\"id\":\"\\u0000\",\"executionId\":\"e2\",\"projectId\":\"p\"}",
+			       NULL, &ev, &why), 0);
+	assert_string_equal(ev.execution_id, "e2"); /* executionId comes before id */
+	assert_int_equal(parse("{\"id\":\"e1\",\"projectId\":\"p\\u0000q\"}", NULL, &ev, &why),
+			 ERR_LIMIT);
+	assert_int_equal(parse("{\"id\":\"\\u0000\",\"projectId\":\"p\"}", NULL, &ev, &why),
+			 ERR_LIMIT);
+	/* An escaped backslash before u0000 is text, not a NUL. */
+	assert_int_equal(parse("{\"id\":\"e1\",\"projectId\":\"p\",\"pipelineName\":"
+			       "\"a\\\\u0000b\"}", NULL, &ev, &why), 0);
+	assert_string_equal(ev.pipeline_name, "a\\u0000b");
+	/* A NUL in display text no longer cuts it short. */
+	assert_int_equal(parse("{\"id\":\"e1\",\"projectId\":\"p\",\"pipelineName\":"
+			       "\"load\\u0000 orders\"}", NULL, &ev, &why), 0);
+	assert_string_equal(ev.pipeline_name, "load orders");
 }
 
 static void test_status(void **state)
@@ -266,8 +328,9 @@ static void test_id_limits(void **state)
 	assert_int_equal(parse(body, NULL, &ev, &why), ERR_LIMIT);
 	assert_int_equal(parse("{\"id\":\"e\",\"projectId\":\"../etc\"}", NULL, &ev, &why), ERR_LIMIT);
 	assert_int_equal(parse("{\"id\":\"a b\",\"projectId\":\"p\"}", NULL, &ev, &why), ERR_LIMIT);
-	assert_int_equal(parse("{\"id\":\"a\\u0000b\",\"projectId\":\"p\"}", NULL, &ev, &why), 0);
-	assert_string_equal(ev.execution_id, "a"); /* cJSON ends the string at NUL */
+	/* Not "a": an id is never cut at a NUL (see test_nul_in_ids). */
+	assert_int_equal(parse("{\"id\":\"a\\u0000b\",\"projectId\":\"p\"}", NULL, &ev, &why),
+			 ERR_LIMIT);
 	assert_int_equal(parse("{\"id\":\"A.b_c:d-9\",\"projectId\":\"p\"}", NULL, &ev, &why), 0);
 	assert_string_equal(ev.execution_id, "A.b_c:d-9");
 }
@@ -309,6 +372,8 @@ int main(void)
 		cmocka_unit_test(test_nested_containers),
 		cmocka_unit_test(test_query_project_id),
 		cmocka_unit_test(test_numeric_ids),
+		cmocka_unit_test(test_numeric_ids_exact),
+		cmocka_unit_test(test_nul_in_ids),
 		cmocka_unit_test(test_status),
 		cmocka_unit_test(test_long_status_cut),
 		cmocka_unit_test(test_missing_ids),
