@@ -5,7 +5,9 @@
 #ifndef DPC_LOG_H
 #define DPC_LOG_H
 
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include "config.h"
 
 enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR, LOG__MAX };
@@ -34,5 +36,39 @@ void log_context(const char *job, const char *execution);
 /* Sends log lines to f instead of stderr (NULL restores stderr). For tests
  * and tools; f is borrowed and must outlive its use. */
 void log_set_stream(FILE *f);
+
+/* A budget for lines a peer can cause at will (one per rejected request,
+ * say): at most burst lines per window of window_ms, the rest counted so
+ * that one summary line can report them when the window ends. A window
+ * opens with the first event after the previous one ended. The clock is
+ * the caller's (monotonic milliseconds), so tests can drive it. Safe to
+ * share between threads; a taker holds its lock only briefly. */
+struct log_budget {
+	pthread_mutex_t mu;
+	int64_t window_ms; /* length of a window, at least 1 */
+	uint64_t burst;    /* lines allowed per window */
+	int open;          /* a window is running */
+	int64_t start_ms;  /* when it opened */
+	uint64_t used;     /* lines allowed in it so far */
+	uint64_t dropped;  /* lines suppressed in it so far */
+};
+
+/* Sets up b for burst lines per window_ms (below 1 means 1). 0, or
+ * ERR_IO when the lock cannot be created. */
+int log_budget_init(struct log_budget *b, unsigned burst, int64_t window_ms);
+/* Frees what log_budget_init() set up; NULL is fine. */
+void log_budget_destroy(struct log_budget *b);
+
+/* Asks to write one line at now_ms: 1 when it may be written, 0 when it
+ * is suppressed (and counted). *ended is set to the number of lines
+ * suppressed in a window that had ended before now_ms (0 if none): the
+ * caller writes one summary line for them before its own. */
+int log_budget_take(struct log_budget *b, int64_t now_ms, uint64_t *ended);
+
+/* Closes the window if it has ended by now_ms and returns the number of
+ * lines it suppressed (0 when none, or when it still runs). For a timer,
+ * so that the summary of a flood that stopped is not held back until the
+ * next line. */
+uint64_t log_budget_roll(struct log_budget *b, int64_t now_ms);
 
 #endif

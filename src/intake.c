@@ -32,11 +32,23 @@
  *   first callback until MHD reports it complete, so a reload mid-request
  *   cannot change the limits under it. Listener limits are read at start.
  * - Nothing from the request (body, header values) is echoed in replies or
- *   logged; problem details are fixed strings. */
+ *   logged; problem details are fixed strings.
+ * - Framing: libmicrohttpd 0.9.75 accepts requests whose length a front
+ *   proxy may read differently (Content-Length with Transfer-Encoding, two
+ *   Content-Lengths, "Transfer-Encoding : chunked", a folded or unknown
+ *   Transfer-Encoding), which would let a client hide a second request in
+ *   the body. Every request's headers are checked first (framing_ok());
+ *   such a request gets a 400 and the connection is closed.
+ * - Log volume: a client can send rejected requests as fast as we answer.
+ *   Each reason (webhook outcome, libmicrohttpd diagnostic, slow-client
+ *   sweep) has a log budget of QUIET_BURST lines per minute; the rest are
+ *   counted and the reaper writes one summary line per reason when the
+ *   minute ends. Metrics still count every request. Only rejections take
+ *   a budget's lock, never an accepted webhook. */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <limits.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -72,6 +84,15 @@
 /* libmicrohttpd's polling threads; the work per request is small, the
  * waiting for the disk happens off them. */
 #define POLL_THREADS 2
+/* Log lines per reason and window that a peer can cause by sending
+ * requests we reject; QUIET_SUMMARY must name the same window. */
+#define QUIET_BURST 10
+#define QUIET_WINDOW_MS 60000
+#define QUIET_SUMMARY "intake: rejections not logged in the last 60 s"
+
+/* The log budgets: one per webhook outcome, then libmicrohttpd's
+ * diagnostics and the reaper's lines about slow connections. */
+enum { QUIET_HTTPD = MW__MAX, QUIET_SLOW, QUIET__MAX };
 
 /* One open connection, tracked for the request deadline. Listed from
  * MHD's "started" to its "closed" notification; the socket stays open for
@@ -101,6 +122,8 @@ struct intake {
 	int closing;                /* intake_stop() began: no new puts */
 	unsigned puts;              /* store_put_async() calls not yet done */
 	struct conn *conns;
+	struct log_budget quiet[QUIET__MAX]; /* log lines a client can cause */
+	uint64_t slow_unlogged; /* slow connections closed unlogged; reaper only */
 };
 
 /* Where a POST /webhook stands. */
@@ -201,6 +224,46 @@ out:
 
 static const struct hdr no_hdr = { NULL, NULL };
 
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Writes the summary line for n lines that budget i held back; nothing
+ * when n is 0. */
+static void quiet_report(size_t i, uint64_t n)
+{
+	const char *reason = "connection_timeout";
+	char count[24];
+
+	if (n == 0)
+		return;
+	if (i < MW__MAX)
+		reason = metric_webhook_names[i];
+	else if (i == QUIET_HTTPD)
+		reason = "httpd";
+	snprintf(count, sizeof(count), "%" PRIu64, n);
+	log_event(LOG_WARN, QUIET_SUMMARY, "reason", reason, "count", count, (char *)NULL);
+}
+
+/* 1 when one more line of budget i may be written now, after writing the
+ * summary of a window that ended. The level is checked first, so a log
+ * level above warn costs rejected requests no lock either. */
+static int quiet_allows(struct intake *in, size_t i)
+{
+	uint64_t ended;
+	int ok;
+
+	if (!log_enabled(LOG_WARN))
+		return 0;
+	ok = log_budget_take(&in->quiet[i], mono_ms(), &ended);
+	quiet_report(i, ended);
+	return ok;
+}
+
 /* The client's address as text, for logs. */
 static void remote_ip(struct MHD_Connection *c, char *out, size_t outlen)
 {
@@ -221,13 +284,16 @@ static void remote_ip(struct MHD_Connection *c, char *out, size_t outlen)
 		snprintf(out, outlen, "?");
 }
 
-/* Counts, logs and answers one rejected webhook. */
-static enum MHD_Result reject(struct MHD_Connection *c, unsigned code, enum metric_webhook outcome,
-			      const char *detail, struct hdr extra)
+/* Counts, logs (within the outcome's budget) and answers one rejected
+ * webhook. */
+static enum MHD_Result reject(struct intake *in, struct MHD_Connection *c, unsigned code,
+			      enum metric_webhook outcome, const char *detail, struct hdr extra)
 {
 	char ip[INET6_ADDRSTRLEN], status[8];
 
 	metrics_webhook(outcome);
+	if (!quiet_allows(in, outcome))
+		return send_problem(c, code, detail, extra);
 	remote_ip(c, ip, sizeof(ip));
 	snprintf(status, sizeof(status), "%u", code);
 	log_event(LOG_WARN, "intake: webhook rejected", "outcome",
@@ -284,20 +350,20 @@ static enum MHD_Result webhook_begin(struct intake *in, struct MHD_Connection *c
 	struct req *rq;
 
 	if (atomic_load(&in->draining))
-		return reject(c, 503, MW_UNAVAILABLE, "shutting down", retry);
+		return reject(in, c, 503, MW_UNAVAILABLE, "shutting down", retry);
 	if (!is_json(header(c, MHD_HTTP_HEADER_CONTENT_TYPE)))
-		return reject(c, 415, MW_UNSUPPORTED, "content type must be application/json",
+		return reject(in, c, 415, MW_UNSUPPORTED, "content type must be application/json",
 			      no_hdr);
 	cfg = config_get(in->cfg);
 	declared = declared_length(c);
 	if (declared > cfg->max_body) {
 		config_put(in->cfg, cfg);
-		return reject(c, 413, MW_TOO_LARGE, "body larger than max_body", no_hdr);
+		return reject(in, c, 413, MW_TOO_LARGE, "body larger than max_body", no_hdr);
 	}
 	rq = calloc(1, sizeof(*rq));
 	if (rq == NULL) {
 		config_put(in->cfg, cfg);
-		return reject(c, 503, MW_UNAVAILABLE, "out of memory", retry);
+		return reject(in, c, 503, MW_UNAVAILABLE, "out of memory", retry);
 	}
 	rq->in = in;
 	rq->c = c;
@@ -419,7 +485,7 @@ static enum MHD_Result webhook_store(struct intake *in, struct MHD_Connection *c
 	in->puts += !closing;
 	pthread_mutex_unlock(&in->mu);
 	if (closing)
-		return reject(c, 503, MW_UNAVAILABLE, "shutting down", retry);
+		return reject(in, c, 503, MW_UNAVAILABLE, "shutting down", retry);
 	rq->phase = PH_STORING;
 	MHD_suspend_connection(c);
 	rc = store_put_async(st, &rq->ev, p->destinations, p->n_destinations,
@@ -441,12 +507,13 @@ static enum MHD_Result webhook_enqueue(struct intake *in, struct MHD_Connection 
 		return webhook_answer(c, MW_IGNORED, ev, "-", "{\"status\":\"ignored\"}");
 	st = atomic_load(&in->st);
 	if (st == NULL)
-		return reject(c, 503, MW_UNAVAILABLE, "store unavailable", retry);
+		return reject(in, c, 503, MW_UNAVAILABLE, "store unavailable", retry);
 	return webhook_store(in, c, rq, st, p);
 }
 
 /* The store finished with the request: 202, duplicate or 503. */
-static enum MHD_Result webhook_stored(struct MHD_Connection *c, const struct req *rq)
+static enum MHD_Result webhook_stored(struct intake *in, struct MHD_Connection *c,
+				       const struct req *rq)
 {
 	const struct hdr retry = { MHD_HTTP_HEADER_RETRY_AFTER, RETRY_AFTER };
 	char job[32], json[96];
@@ -456,7 +523,7 @@ static enum MHD_Result webhook_stored(struct MHD_Connection *c, const struct req
 	if (rq->put_rc) {
 		log_msg(LOG_ERROR, "intake: store_put execution %s: %s", rq->ev.execution_id,
 			err_str(rq->put_rc));
-		return reject(c, 503, MW_UNAVAILABLE, "store unavailable", retry);
+		return reject(in, c, 503, MW_UNAVAILABLE, "store unavailable", retry);
 	}
 	snprintf(job, sizeof(job), "%" PRId64, rq->job_id);
 	snprintf(json, sizeof(json), "{\"id\":\"%s\",\"status\":\"queued\"}", job);
@@ -472,19 +539,19 @@ static enum MHD_Result webhook_finish(struct intake *in, struct MHD_Connection *
 	int rc;
 
 	if (rq->too_large)
-		return reject(c, 413, MW_TOO_LARGE, "body larger than max_body", no_hdr);
+		return reject(in, c, 413, MW_TOO_LARGE, "body larger than max_body", no_hdr);
 	if (atomic_load(&in->draining))
-		return reject(c, 503, MW_UNAVAILABLE, "shutting down", retry);
+		return reject(in, c, 503, MW_UNAVAILABLE, "shutting down", retry);
 	why = webhook_auth(c, rq);
 	if (why)
-		return reject(c, 401, MW_UNAUTHORIZED, why, bearer);
+		return reject(in, c, 401, MW_UNAUTHORIZED, why, bearer);
 	rc = webhook_parse(rq->body, rq->len,
 			   MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "projectId"),
 			   rq->cfg->max_json_depth, &rq->ev, &why);
 	if (rc == ERR_PARSE)
-		return reject(c, 400, MW_BAD_REQUEST, why ? why : "invalid JSON", no_hdr);
+		return reject(in, c, 400, MW_BAD_REQUEST, why ? why : "invalid JSON", no_hdr);
 	if (rc)
-		return reject(c, 422, MW_UNPROCESSABLE, why ? why : "missing ids", no_hdr);
+		return reject(in, c, 422, MW_UNPROCESSABLE, why ? why : "missing ids", no_hdr);
 	return webhook_enqueue(in, c, rq);
 }
 
@@ -550,14 +617,6 @@ static enum MHD_Result probe(struct intake *in, struct MHD_Connection *c, const 
 	if (strcmp(url, "/readyz") == 0)
 		return probe_ready(in, c);
 	return probe_metrics(in, c);
-}
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* The tracking record of c, or NULL (e.g. if it could not be allocated). */
@@ -654,25 +713,63 @@ static unsigned reap_overdue(struct intake *in, int64_t now)
 	return n;
 }
 
+/* The summary for the slow connections closed without a line. */
+static void slow_report(struct intake *in)
+{
+	quiet_report(QUIET_SLOW, in->slow_unlogged);
+	in->slow_unlogged = 0;
+}
+
+/* Logs that the reaper closed n slow connections: one line per sweep, not
+ * per socket, and only QUIET_BURST sweeps a minute, so a flood of slow
+ * clients cannot flood the log as well. */
+static void slow_log(struct intake *in, unsigned n, int64_t now)
+{
+	char count[16];
+	uint64_t ended;
+	int ok;
+
+	if (n == 0 || !log_enabled(LOG_WARN))
+		return;
+	ok = log_budget_take(&in->quiet[QUIET_SLOW], now, &ended);
+	if (ended)
+		slow_report(in);
+	if (!ok) {
+		in->slow_unlogged += n;
+		return;
+	}
+	snprintf(count, sizeof(count), "%u", n);
+	log_event(LOG_WARN, "intake: closed slow connections (connection_timeout)", "count", count,
+		  (char *)NULL);
+}
+
+/* Writes the summary of every budget whose window ended by now, so a
+ * flood that stopped is reported without waiting for its next line. */
+static void quiet_roll(struct intake *in, int64_t now)
+{
+	size_t i;
+
+	for (i = 0; i < QUIET_SLOW; i++)
+		quiet_report(i, log_budget_roll(&in->quiet[i], now));
+	if (log_budget_roll(&in->quiet[QUIET_SLOW], now))
+		slow_report(in);
+}
+
 static void *reaper_main(void *arg)
 {
 	struct intake *in = arg;
 	struct timespec until;
-	char count[16];
+	int64_t now;
 	unsigned n;
 
 	pthread_mutex_lock(&in->mu);
 	while (!in->stopping) {
-		n = reap_overdue(in, mono_ms());
-		if (n) {
-			/* One line per sweep, not per socket, so a flood of slow
-			 * clients cannot flood the log as well. */
-			pthread_mutex_unlock(&in->mu);
-			snprintf(count, sizeof(count), "%u", n);
-			log_event(LOG_WARN, "intake: closed slow connections (connection_timeout)",
-				  "count", count, (char *)NULL);
-			pthread_mutex_lock(&in->mu);
-		}
+		now = mono_ms();
+		n = reap_overdue(in, now);
+		pthread_mutex_unlock(&in->mu);
+		slow_log(in, n, now);
+		quiet_roll(in, now);
+		pthread_mutex_lock(&in->mu);
 		clock_gettime(CLOCK_MONOTONIC, &until);
 		until.tv_nsec += REAP_INTERVAL_MS * 1000000L;
 		if (until.tv_nsec >= 1000000000L) {
@@ -716,23 +813,94 @@ static void reaper_stop(struct intake *in)
 	pthread_cond_destroy(&in->wake);
 }
 
+#define CL_NAME MHD_HTTP_HEADER_CONTENT_LENGTH
+#define TE_NAME MHD_HTTP_HEADER_TRANSFER_ENCODING
+
+/* What framing_ok() found in a request's headers. */
+struct framing {
+	unsigned lengths; /* Content-Length headers */
+	unsigned codings; /* Transfer-Encoding headers */
+	int bad;          /* a name or framing value we refuse */
+};
+
+/* 1 for an RFC 9110 token: letters, digits and !#$%&'*+-.^_`|~. */
+static int is_token(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	if (*p == '\0')
+		return 0;
+	for (; *p != '\0'; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || strchr("!#$%&'*+-.^_`|~", *p) != NULL))
+			return 0;
+	return 1;
+}
+
+static int all_digits(const char *s)
+{
+	return *s != '\0' && s[strspn(s, "0123456789")] == '\0';
+}
+
+static enum MHD_Result framing_visit(void *cls, enum MHD_ValueKind kind, const char *key,
+				     const char *value)
+{
+	struct framing *f = cls;
+
+	(void)kind;
+	if (key == NULL || !is_token(key)) {
+		f->bad = 1;
+	} else if (strcasecmp(key, CL_NAME) == 0) {
+		f->lengths++;
+		f->bad |= value == NULL || !all_digits(value);
+	} else if (strcasecmp(key, TE_NAME) == 0) {
+		f->codings++;
+		f->bad |= value == NULL || strcasecmp(value, "chunked") != 0;
+	} else if (strncasecmp(key, CL_NAME, strlen(CL_NAME)) == 0 ||
+		   strncasecmp(key, TE_NAME, strlen(TE_NAME)) == 0) {
+		/* libmicrohttpd 0.9.75 appends a folded continuation line to
+		 * the name ("Transfer-Encoding:\r\n chunked" arrives as
+		 * "Transfer-Encodingchunked"), where a proxy that unfolds
+		 * sees the framing header itself. */
+		f->bad = 1;
+	}
+	return MHD_YES;
+}
+
+/* 1 when every HTTP/1.1 reader finds the same end of the request: header
+ * names are tokens (libmicrohttpd keeps the space of "Transfer-Encoding :"
+ * in the name, where other parsers trim it), and the body is framed by one
+ * Content-Length of digits alone or by one Transfer-Encoding of just
+ * "chunked" outside HTTP/1.0, never both (RFC 9112, 6.1 and 6.3). */
+static int framing_ok(struct MHD_Connection *c, const char *version)
+{
+	struct framing f = { 0, 0, 0 };
+
+	MHD_get_connection_values(c, MHD_HEADER_KIND, framing_visit, &f);
+	if (f.bad || f.lengths > 1 || f.codings > 1 || (f.lengths && f.codings))
+		return 0;
+	return f.codings == 0 || version == NULL || strcmp(version, MHD_HTTP_VERSION_1_0) != 0;
+}
+
 static enum MHD_Result dispatch(void *cls, struct MHD_Connection *c, const char *url,
 				const char *method, const char *version, const char *data,
 				size_t *size, void **con_cls)
 {
 	const struct hdr allow = { MHD_HTTP_HEADER_ALLOW, "POST" };
+	const struct hdr close_hdr = { MHD_HTTP_HEADER_CONNECTION, "close" };
 	struct intake *in = cls;
 	struct req *rq = *con_cls;
 
-	(void)version;
 	if (rq && rq->phase == PH_STORED)
-		return webhook_stored(c, rq);
+		return webhook_stored(in, c, rq);
 	if (rq && *size)
 		return webhook_absorb(rq, data, size);
 	if (rq) {
 		conn_answering(in, c);
 		return webhook_finish(in, c, rq);
 	}
+	if (!framing_ok(c, version))
+		return reject(in, c, 400, MW_BAD_REQUEST, "ambiguous message framing", close_hdr);
 	if (strcmp(url, "/webhook") == 0) {
 		if (strcmp(method, MHD_HTTP_METHOD_POST) != 0)
 			return send_problem(c, 405, "use POST", allow);
@@ -762,13 +930,16 @@ static void request_done(void *cls, struct MHD_Connection *c, void **con_cls,
 	*con_cls = NULL;
 }
 
-/* Routes libmicrohttpd's own diagnostics through our log. */
+/* Routes libmicrohttpd's own diagnostics through our log, within their
+ * budget: most are about one connection and a client can cause them. */
 __attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
+	struct intake *in = cls;
 	char buf[256];
 	size_t n;
 
-	(void)cls;
+	if (!quiet_allows(in, QUIET_HTTPD))
+		return;
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	n = strlen(buf);
 	while (n && buf[n - 1] == '\n')
@@ -832,6 +1003,27 @@ bad:
 static unsigned positive(int v, unsigned dflt)
 {
 	return v > 0 ? (unsigned)v : dflt;
+}
+
+/* Frees the first n log budgets. */
+static void quiet_destroy(struct intake *in, size_t n)
+{
+	while (n > 0)
+		log_budget_destroy(&in->quiet[--n]);
+}
+
+/* Sets up the log budgets (all or none). 0 or ERR_IO. */
+static int quiet_init(struct intake *in)
+{
+	size_t i;
+
+	for (i = 0; i < QUIET__MAX; i++) {
+		if (log_budget_init(&in->quiet[i], QUIET_BURST, QUIET_WINDOW_MS)) {
+			quiet_destroy(in, i);
+			return ERR_IO;
+		}
+	}
+	return 0;
 }
 
 /* Starts the daemon with the listener limits of cfg. */
@@ -900,6 +1092,13 @@ struct intake *intake_start(struct config_holder *cfg, struct store *st,
 		free(in);
 		return NULL;
 	}
+	if (quiet_init(in)) {
+		snprintf(err, errlen, "intake: cannot create the log budgets");
+		pthread_cond_destroy(&in->idle);
+		pthread_mutex_destroy(&in->mu);
+		free(in);
+		return NULL;
+	}
 	c = config_get(cfg);
 	in->request_timeout_ms = 1000LL * positive(c->connection_timeout, 10);
 	rc = daemon_start(in, c, err, errlen);
@@ -910,6 +1109,7 @@ struct intake *intake_start(struct config_holder *cfg, struct store *st,
 		rc = ERR_IO;
 	}
 	if (rc) {
+		quiet_destroy(in, QUIET__MAX);
 		pthread_cond_destroy(&in->idle);
 		pthread_mutex_destroy(&in->mu);
 		free(in);
@@ -950,6 +1150,9 @@ void intake_stop(struct intake *in)
 	 * here so it can still end slow clients that delay the shutdown. */
 	MHD_stop_daemon(in->d);
 	reaper_stop(in);
+	/* Ends every window, so the last minute's summaries are written. */
+	quiet_roll(in, INT64_MAX);
+	quiet_destroy(in, QUIET__MAX);
 	pthread_cond_destroy(&in->idle);
 	pthread_mutex_destroy(&in->mu);
 	free(in);

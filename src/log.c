@@ -2,7 +2,8 @@
  * line is built in a bounded buffer and written with one fwrite, so lines
  * from different threads never interleave, and every key and value is
  * escaped so untrusted bytes (pipeline names, API errors) cannot start a new
- * line, forge a field or send terminal control codes. */
+ * line, forge a field or send terminal control codes. Log budgets bound the
+ * lines a peer can cause by sending requests we reject. */
 #include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -336,4 +337,68 @@ void log_msg(enum log_level lv, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	emit(lv, msg, NULL);
+}
+
+int log_budget_init(struct log_budget *b, unsigned burst, int64_t window_ms)
+{
+	memset(b, 0, sizeof(*b));
+	if (pthread_mutex_init(&b->mu, NULL))
+		return ERR_IO;
+	b->burst = burst;
+	b->window_ms = window_ms > 0 ? window_ms : 1;
+	return 0;
+}
+
+void log_budget_destroy(struct log_budget *b)
+{
+	if (b != NULL)
+		pthread_mutex_destroy(&b->mu);
+}
+
+/* Ends the window if now_ms is window_ms or more past its start and
+ * returns what it suppressed. The difference is taken unsigned, which is
+ * exact whenever now_ms >= start_ms, so no clock value can overflow it; a
+ * clock that went back counts as still inside the window. Called with mu
+ * held. */
+static uint64_t budget_roll(struct log_budget *b, int64_t now_ms)
+{
+	uint64_t dropped;
+
+	if (!b->open || now_ms < b->start_ms ||
+	    (uint64_t)now_ms - (uint64_t)b->start_ms < (uint64_t)b->window_ms)
+		return 0;
+	dropped = b->dropped;
+	b->open = 0;
+	b->used = 0;
+	b->dropped = 0;
+	return dropped;
+}
+
+int log_budget_take(struct log_budget *b, int64_t now_ms, uint64_t *ended)
+{
+	int ok;
+
+	pthread_mutex_lock(&b->mu);
+	*ended = budget_roll(b, now_ms);
+	if (!b->open) {
+		b->open = 1;
+		b->start_ms = now_ms;
+	}
+	ok = b->used < b->burst;
+	if (ok)
+		b->used++;
+	else if (b->dropped < UINT64_MAX)
+		b->dropped++;
+	pthread_mutex_unlock(&b->mu);
+	return ok;
+}
+
+uint64_t log_budget_roll(struct log_budget *b, int64_t now_ms)
+{
+	uint64_t dropped;
+
+	pthread_mutex_lock(&b->mu);
+	dropped = budget_roll(b, now_ms);
+	pthread_mutex_unlock(&b->mu);
+	return dropped;
 }

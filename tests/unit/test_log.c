@@ -1,6 +1,7 @@
 /* Unit tests for src/log.c: exact logfmt and JSON lines, escaping of
- * hostile values (one event stays one line), truncation, level filtering
- * and whole lines under concurrent writers. */
+ * hostile values (one event stays one line), truncation, level filtering,
+ * whole lines under concurrent writers, and the log budget that bounds
+ * lines a peer can cause (on a clock the test drives). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -9,6 +10,7 @@
 
 #include <ctype.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -249,6 +251,169 @@ static void test_threads(void **state)
 	assert_int_equal(lines, THREADS * PER_THREAD);
 }
 
+#define BUDGET_BURST 10
+#define BUDGET_WINDOW_MS 60000
+#define FLOOD 10000
+
+/* 10,000 events within one minute: exactly the burst is allowed, nothing
+ * is reported while the window runs, and the first event after it learns
+ * the exact number suppressed, once. */
+static void test_budget_flood(void **state)
+{
+	struct log_budget b;
+	uint64_t ended = 0, allowed = 0;
+	int64_t t0 = 1000;
+	int i;
+
+	(void)state;
+	assert_int_equal(log_budget_init(&b, BUDGET_BURST, BUDGET_WINDOW_MS), 0);
+	for (i = 0; i < FLOOD; i++) {
+		/* Spread over the window, its last millisecond included. */
+		int64_t now = t0 + (int64_t)i * (BUDGET_WINDOW_MS - 1) / (FLOOD - 1);
+		allowed += (uint64_t)log_budget_take(&b, now, &ended);
+		assert_int_equal(ended, 0);
+	}
+	assert_int_equal(allowed, BUDGET_BURST);
+	assert_int_equal(log_budget_roll(&b, t0 + BUDGET_WINDOW_MS - 1), 0);
+	/* The rollover: the new window's first line is allowed. */
+	assert_int_equal(log_budget_take(&b, t0 + BUDGET_WINDOW_MS, &ended), 1);
+	assert_int_equal(ended, FLOOD - BUDGET_BURST);
+	assert_int_equal(log_budget_take(&b, t0 + BUDGET_WINDOW_MS, &ended), 1);
+	assert_int_equal(ended, 0);
+	log_budget_destroy(&b);
+}
+
+/* A timer's roll reports a window that ended with no event after it; a
+ * window that suppressed nothing reports nothing. */
+static void test_budget_roll(void **state)
+{
+	struct log_budget b;
+	uint64_t ended = 99;
+	int i;
+
+	(void)state;
+	assert_int_equal(log_budget_init(&b, BUDGET_BURST, BUDGET_WINDOW_MS), 0);
+	assert_int_equal(log_budget_roll(&b, 0), 0);
+	for (i = 0; i < BUDGET_BURST; i++)
+		assert_int_equal(log_budget_take(&b, 5, &ended), 1);
+	assert_int_equal(log_budget_roll(&b, 5 + BUDGET_WINDOW_MS), 0);
+	for (i = 0; i < 3 * BUDGET_BURST; i++)
+		log_budget_take(&b, 70000, &ended);
+	assert_int_equal(log_budget_roll(&b, 70000 + BUDGET_WINDOW_MS - 1), 0);
+	assert_int_equal(log_budget_roll(&b, 70000 + BUDGET_WINDOW_MS), 2 * BUDGET_BURST);
+	assert_int_equal(log_budget_roll(&b, 70000 + 2 * BUDGET_WINDOW_MS), 0);
+	/* After the roll the next event opens a new window. */
+	assert_int_equal(log_budget_take(&b, 200000, &ended), 1);
+	assert_int_equal(ended, 0);
+	log_budget_destroy(&b);
+}
+
+/* Two reasons, two budgets: one flooded does not use up the other. */
+static void test_budget_separate(void **state)
+{
+	struct log_budget a, b;
+	uint64_t ended;
+	int i, got_a = 0, got_b = 0;
+
+	(void)state;
+	assert_int_equal(log_budget_init(&a, BUDGET_BURST, BUDGET_WINDOW_MS), 0);
+	assert_int_equal(log_budget_init(&b, BUDGET_BURST, BUDGET_WINDOW_MS), 0);
+	for (i = 0; i < 1000; i++)
+		got_a += log_budget_take(&a, i, &ended);
+	for (i = 0; i < 1000; i++)
+		got_b += log_budget_take(&b, 1000 + i, &ended);
+	assert_int_equal(got_a, BUDGET_BURST);
+	assert_int_equal(got_b, BUDGET_BURST);
+	assert_int_equal(log_budget_roll(&a, 60000), 1000 - BUDGET_BURST);
+	assert_int_equal(log_budget_roll(&b, 60000), 0); /* its window runs on */
+	assert_int_equal(log_budget_roll(&b, 61000), 1000 - BUDGET_BURST);
+	log_budget_destroy(&a);
+	log_budget_destroy(&b);
+}
+
+/* Extreme clocks and bounds: no overflow, a clock going back stays in
+ * the window, burst 0 logs nothing but counts everything, a window of 0
+ * or less is taken as 1 ms. */
+static void test_budget_extremes(void **state)
+{
+	struct log_budget b;
+	uint64_t ended = 0;
+	int i;
+
+	(void)state;
+	assert_int_equal(log_budget_init(&b, 1, INT64_MAX), 0);
+	assert_int_equal(log_budget_take(&b, 0, &ended), 1);
+	assert_int_equal(log_budget_take(&b, INT64_MAX - 1, &ended), 0);
+	assert_int_equal(log_budget_take(&b, INT64_MIN, &ended), 0); /* went back */
+	assert_int_equal(ended, 0);
+	assert_int_equal(log_budget_roll(&b, INT64_MAX), 2);
+	log_budget_destroy(&b);
+
+	/* From the smallest to the largest clock: a window ended long ago. */
+	assert_int_equal(log_budget_init(&b, 1, BUDGET_WINDOW_MS), 0);
+	assert_int_equal(log_budget_take(&b, INT64_MIN, &ended), 1);
+	assert_int_equal(log_budget_take(&b, INT64_MIN, &ended), 0);
+	assert_int_equal(log_budget_take(&b, INT64_MAX, &ended), 1);
+	assert_int_equal(ended, 1);
+	log_budget_destroy(&b);
+
+	assert_int_equal(log_budget_init(&b, 0, BUDGET_WINDOW_MS), 0);
+	for (i = 0; i < 100; i++)
+		assert_int_equal(log_budget_take(&b, INT64_MAX, &ended), 0);
+	assert_int_equal(log_budget_roll(&b, INT64_MAX), 0);
+	log_budget_destroy(&b);
+
+	assert_int_equal(log_budget_init(&b, 1, -5), 0);
+	assert_int_equal(log_budget_take(&b, 0, &ended), 1);
+	assert_int_equal(log_budget_take(&b, 0, &ended), 0);
+	assert_int_equal(log_budget_take(&b, 1, &ended), 1);
+	assert_int_equal(ended, 1);
+	log_budget_destroy(&b);
+}
+
+struct budget_arg {
+	struct log_budget *b;
+	uint64_t allowed, ended;
+};
+
+static void *budget_worker(void *p)
+{
+	struct budget_arg *a = p;
+	uint64_t ended;
+	int i;
+
+	for (i = 0; i < FLOOD / THREADS; i++) {
+		a->allowed += (uint64_t)log_budget_take(a->b, i, &ended);
+		a->ended += ended;
+	}
+	return NULL;
+}
+
+/* Concurrent takers share one budget exactly. */
+static void test_budget_threads(void **state)
+{
+	struct budget_arg args[THREADS];
+	struct log_budget b;
+	pthread_t th[THREADS];
+	uint64_t allowed = 0;
+	int i;
+
+	(void)state;
+	assert_int_equal(log_budget_init(&b, BUDGET_BURST, BUDGET_WINDOW_MS), 0);
+	for (i = 0; i < THREADS; i++) {
+		args[i] = (struct budget_arg){ .b = &b };
+		assert_int_equal(pthread_create(&th[i], NULL, budget_worker, &args[i]), 0);
+	}
+	for (i = 0; i < THREADS; i++) {
+		pthread_join(th[i], NULL);
+		allowed += args[i].allowed;
+		assert_int_equal(args[i].ended, 0);
+	}
+	assert_int_equal(allowed, BUDGET_BURST);
+	assert_int_equal(log_budget_roll(&b, BUDGET_WINDOW_MS), FLOOD - BUDGET_BURST);
+	log_budget_destroy(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -259,6 +424,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_truncation, cap_start, cap_stop),
 		cmocka_unit_test_setup_teardown(test_levels, cap_start, cap_stop),
 		cmocka_unit_test_setup_teardown(test_threads, cap_start, cap_stop),
+		cmocka_unit_test(test_budget_flood),
+		cmocka_unit_test(test_budget_roll),
+		cmocka_unit_test(test_budget_separate),
+		cmocka_unit_test(test_budget_extremes),
+		cmocka_unit_test(test_budget_threads),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
