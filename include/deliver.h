@@ -17,6 +17,17 @@ struct deliver_result {
 	char detail[256];      /* e.g. "429 rate_limited", "connect timeout"; never the URL */
 };
 
+#define DELIVER_SNIPPET_MAX 64 /* bytes of a reply body quoted in detail */
+
+/* Writes into out (outlen bytes) the start of an untrusted reply body as it
+ * may be logged and stored: printable ASCII only, whitespace runs as one
+ * space, at most DELIVER_SNIPPET_MAX bytes. Any stretch of 8 or more
+ * characters that also occurs in a secret piece of url (a path segment,
+ * a query value, the userinfo), raw, percent-decoded or percent-encoded and
+ * in any letter case, becomes "[redacted]"; should a fragment still show,
+ * the whole body is withheld. Pure; never fails. */
+void deliver_snippet(const char *body, size_t len, const char *url, char *out, size_t outlen);
+
 /* Posts body as application/json. Any 2xx is DELIVER_OK (Slack 200 "ok",
  * Teams 202); network, 408, 429, 5xx are DELIVER_RETRY; other 4xx
  * DELIVER_PERMANENT. Returns 0 when r was filled (always, barring NOMEM). */

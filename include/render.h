@@ -10,10 +10,11 @@
 
 /* Slack incoming webhook body: Block Kit blocks plus fallback "text".
  * At most 50 blocks, section text <= 3000 chars, header <= 150, total block
- * text about 10k; overflow becomes "+N more failed steps". Untrusted text is
- * escaped (& < >) and mrkdwn objects carry verbatim=true. d->mention (from
- * config, trusted) is added only when the run is a problem. Returns a new
- * JSON string (caller frees) or NULL on ERR_NOMEM. */
+ * text about 10k; overflow becomes "+N more failed steps". Untrusted text
+ * goes only into plain_text objects and rich_text elements (never mrkdwn);
+ * the fallback "text" has & < > escaped and is sent with "mrkdwn": false.
+ * d->mention (from config, trusted) is added only when the run is a
+ * problem. Returns a new JSON string (caller frees) or NULL on ERR_NOMEM. */
 char *slack_render(const struct summary *s, const struct destination *d);
 
 /* Teams Workflows webhook body: {"type":"message","attachments":[{

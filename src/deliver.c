@@ -2,72 +2,26 @@
  * Teams incoming webhook, turned into ok / retry / give up. The detail text
  * is for logs and the dead-letter record, so it carries the status and the
  * start of the reply (Slack answers with bare words like invalid_payload)
- * but never the URL, which is a secret. */
+ * but never the URL, which is a secret: not whole, and no fragment of 8 or
+ * more characters of a path segment, query value or userinfo, even when
+ * the reply echoes it percent-encoded or cut short (deliver_snippet). */
 #include "deliver.h"
 
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "errors.h"
 #include "metrics.h"
 
-#define SNIPPET_MAX 64 /* bytes of a response body quoted in detail */
 
 const char *const deliver_class_names[DELIVER__MAX] = {
 	[DELIVER_OK] = "ok",
 	[DELIVER_RETRY] = "retry",
 	[DELIVER_PERMANENT] = "permanent",
 };
-
-/* Copies at most SNIPPET_MAX bytes of an untrusted body as printable ASCII,
- * so a reply cannot forge log lines. Whitespace runs become one space. */
-static void snippet(const char *body, size_t len, char *out, size_t outlen)
-{
-	size_t i, j = 0;
-
-	if (len > SNIPPET_MAX)
-		len = SNIPPET_MAX;
-	for (i = 0; body && i < len && j + 1 < outlen; i++) {
-		unsigned char c = (unsigned char)body[i];
-
-		if (c == '\r' || c == '\n' || c == '\t')
-			c = ' ';
-		else if (c < 0x20 || c > 0x7e)
-			c = '?';
-		if (c == ' ' && (j == 0 || out[j - 1] == ' '))
-			continue;
-		out[j++] = (char)c;
-	}
-	while (j > 0 && out[j - 1] == ' ')
-		j--;
-	out[j] = '\0';
-}
-
-/* Says whether text contains any URL piece long enough to be a secret
- * (a Slack hook key, a Teams sig= value), in case a server echoes it. */
-static int echoes_url(const char *text, const char *url)
-{
-	const char *p = strstr(url, "://");
-	char piece[128];
-	size_t n;
-
-	p = p ? p + 3 : url;
-	while (*p) {
-		n = strcspn(p, "/?&=#");
-		if (n >= 8) {
-			if (n >= sizeof(piece))
-				n = sizeof(piece) - 1;
-			memcpy(piece, p, n);
-			piece[n] = '\0';
-			if (strstr(text, piece))
-				return 1;
-		}
-		p += n;
-		if (*p)
-			p++;
-	}
-	return 0;
-}
 
 /* Legacy Teams connectors reported throttling as a 200 whose body says so. */
 static int throttled_in_body(const struct httpc_response *resp)
@@ -84,15 +38,213 @@ static enum deliver_class classify(const struct httpc_response *resp)
 	return c == ERR_TRANSIENT ? DELIVER_RETRY : DELIVER_PERMANENT;
 }
 
+/* Secret pieces of a webhook URL and the forms they may come back in. */
+#define GRAM 8              /* shortest secret fragment that is redacted */
+#define WINDOW (4 * DELIVER_SNIPPET_MAX) /* body bytes examined */
+#define REDACTED "[redacted]"
+#define WITHHELD "(body withheld: it repeats the URL)"
+
+/* Maps one body byte to what a log may show: printable ASCII, blanks as
+ * ' ', everything else '?'. */
+static char shown(unsigned char c)
+{
+	if (c == '\r' || c == '\n' || c == '\t')
+		return ' ';
+	return c < 0x20 || c > 0x7e ? '?' : (char)c;
+}
+
+/* Copies at most max bytes of an untrusted body as shown(), with runs of
+ * blanks as one space and none at the start; returns the length. */
+static size_t flatten(const char *body, size_t len, char *out, size_t max)
+{
+	size_t i, j = 0;
+	char c;
+
+	for (i = 0; body && i < len && j < max; i++) {
+		c = shown((unsigned char)body[i]);
+		if (c == ' ' && (j == 0 || out[j - 1] == ' '))
+			continue;
+		out[j++] = c;
+	}
+	return j;
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Appends to forms (NUL-separated, *used bytes so far) the three forms of
+ * one piece p[0..n): as in the URL, percent-decoded (as shown() would
+ * print it) and fully percent-encoded. forms has room for 7 * n + 3 more
+ * bytes. Pieces shorter than GRAM cannot hold a fragment and are skipped. */
+static void add_piece(const char *p, size_t n, char *forms, size_t *used)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	char *o = forms + *used, *dec = NULL;
+	size_t i, d = 0;
+	unsigned char c;
+
+	if (n < GRAM)
+		return;
+	for (i = 0; i < n; i++)
+		*o++ = shown((unsigned char)p[i]);
+	*o++ = '\0';
+	dec = o; /* decoded bytes, turned into shown() form below */
+	for (i = 0; i < n; i++) {
+		if (p[i] == '%' && i + 2 < n && hexval(p[i + 1]) >= 0 && hexval(p[i + 2]) >= 0) {
+			dec[d++] = (char)(hexval(p[i + 1]) * 16 + hexval(p[i + 2]));
+			i += 2;
+		} else {
+			dec[d++] = p[i];
+		}
+	}
+	o = dec + d + 1;
+	for (i = 0; i < d; i++) {
+		c = (unsigned char)dec[i];
+		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		    c == '-' || c == '.' || c == '_' || c == '~') {
+			*o++ = (char)c;
+		} else {
+			*o++ = '%';
+			*o++ = hex[c >> 4];
+			*o++ = hex[c & 15];
+		}
+		dec[i] = shown(c);
+	}
+	dec[d] = '\0';
+	*o++ = '\0';
+	*used = (size_t)(o - forms);
+}
+
+/* Collects the secret pieces of url into forms (room 7 * strlen(url) + 4):
+ * the userinfo, every path segment, every query value (not its name) and
+ * the fragment. The host is not a secret. Returns the bytes used. */
+static size_t url_secrets(const char *url, char *forms)
+{
+	const char *p = strstr(url, "://"), *at, *eq;
+	size_t used = 0, n;
+
+	p = p ? p + 3 : url;
+	n = strcspn(p, "/?#");
+	at = memchr(p, '@', n);
+	if (at != NULL)
+		add_piece(p, (size_t)(at - p), forms, &used);
+	for (p += n; *p == '/'; p += n) {
+		n = strcspn(++p, "/?#");
+		add_piece(p, n, forms, &used);
+	}
+	for (; *p == '?' || *p == '&'; p += n) {
+		n = strcspn(++p, "&#");
+		eq = memchr(p, '=', n);
+		if (eq != NULL)
+			add_piece(eq + 1, n - (size_t)(eq + 1 - p), forms, &used);
+		else
+			add_piece(p, n, forms, &used);
+	}
+	if (*p == '#')
+		add_piece(p + 1, strlen(p + 1), forms, &used);
+	forms[used] = '\0';
+	return used;
+}
+
+/* 1 when the GRAM bytes at g occur, in any letter case, in one of forms. */
+static int is_secret(const char *g, const char *forms, size_t flen)
+{
+	const char *f;
+	size_t n, j;
+
+	for (f = forms; f < forms + flen; f += n + 1) {
+		n = strlen(f);
+		for (j = 0; j + GRAM <= n; j++)
+			if (strncasecmp(g, f + j, GRAM) == 0)
+				return 1;
+	}
+	return 0;
+}
+
+/* 1 when any GRAM bytes of t[0..n) are secret. */
+static int leaks(const char *t, size_t n, const char *forms, size_t flen)
+{
+	size_t i;
+
+	for (i = 0; i + GRAM <= n; i++)
+		if (is_secret(t + i, forms, flen))
+			return 1;
+	return 0;
+}
+
+/* Copies t[0..n) to out (room 2 * n + 1) with every stretch covered by a
+ * secret gram replaced by REDACTED; returns the new length. */
+static size_t redact(const char *t, size_t n, const char *forms, size_t flen, char *out)
+{
+	unsigned char cover[WINDOW] = { 0 };
+	size_t i, k, o = 0;
+
+	for (i = 0; i + GRAM <= n; i++)
+		if (is_secret(t + i, forms, flen))
+			memset(cover + i, 1, GRAM);
+	for (i = 0; i < n; i = k) {
+		for (k = i; k < n && cover[k] == cover[i]; k++)
+			;
+		if (cover[i]) {
+			memcpy(out + o, REDACTED, sizeof(REDACTED) - 1);
+			o += sizeof(REDACTED) - 1;
+		} else {
+			memcpy(out + o, t + i, k - i);
+			o += k - i;
+		}
+	}
+	return o;
+}
+
+/* The redaction runs on the first WINDOW flattened bytes, not just on the
+ * DELIVER_SNIPPET_MAX that are kept, so a fragment crossing the cut is
+ * already gone when the cut is made (a prefix holds no stretch its whole
+ * did not). Flattening comes first because it can join characters into a
+ * fragment. The marker next to other text could in theory form one again;
+ * a last check then withholds the body. Cost: WINDOW * url forms * GRAM. */
+void deliver_snippet(const char *body, size_t len, const char *url, char *out, size_t outlen)
+{
+	char flat[WINDOW], red[2 * WINDOW + 1], *forms;
+	size_t n, flen, m, ulen = url ? strlen(url) : 0;
+
+	if (outlen == 0)
+		return;
+	out[0] = '\0';
+	n = flatten(body, len, flat, sizeof(flat));
+	forms = ulen <= SIZE_MAX / 8 - 1 ? malloc(7 * ulen + 4) : NULL;
+	if (forms == NULL) {
+		if (n > 0)
+			snprintf(out, outlen, "%s", WITHHELD);
+		return;
+	}
+	flen = url_secrets(url, forms);
+	m = redact(flat, n, forms, flen, red);
+	if (m > DELIVER_SNIPPET_MAX)
+		m = DELIVER_SNIPPET_MAX;
+	while (m > 0 && red[m - 1] == ' ')
+		m--;
+	if (m >= outlen)
+		m = outlen - 1;
+	red[m] = '\0';
+	snprintf(out, outlen, "%s", leaks(red, m, forms, flen) ? WITHHELD : red);
+	free(forms);
+}
+
 static void fill_from_status(const struct httpc_response *resp, int rc, const char *url,
 			     struct deliver_result *r)
 {
-	char snip[SNIPPET_MAX + 1];
+	char snip[DELIVER_SNIPPET_MAX + 1];
 
 	r->cls = classify(resp);
-	snippet(resp->body, resp->len, snip, sizeof(snip));
-	if (echoes_url(snip, url))
-		snprintf(snip, sizeof(snip), "(body withheld: it repeats the URL)");
+	deliver_snippet(resp->body, resp->len, url, snip, sizeof(snip));
 	snprintf(r->detail, sizeof(r->detail), "HTTP %ld%s%s%s%.120s", resp->status,
 		 snip[0] ? " " : "", snip,
 		 rc == ERR_LIMIT ? "; " : "", rc == ERR_LIMIT ? resp->error : "");

@@ -1,12 +1,19 @@
 /* Slack Block Kit rendering of a run summary. Pure: summary in, JSON out.
  *
- * Every untrusted string (names, messages, ids) is sanitised, then escaped
- * (& < > become entities, so no <!channel>, <@U…> or <url|x> can form) and
- * cut to a length in characters counted as UTF-16 units, which is the
- * stricter of the ways Slack may count. mrkdwn objects carry verbatim=true.
- * Failed steps are rich_text blocks: their text elements are literal, so a
- * path like "load_dwh" can be bold without mrkdwn mangling it; there '<' and
- * '>' become look-alikes instead of entities.
+ * Untrusted strings (names, environment, trigger, user, statuses, messages,
+ * notes) only ever go into containers Slack shows literally: plain_text
+ * objects (header, section fields, context elements) and rich_text "text"
+ * elements (message, failed steps, child list). mrkdwn has no escape for
+ * * _ ~ ` and verbatim=true only stops auto-linking, so mrkdwn objects hold
+ * our own fixed text and the configured mention, nothing else. One escape
+ * (ESC_PLAIN) serves every literal container: '<' and '>' become the
+ * look-alikes U+2039/U+203A so no <!channel>, <@U…> or <url|x> can form even
+ * where Slack decodes entities. Text is sanitised first and cut to a length
+ * counted in UTF-16 units, the stricter of the ways Slack may count.
+ * The top-level "text" (notifications, clients without blocks) is sent with
+ * "mrkdwn": false, so nothing in it formats, and with & < > as entities,
+ * which Slack's message format requires; so it cannot form links or
+ * mentions either.
  * The layout is head (banner, header, mention, caveats, facts, message,
  * counts), then failed steps while they fit the block and text budgets,
  * then "+N more failed steps", then the tail (child pipelines, button). */
@@ -29,9 +36,8 @@
 #define MORE_RESERVE 64   /* text reserved for the "+N more" line */
 
 enum esc_mode {
-	ESC_MRKDWN, /* & < > to entities */
-	ESC_CODE,   /* as mrkdwn, and ` to a look-alike so code blocks hold */
-	ESC_PLAIN   /* plain_text: < > to look-alikes */
+	ESC_ENTITY, /* top-level text: & < > to entities */
+	ESC_PLAIN   /* plain_text and rich_text: < > to look-alikes */
 };
 
 /* Output for one code point of s under mode: sets *out and *olen, and returns
@@ -49,9 +55,6 @@ static size_t piece(const char *s, size_t n, enum esc_mode mode, const char **ou
 	if (mode == ESC_PLAIN && (*s == '<' || *s == '>')) {
 		*out = *s == '<' ? "\xe2\x80\xb9" : "\xe2\x80\xba";
 		*olen = 3;
-	} else if (mode == ESC_CODE && *s == '`') {
-		*out = "\xcb\x8b"; /* U+02CB modifier letter grave accent */
-		*olen = 2;
 	}
 	return n == 4 ? 2 : 1;
 }
@@ -127,7 +130,8 @@ static size_t block_text(const cJSON *item)
 	return n;
 }
 
-/* Text objects. Take ownership of nothing; text is copied. */
+/* Text objects. Take ownership of nothing; text is copied. mrkdwn is only
+ * for our own fixed text (see the file comment). */
 static cJSON *mrkdwn(const char *text)
 {
 	cJSON *o = cJSON_CreateObject();
@@ -140,12 +144,14 @@ static cJSON *mrkdwn(const char *text)
 	return o;
 }
 
+/* plain_text is never formatted, linked or parsed for mentions. emoji=false
+ * also keeps a ":shortcode:" in a name as typed; Unicode emoji still show. */
 static cJSON *plain(const char *text)
 {
 	cJSON *o = cJSON_CreateObject();
 
 	if (o == NULL || !cJSON_AddStringToObject(o, "type", "plain_text") ||
-	    !cJSON_AddStringToObject(o, "text", text) || !cJSON_AddTrueToObject(o, "emoji")) {
+	    !cJSON_AddStringToObject(o, "text", text) || !cJSON_AddFalseToObject(o, "emoji")) {
 		cJSON_Delete(o);
 		return NULL;
 	}
@@ -166,14 +172,10 @@ static cJSON *block_with(const char *type, const char *key, cJSON *obj)
 	return b;
 }
 
-static cJSON *section(const char *text)
-{
-	return block_with("section", "text", mrkdwn(text));
-}
-
+/* A context block of one plain_text element. */
 static cJSON *context(const char *text)
 {
-	cJSON *els = cJSON_CreateArray(), *t = mrkdwn(text);
+	cJSON *els = cJSON_CreateArray(), *t = plain(text);
 
 	if (els == NULL || t == NULL) {
 		cJSON_Delete(els);
@@ -182,130 +184,6 @@ static cJSON *context(const char *text)
 	}
 	cJSON_AddItemToArray(els, t);
 	return block_with("context", "elements", els);
-}
-
-/* Blocks under construction with their running totals. */
-struct blocks {
-	cJSON *arr;
-	size_t n;    /* blocks */
-	size_t text; /* units of text */
-	int oom;     /* an allocation failed */
-};
-
-/* Appends b (taken); a NULL b records the allocation failure. */
-static void add(struct blocks *bl, cJSON *b)
-{
-	if (b == NULL) {
-		bl->oom = 1;
-		return;
-	}
-	bl->text += block_text(b);
-	bl->n++;
-	cJSON_AddItemToArray(bl->arr, b);
-}
-
-/* Adds a section or context block built from escaped text (freed here). */
-static void add_text(struct blocks *bl, char *text, int as_context)
-{
-	if (text == NULL) {
-		bl->oom = 1;
-		return;
-	}
-	add(bl, as_context ? context(text) : section(text));
-	free(text);
-}
-
-/* Escapes raw for mrkdwn, capped, and wraps it in prefix/suffix. */
-static char *wrap_esc(const char *prefix, const char *raw, size_t max, enum esc_mode m,
-		      const char *suffix)
-{
-	char *e = esc(raw, max, m), *out;
-
-	if (e == NULL)
-		return NULL;
-	out = text_concat3(prefix, e, suffix);
-	free(e);
-	return out;
-}
-
-static void add_header(struct blocks *bl, const struct summary *s)
-{
-	char *title = render_title(s), *full = NULL, *h = NULL;
-
-	if (s->is_test)
-		add(bl, section("*\xf0\x9f\xa7\xaa TEST MESSAGE \xe2\x80\x94 sent by "
-				"dpc-notify send-test*"));
-	if (title != NULL)
-		full = text_concat3(render_status_emoji(s->status), " ", title);
-	if (full != NULL)
-		h = esc(full, SLACK_MAX_HEADER, ESC_PLAIN);
-	add(bl, h ? block_with("header", "text", plain(h)) : NULL);
-	free(title);
-	free(full);
-	free(h);
-}
-
-/* The mention is trusted Slack markup from the config: not escaped, and no
- * verbatim flag so that <!subteam^…> and <@U…> are parsed. */
-static void add_mention(struct blocks *bl, const struct summary *s,
-			const struct destination *d)
-{
-	cJSON *t;
-
-	if (d == NULL || d->mention == NULL || *d->mention == '\0' ||
-	    !status_is_problem(s->status))
-		return;
-	t = cJSON_CreateObject();
-	if (t != NULL && (!cJSON_AddStringToObject(t, "type", "mrkdwn") ||
-			  !cJSON_AddStringToObject(t, "text", d->mention))) {
-		cJSON_Delete(t);
-		t = NULL;
-	}
-	add(bl, block_with("section", "text", t));
-}
-
-static void add_facts(struct blocks *bl, const struct summary *s)
-{
-	struct render_fact f[RENDER_MAX_FACTS];
-	size_t n = render_facts(s, f, RENDER_MAX_FACTS), i;
-	cJSON *fields = cJSON_CreateArray(), *t;
-	char *v, *label;
-
-	for (i = 0; fields != NULL && i < n; i++) {
-		label = text_concat3("*", f[i].title, "*\n");
-		v = label ? wrap_esc(label, f[i].value, FACT_CHARS, ESC_MRKDWN, "") : NULL;
-		t = v ? mrkdwn(v) : NULL;
-		free(label);
-		free(v);
-		if (t == NULL) {
-			cJSON_Delete(fields);
-			fields = NULL;
-			break;
-		}
-		cJSON_AddItemToArray(fields, t);
-	}
-	add(bl, block_with("section", "fields", fields));
-}
-
-static void add_head(struct blocks *bl, const struct summary *s, const struct destination *d)
-{
-	char line[256];
-
-	add_header(bl, s);
-	add_mention(bl, s, d);
-	if (s->incomplete)
-		add_text(bl, wrap_esc("\xe2\x9a\xa0\xef\xb8\x8f ", s->incomplete, 500,
-				      ESC_MRKDWN, ""), 1);
-	if (s->degraded)
-		add_text(bl, wrap_esc("\xe2\x9a\xa0\xef\xb8\x8f ", s->degraded, 500,
-				      ESC_MRKDWN, ""), 1);
-	add_facts(bl, s);
-	if (*s->message)
-		add_text(bl, wrap_esc("*Message*\n```", s->message, MESSAGE_CHARS, ESC_CODE,
-				      "```"), 0);
-	render_counts_line(s, line, sizeof(line));
-	if (line[0] != '\0')
-		add(bl, context(line));
 }
 
 /* A rich_text "text" element; its text is shown literally (no mrkdwn, no
@@ -354,6 +232,159 @@ static int rt_add(cJSON *els, const char *text, int bold)
 	return 0;
 }
 
+/* A titled rich_text block: the fixed title in bold, then lines (escaped
+ * text, may be NULL) on the same part, then pre (escaped, may be NULL) as a
+ * preformatted part. Takes nothing; NULL on ERR_NOMEM. */
+static cJSON *rich_block(const char *title, const char *lines, const char *pre)
+{
+	cJSON *b = cJSON_CreateObject(), *parts = NULL, *els;
+
+	if (b != NULL && cJSON_AddStringToObject(b, "type", "rich_text"))
+		parts = cJSON_AddArrayToObject(b, "elements");
+	if (parts == NULL)
+		goto fail;
+	els = rt_part(parts, "rich_text_section");
+	if (rt_add(els, title, 1) || (lines && *lines && rt_add(els, lines, 0)))
+		goto fail;
+	if (pre && *pre && rt_add(rt_part(parts, "rich_text_preformatted"), pre, 0))
+		goto fail;
+	return b;
+fail:
+	cJSON_Delete(b);
+	return NULL;
+}
+
+/* Blocks under construction with their running totals. */
+struct blocks {
+	cJSON *arr;
+	size_t n;    /* blocks */
+	size_t text; /* units of text */
+	int oom;     /* an allocation failed */
+};
+
+/* Appends b (taken); a NULL b records the allocation failure. */
+static void add(struct blocks *bl, cJSON *b)
+{
+	if (b == NULL) {
+		bl->oom = 1;
+		return;
+	}
+	bl->text += block_text(b);
+	bl->n++;
+	cJSON_AddItemToArray(bl->arr, b);
+}
+
+/* Escapes raw for a literal container, capped, and wraps it in
+ * prefix/suffix (our own text). Caller frees; NULL on ERR_NOMEM. */
+static char *wrap_esc(const char *prefix, const char *raw, size_t max, const char *suffix)
+{
+	char *e = esc(raw, max, ESC_PLAIN), *out;
+
+	if (e == NULL)
+		return NULL;
+	out = text_concat3(prefix, e, suffix);
+	free(e);
+	return out;
+}
+
+/* A caveat (incomplete, degraded) as a plain_text context line. */
+static void add_caveat(struct blocks *bl, const char *raw)
+{
+	char *t = wrap_esc("\xe2\x9a\xa0\xef\xb8\x8f ", raw, 500, "");
+
+	add(bl, t ? context(t) : NULL);
+	free(t);
+}
+
+static void add_header(struct blocks *bl, const struct summary *s)
+{
+	char *title = render_title(s), *full = NULL, *h = NULL;
+
+	if (s->is_test)
+		add(bl, block_with("section", "text",
+				   mrkdwn("*\xf0\x9f\xa7\xaa TEST MESSAGE \xe2\x80\x94 sent by "
+					  "dpc-notify send-test*")));
+	if (title != NULL)
+		full = text_concat3(render_status_emoji(s->status), " ", title);
+	if (full != NULL)
+		h = esc(full, SLACK_MAX_HEADER, ESC_PLAIN);
+	add(bl, h ? block_with("header", "text", plain(h)) : NULL);
+	free(title);
+	free(full);
+	free(h);
+}
+
+/* The mention is trusted Slack markup from the config: not escaped, and no
+ * verbatim flag so that <!subteam^…> and <@U…> are parsed. */
+static void add_mention(struct blocks *bl, const struct summary *s,
+			const struct destination *d)
+{
+	cJSON *t;
+
+	if (d == NULL || d->mention == NULL || *d->mention == '\0' ||
+	    !status_is_problem(s->status))
+		return;
+	t = cJSON_CreateObject();
+	if (t != NULL && (!cJSON_AddStringToObject(t, "type", "mrkdwn") ||
+			  !cJSON_AddStringToObject(t, "text", d->mention))) {
+		cJSON_Delete(t);
+		t = NULL;
+	}
+	add(bl, block_with("section", "text", t));
+}
+
+/* The facts as plain_text section fields, "Label\nvalue" each: the label
+ * cannot be bold there, but a value can never format. */
+static void add_facts(struct blocks *bl, const struct summary *s)
+{
+	struct render_fact f[RENDER_MAX_FACTS];
+	size_t n = render_facts(s, f, RENDER_MAX_FACTS), i;
+	cJSON *fields = cJSON_CreateArray(), *t;
+	char *v, *label;
+
+	for (i = 0; fields != NULL && i < n; i++) {
+		label = text_concat3(f[i].title, "\n", NULL);
+		v = label ? wrap_esc(label, f[i].value, FACT_CHARS, "") : NULL;
+		t = v ? plain(v) : NULL;
+		free(label);
+		free(v);
+		if (t == NULL) {
+			cJSON_Delete(fields);
+			fields = NULL;
+			break;
+		}
+		cJSON_AddItemToArray(fields, t);
+	}
+	add(bl, block_with("section", "fields", fields));
+}
+
+/* The execution message as a rich_text block, like a failed step's. */
+static void add_message(struct blocks *bl, const struct summary *s)
+{
+	char *msg = esc(s->message, MESSAGE_CHARS, ESC_PLAIN);
+
+	add(bl, msg ? rich_block("Message", NULL, msg) : NULL);
+	free(msg);
+}
+
+static void add_head(struct blocks *bl, const struct summary *s, const struct destination *d)
+{
+	char line[256];
+
+	add_header(bl, s);
+	add_mention(bl, s, d);
+	if (s->incomplete)
+		add_caveat(bl, s->incomplete);
+	if (s->degraded)
+		add_caveat(bl, s->degraded);
+	add_facts(bl, s);
+	if (*s->message)
+		add_message(bl, s);
+	render_counts_line(s, line, sizeof(line));
+	if (line[0] != '\0')
+		add(bl, context(line));
+}
+
 /* One failed step as a rich_text block: "❌ " then the path in bold, then
  * " · FAILED · 3m 05s" (duration left out when unknown), then the message
  * preformatted. mrkdwn cannot bold a path holding '_' or '*' (it has no
@@ -392,25 +423,27 @@ out:
 	return b;
 }
 
+/* The child list as a titled rich_text block: one "• name — STATUS" line
+ * each, literal like the steps. */
 static void add_children(struct blocks *bl, const struct summary *s)
 {
 	size_t i, shown = s->n_children < RENDER_MAX_CHILDREN_SHOWN ? s->n_children
 								 : RENDER_MAX_CHILDREN_SHOWN;
 	uint64_t more = s->n_children - shown + s->children_more;
 	char buf[16384], *name;
-	size_t len;
+	size_t len = 0;
 
 	if (shown == 0 && more == 0)
 		return;
-	len = (size_t)snprintf(buf, sizeof(buf), "*Child pipelines*");
+	buf[0] = '\0';
 	for (i = 0; i < shown; i++) {
 		name = esc(*s->children[i].name ? s->children[i].name : "?", CHILD_CHARS,
-			   ESC_MRKDWN);
+			   ESC_PLAIN);
 		if (name == NULL) {
 			bl->oom = 1;
 			return;
 		}
-		/* 20 lines of at most ~130 units fit the section limit. */
+		/* 20 lines of at most ~130 units (~400 bytes) fit buf. */
 		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "\n\xe2\x80\xa2 %s \xe2\x80\x94 %s",
 					name, render_status_word(s->children[i].status, NULL));
 		free(name);
@@ -418,7 +451,7 @@ static void add_children(struct blocks *bl, const struct summary *s)
 	if (more)
 		snprintf(buf + len, sizeof(buf) - len, "\n+%llu more child pipelines",
 			 (unsigned long long)more);
-	add(bl, section(buf));
+	add(bl, rich_block("Child pipelines", buf, NULL));
 }
 
 static void add_button(struct blocks *bl, const struct summary *s)
@@ -469,7 +502,8 @@ static void add_steps(struct blocks *bl, const struct summary *s, const struct b
 }
 
 /* Notification text (what push notifications show): a test marker for
- * send-test, title, counts and the first failure, escaped. */
+ * send-test, title, counts and the first failure, with & < > as entities.
+ * It is sent with "mrkdwn": false (see slack_render), so it never formats. */
 static char *fallback(const struct summary *s)
 {
 	char *title = render_title(s), *raw = NULL, *out = NULL;
@@ -488,7 +522,7 @@ static char *fallback(const struct summary *s)
 			 render_status_emoji(s->status), title,
 			 counts, f ? ". First failure: " : "", f ? f->path : "", f ? ": " : "",
 			 f ? f->message : "");
-		out = esc(raw, FALLBACK_CHARS, ESC_MRKDWN);
+		out = esc(raw, FALLBACK_CHARS, ESC_ENTITY);
 	}
 	free(title);
 	free(raw);
@@ -515,6 +549,7 @@ char *slack_render(const struct summary *s, const struct destination *d)
 		cJSON_AddItemToArray(head.arr, b);
 	}
 	cJSON_AddStringToObject(root, "text", text);
+	cJSON_AddFalseToObject(root, "mrkdwn");
 	cJSON_AddItemToObject(root, "blocks", head.arr);
 	head.arr = NULL;
 	out = cJSON_PrintUnformatted(root);

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -47,6 +48,7 @@ static const struct route routes[] = {
 	  "action_prohibited 0123456789012345678901234567890123456789012345678901234567890123456789",
 	  NULL },
 	{ "/legacy/SECRETteams", 200, "Microsoft Teams endpoint returned HTTP error 429", NULL },
+	{ "/services/T0/B0/hookSECRETxyz", 400, "invalid hook hookSECRETx", NULL },
 };
 
 static enum MHD_Result answer(struct server *srv, struct MHD_Connection *c, const char *url)
@@ -235,6 +237,107 @@ static void test_detail_sanitised_and_capped(void **state)
 		assert_true(r.detail[i] >= 0x20 && r.detail[i] < 0x7f);
 }
 
+/* A 400 echoing part of the hook path: the fragment is redacted in the
+ * detail that is logged and stored, the rest of the body is kept. */
+static void test_fragment_echo_redacted(void **state)
+{
+	struct deliver_result r;
+
+	post(*state, "/services/T0/B0/hookSECRETxyz", &r);
+	assert_int_equal(r.cls, DELIVER_PERMANENT);
+	assert_string_equal(r.detail, "HTTP 400 invalid hook [redacted]");
+}
+
+/* Fails when text holds any stretch of 8 characters of secret, in any case. */
+static void assert_no_fragment(const char *text, const char *secret)
+{
+	size_t i, j, n = strlen(secret), t = strlen(text);
+
+	for (i = 0; i + 8 <= n; i++)
+		for (j = 0; j + 8 <= t; j++)
+			if (strncasecmp(text + j, secret + i, 8) == 0)
+				fail_msg("\"%.8s\" of a secret shows in \"%s\"", secret + i, text);
+}
+
+static void snip(const char *body, const char *url, char *out)
+{
+	memset(out, 0x55, DELIVER_SNIPPET_MAX + 1);
+	deliver_snippet(body, strlen(body), url, out, DELIVER_SNIPPET_MAX + 1);
+	assert_true(strlen(out) <= DELIVER_SNIPPET_MAX);
+}
+
+#define SLACK_URL "https://hooks.slack.com/services/T0ABCDEF1/B0ABCDEF2/aBcDeFgHiJkLmNoPqRsTuVwX"
+#define TEAMS_URL                                                                       \
+	"https://prod-12.westeurope.logic.azure.com:443/workflows/0123abcd/triggers/manual/" \
+	"paths/invoke?api-version=2016-06-01&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0"           \
+	"&sig=Zx9sIgVaLuE0123456789abcdefABCDEF"
+
+/* The issue's examples: a fragment, a Slack hook path, a Teams sig=
+ * value, percent-encoded and percent-decoded forms, whitespace that
+ * collapses into a secret, and harmless bodies that must still show. */
+static void test_snippet_redacts_fragments(void **state)
+{
+	char out[DELIVER_SNIPPET_MAX + 1];
+
+	(void)state;
+	snip("no_service for B0ABCDEF2/aBcDeFgHiJkL", SLACK_URL, out);
+	assert_no_fragment(out, "aBcDeFgHiJkLmNoPqRsTuVwX");
+	assert_no_fragment(out, "B0ABCDEF2");
+	assert_string_equal(out, "no_service for [redacted]/[redacted]");
+	snip("echo https%3A%2F%2Fhooks.slack.com%2Fservices%2FT0ABCDEF1%2FB0ABCDEF2%2FaBcDeFgH",
+	     SLACK_URL, out);
+	assert_no_fragment(out, "aBcDeFgHiJkLmNoPqRsTuVwX");
+	assert_no_fragment(out, "T0ABCDEF1");
+	snip("BadRequest: signature Zx9sIgVaLuE0123 invalid", TEAMS_URL, out);
+	assert_no_fragment(out, "Zx9sIgVaLuE0123456789abcdefABCDEF");
+	assert_string_equal(out, "BadRequest: signature [redacted] invalid");
+	/* sp= decoded, and its encoded form in lower case. */
+	snip("path /triggers/manual/run bad", TEAMS_URL, out);
+	assert_no_fragment(out, "/triggers/manual/run");
+	snip("path %2ftriggers%2fmanual bad", TEAMS_URL, out);
+	assert_no_fragment(out, "%2Ftriggers%2Fmanual%2Frun");
+	/* A raw secret echoed percent-encoded, and an encoded one echoed raw. */
+	snip("got Key%2BWith%3DChars99", "https://h.example/hooks/Key+With=Chars99", out);
+	assert_no_fragment(out, "Key%2BWith%3DChars99");
+	snip("got b+CdEf/Gh=99", "https://h.example/x?sig=Ab%2BCdEf%2FGh%3D99", out);
+	assert_no_fragment(out, "Ab+CdEf/Gh=99");
+	/* Newlines and runs of blanks collapse to one space before matching. */
+	snip("bad abc \n\t defghijk", "https://h.example/x?token=abc%20defghijk", out);
+	assert_no_fragment(out, "abc defghijk");
+	/* The user:password of the URL is a secret too. */
+	snip("auth failed for bob:pa55w0rdXYZ", "https://bob:pa55w0rdXYZ@h.example/x", out);
+	assert_no_fragment(out, "pa55w0rdXYZ");
+	/* Harmless replies are shown as they are. */
+	snip("invalid_payload", SLACK_URL, out);
+	assert_string_equal(out, "invalid_payload");
+	snip("action_prohibited", SLACK_URL, out);
+	assert_string_equal(out, "action_prohibited");
+	snip("  rate_limited \r\n", TEAMS_URL, out);
+	assert_string_equal(out, "rate_limited");
+	snip("", SLACK_URL, out);
+	assert_string_equal(out, "");
+}
+
+/* A secret that straddles the 64-byte cut must not leave 8 of its
+ * characters before the cut, wherever it starts. */
+static void test_snippet_fragment_at_cut(void **state)
+{
+	const char *secret = "aBcDeFgHiJkLmNoPqRsTuVwX";
+	char body[256], out[DELIVER_SNIPPET_MAX + 1];
+	size_t pad;
+
+	(void)state;
+	for (pad = 40; pad < 80; pad++) {
+		memset(body, '.', pad);
+		snprintf(body + pad, sizeof(body) - pad, "%s tail", secret);
+		snip(body, SLACK_URL, out);
+		assert_no_fragment(out, secret);
+	}
+	/* The marker itself cannot combine with text into a fragment. */
+	snip("[redacted]xy", "https://h.example/x/[redacted]xy", out);
+	assert_no_fragment(out, "[redacted]xy");
+}
+
 static void test_legacy_teams_throttle_in_200(void **state)
 {
 	struct deliver_result r;
@@ -302,6 +405,9 @@ int main(void)
 		cmocka_unit_test(test_500_retry),
 		cmocka_unit_test(test_404_permanent),
 		cmocka_unit_test(test_detail_sanitised_and_capped),
+		cmocka_unit_test(test_fragment_echo_redacted),
+		cmocka_unit_test(test_snippet_redacts_fragments),
+		cmocka_unit_test(test_snippet_fragment_at_cut),
 		cmocka_unit_test(test_legacy_teams_throttle_in_200),
 		cmocka_unit_test(test_connection_refused),
 		cmocka_unit_test(test_http_refused_permanent),

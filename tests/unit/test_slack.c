@@ -158,21 +158,23 @@ static void structure(void **state)
 	fields = cJSON_GetObjectItem(b, "fields");
 	assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetArrayItem(fields, 0),
 								     "text")),
-			    "*Project*\nSales");
+			    "Project\nSales");
 	assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetArrayItem(fields, 3),
 								     "text")),
-			    "*Trigger*\nSCHEDULE");
+			    "Trigger\nSCHEDULE");
 	assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetArrayItem(fields, 5),
 								     "text")),
-			    "*Duration*\n3m 05s");
-	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetArrayItem(fields, 0), "verbatim")));
+			    "Duration\n3m 05s");
+	assert_string_equal(type_of(cJSON_GetArrayItem(fields, 0)), "plain_text");
+	assert_true(cJSON_IsFalse(cJSON_GetObjectItem(cJSON_GetArrayItem(fields, 0), "emoji")));
 	assert_string_equal(block_text(cJSON_GetArrayItem(blocks, 2)),
 			    "48 steps: 45 succeeded, 2 failed, 1 cancelled");
 	b = cJSON_GetArrayItem(blocks, 3);
 	check_step(b, "\xe2\x9d\x8c", "Root" SEP "Load", " \xc2\xb7 FAILED \xc2\xb7 3m 05s",
 		   "Table not found");
-	assert_string_equal(block_text(cJSON_GetArrayItem(blocks, 5)),
-			    "*Child pipelines*\n\xe2\x80\xa2 child_a \xe2\x80\x94 FAILED");
+	b = cJSON_GetArrayItem(blocks, 5);
+	assert_string_equal(type_of(b), "rich_text");
+	assert_string_equal(block_text(b), "Child pipelines\n\xe2\x80\xa2 child_a \xe2\x80\x94 FAILED");
 	b = cJSON_GetArrayItem(blocks, 6);
 	assert_int_equal(nb, 7);
 	assert_string_equal(type_of(b), "actions");
@@ -301,6 +303,58 @@ static void hostile_text(void **state)
 	summary_free(&s);
 }
 
+#define MARKER "Zq9"
+
+/* Fails if any mrkdwn text object under item carries the marker: untrusted
+ * text belongs in plain_text objects or rich_text elements, which Slack
+ * shows literally (mrkdwn formats *b* _i_ ~s~ `c` even with verbatim). */
+static void no_marker_in_mrkdwn(const cJSON *item)
+{
+	const cJSON *c;
+	const char *type = cJSON_GetStringValue(cJSON_GetObjectItem(item, "type"));
+
+	if (cJSON_IsObject(item) && type != NULL && strcmp(type, "mrkdwn") == 0) {
+		const char *t = cJSON_GetStringValue(cJSON_GetObjectItem(item, "text"));
+
+		if (t != NULL && strstr(t, MARKER) != NULL)
+			fail_msg("untrusted text in a mrkdwn object: %s", t);
+	}
+	for (c = item ? item->child : NULL; c; c = c->next)
+		no_marker_in_mrkdwn(c);
+}
+
+/* Every untrusted field (facts, caveats, message, children, steps) renders
+ * literally; the fallback is not mrkdwn and links nothing; the configured
+ * mention still works. */
+static void untrusted_never_formatted(void **state)
+{
+	struct destination d = { 0 };
+	struct summary s;
+	cJSON *root, *b;
+	char *out;
+	const char *text;
+	int mention = 0;
+
+	(void)state;
+	d.mention = "<!subteam^S123> <@U999>";
+	make_hostile(&s, MARKER " *b* _i_ ~s~ `c` ```p``` >q <https://evil|x> https://evil.example");
+	s.status = ST_FAILED;
+	root = render(&s, &d, &out);
+	no_marker_in_mrkdwn(cJSON_GetObjectItem(root, "blocks"));
+	cJSON_ArrayForEach(b, cJSON_GetObjectItem(root, "blocks"))
+		mention += strcmp(block_text(b), d.mention) == 0;
+	assert_int_equal(mention, 1);
+	/* The fallback keeps Slack's entity escapes and is not parsed as mrkdwn. */
+	assert_true(cJSON_IsFalse(cJSON_GetObjectItem(root, "mrkdwn")));
+	text = cJSON_GetStringValue(cJSON_GetObjectItem(root, "text"));
+	assert_non_null(strstr(text, MARKER " *b* _i_ ~s~ `c`"));
+	assert_null(strchr(text, '<'));
+	assert_null(strchr(text, '>'));
+	free(out);
+	cJSON_Delete(root);
+	summary_free(&s);
+}
+
 /* The mention block's text, or NULL when there is none. */
 static char *mention_of(const struct summary *s, const struct destination *d)
 {
@@ -361,6 +415,8 @@ static void banner_caveats_and_link(void **state)
 			    "\xe2\x9a\xa0\xef\xb8\x8f API call budget reached; 3 child pipelines not fetched");
 	assert_string_equal(block_text(cJSON_GetArrayItem(blocks, 3)),
 			    "\xe2\x9a\xa0\xef\xb8\x8f step details unavailable: 403");
+	b = cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetArrayItem(blocks, 3), "elements"), 0);
+	assert_string_equal(type_of(b), "plain_text");
 	free(out);
 	cJSON_Delete(root);
 	/* No link: no actions block. */
@@ -412,6 +468,7 @@ int main(void)
 		cmocka_unit_test(limits),
 		cmocka_unit_test(step_path_literal),
 		cmocka_unit_test(hostile_text),
+		cmocka_unit_test(untrusted_never_formatted),
 		cmocka_unit_test(mention_only_for_problems),
 		cmocka_unit_test(banner_caveats_and_link),
 		cmocka_unit_test(long_header_and_fallback),
