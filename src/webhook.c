@@ -1,7 +1,6 @@
 /* Webhook body decoding. The sender's payload shape is not documented, so the
  * run's identity is searched for under several key spellings, at the top
  * level and one level down; everything copied out is bounded and cleaned. */
-#include <ctype.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -10,6 +9,7 @@
 #include <cjson/cJSON.h>
 
 #include "errors.h"
+#include "text.h"
 #include "webhook.h"
 
 /* Used when the caller passes max_depth <= 0. */
@@ -127,21 +127,16 @@ static const char *find_text(const cJSON *root, const char *const *keys, size_t 
 	return NULL;
 }
 
-/* Copies an id after checking length and alphabet: ids end up in URLs, SQL
- * keys and log lines, so only [A-Za-z0-9._:-] is allowed. */
+/* The id buffers hold exactly what text_id_valid() lets through. */
+_Static_assert(WEBHOOK_ID_MAX == TEXT_ID_MAX, "webhook id buffers match the id check");
+
+/* Copies an id after the shared syntax check (text_id_valid): ids end up
+ * in URLs, SQL keys and log lines, so only [A-Za-z0-9._:-] is allowed. */
 static int copy_id(char *dst, const char *src)
 {
-	size_t i, n = strlen(src);
-
-	if (n > WEBHOOK_ID_MAX - 1)
+	if (!text_id_valid(src))
 		return ERR_LIMIT;
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)src[i];
-
-		if (!isalnum(c) && c != '.' && c != '_' && c != ':' && c != '-')
-			return ERR_LIMIT;
-	}
-	memcpy(dst, src, n + 1);
+	memcpy(dst, src, strlen(src) + 1);
 	return 0;
 }
 
