@@ -44,7 +44,10 @@ struct httpc *httpc_from_config(const struct config *c);
  * httpc_response_free) even on failure. Returns 0 when an HTTP response was
  * received (any status); ERR_TRANSIENT for network errors and timeouts;
  * ERR_PERMANENT for a refused URL (not https without allow_http, bad URL);
- * ERR_LIMIT when the body exceeds max_response. */
+ * ERR_LIMIT when the body exceeds max_response; ERR_INVALID, before
+ * anything is sent, when a header holds a CR or LF byte (it would inject
+ * headers or a second request; a caller passing peer-supplied values in a
+ * header must check them first, this is the last line of defence). */
 int httpc_request(struct httpc *h, const char *method, const char *url,
 		  const char *const *headers, const char *body, size_t body_len,
 		  struct httpc_response *resp);

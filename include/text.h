@@ -43,4 +43,22 @@ void text_duration(int64_t ms, char *out, size_t outlen);
 /* New string a + b + c (c may be NULL). Caller frees; NULL on ERR_NOMEM. */
 char *text_concat3(const char *a, const char *b, const char *c);
 
+/* Longest run or project id accepted, plus its terminating NUL. */
+#define TEXT_ID_MAX 128
+
+/* The one syntax check for run and project ids, from webhooks and from the
+ * API alike: 1 to TEXT_ID_MAX-1 bytes of ASCII [A-Za-z0-9._:-], whatever
+ * the locale. Ids end up in URL paths, SQL keys and log lines. Dot
+ * segments ("." and "..") pass this check; a caller building a URL path
+ * must refuse them too. Returns 1 when id (may be NULL) passes, else 0. */
+int text_id_valid(const char *id);
+
+/* Prepares len bytes of untrusted JSON for cJSON, which ends a string at
+ * an escaped NUL ("e-1\u0000/.." would read as "e-1"): every \u0000
+ * escape inside a string becomes \uFFFD in place, same length, so a value
+ * that held a NUL keeps its tail and fails any syntax check it should
+ * fail. Returns 0, or ERR_PARSE when json holds a raw NUL byte, which no
+ * JSON text does. */
+int text_json_defuse_nul(char *json, size_t len);
+
 #endif

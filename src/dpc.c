@@ -13,6 +13,11 @@
  * a visited set keyed by execution id so a cycle costs nothing. A 429/503
  * Retry-After pauses every worker; short waits are sat out and the call
  * repeated, long ones turn into ERR_TRANSIENT so the job is retried later.
+ * The API and token endpoint are not trusted to send sane values: a token
+ * is used only in RFC 6750's b64token shape (so nothing it holds can start
+ * a header line), a child run id only with the syntax webhook ids must
+ * have (other children are skipped with a note), and an escaped NUL in
+ * any JSON reply is defused before cJSON could cut a string at it.
  * Nothing here survives a restart; the token is wiped from memory on free. */
 #include "dpc.h"
 
@@ -36,6 +41,7 @@
 #define PAUSE_CAP_S 30       /* longest global pause (or retry_after_max if shorter) */
 #define DEFAULT_MAX_CALLS 50
 #define NOTES_MAX 512
+#define TOKEN_MAX 8192       /* longest access token accepted, in bytes */
 #define AUDIENCE "https%3A%2F%2Fapi.matillion.com"
 
 struct dpc {
@@ -68,6 +74,7 @@ struct job {
 	unsigned char seen[SUMMARY_MAX_CHILDREN]; /* child already decided on */
 	size_t n_tracked;      /* children with parent_path set */
 	size_t skipped_depth;
+	size_t skipped_bad_id; /* failed children whose id cannot go in a URL */
 	char notes[NOTES_MAX]; /* becomes s->incomplete */
 };
 
@@ -88,6 +95,30 @@ static char *dup_str(const char *s, int *failed)
 	if (!d)
 		*failed = 1;
 	return d;
+}
+
+/* An id that may become one path segment of a URL: percent-encoding keeps
+ * it to one segment, and refusing dot segments stops libcurl from
+ * resolving it away ("x/../steps" is "steps"). */
+static int valid_id(const char *id)
+{
+	return id && id[0] && strcmp(id, ".") != 0 && strcmp(id, "..") != 0;
+}
+
+/* Ids the API hands us (childPipeline.id) get the webhook ids' syntax
+ * check as well, since nothing vouches for them. */
+static int valid_api_id(const char *id)
+{
+	return text_id_valid(id) && valid_id(id);
+}
+
+/* cJSON ends a string at an escaped NUL, so "e-1\u0000/../x" would read
+ * as "e-1" and "tok\u0000..." as "tok"; text_json_defuse_nul() turns the
+ * escape into U+FFFD first, so such values keep their tail and fail their
+ * checks. A raw NUL byte makes the body unparseable (ERR_PARSE). */
+static int defuse_body(struct httpc_response *resp)
+{
+	return resp->body ? text_json_defuse_nul(resp->body, resp->len) : 0;
 }
 
 __attribute__((format(printf, 2, 3)))
@@ -178,18 +209,61 @@ static int64_t refresh_after_ms(double expires_s)
 	return life < 2 * REFRESH_MARGIN_MS ? life / 2 : life - REFRESH_MARGIN_MS;
 }
 
-/* Reads access_token and expires_in from a token response into d.
- * Called with d->lock held. Returns 0, ERR_PARSE or ERR_NOMEM. */
-static int token_store(struct dpc *d, const struct httpc_response *resp)
+/* RFC 6750 b64token: ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/". */
+static int b64token_char(unsigned char c)
 {
-	cJSON *root = cJSON_ParseWithLength(resp->body ? resp->body : "", resp->len);
-	cJSON *tok = cJSON_GetObjectItemCaseSensitive(root, "access_token");
-	cJSON *exp = cJSON_GetObjectItemCaseSensitive(root, "expires_in");
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+	       c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/';
+}
+
+/* Checks that an access token can only ever be one bearer credential:
+ * 1*b64token-char *"=" (RFC 6750) and at most TOKEN_MAX bytes. Anything
+ * else, a CR or LF above all, would add headers or a whole second request
+ * to every API call it went into. Returns 0, or ERR_PARSE with a message
+ * in err that never quotes the token. */
+static int token_check(const char *tok, struct dpc_error *err)
+{
+	size_t i = 0;
+
+	if (!tok || !tok[0]) {
+		set_message(err, "token response had no access_token");
+		return ERR_PARSE;
+	}
+	if (strlen(tok) > TOKEN_MAX) {
+		set_message(err, "token response: access_token longer than %d bytes", TOKEN_MAX);
+		return ERR_PARSE;
+	}
+	while (b64token_char((unsigned char)tok[i]))
+		i++;
+	while (i > 0 && tok[i] == '=')
+		i++;
+	if (i == 0 || tok[i] != '\0') {
+		set_message(err, "token response: access_token has characters not allowed "
+			    "in a bearer token");
+		return ERR_PARSE;
+	}
+	return 0;
+}
+
+/* Reads access_token and expires_in from a token response into d.
+ * Called with d->lock held. Returns 0, ERR_NOMEM, or ERR_PARSE with the
+ * reason in err. */
+static int token_store(struct dpc *d, struct httpc_response *resp, struct dpc_error *err)
+{
+	cJSON *root = NULL, *tok, *exp;
 	double secs = DEFAULT_EXPIRES_S;
-	int rc = ERR_PARSE;
+	int rc = defuse_body(resp);
 	char *copy;
 
-	if (!cJSON_IsString(tok) || !tok->valuestring[0])
+	if (rc) {
+		set_message(err, "token response is not JSON");
+		return rc;
+	}
+	root = cJSON_ParseWithLength(resp->body ? resp->body : "", resp->len);
+	tok = cJSON_GetObjectItemCaseSensitive(root, "access_token");
+	exp = cJSON_GetObjectItemCaseSensitive(root, "expires_in");
+	rc = token_check(cJSON_IsString(tok) ? tok->valuestring : NULL, err);
+	if (rc)
 		goto out;
 	if (cJSON_IsNumber(exp) && exp->valuedouble > 0 && exp->valuedouble < 1e7)
 		secs = exp->valuedouble;
@@ -251,11 +325,11 @@ static int token_fetch(struct dpc *d, struct httpc *h, struct dpc_error *err)
 	rc = httpc_request(h, "POST", d->token_url, headers, body, strlen(body), &resp);
 	metrics_api_call(rc ? 0 : resp.status);
 	if (rc == 0 && httpc_classify(resp.status) == 0) {
-		rc = token_store(d, &resp);
-		if (rc == ERR_PARSE) {
-			set_message(err, "token response had no access_token");
+		/* A token response we cannot use is a token endpoint failure
+		 * like any other: retried, then the degraded notice. */
+		rc = token_store(d, &resp, err);
+		if (rc == ERR_PARSE)
 			rc = ERR_TRANSIENT;
-		}
 	} else {
 		rc = token_failure(err, rc, &resp);
 	}
@@ -446,7 +520,9 @@ static int fetch_execution(struct job *j, const char *execution_id)
 	}
 	if (rc)
 		return rc;
-	rc = summary_set_execution(j->s, resp.body ? resp.body : "", resp.len);
+	rc = defuse_body(&resp);
+	if (rc == 0)
+		rc = summary_set_execution(j->s, resp.body ? resp.body : "", resp.len);
 	httpc_response_free(&resp);
 	if (rc == ERR_PARSE) {
 		set_message(j->err, "execution: response not understood");
@@ -488,7 +564,9 @@ static int fetch_page(struct job *j, const char *url, const struct page_ctx *ctx
 
 	if (rc)
 		return rc;
-	rc = summary_add_page(j->s, ctx, resp.body ? resp.body : "", resp.len, info);
+	rc = defuse_body(&resp);
+	if (rc == 0)
+		rc = summary_add_page(j->s, ctx, resp.body ? resp.body : "", resp.len, info);
 	httpc_response_free(&resp);
 	if (rc == ERR_PARSE) {
 		set_message(j->err, "steps: response not understood");
@@ -577,6 +655,14 @@ static int eligible(struct job *j, size_t i)
 		j->seen[i] = 1;
 		return 0;
 	}
+	if (!valid_api_id(c->execution_id)) {
+		/* Never logged or put in a URL: it is the API's untrusted text. */
+		log_event(LOG_WARN, "dpc: child run with an invalid id skipped", "pipeline",
+			  j->parent_path[i], NULL);
+		j->skipped_bad_id++;
+		j->seen[i] = 1;
+		return 0;
+	}
 	if (was_visited(j, c->execution_id)) {
 		c->visited = 1; /* a cycle or a shared child: its steps are in already */
 		j->seen[i] = 1;
@@ -660,11 +746,6 @@ static int fetch_children(struct job *j)
 
 /* ---- the job ---- */
 
-static int valid_id(const char *id)
-{
-	return id && id[0] && strcmp(id, ".") != 0 && strcmp(id, "..") != 0;
-}
-
 static void job_free(struct job *j)
 {
 	size_t i;
@@ -679,6 +760,8 @@ static void job_free(struct job *j)
 
 static void finish_notes(struct job *j)
 {
+	if (j->skipped_bad_id)
+		add_note(j, "%zu child runs with an invalid id skipped", j->skipped_bad_id);
 	if (j->skipped_depth)
 		add_note(j, "%zu child pipelines deeper than %d levels not inspected",
 			 j->skipped_depth, j->d->max_child_depth);

@@ -253,6 +253,20 @@ static int transport_error(CURLcode cc, const struct sink *k, const struct httpc
 	return ERR_TRANSIENT;
 }
 
+/* A CR or LF inside a header would end it there and let the rest of the
+ * value add headers, or a whole second request, of its own. A NUL cannot
+ * hide inside: it ends the C string. Returns 1 when every header is one
+ * line. */
+static int headers_single_line(const char *const *headers)
+{
+	size_t i;
+
+	for (i = 0; headers && headers[i]; i++)
+		if (strpbrk(headers[i], "\r\n"))
+			return 0;
+	return 1;
+}
+
 static void reset_response(struct httpc_response *resp)
 {
 	resp->status = 0;
@@ -277,6 +291,12 @@ int httpc_request(struct httpc *h, const char *method, const char *url,
 		snprintf(resp->error, sizeof(resp->error), "URL refused: %s required",
 			 h->o.allow_http ? "http or https" : "https");
 		return ERR_PERMANENT;
+	}
+	if (!headers_single_line(headers)) {
+		/* The header itself may carry a secret (a bearer token), so the
+		 * error does not quote it. */
+		snprintf(resp->error, sizeof(resp->error), "request header holds a CR or LF byte");
+		return ERR_INVALID;
 	}
 	rc = build_headers(headers, &list);
 	if (rc)

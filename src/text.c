@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "errors.h"
 #include "text.h"
 
 #define REPLACEMENT "\xef\xbf\xbd" /* U+FFFD */
@@ -307,4 +308,42 @@ char *text_concat3(const char *a, const char *b, const char *c)
 		memcpy(out + la + lb, c, lc);
 	out[la + lb + lc] = '\0';
 	return out;
+}
+
+int text_id_valid(const char *id)
+{
+	size_t i, n;
+
+	if (id == NULL)
+		return 0;
+	n = strlen(id);
+	if (n == 0 || n > TEXT_ID_MAX - 1)
+		return 0;
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)id[i];
+
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		      c == '.' || c == '_' || c == ':' || c == '-'))
+			return 0;
+	}
+	return 1;
+}
+
+int text_json_defuse_nul(char *json, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		if (json[i] == '\0')
+			return ERR_PARSE;
+		if (json[i] != '\\' || i + 1 >= len)
+			continue;
+		/* A backslash and the byte after it are one escape, so stepping
+		 * over both keeps "\\u0000" (an escaped backslash, then plain
+		 * text) as it is. Outside strings a backslash is no JSON at all. */
+		if (json[i + 1] == 'u' && len - i >= 6 && memcmp(json + i + 2, "0000", 4) == 0)
+			memcpy(json + i + 2, "FFFD", 4);
+		i++;
+	}
+	return 0;
 }

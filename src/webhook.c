@@ -1,7 +1,6 @@
 /* Webhook body decoding. The sender's payload shape is not documented, so the
  * run's identity is searched for under several key spellings, at the top
  * level and one level down; everything copied out is bounded and cleaned. */
-#include <ctype.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +9,7 @@
 #include <cjson/cJSON.h>
 
 #include "errors.h"
+#include "text.h"
 #include "webhook.h"
 
 /* Used when the caller passes max_depth <= 0. */
@@ -129,21 +129,16 @@ static const char *find_text(const cJSON *root, const char *const *keys, size_t 
 	return NULL;
 }
 
-/* Copies an id after checking length and alphabet: ids end up in URLs, SQL
- * keys and log lines, so only [A-Za-z0-9._:-] is allowed. */
+/* The id buffers hold exactly what text_id_valid() lets through. */
+_Static_assert(WEBHOOK_ID_MAX == TEXT_ID_MAX, "webhook id buffers match the id check");
+
+/* Copies an id after the shared syntax check (text_id_valid): ids end up
+ * in URLs, SQL keys and log lines, so only [A-Za-z0-9._:-] is allowed. */
 static int copy_id(char *dst, const char *src)
 {
-	size_t i, n = strlen(src);
-
-	if (n > WEBHOOK_ID_MAX - 1)
+	if (!text_id_valid(src))
 		return ERR_LIMIT;
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)src[i];
-
-		if (!isalnum(c) && c != '.' && c != '_' && c != ':' && c != '-')
-			return ERR_LIMIT;
-	}
-	memcpy(dst, src, n + 1);
+	memcpy(dst, src, strlen(src) + 1);
 	return 0;
 }
 
@@ -221,33 +216,8 @@ static void copy_ascii(char *dst, size_t cap, const char *src)
 	dst[o] = '\0';
 }
 
-/* An escape \u0000 makes cJSON end the decoded string at the NUL, so an id
- * or a name would silently lose its tail. In a copy of the body (b, len
- * bytes) every such escape inside a string becomes \u0001: a control
- * character, which no id may hold (so the id is refused) and which display
- * text drops. An escaped backslash followed by "u0000" is left alone. */
-static void unescape_nul(char *b, size_t len)
-{
-	int in_str = 0;
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		if (!in_str) {
-			in_str = b[i] == '"';
-			continue;
-		}
-		if (b[i] == '"') {
-			in_str = 0;
-		} else if (b[i] == '\\') {
-			if (i + 5 < len && memcmp(b + i + 1, "u0000", 5) == 0)
-				b[i + 5] = '1';
-			i++; /* the escaped character */
-		}
-	}
-}
-
-/* 1 when the six bytes \u0000 occur anywhere in body (a cheap look before
- * the exact scan of unescape_nul()). */
+/* 1 when the six bytes \u0000 occur anywhere in body: a cheap look that
+ * spares the copy text_json_defuse_nul() needs when there is none. */
 static int has_nul_escape(const char *body, size_t len)
 {
 	const char *p = body, *end = body + len;
@@ -461,7 +431,9 @@ int webhook_parse(const char *body, size_t len, const char *query_project_id,
 			return ERR_NOMEM;
 		}
 		memcpy(copy, body, len);
-		unescape_nul(copy, len);
+		/* cJSON would end a string at the NUL and silently cut an id
+		 * or a name; as U+FFFD an id fails its check instead. */
+		text_json_defuse_nul(copy, len);
 		body = copy;
 	}
 	rc = parse_root(body, len, max_depth, &root, why);

@@ -292,7 +292,8 @@ class Handler(BaseHTTPRequestHandler):
                 "method": self.command, "path": path,
                 "query": dict(urllib.parse.parse_qsl(query, keep_blank_values=True)),
                 "raw_query": query, "status": 0, "t": time.time(),
-                "authorization": self.headers.get("Authorization", "")}
+                "authorization": self.headers.get("Authorization", ""),
+                "headers": dict(self.headers.items())}
         try:
             if not self.apply_fault(self.path):
                 if path == "/oauth/dpc/token":

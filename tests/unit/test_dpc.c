@@ -1,7 +1,9 @@
 /* Unit tests for the Matillion client against an in-test libmicrohttpd mock
  * of the token endpoint and the executions/steps API: paging, recursion
  * into a failed child with a cycle back to the parent, token caching and
- * refresh, Retry-After, budget and depth limits, and error classes. */
+ * refresh, Retry-After, budget and depth limits, error classes, and a
+ * hostile API: tokens that would inject headers, child ids that would
+ * leave the executions path. */
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
@@ -25,6 +27,8 @@
 #define PROJECT "proj 1"
 #define EXEC_PREFIX "/v1/projects/" PROJECT "/pipeline-executions/"
 #define ROOT_STEPS 250
+#define LONG_ID_60 "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWX"
+#define LONG_ID LONG_ID_60 LONG_ID_60 LONG_ID_60 LONG_ID_60 LONG_ID_60 /* 300 bytes */
 
 /* What the mock serves and what it saw. Guarded by lock (the daemon runs
  * its own thread). */
@@ -40,6 +44,8 @@ struct mock {
 	int fail_429;          /* answer the next N root page-1 calls with 429 */
 	const char *retry_after;
 	int expires_in;        /* 0: leave expires_in out */
+	const char *token_reply; /* NULL: the usual token; else this 200 body */
+	const char *root_reply;  /* NULL: the usual root steps; else this one page */
 	/* observations */
 	int token_calls;
 	int api_calls;
@@ -48,6 +54,8 @@ struct mock {
 	int bad_size;          /* steps calls whose size was not 100 */
 	int bad_auth;          /* API calls without "Bearer tok-" */
 	int unexpected;        /* calls for runs that must not be fetched */
+	int stray;             /* requests outside the token and executions paths */
+	int injected;          /* requests carrying an X-Injected header */
 	char token_body[512];
 	char token_type[128];
 };
@@ -132,6 +140,12 @@ static enum MHD_Result token(struct MHD_Connection *c, struct upload *u)
 	snprintf(M.token_body, sizeof(M.token_body), "%.*s", (int)u->len, u->buf);
 	snprintf(M.token_type, sizeof(M.token_type), "%s", ct ? ct : "");
 	status = M.token_status ? M.token_status : 200;
+	if (M.token_reply && status == 200) {
+		const char *reply = M.token_reply;
+
+		pthread_mutex_unlock(&M.lock);
+		return send_text(c, 200, reply, NULL);
+	}
 	if (M.expires_in)
 		snprintf(body, sizeof(body), "{\"access_token\":\"tok-%d\",\"expires_in\":%d}",
 			 M.token_calls, M.expires_in);
@@ -160,6 +174,8 @@ static enum MHD_Result steps(struct MHD_Connection *c, const char *exec)
 		return send_text(c, 429, "{}", M.retry_after);
 	}
 	pthread_mutex_unlock(&M.lock);
+	if (strcmp(exec, "e-root") == 0 && M.root_reply)
+		return send_text(c, 200, page == 0 ? M.root_reply : "{\"results\":[]}", NULL);
 	if (strcmp(exec, "e-root") == 0) {
 		body = root_page(page);
 		ret = send_text(c, 200, body, NULL);
@@ -199,9 +215,15 @@ static enum MHD_Result api(struct MHD_Connection *c, const char *url)
 		snprintf(exec, sizeof(exec), "%.*s", (int)(strchr(rest, '/') - rest), rest);
 		return steps(c, exec);
 	}
-	if (strcmp(rest, "e-root") == 0 && !M.exec_status)
+	if (strcmp(rest, "e-root") != 0) {
+		pthread_mutex_lock(&M.lock);
+		M.stray++;
+		pthread_mutex_unlock(&M.lock);
+		return send_text(c, 404, "{}", NULL);
+	}
+	if (!M.exec_status)
 		return send_text(c, 200, execution, NULL);
-	return send_text(c, M.exec_status ? M.exec_status : 404, "{}", NULL);
+	return send_text(c, M.exec_status, "{}", NULL);
 }
 
 static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *url,
@@ -213,6 +235,10 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 	(void)cls;
 	(void)version;
 	if (!u) {
+		/* Counted once per request, whatever its path. */
+		pthread_mutex_lock(&M.lock);
+		M.injected += MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Injected") != NULL;
+		pthread_mutex_unlock(&M.lock);
 		u = calloc(1, sizeof(*u));
 		*con_cls = u;
 		return u ? MHD_YES : MHD_NO;
@@ -229,6 +255,9 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 		return token(c, u);
 	if (strcmp(method, "GET") == 0 && strncmp(url, EXEC_PREFIX, strlen(EXEC_PREFIX)) == 0)
 		return api(c, url);
+	pthread_mutex_lock(&M.lock);
+	M.stray++;
+	pthread_mutex_unlock(&M.lock);
 	return send_text(c, 404, "{}", NULL);
 }
 
@@ -354,6 +383,7 @@ static void test_full_tree(void **state)
 	assert_int_equal(M.bad_size, 0);
 	assert_int_equal(M.bad_auth, 0);
 	assert_int_equal(M.unexpected, 0);
+	assert_int_equal(M.stray, 0);
 	assert_string_equal(f->s.pipeline_name, "Parent");
 	assert_int_equal(f->s.total_steps, ROOT_STEPS + 2);
 	assert_int_equal(f->s.counts[ST_SUCCESS], ROOT_STEPS - 1);
@@ -568,6 +598,149 @@ static void test_bad_ids_refused(void **state)
 	assert_int_equal(M.token_calls + M.api_calls, 0);
 }
 
+/* ---- hostile API ---- */
+
+static void mock_reset(void)
+{
+	pthread_mutex_lock(&M.lock);
+	memset((char *)&M + offsetof(struct mock, exec_status), 0,
+	       sizeof(M) - offsetof(struct mock, exec_status));
+	pthread_mutex_unlock(&M.lock);
+}
+
+#define BAD_TOKEN_MSG "token response: access_token has characters not allowed in a bearer token"
+
+/* The token endpoint answers reply: the fetch fails as a transient token
+ * error with message want, and no API request, let alone one carrying an
+ * injected header or a smuggled second request, reaches the server. */
+static void check_token_refused(struct fx *f, const char *reply, const char *want)
+{
+	mock_reset();
+	M.token_reply = reply;
+	assert_int_equal(fetch(f, "e-root"), ERR_TRANSIENT);
+	assert_string_equal(f->err.message, want);
+	assert_int_equal(f->err.api_calls, 0);
+	assert_int_equal(M.token_calls, 1);
+	assert_int_equal(M.api_calls, 0);
+	assert_int_equal(M.injected, 0);
+	assert_int_equal(M.stray, 0);
+	assert_no_secret(&f->err);
+	assert_null(strstr(f->err.message, "abc"));
+}
+
+static void test_token_with_controls_refused(void **state)
+{
+	static const char *const replies[] = {
+		"{\"access_token\":\"abc\\r\\nX-Injected: yes\",\"expires_in\":3600}",
+		"{\"access_token\":\"abc\\nX-Injected: yes\"}",
+		"{\"access_token\":\"abc\\rX-Injected: yes\"}",
+		"{\"access_token\":\"abc\\r\\nContent-Length: 0\\r\\n\\r\\n"
+		"GET /smuggled HTTP/1.1\\r\\nHost: x\\r\\nX-Injected: yes\\r\\nX-Pad: \"}",
+		/* cJSON would cut this at the NUL and hand out "abc". */
+		"{\"access_token\":\"abc\\u0000X-Injected\"}",
+		"{\"access_token\":\"abc def\"}",
+		"{\"access_token\":\"abc\\tdef\"}",
+		"{\"access_token\":\"abc\\u007f\"}",
+		"{\"access_token\":\"abc\\u00e9\"}",
+		"{\"access_token\":\"abc,def\"}",
+		"{\"access_token\":\"abc=def\"}", /* '=' only as trailing padding */
+		"{\"access_token\":\"=abc\"}",
+		"{\"access_token\":\"===\"}",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(replies) / sizeof(replies[0]); i++) {
+		print_message("token reply %zu\n", i);
+		check_token_refused(*state, replies[i], BAD_TOKEN_MSG);
+	}
+}
+
+static void test_token_too_long_refused(void **state)
+{
+	static const char head[] = "{\"access_token\":\"tok-";
+	size_t n = (size_t)1024 * 1024, hl = sizeof(head) - 1;
+	char *reply = malloc(hl + n + 3);
+
+	assert_non_null(reply);
+	memcpy(reply, head, hl);
+	memset(reply + hl, 'A', n);
+	memcpy(reply + hl + n, "\"}", 3);
+	check_token_refused(*state, reply, "token response: access_token longer than 8192 bytes");
+	/* One byte past the cap is refused too... */
+	memcpy(reply + hl + 8192 - 4 + 1, "\"}", 3);
+	check_token_refused(*state, reply, "token response: access_token longer than 8192 bytes");
+	free(reply);
+}
+
+/* Accepted: every b64token character, trailing '=' padding, and a token
+ * exactly at the length cap. */
+static void test_token_valid_shapes_accepted(void **state)
+{
+	struct fx *f = *state;
+	static const char head[] = "{\"access_token\":\"tok-";
+	size_t hl = sizeof(head) - 1;
+	char *reply = malloc(hl + 8192 + 3);
+
+	M.token_reply = "{\"access_token\":\"tok-AZaz09-._~+/==\",\"expires_in\":3600}";
+	assert_int_equal(fetch(f, "e-root"), 0);
+	assert_int_equal(M.token_calls, 1);
+	assert_int_equal(M.api_calls, 5);
+	assert_int_equal(M.bad_auth, 0);
+	assert_int_equal(M.injected + M.stray, 0);
+
+	assert_non_null(reply);
+	memcpy(reply, head, hl);
+	memset(reply + hl, 'x', 8192 - 4);
+	memcpy(reply + hl + 8192 - 4, "\"}", 3);
+	summary_free(&f->s);
+	assert_int_equal(summary_init(&f->s, PROJECT, "e-root", NULL), 0);
+	mock_reset();
+	M.token_reply = reply;
+	assert_int_equal(fetch(f, "e-root"), 0);
+	assert_int_equal(M.api_calls, 5);
+	assert_int_equal(M.bad_auth, 0);
+	free(reply);
+}
+
+/* Root steps whose failed children carry ids that must never reach a URL,
+ * beside one good child. */
+static const char hostile_children[] =
+	"{\"page\":0,\"size\":100,\"total\":7,\"results\":["
+	"{\"id\":\"h1\",\"name\":\"Dots\",\"result\":{\"status\":\"FAILED\"},"
+	"\"childPipeline\":{\"id\":\"..\",\"name\":\"Dots\"}},"
+	"{\"id\":\"h2\",\"name\":\"Dot\",\"result\":{\"status\":\"FAILED\"},"
+	"\"childPipeline\":{\"id\":\".\",\"name\":\"Dot\"}},"
+	"{\"id\":\"h3\",\"name\":\"Slash\",\"result\":{\"status\":\"FAILED\"},"
+	"\"childPipeline\":{\"id\":\"a/b\",\"name\":\"Slash\"}},"
+	"{\"id\":\"h4\",\"name\":\"Encoded\",\"result\":{\"status\":\"FAILED\"},"
+	"\"childPipeline\":{\"id\":\"%2e%2e\",\"name\":\"Encoded\"}},"
+	"{\"id\":\"h5\",\"name\":\"Long\",\"result\":{\"status\":\"FAILED\"},"
+	"\"childPipeline\":{\"id\":\"" LONG_ID "\",\"name\":\"Long\"}},"
+	"{\"id\":\"h6\",\"name\":\"Nul\",\"result\":{\"status\":\"FAILED\"},"
+	"\"childPipeline\":{\"id\":\"e-ok\\u0000/../../x\",\"name\":\"Nul\"}},"
+	"{\"id\":\"h7\",\"name\":\"Run Child\",\"result\":{\"status\":\"FAILED\"},"
+	"\"childPipeline\":{\"id\":\"e-child\",\"name\":\"Child.orch.yaml\"}}]}";
+
+static void test_child_ids_validated(void **state)
+{
+	struct fx *f = *state;
+	size_t i;
+
+	M.root_reply = hostile_children;
+	assert_int_equal(fetch(f, "e-root"), 0);
+	/* Execution, the root page and the good child's page; nothing else. */
+	assert_int_equal(M.api_calls, 3);
+	assert_int_equal(f->err.api_calls, 3);
+	assert_int_equal(M.stray, 0);
+	assert_int_equal(M.unexpected, 0);
+	assert_non_null(f->s.incomplete);
+	assert_non_null(strstr(f->s.incomplete, "6 child runs with an invalid id skipped"));
+	for (i = 0; i < f->s.n_children; i++)
+		assert_int_equal(f->s.children[i].visited,
+				 strcmp(f->s.children[i].execution_id, "e-child") == 0 ||
+					 strcmp(f->s.children[i].execution_id, "e-root") == 0);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -589,6 +762,10 @@ int main(void)
 		T(test_token_rejected),
 		T(test_token_unavailable_transient),
 		T(test_bad_ids_refused),
+		T(test_token_with_controls_refused),
+		T(test_token_too_long_refused),
+		T(test_token_valid_shapes_accepted),
+		T(test_child_ids_validated),
 	};
 #undef T
 

@@ -25,6 +25,10 @@ struct server {
 	char base[64]; /* "http://127.0.0.1:PORT" */
 };
 
+/* Requests the server saw, and those carrying an X-Injected header; the
+ * daemon's thread writes them, tests read them after a request returned. */
+static int n_requests, n_injected;
+
 /* Request body collected across the upload callbacks. */
 struct upload {
 	char buf[1024];
@@ -111,6 +115,12 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 {
 	(void)cls;
 	(void)version;
+	if (!*con_cls && strcmp(url, "/count") == 0) {
+		__atomic_add_fetch(&n_requests, 1, __ATOMIC_SEQ_CST);
+		if (MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Injected"))
+			__atomic_add_fetch(&n_injected, 1, __ATOMIC_SEQ_CST);
+		return reply(c, MHD_HTTP_OK, "counted", NULL, NULL);
+	}
 	if (strcmp(method, "POST") == 0 && strcmp(url, "/echo") == 0)
 		return echo(c, data, size, con_cls);
 	if (strcmp(url, "/ok") == 0)
@@ -385,6 +395,49 @@ static void test_connection_refused(void **state)
 	httpc_free(h);
 }
 
+/* No caller can add a header line (or a whole request) through a value:
+ * any header with CR or LF is refused before a byte is sent. */
+static void test_header_with_crlf_refused(void **state)
+{
+	static const char *const bad[] = {
+		"Authorization: Bearer abc\r\nX-Injected: yes",
+		"Authorization: Bearer abc\nX-Injected: yes",
+		"Authorization: Bearer abc\rX-Injected: yes",
+		"X-Injected: yes\r\n",
+		"Authorization: Bearer abc\r\nContent-Length: 0\r\n\r\nGET /count HTTP/1.1\r\n"
+		"X-Injected: yes\r\nX-Pad: ",
+	};
+	const char *headers[] = { "Accept: application/json", NULL, NULL };
+	struct httpc *h = client(0, 1);
+	struct httpc_response resp;
+	char url[128];
+	size_t i;
+
+	url_of(*state, "/count", url, sizeof(url));
+	__atomic_store_n(&n_requests, 0, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&n_injected, 0, __ATOMIC_SEQ_CST);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		headers[1] = bad[i];
+		assert_int_equal(httpc_request(h, "GET", url, headers, NULL, 0, &resp), ERR_INVALID);
+		assert_int_equal(resp.status, 0);
+		assert_null(resp.body);
+		assert_non_null(strstr(resp.error, "CR or LF"));
+		assert_null(strstr(resp.error, "abc"));
+		httpc_response_free(&resp);
+		assert_int_equal(httpc_request(h, "POST", url, headers, "x", 1, &resp), ERR_INVALID);
+		httpc_response_free(&resp);
+	}
+	assert_int_equal(__atomic_load_n(&n_requests, __ATOMIC_SEQ_CST), 0);
+	/* The handle still works, and a clean header goes out as is. */
+	headers[1] = "X-Fine: yes";
+	assert_int_equal(httpc_request(h, "GET", url, headers, NULL, 0, &resp), 0);
+	assert_string_equal(resp.body, "counted");
+	httpc_response_free(&resp);
+	assert_int_equal(__atomic_load_n(&n_requests, __ATOMIC_SEQ_CST), 1);
+	assert_int_equal(__atomic_load_n(&n_injected, __ATOMIC_SEQ_CST), 0);
+	httpc_free(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -398,6 +451,7 @@ int main(void)
 		cmocka_unit_test(test_no_redirect),
 		cmocka_unit_test(test_http_refused_without_allow),
 		cmocka_unit_test(test_connection_refused),
+		cmocka_unit_test(test_header_with_crlf_refused),
 	};
 
 	return cmocka_run_group_tests(tests, server_setup, server_teardown);

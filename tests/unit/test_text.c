@@ -1,5 +1,6 @@
 /* Unit tests for text.c: UTF-8 repair, truncation at every boundary, chat
- * escapes against hostile input, duration formatting. */
+ * escapes against hostile input, duration formatting, the id syntax check
+ * and the defusing of escaped NULs in JSON. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include "errors.h"
 #include "text.h"
 
 #define FFFD "\xef\xbf\xbd"
@@ -199,6 +201,61 @@ static void duration_formats(void **state)
 	assert_string_equal(small, "85");
 }
 
+static void id_valid_table(void **state)
+{
+	static const char *const good[] = { "a", "e-1", "A.b_c:d-9", "..a", "a..", "...",
+					    "2f0c4f1e-8d1f-4c54-9f1a-3b5f0d9c6a11" };
+	static const char *const bad[] = { "", "a/b", "%2e%2e", "a b", "a\tb", "a\r\nb",
+					   "caf\xc3\xa9", "a" FFFD, "a?b", "a#b", "a\\b" };
+	char longest[TEXT_ID_MAX + 1];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		assert_int_equal(text_id_valid(good[i]), 1);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(text_id_valid(bad[i]), 0);
+	assert_int_equal(text_id_valid(NULL), 0);
+	/* Dot segments are the URL builder's concern, not a syntax error. */
+	assert_int_equal(text_id_valid("."), 1);
+	assert_int_equal(text_id_valid(".."), 1);
+	memset(longest, 'x', sizeof(longest));
+	longest[TEXT_ID_MAX - 1] = '\0';
+	assert_int_equal(text_id_valid(longest), 1);
+	longest[TEXT_ID_MAX - 1] = 'x';
+	longest[TEXT_ID_MAX] = '\0';
+	assert_int_equal(text_id_valid(longest), 0);
+}
+
+static void check_defuse(const char *in, const char *want)
+{
+	char buf[64];
+	size_t n = strlen(in);
+
+	memcpy(buf, in, n + 1);
+	assert_int_equal(text_json_defuse_nul(buf, n), 0);
+	assert_string_equal(buf, want);
+}
+
+static void json_defuse_nul(void **state)
+{
+	char raw[] = "{\"a\":\"x\0y\"}";
+
+	(void)state;
+	check_defuse("{\"id\":\"e-1\\u0000/../x\"}", "{\"id\":\"e-1\\uFFFD/../x\"}");
+	check_defuse("\"\\u0000\\u0000\"", "\"\\uFFFD\\uFFFD\"");
+	/* An escaped backslash followed by the text u0000 is no NUL. */
+	check_defuse("\"\\\\u0000\"", "\"\\\\u0000\"");
+	check_defuse("\"\\\\\\u0000\"", "\"\\\\\\uFFFD\"");
+	check_defuse("\"\\u00001\"", "\"\\uFFFD1\"");
+	check_defuse("\"\\u0001\\u1000\"", "\"\\u0001\\u1000\"");
+	/* Cut short: nothing to rewrite, and no read past the end. */
+	check_defuse("\"\\u000", "\"\\u000");
+	check_defuse("\"\\", "\"\\");
+	check_defuse("", "");
+	assert_int_equal(text_json_defuse_nul(raw, sizeof(raw) - 1), ERR_PARSE);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -211,6 +268,8 @@ int main(void)
 		cmocka_unit_test(slack_escape_hostile),
 		cmocka_unit_test(teams_plain_keeps_markdown),
 		cmocka_unit_test(duration_formats),
+		cmocka_unit_test(id_valid_table),
+		cmocka_unit_test(json_defuse_nul),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
