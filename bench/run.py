@@ -25,6 +25,7 @@ usage: python3 bench/run.py [--smoke] [--out FILE] [--only SECTION,...]
 harness working that way; its numbers mean nothing)."""
 
 import argparse
+import glob
 import json
 import os
 import platform
@@ -344,6 +345,14 @@ def ensure_tools(install):
     return {cmd: shutil.which(cmd) for cmd in TOOLS}
 
 
+def module_source(name):
+    """src/<subsystem>/<name>.c (or src/<name>.c) of a module."""
+    found = glob.glob(os.path.join(REPO, "src", "**", name + ".c"), recursive=True)
+    if len(found) != 1:
+        raise SystemExit("bench: no single source for module %s: %s" % (name, found))
+    return os.path.relpath(found[0], REPO)
+
+
 def build(build_dir, do_make):
     """Builds dpc-notify (make, -O2) unless told not to, then the three bench
     programs into BUILD/bench. Returns their paths."""
@@ -353,12 +362,12 @@ def build(build_dir, do_make):
     os.makedirs(out, exist_ok=True)
     pc = subprocess.run(["pkg-config", "--cflags", "--libs", "libcjson"], capture_output=True,
                         text=True, check=True).stdout.split()
-    srcs = ["bench/bench_summary.c"] + ["src/%s.c" % m for m in
+    srcs = ["bench/bench_summary.c"] + [module_source(m) for m in
                                         ("summary", "text", "status", "errors", "slack",
                                          "teams", "plaintext")]
     sq = subprocess.run(["pkg-config", "--cflags", "--libs", "sqlite3"], capture_output=True,
                         text=True, check=True).stdout.split()
-    csrcs = ["bench/bench_counts.c"] + ["src/%s.c" % m for m in
+    csrcs = ["bench/bench_counts.c"] + [module_source(m) for m in
                                         ("store", "log", "metrics", "errors", "status")]
     progs = ((os.path.join(out, "e2e"), ["bench/e2e.c"]),
              (os.path.join(out, "bench_summary"), ["-Iinclude"] + srcs + pc + ["-lm"]),

@@ -65,8 +65,8 @@ export CC CFLAGS OUT
 # header is newer. A module that does not compile yet is left out (and only
 # the targets that need it fail to link).
 build_lib() {
-	newest_h=$(ls -t include/*.h | head -1)
-	for src in src/*.c; do
+	newest_h=$(ls -t include/*.h src/*/*.h 2>/dev/null | head -1)
+	for src in src/*.c src/*/*.c; do
 		[ "$src" = src/main.c ] && continue
 		obj="$OUT/obj/$(basename "$src" .c).o"
 		if [ ! -f "$obj" ] || [ "$src" -nt "$obj" ] || [ "$newest_h" -nt "$obj" ]; then
@@ -78,7 +78,7 @@ build_lib() {
 			rm -f "$o"; echo "fuzz: warning: {} does not compile, left out (see $o.log)" >&2
 		fi'
 	for obj in "$OUT"/obj/*.o; do # objects of sources that are gone
-		[ -f "src/$(basename "$obj" .o).c" ] || rm -f "$obj"
+		[ -n "$(find src -name "$(basename "$obj" .o).c")" ] || rm -f "$obj"
 	done
 	lib="$OUT/libdpc_fuzz.a"
 	if [ ! -f "$lib" ] || [ -n "$(find "$OUT/obj" -name '*.o' -newer "$lib")" ] ||

@@ -1,4 +1,4 @@
-/* Unit tests for src/config.c: defaults, every diagnostic with its exact
+/* Unit tests for src/config/config.c: defaults, every diagnostic with its exact
  * file:line, ${ENV} and KEY_file secrets, warnings, URL redaction, the
  * summary (which must hold no secret) and the reference-counted holder.
  * Run from the repository root: fixtures are found by relative path. */

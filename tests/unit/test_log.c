@@ -1,4 +1,4 @@
-/* Unit tests for src/log.c: exact logfmt and JSON lines, escaping of
+/* Unit tests for src/core/log.c: exact logfmt and JSON lines, escaping of
  * hostile values (one event stays one line), truncation, level filtering,
  * whole lines under concurrent writers, and the log budget that bounds
  * lines a peer can cause (on a clock the test drives). */

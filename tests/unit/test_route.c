@@ -1,4 +1,4 @@
-/* Unit tests for src/route.c: project lookup with the [default] fallback,
+/* Unit tests for src/config/route.c: project lookup with the [default] fallback,
  * notify_on masks, environment globs and glob edge cases. */
 #include <stdarg.h>
 #include <stddef.h>
