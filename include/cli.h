@@ -1,0 +1,29 @@
+/* The command line's subcommands other than serve (check-config, preview,
+ * send-test, jobs, dead, healthcheck). Each returns a process exit code:
+ * 0 success, 1 failure, 2 usage error. */
+#ifndef DPC_CLI_H
+#define DPC_CLI_H
+
+#include <stdio.h>
+#include "config.h"
+
+/* Where the config file is when neither -c nor $DPC_NOTIFY_CONFIG says. */
+#define CLI_DEFAULT_CONFIG "/etc/dpc-notify/dpc-notify.ini"
+
+/* The usage text, for --help and usage errors. */
+extern const char cli_usage[];
+
+/* Loads the config at path, printing every problem to out as
+ * "file:line: message". Returns a new snapshot (caller frees) or NULL. */
+struct config *cli_load(const char *path, FILE *out);
+
+/* check-config: prints problems and a redacted summary. */
+int cli_check_config(const char *path);
+
+/* 1 when cmd names a subcommand cli_run() handles. */
+int cli_is_command(const char *cmd);
+
+/* Runs subcommand cmd with its arguments; c is borrowed. */
+int cli_run(struct config *c, const char *cmd, int argc, char **argv);
+
+#endif

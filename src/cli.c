@@ -1,0 +1,361 @@
+/* The command line's subcommands other than serve: check-config, preview,
+ * send-test, jobs, dead and healthcheck. Each loads what it needs, does
+ * one thing and returns the process exit code. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "config.h"
+#include "deliver.h"
+#include "dpc.h"
+#include "errors.h"
+#include "httpc.h"
+#include "log.h"
+#include "render.h"
+#include "route.h"
+#include "store.h"
+#include "summary.h"
+
+const char cli_usage[] =
+	"usage: dpc-notify [-c FILE] [serve]\n"
+	"       dpc-notify [-c FILE] check-config\n"
+	"       dpc-notify [-c FILE] preview PROJECT_ID EXECUTION_ID [--format slack|teams|text]\n"
+	"       dpc-notify [-c FILE] send-test DESTINATION\n"
+	"       dpc-notify [-c FILE] jobs [--state queued|running|delivered|dead|ignored]\n"
+	"       dpc-notify [-c FILE] dead list | dead retry ID|--all | dead purge [--older-than 7d]\n"
+	"       dpc-notify [-c FILE] healthcheck\n"
+	"       dpc-notify --help | --version\n"
+	"\n"
+	"Receives Matillion pipeline-run webhooks and posts failure summaries to\n"
+	"Slack and Microsoft Teams. The config file defaults to $DPC_NOTIFY_CONFIG,\n"
+	"then " CLI_DEFAULT_CONFIG ". See dpc-notify(8) and dpc-notify.ini(5).\n";
+
+/* Loads the config, printing every problem as file:line: message. */
+struct config *cli_load(const char *path, FILE *out)
+{
+	struct diags d = { 0 };
+	struct config *c = config_load(path, &d);
+	size_t i;
+
+	for (i = 0; i < d.n; i++)
+		fprintf(out, "%s\n", d.lines[i]);
+	diags_free(&d);
+	return c;
+}
+
+int cli_check_config(const char *path)
+{
+	struct config *c = cli_load(path, stdout);
+
+	if (c == NULL) {
+		printf("%s: invalid\n", path);
+		return 1;
+	}
+	config_print_summary(c, stdout);
+	printf("%s: valid\n", path);
+	config_free(c);
+	return 0;
+}
+
+static char *render_format(const struct summary *s, const char *fmt, const struct destination *d)
+{
+	static const struct destination plain = { .name = "preview", .type = DEST_SLACK };
+
+	if (d == NULL)
+		d = &plain;
+	if (strcmp(fmt, "slack") == 0)
+		return slack_render(s, d);
+	if (strcmp(fmt, "teams") == 0)
+		return teams_render(s, d);
+	return plaintext_render(s);
+}
+
+static int cmd_preview(struct config *c, int argc, char **argv)
+{
+	const char *fmt = "text";
+	struct dpc *d = NULL;
+	struct httpc *h = NULL;
+	struct summary s;
+	struct dpc_error e = { .retry_after_s = -1 };
+	char *out = NULL;
+	int rc = 1, i;
+
+	memset(&s, 0, sizeof(s));
+	if (argc < 2) {
+		fputs(cli_usage, stderr);
+		return 2;
+	}
+	for (i = 2; i < argc; i++) {
+		if (strcmp(argv[i], "--format") == 0 && i + 1 < argc)
+			fmt = argv[++i];
+		else if (strncmp(argv[i], "--format=", 9) == 0)
+			fmt = argv[i] + 9;
+		else {
+			fprintf(stderr, "preview: unexpected argument\n");
+			return 2;
+		}
+	}
+	if (strcmp(fmt, "slack") && strcmp(fmt, "teams") && strcmp(fmt, "text")) {
+		fprintf(stderr, "preview: --format must be slack, teams or text\n");
+		return 2;
+	}
+	d = dpc_new(c);
+	h = httpc_from_config(c);
+	if (d == NULL || h == NULL || summary_init(&s, argv[0], argv[1], c->ui_base))
+		goto out;
+	if (summary_set_project_name(&s, route_project_name(c, argv[0])) != 0)
+		goto out;
+	if (dpc_fetch_summary(d, h, argv[0], argv[1], &s, &e) != 0) {
+		fprintf(stderr, "preview: %s\n", e.message[0] ? e.message : "Matillion API request failed");
+		goto out;
+	}
+	out = render_format(&s, fmt, NULL);
+	if (out == NULL)
+		goto out;
+	printf("%s\n", out);
+	rc = 0;
+out:
+	free(out);
+	summary_free(&s);
+	httpc_free(h);
+	dpc_free(d);
+	return rc;
+}
+
+/* A clearly marked sample failure, so a destination can be tested without a
+ * real run. */
+static int sample_summary(struct summary *s, const struct config *c)
+{
+	static const char page[] =
+		"{\"page\":0,\"size\":100,\"total\":3,\"results\":["
+		"{\"id\":\"s1\",\"name\":\"Start\",\"result\":{\"status\":\"SUCCESS\"}},"
+		"{\"id\":\"s2\",\"name\":\"Load orders\",\"result\":{\"status\":\"FAILED\","
+		"\"message\":\"SQL compilation error: table ORDERS_STAGE does not exist (sample)\","
+		"\"startedAt\":\"2026-01-01T10:00:00Z\",\"finishedAt\":\"2026-01-01T10:00:42Z\"}},"
+		"{\"id\":\"s3\",\"name\":\"Notify\",\"result\":{\"status\":\"SKIPPED\"}}]}";
+	static const char exec[] =
+		"{\"pipelineName\":\"dpc-notify test.orch.yaml\",\"environmentName\":\"test\","
+		"\"status\":\"FAILED\",\"trigger\":\"API\",\"startedAt\":\"2026-01-01T10:00:00Z\","
+		"\"finishedAt\":\"2026-01-01T10:00:45Z\"}";
+	struct page_ctx ctx = { .pipeline_path = "dpc-notify test", .depth = 0 };
+	struct page_info info;
+	int rc;
+
+	rc = summary_init(s, "00000000-0000-0000-0000-000000000000",
+			  "00000000-0000-0000-0000-000000000000", c->ui_base);
+	if (rc == 0)
+		rc = summary_set_execution(s, exec, sizeof(exec) - 1);
+	if (rc == 0)
+		rc = summary_add_page(s, &ctx, page, sizeof(page) - 1, &info);
+	if (rc == 0)
+		summary_finish(s);
+	s->is_test = 1;
+	return rc;
+}
+
+static int cmd_send_test(struct config *c, int argc, char **argv)
+{
+	const struct destination *d;
+	struct deliver_result r;
+	struct summary s;
+	struct httpc *h = NULL;
+	char *body = NULL, what[320];
+	int rc = 1;
+
+	memset(&s, 0, sizeof(s));
+	if (argc != 1) {
+		fputs(cli_usage, stderr);
+		return 2;
+	}
+	d = config_destination(c, argv[0]);
+	if (d == NULL) {
+		fprintf(stderr, "send-test: no destination named \"%s\"\n", argv[0]);
+		return 1;
+	}
+	h = httpc_from_config(c);
+	if (h == NULL || sample_summary(&s, c) != 0)
+		goto out;
+	body = d->type == DEST_TEAMS ? teams_render(&s, d) : slack_render(&s, d);
+	if (body == NULL || deliver_post(h, d->url, body, &r) != 0) {
+		fprintf(stderr, "send-test: cannot build the test message\n");
+		goto out;
+	}
+	/* deliver's detail usually starts with the status already. */
+	if (strncmp(r.detail, "HTTP ", 5) == 0)
+		snprintf(what, sizeof(what), "%s", r.detail);
+	else if (r.http_status > 0)
+		snprintf(what, sizeof(what), "HTTP %ld %s", r.http_status, r.detail);
+	else
+		snprintf(what, sizeof(what), "no HTTP response: %s", r.detail);
+	printf("send-test %s (%s): %s, %s, %.3fs\n", d->name, dest_type_names[d->type],
+	       deliver_class_names[r.cls], what, r.seconds);
+	rc = r.cls == DELIVER_OK ? 0 : 1;
+out:
+	free(body);
+	summary_free(&s);
+	httpc_free(h);
+	return rc;
+}
+
+static void print_job(void *ctx, const struct job *j)
+{
+	char when[32];
+	time_t t = (time_t)(j->received_ms / 1000);
+	struct tm tm;
+
+	(void)ctx;
+	gmtime_r(&t, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	printf("%-8lld %-9s %-3d %s  %-36s %-36s %-10s %s\n", (long long)j->id, job_state_names[j->state],
+	       j->attempts, when, j->ev.project_id, j->ev.execution_id,
+	       status_names[j->ev.status], j->last_error);
+}
+
+static int parse_state(const char *s)
+{
+	int i;
+
+	for (i = 0; i < JOB__MAX; i++)
+		if (strcmp(s, job_state_names[i]) == 0)
+			return i;
+	return -2;
+}
+
+/* "7d", "12h", "30m", "45s" or plain seconds; -1 when invalid. */
+static int64_t parse_age(const char *s)
+{
+	char *end = NULL;
+	long long v;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || end == s || v < 0)
+		return -1;
+	switch (*end) {
+	case '\0': case 's': break;
+	case 'm': v *= 60; break;
+	case 'h': v *= 3600; break;
+	case 'd': v *= 86400; break;
+	default: return -1;
+	}
+	if (*end != '\0' && end[1] != '\0')
+		return -1;
+	return v;
+}
+
+static int cmd_store(struct config *c, const char *cmd, int argc, char **argv)
+{
+	char err[256];
+	struct store *st = store_open(c->store, err, sizeof(err));
+	size_t count = 0;
+	int rc = 2, state = -1;
+
+	if (st == NULL) {
+		fprintf(stderr, "%s: store %s: %s\n", cmd, c->store, err);
+		return 1;
+	}
+	if (strcmp(cmd, "jobs") == 0) {
+		if (argc == 2 && strcmp(argv[0], "--state") == 0)
+			state = parse_state(argv[1]);
+		else if (argc != 0)
+			state = -2;
+		if (state == -2)
+			goto usage;
+		printf("%-8s %-9s %-3s %-20s  %-36s %-36s %-10s %s\n", "ID", "STATE", "TRY", "RECEIVED",
+		       "PROJECT", "EXECUTION", "STATUS", "LAST ERROR");
+		rc = store_list(st, state, 1000, print_job, NULL) ? 1 : 0;
+	} else if (argc >= 1 && strcmp(argv[0], "list") == 0 && argc == 1) {
+		printf("%-8s %-9s %-3s %-20s  %-36s %-36s %-10s %s\n", "ID", "STATE", "TRY", "RECEIVED",
+		       "PROJECT", "EXECUTION", "STATUS", "LAST ERROR");
+		rc = store_list(st, JOB_DEAD, 1000, print_job, NULL) ? 1 : 0;
+	} else if (argc == 2 && strcmp(argv[0], "retry") == 0) {
+		char *end = NULL;
+		long long id = strcmp(argv[1], "--all") == 0 ? -1 : strtoll(argv[1], &end, 10);
+		if (end != NULL && (*end != '\0' || id < 0))
+			goto usage;
+		rc = store_dead_retry(st, id, &count) ? 1 : 0;
+		if (rc == 0)
+			printf("re-queued %zu dead job(s)\n", count);
+	} else if (argc >= 1 && strcmp(argv[0], "purge") == 0) {
+		int64_t age = 7 * 86400;
+		if (argc == 3 && strcmp(argv[1], "--older-than") == 0)
+			age = parse_age(argv[2]);
+		else if (argc != 1)
+			goto usage;
+		if (age < 0)
+			goto usage;
+		rc = store_dead_purge(st, age, &count) ? 1 : 0;
+		if (rc == 0)
+			printf("purged %zu dead job(s)\n", count);
+	} else {
+		goto usage;
+	}
+	store_close(st);
+	return rc;
+usage:
+	store_close(st);
+	fputs(cli_usage, stderr);
+	return 2;
+}
+
+/* For container HEALTHCHECKs (no curl in the image): GET /healthz on the
+ * configured listen address; exit 0 on HTTP 200. */
+static int cmd_healthcheck(const struct config *c)
+{
+	struct httpc_opts o = { .connect_timeout_ms = 2000, .timeout_ms = 3000, .allow_http = 1 };
+	struct httpc_response r;
+	struct httpc *h = httpc_new(&o);
+	const char *colon = strrchr(c->listen, ':');
+	char host[128], url[256];
+	size_t hl;
+	int ok;
+
+	if (h == NULL || colon == NULL) {
+		httpc_free(h);
+		return 1;
+	}
+	hl = (size_t)(colon - c->listen);
+	if (hl >= sizeof(host))
+		hl = sizeof(host) - 1;
+	memcpy(host, c->listen, hl);
+	host[hl] = '\0';
+	if (strcmp(host, "0.0.0.0") == 0 || host[0] == '\0')
+		snprintf(host, sizeof(host), "127.0.0.1");
+	else if (strcmp(host, "[::]") == 0)
+		snprintf(host, sizeof(host), "[::1]");
+	snprintf(url, sizeof(url), "http://%s:%s/healthz", host, colon + 1);
+	ok = httpc_request(h, "GET", url, NULL, NULL, 0, &r) == 0 && r.status == 200;
+	printf("healthz: %s\n", ok ? "ok" : (r.error[0] ? r.error : "unhealthy"));
+	httpc_response_free(&r);
+	httpc_free(h);
+	return ok ? 0 : 1;
+}
+
+int cli_run(struct config *c, const char *cmd, int argc, char **argv)
+{
+	if (strcmp(cmd, "preview") == 0)
+		return cmd_preview(c, argc, argv);
+	if (strcmp(cmd, "healthcheck") == 0)
+		return cmd_healthcheck(c);
+	if (strcmp(cmd, "send-test") == 0)
+		return cmd_send_test(c, argc, argv);
+	return cmd_store(c, cmd, argc, argv);
+}
+
+int cli_is_command(const char *cmd)
+{
+	static const char *const cmds[] = { "preview", "send-test", "jobs", "dead", "healthcheck" };
+	size_t i;
+
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (strcmp(cmd, cmds[i]) == 0)
+			return 1;
+	return 0;
+}
+

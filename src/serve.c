@@ -1,0 +1,249 @@
+/* serve: the running service. It wires intake, store and workers
+ * together, waits for signals (SIGHUP reloads the config, SIGTERM and
+ * SIGINT drain and stop), prunes the store hourly and retries a store
+ * that could not be opened. */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "errors.h"
+#include "intake.h"
+#include "log.h"
+#include "serve.h"
+#include "store.h"
+#include "worker.h"
+
+#ifndef DPC_VERSION
+#define DPC_VERSION "dev"
+#endif
+#define PRUNE_EVERY_S 3600
+
+/* Logs each config problem as one event; a warning stays a warning even
+ * when errors elsewhere make the file invalid. */
+static void log_diags(const struct diags *d, const char *prefix)
+{
+	size_t i;
+
+	for (i = 0; i < d->n; i++)
+		log_msg(strstr(d->lines[i], ": warning: ") ? LOG_WARN : LOG_ERROR, "%s%s", prefix,
+			d->lines[i]);
+}
+
+/* The same for serve: its output is a log, so every problem becomes one log
+ * event, in the configured format once the file has loaded. */
+struct config *serve_load(const char *path)
+{
+	struct diags d = { 0 };
+	struct config *c = config_load(path, &d);
+
+	if (c != NULL)
+		log_setup(c->log_level, c->log_format);
+	log_diags(&d, "config: ");
+	diags_free(&d);
+	if (c == NULL)
+		log_event(LOG_ERROR, "config invalid, not starting", "path", path, NULL);
+	return c;
+}
+
+static int differs(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a != b;
+	return strcmp(a, b) != 0;
+}
+
+/* Some settings are read once at start: the listener, the store, the worker
+ * threads with their HTTP clients, and the Matillion client. A reload keeps
+ * their old values, so say which changed ones (names only, never values)
+ * need a restart. */
+static void note_restart_only(const struct config *o, const struct config *n)
+{
+	const struct { const char *key; int changed; } k[] = {
+		{ "listen", differs(o->listen, n->listen) },
+		{ "store", differs(o->store, n->store) },
+		{ "workers", o->workers != n->workers },
+		{ "max_connections", o->max_connections != n->max_connections },
+		{ "max_connections_per_ip", o->max_connections_per_ip != n->max_connections_per_ip },
+		{ "connection_timeout", o->connection_timeout != n->connection_timeout },
+		{ "allow_core_dumps", o->allow_core_dumps != n->allow_core_dumps },
+	};
+	char keys[512];
+	size_t i, len = 0;
+
+	keys[0] = '\0';
+	for (i = 0; i < sizeof(k) / sizeof(k[0]); i++) {
+		int w;
+		if (!k[i].changed)
+			continue;
+		w = snprintf(keys + len, sizeof(keys) - len, "%s%s", len ? "," : "", k[i].key);
+		if (w < 0 || (size_t)w >= sizeof(keys) - len)
+			break;
+		len += (size_t)w;
+	}
+	if (len > 0)
+		log_event(LOG_WARN, "config: changed settings take effect only after a restart",
+			  "keys", keys, NULL);
+}
+
+/* SIGHUP: load the file again; install it only if valid. */
+static void reload(struct config_holder *h, const char *path)
+{
+	struct diags d = { 0 };
+	struct config *c = config_load(path, &d);
+	const struct config *old;
+
+	log_diags(&d, "config: reload: ");
+	diags_free(&d);
+	if (c == NULL) {
+		log_event(LOG_ERROR, "config reload rejected, keeping the running config", NULL);
+		return;
+	}
+	old = config_get(h);
+	note_restart_only(old, c);
+	config_put(h, old);
+	log_setup(c->log_level, c->log_format);
+	config_swap(h, c);
+	log_event(LOG_INFO, "config reloaded", NULL);
+}
+
+/* The running service. The store may be missing (corrupt or unreadable
+ * file): intake then answers 503 and /readyz says why, while the main loop
+ * retries opening it and starts the workers once it opens. */
+struct service {
+	const char *path;            /* config file, for reloads */
+	struct config_holder *h;
+	struct store *st;
+	_Atomic(struct workers *) w; /* NULL until the store opened */
+	struct intake *in;
+};
+
+static int service_ready(void *ctx)
+{
+	struct service *sv = ctx;
+
+	return workers_running(atomic_load(&sv->w));
+}
+
+/* Opens the store and starts the workers; logs why not (at most once a
+ * minute, the cause rarely changes). Returns 0 when both are up. */
+static int service_open_store(struct service *sv, int64_t *next_log)
+{
+	const struct config *c = config_get(sv->h);
+	struct workers *w;
+	char err[256];
+	int rc = 1;
+
+	sv->st = store_open(c->store, err, sizeof(err));
+	if (sv->st == NULL) {
+		if (store_now_ms() >= *next_log) {
+			log_event(LOG_ERROR, "cannot open store; webhooks get 503 until it opens",
+				  "path", c->store, "error", err, NULL);
+			*next_log = store_now_ms() + 60 * 1000;
+		}
+		goto out;
+	}
+	w = workers_start(sv->h, sv->st);
+	if (w == NULL) {
+		log_event(LOG_ERROR, "cannot start workers", NULL);
+		store_close(sv->st);
+		sv->st = NULL;
+		goto out;
+	}
+	atomic_store(&sv->w, w);
+	if (sv->in != NULL)
+		intake_set_store(sv->in, sv->st);
+	log_event(LOG_INFO, "store open, workers started", "path", c->store, NULL);
+	rc = 0;
+out:
+	config_put(sv->h, c);
+	return rc;
+}
+
+/* Waits for signals; reloads on SIGHUP, prunes hourly, retries a missing
+ * store every few seconds. Returns the signal that asked to stop. */
+static int serve_loop(struct service *sv)
+{
+	sigset_t set;
+	int64_t next_prune = 0, next_log = 0;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	for (;;) {
+		struct timespec ts = { sv->st != NULL ? 60 : 5, 0 };
+		int sig = sigtimedwait(&set, NULL, &ts);
+		if (sig == SIGHUP)
+			reload(sv->h, sv->path);
+		else if (sig == SIGTERM || sig == SIGINT)
+			return sig;
+		if (sv->st == NULL && service_open_store(sv, &next_log) != 0)
+			continue;
+		if (store_now_ms() >= next_prune) {
+			const struct config *c = config_get(sv->h);
+			store_prune(sv->st, c->dedup_window);
+			config_put(sv->h, c);
+			next_prune = store_now_ms() + PRUNE_EVERY_S * 1000LL;
+		}
+	}
+}
+
+int serve_run(struct config *c, const char *path)
+{
+	struct service sv = { .path = path };
+	int64_t next_log = 0;
+	char err[256], port[16];
+	sigset_t set;
+	int grace = c->shutdown_grace, sig, left;
+
+	/* Signals are taken synchronously by the main thread only. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (c->allow_unauthenticated && c->n_auth_tokens == 0 && c->n_hmac_secrets == 0)
+		log_event(LOG_WARN, "webhook authentication is OFF (allow_unauthenticated = true)", NULL);
+	atomic_init(&sv.w, NULL);
+	sv.h = config_holder_new(c);
+	if (sv.h == NULL) {
+		config_free(c);
+		return 1;
+	}
+	service_open_store(&sv, &next_log);
+	sv.in = intake_start(sv.h, sv.st, service_ready, &sv, err, sizeof(err));
+	if (sv.in == NULL) {
+		log_event(LOG_ERROR, "cannot start HTTP listener", "error", err, NULL);
+		workers_stop(atomic_load(&sv.w), 0);
+		store_close(sv.st);
+		config_holder_free(sv.h);
+		return 1;
+	}
+	snprintf(port, sizeof(port), "%u", intake_port(sv.in));
+	log_event(LOG_INFO, "dpc-notify started", "version", DPC_VERSION, "port", port, NULL);
+	sig = serve_loop(&sv);
+	log_event(LOG_INFO, "shutting down", "signal", sig == SIGTERM ? "TERM" : "INT", NULL);
+	intake_drain(sv.in);
+	left = workers_stop(atomic_load(&sv.w), grace);
+	if (left > 0) {
+		/* Threads still inside a job may use the store and the HTTP
+		 * clients: exit without tearing them down. Their jobs stay
+		 * "running" in the store and are queued again at the next
+		 * start. */
+		log_event(LOG_WARN, "shutdown grace expired, jobs left for restart", NULL);
+		_exit(0);
+	}
+	intake_stop(sv.in);
+	store_close(sv.st);
+	config_holder_free(sv.h);
+	return 0;
+}
