@@ -34,7 +34,4 @@ void ratelimit_pause_until(struct ratelimit *r, int64_t until_ms);
 /* Milliseconds left of the current pause at now_ms, 0 when none. */
 int64_t ratelimit_paused_for(struct ratelimit *r, int64_t now_ms);
 
-/* Monotonic clock in ms. */
-int64_t ratelimit_now_ms(void);
-
 #endif

@@ -147,9 +147,6 @@ int store_counts(struct store *s, int64_t counts[JOB__MAX]);
  * health comes back with the disk space even without traffic. */
 int store_healthy(struct store *s);
 
-/* Current wall-clock time in unix ms (shared helper). */
-int64_t store_now_ms(void);
-
 /* Test hook: while on, every write transaction fails just before COMMIT
  * as if the disk were full (rolled back, ERR_IO, store_healthy() 0). */
 void store_fail_writes(struct store *s, int on);

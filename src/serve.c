@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "config.h"
 #include "errors.h"
 #include "intake.h"
@@ -142,10 +143,10 @@ static int service_open_store(struct service *sv, int64_t *next_log)
 
 	sv->st = store_open(c->store, err, sizeof(err));
 	if (sv->st == NULL) {
-		if (store_now_ms() >= *next_log) {
+		if (clock_wall_ms() >= *next_log) {
 			log_event(LOG_ERROR, "cannot open store; webhooks get 503 until it opens",
 				  "path", c->store, "error", err, NULL);
-			*next_log = store_now_ms() + 60 * 1000;
+			*next_log = clock_wall_ms() + 60 * 1000;
 		}
 		goto out;
 	}
@@ -186,11 +187,11 @@ static int serve_loop(struct service *sv)
 			return sig;
 		if (sv->st == NULL && service_open_store(sv, &next_log) != 0)
 			continue;
-		if (store_now_ms() >= next_prune) {
+		if (clock_wall_ms() >= next_prune) {
 			const struct config *c = config_get(sv->h);
 			store_prune(sv->st, c->dedup_window);
 			config_put(sv->h, c);
-			next_prune = store_now_ms() + PRUNE_EVERY_S * 1000LL;
+			next_prune = clock_wall_ms() + PRUNE_EVERY_S * 1000LL;
 		}
 	}
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "metrics.h"
 
 #ifndef DPC_VERSION
@@ -187,17 +188,9 @@ static int64_t pause_left_s(const struct dest_row *d, int64_t now_ms)
 	return ms > 0 ? ms / 1000 + (ms % 1000 != 0) : 0;
 }
 
-static int64_t wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 size_t metrics_paused_json(char *buf, size_t len, int64_t min_s)
 {
-	int64_t now = wall_ms();
+	int64_t now = clock_wall_ms();
 	size_t i, used = 0;
 	int n;
 
@@ -342,7 +335,7 @@ static void put_pause(struct out *o, const struct dest_row *d, int64_t now_ms)
 
 static void render_deliveries(struct out *o)
 {
-	int64_t now = wall_ms();
+	int64_t now = clock_wall_ms();
 	size_t i;
 
 	put_head(o, "dpc_notify_deliveries_total", "counter",

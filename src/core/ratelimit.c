@@ -7,6 +7,7 @@
  * the deficit tells the caller how long it must sleep, which spaces callers
  * out fairly in arrival order. A pause (a remote's 429 Retry-After) is a
  * floor under every wait until it ends. Nothing here survives a restart. */
+#include "clock.h"
 #include "ratelimit.h"
 
 #include <errno.h>
@@ -110,7 +111,7 @@ static void sleep_ms(int64_t ms)
 
 void ratelimit_acquire(struct ratelimit *r)
 {
-	int64_t wait = ratelimit_reserve(r, ratelimit_now_ms());
+	int64_t wait = ratelimit_reserve(r, clock_mono_ms());
 
 	if (wait > 0)
 		sleep_ms(wait);
@@ -118,7 +119,7 @@ void ratelimit_acquire(struct ratelimit *r)
 
 int64_t ratelimit_acquire_within(struct ratelimit *r, int64_t max_wait_ms)
 {
-	int64_t wait = ratelimit_try_reserve(r, ratelimit_now_ms(), max_wait_ms);
+	int64_t wait = ratelimit_try_reserve(r, clock_mono_ms(), max_wait_ms);
 
 	if (wait > max_wait_ms)
 		return wait;
@@ -143,12 +144,4 @@ int64_t ratelimit_paused_for(struct ratelimit *r, int64_t now_ms)
 	left = r->paused_until > now_ms ? r->paused_until - now_ms : 0;
 	pthread_mutex_unlock(&r->lock);
 	return left;
-}
-
-int64_t ratelimit_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }

@@ -40,6 +40,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "deliver.h"
 #include "dpc.h"
 #include "errors.h"
@@ -259,7 +260,7 @@ static int build_summary(struct wctx *t, const struct config *c, struct job *j,
 	struct client *cl;
 	struct dpc_error e = { .retry_after_s = -1 };
 	char why[320];
-	int64_t now = store_now_ms();
+	int64_t now = clock_wall_ms();
 	int rc;
 
 	*have = 0;
@@ -330,7 +331,7 @@ static int post_later(struct wctx *t, const struct config *c, const struct job *
 {
 	char why[80];
 	struct dlv_outcome o = { .state = DLV_PENDING, .deferred = 1, .error = why };
-	int64_t now = store_now_ms();
+	int64_t now = clock_wall_ms();
 
 	o.payload = p->fresh ? p->dl->payload : NULL;
 	o.not_before_ms = retry_not_before(now, wait_ms, j->received_ms, c->max_age);
@@ -357,8 +358,8 @@ static void pause_destination(struct ratelimit *rl, const struct destination *d,
 
 	if (ra_s <= 0 || rl == NULL)
 		return;
-	ratelimit_pause_until(rl, retry_sat_add(ratelimit_now_ms(), ms));
-	metrics_destination_paused(d->name, retry_sat_add(store_now_ms(), ms));
+	ratelimit_pause_until(rl, retry_sat_add(clock_mono_ms(), ms));
+	metrics_destination_paused(d->name, retry_sat_add(clock_wall_ms(), ms));
 }
 
 /* Step 3 for one delivery: pace, post, record the outcome. A payload
@@ -381,7 +382,7 @@ static int post_one(struct wctx *t, const struct config *c, const struct job *j,
 	rc = deliver_post(t->http, p->d->url, p->dl->payload, &r);
 	if (rc)
 		return rc;
-	now = store_now_ms();
+	now = clock_wall_ms();
 	if (r.cls == DELIVER_OK) {
 		/* Record first: until this commit a crash re-posts the message,
 		 * so nothing else runs between the 2xx and it (the settle that
@@ -470,7 +471,7 @@ static int run_job(struct wctx *t, struct job *j)
 	struct delivery *dl = NULL;
 	size_t n = 0, i;
 	int need = 0, have = 0, settled = 0, rc;
-	int64_t now = store_now_ms();
+	int64_t now = clock_wall_ms();
 	char id[24];
 
 	memset(&s, 0, sizeof(s));
@@ -514,7 +515,7 @@ static void job_give_back(struct wctx *t, const struct job *j, int err)
 	int rc;
 
 	while (!atomic_load(&w->stop)) {
-		rc = store_job_retry(w->st, j->id, store_now_ms() + delay, err_str(err));
+		rc = store_job_retry(w->st, j->id, clock_wall_ms() + delay, err_str(err));
 		if (rc == 0 || rc == ERR_NOTFOUND)
 			return;
 		store_wait(w->st, 1000);
@@ -529,7 +530,7 @@ static void *thread_main(void *arg)
 
 	atomic_fetch_add(&w->alive, 1);
 	while (!atomic_load(&w->stop)) {
-		int rc = store_claim(w->st, store_now_ms(), LEASE_MS, &j);
+		int rc = store_claim(w->st, clock_wall_ms(), LEASE_MS, &j);
 		if (rc == ERR_NOTFOUND) {
 			store_wait(w->st, 1000);
 			continue;
@@ -600,9 +601,9 @@ int workers_stop(struct workers *w, int grace_s)
 	if (w == NULL)
 		return 0;
 	atomic_store(&w->stop, 1);
-	deadline = ratelimit_now_ms() + (int64_t)grace_s * 1000;
+	deadline = clock_mono_ms() + (int64_t)grace_s * 1000;
 	/* Running jobs finish; idle threads leave their wait within 1 s. */
-	while (atomic_load(&w->alive) > 0 && ratelimit_now_ms() < deadline) {
+	while (atomic_load(&w->alive) > 0 && clock_mono_ms() < deadline) {
 		struct timespec ts = { 0, 50 * 1000 * 1000 };
 		store_wake(w->st);
 		nanosleep(&ts, NULL);

@@ -65,6 +65,7 @@
 #include <microhttpd.h>
 
 #include "auth.h"
+#include "clock.h"
 #include "errors.h"
 #include "intake.h"
 #include "log.h"
@@ -224,14 +225,6 @@ out:
 
 static const struct hdr no_hdr = { NULL, NULL };
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Writes the summary line for n lines that budget i held back; nothing
  * when n is 0. */
 static void quiet_report(size_t i, uint64_t n)
@@ -259,7 +252,7 @@ static int quiet_allows(struct intake *in, size_t i)
 
 	if (!log_enabled(LOG_WARN))
 		return 0;
-	ok = log_budget_take(&in->quiet[i], mono_ms(), &ended);
+	ok = log_budget_take(&in->quiet[i], clock_mono_ms(), &ended);
 	quiet_report(i, ended);
 	return ok;
 }
@@ -650,7 +643,7 @@ static void conn_next_request(struct intake *in, struct MHD_Connection *c)
 		return;
 	pthread_mutex_lock(&in->mu);
 	k->busy = 0;
-	k->deadline_ms = mono_ms() + in->request_timeout_ms;
+	k->deadline_ms = clock_mono_ms() + in->request_timeout_ms;
 	pthread_mutex_unlock(&in->mu);
 }
 
@@ -670,7 +663,7 @@ static void conn_notify(void *cls, struct MHD_Connection *c, void **socket_conte
 			return;
 		}
 		k->fd = ci->connect_fd;
-		k->deadline_ms = mono_ms() + in->request_timeout_ms;
+		k->deadline_ms = clock_mono_ms() + in->request_timeout_ms;
 		pthread_mutex_lock(&in->mu);
 		k->next = in->conns;
 		if (in->conns)
@@ -764,7 +757,7 @@ static void *reaper_main(void *arg)
 
 	pthread_mutex_lock(&in->mu);
 	while (!in->stopping) {
-		now = mono_ms();
+		now = clock_mono_ms();
 		n = reap_overdue(in, now);
 		pthread_mutex_unlock(&in->mu);
 		slow_log(in, n, now);

@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "errors.h"
 #include "log.h"
 #include "metrics.h"
@@ -273,7 +274,7 @@ static int token_store(struct dpc *d, struct httpc_response *resp, struct dpc_er
 		goto out;
 	wipe_free(d->token);
 	d->token = copy;
-	d->token_refresh_ms = ratelimit_now_ms() + refresh_after_ms(secs);
+	d->token_refresh_ms = clock_mono_ms() + refresh_after_ms(secs);
 	rc = 0;
 out:
 	if (tok && cJSON_IsString(tok))
@@ -348,7 +349,7 @@ out:
 static int token_get(struct job *j, char **out)
 {
 	struct dpc *d = j->d;
-	int64_t now = ratelimit_now_ms();
+	int64_t now = clock_mono_ms();
 	int rc = 0;
 
 	pthread_mutex_lock(&d->lock);
@@ -424,7 +425,7 @@ static int backoff(struct job *j, const struct httpc_response *resp)
 	if ((resp->status != 429 && resp->status != 503) || ra < 0)
 		return 0;
 	pause = ra < j->d->pause_cap_s ? ra : j->d->pause_cap_s;
-	ratelimit_pause_until(j->d->rl, ratelimit_now_ms() + pause * 1000);
+	ratelimit_pause_until(j->d->rl, clock_mono_ms() + pause * 1000);
 	if (ra <= SHORT_WAIT_S && ra <= j->d->pause_cap_s)
 		return 1;
 	j->err->retry_after_s = ra;

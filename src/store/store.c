@@ -136,6 +136,7 @@
 
 #include <sqlite3.h>
 
+#include "clock.h"
 #include "errors.h"
 #include "log.h"
 #include "metrics.h"
@@ -246,20 +247,16 @@ struct arg {
 #define AT(v) ((struct arg){ 't', 0, (v) })
 #define NARGS(a) (sizeof(a) / sizeof((a)[0]))
 
-int64_t store_now_ms(void)
+/* The store's times are wall-clock unix ms (they outlive the process);
+ * write probes are paced on the monotonic clock. */
+static int64_t store_now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return clock_wall_ms();
 }
 
 static int64_t mono_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return clock_mono_ms();
 }
 
 /* Maps an SQLite result to our convention; everything but OOM is I/O. */

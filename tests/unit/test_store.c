@@ -21,6 +21,7 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
+#include "clock.h"
 #include "errors.h"
 #include "store.h"
 
@@ -148,7 +149,7 @@ static void put_then_claim(void **state)
 	int64_t id, now;
 
 	id = put_job(f->s, "exec-1");
-	now = store_now_ms();
+	now = clock_wall_ms();
 	assert_int_equal(store_claim(f->s, now, 30000, &j), 0);
 	assert_int_equal(j.id, id);
 	assert_string_equal(j.ev.project_id, "proj-1");
@@ -338,7 +339,7 @@ static void claim_order_and_not_before(void **state)
 	a = put_job(f->s, "exec-a");
 	b = put_job(f->s, "exec-b");
 	c = put_job(f->s, "exec-c");
-	now = store_now_ms();
+	now = clock_wall_ms();
 	claim_id(f->s, now, a);
 	assert_int_equal(store_job_retry(f->s, a, now + 10000, "api 503"), 0);
 	claim_id(f->s, now, b);
@@ -448,7 +449,7 @@ static void claim_order_large_backlog(void **state)
 	size_t k;
 
 	fill_backlog(f->s);
-	now = store_now_ms();
+	now = clock_wall_ms();
 	assert_int_equal(store_list(f->s, JOB_QUEUED, 0, nb_collect, &l), 0);
 	assert_int_equal(l.n, BACKLOG);
 	qsort(v, l.n, sizeof(v[0]), cmp_nb_id);
@@ -478,7 +479,7 @@ static void claim_order_large_backlog(void **state)
 static void lease_expiry_reclaims(void **state)
 {
 	struct fixture *f = *state;
-	int64_t id = put_job(f->s, "exec-lease"), now = store_now_ms();
+	int64_t id = put_job(f->s, "exec-lease"), now = clock_wall_ms();
 	struct job j;
 
 	assert_int_equal(store_claim(f->s, now, 1000, &j), 0);
@@ -492,7 +493,7 @@ static void lease_expiry_reclaims(void **state)
 static void release_uncounts_attempt(void **state)
 {
 	struct fixture *f = *state;
-	int64_t id = put_job(f->s, "exec-rel"), now = store_now_ms();
+	int64_t id = put_job(f->s, "exec-rel"), now = clock_wall_ms();
 	struct job j;
 
 	assert_int_equal(store_claim(f->s, now, 60000, &j), 0);
@@ -513,14 +514,14 @@ static void reopen_requeues_running(void **state)
 	struct job j;
 
 	put_job(f->s, "exec-other");
-	claim_id(f->s, store_now_ms(), id);
+	claim_id(f->s, clock_wall_ms(), id);
 	/* No settle: the process "dies" with the job running. */
 	store_close(f->s);
 	f->s = store_open(f->path, err, sizeof(err));
 	assert_non_null(f->s);
 	assert_count(f->s, JOB_RUNNING, 0);
 	assert_count(f->s, JOB_QUEUED, 2);
-	assert_int_equal(store_claim(f->s, store_now_ms(), 60000, &j), 0);
+	assert_int_equal(store_claim(f->s, clock_wall_ms(), 60000, &j), 0);
 	assert_int_equal(j.id, id);
 	assert_int_equal(j.attempts, 2);
 }
@@ -532,7 +533,7 @@ static void second_opener_keeps_leases(void **state)
 	char err[256];
 	int64_t id = put_job(f->s, "exec-live");
 
-	claim_id(f->s, store_now_ms(), id);
+	claim_id(f->s, clock_wall_ms(), id);
 	/* A CLI opening the file while the service runs must not steal the
 	 * service's running job. */
 	cli = store_open(f->path, err, sizeof(err));
@@ -599,7 +600,7 @@ static void collect_fn(void *ctx, const struct job *j)
 static void settle_partial_requeues(void **state)
 {
 	struct fixture *f = *state;
-	int64_t id = put_job(f->s, "exec-p"), now = store_now_ms();
+	int64_t id = put_job(f->s, "exec-p"), now = clock_wall_ms();
 	struct collect c = { 0 };
 	struct delivery *d = NULL;
 	size_t n = 0;
@@ -681,7 +682,7 @@ static void pending_of(struct store *s, int64_t id, const char *dest, struct del
 static void record_outcome_and_settle(void **state)
 {
 	struct fixture *f = *state;
-	int64_t id = put_job(f->s, "exec-rec"), now = store_now_ms();
+	int64_t id = put_job(f->s, "exec-rec"), now = clock_wall_ms();
 	struct dlv_outcome ok = { .state = DLV_DELIVERED };
 	struct dlv_outcome retry = { .state = DLV_PENDING, .not_before_ms = now + 5000,
 				     .error = "HTTP 503", .payload = "{\"text\":\"r\"}" };
@@ -738,7 +739,7 @@ static void record_outcome_and_settle(void **state)
 static void record_dead_notfound_and_failure(void **state)
 {
 	struct fixture *f = *state;
-	int64_t a = put_job(f->s, "exec-rd"), now = store_now_ms();
+	int64_t a = put_job(f->s, "exec-rd"), now = clock_wall_ms();
 	struct dlv_outcome dead = { .state = DLV_DEAD, .error = "HTTP 404",
 				    .payload = "{\"text\":\"d\"}" };
 	struct dlv_outcome ok = { .state = DLV_DELIVERED };
@@ -817,7 +818,7 @@ static void dead_destination_of_delivered_job(void **state)
 	size_t n = 0, count = 0;
 	struct job j;
 
-	assert_int_equal(store_claim(f->s, store_now_ms(), 60000, &j), 0);
+	assert_int_equal(store_claim(f->s, clock_wall_ms(), 60000, &j), 0);
 	assert_int_equal(dlv_ok(f->s, b, "slack-ops"), 0);
 	assert_int_equal(dlv_dead(f->s, b, "teams-data", "HTTP 410 channel gone"), 0);
 	assert_int_equal(store_job_settle(f->s, b), 0);
@@ -838,7 +839,7 @@ static void dead_destination_of_delivered_job(void **state)
 	store_deliveries_free(d, n);
 
 	/* Dead again; purge drops only the dead delivery, the job stays. */
-	assert_int_equal(store_claim(f->s, store_now_ms(), 60000, &j), 0);
+	assert_int_equal(store_claim(f->s, clock_wall_ms(), 60000, &j), 0);
 	assert_int_equal(dlv_dead(f->s, b, "teams-data", "HTTP 410"), 0);
 	assert_int_equal(store_job_settle(f->s, b), 0);
 	assert_int_equal(store_dead_purge(f->s, 0, &count), 0);
@@ -880,9 +881,9 @@ static void dead_list_retry_purge(void **state)
 	assert_int_equal(count, 0);
 	/* exec-alive waited since before the retry, so it may come first
 	 * (earliest not_before); within one millisecond the id decides. */
-	assert_int_equal(store_claim(f->s, store_now_ms(), 60000, &j), 0);
+	assert_int_equal(store_claim(f->s, clock_wall_ms(), 60000, &j), 0);
 	if (j.id != a)
-		assert_int_equal(store_claim(f->s, store_now_ms(), 60000, &j), 0);
+		assert_int_equal(store_claim(f->s, clock_wall_ms(), 60000, &j), 0);
 	assert_int_equal(j.id, a);
 	assert_int_equal(j.attempts, 1);
 
@@ -958,7 +959,7 @@ static void fail_writes_then_recover(void **state)
 	assert_int_equal(id, -1);
 	assert_int_equal(store_healthy(f->s), 0);
 	assert_int_equal(store_commit_count(f->s), c0);
-	assert_int_equal(store_claim(f->s, store_now_ms(), 60000, &j), ERR_IO);
+	assert_int_equal(store_claim(f->s, clock_wall_ms(), 60000, &j), ERR_IO);
 	assert_int_equal(store_job_retry(f->s, queued, 0, "x"), ERR_IO);
 	assert_count(f->s, JOB_QUEUED, 1);
 	assert_count(f->s, JOB_RUNNING, 0);
@@ -1188,7 +1189,7 @@ static void put_waits_for_wal_sync(void **state)
 	assert_int_equal(store_healthy(f->s), 0);
 	/* A write that needs no fsync (a claim) succeeds meanwhile; the
 	 * store must still not call itself healthy. */
-	assert_int_equal(store_claim(f->s, store_now_ms(), 60000, &j), 0);
+	assert_int_equal(store_claim(f->s, clock_wall_ms(), 60000, &j), 0);
 	assert_int_equal(store_job_release(f->s, j.id), 0);
 	assert_int_equal(store_healthy(f->s), 0);
 	atomic_store(&wal_sync_fails, 0);
@@ -1294,7 +1295,7 @@ static void upgrades_v1_file(void **state)
 	sqlite3 *db = NULL;
 	sqlite3_stmt *st = NULL;
 	char sql[512], err[256];
-	int64_t now = store_now_ms(), id = -1;
+	int64_t now = clock_wall_ms(), id = -1;
 	struct job j;
 
 	store_close(f->s);
@@ -1403,7 +1404,7 @@ static void end_all_ready(struct store *s, enum job_state st)
 {
 	struct job j;
 
-	while (store_claim(s, store_now_ms(), 60000, &j) == 0)
+	while (store_claim(s, clock_wall_ms(), 60000, &j) == 0)
 		assert_int_equal(store_job_end(s, j.id, st, "test"), 0);
 }
 
@@ -1421,8 +1422,8 @@ static void counts_follow_every_transition(void **state)
 	struct job j;
 	char err[256];
 	size_t n = 0;
-	int64_t a, b, c, d, e, id = -1, now = store_now_ms() + 3600 * 1000;
-	int64_t past = store_now_ms() - 3600 * 1000;
+	int64_t a, b, c, d, e, id = -1, now = clock_wall_ms() + 3600 * 1000;
+	int64_t past = clock_wall_ms() - 3600 * 1000;
 
 	COUNTS_OK(f, "open");
 	a = put_job(f->s, "exec-a");
