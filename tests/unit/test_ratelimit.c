@@ -1,5 +1,7 @@
 /* Unit tests for the token bucket: the reservation math is driven with
- * explicit clock values, so nothing here depends on timing. */
+ * explicit clock values; only the two acquire tests read the real
+ * monotonic clock, to check that a caller sleeps at least what it
+ * reserved. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -86,19 +88,48 @@ static void test_unlimited(void **state)
 	ratelimit_free(r);
 }
 
-/* acquire() on a full bucket returns at once; the clock moves forward. */
-static void test_acquire_and_clock(void **state)
+/* acquire() sleeps through the wait it reserved: at 5 tokens a second with
+ * a burst of one, the first of three calls is free and the next two each
+ * wait 200 ms for their token, so at least 400 ms pass. The upper bound only
+ * catches a wait in the wrong unit (seconds for milliseconds); it is far
+ * above anything a loaded machine needs. */
+static void test_acquire_waits_reservation(void **state)
 {
-	struct ratelimit *r = ratelimit_new(1000.0, 2);
-	int64_t a = clock_mono_ms(), b;
+	struct ratelimit *r = ratelimit_new(5.0, 1);
+	int64_t a, elapsed;
 
 	(void)state;
+	assert_non_null(r);
+	a = clock_mono_ms();
 	ratelimit_acquire(r);
 	ratelimit_acquire(r);
-	b = clock_mono_ms();
-	assert_true(b >= a);
+	ratelimit_acquire(r);
+	elapsed = clock_mono_ms() - a;
+	assert_in_range(elapsed, 400, 60000);
 	ratelimit_free(r);
 	ratelimit_free(NULL);
+}
+
+/* acquire_within() sleeps for a wait it may take, and reports a longer one
+ * without sleeping. */
+static void test_acquire_within_waits_or_reports(void **state)
+{
+	struct ratelimit *r = ratelimit_new(5.0, 1);
+	int64_t a, elapsed;
+
+	(void)state;
+	assert_non_null(r);
+	a = clock_mono_ms();
+	assert_int_equal(ratelimit_acquire_within(r, 1000), 0);
+	assert_int_equal(ratelimit_acquire_within(r, 1000), 0);
+	elapsed = clock_mono_ms() - a;
+	assert_in_range(elapsed, 200, 60000);
+	ratelimit_pause_until(r, clock_mono_ms() + 3600 * 1000);
+	a = clock_mono_ms();
+	assert_in_range(ratelimit_acquire_within(r, 1000), 3500 * 1000, 3600 * 1000);
+	/* Nothing was slept for: the caller reschedules instead. */
+	assert_in_range(clock_mono_ms() - a, 0, 30000);
+	ratelimit_free(r);
 }
 
 /* A long pause is reported without taking a token, so a worker can
@@ -139,7 +170,8 @@ int main(void)
 		cmocka_unit_test(test_pause_until),
 		cmocka_unit_test(test_unlimited),
 		cmocka_unit_test(test_try_reserve),
-		cmocka_unit_test(test_acquire_and_clock),
+		cmocka_unit_test(test_acquire_waits_reservation),
+		cmocka_unit_test(test_acquire_within_waits_or_reports),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
