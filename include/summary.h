@@ -106,6 +106,16 @@ int summary_set_degraded(struct summary *s, const char *why);
 /* Sets the display name of the project (copied, sanitised; NULL: ""). */
 int summary_set_project_name(struct summary *s, const char *name);
 
+/* Identity setters for what the API did not say (the worker fills them from
+ * the webhook). Each copies, sanitises, trims and caps its value the way
+ * summary_set_execution() does; NULL becomes "". Return 0 or ERR_NOMEM.
+ * The pipeline name is stored in its display form (summary_display_name). */
+int summary_set_pipeline_name(struct summary *s, const char *pipeline_name);
+int summary_set_environment(struct summary *s, const char *environment);
+/* Sets s->status to st (ST_UNKNOWN when out of range) and s->status_text to
+ * text as sent, or to st's name when text is NULL or "". */
+int summary_set_status(struct summary *s, enum run_status st, const char *text);
+
 /* Display form of a pipeline name: ".orch.yaml", ".tran.yaml" suffix
  * stripped. Returns a new string (caller frees) or NULL on ERR_NOMEM. */
 char *summary_display_name(const char *pipeline_name);

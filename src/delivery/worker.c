@@ -230,25 +230,18 @@ static char *render_for(const struct summary *s, const struct destination *d)
  * still names the pipeline, and the API result only refines them. */
 static int summary_from_webhook(struct summary *s, const struct config *c, const struct job *j)
 {
-	char *name = NULL;
 	int rc;
 
 	rc = summary_init(s, j->ev.project_id, j->ev.execution_id, c->ui_base);
-	if (rc)
-		return rc;
-	name = summary_display_name(j->ev.pipeline_name);
-	if (name == NULL)
-		return ERR_NOMEM;
-	free(s->pipeline_name);
-	s->pipeline_name = name;
-	free(s->environment);
-	s->environment = strdup(j->ev.environment);
-	free(s->status_text);
-	s->status_text = strdup(j->ev.status_text[0] ? j->ev.status_text : status_names[j->ev.status]);
-	s->status = j->ev.status;
-	if (s->environment == NULL || s->status_text == NULL)
-		return ERR_NOMEM;
-	return summary_set_project_name(s, route_project_name(c, j->ev.project_id));
+	if (rc == 0)
+		rc = summary_set_pipeline_name(s, j->ev.pipeline_name);
+	if (rc == 0)
+		rc = summary_set_environment(s, j->ev.environment);
+	if (rc == 0)
+		rc = summary_set_status(s, j->ev.status, j->ev.status_text);
+	if (rc == 0)
+		rc = summary_set_project_name(s, route_project_name(c, j->ev.project_id));
+	return rc;
 }
 
 /* Step 1: the summary, from the API or degraded. Returns 0 with *have set

@@ -228,21 +228,14 @@ static int take_execution_id(struct summary *s, const cJSON *obj)
 	return rc;
 }
 
-/* Pipeline name, stored in its display form. */
+/* Pipeline name, when the API sent one. */
 static int take_pipeline_name(struct summary *s, const cJSON *obj)
 {
 	const char *v = get_str(obj, "pipelineName");
-	char *d;
-	int rc;
 
 	if (v == NULL || *v == '\0')
 		return 0;
-	d = summary_display_name(v);
-	if (d == NULL)
-		return ERR_NOMEM;
-	rc = set_str(&s->pipeline_name, d, NAME_MAX_BYTES, 0);
-	free(d);
-	return rc;
+	return summary_set_pipeline_name(s, v);
 }
 
 static void take_time(int64_t *dst, const cJSON *obj, const char *key)
@@ -268,8 +261,9 @@ int summary_set_execution(struct summary *s, const char *json, size_t len)
 	rc = take(&s->environment, obj, "environmentName", NAME_MAX_BYTES, 0);
 	if (rc == 0)
 		rc = take_pipeline_name(s, obj);
-	if (rc == 0)
-		rc = take(&s->status_text, obj, "status", SHORT_MAX_BYTES, 0);
+	st = get_str(obj, "status");
+	if (rc == 0 && st != NULL && *st != '\0')
+		rc = summary_set_status(s, status_parse(st), st);
 	if (rc == 0)
 		rc = take(&s->trigger, obj, "trigger", SHORT_MAX_BYTES, 0);
 	if (rc == 0)
@@ -282,9 +276,6 @@ int summary_set_execution(struct summary *s, const char *json, size_t len)
 		rc = take_execution_id(s, obj);
 	if (rc)
 		goto out;
-	st = get_str(obj, "status");
-	if (st != NULL && *st != '\0')
-		s->status = status_parse(st);
 	take_time(&s->started_ms, obj, "startedAt");
 	take_time(&s->finished_ms, obj, "finishedAt");
 out:
@@ -524,6 +515,32 @@ int summary_set_degraded(struct summary *s, const char *why)
 int summary_set_project_name(struct summary *s, const char *name)
 {
 	return set_str(&s->project_name, name, SUMMARY_MESSAGE_MAX, 0);
+}
+
+int summary_set_pipeline_name(struct summary *s, const char *pipeline_name)
+{
+	char *d = summary_display_name(pipeline_name);
+	int rc;
+
+	if (d == NULL)
+		return ERR_NOMEM;
+	rc = set_str(&s->pipeline_name, d, NAME_MAX_BYTES, 0);
+	free(d);
+	return rc;
+}
+
+int summary_set_environment(struct summary *s, const char *environment)
+{
+	return set_str(&s->environment, environment, NAME_MAX_BYTES, 0);
+}
+
+int summary_set_status(struct summary *s, enum run_status st, const char *text)
+{
+	if ((unsigned)st >= ST__MAX)
+		st = ST_UNKNOWN;
+	s->status = st;
+	return set_str(&s->status_text, text && *text ? text : status_names[st],
+		       SHORT_MAX_BYTES, 0);
 }
 
 char *summary_display_name(const char *pipeline_name)

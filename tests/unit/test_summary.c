@@ -382,6 +382,40 @@ static void message_and_names_sanitised(void **state)
 	summary_free(&s);
 }
 
+/* The identity setters clean what they are given as the API path does:
+ * display name, trimmed, controls replaced, capped on a code point
+ * boundary; a status out of range is read as unknown and an empty status
+ * text falls back to the status's name. */
+static void identity_setters_clean(void **state)
+{
+	struct summary s;
+	char long_name[700];
+
+	(void)state;
+	assert_int_equal(summary_init(&s, "p", "e", NULL), 0);
+	assert_int_equal(summary_set_pipeline_name(&s, "  load\x1b[31m.orch.yaml"), 0);
+	assert_string_equal(s.pipeline_name, "load\xef\xbf\xbd[31m");
+	memset(long_name, 'x', sizeof(long_name) - 1);
+	long_name[sizeof(long_name) - 1] = '\0';
+	long_name[252] = '\xc3'; /* an "é" across the cut is left out whole */
+	long_name[253] = '\xa9';
+	assert_int_equal(summary_set_environment(&s, long_name), 0);
+	assert_int_equal(strlen(s.environment), 252 + 3);
+	assert_string_equal(s.environment + 252, "\xe2\x80\xa6");
+	assert_int_equal(summary_set_environment(&s, NULL), 0);
+	assert_string_equal(s.environment, "");
+	assert_int_equal(summary_set_status(&s, ST_FAILED, ""), 0);
+	assert_int_equal(s.status, ST_FAILED);
+	assert_string_equal(s.status_text, "FAILED");
+	assert_int_equal(summary_set_status(&s, (enum run_status)ST__MAX, "\tweird\n"), 0);
+	assert_int_equal(s.status, ST_UNKNOWN);
+	assert_string_equal(s.status_text, "weird");
+	assert_int_equal(summary_set_status(&s, (enum run_status)-1, NULL), 0);
+	assert_int_equal(s.status, ST_UNKNOWN);
+	assert_string_equal(s.status_text, "UNKNOWN");
+	summary_free(&s);
+}
+
 static void parse_time_cases(void **state)
 {
 	(void)state;
@@ -538,6 +572,7 @@ int main(void)
 		cmocka_unit_test(deepest_first),
 		cmocka_unit_test(memory_bounded),
 		cmocka_unit_test(message_and_names_sanitised),
+		cmocka_unit_test(identity_setters_clean),
 		cmocka_unit_test(parse_time_cases),
 		cmocka_unit_test(display_name_and_caveats),
 		cmocka_unit_test(plaintext_of_pages),
