@@ -95,6 +95,7 @@ struct wctx {                 /* one per thread */
 	struct httpc *http;
 	char *http_key;           /* settings t->http was built from */
 	uint64_t rng;
+	int claim_rc;             /* last claim failure logged, 0 for none */
 };
 
 static uint64_t next_rand(uint64_t *x)
@@ -515,6 +516,23 @@ static void job_give_back(struct wctx *t, const struct job *j, int err)
 	}
 }
 
+/* Logs a failed claim once when the store starts failing (or fails
+ * differently) and once when claims work again, rather than every second
+ * of an outage. ERR_NOTFOUND (nothing ready) is not a failure. */
+static void claim_note(struct wctx *t, int rc)
+{
+	if (rc == ERR_NOTFOUND)
+		rc = 0;
+	if (rc == t->claim_rc)
+		return;
+	if (rc)
+		log_event(LOG_ERROR, "worker: claim failed, retrying each second", "error",
+			  err_str(rc), NULL);
+	else
+		log_event(LOG_INFO, "worker: claim works again", NULL);
+	t->claim_rc = rc;
+}
+
 static void *thread_main(void *arg)
 {
 	struct wctx *t = arg;
@@ -524,11 +542,10 @@ static void *thread_main(void *arg)
 	atomic_fetch_add(&w->alive, 1);
 	while (!atomic_load(&w->stop)) {
 		int rc = store_claim(w->st, clock_wall_ms(), LEASE_MS, &j);
-		if (rc == ERR_NOTFOUND) {
-			store_wait(w->st, 1000);
-			continue;
-		}
+		claim_note(t, rc);
 		if (rc) {
+			/* Nothing ready, or the store failed: it is asked again
+			 * each second until it recovers. */
 			store_wait(w->st, 1000);
 			continue;
 		}
