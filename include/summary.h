@@ -31,7 +31,9 @@ struct child_run {
 	char *path;          /* path of the step that started it */
 	enum run_status status; /* the calling step's result.status */
 	int depth;           /* depth of the child pipeline itself (>= 1) */
+	char *parent_path;   /* pipeline path of the page it was found on */
 	int visited;         /* 1 once its steps were fetched */
+	int decided;         /* 1 once the Matillion client fetched or skipped it */
 };
 
 struct summary {

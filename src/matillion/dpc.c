@@ -7,7 +7,9 @@
  * make one token request; refreshed when less than a minute is left, or
  * once per call after a 401) and the rate limiter every API call passes
  * through. A job's state (calls made, visited runs, notes for the reader)
- * lives in a per-call struct job. Recursion into child runs is
+ * lives in a per-call struct job; what the walk knows of each child run
+ * (the path it was found on, whether it was decided on) lives in the
+ * summary's child record. Recursion into child runs is
  * an explicit loop, always taking the deepest unvisited failing child
  * next (a depth-first walk), bounded by max_child_depth, max_api_calls and
  * a visited set keyed by execution id so a cycle costs nothing. A 429/503
@@ -50,7 +52,6 @@ struct dpc {
 	char *token_url;
 	char *client_id;
 	char *client_secret; /* secret: never logged, wiped on free */
-	char *ui_base;
 	int max_child_depth;
 	int max_api_calls;
 	int64_t pause_cap_s;  /* longest pause a Retry-After imposes on every call */
@@ -71,9 +72,6 @@ struct job {
 	char **visited;        /* execution ids fetched or being fetched */
 	size_t n_visited;
 	size_t cap_visited;
-	char *parent_path[SUMMARY_MAX_CHILDREN]; /* pipeline path each child was found in */
-	unsigned char seen[SUMMARY_MAX_CHILDREN]; /* child already decided on */
-	size_t n_tracked;      /* children with parent_path set */
 	size_t skipped_depth;
 	size_t skipped_bad_id; /* failed children whose id cannot go in a URL */
 	char notes[NOTES_MAX]; /* becomes s->incomplete */
@@ -167,7 +165,6 @@ struct dpc *dpc_new(const struct config *c)
 	d->token_url = dup_str(c->token_url, &failed);
 	d->client_id = dup_str(c->client_id, &failed);
 	d->client_secret = dup_str(c->client_secret, &failed);
-	d->ui_base = dup_str(c->ui_base, &failed);
 	d->max_child_depth = c->max_child_depth >= 0 ? c->max_child_depth : 0;
 	d->max_api_calls = c->max_api_calls > 0 ? c->max_api_calls : DEFAULT_MAX_CALLS;
 	d->pause_cap_s = c->retry_after_max > 0 && c->retry_after_max < PAUSE_CAP_S ?
@@ -191,7 +188,6 @@ void dpc_free(struct dpc *d)
 	free(d->token_url);
 	wipe_free(d->client_id);
 	wipe_free(d->client_secret);
-	free(d->ui_base);
 	wipe_free(d->token);
 	ratelimit_free(d->rl);
 	pthread_mutex_destroy(&d->lock);
@@ -533,18 +529,6 @@ static int fetch_execution(struct job *j, const char *execution_id)
 	return rc;
 }
 
-/* Remembers which pipeline path the children found so far belong to. */
-static int track_children(struct job *j, const char *path)
-{
-	while (j->n_tracked < j->s->n_children && j->n_tracked < SUMMARY_MAX_CHILDREN) {
-		j->parent_path[j->n_tracked] = strdup(path);
-		if (!j->parent_path[j->n_tracked])
-			return ERR_NOMEM;
-		j->n_tracked++;
-	}
-	return 0;
-}
-
 /* Paging stops on an empty page, once total steps were seen, or (no
  * total) on a short page. Counting what arrived rather than trusting
  * page*size copes with a server that caps size below what we asked. */
@@ -574,9 +558,7 @@ static int fetch_page(struct job *j, const char *url, const struct page_ctx *ctx
 		log_failure(j, "steps");
 		return ERR_PERMANENT;
 	}
-	if (rc)
-		return rc;
-	return track_children(j, ctx->pipeline_path);
+	return rc;
 }
 
 /* Fetches every page of one run's steps into the summary. */
@@ -644,34 +626,34 @@ static int mark_visited(struct job *j, const char *id)
 }
 
 /* Decides whether child i is worth a call; children that are not get
- * marked seen so they are looked at only once. */
+ * marked decided so they are looked at only once. */
 static int eligible(struct job *j, size_t i)
 {
 	struct child_run *c = &j->s->children[i];
 
-	if (j->seen[i])
+	if (c->decided)
 		return 0;
 	if (c->status == ST_SUCCESS || c->status == ST_SKIPPED || !c->execution_id ||
 	    !c->execution_id[0]) {
-		j->seen[i] = 1;
+		c->decided = 1;
 		return 0;
 	}
 	if (!valid_api_id(c->execution_id)) {
 		/* Never logged or put in a URL: it is the API's untrusted text. */
 		log_event(LOG_WARN, "dpc: child run with an invalid id skipped", "pipeline",
-			  j->parent_path[i], NULL);
+			  c->parent_path, NULL);
 		j->skipped_bad_id++;
-		j->seen[i] = 1;
+		c->decided = 1;
 		return 0;
 	}
 	if (was_visited(j, c->execution_id)) {
 		c->visited = 1; /* a cycle or a shared child: its steps are in already */
-		j->seen[i] = 1;
+		c->decided = 1;
 		return 0;
 	}
 	if (c->depth > j->d->max_child_depth) {
 		j->skipped_depth++;
-		j->seen[i] = 1;
+		c->decided = 1;
 		return 0;
 	}
 	return 1;
@@ -683,7 +665,7 @@ static long next_child(struct job *j)
 	long best = -1;
 	size_t i;
 
-	for (i = 0; i < j->n_tracked; i++) {
+	for (i = 0; i < j->s->n_children; i++) {
 		if (!eligible(j, i))
 			continue;
 		if (best < 0 || j->s->children[i].depth > j->s->children[best].depth)
@@ -696,7 +678,7 @@ static size_t count_eligible(struct job *j)
 {
 	size_t i, n = 0;
 
-	for (i = 0; i < j->n_tracked; i++)
+	for (i = 0; i < j->s->n_children; i++)
 		n += (size_t)eligible(j, i);
 	return n;
 }
@@ -705,10 +687,10 @@ static int visit_child(struct job *j, size_t i)
 {
 	struct child_run *c = &j->s->children[i];
 	const char *name = c->name && c->name[0] ? c->name : c->execution_id;
-	char *path = text_concat3(j->parent_path[i], SUMMARY_PATH_SEP, name);
+	char *path = text_concat3(c->parent_path, SUMMARY_PATH_SEP, name);
 	int rc = ERR_NOMEM;
 
-	j->seen[i] = 1;
+	c->decided = 1;
 	if (!path || mark_visited(j, c->execution_id) != 0)
 		goto out;
 	rc = fetch_steps(j, c->execution_id, path, c->depth);
@@ -754,8 +736,6 @@ static void job_free(struct job *j)
 	for (i = 0; i < j->n_visited; i++)
 		free(j->visited[i]);
 	free(j->visited);
-	for (i = 0; i < j->n_tracked; i++)
-		free(j->parent_path[i]);
 	free(j->exec_base);
 }
 
@@ -822,7 +802,7 @@ int dpc_fetch_summary(struct dpc *d, struct httpc *h, const char *project_id,
 		set_message(err, "invalid project or execution id");
 		return ERR_PERMANENT;
 	}
-	j = calloc(1, sizeof(*j)); /* large (per-child arrays): not on the stack */
+	j = calloc(1, sizeof(*j));
 	if (!j)
 		return ERR_NOMEM;
 	*j = (struct job){ .d = d, .h = h, .s = s, .err = err, .exec_id = execution_id };

@@ -171,6 +171,7 @@ void summary_free(struct summary *s)
 		free(s->children[i].execution_id);
 		free(s->children[i].name);
 		free(s->children[i].path);
+		free(s->children[i].parent_path);
 	}
 	free(s->failed);
 	free(s->children);
@@ -423,8 +424,9 @@ static int keep_child(struct summary *s, const struct page_ctx *ctx,
 	c->name = d ? clean(d, NAME_MAX_BYTES, 0, 1) : NULL;
 	free(d);
 	c->path = step_path(ctx, v->name);
+	c->parent_path = strdup(ctx && ctx->pipeline_path ? ctx->pipeline_path : "");
 	s->n_children++;
-	if (!c->execution_id || !c->name || !c->path)
+	if (!c->execution_id || !c->name || !c->path || !c->parent_path)
 		return ERR_NOMEM;
 	return 0;
 }

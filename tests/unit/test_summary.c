@@ -239,6 +239,8 @@ static void children_dedupe(void **state)
 	assert_string_equal(s.children[0].execution_id, "exec-A");
 	assert_string_equal(s.children[0].name, "child_a");
 	assert_string_equal(s.children[0].path, "Root" SEP "Run child A");
+	assert_string_equal(s.children[0].parent_path, "Root");
+	assert_int_equal(s.children[0].decided, 0);
 	assert_int_equal(s.children[0].status, ST_FAILED);
 	assert_int_equal(s.children[0].depth, 2);
 	assert_int_equal(s.children[0].visited, 0);
