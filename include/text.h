@@ -13,6 +13,16 @@
  * spaces. Caller frees; NULL on ERR_NOMEM. */
 char *text_sanitize(const char *s, size_t len, int keep_newlines);
 
+/* The one UTF-8 decoder. Decodes the sequence at s[0..len), len >= 1:
+ * returns the bytes it covers and sets *cp to its code point, or sets
+ * *cp = -1 when it is ill-formed (overlong, surrogate, above U+10FFFF, bad
+ * lead or continuation byte, cut short); then the return value is the
+ * maximal subpart to replace with one U+FFFD (Unicode's recommended
+ * practice): the lead byte plus the continuation bytes that were still
+ * valid at their position. A NUL is never a continuation byte, so a
+ * NUL-terminated string is never read past its end. */
+size_t text_utf8_decode(const char *s, size_t len, int32_t *cp);
+
 /* Length in bytes of the longest prefix of s (valid UTF-8) that is at most
  * max_bytes long and does not split a code point. */
 size_t text_utf8_prefix(const char *s, size_t max_bytes);

@@ -13,6 +13,7 @@
 
 #include "errors.h"
 #include "log.h"
+#include "text.h"
 
 #define LINE_CAP 4096   /* one log line, newline included */
 #define TAIL_RESERVE 8  /* room for "…", closing quote, '}' and '\n' */
@@ -67,46 +68,14 @@ void log_set_stream(FILE *f)
 	atomic_store(&cur_stream, f);
 }
 
-/* Length of the valid UTF-8 sequence at s, or 0 when s[0] starts none
- * (stray continuation, overlong form, surrogate, above U+10FFFF). s is
- * NUL-terminated, so looking ahead stops at the terminator. */
-static size_t utf8_len(const unsigned char *s)
+/* Writes the escaped form of the character at s (len bytes left) into
+ * rep; returns the number of input bytes it covers. *changed is set when
+ * rep differs. */
+static size_t escape_one(const unsigned char *s, size_t len, enum log_format fmt,
+			 char rep[16], int *changed)
 {
-	unsigned char lo = 0x80, hi = 0xBF;
-	size_t n, i;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xC2 && s[0] <= 0xDF)
-		n = 2;
-	else if (s[0] >= 0xE0 && s[0] <= 0xEF)
-		n = 3;
-	else if (s[0] >= 0xF0 && s[0] <= 0xF4)
-		n = 4;
-	else
-		return 0;
-	if (s[0] == 0xE0)
-		lo = 0xA0;
-	else if (s[0] == 0xED)
-		hi = 0x9F;
-	else if (s[0] == 0xF0)
-		lo = 0x90;
-	else if (s[0] == 0xF4)
-		hi = 0x8F;
-	if (s[1] < lo || s[1] > hi)
-		return 0;
-	for (i = 2; i < n; i++)
-		if (s[i] < 0x80 || s[i] > 0xBF)
-			return 0;
-	return n;
-}
-
-/* Writes the escaped form of the character at s into rep; returns the
- * number of input bytes it covers. *changed is set when rep differs. */
-static size_t escape_one(const unsigned char *s, enum log_format fmt, char rep[16],
-			 int *changed)
-{
-	size_t n = utf8_len(s);
+	int32_t cp;
+	size_t n = text_utf8_decode((const char *)s, len, &cp);
 	const char *simple = NULL;
 
 	*changed = 1;
@@ -120,7 +89,7 @@ static size_t escape_one(const unsigned char *s, enum log_format fmt, char rep[1
 	}
 	if (simple != NULL) {
 		snprintf(rep, 16, "%s", simple);
-	} else if (n == 0) {
+	} else if (cp < 0) {
 		/* JSON has no byte escape; U+FFFD marks the bad byte. */
 		snprintf(rep, 16, fmt == LOG_FMT_JSON ? "\\ufffd" : "\\x%02x", s[0]);
 		return 1;
@@ -168,6 +137,7 @@ static size_t plain_run(const unsigned char *s)
 static void put_escaped(struct line *l, const char *text)
 {
 	const unsigned char *s = (const unsigned char *)text;
+	const unsigned char *end = s + strlen(text);
 	const char *piece;
 	char rep[16];
 	size_t n;
@@ -178,7 +148,7 @@ static void put_escaped(struct line *l, const char *text)
 		if (n > 0) {
 			piece = (const char *)s;
 		} else {
-			n = escape_one(s, l->fmt, rep, &changed);
+			n = escape_one(s, (size_t)(end - s), l->fmt, rep, &changed);
 			piece = rep;
 		}
 		s += n;
@@ -205,6 +175,7 @@ static void put_escaped(struct line *l, const char *text)
 static int needs_quotes(const char *text)
 {
 	const unsigned char *s = (const unsigned char *)text;
+	const unsigned char *end = s + strlen(text);
 	char rep[16];
 	int changed;
 
@@ -217,7 +188,7 @@ static int needs_quotes(const char *text)
 			s++;
 			continue;
 		}
-		s += escape_one(s, LOG_FMT_LOGFMT, rep, &changed);
+		s += escape_one(s, (size_t)(end - s), LOG_FMT_LOGFMT, rep, &changed);
 		if (changed)
 			return 1;
 	}

@@ -19,14 +19,9 @@
 #define REPLACEMENT "\xef\xbf\xbd" /* U+FFFD */
 #define ELLIPSIS "\xe2\x80\xa6"    /* U+2026 */
 
-/* Decodes one UTF-8 sequence at s[0..len). Returns the bytes consumed and
- * sets *cp, or sets *cp = -1 for an ill-formed sequence; then the return
- * value is the maximal subpart to replace with one U+FFFD (Unicode's
- * recommended practice): the lead byte plus continuation bytes that were
- * still valid at their position. Overlongs, surrogates and values above
- * U+10FFFF are ill-formed. */
-static size_t utf8_decode(const unsigned char *s, size_t len, int32_t *cp)
+size_t text_utf8_decode(const char *str, size_t len, int32_t *cp)
 {
+	const unsigned char *s = (const unsigned char *)str;
 	unsigned char b = s[0];
 	size_t need, i;
 	unsigned char lo = 0x80, hi = 0xbf;
@@ -94,7 +89,7 @@ char *text_sanitize(const char *s, size_t len, int keep_newlines)
 	if (out == NULL)
 		return NULL;
 	while (i < len) {
-		n = utf8_decode(in + i, len - i, &cp);
+		n = text_utf8_decode(s + i, len - i, &cp);
 		if (cp == 0) {
 			/* NUL bytes are dropped: they would cut C strings. */
 		} else if (cp == '\n' || cp == '\t') {

@@ -142,52 +142,18 @@ static int copy_id(char *dst, const char *src)
 	return 0;
 }
 
-/* Length of the UTF-8 sequence at s (1..4), or 0 when it is invalid
- * (bad lead byte, truncated, overlong, surrogate or beyond U+10FFFF). */
-static size_t utf8_seq(const unsigned char *s, uint32_t *cp)
-{
-	size_t n, i;
-	uint32_t c;
-
-	if (s[0] < 0x80) {
-		*cp = s[0];
-		return 1;
-	}
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		n = 2;
-		c = s[0] & 0x1f;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		n = 3;
-		c = s[0] & 0x0f;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		n = 4;
-		c = s[0] & 0x07;
-	} else
-		return 0;
-	for (i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0; /* also stops at the NUL terminator */
-		c = (c << 6) | (s[i] & 0x3f);
-	}
-	if ((n == 3 && c < 0x800) || (n == 4 && c < 0x10000) || c > 0x10ffff ||
-	    (c >= 0xd800 && c <= 0xdfff))
-		return 0;
-	*cp = c;
-	return n;
-}
-
 /* Copies display text into dst (size cap): control characters (C0, DEL,
  * C1) and invalid UTF-8 bytes are dropped, and the cut never splits a code
  * point, so a hostile name cannot break a log line or a chat message. */
 static void copy_text(char *dst, size_t cap, const char *src)
 {
-	const unsigned char *s = (const unsigned char *)src;
+	const char *s = src, *end = src + strlen(src);
 	size_t o = 0, n;
-	uint32_t cp;
+	int32_t cp;
 
 	while (*s) {
-		n = utf8_seq(s, &cp);
-		if (n == 0) {
+		n = text_utf8_decode(s, (size_t)(end - s), &cp);
+		if (cp < 0) {
 			s++;
 			continue;
 		}

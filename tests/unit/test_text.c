@@ -76,6 +76,43 @@ static void sanitize_controls(void **state)
 		       "\xe2\x80\xa9\xe2\x80\xaf\xe2\x81\xa5\xe2\x81\xaa");
 }
 
+/* The shared decoder: well-formed sequences give their code point, an
+ * ill-formed one -1 and the maximal subpart to replace, and a NUL or the
+ * end of the buffer is never read past. */
+static void utf8_decode_table(void **state)
+{
+	static const struct {
+		const char *in;
+		size_t len;
+		size_t want_n;
+		int32_t want_cp;
+	} t[] = {
+		{ "A", 1, 1, 'A' },
+		{ "\xc3\xa9", 2, 2, 0xe9 },
+		{ "\xe2\x82\xac", 3, 3, 0x20ac },
+		{ "\xf0\x9f\x98\x80", 4, 4, 0x1f600 },
+		{ "\xf4\x8f\xbf\xbf", 4, 4, 0x10ffff },
+		{ "\xc0\xaf", 2, 1, -1 },         /* overlong lead */
+		{ "\xe0\x80\xaf", 3, 1, -1 },     /* overlong three-byte form */
+		{ "\xed\xa0\x80", 3, 1, -1 },     /* surrogate */
+		{ "\xf4\x90\x80\x80", 4, 1, -1 }, /* above U+10FFFF */
+		{ "\xf5\x80", 2, 1, -1 },         /* no such lead byte */
+		{ "\x80", 1, 1, -1 },              /* stray continuation */
+		{ "\xe2\x82", 2, 2, -1 },          /* cut short by the buffer */
+		{ "\xe2\x82\0", 3, 2, -1 },        /* cut short by a NUL */
+		{ "\xf0\x9f\x98" "A", 4, 3, -1 },  /* maximal subpart, then 'A' */
+	};
+	size_t i, n;
+	int32_t cp;
+
+	(void)state;
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		n = text_utf8_decode(t[i].in, t[i].len, &cp);
+		assert_int_equal(n, t[i].want_n);
+		assert_int_equal(cp, t[i].want_cp);
+	}
+}
+
 static void utf8_prefix_boundaries(void **state)
 {
 	/* "a€😀b": byte offsets of boundaries 0,1,4,8,9. */
@@ -262,6 +299,7 @@ int main(void)
 		cmocka_unit_test(sanitize_valid_passthrough),
 		cmocka_unit_test(sanitize_invalid_sequences),
 		cmocka_unit_test(sanitize_controls),
+		cmocka_unit_test(utf8_decode_table),
 		cmocka_unit_test(utf8_prefix_boundaries),
 		cmocka_unit_test(utf8_len_counts_code_points),
 		cmocka_unit_test(truncate_every_limit),
