@@ -376,39 +376,19 @@ int64_t httpc_parse_retry_after(const char *value, int64_t now)
 	return (int64_t)t > now ? (int64_t)t - now : 0;
 }
 
-/* ASCII-only test, independent of the process locale. */
-static int unreserved(unsigned char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-	       c == '-' || c == '.' || c == '_' || c == '~';
-}
-
+/* libcurl's escaper passes only RFC 3986 unreserved bytes (ASCII letters
+ * and digits, whatever the locale, and "-._~") and writes every other byte,
+ * '/' included, as %XX in upper case, so a value can never add a path
+ * segment. Its result is copied so callers free() it like every other
+ * string. */
 char *httpc_escape(const char *s)
 {
-	static const char hex[] = "0123456789ABCDEF";
-	size_t n, i, j = 0;
-	char *out;
+	char *esc = curl_easy_escape(NULL, s ? s : "", 0), *out;
 
-	if (!s)
-		s = "";
-	n = strlen(s);
-	out = malloc(n * 3 + 1);
-	if (!out)
+	if (!esc)
 		return NULL;
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		/* RFC 3986 unreserved bytes pass; everything else is encoded,
-		 * including '/', so a value can never add a path segment. */
-		if (unreserved(c)) {
-			out[j++] = (char)c;
-		} else {
-			out[j++] = '%';
-			out[j++] = hex[c >> 4];
-			out[j++] = hex[c & 15];
-		}
-	}
-	out[j] = '\0';
+	out = strdup(esc);
+	curl_free(esc);
 	return out;
 }
 

@@ -16,6 +16,7 @@
 #include <cjson/cJSON.h>
 
 #include "errors.h"
+#include "httpc.h"
 #include "summary.h"
 #include "text.h"
 
@@ -73,32 +74,6 @@ static const char *get_str(const cJSON *obj, const char *key)
 	return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
-/* Percent-encodes everything but RFC 3986 unreserved bytes, so an execution
- * id can never break out of the link path (or of Slack's <url|text>). */
-static char *url_encode(const char *s)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	size_t len = strlen(s), i, o = 0;
-	char *out = malloc(len * 3 + 1);
-
-	if (out == NULL)
-		return NULL;
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.' || c == '~') {
-			out[o++] = (char)c;
-			continue;
-		}
-		out[o++] = '%';
-		out[o++] = hex[c >> 4];
-		out[o++] = hex[c & 15];
-	}
-	out[o] = '\0';
-	return out;
-}
-
 /* Builds s->link from ui_base (trailing '/' dropped) and s->execution_id. */
 static int make_link(struct summary *s, const char *ui_base)
 {
@@ -113,7 +88,9 @@ static int make_link(struct summary *s, const char *ui_base)
 	blen = strlen(ui_base);
 	while (blen > 0 && ui_base[blen - 1] == '/')
 		blen--;
-	id = url_encode(s->execution_id);
+	/* Encoded, so an execution id can never break out of the link path
+	 * (or out of Slack's <url|text>). */
+	id = httpc_escape(s->execution_id);
 	if (id == NULL)
 		goto out;
 	ilen = strlen(id);

@@ -255,6 +255,22 @@ static void test_escape(void **state)
 		assert_string_equal(got, cases[i].want);
 		free(got);
 	}
+	got = httpc_escape(NULL);
+	assert_non_null(got);
+	assert_string_equal(got, "");
+	free(got);
+	/* Every byte: only ASCII letters, digits and "-._~" pass. */
+	for (i = 1; i < 256; i++) {
+		char in[2] = { (char)i, '\0' }, want[4];
+		int keep = (i >= 'a' && i <= 'z') || (i >= 'A' && i <= 'Z') ||
+			   (i >= '0' && i <= '9') || strchr("-._~", (int)i) != NULL;
+
+		snprintf(want, sizeof(want), keep ? "%c" : "%%%02X", (unsigned)i);
+		got = httpc_escape(in);
+		assert_non_null(got);
+		assert_string_equal(got, want);
+		free(got);
+	}
 }
 
 /* ---- against the loopback server ---- */
