@@ -1,6 +1,8 @@
 /* One error convention for every module: 0 is success, a negative ERR_* code
- * is a failure. Constructors return NULL instead. The worker branches on
- * err_is_transient(): transient failures are retried later, the rest are not. */
+ * is a failure. Constructors return NULL instead. ERR_TRANSIENT keeps "retry
+ * later" apart from every other failure: the worker re-queues a job whose
+ * Matillion call failed with ERR_TRANSIENT, and after any other failure
+ * (ERR_PERMANENT above all) sends a degraded notice or gives the job up. */
 #ifndef DPC_ERRORS_H
 #define DPC_ERRORS_H
 
@@ -13,7 +15,7 @@ enum err {
 	ERR_PERMANENT = -6, /* remote failure not worth retrying (other 4xx) */
 	ERR_NOTFOUND = -7,  /* nothing matched (no job ready, no such key) */
 	ERR_DUPLICATE = -8, /* already present (dedup key seen) */
-	ERR_BUDGET = -9,    /* per-job API call budget or depth exhausted */
+	ERR_BUDGET = -9,    /* per-job API call budget exhausted */
 	ERR_CONFIG = -10,   /* configuration invalid */
 	ERR_STOPPED = -11,  /* component is shutting down */
 	ERR_INVALID = -12   /* caller passed invalid arguments */
@@ -21,8 +23,5 @@ enum err {
 
 /* Returns a static, human-readable name for code (never NULL). */
 const char *err_str(int code);
-
-/* Returns 1 when code means "try again later". */
-int err_is_transient(int code);
 
 #endif

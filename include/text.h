@@ -27,15 +27,9 @@ size_t text_utf8_decode(const char *s, size_t len, int32_t *cp);
  * max_bytes long and does not split a code point. */
 size_t text_utf8_prefix(const char *s, size_t max_bytes);
 
-/* Number of code points in valid UTF-8 s. */
-size_t text_utf8_len(const char *s);
-
 /* New copy of s cut to at most max_chars code points; when cut, the last
  * code point becomes "…" so the result is still <= max_chars. Caller frees. */
 char *text_truncate(const char *s, size_t max_chars);
-
-/* Slack mrkdwn escaping: & < > become &amp; &lt; &gt;. Caller frees. */
-char *text_slack_escape(const char *s);
 
 /* Teams TextRun text (RichTextBlock), which Teams does not process as
  * Markdown: only the tag defence is needed. '<' and '>' become U+2039 and

@@ -25,8 +25,3 @@ const char *err_str(int code)
 		return "unknown error";
 	return names[i];
 }
-
-int err_is_transient(int code)
-{
-	return code == ERR_TRANSIENT || code == ERR_IO;
-}

@@ -1,6 +1,6 @@
-/* Text hygiene for untrusted strings: strict UTF-8 repair, code-point-safe
- * truncation, and the escaping each chat target needs so a hostile pipeline
- * name or step message renders literally and cannot ping, link or format.
+/* Text hygiene for untrusted strings: the one UTF-8 decoder, strict UTF-8
+ * repair, code-point-safe truncation, id checks, and the tag defence for
+ * Teams text (Slack's escaping lives with its renderer).
  *
  * Teams cards put untrusted text in RichTextBlock TextRuns, which Teams
  * documents as not processed as Markdown; text_teams_plain() then only has
@@ -138,7 +138,8 @@ size_t text_utf8_prefix(const char *s, size_t max_bytes)
 	return i;
 }
 
-size_t text_utf8_len(const char *s)
+/* Number of code points in valid UTF-8 s. */
+static size_t utf8_count(const char *s)
 {
 	size_t n = 0;
 
@@ -171,7 +172,7 @@ char *text_truncate(const char *s, size_t max_chars)
 
 	if (s == NULL)
 		s = "";
-	if (text_utf8_len(s) <= max_chars)
+	if (utf8_count(s) <= max_chars)
 		return strdup(s);
 	if (max_chars == 0)
 		return strdup("");
@@ -181,39 +182,6 @@ char *text_truncate(const char *s, size_t max_chars)
 		return NULL;
 	memcpy(out, s, cut);
 	memcpy(out + cut, ELLIPSIS, sizeof(ELLIPSIS));
-	return out;
-}
-
-char *text_slack_escape(const char *s)
-{
-	size_t len, i, o = 0;
-	char *out;
-
-	if (s == NULL)
-		s = "";
-	len = strlen(s);
-	if (len > (SIZE_MAX - 1) / 5)
-		return NULL;
-	out = malloc(len * 5 + 1); /* "&amp;" is the longest expansion */
-	if (out == NULL)
-		return NULL;
-	for (i = 0; i < len; i++) {
-		const char *rep = NULL;
-
-		if (s[i] == '&')
-			rep = "&amp;";
-		else if (s[i] == '<')
-			rep = "&lt;";
-		else if (s[i] == '>')
-			rep = "&gt;";
-		if (rep == NULL) {
-			out[o++] = s[i];
-			continue;
-		}
-		memcpy(out + o, rep, strlen(rep));
-		o += strlen(rep);
-	}
-	out[o] = '\0';
 	return out;
 }
 

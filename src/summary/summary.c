@@ -7,7 +7,10 @@
  * runs are kept up to SUMMARY_MAX_CHILDREN (deduplicated by execution id) and
  * counted in children_more beyond it. Names are cut to NAME_MAX bytes and
  * messages to SUMMARY_MESSAGE_MAX bytes, so a kept entry has a fixed upper
- * size. All strings are sanitised here, once, so renderers only escape. */
+ * size. Every string is sanitised and capped on its way in, through the
+ * summary_set_* functions or the parsers here, except a child's execution
+ * id, kept (capped) as the API sent it for dedupe and the next request; the
+ * renderers sanitise again what they print before escaping it. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

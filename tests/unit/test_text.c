@@ -128,22 +128,12 @@ static void utf8_prefix_boundaries(void **state)
 	assert_int_equal(text_utf8_prefix("ab\xe2\x82", 10), 2);
 }
 
-static void utf8_len_counts_code_points(void **state)
-{
-	(void)state;
-	assert_int_equal(text_utf8_len(""), 0);
-	assert_int_equal(text_utf8_len("abc"), 3);
-	assert_int_equal(text_utf8_len("a\xe2\x82\xac\xf0\x9f\x98\x80" "b"), 4);
-	assert_int_equal(text_utf8_len(NULL), 0);
-}
-
 static void check_truncate(const char *in, size_t max, const char *want)
 {
 	char *got = text_truncate(in, max);
 
 	assert_non_null(got);
 	assert_string_equal(got, want);
-	assert_true(text_utf8_len(got) <= max);
 	free(got);
 }
 
@@ -176,17 +166,6 @@ static void check_escape(char *(*fn)(const char *), const char *in, const char *
 	assert_non_null(got);
 	assert_string_equal(got, want);
 	free(got);
-}
-
-static void slack_escape_hostile(void **state)
-{
-	(void)state;
-	check_escape(text_slack_escape, "<!channel> & <@U123> <https://evil|click>",
-		     "&lt;!channel&gt; &amp; &lt;@U123&gt; &lt;https://evil|click&gt;");
-	check_escape(text_slack_escape, "&amp;", "&amp;amp;");
-	check_escape(text_slack_escape, "*bold* _x_", "*bold* _x_");
-	check_escape(text_slack_escape, "", "");
-	check_escape(text_slack_escape, NULL, "");
 }
 
 static void teams_plain_keeps_markdown(void **state)
@@ -301,9 +280,7 @@ int main(void)
 		cmocka_unit_test(sanitize_controls),
 		cmocka_unit_test(utf8_decode_table),
 		cmocka_unit_test(utf8_prefix_boundaries),
-		cmocka_unit_test(utf8_len_counts_code_points),
 		cmocka_unit_test(truncate_every_limit),
-		cmocka_unit_test(slack_escape_hostile),
 		cmocka_unit_test(teams_plain_keeps_markdown),
 		cmocka_unit_test(duration_formats),
 		cmocka_unit_test(id_valid_table),
