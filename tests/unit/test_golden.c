@@ -170,13 +170,13 @@ static void check_target(const char *target, char *(*render)(const struct summar
 	}
 }
 
-static void golden_slack(void **state)
+static void test_golden_slack(void **state)
 {
 	(void)state;
 	check_target("slack", slack_render, "<!subteam^S123> <@U999>");
 }
 
-static void golden_teams(void **state)
+static void test_golden_teams(void **state)
 {
 	(void)state;
 	check_target("teams", teams_render, "oncall@example.com");
@@ -185,8 +185,8 @@ static void golden_teams(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(golden_slack),
-		cmocka_unit_test(golden_teams),
+		cmocka_unit_test(test_golden_slack),
+		cmocka_unit_test(test_golden_teams),
 	};
 
 	(void)check_more_counts; /* shared fixture helper this file does not need */

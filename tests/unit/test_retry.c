@@ -8,7 +8,7 @@
 
 #include "retry.h"
 
-static void window_doubles_then_caps(void **state)
+static void test_window_doubles_then_caps(void **state)
 {
 	(void)state;
 	/* rnd 0 draws the lower edge (half the ceiling), rnd = c/2 the ceiling. */
@@ -22,7 +22,7 @@ static void window_doubles_then_caps(void **state)
 	assert_int_equal(retry_delay_ms(1, -1, RETRY_BASE_MS / 2 + 1), RETRY_BASE_MS / 2);
 }
 
-static void jitter_stays_in_window(void **state)
+static void test_jitter_stays_in_window(void **state)
 {
 	uint64_t x = 88172645463325252ull;
 	int attempt, i;
@@ -51,7 +51,7 @@ static void jitter_stays_in_window(void **state)
 	assert_true(hi_seen > RETRY_BASE_MS - RETRY_BASE_MS / 10);
 }
 
-static void retry_after_is_a_floor(void **state)
+static void test_retry_after_is_a_floor(void **state)
 {
 	(void)state;
 	assert_int_equal(retry_delay_ms(1, 30, 0), 30000);
@@ -60,7 +60,7 @@ static void retry_after_is_a_floor(void **state)
 	assert_int_equal(retry_delay_ms(5, 1, 8 * RETRY_BASE_MS), 16 * RETRY_BASE_MS);
 }
 
-static void default_budget_outlasts_an_hour(void **state)
+static void test_default_budget_outlasts_an_hour(void **state)
 {
 	int64_t least = 0, most = 0;
 	int attempt;
@@ -75,7 +75,7 @@ static void default_budget_outlasts_an_hour(void **state)
 	assert_true(most < 24 * 3600 * 1000LL);
 }
 
-static void allowed_by_attempts_and_age(void **state)
+static void test_allowed_by_attempts_and_age(void **state)
 {
 	(void)state;
 	assert_true(retry_allowed(1, 12, 0, 86400));
@@ -88,7 +88,7 @@ static void allowed_by_attempts_and_age(void **state)
 /* The largest Retry-After values a peer can send (issue 10): nothing
  * overflows (the sanitizer build aborts on signed overflow), a delay
  * saturates, and no retry is ever scheduled past the job's deadline. */
-static void peer_numbers_saturate(void **state)
+static void test_peer_numbers_saturate(void **state)
 {
 	const int64_t now = 1700000000000LL, received = now - 5000;
 
@@ -112,7 +112,7 @@ static void peer_numbers_saturate(void **state)
 	assert_false(retry_allowed(1, 12, INT64_MAX, INT64_MAX));
 }
 
-static void retry_after_clamped_to_ceiling(void **state)
+static void test_retry_after_clamped_to_ceiling(void **state)
 {
 	(void)state;
 	assert_int_equal(retry_after_clamp(-1, 300), -1);
@@ -127,13 +127,13 @@ static void retry_after_clamped_to_ceiling(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(window_doubles_then_caps),
-		cmocka_unit_test(jitter_stays_in_window),
-		cmocka_unit_test(retry_after_is_a_floor),
-		cmocka_unit_test(default_budget_outlasts_an_hour),
-		cmocka_unit_test(allowed_by_attempts_and_age),
-		cmocka_unit_test(peer_numbers_saturate),
-		cmocka_unit_test(retry_after_clamped_to_ceiling),
+		cmocka_unit_test(test_window_doubles_then_caps),
+		cmocka_unit_test(test_jitter_stays_in_window),
+		cmocka_unit_test(test_retry_after_is_a_floor),
+		cmocka_unit_test(test_default_budget_outlasts_an_hour),
+		cmocka_unit_test(test_allowed_by_attempts_and_age),
+		cmocka_unit_test(test_peer_numbers_saturate),
+		cmocka_unit_test(test_retry_after_clamped_to_ceiling),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

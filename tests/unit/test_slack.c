@@ -135,7 +135,7 @@ static void check_step(const cJSON *b, const char *emoji, const char *path, cons
 	assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(el, "text")), msg);
 }
 
-static void structure(void **state)
+static void test_structure(void **state)
 {
 	struct summary s;
 	struct destination d = { 0 };
@@ -217,7 +217,7 @@ static uint64_t check_limits(const struct summary *s, size_t *shown)
 	return more;
 }
 
-static void limits(void **state)
+static void test_limits(void **state)
 {
 	struct summary s;
 	size_t shown;
@@ -244,7 +244,7 @@ static void limits(void **state)
 /* A path with mrkdwn markers is still bold and shown as typed (rich_text
  * is literal); an unknown duration is left out, never "?"; '<' '>' in
  * rich_text become look-alikes. */
-static void step_path_literal(void **state)
+static void test_step_path_literal(void **state)
 {
 	struct summary s;
 	cJSON *root, *b;
@@ -272,7 +272,7 @@ static void step_path_literal(void **state)
 	summary_free(&s);
 }
 
-static void hostile_text(void **state)
+static void test_hostile_text(void **state)
 {
 	struct summary s;
 	size_t i;
@@ -326,7 +326,7 @@ static void no_marker_in_mrkdwn(const cJSON *item)
 /* Every untrusted field (facts, caveats, message, children, steps) renders
  * literally; the fallback is not mrkdwn and links nothing; the configured
  * mention still works. */
-static void untrusted_never_formatted(void **state)
+static void test_untrusted_never_formatted(void **state)
 {
 	struct destination d = { 0 };
 	struct summary s;
@@ -371,7 +371,7 @@ static char *mention_of(const struct summary *s, const struct destination *d)
 	return found;
 }
 
-static void mention_only_for_problems(void **state)
+static void test_mention_only_for_problems(void **state)
 {
 	struct destination d = { 0 };
 	struct summary s;
@@ -396,7 +396,7 @@ static void mention_only_for_problems(void **state)
 	summary_free(&s);
 }
 
-static void banner_caveats_and_link(void **state)
+static void test_banner_caveats_and_link(void **state)
 {
 	struct summary s;
 	cJSON *root, *blocks, *b;
@@ -430,7 +430,7 @@ static void banner_caveats_and_link(void **state)
 	summary_free(&s);
 }
 
-static void long_header_and_fallback(void **state)
+static void test_long_header_and_fallback(void **state)
 {
 	struct summary s;
 	cJSON *root;
@@ -464,14 +464,14 @@ static void long_header_and_fallback(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(structure),
-		cmocka_unit_test(limits),
-		cmocka_unit_test(step_path_literal),
-		cmocka_unit_test(hostile_text),
-		cmocka_unit_test(untrusted_never_formatted),
-		cmocka_unit_test(mention_only_for_problems),
-		cmocka_unit_test(banner_caveats_and_link),
-		cmocka_unit_test(long_header_and_fallback),
+		cmocka_unit_test(test_structure),
+		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_step_path_literal),
+		cmocka_unit_test(test_hostile_text),
+		cmocka_unit_test(test_untrusted_never_formatted),
+		cmocka_unit_test(test_mention_only_for_problems),
+		cmocka_unit_test(test_banner_caveats_and_link),
+		cmocka_unit_test(test_long_header_and_fallback),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -140,7 +140,7 @@ static void assert_count(struct store *s, enum job_state st, int64_t want)
 	assert_int_equal(c[st], want);
 }
 
-static void put_then_claim(void **state)
+static void test_put_then_claim(void **state)
 {
 	struct fixture *f = *state;
 	struct delivery *d = NULL;
@@ -174,7 +174,7 @@ static void put_then_claim(void **state)
 	store_deliveries_free(d, n);
 }
 
-static void put_rejects_bad_input(void **state)
+static void test_put_rejects_bad_input(void **state)
 {
 	struct fixture *f = *state;
 	struct webhook_event ev;
@@ -204,7 +204,7 @@ static void put_rejects_bad_input(void **state)
 	}
 }
 
-static void dedup_window(void **state)
+static void test_dedup_window(void **state)
 {
 	struct fixture *f = *state;
 	struct webhook_event ev;
@@ -286,7 +286,7 @@ static int cmp_id(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-static void concurrent_puts_batch(void **state)
+static void test_concurrent_puts_batch(void **state)
 {
 	struct fixture *f = *state;
 	static struct put_thread pt[N_THREADS];
@@ -312,7 +312,7 @@ static void concurrent_puts_batch(void **state)
 	assert_true(commits < (uint64_t)(N_THREADS * N_PUTS));
 }
 
-static void concurrent_duplicates(void **state)
+static void test_concurrent_duplicates(void **state)
 {
 	struct fixture *f = *state;
 	static struct put_thread pt[N_THREADS];
@@ -330,7 +330,7 @@ static void concurrent_duplicates(void **state)
 	assert_count(f->s, JOB_QUEUED, 50);
 }
 
-static void claim_order_and_not_before(void **state)
+static void test_claim_order_and_not_before(void **state)
 {
 	struct fixture *f = *state;
 	int64_t a, b, c, now;
@@ -440,7 +440,7 @@ static void claim_want(struct store *s, int64_t now, int64_t want_id, int want_a
 	assert_int_equal(j.state, JOB_RUNNING);
 }
 
-static void claim_order_large_backlog(void **state)
+static void test_claim_order_large_backlog(void **state)
 {
 	struct fixture *f = *state;
 	static struct nb_id v[BACKLOG];
@@ -476,7 +476,7 @@ static void claim_order_large_backlog(void **state)
 	assert_count(f->s, JOB_QUEUED, BACKLOG - 6);
 }
 
-static void lease_expiry_reclaims(void **state)
+static void test_lease_expiry_reclaims(void **state)
 {
 	struct fixture *f = *state;
 	int64_t id = put_job(f->s, "exec-lease"), now = clock_wall_ms();
@@ -490,7 +490,7 @@ static void lease_expiry_reclaims(void **state)
 	assert_int_equal(j.state, JOB_RUNNING);
 }
 
-static void release_uncounts_attempt(void **state)
+static void test_release_uncounts_attempt(void **state)
 {
 	struct fixture *f = *state;
 	int64_t id = put_job(f->s, "exec-rel"), now = clock_wall_ms();
@@ -506,7 +506,7 @@ static void release_uncounts_attempt(void **state)
 	assert_int_equal(j.attempts, 1);
 }
 
-static void reopen_requeues_running(void **state)
+static void test_reopen_requeues_running(void **state)
 {
 	struct fixture *f = *state;
 	char err[256];
@@ -526,7 +526,7 @@ static void reopen_requeues_running(void **state)
 	assert_int_equal(j.attempts, 2);
 }
 
-static void second_opener_keeps_leases(void **state)
+static void test_second_opener_keeps_leases(void **state)
 {
 	struct fixture *f = *state;
 	struct store *cli;
@@ -597,7 +597,7 @@ static void collect_fn(void *ctx, const struct job *j)
 	c->n++;
 }
 
-static void settle_partial_requeues(void **state)
+static void test_settle_partial_requeues(void **state)
 {
 	struct fixture *f = *state;
 	int64_t id = put_job(f->s, "exec-p"), now = clock_wall_ms();
@@ -637,7 +637,7 @@ static void settle_partial_requeues(void **state)
 	store_deliveries_free(d, n);
 }
 
-static void settle_dead_and_mixed(void **state)
+static void test_settle_dead_and_mixed(void **state)
 {
 	struct fixture *f = *state;
 	int64_t a = put_job(f->s, "exec-dead"), b = put_job(f->s, "exec-mixed");
@@ -679,7 +679,7 @@ static void pending_of(struct store *s, int64_t id, const char *dest, struct del
 /* store_delivery_record(): the outcome and the settle commit together;
  * a retry keeps the payload it carries, and a later retry without one
  * keeps the stored payload. */
-static void record_outcome_and_settle(void **state)
+static void test_record_outcome_and_settle(void **state)
 {
 	struct fixture *f = *state;
 	int64_t id = put_job(f->s, "exec-rec"), now = clock_wall_ms();
@@ -736,7 +736,7 @@ static void record_outcome_and_settle(void **state)
 
 /* A dead outcome keeps its payload for `dead retry`; outcomes that find
  * nothing to record, or cannot commit, write nothing, settle included. */
-static void record_dead_notfound_and_failure(void **state)
+static void test_record_dead_notfound_and_failure(void **state)
 {
 	struct fixture *f = *state;
 	int64_t a = put_job(f->s, "exec-rd"), now = clock_wall_ms();
@@ -778,7 +778,7 @@ static void record_dead_notfound_and_failure(void **state)
 	assert_null(dl.payload);
 }
 
-static void job_end_states(void **state)
+static void test_job_end_states(void **state)
 {
 	struct fixture *f = *state;
 	int64_t a = put_job(f->s, "exec-ign"), b = put_job(f->s, "exec-gaveup");
@@ -809,7 +809,7 @@ static void make_dead(struct store *s, int64_t id)
 
 /* A job delivered to Slack but given up on Teams is a dead letter too:
  * listed, retried for Teams only, and purged without touching Slack. */
-static void dead_destination_of_delivered_job(void **state)
+static void test_dead_destination_of_delivered_job(void **state)
 {
 	struct fixture *f = *state;
 	int64_t b = put_job(f->s, "exec-mixed");
@@ -850,7 +850,7 @@ static void dead_destination_of_delivered_job(void **state)
 	assert_int_equal(c.n, 0);
 }
 
-static void dead_list_retry_purge(void **state)
+static void test_dead_list_retry_purge(void **state)
 {
 	struct fixture *f = *state;
 	int64_t a = put_job(f->s, "exec-d1"), b = put_job(f->s, "exec-d2");
@@ -899,7 +899,7 @@ static void dead_list_retry_purge(void **state)
 	store_deliveries_free(d, n);
 }
 
-static void dead_retry_all(void **state)
+static void test_dead_retry_all(void **state)
 {
 	struct fixture *f = *state;
 	int64_t a = put_job(f->s, "exec-r1"), b = put_job(f->s, "exec-r2");
@@ -913,7 +913,7 @@ static void dead_retry_all(void **state)
 	assert_count(f->s, JOB_DEAD, 0);
 }
 
-static void prune_finished_and_keys(void **state)
+static void test_prune_finished_and_keys(void **state)
 {
 	struct fixture *f = *state;
 	int64_t done = put_job(f->s, "exec-done"), dead = put_job(f->s, "exec-dd"), id;
@@ -943,7 +943,7 @@ static void prune_finished_and_keys(void **state)
 	assert_true(id > done);
 }
 
-static void fail_writes_then_recover(void **state)
+static void test_fail_writes_then_recover(void **state)
 {
 	struct fixture *f = *state;
 	int64_t id = -1, queued = put_job(f->s, "exec-before");
@@ -974,7 +974,7 @@ static void fail_writes_then_recover(void **state)
 /* A real write failure from the kernel: RLIMIT_FSIZE makes every write
  * past 1 KiB fail with EFBIG, even for root, the way a full disk fails
  * with ENOSPC. SQLite must report it and the store must answer ERR_IO. */
-static void real_write_error(void **state)
+static void test_real_write_error(void **state)
 {
 	struct fixture *f = *state;
 	struct rlimit old, lim;
@@ -1013,7 +1013,7 @@ static void write_file(const char *path, off_t at, const char *bytes, size_t n)
 	close(fd);
 }
 
-static void garbage_file_refused(void **state)
+static void test_garbage_file_refused(void **state)
 {
 	struct fixture *f = *state;
 	char path[160], junk[8192], err[256] = "";
@@ -1027,7 +1027,7 @@ static void garbage_file_refused(void **state)
 	print_message("refused: %s\n", err);
 }
 
-static void damaged_page_refused(void **state)
+static void test_damaged_page_refused(void **state)
 {
 	struct fixture *f = *state;
 	char junk[4096], err[256] = "";
@@ -1048,7 +1048,7 @@ static void damaged_page_refused(void **state)
 	print_message("refused: %s\n", err);
 }
 
-static void open_missing_dir(void **state)
+static void test_open_missing_dir(void **state)
 {
 	struct fixture *f = *state;
 	char path[160], err[256] = "";
@@ -1061,8 +1061,8 @@ static void open_missing_dir(void **state)
 
 /* Permission bits stop writes only for unprivileged users; tests usually
  * run as root, where the read-only case is covered by store_fail_writes()
- * and real_write_error instead. */
-static void readonly_file(void **state)
+ * and test_real_write_error instead. */
+static void test_readonly_file(void **state)
 {
 	struct fixture *f = *state;
 	char err[256];
@@ -1125,14 +1125,14 @@ static void poke_until_returned(struct store *s, int by_put)
 	assert_int_equal(pthread_join(th, NULL), 0);
 }
 
-static void wake_unblocks_wait(void **state)
+static void test_wake_unblocks_wait(void **state)
 {
 	struct fixture *f = *state;
 
 	poke_until_returned(f->s, 0);
 }
 
-static void put_unblocks_wait(void **state)
+static void test_put_unblocks_wait(void **state)
 {
 	struct fixture *f = *state;
 
@@ -1163,7 +1163,7 @@ static void sync_probe_done(void *ctx, int rc, int64_t job_id)
  * failed fdatasync answers ERR_IO (so intake says 503) and marks the store
  * unhealthy. The job was committed, though, so the webhook's retry is a
  * duplicate and the run is still delivered: at least once, never lost. */
-static void put_waits_for_wal_sync(void **state)
+static void test_put_waits_for_wal_sync(void **state)
 {
 	struct fixture *f = *state;
 	struct sync_probe p = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0 };
@@ -1222,7 +1222,7 @@ static void async_put_done(void *ctx, int rc, int64_t job_id)
 /* A request whose rows fail inside a batch (here a trigger refuses one
  * execution id, as a constraint would) gets ERR_INVALID; the requests
  * queued with it are still committed. */
-static void bad_request_spoils_no_batch(void **state)
+static void test_bad_request_spoils_no_batch(void **state)
 {
 	enum { N = 40, POISON = 17 };
 	struct fixture *f = *state;
@@ -1261,7 +1261,7 @@ static void bad_request_spoils_no_batch(void **state)
 /* A file written by version 1 (separate dedup table, three job indexes)
  * is upgraded in place when opened: its jobs stay, their keys still
  * deduplicate, and the dropped tables and indexes are gone. */
-static void upgrades_v1_file(void **state)
+static void test_upgrades_v1_file(void **state)
 {
 	static const char v1[] =
 		"CREATE TABLE jobs ("
@@ -1414,7 +1414,7 @@ static void end_all_ready(struct store *s, enum job_state st)
  * retry, release, settle in all its outcomes, end, recovery at open, dead
  * retry and purge, prune, and the same done by a second opener of the
  * file (the CLI beside the service). */
-static void counts_follow_every_transition(void **state)
+static void test_counts_follow_every_transition(void **state)
 {
 	struct fixture *f = *state;
 	struct webhook_event ev;
@@ -1536,7 +1536,7 @@ static void counts_follow_every_transition(void **state)
 /* store_counts() answers from counters kept by the store, not from a
  * COUNT over the jobs table (112 ms with a million jobs): a row written
  * behind the store's back, by no store at all, is not seen. */
-static void counts_do_not_scan_jobs(void **state)
+static void test_counts_do_not_scan_jobs(void **state)
 {
 	struct fixture *f = *state;
 	int64_t c[JOB__MAX];
@@ -1556,39 +1556,39 @@ static void counts_do_not_scan_jobs(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(put_then_claim, setup, teardown),
-		cmocka_unit_test_setup_teardown(put_rejects_bad_input, setup, teardown),
-		cmocka_unit_test_setup_teardown(dedup_window, setup, teardown),
-		cmocka_unit_test_setup_teardown(concurrent_puts_batch, setup, teardown),
-		cmocka_unit_test_setup_teardown(concurrent_duplicates, setup, teardown),
-		cmocka_unit_test_setup_teardown(claim_order_and_not_before, setup, teardown),
-		cmocka_unit_test_setup_teardown(lease_expiry_reclaims, setup, teardown),
-		cmocka_unit_test_setup_teardown(claim_order_large_backlog, setup, teardown),
-		cmocka_unit_test_setup_teardown(release_uncounts_attempt, setup, teardown),
-		cmocka_unit_test_setup_teardown(reopen_requeues_running, setup, teardown),
-		cmocka_unit_test_setup_teardown(second_opener_keeps_leases, setup, teardown),
-		cmocka_unit_test_setup_teardown(settle_partial_requeues, setup, teardown),
-		cmocka_unit_test_setup_teardown(settle_dead_and_mixed, setup, teardown),
-		cmocka_unit_test_setup_teardown(record_outcome_and_settle, setup, teardown),
-		cmocka_unit_test_setup_teardown(record_dead_notfound_and_failure, setup, teardown),
-		cmocka_unit_test_setup_teardown(job_end_states, setup, teardown),
-		cmocka_unit_test_setup_teardown(dead_list_retry_purge, setup, teardown),
-		cmocka_unit_test_setup_teardown(dead_destination_of_delivered_job, setup, teardown),
-		cmocka_unit_test_setup_teardown(dead_retry_all, setup, teardown),
-		cmocka_unit_test_setup_teardown(prune_finished_and_keys, setup, teardown),
-		cmocka_unit_test_setup_teardown(fail_writes_then_recover, setup, teardown),
-		cmocka_unit_test_setup_teardown(real_write_error, setup, teardown),
-		cmocka_unit_test_setup_teardown(garbage_file_refused, setup, teardown),
-		cmocka_unit_test_setup_teardown(damaged_page_refused, setup, teardown),
-		cmocka_unit_test_setup_teardown(open_missing_dir, setup, teardown),
-		cmocka_unit_test_setup_teardown(readonly_file, setup, teardown),
-		cmocka_unit_test_setup_teardown(put_waits_for_wal_sync, setup, teardown),
-		cmocka_unit_test_setup_teardown(bad_request_spoils_no_batch, setup, teardown),
-		cmocka_unit_test_setup_teardown(upgrades_v1_file, setup, teardown),
-		cmocka_unit_test_setup_teardown(wake_unblocks_wait, setup, teardown),
-		cmocka_unit_test_setup_teardown(put_unblocks_wait, setup, teardown),
-		cmocka_unit_test_setup_teardown(counts_follow_every_transition, setup, teardown),
-		cmocka_unit_test_setup_teardown(counts_do_not_scan_jobs, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_put_then_claim, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_put_rejects_bad_input, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dedup_window, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_concurrent_puts_batch, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_concurrent_duplicates, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_claim_order_and_not_before, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lease_expiry_reclaims, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_claim_order_large_backlog, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_release_uncounts_attempt, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reopen_requeues_running, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_second_opener_keeps_leases, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_settle_partial_requeues, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_settle_dead_and_mixed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_record_outcome_and_settle, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_record_dead_notfound_and_failure, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_job_end_states, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dead_list_retry_purge, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dead_destination_of_delivered_job, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dead_retry_all, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_prune_finished_and_keys, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fail_writes_then_recover, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_real_write_error, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_garbage_file_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_damaged_page_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_open_missing_dir, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_readonly_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_put_waits_for_wal_sync, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_request_spoils_no_batch, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_upgrades_v1_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wake_unblocks_wait, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_put_unblocks_wait, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_counts_follow_every_transition, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_counts_do_not_scan_jobs, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -67,7 +67,7 @@ static int set_fixture(struct summary *s, const char *name)
 	return rc;
 }
 
-static void init_defaults(void **state)
+static void test_init_defaults(void **state)
 {
 	struct summary s;
 
@@ -86,7 +86,7 @@ static void init_defaults(void **state)
 	summary_free(&s); /* freeing twice after free is harmless */
 }
 
-static void execution_flat(void **state)
+static void test_execution_flat(void **state)
 {
 	struct summary s;
 
@@ -109,7 +109,7 @@ static void execution_flat(void **state)
 	summary_free(&s);
 }
 
-static void execution_wrapped_keeps_known(void **state)
+static void test_execution_wrapped_keeps_known(void **state)
 {
 	struct summary s;
 
@@ -134,7 +134,7 @@ static void execution_wrapped_keeps_known(void **state)
 	summary_free(&s);
 }
 
-static void execution_errors(void **state)
+static void test_execution_errors(void **state)
 {
 	struct summary s;
 	const char *bad[] = { "", "not json", "[1,2]", "\"str\"", "{\"a\":" };
@@ -152,7 +152,7 @@ static void execution_errors(void **state)
 	summary_free(&s);
 }
 
-static void link_is_encoded(void **state)
+static void test_link_is_encoded(void **state)
 {
 	struct summary s;
 
@@ -163,7 +163,7 @@ static void link_is_encoded(void **state)
 	summary_free(&s);
 }
 
-static void page_mixed(void **state)
+static void test_page_mixed(void **state)
 {
 	struct summary s;
 	struct page_ctx ctx = { "Root", 0 };
@@ -202,7 +202,7 @@ static void page_mixed(void **state)
 	summary_free(&s);
 }
 
-static void page_errors(void **state)
+static void test_page_errors(void **state)
 {
 	const char *bad[] = { "steps_results_object.json", "steps_no_results.json",
 			      "not_json.txt", "steps_top_array.json" };
@@ -227,7 +227,7 @@ static void page_errors(void **state)
 	summary_free(&s);
 }
 
-static void children_dedupe(void **state)
+static void test_children_dedupe(void **state)
 {
 	struct summary s;
 	struct page_ctx ctx = { "Root", 1 };
@@ -285,7 +285,7 @@ static char *make_page(size_t n, const char *st, const char *tag, int children)
 	return p;
 }
 
-static void caps_count_overflow(void **state)
+static void test_caps_count_overflow(void **state)
 {
 	struct summary s;
 	char *page;
@@ -309,7 +309,7 @@ static void caps_count_overflow(void **state)
 	summary_free(&s);
 }
 
-static void deepest_first(void **state)
+static void test_deepest_first(void **state)
 {
 	struct summary s;
 	struct page_ctx root = { "Root", 0 };
@@ -334,7 +334,7 @@ static void deepest_first(void **state)
 	summary_free(&s);
 }
 
-static void memory_bounded(void **state)
+static void test_memory_bounded(void **state)
 {
 	struct summary s;
 	struct page_info info;
@@ -356,7 +356,7 @@ static void memory_bounded(void **state)
 	summary_free(&s);
 }
 
-static void message_and_names_sanitised(void **state)
+static void test_message_and_names_sanitised(void **state)
 {
 	struct summary s;
 	struct page_ctx ctx = { "", 0 };
@@ -388,7 +388,7 @@ static void message_and_names_sanitised(void **state)
  * display name, trimmed, controls replaced, capped on a code point
  * boundary; a status out of range is read as unknown and an empty status
  * text falls back to the status's name. */
-static void identity_setters_clean(void **state)
+static void test_identity_setters_clean(void **state)
 {
 	struct summary s;
 	char long_name[700];
@@ -418,7 +418,7 @@ static void identity_setters_clean(void **state)
 	summary_free(&s);
 }
 
-static void parse_time_cases(void **state)
+static void test_parse_time_cases(void **state)
 {
 	(void)state;
 	assert_int_equal(summary_parse_time("1970-01-01T00:00:00Z"), 0);
@@ -445,7 +445,7 @@ static void parse_time_cases(void **state)
 	assert_int_equal(summary_parse_time("garbage"), -1);
 }
 
-static void display_name_and_caveats(void **state)
+static void test_display_name_and_caveats(void **state)
 {
 	struct summary s;
 	char *d;
@@ -473,7 +473,7 @@ static void display_name_and_caveats(void **state)
 }
 
 /* The plain-text rendering (plaintext.c) of a summary built from pages. */
-static void plaintext_of_pages(void **state)
+static void test_plaintext_of_pages(void **state)
 {
 	struct summary s;
 	struct page_ctx root = { "load_sales", 0 };
@@ -530,7 +530,7 @@ static void plaintext_of_pages(void **state)
 
 /* A degraded notice saw no step: no renderer may claim "0 steps", and each
  * shows the reason. */
-static void degraded_has_no_step_count(void **state)
+static void test_degraded_has_no_step_count(void **state)
 {
 	struct destination d = { .name = "d", .type = DEST_SLACK };
 	struct summary s;
@@ -562,23 +562,23 @@ static void degraded_has_no_step_count(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(init_defaults),
-		cmocka_unit_test(execution_flat),
-		cmocka_unit_test(execution_wrapped_keeps_known),
-		cmocka_unit_test(execution_errors),
-		cmocka_unit_test(link_is_encoded),
-		cmocka_unit_test(page_mixed),
-		cmocka_unit_test(page_errors),
-		cmocka_unit_test(children_dedupe),
-		cmocka_unit_test(caps_count_overflow),
-		cmocka_unit_test(deepest_first),
-		cmocka_unit_test(memory_bounded),
-		cmocka_unit_test(message_and_names_sanitised),
-		cmocka_unit_test(identity_setters_clean),
-		cmocka_unit_test(parse_time_cases),
-		cmocka_unit_test(display_name_and_caveats),
-		cmocka_unit_test(plaintext_of_pages),
-		cmocka_unit_test(degraded_has_no_step_count),
+		cmocka_unit_test(test_init_defaults),
+		cmocka_unit_test(test_execution_flat),
+		cmocka_unit_test(test_execution_wrapped_keeps_known),
+		cmocka_unit_test(test_execution_errors),
+		cmocka_unit_test(test_link_is_encoded),
+		cmocka_unit_test(test_page_mixed),
+		cmocka_unit_test(test_page_errors),
+		cmocka_unit_test(test_children_dedupe),
+		cmocka_unit_test(test_caps_count_overflow),
+		cmocka_unit_test(test_deepest_first),
+		cmocka_unit_test(test_memory_bounded),
+		cmocka_unit_test(test_message_and_names_sanitised),
+		cmocka_unit_test(test_identity_setters_clean),
+		cmocka_unit_test(test_parse_time_cases),
+		cmocka_unit_test(test_display_name_and_caveats),
+		cmocka_unit_test(test_plaintext_of_pages),
+		cmocka_unit_test(test_degraded_has_no_step_count),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -87,7 +87,7 @@ static void check_envelope(const cJSON *root)
 	assert_string_equal(str(cJSON_GetObjectItem(card, "msteams"), "width"), "Full");
 }
 
-static void structure(void **state)
+static void test_structure(void **state)
 {
 	static const char *const title[] = { "\xe2\x9d\x8c load_sales FAILED in prod (Sales)" };
 	static const char *const names[] = { "Project ", "Sales", " \xc2\xb7 ", "Environment ",
@@ -149,7 +149,7 @@ static void structure(void **state)
 
 /* Names with Markdown specials are shown exactly as typed: no backslash
  * anywhere in the body, and an unknown duration is left out, not "?". */
-static void names_shown_literally(void **state)
+static void test_names_shown_literally(void **state)
 {
 	static const char *const step[] = { "Finance/load_dwh (v2) *x*" SEP "Load [raw]",
 					    " \xc2\xb7 FAILED" };
@@ -186,7 +186,7 @@ static void names_shown_literally(void **state)
 
 /* Only values that cannot form Markdown reach the FactSet; the rest move to
  * the literal line under the title. */
-static void fact_set_only_plain_values(void **state)
+static void test_fact_set_only_plain_values(void **state)
 {
 	static const char *const names[] = { "Project ", "Sales", " \xc2\xb7 ", "Environment ",
 					     "prod", " \xc2\xb7 ", "Trigger ", "SCHEDULE by a_b",
@@ -234,7 +234,7 @@ static uint64_t more_of(const struct summary *s, size_t *shown)
 	return more;
 }
 
-static void size_limits(void **state)
+static void test_size_limits(void **state)
 {
 	struct summary s;
 	size_t i, shown;
@@ -284,7 +284,7 @@ static size_t marker_only_in_runs(const cJSON *node)
 	return n;
 }
 
-static void hostile_text(void **state)
+static void test_hostile_text(void **state)
 {
 	struct summary s;
 	size_t i;
@@ -353,7 +353,7 @@ static int has_mention(const struct summary *s, const struct destination *d)
 	return found_text;
 }
 
-static void mention_only_for_problems(void **state)
+static void test_mention_only_for_problems(void **state)
 {
 	struct destination d = { 0 };
 	struct summary s;
@@ -373,7 +373,7 @@ static void mention_only_for_problems(void **state)
 	summary_free(&s);
 }
 
-static void banner_and_caveats(void **state)
+static void test_banner_and_caveats(void **state)
 {
 	struct summary s;
 	cJSON *root, *body;
@@ -401,13 +401,13 @@ static void banner_and_caveats(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(structure),
-		cmocka_unit_test(names_shown_literally),
-		cmocka_unit_test(fact_set_only_plain_values),
-		cmocka_unit_test(size_limits),
-		cmocka_unit_test(hostile_text),
-		cmocka_unit_test(mention_only_for_problems),
-		cmocka_unit_test(banner_and_caveats),
+		cmocka_unit_test(test_structure),
+		cmocka_unit_test(test_names_shown_literally),
+		cmocka_unit_test(test_fact_set_only_plain_values),
+		cmocka_unit_test(test_size_limits),
+		cmocka_unit_test(test_hostile_text),
+		cmocka_unit_test(test_mention_only_for_problems),
+		cmocka_unit_test(test_banner_and_caveats),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

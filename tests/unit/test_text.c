@@ -24,7 +24,7 @@ static void check_sanitize(const char *in, size_t len, int nl, const char *want)
 	free(got);
 }
 
-static void sanitize_valid_passthrough(void **state)
+static void test_sanitize_valid_passthrough(void **state)
 {
 	(void)state;
 	check_sanitize("plain ascii", 11, 0, "plain ascii");
@@ -36,7 +36,7 @@ static void sanitize_valid_passthrough(void **state)
 	check_sanitize("", 0, 0, "");
 }
 
-static void sanitize_invalid_sequences(void **state)
+static void test_sanitize_invalid_sequences(void **state)
 {
 	(void)state;
 	/* Overlong '/' in 2 and 3 bytes. */
@@ -58,7 +58,7 @@ static void sanitize_invalid_sequences(void **state)
 	check_sanitize("abc\xc3\xa9", 4, 0, "abc" FFFD);
 }
 
-static void sanitize_controls(void **state)
+static void test_sanitize_controls(void **state)
 {
 	(void)state;
 	check_sanitize("a\x01" "b\x1b[31m", 8, 0, "a" FFFD "b" FFFD "[31m");
@@ -79,7 +79,7 @@ static void sanitize_controls(void **state)
 /* The shared decoder: well-formed sequences give their code point, an
  * ill-formed one -1 and the maximal subpart to replace, and a NUL or the
  * end of the buffer is never read past. */
-static void utf8_decode_table(void **state)
+static void test_utf8_decode_table(void **state)
 {
 	static const struct {
 		const char *in;
@@ -113,7 +113,7 @@ static void utf8_decode_table(void **state)
 	}
 }
 
-static void utf8_prefix_boundaries(void **state)
+static void test_utf8_prefix_boundaries(void **state)
 {
 	/* "a€😀b": byte offsets of boundaries 0,1,4,8,9. */
 	const char *s = "a\xe2\x82\xac\xf0\x9f\x98\x80" "b";
@@ -137,7 +137,7 @@ static void check_truncate(const char *in, size_t max, const char *want)
 	free(got);
 }
 
-static void truncate_every_limit(void **state)
+static void test_truncate_every_limit(void **state)
 {
 	const char *s = "a\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80" "b"; /* 5 code points */
 	const char *want[] = {
@@ -168,7 +168,7 @@ static void check_escape(char *(*fn)(const char *), const char *in, const char *
 	free(got);
 }
 
-static void teams_plain_keeps_markdown(void **state)
+static void test_teams_plain_keeps_markdown(void **state)
 {
 	(void)state;
 	/* Tags cannot form; Markdown specials stay as typed (TextRuns are not
@@ -195,7 +195,7 @@ static void check_duration(int64_t ms, const char *want)
 	assert_string_equal(buf, want);
 }
 
-static void duration_formats(void **state)
+static void test_duration_formats(void **state)
 {
 	char small[3];
 
@@ -217,7 +217,7 @@ static void duration_formats(void **state)
 	assert_string_equal(small, "85");
 }
 
-static void id_valid_table(void **state)
+static void test_id_valid_table(void **state)
 {
 	static const char *const good[] = { "a", "e-1", "A.b_c:d-9", "..a", "a..", "...",
 					    "2f0c4f1e-8d1f-4c54-9f1a-3b5f0d9c6a11" };
@@ -253,7 +253,7 @@ static void check_defuse(const char *in, const char *want)
 	assert_string_equal(buf, want);
 }
 
-static void json_defuse_nul(void **state)
+static void test_json_defuse_nul(void **state)
 {
 	char raw[] = "{\"a\":\"x\0y\"}";
 
@@ -275,16 +275,16 @@ static void json_defuse_nul(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(sanitize_valid_passthrough),
-		cmocka_unit_test(sanitize_invalid_sequences),
-		cmocka_unit_test(sanitize_controls),
-		cmocka_unit_test(utf8_decode_table),
-		cmocka_unit_test(utf8_prefix_boundaries),
-		cmocka_unit_test(truncate_every_limit),
-		cmocka_unit_test(teams_plain_keeps_markdown),
-		cmocka_unit_test(duration_formats),
-		cmocka_unit_test(id_valid_table),
-		cmocka_unit_test(json_defuse_nul),
+		cmocka_unit_test(test_sanitize_valid_passthrough),
+		cmocka_unit_test(test_sanitize_invalid_sequences),
+		cmocka_unit_test(test_sanitize_controls),
+		cmocka_unit_test(test_utf8_decode_table),
+		cmocka_unit_test(test_utf8_prefix_boundaries),
+		cmocka_unit_test(test_truncate_every_limit),
+		cmocka_unit_test(test_teams_plain_keeps_markdown),
+		cmocka_unit_test(test_duration_formats),
+		cmocka_unit_test(test_id_valid_table),
+		cmocka_unit_test(test_json_defuse_nul),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
