@@ -296,6 +296,20 @@ static void stop(struct fx *f)
 	f->w = NULL;
 }
 
+/* Puts a job for dests, lets one worker make its first attempt at it, and
+ * stops the worker; returns the job as the store then holds it. */
+static struct job attempt_once(struct fx *f, const char *pipeline, char *const *dests, size_t n,
+			       int64_t *id)
+{
+	struct job j;
+
+	*id = put_job(f, pipeline, dests, n);
+	start(f);
+	j = wait_attempt(f, *id);
+	stop(f);
+	return j;
+}
+
 /* ---- cases ---- */
 
 /* A transient API failure re-queues the job for later, attempt counted,
@@ -309,10 +323,7 @@ static void test_transient_api_error_retries_later(void **state)
 
 	fake.api_rc = ERR_TRANSIENT;
 	fake.api_message = "execution: HTTP 503";
-	id = put_job(f, "nightly.orch.yaml", dests, 1);
-	start(f);
-	j = wait_attempt(f, id);
-	stop(f);
+	j = attempt_once(f, "nightly.orch.yaml", dests, 1, &id);
 	assert_int_equal(j.state, JOB_QUEUED);
 	assert_int_equal(j.attempts, 1);
 	/* RETRY_BASE_MS's first window: at least two seconds later. */
@@ -336,10 +347,7 @@ static void test_permanent_api_error_posts_degraded_notice(void **state)
 
 	fake.api_rc = ERR_PERMANENT;
 	fake.api_message = "execution: HTTP 404";
-	id = put_job(f, "  night\xe2\x80\xaely.orch.yaml", dests, 1);
-	start(f);
-	j = wait_attempt(f, id);
-	stop(f);
+	j = attempt_once(f, "  night\xe2\x80\xaely.orch.yaml", dests, 1, &id);
 	assert_int_equal(j.state, JOB_DELIVERED);
 	assert_int_equal(fake.api_calls, 1);
 	assert_int_equal(fake.n_posts, 1);
@@ -388,10 +396,7 @@ static void test_partial_settle(void **state)
 	struct job j;
 
 	fake.cls_b = DELIVER_RETRY;
-	id = put_job(f, "nightly.orch.yaml", dests, 2);
-	start(f);
-	j = wait_attempt(f, id);
-	stop(f);
+	j = attempt_once(f, "nightly.orch.yaml", dests, 2, &id);
 	assert_int_equal(j.state, JOB_QUEUED);
 	assert_int_equal(posts_to(URL_A), 1);
 	assert_int_equal(posts_to(URL_B), 1);
