@@ -61,9 +61,4 @@ int httpc_classify(long status);
  * now unix seconds). Returns seconds >= 0, or -1 when unparseable. */
 int64_t httpc_parse_retry_after(const char *value, int64_t now);
 
-/* The one URL escaper: percent-encodes every byte of s (NULL: "") but RFC
- * 3986 unreserved ones, for a form body, a query value or one URL path
- * segment. Caller frees; NULL on ERR_NOMEM. */
-char *httpc_escape(const char *s);
-
 #endif

@@ -44,6 +44,13 @@ char *text_teams_plain(const char *s);
  * "?" for negative. Writes into out. */
 void text_duration(int64_t ms, char *out, size_t outlen);
 
+/* The one URL escaper: percent-encodes (%XX, upper case) every byte of s
+ * (NULL: "") but the RFC 3986 unreserved ones, ASCII letters and digits and
+ * "-._~" whatever the locale, for a form body, a query value or one URL
+ * path segment: '/' is encoded too, so a value never adds a segment.
+ * Caller frees; NULL on ERR_NOMEM. */
+char *text_url_escape(const char *s);
+
 /* New string a + b + c (c may be NULL). Caller frees; NULL on ERR_NOMEM. */
 char *text_concat3(const char *a, const char *b, const char *c);
 

@@ -376,22 +376,6 @@ int64_t httpc_parse_retry_after(const char *value, int64_t now)
 	return (int64_t)t > now ? (int64_t)t - now : 0;
 }
 
-/* libcurl's escaper passes only RFC 3986 unreserved bytes (ASCII letters
- * and digits, whatever the locale, and "-._~") and writes every other byte,
- * '/' included, as %XX in upper case, so a value can never add a path
- * segment. Its result is copied so callers free() it like every other
- * string. */
-char *httpc_escape(const char *s)
-{
-	char *esc = curl_easy_escape(NULL, s ? s : "", 0), *out;
-
-	if (!esc)
-		return NULL;
-	out = strdup(esc);
-	curl_free(esc);
-	return out;
-}
-
 struct httpc *httpc_from_config(const struct config *c)
 {
 	struct httpc_opts o = {

@@ -219,17 +219,21 @@ static int teams_lookalike(const char *s, size_t i, char *out, size_t *o)
 	return 1;
 }
 
+/* Room for s (NULL: "") with every byte turned into three, and its NUL;
+ * *len gets strlen(s). NULL on ERR_NOMEM. */
+static char *alloc_tripled(const char *s, size_t *len)
+{
+	*len = s ? strlen(s) : 0;
+	if (*len > (SIZE_MAX - 1) / 3)
+		return NULL;
+	return malloc(*len * 3 + 1);
+}
+
 char *text_teams_plain(const char *s)
 {
 	size_t len, i, o = 0;
-	char *out;
+	char *out = alloc_tripled(s, &len); /* 3-byte look-alikes are the worst case */
 
-	if (s == NULL)
-		s = "";
-	len = strlen(s);
-	if (len > (SIZE_MAX - 1) / 3)
-		return NULL;
-	out = malloc(len * 3 + 1); /* 3-byte look-alikes are the worst case */
 	if (out == NULL)
 		return NULL;
 	for (i = 0; i < len; i++)
@@ -256,6 +260,36 @@ void text_duration(int64_t ms, char *out, size_t outlen)
 	else
 		snprintf(out, outlen, "%lldh %02lldm", (long long)(ms / 3600000),
 			 (long long)(ms % 3600000 / 60000));
+}
+
+/* ASCII-only test, independent of the process locale. */
+static int url_unreserved(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '-' || c == '.' || c == '_' || c == '~';
+}
+
+char *text_url_escape(const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t n, i, o = 0;
+	char *out = alloc_tripled(s, &n); /* "%XX" for every byte at worst */
+
+	if (out == NULL)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (url_unreserved(c)) {
+			out[o++] = (char)c;
+			continue;
+		}
+		out[o++] = '%';
+		out[o++] = hex[c >> 4];
+		out[o++] = hex[c & 15];
+	}
+	out[o] = '\0';
+	return out;
 }
 
 char *text_concat3(const char *a, const char *b, const char *c)

@@ -306,7 +306,7 @@ static int token_fetch(struct dpc *d, struct httpc *h, struct dpc_error *err)
 	};
 	static const char fmt[] = "grant_type=client_credentials&client_id=%s&client_secret=%s"
 				  "&audience=%s";
-	char *id = httpc_escape(d->client_id), *secret = httpc_escape(d->client_secret);
+	char *id = text_url_escape(d->client_id), *secret = text_url_escape(d->client_secret);
 	struct httpc_response resp = { .status = 0 };
 	char *body = NULL;
 	size_t cap = 0;
@@ -502,7 +502,7 @@ static int api_get(struct job *j, const char *url, const char *what, struct http
 static int fetch_execution(struct job *j, const char *execution_id)
 {
 	struct httpc_response resp;
-	char *esc = httpc_escape(execution_id);
+	char *esc = text_url_escape(execution_id);
 	char *url = esc ? text_concat3(j->exec_base, esc, NULL) : NULL;
 	int rc;
 
@@ -565,7 +565,7 @@ static int fetch_page(struct job *j, const char *url, const struct page_ctx *ctx
 static int fetch_steps(struct job *j, const char *exec_id, const char *path, int depth)
 {
 	struct page_ctx ctx = { .pipeline_path = path, .depth = depth };
-	char *esc = httpc_escape(exec_id), *base = NULL, *url = NULL;
+	char *esc = text_url_escape(exec_id), *base = NULL, *url = NULL;
 	char query[64];
 	struct page_info info;
 	int64_t fetched = 0;
@@ -778,7 +778,7 @@ static int fetch_tree(struct job *j, const char *execution_id)
 /* Builds {api_base}/v1/projects/{project}/pipeline-executions/. */
 static int job_base(struct job *j, const char *project_id)
 {
-	char *esc = httpc_escape(project_id);
+	char *esc = text_url_escape(project_id);
 	char *head = esc ? text_concat3(j->d->api_base, "/v1/projects/", esc) : NULL;
 
 	j->exec_base = head ? text_concat3(head, "/pipeline-executions/", NULL) : NULL;

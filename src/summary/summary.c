@@ -19,7 +19,6 @@
 #include <cjson/cJSON.h>
 
 #include "errors.h"
-#include "httpc.h"
 #include "summary.h"
 #include "text.h"
 
@@ -93,7 +92,7 @@ static int make_link(struct summary *s, const char *ui_base)
 		blen--;
 	/* Encoded, so an execution id can never break out of the link path
 	 * (or out of Slack's <url|text>). */
-	id = httpc_escape(s->execution_id);
+	id = text_url_escape(s->execution_id);
 	if (id == NULL)
 		goto out;
 	ilen = strlen(id);

@@ -236,43 +236,6 @@ static void test_retry_after(void **state)
 	assert_int_equal(httpc_parse_retry_after(NULL, date), -1);
 }
 
-static void test_escape(void **state)
-{
-	static const struct { const char *in, *want; } cases[] = {
-		{ "AZaz09-._~", "AZaz09-._~" },
-		{ "a b/c?d=e&f", "a%20b%2Fc%3Fd%3De%26f" },
-		{ "https://api.matillion.com", "https%3A%2F%2Fapi.matillion.com" },
-		{ "\xc3\xa9%+", "%C3%A9%25%2B" },
-		{ "", "" },
-	};
-	size_t i;
-	char *got;
-
-	(void)state;
-	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		got = httpc_escape(cases[i].in);
-		assert_non_null(got);
-		assert_string_equal(got, cases[i].want);
-		free(got);
-	}
-	got = httpc_escape(NULL);
-	assert_non_null(got);
-	assert_string_equal(got, "");
-	free(got);
-	/* Every byte: only ASCII letters, digits and "-._~" pass. */
-	for (i = 1; i < 256; i++) {
-		char in[2] = { (char)i, '\0' }, want[4];
-		int keep = (i >= 'a' && i <= 'z') || (i >= 'A' && i <= 'Z') ||
-			   (i >= '0' && i <= '9') || strchr("-._~", (int)i) != NULL;
-
-		snprintf(want, sizeof(want), keep ? "%c" : "%%%02X", (unsigned)i);
-		got = httpc_escape(in);
-		assert_non_null(got);
-		assert_string_equal(got, want);
-		free(got);
-	}
-}
-
 /* ---- against the loopback server ---- */
 
 static void test_get_ok(void **state)
@@ -459,7 +422,6 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_classify),
 		cmocka_unit_test(test_retry_after),
-		cmocka_unit_test(test_escape),
 		cmocka_unit_test(test_get_ok),
 		cmocka_unit_test(test_post_headers_and_body),
 		cmocka_unit_test(test_retry_after_captured),

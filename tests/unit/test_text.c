@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -168,6 +169,43 @@ static void check_escape(char *(*fn)(const char *), const char *in, const char *
 	free(got);
 }
 
+static void test_url_escape(void **state)
+{
+	static const struct { const char *in, *want; } cases[] = {
+		{ "AZaz09-._~", "AZaz09-._~" },
+		{ "a b/c?d=e&f", "a%20b%2Fc%3Fd%3De%26f" },
+		{ "https://api.matillion.com", "https%3A%2F%2Fapi.matillion.com" },
+		{ "\xc3\xa9%+", "%C3%A9%25%2B" },
+		{ "", "" },
+	};
+	size_t i;
+	char *got;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		got = text_url_escape(cases[i].in);
+		assert_non_null(got);
+		assert_string_equal(got, cases[i].want);
+		free(got);
+	}
+	got = text_url_escape(NULL);
+	assert_non_null(got);
+	assert_string_equal(got, "");
+	free(got);
+	/* Every byte: only ASCII letters, digits and "-._~" pass. */
+	for (i = 1; i < 256; i++) {
+		char in[2] = { (char)i, '\0' }, want[4];
+		int keep = (i >= 'a' && i <= 'z') || (i >= 'A' && i <= 'Z') ||
+			   (i >= '0' && i <= '9') || strchr("-._~", (int)i) != NULL;
+
+		snprintf(want, sizeof(want), keep ? "%c" : "%%%02X", (unsigned)i);
+		got = text_url_escape(in);
+		assert_non_null(got);
+		assert_string_equal(got, want);
+		free(got);
+	}
+}
+
 static void test_teams_plain_keeps_markdown(void **state)
 {
 	(void)state;
@@ -281,6 +319,7 @@ int main(void)
 		cmocka_unit_test(test_utf8_decode_table),
 		cmocka_unit_test(test_utf8_prefix_boundaries),
 		cmocka_unit_test(test_truncate_every_limit),
+		cmocka_unit_test(test_url_escape),
 		cmocka_unit_test(test_teams_plain_keeps_markdown),
 		cmocka_unit_test(test_duration_formats),
 		cmocka_unit_test(test_id_valid_table),
