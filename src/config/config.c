@@ -25,6 +25,7 @@
 #include "auth.h"
 #include "config.h"
 #include "errors.h"
+#include "parse.h"
 #include "status.h"
 
 #define MAX_VALUE (64 * 1024)   /* expanded value or _file content */
@@ -266,45 +267,6 @@ static int valid_name(const char *s)
 	return 1;
 }
 
-static int parse_ll(const char *s, long long *out)
-{
-	char *end;
-
-	if (*s == '\0' || isspace((unsigned char)*s))
-		return -1;
-	errno = 0;
-	*out = strtoll(s, &end, 10);
-	if (errno != 0 || *end != '\0')
-		return -1;
-	return 0;
-}
-
-/* Seconds, or a number with one of the suffixes s, m, h, d. */
-static int parse_duration(const char *s, long long *out)
-{
-	static const struct { char c; long long mul; } units[] = {
-		{ 's', 1 }, { 'm', 60 }, { 'h', 3600 }, { 'd', 86400 },
-	};
-	char num[32];
-	size_t len = strlen(s), i;
-	long long mul = 1;
-
-	if (len == 0 || len >= sizeof(num))
-		return -1;
-	memcpy(num, s, len + 1);
-	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-		if (num[len - 1] == units[i].c) {
-			num[--len] = '\0';
-			mul = units[i].mul;
-			break;
-		}
-	}
-	if (parse_ll(num, out) != 0 || *out < 0 || *out > LLONG_MAX / mul)
-		return -1;
-	*out *= mul;
-	return 0;
-}
-
 static int parse_bool(const char *s, int *out)
 {
 	static const char *const yes[] = { "true", "yes", "1", "on" };
@@ -321,16 +283,6 @@ static int parse_bool(const char *s, int *out)
 			return 0;
 		}
 	}
-	return -1;
-}
-
-static int name_index(const char *const *names, size_t n, const char *s)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (names[i] != NULL && strcasecmp(s, names[i]) == 0)
-			return (int)i;
 	return -1;
 }
 
@@ -502,8 +454,8 @@ static int bad_value(struct parse *p, const struct key *k, const char *v, const 
 
 static int set_number(struct parse *p, const struct key *k, const char *v, void *field)
 {
-	long long n;
-	int bad = k->type == V_DUR || k->type == V_DUR64 ? parse_duration(v, &n) : parse_ll(v, &n);
+	int64_t n;
+	int bad = k->type == V_DUR || k->type == V_DUR64 ? parse_duration(v, &n) : parse_int64(v, &n);
 	char want[96];
 
 	if (bad != 0 || n < k->min || n > k->max) {
@@ -527,17 +479,17 @@ static int set_enum(struct parse *p, const struct key *k, const char *v, void *f
 
 	switch (k->type) {
 	case V_LEVEL:
-		if (name_index(level_names, 4, v) < 0)
+		if (parse_name(level_names, 4, v) < 0)
 			return bad_value(p, k, v, "debug, info, warn or error");
 		return (*(char **)field = strdup(v)) == NULL ? ERR_NOMEM : 0;
 	case V_FORMAT:
-		i = name_index(format_names, LOG_FMT__MAX, v);
+		i = parse_name(format_names, LOG_FMT__MAX, v);
 		if (i < 0)
 			return bad_value(p, k, v, "logfmt or json");
 		*(enum log_format *)field = (enum log_format)i;
 		return 0;
 	case V_DTYPE:
-		i = name_index(dest_type_names, DEST__MAX, v);
+		i = parse_name(dest_type_names, DEST__MAX, v);
 		if (i < 0)
 			return bad_value(p, k, v, "slack or teams");
 		*(enum dest_type *)field = (enum dest_type)i;
@@ -744,7 +696,7 @@ static void begin_section(struct parse *p, char *hdr)
 	if (*name != '\0')
 		*name++ = '\0';
 	name = trim(name);
-	kind = name_index(sec_names, SEC_SKIP, hdr);
+	kind = parse_name(sec_names, SEC_SKIP, hdr);
 	p->sec = SEC_SKIP;
 	if (kind <= SEC_NONE) {
 		perr(p, p->lineno, "unknown section [%s]", hdr);
@@ -1028,29 +980,14 @@ static void check_route(struct parse *p, const struct project *pr, const struct 
 			     label, pr->destinations[i]);
 }
 
-/* host:port with port 0..65535; an IPv6 host must be in brackets. */
-static int listen_ok(const char *s)
-{
-	const char *colon = strrchr(s, ':');
-	long long port;
-	size_t hl;
-
-	if (colon == NULL || colon == s || parse_ll(colon + 1, &port) != 0 ||
-	    port < 0 || port > 65535 || colon[1] == '+' || colon[1] == '-')
-		return 0;
-	hl = (size_t)(colon - s);
-	if (s[0] == '[')
-		return hl > 2 && s[hl - 1] == ']' && memchr(s + 1, ']', hl - 2) == NULL;
-	return memchr(s, ':', hl) == NULL && memchr(s, ']', hl) == NULL;
-}
-
 static void check_server(struct parse *p)
 {
 	struct config *c = p->c;
 	const struct meta *m = &p->single[SEC_SERVER];
+	struct hostport hp;
 	size_t i;
 
-	if (!listen_ok(c->listen))
+	if (parse_hostport(c->listen, &hp) != 0)
 		perr(p, key_line(m, "listen"), "listen: expected host:port (port 0..65535, [v6]:port)");
 	/* A token or secret that was given but failed has been reported. */
 	for (i = 0; i < c->n_hmac_secrets; i++) {

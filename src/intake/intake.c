@@ -69,6 +69,7 @@
 #include "intake.h"
 #include "log.h"
 #include "metrics.h"
+#include "parse.h"
 #include "route.h"
 #include "webhook.h"
 
@@ -947,43 +948,28 @@ __attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char 
 	log_msg(LOG_WARN, "intake: httpd: %s", buf);
 }
 
-/* Resolves "host:port" ("[v6]:port"; empty host or "*" means any) into
- * ss. Returns 0 or ERR_CONFIG with err set. */
+/* Resolves "host:port" ("[v6]:port"; "*" means any) into ss. Returns 0 or
+ * ERR_CONFIG with err set. */
 static int parse_listen(const char *listen, struct sockaddr_storage *ss, int *v6,
 			char *err, size_t errlen)
 {
 	struct addrinfo hints, *res = NULL;
-	char host[256];
-	const char *colon, *port, *h = listen;
-	size_t hl;
-	long pn;
-	char *end;
+	struct hostport hp;
+	char host[256], port[8];
 	int rc;
 
-	if (listen[0] == '[') {
-		colon = strstr(listen, "]:");
-		h = listen + 1;
-		port = colon ? colon + 2 : NULL;
-	} else {
-		colon = strrchr(listen, ':');
-		port = colon ? colon + 1 : NULL;
+	if (parse_hostport(listen, &hp) != 0 || hp.host_len >= sizeof(host)) {
+		snprintf(err, errlen, "intake: listen %s: expected host:port", listen);
+		return ERR_CONFIG;
 	}
-	if (port == NULL || *port == '\0')
-		goto bad;
-	errno = 0;
-	pn = strtol(port, &end, 10);
-	if (errno || *end || pn < 0 || pn > 65535)
-		goto bad;
-	hl = (size_t)(colon - h);
-	if (hl >= sizeof(host))
-		goto bad;
-	memcpy(host, h, hl);
-	host[hl] = '\0';
+	memcpy(host, hp.host, hp.host_len);
+	host[hp.host_len] = '\0';
+	snprintf(port, sizeof(port), "%u", hp.port);
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-	rc = getaddrinfo(hl == 0 || strcmp(host, "*") == 0 ? NULL : host, port, &hints, &res);
+	rc = getaddrinfo(strcmp(host, "*") == 0 ? NULL : host, port, &hints, &res);
 	if (rc || res == NULL || res->ai_addrlen > sizeof(*ss)) {
 		snprintf(err, errlen, "intake: listen %s: %s", listen, rc ? gai_strerror(rc) : "no address");
 		if (res)
@@ -995,9 +981,6 @@ static int parse_listen(const char *listen, struct sockaddr_storage *ss, int *v6
 	*v6 = res->ai_family == AF_INET6;
 	freeaddrinfo(res);
 	return 0;
-bad:
-	snprintf(err, errlen, "intake: listen %s: expected host:port", listen);
-	return ERR_CONFIG;
 }
 
 static unsigned positive(int v, unsigned dflt)
