@@ -10,10 +10,11 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "log.h"
+
 enum dest_type { DEST_SLACK, DEST_TEAMS, DEST__MAX };
 extern const char *const dest_type_names[DEST__MAX]; /* "slack", "teams" */
 
-enum log_format { LOG_FMT_LOGFMT, LOG_FMT_JSON, LOG_FMT__MAX };
 
 struct destination {
 	char *name;          /* section suffix: [destination NAME] */

@@ -41,12 +41,6 @@ const char *const dest_type_names[DEST__MAX] = {
 	[DEST_TEAMS] = "teams",
 };
 
-static const char *const format_names[LOG_FMT__MAX] = {
-	[LOG_FMT_LOGFMT] = "logfmt",
-	[LOG_FMT_JSON] = "json",
-};
-
-static const char *const level_names[] = { "debug", "info", "warn", "error" };
 
 static const struct {
 	const char *name;
@@ -479,11 +473,11 @@ static int set_enum(struct parse *p, const struct key *k, const char *v, void *f
 
 	switch (k->type) {
 	case V_LEVEL:
-		if (parse_name(level_names, 4, v) < 0)
+		if (parse_name(log_level_names, LOG__MAX, v) < 0)
 			return bad_value(p, k, v, "debug, info, warn or error");
 		return (*(char **)field = strdup(v)) == NULL ? ERR_NOMEM : 0;
 	case V_FORMAT:
-		i = parse_name(format_names, LOG_FMT__MAX, v);
+		i = parse_name(log_format_names, LOG_FMT__MAX, v);
 		if (i < 0)
 			return bad_value(p, k, v, "logfmt or json");
 		*(enum log_format *)field = (enum log_format)i;
@@ -1290,7 +1284,7 @@ void config_print_summary(const struct config *c, FILE *out)
 			c->n_hmac_secrets == 1 ? "" : "s", c->signature_tolerance);
 	fprintf(out, "store:        %s\n", c->store);
 	fprintf(out, "workers:      %d (log %s %s)\n", c->workers, c->log_level,
-		format_names[c->log_format]);
+		log_format_names[c->log_format]);
 	fprintf(out, "core dumps:   %s\n", c->allow_core_dumps ? "allowed (allow_core_dumps = true)" :
 		"off (the process is not dumpable, core limit 0)");
 	fprintf(out, "matillion:    api_base %s\n", c->api_base);

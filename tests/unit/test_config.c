@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "log.h"
 #include "status.h"
 
 #define DATA "tests/unit/data/config/"
@@ -613,6 +614,40 @@ static void test_holder(void **state)
 	diags_free(&d);
 }
 
+/* The config file and log_setup() accept the same level names: a level the
+ * file takes must work at runtime, and the documented four are all there
+ * is ("warning" is not one of them). */
+static void test_log_levels_agree(void **state)
+{
+	static const char *const words[] = {
+		"debug", "info", "warn", "error", "DEBUG", "Warn", "warning", "loud", "",
+	};
+	char path[64], text[512];
+	struct diags d = { 0 };
+	struct config *c;
+	size_t i;
+	int by_log;
+
+	(void)state;
+	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+		snprintf(text, sizeof(text), "[server]\nauth_token = t\nlog_level = %s\n"
+			 "[matillion]\nclient_id = i\nclient_secret = s\n[destination s]\n"
+			 "type = slack\nurl = https://hooks.slack.com/services/T1/B1/X1\n"
+			 "[default]\ndestinations = s\n", words[i]);
+		write_tmp(path, sizeof(path), text, 0600);
+		c = config_load(path, &d);
+		by_log = log_setup(words[i], LOG_FMT_LOGFMT) == 0;
+		if ((c != NULL) != by_log)
+			fail_msg("log_level \"%s\": config %s it, log_setup %s it", words[i],
+				 c != NULL ? "takes" : "refuses", by_log ? "takes" : "refuses");
+		assert_int_equal(by_log, i < 6);
+		config_free(c);
+		diags_free(&d);
+		unlink(path);
+	}
+	log_setup("info", LOG_FMT_LOGFMT);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -629,6 +664,7 @@ int main(void)
 		cmocka_unit_test(test_example_loads),
 		cmocka_unit_test(test_missing_file_and_crlf),
 		cmocka_unit_test(test_holder),
+		cmocka_unit_test(test_log_levels_agree),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
