@@ -983,11 +983,6 @@ static int parse_listen(const char *listen, struct sockaddr_storage *ss, int *v6
 	return 0;
 }
 
-static unsigned positive(int v, unsigned dflt)
-{
-	return v > 0 ? (unsigned)v : dflt;
-}
-
 /* Frees the first n log budgets. */
 static void quiet_destroy(struct intake *in, size_t n)
 {
@@ -1009,7 +1004,8 @@ static int quiet_init(struct intake *in)
 	return 0;
 }
 
-/* Starts the daemon with the listener limits of cfg. */
+/* Starts the daemon with the listener limits of cfg, which config_load()
+ * has checked and given its defaults. */
 static int daemon_start(struct intake *in, const struct config *cfg, char *err, size_t errlen)
 {
 	struct sockaddr_storage ss;
@@ -1018,7 +1014,7 @@ static int daemon_start(struct intake *in, const struct config *cfg, char *err, 
 	const union MHD_DaemonInfo *di;
 	int v6 = 0, rc;
 
-	rc = parse_listen(cfg->listen ? cfg->listen : "127.0.0.1:8080", &ss, &v6, err, errlen);
+	rc = parse_listen(cfg->listen, &ss, &v6, err, errlen);
 	if (rc)
 		return rc;
 	if (v6)
@@ -1029,10 +1025,9 @@ static int daemon_start(struct intake *in, const struct config *cfg, char *err, 
 				 MHD_OPTION_EXTERNAL_LOGGER, mhd_log, in,
 				 MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 				 MHD_OPTION_THREAD_POOL_SIZE, (unsigned)POLL_THREADS,
-				 MHD_OPTION_CONNECTION_LIMIT, positive(cfg->max_connections, 256),
-				 MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-				 positive(cfg->max_connections_per_ip, 32),
-				 MHD_OPTION_CONNECTION_TIMEOUT, positive(cfg->connection_timeout, 10),
+				 MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
+				 MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->max_connections_per_ip,
+				 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->connection_timeout,
 				 MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY,
 				 MHD_OPTION_NOTIFY_COMPLETED, request_done, in,
 				 MHD_OPTION_NOTIFY_CONNECTION, conn_notify, in,
@@ -1083,7 +1078,7 @@ struct intake *intake_start(struct config_holder *cfg, struct store *st,
 		return NULL;
 	}
 	c = config_get(cfg);
-	in->request_timeout_ms = 1000LL * positive(c->connection_timeout, 10);
+	in->request_timeout_ms = 1000LL * c->connection_timeout;
 	rc = daemon_start(in, c, err, errlen);
 	config_put(cfg, c);
 	if (rc == 0 && reaper_start(in)) {
