@@ -1,6 +1,7 @@
 /* Printing a configuration: the check-config summary, every key with its
  * value (a loop over the key table), and the redaction of URLs, which are
  * secrets. No secret is ever printed. */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -61,10 +62,21 @@ static void print_list(FILE *out, char *const *v, size_t n, const char *none)
 		fprintf(out, "%s%s", i > 0 ? "," : "", v[i]);
 }
 
-static void print_route(const struct project *pr, FILE *out)
+/* Writes the status names of the bits set in mask, comma-separated. */
+static void print_mask(FILE *out, unsigned mask)
 {
 	int st, first = 1;
 
+	for (st = 0; st < ST__MAX; st++) {
+		if (mask & STATUS_BIT(st)) {
+			fprintf(out, "%s%s", first ? "" : ",", status_names[st]);
+			first = 0;
+		}
+	}
+}
+
+static void print_route(const struct project *pr, FILE *out)
+{
 	if (pr->id[0] != '\0')
 		fprintf(out, "  %s%s%s%s\n", pr->id, pr->name != NULL ? " (" : "",
 			pr->name != NULL ? pr->name : "", pr->name != NULL ? ")" : "");
@@ -73,12 +85,7 @@ static void print_route(const struct project *pr, FILE *out)
 	fputs("    destinations ", out);
 	print_list(out, pr->destinations, pr->n_destinations, "(none)");
 	fputs("; notify_on ", out);
-	for (st = 0; st < ST__MAX; st++) {
-		if (pr->notify_on & STATUS_BIT(st)) {
-			fprintf(out, "%s%s", first ? "" : ",", status_names[st]);
-			first = 0;
-		}
-	}
+	print_mask(out, pr->notify_on);
 	fputs("; environments ", out);
 	print_list(out, pr->environments, pr->n_environments, "(all)");
 	fputc('\n', out);
@@ -126,3 +133,112 @@ void config_print_summary(const struct config *c, FILE *out)
 	}
 }
 
+
+/* The region whose API base c uses, or NULL for another api_base. */
+static const char *region_of(const struct config *c)
+{
+	size_t i;
+
+	for (i = 0; i < N_REGIONS; i++)
+		if (c->api_base != NULL && strcmp(c->api_base, cfg_region_api_bases[i]) == 0)
+			return cfg_region_names[i];
+	return NULL;
+}
+
+static void print_text(FILE *out, const struct key *k, const char *s)
+{
+	char red[256];
+
+	if (s == NULL) {
+		fputs("(unset)", out);
+	} else if (k->flags & K_URL) {
+		config_redact_url(s, red, sizeof(red));
+		fputs(red, out);
+	} else {
+		fputs(k->flags & K_SECRET ? "(set)" : s, out);
+	}
+}
+
+/* Writes "name = value" for key k of the section instance at base. */
+static void print_key(FILE *out, const struct config *c, const struct key *k, const char *base)
+{
+	const void *f = base + k->off;
+	size_t n;
+
+	fprintf(out, "%s = ", k->name);
+	switch (k->type) {
+	case V_STR: case V_LEVEL:
+		print_text(out, k, *(char *const *)f);
+		break;
+	case V_LIST:
+		n = *(const size_t *)(base + k->n_off);
+		if (k->flags & K_SECRET)
+			fprintf(out, "(%zu set)", n);
+		else
+			print_list(out, *(char **const *)f, n, "(none)");
+		break;
+	case V_INT:
+		fprintf(out, "%d", *(const int *)f);
+		break;
+	case V_DUR:
+		fprintf(out, "%ds", *(const int *)f);
+		break;
+	case V_SIZE:
+		fprintf(out, "%zu", *(const size_t *)f);
+		break;
+	case V_DUR64:
+		fprintf(out, "%llds", (long long)*(const int64_t *)f);
+		break;
+	case V_BOOL:
+		fputs(*(const int *)f ? "true" : "false", out);
+		break;
+	case V_ENUM:
+		fputs(k->names[*(const int *)f], out);
+		break;
+	case V_REGION:
+		fputs(region_of(c) != NULL ? region_of(c) : "(api_base)", out);
+		break;
+	case V_DTYPE:
+		fputs(dest_type_names[*(const enum dest_type *)f], out);
+		break;
+	case V_RATE:
+		fprintf(out, "%.2g", *(const double *)f);
+		break;
+	case V_STATUS:
+		print_mask(out, *(const unsigned *)f);
+		break;
+	}
+	fputc('\n', out);
+}
+
+static void print_section(FILE *out, const struct config *c, enum sec sec, const char *base)
+{
+	size_t i;
+
+	for (i = 0; i < cfg_nkeys; i++)
+		if (cfg_keys[i].sec == sec)
+			print_key(out, c, &cfg_keys[i], base);
+}
+
+void config_print_keys(const struct config *c, FILE *out)
+{
+	size_t i;
+	int sec;
+
+	for (sec = SEC_SERVER; sec <= SEC_DELIVERY; sec++) {
+		fprintf(out, "[%s]\n", cfg_sec_names[sec]);
+		print_section(out, c, (enum sec)sec, (const char *)c);
+	}
+	for (i = 0; i < c->n_destinations; i++) {
+		fprintf(out, "[destination %s]\n", c->destinations[i].name);
+		print_section(out, c, SEC_DEST, (const char *)&c->destinations[i]);
+	}
+	for (i = 0; i < c->n_projects; i++) {
+		fprintf(out, "[project %s]\n", c->projects[i].id);
+		print_section(out, c, SEC_PROJECT, (const char *)&c->projects[i]);
+	}
+	if (c->default_route != NULL) {
+		fputs("[default]\n", out);
+		print_section(out, c, SEC_PROJECT, (const char *)c->default_route);
+	}
+}

@@ -16,6 +16,9 @@
 
 #include "config.h"
 #include "log.h"
+#include "parse.h"
+/* The key table is private to src/config/; this test reads it. */
+#include "../../src/config/config_int.h"
 #include "status.h"
 
 #define DATA "tests/unit/data/config/"
@@ -648,6 +651,85 @@ static void test_log_levels_agree(void **state)
 	log_setup("info", LOG_FMT_LOGFMT);
 }
 
+/* Every row of the key table: its default lies within its own bounds and
+ * names, so a config that sets nothing is one the parser would accept. */
+static void test_key_defaults_in_bounds(void **state)
+{
+	const struct key *k;
+	size_t i;
+
+	(void)state;
+	assert_true(cfg_nkeys > 0 && cfg_nkeys <= MAX_KEYS);
+	for (i = 0; i < cfg_nkeys; i++) {
+		k = &cfg_keys[i];
+		switch (k->type) {
+		case V_INT: case V_SIZE: case V_DUR: case V_DUR64: case V_BOOL:
+			if (k->def < k->min || k->def > k->max || k->min > k->max)
+				fail_msg("%s: default %lld outside %lld..%lld", k->name, k->def,
+					 k->min, k->max);
+			break;
+		case V_ENUM:
+			if (k->def < 0 || (size_t)k->def >= k->n_names)
+				fail_msg("%s: default %lld is not a name index", k->name, k->def);
+			break;
+		case V_LEVEL:
+			if (k->sdef == NULL || parse_name(k->names, k->n_names, k->sdef) < 0)
+				fail_msg("%s: default \"%s\" is not a name", k->name, k->sdef);
+			break;
+		case V_STATUS:
+			if (k->def == 0 || k->def >= (long long)STATUS_BIT(ST__MAX))
+				fail_msg("%s: default mask %lld", k->name, k->def);
+			break;
+		default:
+			break;
+		}
+		if (k->sdef != NULL && (k->sdef[0] == '\0' || (k->type != V_STR && k->type != V_LEVEL)))
+			fail_msg("%s: a string default on a key that is not a string", k->name);
+	}
+}
+
+/* config_print_keys() names every key of the table in every section
+ * instance, and shows no secret. */
+static void test_print_keys_covers_table(void **state)
+{
+	static const char *const secrets[] = { "tok-AAAA", "id-BBBB", "sec-CCCC", "B1/X1", "X1" };
+	struct diags d = { 0 };
+	struct config *c = config_load(DATA "retired_teams.ini", &d);
+	char *text = NULL, want[128], *sec;
+	size_t len = 0, i;
+	FILE *f;
+
+	(void)state;
+	assert_non_null(c);
+	f = open_memstream(&text, &len);
+	assert_non_null(f);
+	config_print_keys(c, f);
+	fclose(f);
+	print_message("%s", text);
+	for (i = 0; i < cfg_nkeys; i++) {
+		/* Each key appears after its section's header. */
+		snprintf(want, sizeof(want), "[%s", cfg_sec_names[cfg_keys[i].sec]);
+		if (cfg_keys[i].sec == SEC_PROJECT)
+			snprintf(want, sizeof(want), "[default]");
+		sec = strstr(text, want);
+		assert_non_null(sec);
+		snprintf(want, sizeof(want), "\n%s = ", cfg_keys[i].name);
+		if (strstr(sec, want) == NULL)
+			fail_msg("key %s is not printed", cfg_keys[i].name);
+	}
+	for (i = 0; i < sizeof(secrets) / sizeof(secrets[0]); i++)
+		assert_null(strstr(text, secrets[i]));
+	assert_non_null(strstr(text, "\nauth_token = (1 set)\n"));
+	assert_non_null(strstr(text, "\nclient_secret = (set)\n"));
+	assert_non_null(strstr(text, "\nurl = https://hooks.slack.com/services/T1…redacted\n"));
+	assert_non_null(strstr(text, "\nmax_age = 86400s\n"));
+	assert_non_null(strstr(text, "\nregion = eu1\n"));
+	assert_non_null(strstr(text, "\nnotify_on = FAILED\n"));
+	free(text);
+	config_free(c);
+	diags_free(&d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -665,6 +747,8 @@ int main(void)
 		cmocka_unit_test(test_missing_file_and_crlf),
 		cmocka_unit_test(test_holder),
 		cmocka_unit_test(test_log_levels_agree),
+		cmocka_unit_test(test_key_defaults_in_bounds),
+		cmocka_unit_test(test_print_keys_covers_table),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
