@@ -10,10 +10,11 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "log.h"
+
 enum dest_type { DEST_SLACK, DEST_TEAMS, DEST__MAX };
 extern const char *const dest_type_names[DEST__MAX]; /* "slack", "teams" */
 
-enum log_format { LOG_FMT_LOGFMT, LOG_FMT_JSON, LOG_FMT__MAX };
 
 struct destination {
 	char *name;          /* section suffix: [destination NAME] */
@@ -28,33 +29,35 @@ struct project {
 	char *name;              /* name: display name (optional) */
 	char **destinations;     /* destinations: names of [destination] sections */
 	size_t n_destinations;
-	unsigned notify_on;      /* notify_on: mask of STATUS_BIT(); default FAILED */
+	unsigned notify_on;      /* notify_on: mask of STATUS_BIT() */
 	char **environments;     /* environments: glob list; none = all */
 	size_t n_environments;
 };
 
+/* Defaults and bounds of every key are written once, in the key table
+ * (src/config/keys.c); config_print_keys() shows the values in effect. */
 struct config {
 	char *path; /* file it was loaded from */
 
 	/* [server] */
-	char *listen;                 /* listen = host:port (default 127.0.0.1:8080) */
+	char *listen;                 /* listen = host:port */
 	char **auth_tokens;           /* auth_token (comma list for rotation) */
 	size_t n_auth_tokens;
 	char **hmac_secrets;          /* hmac_secret (comma list): Standard Webhooks / GitHub signatures */
 	size_t n_hmac_secrets;
-	int signature_tolerance;      /* signature_tolerance seconds (default 300) */
-	int allow_unauthenticated;    /* allow_unauthenticated (default false) */
-	size_t max_body;              /* max_body bytes (default 65536) */
-	int max_json_depth;           /* max_json_depth (default 16) */
-	int max_connections;          /* max_connections (default 256) */
-	int max_connections_per_ip;   /* max_connections_per_ip (default 32) */
-	int connection_timeout;       /* connection_timeout seconds (default 10) */
-	char *store;                  /* store = path (default /var/lib/dpc-notify/dpc-notify.db) */
-	int workers;                  /* workers (default 4) */
-	int shutdown_grace;           /* shutdown_grace seconds (default 20) */
-	int allow_core_dumps;         /* allow_core_dumps (default false): keep the
+	int signature_tolerance;      /* signature_tolerance seconds */
+	int allow_unauthenticated;    /* allow_unauthenticated */
+	size_t max_body;              /* max_body bytes */
+	int max_json_depth;           /* max_json_depth */
+	int max_connections;          /* max_connections */
+	int max_connections_per_ip;   /* max_connections_per_ip */
+	int connection_timeout;       /* connection_timeout seconds */
+	char *store;                  /* store = path */
+	int workers;                  /* workers */
+	int shutdown_grace;           /* shutdown_grace seconds */
+	int allow_core_dumps;         /* allow_core_dumps: keep the
 				       * process dumpable with its core limit */
-	char *log_level;              /* log_level = debug|info|warn|error (default info) */
+	char *log_level;              /* log_level = debug|info|warn|error */
 	enum log_format log_format;   /* log_format = logfmt|json */
 
 	/* [matillion] */
@@ -62,23 +65,23 @@ struct config {
 	char *token_url;              /* token_url */
 	char *client_id;              /* client_id (secret-ish: never logged) */
 	char *client_secret;          /* client_secret: secret */
-	char *ui_base;                /* ui_base (default https://app.matillion.com) */
-	int requests_per_minute;      /* requests_per_minute (default 60; 0 = unlimited) */
-	int burst;                    /* burst (default 5) */
-	int max_child_depth;          /* max_child_depth (default 5) */
-	int max_api_calls;            /* max_api_calls per job (default 50) */
+	char *ui_base;                /* ui_base */
+	int requests_per_minute;      /* requests_per_minute (0 = unlimited) */
+	int burst;                    /* burst */
+	int max_child_depth;          /* max_child_depth */
+	int max_api_calls;            /* max_api_calls per job */
 
 	/* [delivery] */
-	int max_attempts;             /* max_attempts (default 12) */
-	int64_t max_age;              /* max_age seconds (default 86400) */
-	int64_t retry_after_max;      /* retry_after_max: ceiling on a peer's Retry-After, s (default 300) */
-	int64_t dedup_window;         /* dedup_window seconds (default 604800) */
-	int degraded_notice;          /* degraded_notice (default true) */
-	int allow_http;               /* allow_http (default false): permit http:// URLs */
+	int max_attempts;             /* max_attempts */
+	int64_t max_age;              /* max_age seconds */
+	int64_t retry_after_max;      /* retry_after_max: ceiling on a peer's Retry-After, s */
+	int64_t dedup_window;         /* dedup_window seconds */
+	int degraded_notice;          /* degraded_notice */
+	int allow_http;               /* allow_http: permit http:// URLs */
 	char *ca_file;                /* ca_file: optional CA bundle */
 	char *proxy;                  /* proxy: optional; else HTTPS_PROXY/NO_PROXY apply */
-	int connect_timeout;          /* connect_timeout seconds (default 5) */
-	int timeout;                  /* timeout seconds, whole request (default 20) */
+	int connect_timeout;          /* connect_timeout seconds */
+	int timeout;                  /* timeout seconds, whole request */
 
 	struct destination *destinations;
 	size_t n_destinations;
@@ -106,6 +109,10 @@ const struct destination *config_destination(const struct config *c, const char 
 
 /* Writes the one-screen check-config summary with URLs redacted. */
 void config_print_summary(const struct config *c, FILE *out);
+
+/* Writes every key with its effective value as INI text, section by
+ * section: secrets as "(set)", URLs redacted. */
+void config_print_keys(const struct config *c, FILE *out);
 
 /* Writes a redacted form of url into out (scheme, host, first path chars,
  * then "…redacted"). Never fails; truncates to outlen. */

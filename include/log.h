@@ -8,12 +8,18 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
-#include "config.h"
+#include <stdio.h>
 
 enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR, LOG__MAX };
+enum log_format { LOG_FMT_LOGFMT, LOG_FMT_JSON, LOG_FMT__MAX };
+
+/* The names the config file and log_setup() take, matched without regard
+ * to case: "debug", "info", "warn", "error"; "logfmt", "json". */
+extern const char *const log_level_names[LOG__MAX];
+extern const char *const log_format_names[LOG_FMT__MAX];
 
 /* Sets the process-wide level and format (called at start and on reload).
- * Returns ERR_INVALID for an unknown level name. */
+ * Returns ERR_INVALID for a level that is not in log_level_names. */
 int log_setup(const char *level, enum log_format fmt);
 int log_enabled(enum log_level lv);
 

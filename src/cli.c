@@ -17,6 +17,7 @@
 #include "errors.h"
 #include "httpc.h"
 #include "log.h"
+#include "parse.h"
 #include "render.h"
 #include "route.h"
 #include "store.h"
@@ -227,26 +228,13 @@ static int parse_state(const char *s)
 	return -2;
 }
 
-/* "7d", "12h", "30m", "45s" or plain seconds; -1 when invalid. */
+/* "7d", "12h", "30m", "45s" or plain seconds, as in the config file; -1
+ * when invalid or too large to count in seconds. */
 static int64_t parse_age(const char *s)
 {
-	char *end = NULL;
-	long long v;
+	int64_t v;
 
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (errno || end == s || v < 0)
-		return -1;
-	switch (*end) {
-	case '\0': case 's': break;
-	case 'm': v *= 60; break;
-	case 'h': v *= 3600; break;
-	case 'd': v *= 86400; break;
-	default: return -1;
-	}
-	if (*end != '\0' && end[1] != '\0')
-		return -1;
-	return v;
+	return parse_duration(s, &v) == 0 ? v : -1;
 }
 
 static int cmd_store(struct config *c, const char *cmd, int argc, char **argv)
@@ -311,25 +299,22 @@ static int cmd_healthcheck(const struct config *c)
 	struct httpc_opts o = { .connect_timeout_ms = 2000, .timeout_ms = 3000, .allow_http = 1 };
 	struct httpc_response r;
 	struct httpc *h = httpc_new(&o);
-	const char *colon = strrchr(c->listen, ':');
+	struct hostport hp;
 	char host[128], url[256];
-	size_t hl;
 	int ok;
 
-	if (h == NULL || colon == NULL) {
+	if (h == NULL || parse_hostport(c->listen, &hp) != 0) {
 		httpc_free(h);
 		return 1;
 	}
-	hl = (size_t)(colon - c->listen);
-	if (hl >= sizeof(host))
-		hl = sizeof(host) - 1;
-	memcpy(host, c->listen, hl);
-	host[hl] = '\0';
-	if (strcmp(host, "0.0.0.0") == 0 || host[0] == '\0')
+	snprintf(host, sizeof(host), "%s%.*s%s", hp.bracketed ? "[" : "", (int)hp.host_len,
+		 hp.host, hp.bracketed ? "]" : "");
+	/* A wildcard address is reached through loopback. */
+	if (strcmp(host, "0.0.0.0") == 0)
 		snprintf(host, sizeof(host), "127.0.0.1");
 	else if (strcmp(host, "[::]") == 0)
 		snprintf(host, sizeof(host), "[::1]");
-	snprintf(url, sizeof(url), "http://%s:%s/healthz", host, colon + 1);
+	snprintf(url, sizeof(url), "http://%s:%u/healthz", host, hp.port);
 	ok = httpc_request(h, "GET", url, NULL, NULL, 0, &r) == 0 && r.status == 200;
 	printf("healthz: %s\n", ok ? "ok" : (r.error[0] ? r.error : "unhealthy"));
 	httpc_response_free(&r);

@@ -8,11 +8,11 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
 #include "errors.h"
 #include "log.h"
+#include "parse.h"
 #include "text.h"
 
 #define LINE_CAP 4096   /* one log line, newline included */
@@ -30,8 +30,12 @@ static _Atomic(FILE *) cur_stream = NULL; /* NULL means stderr */
 static _Thread_local char ctx_job[32];
 static _Thread_local char ctx_exec[160];
 
-static const char *const level_names[LOG__MAX] = {
+const char *const log_level_names[LOG__MAX] = {
 	[LOG_DEBUG] = "debug", [LOG_INFO] = "info", [LOG_WARN] = "warn", [LOG_ERROR] = "error",
+};
+
+const char *const log_format_names[LOG_FMT__MAX] = {
+	[LOG_FMT_LOGFMT] = "logfmt", [LOG_FMT_JSON] = "json",
 };
 
 struct line {
@@ -43,19 +47,16 @@ struct line {
 
 int log_setup(const char *level, enum log_format fmt)
 {
-	size_t i;
+	int lv;
 
 	if (level == NULL || (unsigned)fmt >= LOG_FMT__MAX)
 		return ERR_INVALID;
-	for (i = 0; i < LOG__MAX; i++) {
-		if (strcasecmp(level, level_names[i]) == 0 ||
-		    (i == LOG_WARN && strcasecmp(level, "warning") == 0)) {
-			atomic_store(&cur_level, (int)i);
-			atomic_store(&cur_format, (int)fmt);
-			return 0;
-		}
-	}
-	return ERR_INVALID;
+	lv = parse_name(log_level_names, LOG__MAX, level);
+	if (lv < 0)
+		return ERR_INVALID;
+	atomic_store(&cur_level, lv);
+	atomic_store(&cur_format, (int)fmt);
+	return 0;
 }
 
 int log_enabled(enum log_level lv)
@@ -266,7 +267,7 @@ static void emit(enum log_level lv, const char *msg, va_list *ap)
 	if (l.fmt == LOG_FMT_JSON)
 		put(&l, "{", 1);
 	put_field(&l, "ts", ts);
-	put_field(&l, "level", level_names[lv]);
+	put_field(&l, "level", log_level_names[lv]);
 	put_field(&l, "msg", msg);
 	if (ctx_job[0] != '\0')
 		put_field(&l, "job", ctx_job);

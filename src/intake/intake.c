@@ -70,6 +70,7 @@
 #include "intake.h"
 #include "log.h"
 #include "metrics.h"
+#include "parse.h"
 #include "route.h"
 #include "webhook.h"
 
@@ -940,43 +941,28 @@ __attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char 
 	log_msg(LOG_WARN, "intake: httpd: %s", buf);
 }
 
-/* Resolves "host:port" ("[v6]:port"; empty host or "*" means any) into
- * ss. Returns 0 or ERR_CONFIG with err set. */
+/* Resolves "host:port" ("[v6]:port"; "*" means any) into ss. Returns 0 or
+ * ERR_CONFIG with err set. */
 static int parse_listen(const char *listen, struct sockaddr_storage *ss, int *v6,
 			char *err, size_t errlen)
 {
 	struct addrinfo hints, *res = NULL;
-	char host[256];
-	const char *colon, *port, *h = listen;
-	size_t hl;
-	long pn;
-	char *end;
+	struct hostport hp;
+	char host[256], port[8];
 	int rc;
 
-	if (listen[0] == '[') {
-		colon = strstr(listen, "]:");
-		h = listen + 1;
-		port = colon ? colon + 2 : NULL;
-	} else {
-		colon = strrchr(listen, ':');
-		port = colon ? colon + 1 : NULL;
+	if (parse_hostport(listen, &hp) != 0 || hp.host_len >= sizeof(host)) {
+		snprintf(err, errlen, "intake: listen %s: expected host:port", listen);
+		return ERR_CONFIG;
 	}
-	if (port == NULL || *port == '\0')
-		goto bad;
-	errno = 0;
-	pn = strtol(port, &end, 10);
-	if (errno || *end || pn < 0 || pn > 65535)
-		goto bad;
-	hl = (size_t)(colon - h);
-	if (hl >= sizeof(host))
-		goto bad;
-	memcpy(host, h, hl);
-	host[hl] = '\0';
+	memcpy(host, hp.host, hp.host_len);
+	host[hp.host_len] = '\0';
+	snprintf(port, sizeof(port), "%u", hp.port);
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-	rc = getaddrinfo(hl == 0 || strcmp(host, "*") == 0 ? NULL : host, port, &hints, &res);
+	rc = getaddrinfo(strcmp(host, "*") == 0 ? NULL : host, port, &hints, &res);
 	if (rc || res == NULL || res->ai_addrlen > sizeof(*ss)) {
 		snprintf(err, errlen, "intake: listen %s: %s", listen, rc ? gai_strerror(rc) : "no address");
 		if (res)
@@ -988,14 +974,6 @@ static int parse_listen(const char *listen, struct sockaddr_storage *ss, int *v6
 	*v6 = res->ai_family == AF_INET6;
 	freeaddrinfo(res);
 	return 0;
-bad:
-	snprintf(err, errlen, "intake: listen %s: expected host:port", listen);
-	return ERR_CONFIG;
-}
-
-static unsigned positive(int v, unsigned dflt)
-{
-	return v > 0 ? (unsigned)v : dflt;
 }
 
 /* Frees the first n log budgets. */
@@ -1019,7 +997,8 @@ static int quiet_init(struct intake *in)
 	return 0;
 }
 
-/* Starts the daemon with the listener limits of cfg. */
+/* Starts the daemon with the listener limits of cfg, which config_load()
+ * has checked and given its defaults. */
 static int daemon_start(struct intake *in, const struct config *cfg, char *err, size_t errlen)
 {
 	struct sockaddr_storage ss;
@@ -1028,7 +1007,7 @@ static int daemon_start(struct intake *in, const struct config *cfg, char *err, 
 	const union MHD_DaemonInfo *di;
 	int v6 = 0, rc;
 
-	rc = parse_listen(cfg->listen ? cfg->listen : "127.0.0.1:8080", &ss, &v6, err, errlen);
+	rc = parse_listen(cfg->listen, &ss, &v6, err, errlen);
 	if (rc)
 		return rc;
 	if (v6)
@@ -1039,10 +1018,9 @@ static int daemon_start(struct intake *in, const struct config *cfg, char *err, 
 				 MHD_OPTION_EXTERNAL_LOGGER, mhd_log, in,
 				 MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 				 MHD_OPTION_THREAD_POOL_SIZE, (unsigned)POLL_THREADS,
-				 MHD_OPTION_CONNECTION_LIMIT, positive(cfg->max_connections, 256),
-				 MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-				 positive(cfg->max_connections_per_ip, 32),
-				 MHD_OPTION_CONNECTION_TIMEOUT, positive(cfg->connection_timeout, 10),
+				 MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
+				 MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->max_connections_per_ip,
+				 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->connection_timeout,
 				 MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY,
 				 MHD_OPTION_NOTIFY_COMPLETED, request_done, in,
 				 MHD_OPTION_NOTIFY_CONNECTION, conn_notify, in,
@@ -1093,7 +1071,7 @@ struct intake *intake_start(struct config_holder *cfg, struct store *st,
 		return NULL;
 	}
 	c = config_get(cfg);
-	in->request_timeout_ms = 1000LL * positive(c->connection_timeout, 10);
+	in->request_timeout_ms = 1000LL * c->connection_timeout;
 	rc = daemon_start(in, c, err, errlen);
 	config_put(cfg, c);
 	if (rc == 0 && reaper_start(in)) {

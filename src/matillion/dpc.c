@@ -42,7 +42,6 @@
 #define REFRESH_MARGIN_MS 60000
 #define SHORT_WAIT_S 30      /* Retry-After up to this is waited out in place */
 #define PAUSE_CAP_S 30       /* longest global pause (or retry_after_max if shorter) */
-#define DEFAULT_MAX_CALLS 50
 #define NOTES_MAX 512
 #define TOKEN_MAX 8192       /* longest access token accepted, in bytes */
 #define AUDIENCE "https%3A%2F%2Fapi.matillion.com"
@@ -165,11 +164,12 @@ struct dpc *dpc_new(const struct config *c)
 	d->token_url = dup_str(c->token_url, &failed);
 	d->client_id = dup_str(c->client_id, &failed);
 	d->client_secret = dup_str(c->client_secret, &failed);
-	d->max_child_depth = c->max_child_depth >= 0 ? c->max_child_depth : 0;
-	d->max_api_calls = c->max_api_calls > 0 ? c->max_api_calls : DEFAULT_MAX_CALLS;
+	/* The limits come checked and defaulted from config_load(). */
+	d->max_child_depth = c->max_child_depth;
+	d->max_api_calls = c->max_api_calls;
 	d->pause_cap_s = c->retry_after_max > 0 && c->retry_after_max < PAUSE_CAP_S ?
 			 c->retry_after_max : PAUSE_CAP_S;
-	d->rl = ratelimit_new(c->requests_per_minute / 60.0, c->burst >= 1 ? c->burst : 1);
+	d->rl = ratelimit_new(c->requests_per_minute / 60.0, c->burst);
 	if (failed || !d->rl) {
 		dpc_free(d);
 		return NULL;

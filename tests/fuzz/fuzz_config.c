@@ -105,7 +105,8 @@ static void check_valid(const struct config *c)
 		   "valid config has an out-of-range number");
 }
 
-/* The check-config summary and redacted URLs must never show the secret. */
+/* The check-config summary, the key listing and redacted URLs must never
+ * show the secret. */
 static void check_output(const struct config *c)
 {
 	char *buf = NULL, red[256];
@@ -117,6 +118,14 @@ static void check_output(const struct config *c)
 	config_print_summary(c, f);
 	fclose(f);
 	no_canary(buf, "config_print_summary");
+	free(buf);
+	buf = NULL;
+	f = open_memstream(&buf, &len);
+	if (f == NULL)
+		abort();
+	config_print_keys(c, f);
+	fclose(f);
+	no_canary(buf, "config_print_keys");
 	free(buf);
 	for (i = 0; i < c->n_destinations; i++) {
 		for (n = 1; n <= sizeof(red); n += 37) {

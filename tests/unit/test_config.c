@@ -15,6 +15,10 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "log.h"
+#include "parse.h"
+/* The key table is private to src/config/; this test reads it. */
+#include "../../src/config/config_int.h"
 #include "status.h"
 
 #define DATA "tests/unit/data/config/"
@@ -613,6 +617,133 @@ static void test_holder(void **state)
 	diags_free(&d);
 }
 
+/* The config file and log_setup() accept the same level names: a level the
+ * file takes must work at runtime, and the documented four are all there
+ * is ("warning" is not one of them). */
+static void test_log_levels_agree(void **state)
+{
+	static const char *const words[] = {
+		"debug", "info", "warn", "error", "DEBUG", "Warn", "warning", "loud", "",
+	};
+	char path[64], text[512];
+	struct diags d = { 0 };
+	struct config *c;
+	size_t i;
+	int by_log;
+
+	(void)state;
+	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+		snprintf(text, sizeof(text), "[server]\nauth_token = t\nlog_level = %s\n"
+			 "[matillion]\nclient_id = i\nclient_secret = s\n[destination s]\n"
+			 "type = slack\nurl = https://hooks.slack.com/services/T1/B1/X1\n"
+			 "[default]\ndestinations = s\n", words[i]);
+		write_tmp(path, sizeof(path), text, 0600);
+		c = config_load(path, &d);
+		by_log = log_setup(words[i], LOG_FMT_LOGFMT) == 0;
+		if ((c != NULL) != by_log)
+			fail_msg("log_level \"%s\": config %s it, log_setup %s it", words[i],
+				 c != NULL ? "takes" : "refuses", by_log ? "takes" : "refuses");
+		assert_int_equal(by_log, i < 6);
+		config_free(c);
+		diags_free(&d);
+		unlink(path);
+	}
+	log_setup("info", LOG_FMT_LOGFMT);
+}
+
+/* What print writes for c, as a string the caller frees. */
+/* Not inlined: GCC then takes the NULL start of text for the result. */
+__attribute__((noinline))
+static char *printed(const struct config *c, void (*print)(const struct config *, FILE *))
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	assert_non_null(f);
+	print(c, f);
+	assert_int_equal(fclose(f), 0);
+	return text;
+}
+
+/* Every row of the key table: its default lies within its own bounds and
+ * names, so a config that sets nothing is one the parser would accept. */
+static void test_key_defaults_in_bounds(void **state)
+{
+	const struct key *k;
+	size_t i;
+
+	(void)state;
+	assert_true(cfg_nkeys > 0 && cfg_nkeys <= MAX_KEYS);
+	for (i = 0; i < cfg_nkeys; i++) {
+		k = &cfg_keys[i];
+		switch (k->type) {
+		case V_INT: case V_SIZE: case V_DUR: case V_DUR64: case V_BOOL:
+			if (k->def < k->min || k->def > k->max || k->min > k->max)
+				fail_msg("%s: default %lld outside %lld..%lld", k->name, k->def,
+					 k->min, k->max);
+			break;
+		case V_ENUM:
+			if (k->def < 0 || (size_t)k->def >= k->n_names)
+				fail_msg("%s: default %lld is not a name index", k->name, k->def);
+			break;
+		case V_LEVEL:
+			if (k->sdef == NULL || parse_name(k->names, k->n_names, k->sdef) < 0)
+				fail_msg("%s: default \"%s\" is not a name", k->name, k->sdef);
+			break;
+		case V_STATUS:
+			if (k->def == 0 || k->def >= (long long)STATUS_BIT(ST__MAX))
+				fail_msg("%s: default mask %lld", k->name, k->def);
+			break;
+		default:
+			break;
+		}
+		if (k->sdef != NULL && (k->sdef[0] == '\0' || (k->type != V_STR && k->type != V_LEVEL)))
+			fail_msg("%s: a string default on a key that is not a string", k->name);
+	}
+}
+
+/* config_print_keys() names every key of the table in every section
+ * instance, and shows no secret. */
+static void test_print_keys_covers_table(void **state)
+{
+	static const char *const secrets[] = { "tok-AAAA", "id-BBBB", "sec-CCCC", "B1/X1", "X1" };
+	static const char *const shown[] = {
+		"\nauth_token = (1 set)\n", "\nclient_secret = (set)\n", "\nmax_age = 86400s\n",
+		"\nurl = https://hooks.slack.com/services/T1…redacted\n", "\nregion = eu1\n",
+		"\nnotify_on = FAILED\n",
+	};
+	struct diags d = { 0 };
+	struct config *c = config_load(DATA "retired_teams.ini", &d);
+	char want[128], *sec, *text;
+	size_t i;
+
+	(void)state;
+	assert_non_null(c);
+	text = printed(c, config_print_keys);
+	print_message("%s", text);
+	for (i = 0; i < cfg_nkeys; i++) {
+		/* Each key appears after its section's header. */
+		snprintf(want, sizeof(want), "[%s", cfg_sec_names[cfg_keys[i].sec]);
+		if (cfg_keys[i].sec == SEC_PROJECT)
+			snprintf(want, sizeof(want), "[default]");
+		sec = strstr(text, want);
+		assert_non_null(sec);
+		snprintf(want, sizeof(want), "\n%s = ", cfg_keys[i].name);
+		if (strstr(sec, want) == NULL)
+			fail_msg("key %s is not printed", cfg_keys[i].name);
+	}
+	for (i = 0; i < sizeof(shown) / sizeof(shown[0]); i++)
+		if (strstr(text, shown[i]) == NULL)
+			fail_msg("\"%s\" is not in the listing", shown[i]);
+	for (i = 0; i < sizeof(secrets) / sizeof(secrets[0]); i++)
+		if (strstr(text, secrets[i]) != NULL)
+			fail_msg("secret \"%s\" is in the listing", secrets[i]);
+	free(text);
+	config_free(c);
+	diags_free(&d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -629,6 +760,9 @@ int main(void)
 		cmocka_unit_test(test_example_loads),
 		cmocka_unit_test(test_missing_file_and_crlf),
 		cmocka_unit_test(test_holder),
+		cmocka_unit_test(test_log_levels_agree),
+		cmocka_unit_test(test_key_defaults_in_bounds),
+		cmocka_unit_test(test_print_keys_covers_table),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

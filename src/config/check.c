@@ -1,0 +1,195 @@
+/* Configuration checks across keys: defaults that depend on other keys
+ * (api_base from region, a destination's rate from its type), URL rules,
+ * references from projects to destinations, authentication, and the file's
+ * permissions when it holds secrets. Each problem names the line of the
+ * key (or of its section when the key is missing). */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "auth.h"
+#include "config_int.h"
+#include "errors.h"
+#include "parse.h"
+
+/* The line of key name in the section m describes, or the section's line
+ * when the key was not given. */
+static int key_line(const struct meta *m, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < cfg_nkeys; i++)
+		if (strcmp(cfg_keys[i].name, name) == 0 && (m->seen & (1ull << i)))
+			return m->key_line[i];
+	return m->line;
+}
+
+static int url_scheme_ok(struct parse *p, const char *url, int line, const char *what)
+{
+	const unsigned char *u;
+	size_t skip;
+
+	/* libcurl takes a backslash as a path separator, a reader of the
+	 * config (or of a redacted URL) does not: refuse the ambiguity. */
+	for (u = (const unsigned char *)url; *u != '\0'; u++) {
+		if (*u == '\\' || *u <= 0x20 || *u == 0x7f) {
+			cfg_err(p, line, "%s contains a backslash, a space or a control character;"
+			     " write it with / separators", what);
+			return 0;
+		}
+	}
+	if (strncasecmp(url, "https://", 8) == 0)
+		skip = 8;
+	else if (strncasecmp(url, "http://", 7) == 0)
+		skip = 7;
+	else
+		skip = 0;
+	if (skip == 0 || url[skip] == '\0' || url[skip] == '/') {
+		cfg_err(p, line, "%s must be an http(s) URL", what);
+		return 0;
+	}
+	if (skip == 7 && !p->c->allow_http) {
+		cfg_err(p, line, "%s uses http://; set [delivery] allow_http = true to permit it", what);
+		return 0;
+	}
+	return 1;
+}
+
+/* Teams' Office 365 connector hosts stopped working in 2025. */
+static int retired_teams_url(const char *url)
+{
+	const char *h = strstr(url, "://");
+	size_t hl;
+
+	if (h == NULL)
+		return 0;
+	h += 3;
+	hl = strcspn(h, "/:?#");
+	if (hl >= 18 && strncasecmp(h + hl - 18, "webhook.office.com", 18) == 0 &&
+	    (hl == 18 || h[hl - 19] == '.'))
+		return 1;
+	return strncasecmp(h, "outlook.office.com/webhook", 26) == 0 ||
+	       strncasecmp(h, "outlook.office365.com/webhook", 29) == 0;
+}
+
+static void check_destinations(struct parse *p)
+{
+	size_t i;
+	struct destination *d;
+	struct meta *m;
+
+	if (p->c->n_destinations == 0)
+		cfg_err(p, 0, "no [destination NAME] section; at least one is required");
+	for (i = 0; i < p->c->n_destinations; i++) {
+		d = &p->c->destinations[i];
+		m = &p->dmeta[i];
+		if (key_line(m, "type") == m->line)
+			cfg_err(p, m->line, "[destination %s] needs type = slack or teams", d->name);
+		if (d->url == NULL) {
+			/* A url that was given but failed has been reported. */
+			if (key_line(m, "url") == m->line)
+				cfg_err(p, m->line, "[destination %s] needs url", d->name);
+			continue;
+		}
+		if (!url_scheme_ok(p, d->url, key_line(m, "url"), "url"))
+			continue;
+		if (d->type == DEST_TEAMS && retired_teams_url(d->url))
+			cfg_warn(p, key_line(m, "url"),
+			      "retired Office 365 connector URL; use a Teams Workflows webhook");
+		if (d->rate_per_sec == 0.0)
+			d->rate_per_sec = d->type == DEST_TEAMS ? 4.0 : 1.0;
+	}
+}
+
+static void check_route(struct parse *p, const struct project *pr, const struct meta *m)
+{
+	size_t i;
+	const char *label = pr->id[0] != '\0' ? pr->id : "(default)";
+
+	if (pr->n_destinations == 0)
+		cfg_err(p, m->line, "project %s: destinations is required", label);
+	for (i = 0; i < pr->n_destinations; i++)
+		if (config_destination(p->c, pr->destinations[i]) == NULL)
+			cfg_err(p, key_line(m, "destinations"), "project %s: unknown destination \"%s\"",
+			     label, pr->destinations[i]);
+}
+
+static void check_server(struct parse *p)
+{
+	struct config *c = p->c;
+	const struct meta *m = &p->single[SEC_SERVER];
+	struct hostport hp;
+	size_t i;
+
+	if (parse_hostport(c->listen, &hp) != 0)
+		cfg_err(p, key_line(m, "listen"), "listen: expected host:port (port 0..65535, [v6]:port)");
+	/* A token or secret that was given but failed has been reported. */
+	for (i = 0; i < c->n_hmac_secrets; i++) {
+		/* The secret itself never goes into a message. */
+		if (!auth_secret_ok(c->hmac_secrets[i]))
+			cfg_err(p, key_line(m, "hmac_secret"), "hmac_secret: a whsec_ secret must be"
+			     " standard base64 after the prefix (A-Z a-z 0-9 + /, '=' only at the"
+			     " end, at most 255 bytes); item %zu is not", i + 1);
+	}
+	if (c->n_auth_tokens == 0 && c->n_hmac_secrets == 0 && !c->allow_unauthenticated &&
+	    key_line(m, "auth_token") == m->line && key_line(m, "hmac_secret") == m->line)
+		cfg_err(p, m->line,
+		     "no webhook authentication configured; set auth_token or allow_unauthenticated = true");
+}
+
+static void check_matillion(struct parse *p)
+{
+	struct config *c = p->c;
+	const struct meta *m = &p->single[SEC_MATILLION];
+	size_t i;
+
+	if (p->region != NULL && c->api_base != NULL) {
+		cfg_err(p, key_line(m, "api_base"), "set region or api_base, not both");
+	} else if (c->api_base == NULL) {
+		for (i = 0; p->region != NULL && strcmp(cfg_region_names[i], p->region) != 0; i++)
+			;
+		c->api_base = strdup(cfg_region_api_bases[p->region != NULL ? i : 0]);
+		if (c->api_base == NULL)
+			cfg_err(p, 0, "out of memory");
+	}
+	if (c->client_id == NULL)
+		cfg_err(p, m->line, "[matillion] client_id is required");
+	if (c->client_secret == NULL)
+		cfg_err(p, m->line, "[matillion] client_secret is required");
+	if (c->api_base != NULL)
+		url_scheme_ok(p, c->api_base, key_line(m, "api_base"), "api_base");
+	url_scheme_ok(p, c->token_url, key_line(m, "token_url"), "token_url");
+	url_scheme_ok(p, c->ui_base, key_line(m, "ui_base"), "ui_base");
+}
+
+static void check_permissions(struct parse *p)
+{
+	struct stat st;
+
+	if (p->inline_secret && fstat(fileno(p->f), &st) == 0 &&
+	    (st.st_mode & (S_IRGRP | S_IROTH)) != 0)
+		cfg_warn(p, 0, "%s is readable by other users and holds secrets; "
+		      "chmod 600 it or use ${ENV} / KEY_file", p->path);
+}
+
+void cfg_validate(struct parse *p)
+{
+	size_t i;
+
+	if (cfg_fill_defaults(SEC_SERVER, (char *)p->c) != 0 ||
+	    cfg_fill_defaults(SEC_MATILLION, (char *)p->c) != 0 ||
+	    cfg_fill_defaults(SEC_DELIVERY, (char *)p->c) != 0) {
+		cfg_err(p, 0, "out of memory");
+		return;
+	}
+	check_server(p);
+	check_matillion(p);
+	check_destinations(p);
+	for (i = 0; i < p->c->n_projects; i++)
+		check_route(p, &p->c->projects[i], &p->pmeta[i]);
+	if (p->c->default_route != NULL)
+		check_route(p, p->c->default_route, &p->defmeta);
+	check_permissions(p);
+}
+

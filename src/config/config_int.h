@@ -1,0 +1,140 @@
+/* Private to src/config/: the key table and the parse state that the
+ * loader (load.c), the value parsers (value.c), the cross-key checks
+ * (check.c) and the printers (print.c) share.
+ *
+ * DESIGN: every key is one row of cfg_keys[] (keys.c), after Redis's
+ * static_configs[]: its section, name, value type, field offset, bounds and
+ * default. Loading, defaults, checking and printing are loops over that
+ * table, so a key's default and bounds are written in exactly one place.
+ * Only what depends on other keys lives in check.c: api_base from region,
+ * a destination's rate from its type, and the cross-references. */
+#ifndef DPC_CONFIG_INT_H
+#define DPC_CONFIG_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "config.h"
+
+#define MAX_VALUE (64 * 1024)   /* expanded value or _file content */
+#define MAX_LINE (64 * 1024)    /* physical line */
+#define MAX_LIST 64             /* items in a comma list */
+#define MAX_DESTS 256
+#define MAX_PROJECTS 4096
+#define MAX_DIAGS 500
+#define MAX_KEYS 64             /* seen-masks are uint64_t */
+
+enum sec {
+	SEC_NONE, SEC_SERVER, SEC_MATILLION, SEC_DELIVERY,
+	SEC_DEST, SEC_PROJECT, SEC_DEFAULT, SEC_SKIP, SEC__MAX
+};
+
+/* Section names as written in [brackets]; "" and "?" never match. */
+extern const char *const cfg_sec_names[SEC__MAX];
+
+enum vtype {
+	V_STR,    /* char *: non-empty text */
+	V_LIST,   /* char **: comma list, count at n_off */
+	V_INT,    /* int in min..max */
+	V_SIZE,   /* size_t in min..max */
+	V_BOOL,   /* int 0 or 1 */
+	V_DUR,    /* int seconds in min..max, s/m/h/d suffix allowed */
+	V_DUR64,  /* int64_t seconds, likewise */
+	V_LEVEL,  /* char *: one of names[], kept as written */
+	V_ENUM,   /* int-sized enum: index in names[] */
+	V_REGION, /* sets the parse's region; check.c derives api_base */
+	V_DTYPE,  /* enum dest_type */
+	V_RATE,   /* double messages per second */
+	V_STATUS  /* unsigned mask of STATUS_BIT() */
+};
+
+#define K_SECRET 1u  /* accepts KEY_file; never echoed in messages or printed */
+#define K_URL 2u     /* printed redacted: it may carry credentials */
+
+struct key {
+	enum sec sec;              /* SEC_PROJECT also serves [default] */
+	const char *name;
+	enum vtype type;
+	size_t off;                /* field offset in the section's struct */
+	size_t n_off;              /* V_LIST: offset of the item count */
+	long long min, max;        /* numbers and bools: accepted range */
+	long long def;             /* default of a number, bool, enum or mask */
+	const char *sdef;          /* default of a string; NULL: none */
+	const char *const *names;  /* V_LEVEL, V_ENUM: accepted names */
+	size_t n_names;
+	unsigned flags;            /* K_* */
+};
+
+extern const struct key cfg_keys[];
+extern const size_t cfg_nkeys;
+
+/* Matillion regions: names and API bases, parallel. The first is the
+ * default when neither region nor api_base is given. */
+#define N_REGIONS 2
+extern const char *const cfg_region_names[N_REGIONS];
+extern const char *const cfg_region_api_bases[N_REGIONS];
+
+/* The row of key name (len bytes) in section sec, or NULL. */
+const struct key *cfg_find_key(enum sec sec, const char *name, size_t len);
+
+/* Sets every number, flag, enum and mask of section sec in base (the
+ * struct config, destination or project) to its default. */
+void cfg_set_defaults(enum sec sec, char *base);
+
+/* Gives each string key of section sec still NULL in base a copy of its
+ * default. 0 or ERR_NOMEM. */
+int cfg_fill_defaults(enum sec sec, char *base);
+
+/* Frees the strings and lists of section sec in base (not base itself). */
+void cfg_free_fields(enum sec sec, char *base);
+
+/* Where a section instance and each of its keys were given. */
+struct meta {
+	int line;              /* header line; 0 when the section is absent */
+	uint64_t seen;         /* keys given, by row index */
+	uint64_t seen_file;    /* keys given as KEY_file */
+	int key_line[MAX_KEYS];
+};
+
+/* The state of one config_load(). */
+struct parse {
+	const char *path;
+	struct config *c;
+	struct diags *d;
+	FILE *f;
+	char *buf;             /* getline buffer */
+	size_t bufcap;
+	int lineno;
+	const char *value;     /* value of the current key line (in buf) */
+	enum sec sec;
+	size_t idx;            /* current destination or project */
+	struct meta single[SEC_DELIVERY + 1];
+	struct meta *dmeta;    /* parallel to c->destinations */
+	struct meta *pmeta;    /* parallel to c->projects */
+	struct meta defmeta;
+	const char *region;    /* static name from cfg_regions[] */
+	int inline_secret;     /* a secret is written in the file itself */
+};
+
+/* Appends "path:line: message" (an error, or a warning) to p's diags. */
+void cfg_err(struct parse *p, int line, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void cfg_warn(struct parse *p, int line, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* value.c: text to values. */
+char *cfg_trim(char *s);
+void cfg_free_list(char **v, size_t n);
+/* Expands ${NAME} in, and reads a KEY_file: a new string (caller frees), or
+ * NULL after reporting the problem. */
+char *cfg_expand(struct parse *p, const char *in);
+char *cfg_read_secret_file(struct parse *p, const char *key, const char *path);
+/* Stores value v (owned; consumed) into the field k names in base. 0, or
+ * ERR_CONFIG after reporting, or ERR_NOMEM. */
+int cfg_set_value(struct parse *p, const struct key *k, char *v, char *base);
+
+/* check.c: defaults that depend on other keys, then every cross-key rule. */
+void cfg_validate(struct parse *p);
+
+#endif

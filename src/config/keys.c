@@ -1,0 +1,174 @@
+/* The configuration keys as data: one row per key with its section, type,
+ * field, bounds and default (see the DESIGN note in config_int.h). This is
+ * the only place a default or a bound is written. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "config_int.h"
+#include "errors.h"
+#include "log.h"
+#include "status.h"
+
+const char *const dest_type_names[DEST__MAX] = {
+	[DEST_SLACK] = "slack",
+	[DEST_TEAMS] = "teams",
+};
+
+const char *const cfg_region_names[N_REGIONS] = { "eu1", "us1" };
+const char *const cfg_region_api_bases[N_REGIONS] = {
+	"https://eu1.api.matillion.com/dpc",
+	"https://us1.api.matillion.com/dpc",
+};
+
+const char *const cfg_sec_names[SEC__MAX] = {
+	[SEC_NONE] = "", [SEC_SERVER] = "server", [SEC_MATILLION] = "matillion",
+	[SEC_DELIVERY] = "delivery", [SEC_DEST] = "destination",
+	[SEC_PROJECT] = "project", [SEC_DEFAULT] = "default", [SEC_SKIP] = "?",
+};
+
+/* V_ENUM writes the index through an int. */
+_Static_assert(sizeof(enum log_format) == sizeof(int), "V_ENUM fields are int-sized");
+
+#define DAY 86400LL
+#define FIELD(f) .off = offsetof(struct config, f)
+/* A number (V_INT, V_SIZE, V_DUR, V_DUR64) in lo..hi, default d. */
+#define NUM(s, n, t, f, lo, hi, d) { .sec = s, .name = n, .type = t, FIELD(f), .min = lo, .max = hi, .def = d }
+#define BOOL(s, n, f, d) { .sec = s, .name = n, .type = V_BOOL, FIELD(f), .min = 0, .max = 1, .def = d }
+/* A string, default d (NULL: none). */
+#define STR(s, n, f, d, fl) { .sec = s, .name = n, .type = V_STR, FIELD(f), .sdef = d, .flags = fl }
+#define LIST(s, n, f, nf, fl) \
+	{ .sec = s, .name = n, .type = V_LIST, FIELD(f), .n_off = offsetof(struct config, nf), .flags = fl }
+#define DEST(n, t, f, fl) { .sec = SEC_DEST, .name = n, .type = t, .off = offsetof(struct destination, f), .flags = fl }
+#define PROJ(n, t, f, d) { .sec = SEC_PROJECT, .name = n, .type = t, .off = offsetof(struct project, f), .def = d }
+#define PLIST(n, f, nf) { .sec = SEC_PROJECT, .name = n, .type = V_LIST, \
+	.off = offsetof(struct project, f), .n_off = offsetof(struct project, nf) }
+
+/* Every key of every section. */
+const struct key cfg_keys[] = {
+	STR(SEC_SERVER, "listen", listen, "127.0.0.1:8080", 0),
+	LIST(SEC_SERVER, "auth_token", auth_tokens, n_auth_tokens, K_SECRET),
+	LIST(SEC_SERVER, "hmac_secret", hmac_secrets, n_hmac_secrets, K_SECRET),
+	NUM(SEC_SERVER, "signature_tolerance", V_DUR, signature_tolerance, 1, DAY, 300),
+	BOOL(SEC_SERVER, "allow_unauthenticated", allow_unauthenticated, 0),
+	NUM(SEC_SERVER, "max_body", V_SIZE, max_body, 1024, 64LL << 20, 65536),
+	NUM(SEC_SERVER, "max_json_depth", V_INT, max_json_depth, 1, 256, 16),
+	NUM(SEC_SERVER, "max_connections", V_INT, max_connections, 1, 100000, 256),
+	NUM(SEC_SERVER, "max_connections_per_ip", V_INT, max_connections_per_ip, 1, 100000, 32),
+	NUM(SEC_SERVER, "connection_timeout", V_DUR, connection_timeout, 1, 3600, 10),
+	STR(SEC_SERVER, "store", store, "/var/lib/dpc-notify/dpc-notify.db", 0),
+	NUM(SEC_SERVER, "workers", V_INT, workers, 1, 64, 4),
+	NUM(SEC_SERVER, "shutdown_grace", V_DUR, shutdown_grace, 0, 3600, 20),
+	BOOL(SEC_SERVER, "allow_core_dumps", allow_core_dumps, 0),
+	{ .sec = SEC_SERVER, .name = "log_level", .type = V_LEVEL, FIELD(log_level), .sdef = "info",
+	  .names = log_level_names, .n_names = LOG__MAX },
+	{ .sec = SEC_SERVER, .name = "log_format", .type = V_ENUM, FIELD(log_format),
+	  .def = LOG_FMT_LOGFMT, .names = log_format_names, .n_names = LOG_FMT__MAX },
+	{ .sec = SEC_MATILLION, .name = "region", .type = V_REGION, FIELD(api_base),
+	  .names = cfg_region_names, .n_names = N_REGIONS },
+	STR(SEC_MATILLION, "api_base", api_base, NULL, 0),
+	STR(SEC_MATILLION, "token_url", token_url, "https://id.core.matillion.com/oauth/dpc/token", 0),
+	STR(SEC_MATILLION, "client_id", client_id, NULL, K_SECRET),
+	STR(SEC_MATILLION, "client_secret", client_secret, NULL, K_SECRET),
+	STR(SEC_MATILLION, "ui_base", ui_base, "https://app.matillion.com", 0),
+	NUM(SEC_MATILLION, "requests_per_minute", V_INT, requests_per_minute, 0, 100000, 60),
+	NUM(SEC_MATILLION, "burst", V_INT, burst, 1, 10000, 5),
+	NUM(SEC_MATILLION, "max_child_depth", V_INT, max_child_depth, 0, 32, 5),
+	NUM(SEC_MATILLION, "max_api_calls", V_INT, max_api_calls, 1, 100000, 50),
+	NUM(SEC_DELIVERY, "max_attempts", V_INT, max_attempts, 1, 1000, 12),
+	NUM(SEC_DELIVERY, "max_age", V_DUR64, max_age, 60, 365 * DAY, DAY),
+	NUM(SEC_DELIVERY, "retry_after_max", V_DUR64, retry_after_max, 1, DAY, 300),
+	NUM(SEC_DELIVERY, "dedup_window", V_DUR64, dedup_window, 0, 365 * DAY, 7 * DAY),
+	BOOL(SEC_DELIVERY, "degraded_notice", degraded_notice, 1),
+	BOOL(SEC_DELIVERY, "allow_http", allow_http, 0),
+	STR(SEC_DELIVERY, "ca_file", ca_file, NULL, 0),
+	STR(SEC_DELIVERY, "proxy", proxy, NULL, K_URL),
+	NUM(SEC_DELIVERY, "connect_timeout", V_DUR, connect_timeout, 1, 300, 5),
+	NUM(SEC_DELIVERY, "timeout", V_DUR, timeout, 1, 3600, 20),
+	DEST("type", V_DTYPE, type, 0),
+	DEST("url", V_STR, url, K_SECRET | K_URL),
+	DEST("mention", V_STR, mention, 0),
+	DEST("rate", V_RATE, rate_per_sec, 0),
+	PROJ("name", V_STR, name, 0),
+	PLIST("destinations", destinations, n_destinations),
+	PROJ("notify_on", V_STATUS, notify_on, STATUS_BIT(ST_FAILED)),
+	PLIST("environments", environments, n_environments),
+};
+
+const size_t cfg_nkeys = sizeof(cfg_keys) / sizeof(cfg_keys[0]);
+_Static_assert(sizeof(cfg_keys) / sizeof(cfg_keys[0]) <= MAX_KEYS, "seen masks hold 64 keys");
+
+const struct key *cfg_find_key(enum sec sec, const char *name, size_t len)
+{
+	size_t i;
+
+	if (sec == SEC_DEFAULT)
+		sec = SEC_PROJECT;
+	for (i = 0; i < cfg_nkeys; i++)
+		if (cfg_keys[i].sec == sec && strlen(cfg_keys[i].name) == len &&
+		    strncmp(cfg_keys[i].name, name, len) == 0)
+			return &cfg_keys[i];
+	return NULL;
+}
+
+void cfg_set_defaults(enum sec sec, char *base)
+{
+	const struct key *k;
+	void *field;
+	size_t i;
+
+	for (i = 0; i < cfg_nkeys; i++) {
+		k = &cfg_keys[i];
+		field = base + k->off;
+		if (k->sec != sec)
+			continue;
+		switch (k->type) {
+		case V_INT: case V_BOOL: case V_DUR: case V_ENUM:
+			*(int *)field = (int)k->def;
+			break;
+		case V_SIZE:
+			*(size_t *)field = (size_t)k->def;
+			break;
+		case V_DUR64:
+			*(int64_t *)field = (int64_t)k->def;
+			break;
+		case V_STATUS:
+			*(unsigned *)field = (unsigned)k->def;
+			break;
+		default:
+			break; /* strings come after the parse; the rest has none */
+		}
+	}
+}
+
+int cfg_fill_defaults(enum sec sec, char *base)
+{
+	char **field;
+	size_t i;
+
+	for (i = 0; i < cfg_nkeys; i++) {
+		if (cfg_keys[i].sec != sec || cfg_keys[i].sdef == NULL)
+			continue;
+		field = (char **)(base + cfg_keys[i].off);
+		if (*field == NULL)
+			*field = strdup(cfg_keys[i].sdef);
+		if (*field == NULL)
+			return ERR_NOMEM;
+	}
+	return 0;
+}
+
+void cfg_free_fields(enum sec sec, char *base)
+{
+	const struct key *k;
+	size_t i;
+
+	for (i = 0; i < cfg_nkeys; i++) {
+		k = &cfg_keys[i];
+		if (k->sec != sec)
+			continue;
+		if (k->type == V_STR || k->type == V_LEVEL)
+			free(*(char **)(base + k->off));
+		else if (k->type == V_LIST)
+			cfg_free_list(*(char ***)(base + k->off), *(size_t *)(base + k->n_off));
+	}
+}

@@ -1,0 +1,244 @@
+/* Printing a configuration: the check-config summary, every key with its
+ * value (a loop over the key table), and the redaction of URLs, which are
+ * secrets. No secret is ever printed. */
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "config_int.h"
+#include "status.h"
+
+#define HOST_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.-:[]"
+#define SCHEME_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+.-"
+
+/* Rule: scheme://host[:port]/ then at most two characters of the first
+ * path segment (of the one after /services/ for Slack-style URLs), then
+ * "…redacted". User info, the rest of the path, query and fragment go.
+ * A backslash separates like a slash; a host that holds anything else
+ * than host characters (%5C, ;) is cut there and no path shows, so no
+ * spelling of the separators lets the secret part pass for the host. */
+void config_redact_url(const char *url, char *out, size_t outlen)
+{
+	const char *sep, *h, *end, *seg = "", *at, *prefix = "";
+	size_t hl, sl = 0;
+
+	if (outlen == 0)
+		return;
+	sep = url != NULL ? strstr(url, "://") : NULL;
+	if (sep == NULL || sep == url || sep - url > 10 ||
+	    strspn(url, SCHEME_CHARS) != (size_t)(sep - url)) {
+		snprintf(out, outlen, "…redacted");
+		return;
+	}
+	h = sep + 3;
+	end = h + strcspn(h, "/\\?#");
+	/* Drop user:password@ */
+	while ((at = memchr(h, '@', (size_t)(end - h))) != NULL)
+		h = at + 1;
+	hl = strspn(h, HOST_CHARS);
+	if (hl > (size_t)(end - h))
+		hl = (size_t)(end - h);
+	if (hl == (size_t)(end - h) && (*end == '/' || *end == '\\')) {
+		seg = end + 1;
+		if (strncmp(seg, "services", 8) == 0 && (seg[8] == '/' || seg[8] == '\\')) {
+			prefix = "services/";
+			seg += 9;
+		}
+		sl = strcspn(seg, "/\\?#;&=%@");
+		if (sl > 2)
+			sl = 2;
+	}
+	snprintf(out, outlen, "%.*s://%.*s/%s%.*s…redacted", (int)(sep - url), url, (int)hl, h,
+		 prefix, (int)sl, seg);
+}
+
+static void print_list(FILE *out, char *const *v, size_t n, const char *none)
+{
+	size_t i;
+
+	if (n == 0)
+		fputs(none, out);
+	for (i = 0; i < n; i++)
+		fprintf(out, "%s%s", i > 0 ? "," : "", v[i]);
+}
+
+/* Writes the status names of the bits set in mask, comma-separated. */
+static void print_mask(FILE *out, unsigned mask)
+{
+	int st, first = 1;
+
+	for (st = 0; st < ST__MAX; st++) {
+		if (mask & STATUS_BIT(st)) {
+			fprintf(out, "%s%s", first ? "" : ",", status_names[st]);
+			first = 0;
+		}
+	}
+}
+
+static void print_route(const struct project *pr, FILE *out)
+{
+	if (pr->id[0] != '\0')
+		fprintf(out, "  %s%s%s%s\n", pr->id, pr->name != NULL ? " (" : "",
+			pr->name != NULL ? pr->name : "", pr->name != NULL ? ")" : "");
+	else
+		fprintf(out, "  [default]\n");
+	fputs("    destinations ", out);
+	print_list(out, pr->destinations, pr->n_destinations, "(none)");
+	fputs("; notify_on ", out);
+	print_mask(out, pr->notify_on);
+	fputs("; environments ", out);
+	print_list(out, pr->environments, pr->n_environments, "(all)");
+	fputc('\n', out);
+}
+
+void config_print_summary(const struct config *c, FILE *out)
+{
+	size_t i, j;
+	char red[256];
+	const struct destination *d;
+
+	fprintf(out, "config:       %s\n", c->path);
+	fprintf(out, "listen:       %s\n", c->listen);
+	if (c->n_auth_tokens == 0 && c->n_hmac_secrets == 0)
+		fprintf(out, "auth:         UNAUTHENTICATED\n");
+	else
+		fprintf(out, "auth:         %zu token%s, %zu HMAC secret%s (tolerance %ds)\n",
+			c->n_auth_tokens, c->n_auth_tokens == 1 ? "" : "s", c->n_hmac_secrets,
+			c->n_hmac_secrets == 1 ? "" : "s", c->signature_tolerance);
+	fprintf(out, "store:        %s\n", c->store);
+	fprintf(out, "workers:      %d (log %s %s)\n", c->workers, c->log_level,
+		log_format_names[c->log_format]);
+	fprintf(out, "core dumps:   %s\n", c->allow_core_dumps ? "allowed (allow_core_dumps = true)" :
+		"off (the process is not dumpable, core limit 0)");
+	fprintf(out, "matillion:    api_base %s\n", c->api_base);
+	fprintf(out, "              token_url %s\n", c->token_url);
+	fprintf(out, "              client_id %s, client_secret %s\n",
+		c->client_id != NULL ? "set" : "MISSING", c->client_secret != NULL ? "set" : "MISSING");
+	fprintf(out, "delivery:     max_attempts %d, max_age %llds, proxy %s%s\n", c->max_attempts,
+		(long long)c->max_age, c->proxy != NULL ? "set" : "none",
+		c->allow_http ? ", http allowed" : "");
+	fprintf(out, "projects:     %zu\n", c->n_projects);
+	for (i = 0; i < c->n_projects; i++)
+		print_route(&c->projects[i], out);
+	if (c->default_route != NULL)
+		print_route(c->default_route, out);
+	else
+		fprintf(out, "  (no [default]: runs of other projects are not notified)\n");
+	fprintf(out, "destinations: %zu\n", c->n_destinations);
+	for (j = 0; j < c->n_destinations; j++) {
+		d = &c->destinations[j];
+		config_redact_url(d->url, red, sizeof(red));
+		fprintf(out, "  %-16s %-5s %s rate %.2g/s%s\n", d->name, dest_type_names[d->type], red,
+			d->rate_per_sec, d->mention != NULL ? " mention set" : "");
+	}
+}
+
+
+/* The region whose API base c uses, or NULL for another api_base. */
+static const char *region_of(const struct config *c)
+{
+	size_t i;
+
+	for (i = 0; i < N_REGIONS; i++)
+		if (c->api_base != NULL && strcmp(c->api_base, cfg_region_api_bases[i]) == 0)
+			return cfg_region_names[i];
+	return NULL;
+}
+
+static void print_text(FILE *out, const struct key *k, const char *s)
+{
+	char red[256];
+
+	if (s == NULL) {
+		fputs("(unset)", out);
+	} else if (k->flags & K_URL) {
+		config_redact_url(s, red, sizeof(red));
+		fputs(red, out);
+	} else {
+		fputs(k->flags & K_SECRET ? "(set)" : s, out);
+	}
+}
+
+/* Writes "name = value" for key k of the section instance at base. */
+static void print_key(FILE *out, const struct config *c, const struct key *k, const char *base)
+{
+	const void *f = base + k->off;
+	size_t n;
+
+	fprintf(out, "%s = ", k->name);
+	switch (k->type) {
+	case V_STR: case V_LEVEL:
+		print_text(out, k, *(char *const *)f);
+		break;
+	case V_LIST:
+		n = *(const size_t *)(base + k->n_off);
+		if (k->flags & K_SECRET)
+			fprintf(out, "(%zu set)", n);
+		else
+			print_list(out, *(char **const *)f, n, "(none)");
+		break;
+	case V_INT:
+		fprintf(out, "%d", *(const int *)f);
+		break;
+	case V_DUR:
+		fprintf(out, "%ds", *(const int *)f);
+		break;
+	case V_SIZE:
+		fprintf(out, "%zu", *(const size_t *)f);
+		break;
+	case V_DUR64:
+		fprintf(out, "%llds", (long long)*(const int64_t *)f);
+		break;
+	case V_BOOL:
+		fputs(*(const int *)f ? "true" : "false", out);
+		break;
+	case V_ENUM:
+		fputs(k->names[*(const int *)f], out);
+		break;
+	case V_REGION:
+		fputs(region_of(c) != NULL ? region_of(c) : "(api_base)", out);
+		break;
+	case V_DTYPE:
+		fputs(dest_type_names[*(const enum dest_type *)f], out);
+		break;
+	case V_RATE:
+		fprintf(out, "%.2g", *(const double *)f);
+		break;
+	case V_STATUS:
+		print_mask(out, *(const unsigned *)f);
+		break;
+	}
+	fputc('\n', out);
+}
+
+static void print_section(FILE *out, const struct config *c, enum sec sec, const char *base)
+{
+	size_t i;
+
+	for (i = 0; i < cfg_nkeys; i++)
+		if (cfg_keys[i].sec == sec)
+			print_key(out, c, &cfg_keys[i], base);
+}
+
+void config_print_keys(const struct config *c, FILE *out)
+{
+	size_t i;
+	int sec;
+
+	for (sec = SEC_SERVER; sec <= SEC_DELIVERY; sec++) {
+		fprintf(out, "[%s]\n", cfg_sec_names[sec]);
+		print_section(out, c, (enum sec)sec, (const char *)c);
+	}
+	for (i = 0; i < c->n_destinations; i++) {
+		fprintf(out, "[destination %s]\n", c->destinations[i].name);
+		print_section(out, c, SEC_DEST, (const char *)&c->destinations[i]);
+	}
+	for (i = 0; i < c->n_projects; i++) {
+		fprintf(out, "[project %s]\n", c->projects[i].id);
+		print_section(out, c, SEC_PROJECT, (const char *)&c->projects[i]);
+	}
+	if (c->default_route != NULL) {
+		fputs("[default]\n", out);
+		print_section(out, c, SEC_PROJECT, (const char *)c->default_route);
+	}
+}
