@@ -218,7 +218,6 @@ struct store {
 	pthread_mutex_t qmu;    /* guards the queue and stopping */
 	pthread_cond_t q_cv;    /* writer waits here for requests */
 	struct put_req *q_head, *q_tail;
-	size_t q_len;
 	int stopping;
 	pthread_mutex_t wmu;    /* store_wait()/store_wake() */
 	pthread_cond_t wcv;
@@ -472,7 +471,7 @@ static int tx_commit(struct store *s, struct conn *c)
  * records whether the disk took the write. Returns the final result. */
 static int tx_end(struct store *s, struct conn *c, int rc)
 {
-	if (rc == 0 || rc == ERR_NOTFOUND || rc == ERR_INVALID) {
+	if (rc == 0) {
 		int crc = tx_commit(s, c);
 		if (crc != 0)
 			rc = crc;
@@ -485,6 +484,44 @@ static int tx_end(struct store *s, struct conn *c, int rc)
 	} else if (rc != ERR_NOMEM) {
 		atomic_store(&s->healthy, 1);
 	}
+	return rc;
+}
+
+/* The body of a write transaction: runs its statements on c, which has
+ * a transaction open. Returns 0 to commit, ERR_NOTFOUND when there is
+ * nothing to write, or another error. */
+typedef int (*tx_apply_fn)(struct conn *c, void *ctx);
+
+/* The one shape of every write: runs apply in a transaction on c, with
+ * txmu held from BEGIN IMMEDIATE to COMMIT or ROLLBACK. Commits when
+ * apply returns 0; rolls back ERR_NOTFOUND without a verdict on the disk
+ * (nothing was to be written); rolls back any other error, and ERR_IO
+ * marks the store unhealthy (see tx_end()). The caller holds mu when c is
+ * the bookkeeping connection. */
+static int tx_run(struct store *s, struct conn *c, tx_apply_fn apply, void *ctx)
+{
+	int rc;
+
+	pthread_mutex_lock(&s->txmu);
+	rc = tx_begin(c);
+	if (rc == 0)
+		rc = apply(c, ctx);
+	if (rc == ERR_NOTFOUND)
+		rollback(c->db);
+	else
+		rc = tx_end(s, c, rc);
+	pthread_mutex_unlock(&s->txmu);
+	return rc;
+}
+
+/* tx_run() on the bookkeeping connection, with mu taken around it. */
+static int bk_write(struct store *s, tx_apply_fn apply, void *ctx)
+{
+	int rc;
+
+	pthread_mutex_lock(&s->mu);
+	rc = tx_run(s, &s->bk, apply, ctx);
+	pthread_mutex_unlock(&s->mu);
 	return rc;
 }
 
@@ -579,14 +616,16 @@ static int pragma_text(sqlite3 *db, const char *sql, char *out, size_t cap)
 	return rc;
 }
 
-/* Opens one connection with the per-connection settings. sync is the
- * synchronous pragma statement: FULL for the intake connection, whose
- * commits earn a 202, NORMAL for the bookkeeping one (see DESIGN). */
-static int conn_open(const char *path, const char *sync, sqlite3 **out, char *err,
-		     size_t errlen)
+/* Opens one connection with the per-connection settings. Both
+ * connections run with synchronous=NORMAL: the group commit makes its
+ * batches durable with its own fdatasync of the WAL before it answers,
+ * and the bookkeeping connection may lose its last commits to a power
+ * loss (see DESIGN). */
+static int conn_open(const char *path, sqlite3 **out, char *err, size_t errlen)
 {
 	const char *const pragmas[] = {
-		"PRAGMA journal_mode = WAL", sync, "PRAGMA foreign_keys = ON",
+		"PRAGMA journal_mode = WAL", "PRAGMA synchronous = NORMAL",
+		"PRAGMA foreign_keys = ON",
 	};
 	char val[64];
 	size_t i;
@@ -920,29 +959,41 @@ static int batch_savepoints(struct store *s, struct put_req *batch, int64_t now)
 	return 0;
 }
 
-/* Runs and commits one batch; on return every request has its rc. A
- * savepoint per request costs about a third of the writer's time, and a
+/* A batch on its way through tx_run(). */
+struct batch_run {
+	struct store *s;
+	struct put_req *reqs;
+	int64_t now;
+};
+
+/* A savepoint per request costs about a third of the writer's time, and a
  * request whose rows fail is rare (put_valid() screens them), so a batch
  * first runs without savepoints; only if one request fails is it rolled
- * back and run again the careful way. Returns 0 if the batch committed. */
+ * back and run again the careful way, in a new transaction. */
+static int batch_apply(struct conn *c, void *ctx)
+{
+	struct batch_run *b = ctx;
+	int rc;
+
+	rc = batch_plain(b->s, b->reqs, b->now);
+	if (rc == ERR_INVALID) {
+		rollback(c->db);
+		rc = tx_begin(c); /* forgets the plain run's moves */
+		if (rc == 0)
+			rc = batch_savepoints(b->s, b->reqs, b->now);
+	}
+	return rc;
+}
+
+/* Runs and commits one batch; on return every request has its rc.
+ * Returns 0 if the batch committed. */
 static int batch_commit(struct store *s, struct put_req *batch)
 {
-	int64_t now = store_now_ms();
+	struct batch_run b = { s, batch, store_now_ms() };
 	struct put_req *r;
 	int rc;
 
-	pthread_mutex_lock(&s->txmu);
-	rc = tx_begin(&s->wr);
-	if (rc == 0)
-		rc = batch_plain(s, batch, now);
-	if (rc == ERR_INVALID) {
-		rollback(s->wr.db);
-		rc = tx_begin(&s->wr); /* forgets the plain run's moves */
-		if (rc == 0)
-			rc = batch_savepoints(s, batch, now);
-	}
-	rc = tx_end(s, &s->wr, rc);
-	pthread_mutex_unlock(&s->txmu);
+	rc = tx_run(s, &s->wr, batch_apply, &b);
 	if (rc != 0)
 		for (r = batch; r != NULL; r = r->next)
 			r->rc = rc;
@@ -963,7 +1014,6 @@ static struct put_req *batch_take(struct store *s)
 	s->q_head = last->next;
 	if (s->q_head == NULL)
 		s->q_tail = NULL;
-	s->q_len -= n;
 	last->next = NULL;
 	return head;
 }
@@ -1155,7 +1205,7 @@ static int open_all(struct store *s, char *err, size_t errlen)
 {
 	int rc;
 
-	rc = conn_open(s->path, "PRAGMA synchronous = NORMAL", &s->bk.db, err, errlen);
+	rc = conn_open(s->path, &s->bk.db, err, errlen);
 	if (rc == 0)
 		rc = check_integrity(s->bk.db, s->path, err, errlen);
 	if (rc == 0)
@@ -1167,7 +1217,7 @@ static int open_all(struct store *s, char *err, size_t errlen)
 		rc = ERR_IO;
 	}
 	if (rc == 0)
-		rc = conn_open(s->path, "PRAGMA synchronous = NORMAL", &s->wr.db, err, errlen);
+		rc = conn_open(s->path, &s->wr.db, err, errlen);
 	if (rc == 0)
 		rc = wal_open(s, err, errlen);
 	if (rc == 0)
@@ -1374,31 +1424,28 @@ static int claim_pick(struct conn *c, int64_t now_ms, struct job *out)
 	return 0;
 }
 
-/* With mu held: picks again inside a write transaction (the file may
- * have changed since the look without it) and takes the lease. */
-static int claim_tx(struct store *s, int64_t now_ms, int64_t lease_ms, struct job *out)
+/* A claim on its way through tx_run(). */
+struct claim_run {
+	int64_t now_ms, lease_ms;
+	struct job *out;
+};
+
+/* Picks again inside the write transaction (the file may have changed
+ * since the look without it) and takes the lease. */
+static int claim_apply(struct conn *c, void *ctx)
 {
+	struct claim_run *cr = ctx;
 	struct arg a[2];
 	int rc;
 
-	pthread_mutex_lock(&s->txmu);
-	rc = tx_begin(&s->bk);
-	if (rc == 0)
-		rc = claim_pick(&s->bk, now_ms, out);
-	if (rc == 0) {
-		a[0] = AI(out->id);
-		a[1] = AI(now_ms + lease_ms);
-		rc = stmt_run(&s->bk, SQL_CLAIM, a, 2, NULL);
-	}
+	rc = claim_pick(c, cr->now_ms, cr->out);
+	if (rc != 0)
+		return rc;
+	a[0] = AI(cr->out->id);
+	a[1] = AI(cr->now_ms + cr->lease_ms);
+	rc = stmt_run(c, SQL_CLAIM, a, 2, NULL);
 	if (rc == 0) /* an expired lease stays running */
-		tx_moved(&s->bk, (int)out->state, JOB_RUNNING, 1);
-	if (rc == ERR_NOTFOUND) {
-		/* Nothing written: no commit, and no verdict on the disk. */
-		rollback(s->bk.db);
-	} else {
-		rc = tx_end(s, &s->bk, rc);
-	}
-	pthread_mutex_unlock(&s->txmu);
+		tx_moved(c, (int)cr->out->state, JOB_RUNNING, 1);
 	return rc;
 }
 
@@ -1413,8 +1460,10 @@ int store_claim(struct store *s, int64_t now_ms, int64_t lease_ms, struct job *o
 	 * without the write lock, which the group commit may hold through an
 	 * fsync, and take it only when there is something to claim. */
 	rc = claim_pick(&s->bk, now_ms, out);
-	if (rc == 0)
-		rc = claim_tx(s, now_ms, lease_ms, out);
+	if (rc == 0) {
+		struct claim_run cr = { now_ms, lease_ms, out };
+		rc = tx_run(s, &s->bk, claim_apply, &cr);
+	}
 	pthread_mutex_unlock(&s->mu);
 	if (rc == 0) {
 		out->state = JOB_RUNNING;
@@ -1477,6 +1526,30 @@ static int step_run(struct conn *c, const struct step *sp, const struct arg *a, 
 	return 0;
 }
 
+/* Steps on their way through tx_run(). */
+struct steps_run {
+	const struct step *steps;
+	size_t n_steps;
+	const struct arg *a;
+	size_t n;
+	int must_touch;
+	int counted;    /* rows touched by the counted steps */
+};
+
+static int steps_apply(struct conn *c, void *ctx)
+{
+	struct steps_run *sr = ctx;
+	size_t k;
+	int rc = 0;
+
+	sr->counted = 0;
+	for (k = 0; k < sr->n_steps && rc == 0; k++)
+		rc = step_run(c, &sr->steps[k], sr->a, sr->n, &sr->counted);
+	if (rc == 0 && sr->counted == 0 && sr->must_touch)
+		rc = ERR_NOTFOUND;
+	return rc;
+}
+
 /* Runs steps (all with the same arguments) in one write transaction;
  * *changes gets the rows touched by the counted steps. When must_touch is
  * set and they touched nothing, nothing is written and the result is
@@ -1484,24 +1557,12 @@ static int step_run(struct conn *c, const struct step *sp, const struct arg *a, 
 static int write_tx(struct store *s, const struct step *steps, size_t n_steps,
 		    const struct arg *a, size_t n, int must_touch, int *changes)
 {
-	size_t k;
-	int ch = 0, rc;
+	struct steps_run sr = { steps, n_steps, a, n, must_touch, 0 };
+	int rc;
 
-	pthread_mutex_lock(&s->mu);
-	pthread_mutex_lock(&s->txmu);
-	rc = tx_begin(&s->bk);
-	for (k = 0; k < n_steps && rc == 0; k++)
-		rc = step_run(&s->bk, &steps[k], a, n, &ch);
-	if (rc == 0 && ch == 0 && must_touch)
-		rc = ERR_NOTFOUND;
-	if (rc == ERR_NOTFOUND)
-		rollback(s->bk.db);
-	else
-		rc = tx_end(s, &s->bk, rc);
-	pthread_mutex_unlock(&s->txmu);
-	pthread_mutex_unlock(&s->mu);
+	rc = bk_write(s, steps_apply, &sr);
 	if (changes != NULL)
-		*changes = rc == 0 ? ch : 0;
+		*changes = rc == 0 ? sr.counted : 0;
 	return rc;
 }
 
@@ -1624,24 +1685,16 @@ static int settle_apply(struct conn *c, int64_t job_id)
 	return rc;
 }
 
+static int settle_run(struct conn *c, void *ctx)
+{
+	return settle_apply(c, *(const int64_t *)ctx);
+}
+
 int store_job_settle(struct store *s, int64_t job_id)
 {
-	int rc;
-
 	if (s == NULL)
 		return ERR_INVALID;
-	pthread_mutex_lock(&s->mu);
-	pthread_mutex_lock(&s->txmu);
-	rc = tx_begin(&s->bk);
-	if (rc == 0)
-		rc = settle_apply(&s->bk, job_id);
-	if (rc == ERR_NOTFOUND)
-		rollback(s->bk.db);
-	else
-		rc = tx_end(s, &s->bk, rc);
-	pthread_mutex_unlock(&s->txmu);
-	pthread_mutex_unlock(&s->mu);
-	return rc;
+	return bk_write(s, settle_run, &job_id);
 }
 
 /* ---- deliveries ---- */
@@ -1753,44 +1806,43 @@ static const char *const SQL_DLV_RECORD[DLV__MAX] = {
 		     " WHERE job_id = ?1 AND dest = ?2 AND state = 'pending'",
 };
 
-/* Inside an open transaction: writes outcome o of job_id's delivery to
- * dest, then settles the job when settle is set. ERR_NOTFOUND when there
- * is no such delivery (or no longer a pending one) or no such job. */
-static int record_apply(struct conn *c, int64_t job_id, const char *dest,
-			const struct dlv_outcome *o, int settle)
+/* One outcome on its way through tx_run(). */
+struct record_run {
+	int64_t job_id;
+	const char *dest;
+	const struct dlv_outcome *o;
+	int settle;
+};
+
+/* Writes outcome o of job_id's delivery to dest, then settles the job
+ * when settle is set. ERR_NOTFOUND (nothing to record: no commit, no
+ * verdict) when there is no such delivery (or no longer a pending one)
+ * or no such job. */
+static int record_apply(struct conn *c, void *ctx)
 {
-	struct arg a[7] = { AI(job_id), AT(dest), AI(store_now_ms()), AI(o->not_before_ms),
-			    AT(o->error), AT(o->payload),
+	const struct record_run *rr = ctx;
+	const struct dlv_outcome *o = rr->o;
+	struct arg a[7] = { AI(rr->job_id), AT(rr->dest), AI(store_now_ms()),
+			    AI(o->not_before_ms), AT(o->error), AT(o->payload),
 			    AI(o->state == DLV_PENDING && o->deferred ? 0 : 1) };
 	int ch = 0, rc;
 
 	rc = stmt_run(c, SQL_DLV_RECORD[o->state], a, NARGS(a), &ch);
 	if (rc == 0 && ch == 0)
 		rc = ERR_NOTFOUND;
-	if (rc == 0 && settle)
-		rc = settle_apply(c, job_id);
+	if (rc == 0 && rr->settle)
+		rc = settle_apply(c, rr->job_id);
 	return rc;
 }
 
 int store_delivery_record(struct store *s, int64_t job_id, const char *dest,
 			  const struct dlv_outcome *o, int settle)
 {
-	int rc;
+	struct record_run rr = { job_id, dest, o, settle };
 
 	if (s == NULL || dest == NULL || o == NULL || (unsigned)o->state >= DLV__MAX)
 		return ERR_INVALID;
-	pthread_mutex_lock(&s->mu);
-	pthread_mutex_lock(&s->txmu);
-	rc = tx_begin(&s->bk);
-	if (rc == 0)
-		rc = record_apply(&s->bk, job_id, dest, o, settle);
-	if (rc == ERR_NOTFOUND)
-		rollback(s->bk.db); /* nothing to record: no commit, no verdict */
-	else
-		rc = tx_end(s, &s->bk, rc);
-	pthread_mutex_unlock(&s->txmu);
-	pthread_mutex_unlock(&s->mu);
-	return rc;
+	return bk_write(s, record_apply, &rr);
 }
 
 /* ---- CLI, dead letters, housekeeping ---- */
@@ -1940,6 +1992,13 @@ int store_counts(struct store *s, int64_t counts[JOB__MAX])
 	return 0;
 }
 
+/* The probe's write: the schema version it already has. */
+static int probe_apply(struct conn *c, void *ctx)
+{
+	(void)ctx;
+	return exec_sql(c, "PRAGMA user_version = " STR(SCHEMA_VERSION));
+}
+
 /* After a failed write nothing may write again for a long time (intake
  * refuses nothing, but no webhook may come while a readiness probe keeps
  * traffic away), so an unhealthy store tries one small write of its own,
@@ -1953,14 +2012,7 @@ static void probe_write(struct store *s)
 	if (now - last < PROBE_EVERY_MS ||
 	    !atomic_compare_exchange_strong(&s->last_probe_ms, &last, now))
 		return;
-	pthread_mutex_lock(&s->mu);
-	pthread_mutex_lock(&s->txmu);
-	rc = tx_begin(&s->bk);
-	if (rc == 0)
-		rc = exec_sql(&s->bk, "PRAGMA user_version = " STR(SCHEMA_VERSION));
-	rc = tx_end(s, &s->bk, rc);
-	pthread_mutex_unlock(&s->txmu);
-	pthread_mutex_unlock(&s->mu);
+	rc = bk_write(s, probe_apply, NULL);
 	if (rc == 0)
 		sync_wal(s);
 }
@@ -2024,7 +2076,6 @@ int store_put_async(struct store *s, const struct webhook_event *ev, char *const
 	else
 		s->q_head = r;
 	s->q_tail = r;
-	s->q_len++;
 	pthread_cond_signal(&s->q_cv);
 	pthread_mutex_unlock(&s->qmu);
 	return 0;
