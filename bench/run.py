@@ -368,8 +368,9 @@ def build(build_dir, do_make):
     sq = subprocess.run(["pkg-config", "--cflags", "--libs", "sqlite3"], capture_output=True,
                         text=True, check=True).stdout.split()
     csrcs = ["bench/bench_counts.c"] + [module_source(m) for m in
-                                        ("store", "log", "parse", "metrics", "errors",
-                                         "status", "clock", "text")]
+                                        ("store", "sqlite_sql", "sqlite_tx", "sqlite_schema",
+                                         "sqlite_commit", "sqlite_jobs", "log", "parse",
+                                         "metrics", "errors", "status", "clock", "text")]
     progs = ((os.path.join(out, "e2e"), ["bench/e2e.c"]),
              (os.path.join(out, "bench_summary"), ["-Iinclude"] + srcs + pc + ["-lm"]),
              (os.path.join(out, "bench_counts"),

@@ -2,6 +2,7 @@
  * group commit, dedup, claim order and leases, crash recovery, the
  * per-destination bookkeeping, dead letters, pruning, write failures and
  * the upgrade of a version 1 file. */
+#define _GNU_SOURCE /* setresuid() */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -82,11 +83,36 @@ static void rm_file(const char *dir, const char *name)
 	unlink(p);
 }
 
+/* Permission bits stop writes only for unprivileged users, and the tests
+ * usually run as root (CI does), which passes them. drop_root() makes the
+ * process the user nobody, as a service account would be, keeping root as
+ * the saved set-user-ID so that regain_root() (also called by teardown,
+ * after a failed assertion) can take it back. Without root both do
+ * nothing: the test already runs unprivileged. */
+#define NOBODY 65534
+static int dropped_root;
+
+static void drop_root(void)
+{
+	if (geteuid() != 0)
+		return;
+	assert_int_equal(setresuid(NOBODY, NOBODY, 0), 0);
+	dropped_root = 1;
+}
+
+static void regain_root(void)
+{
+	if (dropped_root && setresuid(0, 0, 0) == 0)
+		dropped_root = 0;
+}
+
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
 
 	atomic_store(&wal_sync_fails, 0); /* even after a failed assertion */
+	regain_root();
+	chmod(f->dir, 0700);
 	store_close(f->s);
 	rm_file(f->dir, "dpc.db");
 	rm_file(f->dir, "dpc.db-wal");
@@ -1059,33 +1085,58 @@ static void test_open_missing_dir(void **state)
 	assert_null(store_open("", err, sizeof(err)));
 }
 
-/* Permission bits stop writes only for unprivileged users; tests usually
- * run as root, where the read-only case is covered by store_fail_writes()
- * and test_real_write_error instead. */
-static void test_readonly_file(void **state)
+/* A file the process may not write is refused at open, with SQLite's
+ * reason, rather than opened read-only to fail every later put; the file
+ * keeps its job for a writable open. */
+static void test_readonly_file_refused(void **state)
 {
 	struct fixture *f = *state;
-	char err[256];
-	int64_t id;
-	struct webhook_event ev;
+	int64_t counts[JOB__MAX];
+	char err[256] = "";
 
-	if (geteuid() == 0)
-		skip();
 	put_job(f->s, "exec-ro");
 	store_close(f->s);
 	f->s = NULL;
 	assert_int_equal(chmod(f->path, 0444), 0);
 	assert_int_equal(chmod(f->dir, 0555), 0);
+	drop_root();
 	f->s = store_open(f->path, err, sizeof(err));
-	if (f->s == NULL)
-		print_message("refused: %s\n", err);
-	if (f->s != NULL) {
-		make_event(&ev, "exec-ro2", ST_FAILED);
-		assert_int_equal(store_put(f->s, &ev, two_dests, 2, BIG_WINDOW, &id), ERR_IO);
-		assert_int_equal(store_healthy(f->s), 0);
-	}
-	chmod(f->dir, 0700);
-	chmod(f->path, 0600);
+	regain_root();
+	assert_int_equal(chmod(f->dir, 0700), 0);
+	assert_int_equal(chmod(f->path, 0600), 0);
+	assert_null(f->s);
+	assert_non_null(strstr(err, "readonly database"));
+	f->s = store_open(f->path, err, sizeof(err));
+	assert_non_null(f->s);
+	assert_int_equal(store_counts(f->s, counts), 0);
+	assert_int_equal(counts[JOB_QUEUED], 1);
+}
+
+/* A file turned read-only under an open store makes it unhealthy before
+ * any write finds out (its open descriptors could still write), and
+ * healthy again once it is writable. */
+static void test_readonly_file_unhealthy(void **state)
+{
+	struct fixture *f = *state;
+	char err[256] = "";
+
+	store_close(f->s);
+	f->s = NULL;
+	rm_file(f->dir, "dpc.db");
+	rm_file(f->dir, "dpc.db-lock");
+	assert_int_equal(chmod(f->dir, 0777), 0);
+	drop_root();
+	f->s = store_open(f->path, err, sizeof(err));
+	assert_non_null(f->s);
+	assert_int_equal(store_healthy(f->s), 1);
+	assert_int_equal(chmod(f->path, 0444), 0);
+	assert_int_equal(store_healthy(f->s), 0);
+	assert_int_equal(chmod(f->path, 0600), 0);
+	assert_int_equal(store_healthy(f->s), 1);
+	store_close(f->s);
+	f->s = NULL;
+	regain_root();
+	assert_int_equal(chmod(f->dir, 0700), 0);
 }
 
 struct waiter {
@@ -1581,7 +1632,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_garbage_file_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_damaged_page_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_missing_dir, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_readonly_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_readonly_file_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_readonly_file_unhealthy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_put_waits_for_wal_sync, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_request_spoils_no_batch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_upgrades_v1_file, setup, teardown),

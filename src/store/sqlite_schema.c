@@ -1,0 +1,324 @@
+/* The SQLite backend's file: the schema and its migrations, the integrity
+ * check, the owner lock and the recovery of running jobs, opening and
+ * closing a store, and the backend's row (store_backend_sqlite). */
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "errors.h"
+#include "log.h"
+#include "sqlite_int.h"
+
+static const char schema_v1[] =
+	"CREATE TABLE jobs ("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" project_id TEXT NOT NULL, execution_id TEXT NOT NULL,"
+	" pipeline_name TEXT NOT NULL DEFAULT '', environment TEXT NOT NULL DEFAULT '',"
+	" status TEXT NOT NULL, status_text TEXT NOT NULL DEFAULT '',"
+	" state TEXT NOT NULL CHECK (state IN"
+	"  ('queued','running','delivered','dead','ignored')),"
+	" attempts INTEGER NOT NULL DEFAULT 0,"
+	" received_ms INTEGER NOT NULL, not_before_ms INTEGER NOT NULL,"
+	" lease_until_ms INTEGER, last_error TEXT, finished_ms INTEGER);"
+	"CREATE INDEX jobs_claim ON jobs (state, not_before_ms);"
+	"CREATE INDEX jobs_lease ON jobs (state, lease_until_ms);"
+	"CREATE INDEX jobs_finished ON jobs (state, finished_ms);"
+	"CREATE TABLE deliveries ("
+	" job_id INTEGER NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,"
+	" dest TEXT NOT NULL,"
+	" state TEXT NOT NULL CHECK (state IN ('pending','delivered','dead')),"
+	" attempts INTEGER NOT NULL DEFAULT 0, not_before_ms INTEGER NOT NULL,"
+	" payload TEXT, last_error TEXT, updated_ms INTEGER NOT NULL,"
+	" PRIMARY KEY (job_id, dest));"
+	"CREATE TABLE dedup ("
+	" project_id TEXT NOT NULL, execution_id TEXT NOT NULL, status TEXT NOT NULL,"
+	" seen_ms INTEGER NOT NULL,"
+	" PRIMARY KEY (project_id, execution_id, status)) WITHOUT ROWID;"
+	"CREATE INDEX dedup_seen ON dedup (seen_ms);"
+	"PRAGMA user_version = 1;";
+
+/* Version 2: fewer b-trees for every put and state change. The job row is
+ * its own dedup key (jobs_key; jobs and keys were pruned with the same
+ * window anyway), and claims of expired leases and pruning use jobs_claim:
+ * few jobs are running, and a prune may scan the finished ones once a
+ * minute. Keys of dead jobs purged by hand are gone, so such a run's
+ * webhook is accepted again. */
+static const char schema_v2[] =
+	"DROP INDEX jobs_lease;"
+	"DROP INDEX jobs_finished;"
+	"DROP TABLE dedup;"
+	"CREATE INDEX jobs_key ON jobs (project_id, execution_id, status, received_ms);"
+	"PRAGMA user_version = 2;";
+
+/* Version 3: a row that stores other than the owner bump whenever they
+ * move jobs, so the owner's in-memory counts know when to count again. */
+static const char schema_v3[] =
+	"CREATE TABLE store_meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;"
+	"INSERT INTO store_meta VALUES ('foreign_writes', 0);"
+	"PRAGMA user_version = 3;";
+
+/* Opens one connection with the per-connection settings. Both
+ * connections run with synchronous=NORMAL: the group commit makes its
+ * batches durable with its own fdatasync of the WAL before it answers,
+ * and the bookkeeping connection may lose its last commits to a power
+ * loss (see DESIGN in sqlite_int.h). */
+static int conn_open(const char *path, sqlite3 **out, char *err, size_t errlen)
+{
+	const char *const pragmas[] = {
+		"PRAGMA journal_mode = WAL", "PRAGMA synchronous = NORMAL",
+		"PRAGMA foreign_keys = ON",
+	};
+	char val[64];
+	size_t i;
+	int rc;
+
+	rc = sqlite3_open_v2(path, out, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+	if (rc != SQLITE_OK) {
+		snprintf(err, errlen, "store: open %s: %s", path,
+			 *out ? sqlite3_errmsg(*out) : sqlite3_errstr(rc));
+		return ERR_IO;
+	}
+	sqlite3_extended_result_codes(*out, 1);
+	sqlite3_busy_timeout(*out, BUSY_TIMEOUT_MS);
+	for (i = 0; i < sizeof(pragmas) / sizeof(pragmas[0]); i++) {
+		rc = sq_pragma_text(*out, pragmas[i], val, sizeof(val));
+		if (rc != SQLITE_OK) {
+			snprintf(err, errlen, "store: open %s: %s", path, sqlite3_errmsg(*out));
+			return ERR_IO;
+		}
+		if (i == 0 && strcmp(val, "wal") != 0) {
+			snprintf(err, errlen, "store: open %s: cannot use WAL mode (got %s)", path, val);
+			return ERR_IO;
+		}
+	}
+	return 0;
+}
+
+static int check_integrity(sqlite3 *db, const char *path, char *err, size_t errlen)
+{
+	char res[256];
+	int rc = sq_pragma_text(db, "PRAGMA integrity_check", res, sizeof(res));
+
+	if (rc != SQLITE_OK) {
+		snprintf(err, errlen, "store: integrity check of %s failed: %s", path,
+			 sqlite3_errmsg(db));
+		return ERR_IO;
+	}
+	if (strcmp(res, "ok") != 0) {
+		char *p;
+		for (p = res; *p != '\0'; p++) /* keep the message on one line */
+			if ((unsigned char)*p < 0x20)
+				*p = ' ';
+		snprintf(err, errlen, "store: %s is corrupt (integrity_check: %s)", path, res);
+		return ERR_IO;
+	}
+	return 0;
+}
+
+/* Creates the schema of a new file or brings an older one up to date, in
+ * one transaction; refuses a file from a newer program. */
+static int schema_ensure(sqlite3 *db, const char *path, char *err, size_t errlen)
+{
+	char val[32];
+	long v;
+	int rc;
+
+	rc = sq_exec_raw(db, "BEGIN IMMEDIATE");
+	if (rc == 0)
+		rc = sq_map_rc(sq_pragma_text(db, "PRAGMA user_version", val, sizeof(val)));
+	if (rc != 0)
+		goto fail;
+	v = strtol(val, NULL, 10);
+	if (v > SCHEMA_VERSION) {
+		snprintf(err, errlen, "store: %s has schema version %ld, newer than %d", path,
+			 v, SCHEMA_VERSION);
+		sq_rollback(db);
+		return ERR_IO;
+	}
+	if (v < 1)
+		rc = sq_exec_raw(db, schema_v1);
+	if (rc == 0 && v < 2)
+		rc = sq_exec_raw(db, schema_v2);
+	if (rc == 0 && v < 3)
+		rc = sq_exec_raw(db, schema_v3);
+	if (rc == 0)
+		rc = sq_map_rc(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL));
+	if (rc == 0)
+		return 0;
+fail:
+	snprintf(err, errlen, "store: schema of %s: %s", path, sqlite3_errmsg(db));
+	sq_rollback(db);
+	return ERR_IO;
+}
+
+/* Takes the process lock "<path>-lock" (flock, held until store_close).
+ * Returns 1 when this process is the only live user of the file. */
+static int owner_lock(struct sq_store *s)
+{
+	char lp[sizeof(s->path) + 8];
+
+	if (snprintf(lp, sizeof(lp), "%s-lock", s->path) >= (int)sizeof(lp))
+		return 0;
+	s->lock_fd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (s->lock_fd < 0)
+		return 0;
+	return flock(s->lock_fd, LOCK_EX | LOCK_NB) == 0;
+}
+
+/* Jobs left running belong to threads of a process that is gone, unless
+ * another process (a running service while the CLI opens the file) still
+ * holds the lock: then their leases are live and only expiry frees them. */
+static int recover_running(struct sq_store *s, char *err, size_t errlen)
+{
+	int n = 0;
+	int rc;
+
+	s->owner = owner_lock(s);
+	if (!s->owner) {
+		log_msg(LOG_INFO, "store: %s is held by another open store; running jobs"
+				  " left to their leases", s->path);
+		return 0;
+	}
+	rc = sq_stmt_run(&s->bk, "UPDATE jobs SET state = 'queued', lease_until_ms = NULL"
+				 " WHERE state = 'running'", NULL, 0, &n);
+	if (rc != 0) {
+		snprintf(err, errlen, "store: recover %s: %s", s->path, sqlite3_errmsg(s->bk.db));
+		return rc;
+	}
+	if (n > 0)
+		log_msg(LOG_INFO, "store: recover: %d running job(s) queued again", n);
+	return 0;
+}
+
+/* Sets up the locks and condition variables; the condition variables
+ * wait on the monotonic clock. */
+static int sync_init(struct sq_store *s)
+{
+	pthread_condattr_t ca;
+	int rc;
+
+	if (store_base_init(&s->base, &store_backend_sqlite) != 0)
+		return ERR_NOMEM;
+	if (pthread_condattr_init(&ca) != 0)
+		return ERR_NOMEM;
+	rc = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	if (rc == 0)
+		rc = pthread_cond_init(&s->q_cv, &ca);
+	if (rc == 0)
+		rc = pthread_cond_init(&s->s_cv, &ca);
+	pthread_condattr_destroy(&ca);
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_mutex_init(&s->txmu, NULL);
+	pthread_mutex_init(&s->qmu, NULL);
+	pthread_mutex_init(&s->smu, NULL);
+	pthread_mutex_init(&s->cmu, NULL);
+	return rc == 0 ? 0 : ERR_NOMEM;
+}
+
+static int open_all(struct sq_store *s, char *err, size_t errlen)
+{
+	int rc;
+
+	rc = conn_open(s->path, &s->bk.db, err, errlen);
+	if (rc == 0)
+		rc = check_integrity(s->bk.db, s->path, err, errlen);
+	if (rc == 0)
+		rc = schema_ensure(s->bk.db, s->path, err, errlen);
+	if (rc == 0)
+		rc = recover_running(s, err, errlen);
+	if (rc == 0 && sq_counts_seed(s) != 0) {
+		snprintf(err, errlen, "store: count jobs of %s: %s", s->path, sqlite3_errmsg(s->bk.db));
+		rc = ERR_IO;
+	}
+	if (rc == 0)
+		rc = conn_open(s->path, &s->wr.db, err, errlen);
+	if (rc == 0)
+		rc = sq_commit_start(s, err, errlen);
+	return rc;
+}
+
+static void sq_close(struct store *base);
+
+/* The front checked path: non-empty and shorter than STORE_PATH_MAX. */
+static struct store *sq_open(const char *path, char *err, size_t errlen)
+{
+	struct sq_store *s;
+
+	s = calloc(1, sizeof(*s));
+	if (s == NULL || sync_init(s) != 0) {
+		snprintf(err, errlen, "store: out of memory");
+		free(s);
+		return NULL;
+	}
+	memcpy(s->path, path, strlen(path) + 1);
+	s->lock_fd = -1;
+	s->wal_fd = -1;
+	atomic_init(&s->healthy, 1);
+	atomic_init(&s->fail_writes, 0);
+	atomic_init(&s->commits, 0);
+	atomic_init(&s->last_probe_ms, 0);
+	if (open_all(s, err, errlen) != 0) {
+		sq_close(&s->base);
+		return NULL;
+	}
+	return &s->base;
+}
+
+static void sq_close(struct store *base)
+{
+	struct sq_store *s = sq_of(base);
+
+	sq_commit_stop(s);
+	sq_conn_close(&s->wr);
+	sq_conn_close(&s->bk);
+	if (s->lock_fd >= 0)
+		close(s->lock_fd);
+	pthread_mutex_destroy(&s->mu);
+	pthread_mutex_destroy(&s->txmu);
+	pthread_mutex_destroy(&s->qmu);
+	pthread_cond_destroy(&s->q_cv);
+	pthread_mutex_destroy(&s->smu);
+	pthread_mutex_destroy(&s->cmu);
+	pthread_cond_destroy(&s->s_cv);
+	store_base_fini(&s->base);
+	free(s);
+}
+
+/* A plain file path: SQLite serves every database no other backend
+ * claims. */
+static int sq_accepts(const char *path)
+{
+	(void)path;
+	return 1;
+}
+
+const struct store_backend store_backend_sqlite = {
+	.name = "sqlite",
+	.accepts = sq_accepts,
+	.open = sq_open,
+	.close = sq_close,
+	.put_async = sq_put_async,
+	.claim = sq_claim,
+	.deliveries = sq_deliveries,
+	.delivery_record = sq_delivery_record,
+	.job_settle = sq_job_settle,
+	.job_retry = sq_job_retry,
+	.job_end = sq_job_end,
+	.job_release = sq_job_release,
+	.list = sq_list,
+	.dead_retry = sq_dead_retry,
+	.dead_purge = sq_dead_purge,
+	.prune = sq_prune,
+	.counts = sq_counts,
+	.healthy = sq_healthy,
+	.fail_writes = sq_fail_writes,
+	.commit_count = sq_commit_count,
+};

@@ -1,0 +1,78 @@
+/* The store's backend boundary, private to src/store/: the operations a
+ * backend implements (one struct store_backend per backend, as curl's
+ * vtls backends fill a struct Curl_ssl) and the part of every open store
+ * that the backend-neutral front (store.c) owns. The front validates
+ * arguments and dispatches each public store_*() call through s->be; a
+ * backend never sees a NULL store or an argument store.h calls invalid. */
+#ifndef DPC_STORE_INT_H
+#define DPC_STORE_INT_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store.h"
+
+#define STORE_PATH_MAX 4096 /* bytes of a database path, with its NUL */
+#define STORE_DEST_MAX 128  /* sizeof(struct delivery).dest */
+
+/* The operations of one backend. Each has the contract of the public
+ * function of the same name in store.h, with the arguments the front has
+ * already checked (see store.c); every one is required. */
+struct store_backend {
+	const char *name;       /* "sqlite" */
+	/* Nonzero when this backend serves the database named by path; the
+	 * front asks each backend in turn, the last one (SQLite) takes any
+	 * path. */
+	int (*accepts)(const char *path);
+	/* path is valid (non-empty, shorter than STORE_PATH_MAX); the
+	 * result starts with a struct store set up by store_base_init(). */
+	struct store *(*open)(const char *path, char *err, size_t errlen);
+	/* Finishes every queued put, then frees s (store_base_fini() too). */
+	void (*close)(struct store *s);
+	/* ev and dests passed put_valid(); dedup_window_s is clamped to
+	 * [0, INT64_MAX / 2000]. */
+	int (*put_async)(struct store *s, const struct webhook_event *ev, char *const *dests,
+			 size_t n_dests, int64_t dedup_window_s, store_put_done_fn done,
+			 void *ctx);
+	int (*claim)(struct store *s, int64_t now_ms, int64_t lease_ms, struct job *out);
+	/* *out and *n start as NULL and 0; the front frees what is there on
+	 * an error. */
+	int (*deliveries)(struct store *s, int64_t job_id, struct delivery **out, size_t *n);
+	int (*delivery_record)(struct store *s, int64_t job_id, const char *dest,
+			       const struct dlv_outcome *o, int settle);
+	int (*job_settle)(struct store *s, int64_t job_id);
+	int (*job_retry)(struct store *s, int64_t job_id, int64_t not_before_ms,
+			 const char *error);
+	int (*job_end)(struct store *s, int64_t job_id, enum job_state st, const char *reason);
+	int (*job_release)(struct store *s, int64_t job_id);
+	int (*list)(struct store *s, int st, size_t limit, store_job_fn fn, void *ctx);
+	/* *count is the caller's (never NULL); the front wakes the workers
+	 * when jobs were queued again. */
+	int (*dead_retry)(struct store *s, int64_t job_id, size_t *count);
+	int (*dead_purge)(struct store *s, int64_t older_than_s, size_t *count);
+	int (*prune)(struct store *s, int64_t window_s);
+	int (*counts)(struct store *s, int64_t counts[JOB__MAX]);
+	int (*healthy)(struct store *s);
+	void (*fail_writes)(struct store *s, int on);
+	uint64_t (*commit_count)(struct store *s);
+};
+
+/* What every open store has, whatever its backend: a backend's own
+ * struct begins with it. The wait/wake sequence is the front's. */
+struct store {
+	const struct store_backend *be;
+	pthread_mutex_t wmu;    /* store_wait()/store_wake() */
+	pthread_cond_t wcv;
+	uint64_t wseq;
+};
+
+/* Sets up the front's part of a newly allocated store for backend be.
+ * Returns 0 or ERR_NOMEM. */
+int store_base_init(struct store *s, const struct store_backend *be);
+/* Undoes store_base_init(). */
+void store_base_fini(struct store *s);
+
+extern const struct store_backend store_backend_sqlite;
+
+#endif
