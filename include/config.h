@@ -10,17 +10,16 @@
 #include <stdint.h>
 #include <stdio.h>
 
-enum dest_type { DEST_SLACK, DEST_TEAMS, DEST__MAX };
-extern const char *const dest_type_names[DEST__MAX]; /* "slack", "teams" */
+struct target; /* target.h */
 
 enum log_format { LOG_FMT_LOGFMT, LOG_FMT_JSON, LOG_FMT__MAX };
 
 struct destination {
 	char *name;          /* section suffix: [destination NAME] */
-	enum dest_type type; /* type = slack | teams */
+	const struct target *target; /* type = a name in the target table (slack | teams) */
 	char *url;           /* url: a secret; never print it unredacted */
 	char *mention;       /* mention: optional, added on failures only (Slack markup, or Teams UPN) */
-	double rate_per_sec; /* rate: max messages/s (default 1 slack, 4 teams) */
+	double rate_per_sec; /* rate: max messages/s (default: the target's) */
 };
 
 struct project {

@@ -26,6 +26,7 @@
 #include "config.h"
 #include "errors.h"
 #include "status.h"
+#include "target.h"
 
 #define MAX_VALUE (64 * 1024)   /* expanded value or _file content */
 #define MAX_LINE (64 * 1024)    /* physical line */
@@ -34,11 +35,6 @@
 #define MAX_PROJECTS 4096
 #define MAX_DIAGS 500
 #define MAX_KEYS 64             /* seen-masks are uint64_t */
-
-const char *const dest_type_names[DEST__MAX] = {
-	[DEST_SLACK] = "slack",
-	[DEST_TEAMS] = "teams",
-};
 
 static const char *const format_names[LOG_FMT__MAX] = {
 	[LOG_FMT_LOGFMT] = "logfmt",
@@ -130,7 +126,7 @@ static const struct key keys[] = {
 	CK(SEC_DELIVERY, "proxy", V_STR, proxy, 0, 0, 0),
 	CK(SEC_DELIVERY, "connect_timeout", V_DUR, connect_timeout, 1, 300, 0),
 	CK(SEC_DELIVERY, "timeout", V_DUR, timeout, 1, 3600, 0),
-	DK("type", V_DTYPE, type, 0),
+	DK("type", V_DTYPE, target, 0),
 	DK("url", V_STR, url, K_SECRET),
 	DK("mention", V_STR, mention, 0),
 	DK("rate", V_RATE, rate_per_sec, 0),
@@ -521,6 +517,19 @@ static int set_number(struct parse *p, const struct key *k, const char *v, void 
 	return 0;
 }
 
+/* type = NAME: a row of the target table, which also words the error. */
+static int set_target(struct parse *p, const struct key *k, const char *v,
+		      const struct target **field)
+{
+	char names[256];
+
+	*field = target_find(v);
+	if (*field != NULL)
+		return 0;
+	target_names(names, sizeof(names), NULL);
+	return bad_value(p, k, v, names);
+}
+
 static int set_enum(struct parse *p, const struct key *k, const char *v, void *field)
 {
 	int i;
@@ -537,11 +546,7 @@ static int set_enum(struct parse *p, const struct key *k, const char *v, void *f
 		*(enum log_format *)field = (enum log_format)i;
 		return 0;
 	case V_DTYPE:
-		i = name_index(dest_type_names, DEST__MAX, v);
-		if (i < 0)
-			return bad_value(p, k, v, "slack or teams");
-		*(enum dest_type *)field = (enum dest_type)i;
-		return 0;
+		return set_target(p, k, v, (const struct target **)field);
 	default:
 		for (i = 0; i < (int)(sizeof(regions) / sizeof(regions[0])); i++) {
 			if (strcasecmp(v, regions[i].name) == 0) {
@@ -969,25 +974,23 @@ static int url_scheme_ok(struct parse *p, const char *url, int line, const char 
 	return 1;
 }
 
-/* Teams' Office 365 connector hosts stopped working in 2025. */
-static int retired_teams_url(const char *url)
+/* The target's own URL rule and default rate, once type and url are known. */
+static void check_target(struct parse *p, struct destination *d, const struct meta *m)
 {
-	const char *h = strstr(url, "://");
-	size_t hl;
+	const char *warning;
 
-	if (h == NULL)
-		return 0;
-	h += 3;
-	hl = strcspn(h, "/:?#");
-	if (hl >= 18 && strncasecmp(h + hl - 18, "webhook.office.com", 18) == 0 &&
-	    (hl == 18 || h[hl - 19] == '.'))
-		return 1;
-	return strncasecmp(h, "outlook.office.com/webhook", 26) == 0 ||
-	       strncasecmp(h, "outlook.office365.com/webhook", 29) == 0;
+	if (d->target == NULL)
+		return; /* reported as missing or invalid */
+	warning = d->target->url_warning != NULL ? d->target->url_warning(d->url) : NULL;
+	if (warning != NULL)
+		pwarn(p, key_line(m, "url"), "%s", warning);
+	if (d->rate_per_sec == 0.0)
+		d->rate_per_sec = d->target->default_rate;
 }
 
 static void check_destinations(struct parse *p)
 {
+	char names[256];
 	size_t i;
 	struct destination *d;
 	struct meta *m;
@@ -997,8 +1000,10 @@ static void check_destinations(struct parse *p)
 	for (i = 0; i < p->c->n_destinations; i++) {
 		d = &p->c->destinations[i];
 		m = &p->dmeta[i];
-		if (key_line(m, "type") == m->line)
-			perr(p, m->line, "[destination %s] needs type = slack or teams", d->name);
+		if (key_line(m, "type") == m->line) {
+			target_names(names, sizeof(names), NULL);
+			perr(p, m->line, "[destination %s] needs type = %s", d->name, names);
+		}
 		if (d->url == NULL) {
 			/* A url that was given but failed has been reported. */
 			if (key_line(m, "url") == m->line)
@@ -1007,11 +1012,7 @@ static void check_destinations(struct parse *p)
 		}
 		if (!url_scheme_ok(p, d->url, key_line(m, "url"), "url"))
 			continue;
-		if (d->type == DEST_TEAMS && retired_teams_url(d->url))
-			pwarn(p, key_line(m, "url"),
-			      "retired Office 365 connector URL; use a Teams Workflows webhook");
-		if (d->rate_per_sec == 0.0)
-			d->rate_per_sec = d->type == DEST_TEAMS ? 4.0 : 1.0;
+		check_target(p, d, m);
 	}
 }
 
@@ -1374,7 +1375,7 @@ void config_print_summary(const struct config *c, FILE *out)
 	for (j = 0; j < c->n_destinations; j++) {
 		d = &c->destinations[j];
 		config_redact_url(d->url, red, sizeof(red));
-		fprintf(out, "  %-16s %-5s %s rate %.2g/s%s\n", d->name, dest_type_names[d->type], red,
+		fprintf(out, "  %-16s %-5s %s rate %.2g/s%s\n", d->name, d->target->name, red,
 			d->rate_per_sec, d->mention != NULL ? " mention set" : "");
 	}
 }
