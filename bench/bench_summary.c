@@ -18,9 +18,8 @@
 #include <sys/resource.h>
 #include <time.h>
 
-#include "config.h"
-#include "render.h"
 #include "summary.h"
+#include "target.h"
 
 #define PAGE 100
 #define PAGE_BUF (PAGE * 1024)
@@ -141,7 +140,7 @@ int main(int argc, char **argv)
 		"\"Finance/load_dwh.orch.yaml\",\"environmentName\":\"prod\",\"status\":\"FAILED\","
 		"\"trigger\":\"SCHEDULE\",\"startedAt\":\"2024-05-01T00:00:00.000Z\","
 		"\"finishedAt\":\"2024-05-01T03:00:00.000Z\"}";
-	struct destination d = { .name = "bench", .type = DEST_SLACK, .url = "http://x" };
+	struct render_opts d = { .mention = NULL };
 	struct gen g = { 0 };
 	struct summary s;
 	uint64_t steps, root, per_child, t;
@@ -182,9 +181,8 @@ int main(int argc, char **argv)
 	summary_finish(&s);
 	g.cpu_ns += cpu_now() - t;
 	t = cpu_now();
-	a = slack_render(&s, &d);
-	d.type = DEST_TEAMS;
-	b = teams_render(&s, &d);
+	a = target_find("slack")->render(&s, &d);
+	b = target_find("teams")->render(&s, &d);
 	g.render_ns = cpu_now() - t;
 	peak_kb = peak_rss_kb();
 	printf("{\"steps\":%" PRIu64 ",\"children\":%d,\"pages\":%zu,\"counted\":%" PRIu64

@@ -12,16 +12,15 @@
 
 #include "log.h"
 
-enum dest_type { DEST_SLACK, DEST_TEAMS, DEST__MAX };
-extern const char *const dest_type_names[DEST__MAX]; /* "slack", "teams" */
+struct target; /* target.h */
 
 
 struct destination {
 	char *name;          /* section suffix: [destination NAME] */
-	enum dest_type type; /* type = slack | teams */
+	const struct target *target; /* type = a name in the target table (slack | teams) */
 	char *url;           /* url: a secret; never print it unredacted */
 	char *mention;       /* mention: optional, added on failures only (Slack markup, or Teams UPN) */
-	double rate_per_sec; /* rate: max messages/s (default 1 slack, 4 teams) */
+	double rate_per_sec; /* rate: max messages/s (default: the target's) */
 };
 
 struct project {

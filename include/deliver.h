@@ -1,4 +1,4 @@
-/* Chat delivery: POST a rendered body to a Slack or Teams webhook and say
+/* Chat delivery: POST a rendered body to a chat target's webhook and say
  * whether it worked, should be retried or should be given up. */
 #ifndef DPC_DELIVER_H
 #define DPC_DELIVER_H
@@ -28,9 +28,14 @@ struct deliver_result {
  * the whole body is withheld. Pure; never fails. */
 void deliver_snippet(const char *body, size_t len, const char *url, char *out, size_t outlen);
 
-/* Posts body as application/json. Any 2xx is DELIVER_OK (Slack 200 "ok",
- * Teams 202); network, 408, 429, 5xx are DELIVER_RETRY; other 4xx
+struct target;
+
+/* Posts body with t's content type; t's classifier reads the reply (any 2xx
+ * is DELIVER_OK for Slack and Teams, Teams also retries a 200 that reports
+ * "HTTP error 429"; 408, 429, 5xx are DELIVER_RETRY; other 4xx
+ * DELIVER_PERMANENT). No response is DELIVER_RETRY, a refused URL
  * DELIVER_PERMANENT. Returns 0 when r was filled (always, barring NOMEM). */
-int deliver_post(struct httpc *h, const char *url, const char *body, struct deliver_result *r);
+int deliver_post(struct httpc *h, const struct target *t, const char *url, const char *body,
+		 struct deliver_result *r);
 
 #endif

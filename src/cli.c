@@ -22,6 +22,7 @@
 #include "route.h"
 #include "store.h"
 #include "summary.h"
+#include "target.h"
 
 const char cli_usage[] =
 	"usage: dpc-notify [-c FILE] [serve]\n"
@@ -64,22 +65,28 @@ int cli_check_config(const char *path)
 	return 0;
 }
 
-static char *render_format(const struct summary *s, const char *fmt, const struct destination *d)
+/* The target row a preview format names, or NULL for "text" (and for an
+ * unknown name, which the caller has refused). Exact case, as ever. */
+static const struct target *preview_target(const char *fmt)
 {
-	static const struct destination plain = { .name = "preview", .type = DEST_SLACK };
+	const struct target *t = target_find(fmt);
 
-	if (d == NULL)
-		d = &plain;
-	if (strcmp(fmt, "slack") == 0)
-		return slack_render(s, d);
-	if (strcmp(fmt, "teams") == 0)
-		return teams_render(s, d);
-	return plaintext_render(s);
+	return t != NULL && strcmp(t->name, fmt) == 0 ? t : NULL;
+}
+
+/* A preview has no destination, so no mention. */
+static char *render_format(const struct summary *s, const char *fmt)
+{
+	static const struct render_opts none = { .mention = NULL };
+	const struct target *t = preview_target(fmt);
+
+	return t != NULL ? t->render(s, &none) : plaintext_render(s);
 }
 
 static int cmd_preview(struct config *c, int argc, char **argv)
 {
 	const char *fmt = "text";
+	char names[256];
 	struct dpc *d = NULL;
 	struct httpc *h = NULL;
 	struct summary s;
@@ -102,8 +109,9 @@ static int cmd_preview(struct config *c, int argc, char **argv)
 			return 2;
 		}
 	}
-	if (strcmp(fmt, "slack") && strcmp(fmt, "teams") && strcmp(fmt, "text")) {
-		fprintf(stderr, "preview: --format must be slack, teams or text\n");
+	if (preview_target(fmt) == NULL && strcmp(fmt, "text") != 0) {
+		target_names(names, sizeof(names), "text");
+		fprintf(stderr, "preview: --format must be %s\n", names);
 		return 2;
 	}
 	d = dpc_new(c);
@@ -116,7 +124,7 @@ static int cmd_preview(struct config *c, int argc, char **argv)
 		fprintf(stderr, "preview: %s\n", e.message[0] ? e.message : "Matillion API request failed");
 		goto out;
 	}
-	out = render_format(&s, fmt, NULL);
+	out = render_format(&s, fmt);
 	if (out == NULL)
 		goto out;
 	printf("%s\n", out);
@@ -182,8 +190,8 @@ static int cmd_send_test(struct config *c, int argc, char **argv)
 	h = httpc_from_config(c);
 	if (h == NULL || sample_summary(&s, c) != 0)
 		goto out;
-	body = d->type == DEST_TEAMS ? teams_render(&s, d) : slack_render(&s, d);
-	if (body == NULL || deliver_post(h, d->url, body, &r) != 0) {
+	body = d->target->render(&s, &(const struct render_opts){ .mention = d->mention });
+	if (body == NULL || deliver_post(h, d->target, d->url, body, &r) != 0) {
 		fprintf(stderr, "send-test: cannot build the test message\n");
 		goto out;
 	}
@@ -194,7 +202,7 @@ static int cmd_send_test(struct config *c, int argc, char **argv)
 		snprintf(what, sizeof(what), "HTTP %ld %s", r.http_status, r.detail);
 	else
 		snprintf(what, sizeof(what), "no HTTP response: %s", r.detail);
-	printf("send-test %s (%s): %s, %s, %.3fs\n", d->name, dest_type_names[d->type],
+	printf("send-test %s (%s): %s, %s, %.3fs\n", d->name, d->target->name,
 	       deliver_class_names[r.cls], what, r.seconds);
 	rc = r.cls == DELIVER_OK ? 0 : 1;
 out:

@@ -10,6 +10,7 @@
 
 #include "auth.h"
 #include "config_int.h"
+#include "target.h"
 #include "errors.h"
 #include "parse.h"
 
@@ -56,25 +57,23 @@ static int url_scheme_ok(struct parse *p, const char *url, int line, const char 
 	return 1;
 }
 
-/* Teams' Office 365 connector hosts stopped working in 2025. */
-static int retired_teams_url(const char *url)
+/* The target's own URL rule and default rate, once type and url are known. */
+static void check_target(struct parse *p, struct destination *d, const struct meta *m)
 {
-	const char *h = strstr(url, "://");
-	size_t hl;
+	const char *warning;
 
-	if (h == NULL)
-		return 0;
-	h += 3;
-	hl = strcspn(h, "/:?#");
-	if (hl >= 18 && strncasecmp(h + hl - 18, "webhook.office.com", 18) == 0 &&
-	    (hl == 18 || h[hl - 19] == '.'))
-		return 1;
-	return strncasecmp(h, "outlook.office.com/webhook", 26) == 0 ||
-	       strncasecmp(h, "outlook.office365.com/webhook", 29) == 0;
+	if (d->target == NULL)
+		return; /* reported as missing or invalid */
+	warning = d->target->url_warning != NULL ? d->target->url_warning(d->url) : NULL;
+	if (warning != NULL)
+		cfg_warn(p, key_line(m, "url"), "%s", warning);
+	if (d->rate_per_sec == 0.0)
+		d->rate_per_sec = d->target->default_rate;
 }
 
 static void check_destinations(struct parse *p)
 {
+	char names[256];
 	size_t i;
 	struct destination *d;
 	struct meta *m;
@@ -84,8 +83,10 @@ static void check_destinations(struct parse *p)
 	for (i = 0; i < p->c->n_destinations; i++) {
 		d = &p->c->destinations[i];
 		m = &p->dmeta[i];
-		if (key_line(m, "type") == m->line)
-			cfg_err(p, m->line, "[destination %s] needs type = slack or teams", d->name);
+		if (key_line(m, "type") == m->line) {
+			target_names(names, sizeof(names), NULL);
+			cfg_err(p, m->line, "[destination %s] needs type = %s", d->name, names);
+		}
 		if (d->url == NULL) {
 			/* A url that was given but failed has been reported. */
 			if (key_line(m, "url") == m->line)
@@ -94,11 +95,7 @@ static void check_destinations(struct parse *p)
 		}
 		if (!url_scheme_ok(p, d->url, key_line(m, "url"), "url"))
 			continue;
-		if (d->type == DEST_TEAMS && retired_teams_url(d->url))
-			cfg_warn(p, key_line(m, "url"),
-			      "retired Office 365 connector URL; use a Teams Workflows webhook");
-		if (d->rate_per_sec == 0.0)
-			d->rate_per_sec = d->type == DEST_TEAMS ? 4.0 : 1.0;
+		check_target(p, d, m);
 	}
 }
 

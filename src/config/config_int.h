@@ -44,7 +44,7 @@ enum vtype {
 	V_LEVEL,  /* char *: one of names[], kept as written */
 	V_ENUM,   /* int-sized enum: index in names[] */
 	V_REGION, /* sets the parse's region; check.c derives api_base */
-	V_DTYPE,  /* enum dest_type */
+	V_DTYPE,  /* const struct target *, by name from the target table */
 	V_RATE,   /* double messages per second */
 	V_STATUS  /* unsigned mask of STATUS_BIT() */
 };

@@ -9,11 +9,6 @@
 #include "log.h"
 #include "status.h"
 
-const char *const dest_type_names[DEST__MAX] = {
-	[DEST_SLACK] = "slack",
-	[DEST_TEAMS] = "teams",
-};
-
 const char *const cfg_region_names[N_REGIONS] = { "eu1", "us1" };
 const char *const cfg_region_api_bases[N_REGIONS] = {
 	"https://eu1.api.matillion.com/dpc",
@@ -84,7 +79,7 @@ const struct key cfg_keys[] = {
 	STR(SEC_DELIVERY, "proxy", proxy, NULL, K_URL),
 	NUM(SEC_DELIVERY, "connect_timeout", V_DUR, connect_timeout, 1, 300, 5),
 	NUM(SEC_DELIVERY, "timeout", V_DUR, timeout, 1, 3600, 20),
-	DEST("type", V_DTYPE, type, 0),
+	DEST("type", V_DTYPE, target, 0),
 	DEST("url", V_STR, url, K_SECRET | K_URL),
 	DEST("mention", V_STR, mention, 0),
 	DEST("rate", V_RATE, rate_per_sec, 0),

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "config_int.h"
+#include "target.h"
 #include "status.h"
 
 #define HOST_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.-:[]"
@@ -128,7 +129,7 @@ void config_print_summary(const struct config *c, FILE *out)
 	for (j = 0; j < c->n_destinations; j++) {
 		d = &c->destinations[j];
 		config_redact_url(d->url, red, sizeof(red));
-		fprintf(out, "  %-16s %-5s %s rate %.2g/s%s\n", d->name, dest_type_names[d->type], red,
+		fprintf(out, "  %-16s %-5s %s rate %.2g/s%s\n", d->name, d->target->name, red,
 			d->rate_per_sec, d->mention != NULL ? " mention set" : "");
 	}
 }
@@ -199,7 +200,7 @@ static void print_key(FILE *out, const struct config *c, const struct key *k, co
 		fputs(region_of(c) != NULL ? region_of(c) : "(api_base)", out);
 		break;
 	case V_DTYPE:
-		fputs(dest_type_names[*(const enum dest_type *)f], out);
+		fputs((*(const struct target *const *)f)->name, out);
 		break;
 	case V_RATE:
 		fprintf(out, "%.2g", *(const double *)f);

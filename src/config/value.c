@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "config_int.h"
+#include "target.h"
 #include "errors.h"
 #include "parse.h"
 #include "status.h"
@@ -271,16 +272,16 @@ static int set_name(struct parse *p, const struct key *k, const char *v, void *f
 	return 0;
 }
 
-/* The destination type stays apart from the name table: the target table
- * will own these names. */
+/* type = NAME: a row of the target table, which also words the error. */
 static int set_dest_type(struct parse *p, const struct key *k, const char *v, void *field)
 {
-	int i = parse_name(dest_type_names, DEST__MAX, v);
+	char names[256];
 
-	if (i < 0)
-		return bad_value(p, k, v, "slack or teams");
-	*(enum dest_type *)field = (enum dest_type)i;
-	return 0;
+	*(const struct target **)field = target_find(v);
+	if (*(const struct target **)field != NULL)
+		return 0;
+	target_names(names, sizeof(names), NULL);
+	return bad_value(p, k, v, names);
 }
 
 static int set_rate(struct parse *p, const struct key *k, const char *v, double *field)

@@ -1,5 +1,6 @@
-/* Chat delivery: one POST of an already rendered JSON body to a Slack or
- * Teams incoming webhook, turned into ok / retry / give up. The detail text
+/* Chat delivery: one POST of an already rendered body to a chat target's
+ * incoming webhook, turned into ok / retry / give up by the target's own
+ * reading of the reply. The detail text
  * is for logs and the dead-letter record, so it carries the status and the
  * start of the reply (Slack answers with bare words like invalid_payload)
  * but never the URL, which is a secret: not whole, and no fragment of 8 or
@@ -15,6 +16,7 @@
 
 #include "errors.h"
 #include "metrics.h"
+#include "target.h"
 
 
 const char *const deliver_class_names[DELIVER__MAX] = {
@@ -23,18 +25,13 @@ const char *const deliver_class_names[DELIVER__MAX] = {
 	[DELIVER_PERMANENT] = "permanent",
 };
 
-/* Legacy Teams connectors reported throttling as a 200 whose body says so. */
-static int throttled_in_body(const struct httpc_response *resp)
+/* The target reads the reply: what counts as delivered is its own rule. */
+static enum deliver_class classify(const struct target *t, const struct httpc_response *resp)
 {
-	return resp->body && strstr(resp->body, "HTTP error 429") != NULL;
-}
-
-static enum deliver_class classify(const struct httpc_response *resp)
-{
-	int c = httpc_classify(resp->status);
+	int c = t->classify(resp->status, httpc_classify(resp->status), resp->body, resp->len);
 
 	if (c == 0)
-		return throttled_in_body(resp) ? DELIVER_RETRY : DELIVER_OK;
+		return DELIVER_OK;
 	return c == ERR_TRANSIENT ? DELIVER_RETRY : DELIVER_PERMANENT;
 }
 
@@ -238,27 +235,27 @@ void deliver_snippet(const char *body, size_t len, const char *url, char *out, s
 	free(forms);
 }
 
-static void fill_from_status(const struct httpc_response *resp, int rc, const char *url,
-			     struct deliver_result *r)
+static void fill_from_status(const struct target *t, const struct httpc_response *resp, int rc,
+			     const char *url, struct deliver_result *r)
 {
 	char snip[DELIVER_SNIPPET_MAX + 1];
 
-	r->cls = classify(resp);
+	r->cls = classify(t, resp);
 	deliver_snippet(resp->body, resp->len, url, snip, sizeof(snip));
 	snprintf(r->detail, sizeof(r->detail), "HTTP %ld%s%s%s%.120s", resp->status,
 		 snip[0] ? " " : "", snip,
 		 rc == ERR_LIMIT ? "; " : "", rc == ERR_LIMIT ? resp->error : "");
 }
 
-int deliver_post(struct httpc *h, const char *url, const char *body, struct deliver_result *r)
+int deliver_post(struct httpc *h, const struct target *t, const char *url, const char *body,
+		 struct deliver_result *r)
 {
-	static const char *const headers[] = {
-		"Content-Type: application/json",
-		"Accept: */*",
-		NULL,
-	};
+	char type[128];
+	const char *const headers[] = { type, "Accept: */*", NULL };
 	struct httpc_response resp;
 	int rc;
+
+	snprintf(type, sizeof(type), "Content-Type: %s", t->content_type);
 
 	rc = httpc_request(h, "POST", url, headers, body, body ? strlen(body) : 0, &resp);
 	r->http_status = resp.status;
@@ -270,7 +267,7 @@ int deliver_post(struct httpc *h, const char *url, const char *body, struct deli
 		return ERR_NOMEM;
 	}
 	if (resp.status > 0 && (rc == 0 || rc == ERR_LIMIT)) {
-		fill_from_status(&resp, rc, url, r);
+		fill_from_status(t, &resp, rc, url, r);
 	} else {
 		/* No response: a refused URL is permanent, the network is not. */
 		r->cls = rc == ERR_PERMANENT ? DELIVER_PERMANENT : DELIVER_RETRY;

@@ -48,10 +48,10 @@
 #include "log.h"
 #include "metrics.h"
 #include "ratelimit.h"
-#include "render.h"
 #include "retry.h"
 #include "route.h"
 #include "summary.h"
+#include "target.h"
 #include "worker.h"
 
 #define LEASE_MS (10 * 60 * 1000)  /* longer than any job can take */
@@ -222,9 +222,12 @@ out:
 	return rl;
 }
 
+/* The body for d, rendered by its target's row. */
 static char *render_for(const struct summary *s, const struct destination *d)
 {
-	return d->type == DEST_TEAMS ? teams_render(s, d) : slack_render(s, d);
+	const struct render_opts o = { .mention = d->mention };
+
+	return d->target->render(s, &o);
 }
 
 /* Fills identity fields the webhook already told us, so a degraded notice
@@ -373,7 +376,7 @@ static int post_one(struct wctx *t, const struct config *c, const struct job *j,
 		if (wait > PACE_SLEEP_MAX_MS)
 			return post_later(t, c, j, p, wait);
 	}
-	rc = deliver_post(t->http, p->d->url, p->dl->payload, &r);
+	rc = deliver_post(t->http, p->d->target, p->d->url, p->dl->payload, &r);
 	if (rc)
 		return rc;
 	now = clock_wall_ms();

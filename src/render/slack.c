@@ -24,8 +24,14 @@
 
 #include <cjson/cJSON.h>
 
-#include "render.h"
+#include "render_int.h"
 #include "text.h"
+
+/* Slack's documented ceilings, published in the row's limits. */
+#define SLACK_MAX_BLOCKS 50
+#define SLACK_MAX_SECTION 3000
+#define SLACK_MAX_HEADER 150
+#define SLACK_TEXT_BUDGET 10000
 
 #define ELLIPSIS "\xe2\x80\xa6"
 #define PATH_CHARS 300    /* a step path as shown */
@@ -317,16 +323,16 @@ static void add_header(struct blocks *bl, const struct summary *s)
 /* The mention is trusted Slack markup from the config: not escaped, and no
  * verbatim flag so that <!subteam^…> and <@U…> are parsed. */
 static void add_mention(struct blocks *bl, const struct summary *s,
-			const struct destination *d)
+			const struct render_opts *o)
 {
 	cJSON *t;
 
-	if (d == NULL || d->mention == NULL || *d->mention == '\0' ||
+	if (o == NULL || o->mention == NULL || *o->mention == '\0' ||
 	    !status_is_problem(s->status))
 		return;
 	t = cJSON_CreateObject();
 	if (t != NULL && (!cJSON_AddStringToObject(t, "type", "mrkdwn") ||
-			  !cJSON_AddStringToObject(t, "text", d->mention))) {
+			  !cJSON_AddStringToObject(t, "text", o->mention))) {
 		cJSON_Delete(t);
 		t = NULL;
 	}
@@ -367,12 +373,12 @@ static void add_message(struct blocks *bl, const struct summary *s)
 	free(msg);
 }
 
-static void add_head(struct blocks *bl, const struct summary *s, const struct destination *d)
+static void add_head(struct blocks *bl, const struct summary *s, const struct render_opts *o)
 {
 	char line[256];
 
 	add_header(bl, s);
-	add_mention(bl, s, d);
+	add_mention(bl, s, o);
 	if (s->incomplete)
 		add_caveat(bl, s->incomplete);
 	if (s->degraded)
@@ -529,7 +535,10 @@ static char *fallback(const struct summary *s)
 	return out;
 }
 
-char *slack_render(const struct summary *s, const struct destination *d)
+/* Incoming webhook body: Block Kit blocks plus the fallback "text", within
+ * the limits above; overflow becomes "+N more failed steps". o->mention is
+ * added only when the run is a problem. Caller frees; NULL on ERR_NOMEM. */
+static char *slack_render(const struct summary *s, const struct render_opts *o)
 {
 	struct blocks head = { cJSON_CreateArray(), 0, 0, 0 };
 	struct blocks tail = { cJSON_CreateArray(), 0, 0, 0 };
@@ -538,7 +547,7 @@ char *slack_render(const struct summary *s, const struct destination *d)
 
 	if (!root || !head.arr || !tail.arr || !text)
 		goto out;
-	add_head(&head, s, d);
+	add_head(&head, s, o);
 	add_children(&tail, s);
 	add_button(&tail, s);
 	add_steps(&head, s, &tail);
@@ -560,3 +569,28 @@ out:
 	free(text);
 	return out;
 }
+
+/* Slack answers 200 "ok" or a status with a bare error word; the status
+ * alone decides. */
+static int slack_classify(long status, int by_status, const char *body, size_t len)
+{
+	(void)status;
+	(void)body;
+	(void)len;
+	return by_status;
+}
+
+const struct target target_slack = {
+	.name = "slack",
+	.default_rate = 1.0,
+	.content_type = "application/json",
+	.limits = {
+		.max_blocks = SLACK_MAX_BLOCKS,
+		.max_section = SLACK_MAX_SECTION,
+		.max_header = SLACK_MAX_HEADER,
+		.text_budget = SLACK_TEXT_BUDGET,
+	},
+	.render = slack_render,
+	.classify = slack_classify,
+	.url_warning = NULL,
+};

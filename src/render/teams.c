@@ -16,11 +16,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <cjson/cJSON.h>
 
-#include "render.h"
+#include "errors.h"
+#include "render_int.h"
 #include "text.h"
+
+#define TEAMS_MAX_BYTES 28000 /* whole body; published in the row's limits */
 
 #define TITLE_CHARS 400
 #define PATH_CHARS 300
@@ -155,23 +159,23 @@ static void add_title(struct card *c, const struct summary *s)
  * only place Teams resolves it, plus the msteams entity that makes it a
  * real mention. */
 static void add_mention(struct card *c, cJSON *msteams, const struct summary *s,
-			const struct destination *d)
+			const struct render_opts *o)
 {
 	char *tag;
 	cJSON *ents, *ent, *who;
 
-	if (d == NULL || d->mention == NULL || *d->mention == '\0' ||
+	if (o == NULL || o->mention == NULL || *o->mention == '\0' ||
 	    !status_is_problem(s->status))
 		return;
-	tag = text_concat3("<at>", d->mention, "</at>");
+	tag = text_concat3("<at>", o->mention, "</at>");
 	ents = cJSON_AddArrayToObject(msteams, "entities");
 	ent = cJSON_CreateObject();
 	who = cJSON_CreateObject();
 	if (tag == NULL || ents == NULL || ent == NULL || who == NULL ||
 	    !cJSON_AddStringToObject(ent, "type", "mention") ||
 	    !cJSON_AddStringToObject(ent, "text", tag) ||
-	    !cJSON_AddStringToObject(who, "id", d->mention) ||
-	    !cJSON_AddStringToObject(who, "name", d->mention)) {
+	    !cJSON_AddStringToObject(who, "id", o->mention) ||
+	    !cJSON_AddStringToObject(who, "name", o->mention)) {
 		cJSON_Delete(ent);
 		cJSON_Delete(who);
 		free(tag);
@@ -420,7 +424,7 @@ fail:
 }
 
 /* The whole body with the first k kept failed steps. NULL on ERR_NOMEM. */
-static cJSON *build(const struct summary *s, const struct destination *d, size_t k)
+static cJSON *build(const struct summary *s, const struct render_opts *o, size_t k)
 {
 	struct card c = { NULL, 0 };
 	cJSON *content = NULL, *msteams = NULL, *root = envelope(&content, &msteams), *box;
@@ -432,7 +436,7 @@ static cJSON *build(const struct summary *s, const struct destination *d, size_t
 	if (c.body == NULL)
 		goto fail;
 	add_title(&c, s);
-	add_mention(&c, msteams, s, d);
+	add_mention(&c, msteams, s, o);
 	add_caveats(&c, s);
 	add_facts(&c, s);
 	for (i = 0; i < k && i < s->n_failed && !c.oom; i++) {
@@ -485,10 +489,10 @@ static size_t steps_that_fit(const struct summary *s, size_t base)
 }
 
 /* Prints the body with k steps; *len gets its length. */
-static char *print(const struct summary *s, const struct destination *d, size_t k,
+static char *print(const struct summary *s, const struct render_opts *o, size_t k,
 		   size_t *len)
 {
-	cJSON *root = build(s, d, k);
+	cJSON *root = build(s, o, k);
 	char *out = root ? cJSON_PrintUnformatted(root) : NULL;
 
 	cJSON_Delete(root);
@@ -496,20 +500,64 @@ static char *print(const struct summary *s, const struct destination *d, size_t 
 	return out;
 }
 
-char *teams_render(const struct summary *s, const struct destination *d)
+/* Workflows webhook body: {"type":"message","attachments":[{"contentType":
+ * "application/vnd.microsoft.card.adaptive","content":{card}}]} with an
+ * Adaptive Card 1.5, under TEAMS_MAX_BYTES; mentions only from o->mention.
+ * Caller frees; NULL on ERR_NOMEM. */
+static char *teams_render(const struct summary *s, const struct render_opts *o)
 {
 	size_t len, k;
-	char *out = print(s, d, 0, &len);
+	char *out = print(s, o, 0, &len);
 
 	if (out == NULL || s->n_failed == 0)
 		return out;
 	free(out);
 	k = steps_that_fit(s, len);
-	out = print(s, d, k, &len);
+	out = print(s, o, k, &len);
 	/* The estimate is exact up to the "+N more" line; shrink if it was not. */
 	while (out != NULL && len > TEAMS_MAX_BYTES && k > 0) {
 		free(out);
-		out = print(s, d, --k, &len);
+		out = print(s, o, --k, &len);
 	}
 	return out;
 }
+
+/* Legacy Teams connectors reported throttling as a 200 whose body says
+ * so; otherwise the status decides. */
+static int teams_classify(long status, int by_status, const char *body, size_t len)
+{
+	(void)status;
+	(void)len;
+	if (by_status == 0 && body != NULL && strstr(body, "HTTP error 429") != NULL)
+		return ERR_TRANSIENT;
+	return by_status;
+}
+
+/* Teams' Office 365 connector hosts stopped working in 2025: such a URL
+ * parses but no message arrives. */
+static const char *teams_url_warning(const char *url)
+{
+	const char *h = strstr(url, "://");
+	size_t hl;
+
+	if (h == NULL)
+		return NULL;
+	h += 3;
+	hl = strcspn(h, "/:?#");
+	if ((hl >= 18 && strncasecmp(h + hl - 18, "webhook.office.com", 18) == 0 &&
+	     (hl == 18 || h[hl - 19] == '.')) ||
+	    strncasecmp(h, "outlook.office.com/webhook", 26) == 0 ||
+	    strncasecmp(h, "outlook.office365.com/webhook", 29) == 0)
+		return "retired Office 365 connector URL; use a Teams Workflows webhook";
+	return NULL;
+}
+
+const struct target target_teams = {
+	.name = "teams",
+	.default_rate = 4.0,
+	.content_type = "application/json",
+	.limits = { .max_bytes = TEAMS_MAX_BYTES },
+	.render = teams_render,
+	.classify = teams_classify,
+	.url_warning = teams_url_warning,
+};

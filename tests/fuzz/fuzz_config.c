@@ -15,6 +15,7 @@
 
 #include "config.h"
 #include "fuzz_util.h"
+#include "target.h"
 
 /* Fixed paths so seeds can name them; the content is always the same. */
 #define SECRET_FILE "/tmp/dpc-fuzz-secret-url"
@@ -84,7 +85,8 @@ static void check_valid(const struct config *c)
 		const struct destination *d = &c->destinations[i];
 
 		FUZZ_CHECK(d->name && d->url && *d->url, "destination %zu incomplete", i);
-		FUZZ_CHECK((unsigned)d->type < DEST__MAX, "destination type");
+		FUZZ_CHECK(d->target != NULL && target_find(d->target->name) == d->target,
+			   "destination type");
 		FUZZ_CHECK(isfinite(d->rate_per_sec) && d->rate_per_sec > 0, "rate %g",
 			   d->rate_per_sec);
 		FUZZ_CHECK(config_destination(c, d->name) != NULL, "lookup of %s fails", d->name);

@@ -188,7 +188,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct fz_reader r = { data, size };
-	struct destination d = { "ops", DEST_SLACK, "https://hooks.slack.invalid/x", NULL, 1.0 };
+	struct render_opts d = { .mention = NULL };
 	struct summary s;
 	uint8_t flags = fz_u8(&r);
 	char *pid = id_str(&r), *eid = id_str(&r);

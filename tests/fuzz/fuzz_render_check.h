@@ -12,8 +12,17 @@
 
 #include "fuzz_util.h"
 #include "render.h"
+#include "target.h"
 
-/* Slack's documented ceilings beyond what render.h names. */
+/* The ceilings the target rows publish. */
+#define FZ_LIMITS(name) (target_find(name)->limits)
+#define SLACK_MAX_BLOCKS ((int)FZ_LIMITS("slack").max_blocks)
+#define SLACK_MAX_SECTION FZ_LIMITS("slack").max_section
+#define SLACK_MAX_HEADER FZ_LIMITS("slack").max_header
+#define SLACK_TEXT_BUDGET FZ_LIMITS("slack").text_budget
+#define TEAMS_MAX_BYTES FZ_LIMITS("teams").max_bytes
+
+/* Slack's documented ceilings beyond what its row names. */
 #define FZ_SLACK_FIELD_MAX 2000
 #define FZ_SLACK_FIELDS 10
 #define FZ_SLACK_CONTEXT_ELEMS 10
@@ -166,7 +175,7 @@ static inline void fz_slack_block(struct fz_slack_ctx *c, const cJSON *b)
 	}
 }
 
-static inline void fz_check_slack(const struct summary *s, const struct destination *d,
+static inline void fz_check_slack(const struct summary *s, const struct render_opts *d,
 				  const char *out)
 {
 	struct fz_slack_ctx c = { s, d ? d->mention : NULL, 0, 0, 0 };
@@ -214,7 +223,7 @@ static inline void fz_teams_strings(const cJSON *item, const char *allowed_tag)
 		fz_teams_strings(c, allowed_tag);
 }
 
-static inline void fz_check_teams(const struct summary *s, const struct destination *d,
+static inline void fz_check_teams(const struct summary *s, const struct render_opts *d,
 				  const char *out)
 {
 	const char *mention = d ? d->mention : NULL;
@@ -270,15 +279,15 @@ static inline void fz_check_plain(const char *out)
 /* Renders s for all three targets and checks each. plain_rules = 0 only
  * checks that plain text was produced: it trusts the summary to have
  * sanitised its strings, so raw bytes may pass through it. */
-static inline void fz_check_renders(const struct summary *s, const struct destination *d,
+static inline void fz_check_renders(const struct summary *s, const struct render_opts *d,
 				    int plain_rules)
 {
 	char *out;
 
-	out = slack_render(s, d);
+	out = target_find("slack")->render(s, d);
 	fz_check_slack(s, d, out);
 	free(out);
-	out = teams_render(s, d);
+	out = target_find("teams")->render(s, d);
 	fz_check_teams(s, d, out);
 	free(out);
 	out = plaintext_render(s);

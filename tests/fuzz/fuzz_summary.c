@@ -110,7 +110,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct summary s;
-	struct destination d = { "ops", DEST_SLACK, "https://hooks.slack.invalid/x", NULL, 1.0 };
+	struct render_opts d = { .mention = NULL };
 	uint8_t flags;
 
 	if (size == 0)

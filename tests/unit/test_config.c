@@ -20,6 +20,7 @@
 /* The key table is private to src/config/; this test reads it. */
 #include "../../src/config/config_int.h"
 #include "status.h"
+#include "target.h"
 
 #define DATA "tests/unit/data/config/"
 
@@ -101,7 +102,7 @@ static void test_defaults(void **state)
 	assert_string_equal(c->client_id, "id-BBBB");
 	assert_string_equal(c->client_secret, "sec-CCCC");
 	assert_int_equal(c->n_destinations, 1);
-	assert_int_equal(c->destinations[0].type, DEST_SLACK);
+	assert_ptr_equal(c->destinations[0].target, target_find("slack"));
 	assert_true(c->destinations[0].rate_per_sec == 1.0);
 	assert_null(c->destinations[0].mention);
 	assert_int_equal(c->n_projects, 0);
@@ -235,7 +236,7 @@ static void test_long_line(void **state)
 	(void)state;
 	dump(&d);
 	assert_non_null(c);
-	assert_int_equal(c->destinations[0].type, DEST_TEAMS);
+	assert_ptr_equal(c->destinations[0].target, target_find("teams"));
 	assert_true(c->destinations[0].rate_per_sec == 4.0);
 	assert_true(strlen(c->destinations[0].url) > 200);
 	assert_non_null(strstr(c->destinations[0].url, "&sig=LONGSIGNATUREvalue0123456789abcdefghijklmnopq"));
@@ -537,7 +538,7 @@ static void test_example_loads(void **state)
 	assert_non_null(c);
 	assert_int_equal(d.n, 0);
 	assert_int_equal(c->n_destinations, 2);
-	assert_int_equal(c->destinations[1].type, DEST_TEAMS);
+	assert_ptr_equal(c->destinations[1].target, target_find("teams"));
 	assert_string_equal(c->destinations[1].url,
 			    "https://prod-01.westeurope.logic.azure.com/workflows/w/x?sig=s");
 	assert_string_equal(c->destinations[0].mention, "<!here>");

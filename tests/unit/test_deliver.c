@@ -19,6 +19,7 @@
 
 #include "deliver.h"
 #include "errors.h"
+#include "target.h"
 
 struct server {
 	struct MHD_Daemon *d;
@@ -132,15 +133,25 @@ static int teardown(void **state)
 	return 0;
 }
 
-static void post(struct server *srv, const char *path, struct deliver_result *r)
+static void post_as(struct server *srv, const char *target, const char *path,
+		    struct deliver_result *r)
 {
+	const struct target *t = target_find(target);
 	char url[160];
 
+	assert_non_null(t);
 	snprintf(url, sizeof(url), "%s%s", srv->base, path);
 	memset(r, 0x55, sizeof(*r)); /* every field must be written */
-	assert_int_equal(deliver_post(srv->h, url, "{\"text\":\"hi\"}", r), 0);
+	assert_int_equal(deliver_post(srv->h, t, url, "{\"text\":\"hi\"}", r), 0);
 	assert_null(strstr(r->detail, "SECRET"));
 	assert_null(strstr(r->detail, "127.0.0.1"));
+}
+
+/* Posts as the target a path looks like: Slack's hooks live under
+ * /services/, the rest stand for Teams. */
+static void post(struct server *srv, const char *path, struct deliver_result *r)
+{
+	post_as(srv, strncmp(path, "/services/", 10) == 0 ? "slack" : "teams", path, r);
 }
 
 static void test_slack_ok(void **state)
@@ -228,7 +239,7 @@ static void test_detail_sanitised_and_capped(void **state)
 		struct server *srv = *state;
 
 		snprintf(url, sizeof(url), "%s/services/T0/B0/SECRETecho", srv->base);
-		assert_int_equal(deliver_post(srv->h, url, "{}", &r), 0);
+		assert_int_equal(deliver_post(srv->h, target_find("slack"), url, "{}", &r), 0);
 	}
 	assert_int_equal(r.cls, DELIVER_PERMANENT);
 	assert_null(strstr(r.detail, "SECRET"));
@@ -347,6 +358,17 @@ static void test_legacy_teams_throttle_in_200(void **state)
 	assert_int_equal(r.http_status, 200);
 }
 
+/* The throttle-in-body rule is Teams' own: each target reads its replies
+ * with its row's classifier, and Slack's looks at the status alone. */
+static void test_throttle_body_is_teams_only(void **state)
+{
+	struct deliver_result r;
+
+	post_as(*state, "slack", "/legacy/SECRETteams", &r);
+	assert_int_equal(r.cls, DELIVER_OK);
+	assert_int_equal(r.http_status, 200);
+}
+
 static void test_connection_refused(void **state)
 {
 	struct server *srv = *state;
@@ -362,7 +384,7 @@ static void test_connection_refused(void **state)
 	close(fd);
 	snprintf(url, sizeof(url), "http://127.0.0.1:%u/services/SECRETx",
 		 (unsigned)ntohs(sa.sin_port));
-	assert_int_equal(deliver_post(srv->h, url, "{}", &r), 0);
+	assert_int_equal(deliver_post(srv->h, target_find("slack"), url, "{}", &r), 0);
 	assert_int_equal(r.cls, DELIVER_RETRY);
 	assert_int_equal(r.http_status, 0);
 	assert_int_equal(r.retry_after_s, -1);
@@ -380,7 +402,7 @@ static void test_http_refused_permanent(void **state)
 	char url[160];
 
 	snprintf(url, sizeof(url), "%s/services/T0/B0/SECRETok", srv->base);
-	assert_int_equal(deliver_post(h, url, "{}", &r), 0);
+	assert_int_equal(deliver_post(h, target_find("slack"), url, "{}", &r), 0);
 	assert_int_equal(r.cls, DELIVER_PERMANENT);
 	assert_int_equal(r.http_status, 0);
 	assert_null(strstr(r.detail, "SECRET"));
@@ -409,6 +431,7 @@ int main(void)
 		cmocka_unit_test(test_snippet_redacts_fragments),
 		cmocka_unit_test(test_snippet_fragment_at_cut),
 		cmocka_unit_test(test_legacy_teams_throttle_in_200),
+		cmocka_unit_test(test_throttle_body_is_teams_only),
 		cmocka_unit_test(test_connection_refused),
 		cmocka_unit_test(test_http_refused_permanent),
 		cmocka_unit_test(test_class_names),

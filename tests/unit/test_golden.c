@@ -18,7 +18,7 @@
 
 #include <cmocka.h>
 
-#include "render.h"
+#include "target.h"
 #include "summary.h"
 
 #include "render_fixtures.h"
@@ -143,22 +143,22 @@ static void compare(const char *path, const char *body)
 	fail();
 }
 
-static void check_target(const char *target, char *(*render)(const struct summary *,
-							      const struct destination *),
-			 const char *mention)
+static void check_target(const char *target, const char *mention)
 {
 	const char *update = getenv("UPDATE_GOLDEN");
 	char path[256];
 	size_t i;
 
 	for (i = 0; i < sizeof(fixtures) / sizeof(fixtures[0]); i++) {
-		struct destination d = { 0 };
+		const struct target *t = target_find(target);
+		struct render_opts d = { 0 };
 		struct summary s;
 		char *out;
 
-		d.mention = fixtures[i].mention ? (char *)mention : NULL;
+		assert_non_null(t);
+		d.mention = fixtures[i].mention ? mention : NULL;
 		fixtures[i].make(&s);
-		out = render(&s, &d);
+		out = t->render(&s, &d);
 		assert_non_null(out);
 		snprintf(path, sizeof(path), GOLDEN_DIR "%s-%s.json", target, fixtures[i].name);
 		if (update != NULL && strcmp(update, "1") == 0)
@@ -173,13 +173,13 @@ static void check_target(const char *target, char *(*render)(const struct summar
 static void test_golden_slack(void **state)
 {
 	(void)state;
-	check_target("slack", slack_render, "<!subteam^S123> <@U999>");
+	check_target("slack", "<!subteam^S123> <@U999>");
 }
 
 static void test_golden_teams(void **state)
 {
 	(void)state;
-	check_target("teams", teams_render, "oncall@example.com");
+	check_target("teams", "oncall@example.com");
 }
 
 int main(void)

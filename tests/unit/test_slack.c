@@ -12,15 +12,29 @@
 #include <cjson/cJSON.h>
 #include <cmocka.h>
 
-#include "render.h"
 #include "summary.h"
+#include "target.h"
 #include "text.h"
 
 #include "render_fixtures.h"
 
-static cJSON *render(const struct summary *s, const struct destination *d, char **raw)
+/* The row under test, and the ceilings it publishes. */
+static const struct target *slack(void)
 {
-	char *out = slack_render(s, d);
+	const struct target *t = target_find("slack");
+
+	assert_non_null(t);
+	return t;
+}
+
+#define SLACK_MAX_BLOCKS ((int)slack()->limits.max_blocks)
+#define SLACK_MAX_SECTION (slack()->limits.max_section)
+#define SLACK_MAX_HEADER (slack()->limits.max_header)
+#define SLACK_TEXT_BUDGET (slack()->limits.text_budget)
+
+static cJSON *render(const struct summary *s, const struct render_opts *d, char **raw)
+{
+	char *out = slack()->render(s, d);
 	cJSON *root;
 
 	assert_non_null(out);
@@ -138,7 +152,7 @@ static void check_step(const cJSON *b, const char *emoji, const char *path, cons
 static void test_structure(void **state)
 {
 	struct summary s;
-	struct destination d = { 0 };
+	struct render_opts d = { 0 };
 	cJSON *root, *blocks, *b, *fields, *btn;
 	size_t nb;
 
@@ -328,7 +342,7 @@ static void no_marker_in_mrkdwn(const cJSON *item)
  * mention still works. */
 static void test_untrusted_never_formatted(void **state)
 {
-	struct destination d = { 0 };
+	struct render_opts d = { 0 };
 	struct summary s;
 	cJSON *root, *b;
 	char *out;
@@ -356,7 +370,7 @@ static void test_untrusted_never_formatted(void **state)
 }
 
 /* The mention block's text, or NULL when there is none. */
-static char *mention_of(const struct summary *s, const struct destination *d)
+static char *mention_of(const struct summary *s, const struct render_opts *d)
 {
 	cJSON *root = render(s, d, NULL), *b;
 	char *found = NULL;
@@ -373,7 +387,7 @@ static char *mention_of(const struct summary *s, const struct destination *d)
 
 static void test_mention_only_for_problems(void **state)
 {
-	struct destination d = { 0 };
+	struct render_opts d = { 0 };
 	struct summary s;
 	char *m;
 

@@ -14,6 +14,7 @@
 #include "errors.h"
 #include "render.h"
 #include "summary.h"
+#include "target.h"
 #include "text.h"
 
 #define SEP SUMMARY_PATH_SEP
@@ -532,7 +533,7 @@ static void test_plaintext_of_pages(void **state)
  * shows the reason. */
 static void test_degraded_has_no_step_count(void **state)
 {
-	struct destination d = { .name = "d", .type = DEST_SLACK };
+	struct render_opts d = { .mention = NULL };
 	struct summary s;
 	char *text, *slack, *teams;
 
@@ -541,9 +542,8 @@ static void test_degraded_has_no_step_count(void **state)
 	s.status = ST_FAILED;
 	assert_int_equal(summary_set_degraded(&s, "step details unavailable: HTTP 503"), 0);
 	text = plaintext_render(&s);
-	slack = slack_render(&s, &d);
-	d.type = DEST_TEAMS;
-	teams = teams_render(&s, &d);
+	slack = target_find("slack")->render(&s, &d);
+	teams = target_find("teams")->render(&s, &d);
 	assert_non_null(text);
 	assert_non_null(slack);
 	assert_non_null(teams);

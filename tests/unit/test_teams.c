@@ -13,19 +13,28 @@
 #include <cjson/cJSON.h>
 #include <cmocka.h>
 
-#include "render.h"
 #include "summary.h"
+#include "target.h"
 #include "text.h"
 
 #include "render_fixtures.h"
 
-static cJSON *render(const struct summary *s, const struct destination *d, char **raw)
+/* The row under test. */
+static const struct target *teams(void)
 {
-	char *out = teams_render(s, d);
+	const struct target *t = target_find("teams");
+
+	assert_non_null(t);
+	return t;
+}
+
+static cJSON *render(const struct summary *s, const struct render_opts *d, char **raw)
+{
+	char *out = teams()->render(s, d);
 	cJSON *root;
 
 	assert_non_null(out);
-	assert_true(strlen(out) <= TEAMS_MAX_BYTES);
+	assert_true(strlen(out) <= teams()->limits.max_bytes);
 	root = cJSON_Parse(out);
 	assert_non_null(root);
 	if (raw)
@@ -327,7 +336,7 @@ static void test_hostile_text(void **state)
 }
 
 /* 1 when the card carries the config mention (and checks its shape). */
-static int has_mention(const struct summary *s, const struct destination *d)
+static int has_mention(const struct summary *s, const struct render_opts *d)
 {
 	cJSON *root = render(s, d, NULL), *card = card_of(root), *ents, *e, *b;
 	int found_text = 0, found_entity = 0;
@@ -355,7 +364,7 @@ static int has_mention(const struct summary *s, const struct destination *d)
 
 static void test_mention_only_for_problems(void **state)
 {
-	struct destination d = { 0 };
+	struct render_opts d = { 0 };
 	struct summary s;
 
 	(void)state;

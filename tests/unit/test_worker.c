@@ -89,9 +89,11 @@ int dpc_fetch_summary(struct dpc *d, struct httpc *h, const char *project_id,
 	return rc;
 }
 
-int deliver_post(struct httpc *h, const char *url, const char *body, struct deliver_result *r)
+int deliver_post(struct httpc *h, const struct target *t, const char *url, const char *body,
+		 struct deliver_result *r)
 {
 	(void)h;
+	(void)t;
 	memset(r, 0, sizeof(*r));
 	r->retry_after_s = -1;
 	pthread_mutex_lock(&fake.mu);
