@@ -28,6 +28,24 @@ static const char *const status_keys[] = { "status" };
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
+/* One step of a JSON scan's string state: feeds byte c and returns 1 when
+ * it belongs to a string (its quotes and escapes included), so a scanner
+ * acts only on the bytes outside strings. */
+static int string_byte(char c, int *in_str, int *esc)
+{
+	if (*in_str) {
+		if (*esc)
+			*esc = 0;
+		else if (c == '\\')
+			*esc = 1;
+		else if (c == '"')
+			*in_str = 0;
+		return 1;
+	}
+	*in_str = c == '"';
+	return *in_str;
+}
+
 /* Returns 1 when the brackets of body nest deeper than max, counting only
  * brackets outside strings. Runs before cJSON so a body of 100000 '[' costs
  * one linear scan instead of deep recursion. */
@@ -39,22 +57,14 @@ static int too_deep(const char *body, size_t len, int max)
 	for (i = 0; i < len; i++) {
 		char c = body[i];
 
-		if (in_str) {
-			if (esc)
-				esc = 0;
-			else if (c == '\\')
-				esc = 1;
-			else if (c == '"')
-				in_str = 0;
+		if (string_byte(c, &in_str, &esc))
 			continue;
-		}
-		if (c == '"')
-			in_str = 1;
-		else if (c == '[' || c == '{') {
+		if (c == '[' || c == '{') {
 			if (++depth > max)
 				return 1;
-		} else if ((c == ']' || c == '}') && depth > 0)
+		} else if ((c == ']' || c == '}') && depth > 0) {
 			depth--;
+		}
 	}
 	return 0;
 }
@@ -219,16 +229,7 @@ static char *quote_numbers(const char *b, size_t len, size_t *outlen)
 	while (i < len) {
 		char c = b[i];
 
-		if (in_str) {
-			if (esc)
-				esc = 0;
-			else if (c == '\\')
-				esc = 1;
-			else if (c == '"')
-				in_str = 0;
-		} else if (c == '"') {
-			in_str = 1;
-		} else if (c == '-' || (c >= '0' && c <= '9')) {
+		if (!string_byte(c, &in_str, &esc) && (c == '-' || (c >= '0' && c <= '9'))) {
 			for (run = 0; i + run < len && number_char(b[i + run]); run++)
 				;
 			o[n++] = '"';
