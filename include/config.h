@@ -14,22 +14,21 @@
 
 struct target; /* target.h */
 
-
 struct destination {
-	char *name;          /* section suffix: [destination NAME] */
+	char *name;                  /* section suffix: [destination NAME] */
 	const struct target *target; /* type = a name in the target table (slack | teams) */
-	char *url;           /* url: a secret; never print it unredacted */
-	char *mention;       /* mention: optional, added on failures only (Slack markup, or Teams UPN) */
+	char *url;                   /* url: a secret; never print it unredacted */
+	char *mention; /* mention: optional, added on failures only (Slack markup, or Teams UPN) */
 	double rate_per_sec; /* rate: max messages/s (default: the target's) */
 };
 
 struct project {
-	char *id;                /* section suffix: [project ID]; "" for [default] */
-	char *name;              /* name: display name (optional) */
-	char **destinations;     /* destinations: names of [destination] sections */
+	char *id;            /* section suffix: [project ID]; "" for [default] */
+	char *name;          /* name: display name (optional) */
+	char **destinations; /* destinations: names of [destination] sections */
 	size_t n_destinations;
-	unsigned notify_on;      /* notify_on: mask of STATUS_BIT() */
-	char **environments;     /* environments: glob list; none = all */
+	unsigned notify_on;  /* notify_on: mask of STATUS_BIT() */
+	char **environments; /* environments: glob list; none = all */
 	size_t n_environments;
 };
 
@@ -39,48 +38,48 @@ struct config {
 	char *path; /* file it was loaded from */
 
 	/* [server] */
-	char *listen;                 /* listen = host:port */
-	char **auth_tokens;           /* auth_token (comma list for rotation) */
+	char *listen;       /* listen = host:port */
+	char **auth_tokens; /* auth_token (comma list for rotation) */
 	size_t n_auth_tokens;
-	char **hmac_secrets;          /* hmac_secret (comma list): Standard Webhooks / GitHub signatures */
+	char **hmac_secrets; /* hmac_secret (comma list): Standard Webhooks / GitHub signatures */
 	size_t n_hmac_secrets;
-	int signature_tolerance;      /* signature_tolerance seconds */
-	int allow_unauthenticated;    /* allow_unauthenticated */
-	size_t max_body;              /* max_body bytes */
-	int max_json_depth;           /* max_json_depth */
-	int max_connections;          /* max_connections */
-	int max_connections_per_ip;   /* max_connections_per_ip */
-	int connection_timeout;       /* connection_timeout seconds */
-	char *store;                  /* store = path */
-	int workers;                  /* workers */
-	int shutdown_grace;           /* shutdown_grace seconds */
-	int allow_core_dumps;         /* allow_core_dumps: keep the
+	int signature_tolerance;    /* signature_tolerance seconds */
+	int allow_unauthenticated;  /* allow_unauthenticated */
+	size_t max_body;            /* max_body bytes */
+	int max_json_depth;         /* max_json_depth */
+	int max_connections;        /* max_connections */
+	int max_connections_per_ip; /* max_connections_per_ip */
+	int connection_timeout;     /* connection_timeout seconds */
+	char *store;                /* store = path */
+	int workers;                /* workers */
+	int shutdown_grace;         /* shutdown_grace seconds */
+	int allow_core_dumps;       /* allow_core_dumps: keep the
 				       * process dumpable with its core limit */
-	char *log_level;              /* log_level = debug|info|warn|error */
-	enum log_format log_format;   /* log_format = logfmt|json */
+	char *log_level;            /* log_level = debug|info|warn|error */
+	enum log_format log_format; /* log_format = logfmt|json */
 
 	/* [matillion] */
-	char *api_base;               /* api_base, or from region = eu1|us1 */
-	char *token_url;              /* token_url */
-	char *client_id;              /* client_id (secret-ish: never logged) */
-	char *client_secret;          /* client_secret: secret */
-	char *ui_base;                /* ui_base */
-	int requests_per_minute;      /* requests_per_minute (0 = unlimited) */
-	int burst;                    /* burst */
-	int max_child_depth;          /* max_child_depth */
-	int max_api_calls;            /* max_api_calls per job */
+	char *api_base;          /* api_base, or from region = eu1|us1 */
+	char *token_url;         /* token_url */
+	char *client_id;         /* client_id (secret-ish: never logged) */
+	char *client_secret;     /* client_secret: secret */
+	char *ui_base;           /* ui_base */
+	int requests_per_minute; /* requests_per_minute (0 = unlimited) */
+	int burst;               /* burst */
+	int max_child_depth;     /* max_child_depth */
+	int max_api_calls;       /* max_api_calls per job */
 
 	/* [delivery] */
-	int max_attempts;             /* max_attempts */
-	int64_t max_age;              /* max_age seconds */
-	int64_t retry_after_max;      /* retry_after_max: ceiling on a peer's Retry-After, s */
-	int64_t dedup_window;         /* dedup_window seconds */
-	int degraded_notice;          /* degraded_notice */
-	int allow_http;               /* allow_http: permit http:// URLs */
-	char *ca_file;                /* ca_file: optional CA bundle */
-	char *proxy;                  /* proxy: optional; else HTTPS_PROXY/NO_PROXY apply */
-	int connect_timeout;          /* connect_timeout seconds */
-	int timeout;                  /* timeout seconds, whole request */
+	int max_attempts;        /* max_attempts */
+	int64_t max_age;         /* max_age seconds */
+	int64_t retry_after_max; /* retry_after_max: ceiling on a peer's Retry-After, s */
+	int64_t dedup_window;    /* dedup_window seconds */
+	int degraded_notice;     /* degraded_notice */
+	int allow_http;          /* allow_http: permit http:// URLs */
+	char *ca_file;           /* ca_file: optional CA bundle */
+	char *proxy;             /* proxy: optional; else HTTPS_PROXY/NO_PROXY apply */
+	int connect_timeout;     /* connect_timeout seconds */
+	int timeout;             /* timeout seconds, whole request */
 
 	struct destination *destinations;
 	size_t n_destinations;
@@ -91,7 +90,7 @@ struct config {
 
 /* Problems found while loading: lines "file:line: message". */
 struct diags {
-	char **lines;      /* owned */
+	char **lines; /* owned */
 	size_t n;
 	size_t n_errors;   /* errors make the config invalid */
 	size_t n_warnings; /* warnings do not */

@@ -14,7 +14,7 @@ struct deliver_result {
 	long http_status;      /* 0 on network failure */
 	int64_t retry_after_s; /* -1 when none */
 	double seconds;
-	char detail[256];      /* e.g. "429 rate_limited", "connect timeout"; never the URL */
+	char detail[256]; /* e.g. "429 rate_limited", "connect timeout"; never the URL */
 };
 
 #define DELIVER_SNIPPET_MAX 64 /* bytes of a reply body quoted in detail */

@@ -18,12 +18,12 @@ struct httpc_opts {
 };
 
 struct httpc_response {
-	long status;             /* HTTP status, 0 when no response */
-	char *body;              /* NUL-terminated, owned; NULL when none */
+	long status; /* HTTP status, 0 when no response */
+	char *body;  /* NUL-terminated, owned; NULL when none */
 	size_t len;
-	int64_t retry_after_s;   /* parsed Retry-After, -1 when absent */
-	double seconds;          /* total time */
-	char error[256];         /* transport error text ("" when none); no URLs */
+	int64_t retry_after_s; /* parsed Retry-After, -1 when absent */
+	double seconds;        /* total time */
+	char error[256];       /* transport error text ("" when none); no URLs */
 };
 
 /* Does libcurl's global init; call once from main before threads. */
@@ -48,9 +48,8 @@ struct httpc *httpc_from_config(const struct config *c);
  * anything is sent, when a header holds a CR or LF byte (it would inject
  * headers or a second request; a caller passing peer-supplied values in a
  * header must check them first, this is the last line of defence). */
-int httpc_request(struct httpc *h, const char *method, const char *url,
-		  const char *const *headers, const char *body, size_t body_len,
-		  struct httpc_response *resp);
+int httpc_request(struct httpc *h, const char *method, const char *url, const char *const *headers,
+		  const char *body, size_t body_len, struct httpc_response *resp);
 void httpc_response_free(struct httpc_response *resp);
 
 /* Classifies an HTTP status: 0 for 2xx, ERR_TRANSIENT for 408, 425, 429 and

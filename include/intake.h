@@ -15,9 +15,8 @@ typedef int (*intake_ready_fn)(void *ctx);
  * holder and store are borrowed until intake_stop(). st may be NULL when the
  * store could not be opened: webhooks then get 503 and /readyz says so
  * until intake_set_store(). NULL on failure, with the cause in err. */
-struct intake *intake_start(struct config_holder *cfg, struct store *st,
-			    intake_ready_fn ready, void *ready_ctx,
-			    char *err, size_t errlen);
+struct intake *intake_start(struct config_holder *cfg, struct store *st, intake_ready_fn ready,
+			    void *ready_ctx, char *err, size_t errlen);
 
 /* Hands intake the store once it opened (borrowed until intake_stop()). */
 void intake_set_store(struct intake *in, struct store *st);

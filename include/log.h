@@ -28,12 +28,10 @@ int log_enabled(enum log_level lv);
  * are sanitised (control bytes and invalid UTF-8 escaped, quoted when
  * needed). Example:
  *   log_event(LOG_INFO, "job delivered", "job", id, "execution", exec, NULL); */
-void log_event(enum log_level lv, const char *msg, ...)
-	__attribute__((sentinel));
+void log_event(enum log_level lv, const char *msg, ...) __attribute__((sentinel));
 
 /* printf-style message with no fields; the formatted text is sanitised. */
-void log_msg(enum log_level lv, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+void log_msg(enum log_level lv, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Tags every line this thread writes with job=JOB execution=EXECUTION
  * (after msg) until called again; NULLs clear the tag. Values are copied. */

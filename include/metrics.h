@@ -8,16 +8,24 @@
 #include <stdint.h>
 
 enum metric_webhook { /* dpc_notify_webhooks_total{outcome} */
-	MW_ACCEPTED, MW_DUPLICATE, MW_IGNORED, MW_UNAUTHORIZED, MW_BAD_REQUEST,
-	MW_TOO_LARGE, MW_UNSUPPORTED, MW_UNPROCESSABLE, MW_UNAVAILABLE, MW__MAX
+		      MW_ACCEPTED,
+		      MW_DUPLICATE,
+		      MW_IGNORED,
+		      MW_UNAUTHORIZED,
+		      MW_BAD_REQUEST,
+		      MW_TOO_LARGE,
+		      MW_UNSUPPORTED,
+		      MW_UNPROCESSABLE,
+		      MW_UNAVAILABLE,
+		      MW__MAX
 };
 extern const char *const metric_webhook_names[MW__MAX];
 
-enum metric_hist { /* histograms, seconds */
-	MH_API_LATENCY,     /* dpc_notify_matillion_request_duration_seconds */
-	MH_CHAT_LATENCY,    /* dpc_notify_chat_post_duration_seconds */
-	MH_STORE_COMMIT,    /* dpc_notify_store_commit_duration_seconds */
-	MH__MAX
+enum metric_hist {                  /* histograms, seconds */
+		   MH_API_LATENCY,  /* dpc_notify_matillion_request_duration_seconds */
+		   MH_CHAT_LATENCY, /* dpc_notify_chat_post_duration_seconds */
+		   MH_STORE_COMMIT, /* dpc_notify_store_commit_duration_seconds */
+		   MH__MAX
 };
 
 void metrics_webhook(enum metric_webhook outcome);
@@ -38,6 +46,7 @@ void metrics_dead_letter(void);
 
 /* Writes the exposition text; job counts by state come from the caller
  * (store_counts) as names/values. Returns a new string (caller frees). */
-char *metrics_render(const char *const *job_state_names, const int64_t *job_counts, size_t n_states);
+char *metrics_render(const char *const *job_state_names, const int64_t *job_counts,
+		     size_t n_states);
 
 #endif

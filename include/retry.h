@@ -14,8 +14,8 @@
 
 #include <stdint.h>
 
-#define RETRY_BASE_MS 4000      /* ceiling of the first backoff window */
-#define RETRY_CAP_MS 3600000    /* no window is wider than one hour */
+#define RETRY_BASE_MS 4000   /* ceiling of the first backoff window */
+#define RETRY_CAP_MS 3600000 /* no window is wider than one hour */
 
 /* Delay before attempt number attempt+1, given attempt >= 1 attempts made.
  * rnd is a uniformly random 64-bit value (the caller's PRNG, so tests can

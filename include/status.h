@@ -3,14 +3,14 @@
 #define DPC_STATUS_H
 
 enum run_status {
-	ST_UNKNOWN,    /* absent or a value we do not know; shown as sent */
+	ST_UNKNOWN, /* absent or a value we do not know; shown as sent */
 	ST_RUNNING,
 	ST_SUCCESS,
-	ST_FAILED,     /* also FAILURE, FAIL, ERROR (any case) */
+	ST_FAILED, /* also FAILURE, FAIL, ERROR (any case) */
 	ST_CANCELLING,
-	ST_CANCELLED,  /* also CANCELED */
+	ST_CANCELLED, /* also CANCELED */
 	ST_SKIPPED,
-	ST_FORBIDDEN,  /* seen in the wild; treated as a failure */
+	ST_FORBIDDEN, /* seen in the wild; treated as a failure */
 	ST_QUEUED,
 	ST__MAX
 };

@@ -19,19 +19,19 @@ struct job {
 	int64_t id;
 	struct webhook_event ev; /* what the webhook said */
 	enum job_state state;
-	int attempts;            /* times claimed so far, including this one */
-	int64_t received_ms;     /* unix ms when accepted */
-	int64_t not_before_ms;   /* earliest next attempt */
+	int attempts;          /* times claimed so far, including this one */
+	int64_t received_ms;   /* unix ms when accepted */
+	int64_t not_before_ms; /* earliest next attempt */
 	char last_error[256];
 };
 
 struct delivery {
 	int64_t job_id;
-	char dest[128];          /* destination name */
+	char dest[128]; /* destination name */
 	enum dlv_state state;
 	int attempts;
 	int64_t not_before_ms;
-	char *payload;           /* rendered body once known, else NULL; owned */
+	char *payload; /* rendered body once known, else NULL; owned */
 	char last_error[256];
 };
 
@@ -48,9 +48,8 @@ void store_close(struct store *s);
  * others). Returns 0 and *job_id; ERR_DUPLICATE when the key was seen within
  * dedup_window_s; ERR_IO when the store cannot commit (disk full,
  * read-only, corrupt): nothing was accepted. */
-int store_put(struct store *s, const struct webhook_event *ev,
-	      char *const *dests, size_t n_dests, int64_t dedup_window_s,
-	      int64_t *job_id);
+int store_put(struct store *s, const struct webhook_event *ev, char *const *dests, size_t n_dests,
+	      int64_t dedup_window_s, int64_t *job_id);
 
 /* Called once per store_put_async() on the store's syncer thread, with no
  * store lock held, after the batch's commit is durable (or failed): rc and
@@ -65,9 +64,8 @@ typedef void (*store_put_done_fn)(void *ctx, int rc, int64_t job_id);
  * Returns 0 when queued (done will then be called exactly once, also when
  * store_close() comes first); otherwise ERR_INVALID, ERR_NOMEM or
  * ERR_STOPPED (store closing), and done is never called. */
-int store_put_async(struct store *s, const struct webhook_event *ev,
-		    char *const *dests, size_t n_dests, int64_t dedup_window_s,
-		    store_put_done_fn done, void *ctx);
+int store_put_async(struct store *s, const struct webhook_event *ev, char *const *dests,
+		    size_t n_dests, int64_t dedup_window_s, store_put_done_fn done, void *ctx);
 
 /* Claims the ready job with the earliest not_before (then the lowest id):
  * queued with not_before <= now_ms, or running with an expired lease; marks it running with lease until now_ms+lease_ms
@@ -86,12 +84,12 @@ void store_deliveries_free(struct delivery *d, size_t n);
 
 /* One delivery attempt's outcome, for store_delivery_record(). */
 struct dlv_outcome {
-	enum dlv_state state;    /* DLV_DELIVERED; DLV_PENDING: retry later; DLV_DEAD */
-	int64_t not_before_ms;   /* DLV_PENDING: earliest next attempt */
-	const char *error;       /* DLV_PENDING, DLV_DEAD: why it failed (NULL: none) */
-	const char *payload;     /* DLV_PENDING, DLV_DEAD: body to keep for a later
+	enum dlv_state state;  /* DLV_DELIVERED; DLV_PENDING: retry later; DLV_DEAD */
+	int64_t not_before_ms; /* DLV_PENDING: earliest next attempt */
+	const char *error;     /* DLV_PENDING, DLV_DEAD: why it failed (NULL: none) */
+	const char *payload;   /* DLV_PENDING, DLV_DEAD: body to keep for a later
 				  * post; NULL keeps the stored one; borrowed */
-	int deferred;            /* DLV_PENDING: not posted at all (its destination
+	int deferred;          /* DLV_PENDING: not posted at all (its destination
 				  * is paused), so the attempt is not counted */
 };
 

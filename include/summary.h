@@ -9,14 +9,14 @@
 #include <stdint.h>
 #include "status.h"
 
-#define SUMMARY_MAX_FAILED 100    /* failed/cancelled steps kept in detail */
-#define SUMMARY_MAX_CHILDREN 200  /* child runs kept in detail */
-#define SUMMARY_MESSAGE_MAX 1000  /* bytes of an error message kept (UTF-8 safe) */
+#define SUMMARY_MAX_FAILED 100            /* failed/cancelled steps kept in detail */
+#define SUMMARY_MAX_CHILDREN 200          /* child runs kept in detail */
+#define SUMMARY_MESSAGE_MAX 1000          /* bytes of an error message kept (UTF-8 safe) */
 #define SUMMARY_PATH_SEP " \xe2\x80\xba " /* " › " */
 
 struct failed_step {
-	char *path;          /* "Parent › Child › Step" (pipeline names, then step) */
-	char *step_id;       /* step id, "" if absent */
+	char *path;    /* "Parent › Child › Step" (pipeline names, then step) */
+	char *step_id; /* step id, "" if absent */
 	enum run_status status;
 	char *status_text;   /* as reported */
 	char *message;       /* result.message, trimmed and sanitised; "" if none */
@@ -26,31 +26,31 @@ struct failed_step {
 };
 
 struct child_run {
-	char *execution_id;  /* childPipeline.id */
-	char *name;          /* childPipeline.name (display, suffix stripped) */
-	char *path;          /* path of the step that started it */
+	char *execution_id;     /* childPipeline.id */
+	char *name;             /* childPipeline.name (display, suffix stripped) */
+	char *path;             /* path of the step that started it */
 	enum run_status status; /* the calling step's result.status */
-	int depth;           /* depth of the child pipeline itself (>= 1) */
-	char *parent_path;   /* pipeline path of the page it was found on */
-	int visited;         /* 1 once its steps were fetched */
-	int decided;         /* 1 once the Matillion client fetched or skipped it */
+	int depth;              /* depth of the child pipeline itself (>= 1) */
+	char *parent_path;      /* pipeline path of the page it was found on */
+	int visited;            /* 1 once its steps were fetched */
+	int decided;            /* 1 once the Matillion client fetched or skipped it */
 };
 
 struct summary {
 	/* identity; all owned strings, "" when unknown */
 	char *project_id;
-	char *project_name;    /* from config, for display */
+	char *project_name; /* from config, for display */
 	char *execution_id;
-	char *pipeline_name;   /* display name, .orch.yaml/.tran.yaml stripped */
+	char *pipeline_name; /* display name, .orch.yaml/.tran.yaml stripped */
 	char *environment;
 	enum run_status status;
 	char *status_text;
 	char *trigger;
 	char *user;
-	char *message;         /* execution-level message, if any */
-	int64_t started_ms;    /* -1 unknown */
-	int64_t finished_ms;   /* -1 unknown */
-	char *link;            /* {ui_base}/observability-dashboard/pipeline/{execution id} */
+	char *message;       /* execution-level message, if any */
+	int64_t started_ms;  /* -1 unknown */
+	int64_t finished_ms; /* -1 unknown */
+	char *link;          /* {ui_base}/observability-dashboard/pipeline/{execution id} */
 
 	/* steps */
 	uint64_t counts[ST__MAX]; /* steps by status, all pipelines */
@@ -63,9 +63,9 @@ struct summary {
 	uint64_t children_more;
 
 	/* caveats shown to the reader; owned, NULL when none */
-	char *incomplete;      /* e.g. "API call budget reached; 3 child pipelines not fetched" */
-	char *degraded;        /* "step details unavailable: <reason>" context */
-	int is_test;           /* send-test sample */
+	char *incomplete; /* e.g. "API call budget reached; 3 child pipelines not fetched" */
+	char *degraded;   /* "step details unavailable: <reason>" context */
+	int is_test;      /* send-test sample */
 };
 
 /* Starts an empty summary for the identity given (strings copied; NULLs
@@ -88,16 +88,16 @@ struct page_ctx {
 
 /* Result of reading one page. */
 struct page_info {
-	int64_t total;       /* "total" field, -1 if absent */
-	int64_t page;        /* "page" field, -1 if absent */
-	size_t n_results;    /* steps on this page */
+	int64_t total;    /* "total" field, -1 if absent */
+	int64_t page;     /* "page" field, -1 if absent */
+	size_t n_results; /* steps on this page */
 };
 
 /* Adds one page of GET .../steps. Child steps with childPipeline.id are
  * appended to s->children (visited = 0). Returns 0 or ERR_PARSE (not JSON or
  * no results array). Steps without timestamps get duration -1. */
-int summary_add_page(struct summary *s, const struct page_ctx *ctx,
-		     const char *json, size_t len, struct page_info *info);
+int summary_add_page(struct summary *s, const struct page_ctx *ctx, const char *json, size_t len,
+		     struct page_info *info);
 
 /* Orders failed steps deepest first (stable by discovery otherwise). */
 void summary_finish(struct summary *s);

@@ -10,12 +10,13 @@
 #define WEBHOOK_TEXT_MAX 512
 
 struct webhook_event {
-	char project_id[WEBHOOK_ID_MAX];     /* projectId | project_id | ?projectId= */
-	char execution_id[WEBHOOK_ID_MAX];   /* pipelineExecutionId | executionId | execution_id | id */
-	char pipeline_name[WEBHOOK_TEXT_MAX];/* pipelineName (optional, "" if absent) */
-	char environment[WEBHOOK_TEXT_MAX];  /* environmentName (optional) */
-	enum run_status status;              /* status normalised; ST_UNKNOWN if absent */
-	char status_text[64];                /* status as sent, "" if absent */
+	char project_id[WEBHOOK_ID_MAX]; /* projectId | project_id | ?projectId= */
+	char execution_id
+		[WEBHOOK_ID_MAX]; /* pipelineExecutionId | executionId | execution_id | id */
+	char pipeline_name[WEBHOOK_TEXT_MAX]; /* pipelineName (optional, "" if absent) */
+	char environment[WEBHOOK_TEXT_MAX];   /* environmentName (optional) */
+	enum run_status status;               /* status normalised; ST_UNKNOWN if absent */
+	char status_text[64];                 /* status as sent, "" if absent */
 };
 
 /* Parses body (len bytes, not NUL-terminated necessarily). Keys are looked up
@@ -26,7 +27,7 @@ struct webhook_event {
  * ERR_NOTFOUND (no execution id or no project id; *why says which);
  * ERR_LIMIT (an id longer than WEBHOOK_ID_MAX-1 or with characters outside
  * [A-Za-z0-9._:-]). *why (static string) explains failures. */
-int webhook_parse(const char *body, size_t len, const char *query_project_id,
-		  int max_depth, struct webhook_event *ev, const char **why);
+int webhook_parse(const char *body, size_t len, const char *query_project_id, int max_depth,
+		  struct webhook_event *ev, const char **why);
 
 #endif

@@ -121,7 +121,8 @@ static int cmd_preview(struct config *c, int argc, char **argv)
 	if (summary_set_project_name(&s, route_project_name(c, argv[0])) != 0)
 		goto out;
 	if (dpc_fetch_summary(d, h, argv[0], argv[1], &s, &e) != 0) {
-		fprintf(stderr, "preview: %s\n", e.message[0] ? e.message : "Matillion API request failed");
+		fprintf(stderr, "preview: %s\n",
+			e.message[0] ? e.message : "Matillion API request failed");
 		goto out;
 	}
 	out = render_format(&s, fmt);
@@ -221,8 +222,8 @@ static void print_job(void *ctx, const struct job *j)
 	(void)ctx;
 	gmtime_r(&t, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	printf("%-8lld %-9s %-3d %s  %-36s %-36s %-10s %s\n", (long long)j->id, job_state_names[j->state],
-	       j->attempts, when, j->ev.project_id, j->ev.execution_id,
+	printf("%-8lld %-9s %-3d %s  %-36s %-36s %-10s %s\n", (long long)j->id,
+	       job_state_names[j->state], j->attempts, when, j->ev.project_id, j->ev.execution_id,
 	       status_names[j->ev.status], j->last_error);
 }
 
@@ -263,12 +264,12 @@ static int cmd_store(struct config *c, const char *cmd, int argc, char **argv)
 			state = -2;
 		if (state == -2)
 			goto usage;
-		printf("%-8s %-9s %-3s %-20s  %-36s %-36s %-10s %s\n", "ID", "STATE", "TRY", "RECEIVED",
-		       "PROJECT", "EXECUTION", "STATUS", "LAST ERROR");
+		printf("%-8s %-9s %-3s %-20s  %-36s %-36s %-10s %s\n", "ID", "STATE", "TRY",
+		       "RECEIVED", "PROJECT", "EXECUTION", "STATUS", "LAST ERROR");
 		rc = store_list(st, state, 1000, print_job, NULL) ? 1 : 0;
 	} else if (argc >= 1 && strcmp(argv[0], "list") == 0 && argc == 1) {
-		printf("%-8s %-9s %-3s %-20s  %-36s %-36s %-10s %s\n", "ID", "STATE", "TRY", "RECEIVED",
-		       "PROJECT", "EXECUTION", "STATUS", "LAST ERROR");
+		printf("%-8s %-9s %-3s %-20s  %-36s %-36s %-10s %s\n", "ID", "STATE", "TRY",
+		       "RECEIVED", "PROJECT", "EXECUTION", "STATUS", "LAST ERROR");
 		rc = store_list(st, JOB_DEAD, 1000, print_job, NULL) ? 1 : 0;
 	} else if (argc == 2 && strcmp(argv[0], "retry") == 0) {
 		char *end = NULL;
@@ -315,8 +316,8 @@ static int cmd_healthcheck(const struct config *c)
 		httpc_free(h);
 		return 1;
 	}
-	snprintf(host, sizeof(host), "%s%.*s%s", hp.bracketed ? "[" : "", (int)hp.host_len,
-		 hp.host, hp.bracketed ? "]" : "");
+	snprintf(host, sizeof(host), "%s%.*s%s", hp.bracketed ? "[" : "", (int)hp.host_len, hp.host,
+		 hp.bracketed ? "]" : "");
 	/* A wildcard address is reached through loopback. */
 	if (strcmp(host, "0.0.0.0") == 0)
 		snprintf(host, sizeof(host), "127.0.0.1");
@@ -351,4 +352,3 @@ int cli_is_command(const char *cmd)
 			return 1;
 	return 0;
 }
-

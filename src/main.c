@@ -21,9 +21,9 @@
 
 /* What core_dumps_off() changed, so allow_core_dumps can put it back. */
 struct core_state {
-	int have_limit;          /* limit holds the RLIMIT_CORE found at start */
+	int have_limit; /* limit holds the RLIMIT_CORE found at start */
 	struct rlimit limit;
-	int dumpable;            /* PR_GET_DUMPABLE at start (-1: unknown) */
+	int dumpable; /* PR_GET_DUMPABLE at start (-1: unknown) */
 };
 
 /* A core file, or a debugger of the same user, would see the client

@@ -66,12 +66,16 @@ static int differs(const char *a, const char *b)
  * need a restart. */
 static void note_restart_only(const struct config *o, const struct config *n)
 {
-	const struct { const char *key; int changed; } k[] = {
+	const struct {
+		const char *key;
+		int changed;
+	} k[] = {
 		{ "listen", differs(o->listen, n->listen) },
 		{ "store", differs(o->store, n->store) },
 		{ "workers", o->workers != n->workers },
 		{ "max_connections", o->max_connections != n->max_connections },
-		{ "max_connections_per_ip", o->max_connections_per_ip != n->max_connections_per_ip },
+		{ "max_connections_per_ip",
+		  o->max_connections_per_ip != n->max_connections_per_ip },
 		{ "connection_timeout", o->connection_timeout != n->connection_timeout },
 		{ "allow_core_dumps", o->allow_core_dumps != n->allow_core_dumps },
 	};
@@ -118,7 +122,7 @@ static void reload(struct config_holder *h, const char *path)
  * file): intake then answers 503 and /readyz says why, while the main loop
  * retries opening it and starts the workers once it opens. */
 struct service {
-	const char *path;            /* config file, for reloads */
+	const char *path; /* config file, for reloads */
 	struct config_holder *h;
 	struct store *st;
 	_Atomic(struct workers *) w; /* NULL until the store opened */
@@ -213,7 +217,8 @@ int serve_run(struct config *c, const char *path)
 	signal(SIGPIPE, SIG_IGN);
 
 	if (c->allow_unauthenticated && c->n_auth_tokens == 0 && c->n_hmac_secrets == 0)
-		log_event(LOG_WARN, "webhook authentication is OFF (allow_unauthenticated = true)", NULL);
+		log_event(LOG_WARN, "webhook authentication is OFF (allow_unauthenticated = true)",
+			  NULL);
 	atomic_init(&sv.w, NULL);
 	sv.h = config_holder_new(c);
 	if (sv.h == NULL) {

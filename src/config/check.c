@@ -35,8 +35,10 @@ static int url_scheme_ok(struct parse *p, const char *url, int line, const char 
 	 * config (or of a redacted URL) does not: refuse the ambiguity. */
 	for (u = (const unsigned char *)url; *u != '\0'; u++) {
 		if (*u == '\\' || *u <= 0x20 || *u == 0x7f) {
-			cfg_err(p, line, "%s contains a backslash, a space or a control character;"
-			     " write it with / separators", what);
+			cfg_err(p, line,
+				"%s contains a backslash, a space or a control character;"
+				" write it with / separators",
+				what);
 			return 0;
 		}
 	}
@@ -51,7 +53,8 @@ static int url_scheme_ok(struct parse *p, const char *url, int line, const char 
 		return 0;
 	}
 	if (skip == 7 && !p->c->allow_http) {
-		cfg_err(p, line, "%s uses http://; set [delivery] allow_http = true to permit it", what);
+		cfg_err(p, line, "%s uses http://; set [delivery] allow_http = true to permit it",
+			what);
 		return 0;
 	}
 	return 1;
@@ -108,8 +111,9 @@ static void check_route(struct parse *p, const struct project *pr, const struct 
 		cfg_err(p, m->line, "project %s: destinations is required", label);
 	for (i = 0; i < pr->n_destinations; i++)
 		if (config_destination(p->c, pr->destinations[i]) == NULL)
-			cfg_err(p, key_line(m, "destinations"), "project %s: unknown destination \"%s\"",
-			     label, pr->destinations[i]);
+			cfg_err(p, key_line(m, "destinations"),
+				"project %s: unknown destination \"%s\"", label,
+				pr->destinations[i]);
 }
 
 static void check_server(struct parse *p)
@@ -120,19 +124,22 @@ static void check_server(struct parse *p)
 	size_t i;
 
 	if (parse_hostport(c->listen, &hp) != 0)
-		cfg_err(p, key_line(m, "listen"), "listen: expected host:port (port 0..65535, [v6]:port)");
+		cfg_err(p, key_line(m, "listen"),
+			"listen: expected host:port (port 0..65535, [v6]:port)");
 	/* A token or secret that was given but failed has been reported. */
 	for (i = 0; i < c->n_hmac_secrets; i++) {
 		/* The secret itself never goes into a message. */
 		if (!auth_secret_ok(c->hmac_secrets[i]))
-			cfg_err(p, key_line(m, "hmac_secret"), "hmac_secret: a whsec_ secret must be"
-			     " standard base64 after the prefix (A-Z a-z 0-9 + /, '=' only at the"
-			     " end, at most 255 bytes); item %zu is not", i + 1);
+			cfg_err(p, key_line(m, "hmac_secret"),
+				"hmac_secret: a whsec_ secret must be"
+				" standard base64 after the prefix (A-Z a-z 0-9 + /, '=' only at the"
+				" end, at most 255 bytes); item %zu is not",
+				i + 1);
 	}
 	if (c->n_auth_tokens == 0 && c->n_hmac_secrets == 0 && !c->allow_unauthenticated &&
 	    key_line(m, "auth_token") == m->line && key_line(m, "hmac_secret") == m->line)
 		cfg_err(p, m->line,
-		     "no webhook authentication configured; set auth_token or allow_unauthenticated = true");
+			"no webhook authentication configured; set auth_token or allow_unauthenticated = true");
 }
 
 static void check_matillion(struct parse *p)
@@ -166,8 +173,10 @@ static void check_permissions(struct parse *p)
 
 	if (p->inline_secret && fstat(fileno(p->f), &st) == 0 &&
 	    (st.st_mode & (S_IRGRP | S_IROTH)) != 0)
-		cfg_warn(p, 0, "%s is readable by other users and holds secrets; "
-		      "chmod 600 it or use ${ENV} / KEY_file", p->path);
+		cfg_warn(p, 0,
+			 "%s is readable by other users and holds secrets; "
+			 "chmod 600 it or use ${ENV} / KEY_file",
+			 p->path);
 }
 
 void cfg_validate(struct parse *p)
@@ -189,4 +198,3 @@ void cfg_validate(struct parse *p)
 		check_route(p, p->c->default_route, &p->defmeta);
 	check_permissions(p);
 }
-

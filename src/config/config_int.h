@@ -17,17 +17,24 @@
 
 #include "config.h"
 
-#define MAX_VALUE (64 * 1024)   /* expanded value or _file content */
-#define MAX_LINE (64 * 1024)    /* physical line */
-#define MAX_LIST 64             /* items in a comma list */
+#define MAX_VALUE (64 * 1024) /* expanded value or _file content */
+#define MAX_LINE (64 * 1024)  /* physical line */
+#define MAX_LIST 64           /* items in a comma list */
 #define MAX_DESTS 256
 #define MAX_PROJECTS 4096
 #define MAX_DIAGS 500
-#define MAX_KEYS 64             /* seen-masks are uint64_t */
+#define MAX_KEYS 64 /* seen-masks are uint64_t */
 
 enum sec {
-	SEC_NONE, SEC_SERVER, SEC_MATILLION, SEC_DELIVERY,
-	SEC_DEST, SEC_PROJECT, SEC_DEFAULT, SEC_SKIP, SEC__MAX
+	SEC_NONE,
+	SEC_SERVER,
+	SEC_MATILLION,
+	SEC_DELIVERY,
+	SEC_DEST,
+	SEC_PROJECT,
+	SEC_DEFAULT,
+	SEC_SKIP,
+	SEC__MAX
 };
 
 /* Section names as written in [brackets]; "" and "?" never match. */
@@ -49,21 +56,21 @@ enum vtype {
 	V_STATUS  /* unsigned mask of STATUS_BIT() */
 };
 
-#define K_SECRET 1u  /* accepts KEY_file; never echoed in messages or printed */
-#define K_URL 2u     /* printed redacted: it may carry credentials */
+#define K_SECRET 1u /* accepts KEY_file; never echoed in messages or printed */
+#define K_URL 2u    /* printed redacted: it may carry credentials */
 
 struct key {
-	enum sec sec;              /* SEC_PROJECT also serves [default] */
+	enum sec sec; /* SEC_PROJECT also serves [default] */
 	const char *name;
 	enum vtype type;
-	size_t off;                /* field offset in the section's struct */
-	size_t n_off;              /* V_LIST: offset of the item count */
-	long long min, max;        /* numbers and bools: accepted range */
-	long long def;             /* default of a number, bool, enum or mask */
-	const char *sdef;          /* default of a string; NULL: none */
-	const char *const *names;  /* V_LEVEL, V_ENUM: accepted names */
+	size_t off;               /* field offset in the section's struct */
+	size_t n_off;             /* V_LIST: offset of the item count */
+	long long min, max;       /* numbers and bools: accepted range */
+	long long def;            /* default of a number, bool, enum or mask */
+	const char *sdef;         /* default of a string; NULL: none */
+	const char *const *names; /* V_LEVEL, V_ENUM: accepted names */
 	size_t n_names;
-	unsigned flags;            /* K_* */
+	unsigned flags; /* K_* */
 };
 
 extern const struct key cfg_keys[];
@@ -91,9 +98,9 @@ void cfg_free_fields(enum sec sec, char *base);
 
 /* Where a section instance and each of its keys were given. */
 struct meta {
-	int line;              /* header line; 0 when the section is absent */
-	uint64_t seen;         /* keys given, by row index */
-	uint64_t seen_file;    /* keys given as KEY_file */
+	int line;           /* header line; 0 when the section is absent */
+	uint64_t seen;      /* keys given, by row index */
+	uint64_t seen_file; /* keys given as KEY_file */
 	int key_line[MAX_KEYS];
 };
 
@@ -103,23 +110,22 @@ struct parse {
 	struct config *c;
 	struct diags *d;
 	FILE *f;
-	char *buf;             /* getline buffer */
+	char *buf; /* getline buffer */
 	size_t bufcap;
 	int lineno;
-	const char *value;     /* value of the current key line (in buf) */
+	const char *value; /* value of the current key line (in buf) */
 	enum sec sec;
-	size_t idx;            /* current destination or project */
+	size_t idx; /* current destination or project */
 	struct meta single[SEC_DELIVERY + 1];
-	struct meta *dmeta;    /* parallel to c->destinations */
-	struct meta *pmeta;    /* parallel to c->projects */
+	struct meta *dmeta; /* parallel to c->destinations */
+	struct meta *pmeta; /* parallel to c->projects */
 	struct meta defmeta;
-	const char *region;    /* static name from cfg_regions[] */
-	int inline_secret;     /* a secret is written in the file itself */
+	const char *region; /* static name from cfg_regions[] */
+	int inline_secret;  /* a secret is written in the file itself */
 };
 
 /* Appends "path:line: message" (an error, or a warning) to p's diags. */
-void cfg_err(struct parse *p, int line, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+void cfg_err(struct parse *p, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void cfg_warn(struct parse *p, int line, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 

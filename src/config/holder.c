@@ -128,4 +128,3 @@ void config_swap(struct config_holder *h, struct config *c)
 	snap_unref(h, old);
 	pthread_mutex_unlock(&h->mu);
 }
-

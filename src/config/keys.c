@@ -16,9 +16,14 @@ const char *const cfg_region_api_bases[N_REGIONS] = {
 };
 
 const char *const cfg_sec_names[SEC__MAX] = {
-	[SEC_NONE] = "", [SEC_SERVER] = "server", [SEC_MATILLION] = "matillion",
-	[SEC_DELIVERY] = "delivery", [SEC_DEST] = "destination",
-	[SEC_PROJECT] = "project", [SEC_DEFAULT] = "default", [SEC_SKIP] = "?",
+	[SEC_NONE] = "",
+	[SEC_SERVER] = "server",
+	[SEC_MATILLION] = "matillion",
+	[SEC_DELIVERY] = "delivery",
+	[SEC_DEST] = "destination",
+	[SEC_PROJECT] = "project",
+	[SEC_DEFAULT] = "default",
+	[SEC_SKIP] = "?",
 };
 
 /* V_ENUM writes the index through an int. */
@@ -27,16 +32,39 @@ _Static_assert(sizeof(enum log_format) == sizeof(int), "V_ENUM fields are int-si
 #define DAY 86400LL
 #define FIELD(f) .off = offsetof(struct config, f)
 /* A number (V_INT, V_SIZE, V_DUR, V_DUR64) in lo..hi, default d. */
-#define NUM(s, n, t, f, lo, hi, d) { .sec = s, .name = n, .type = t, FIELD(f), .min = lo, .max = hi, .def = d }
-#define BOOL(s, n, f, d) { .sec = s, .name = n, .type = V_BOOL, FIELD(f), .min = 0, .max = 1, .def = d }
+#define NUM(s, n, t, f, lo, hi, d)                                                       \
+	{                                                                                \
+		.sec = s, .name = n, .type = t, FIELD(f), .min = lo, .max = hi, .def = d \
+	}
+#define BOOL(s, n, f, d)                                                                    \
+	{                                                                                   \
+		.sec = s, .name = n, .type = V_BOOL, FIELD(f), .min = 0, .max = 1, .def = d \
+	}
 /* A string, default d (NULL: none). */
-#define STR(s, n, f, d, fl) { .sec = s, .name = n, .type = V_STR, FIELD(f), .sdef = d, .flags = fl }
-#define LIST(s, n, f, nf, fl) \
-	{ .sec = s, .name = n, .type = V_LIST, FIELD(f), .n_off = offsetof(struct config, nf), .flags = fl }
-#define DEST(n, t, f, fl) { .sec = SEC_DEST, .name = n, .type = t, .off = offsetof(struct destination, f), .flags = fl }
-#define PROJ(n, t, f, d) { .sec = SEC_PROJECT, .name = n, .type = t, .off = offsetof(struct project, f), .def = d }
-#define PLIST(n, f, nf) { .sec = SEC_PROJECT, .name = n, .type = V_LIST, \
-	.off = offsetof(struct project, f), .n_off = offsetof(struct project, nf) }
+#define STR(s, n, f, d, fl)                                                          \
+	{                                                                            \
+		.sec = s, .name = n, .type = V_STR, FIELD(f), .sdef = d, .flags = fl \
+	}
+#define LIST(s, n, f, nf, fl)                                     \
+	{                                                         \
+		.sec = s, .name = n, .type = V_LIST, FIELD(f),    \
+		.n_off = offsetof(struct config, nf), .flags = fl \
+	}
+#define DEST(n, t, f, fl)                                                                      \
+	{                                                                                      \
+		.sec = SEC_DEST, .name = n, .type = t, .off = offsetof(struct destination, f), \
+		.flags = fl                                                                    \
+	}
+#define PROJ(n, t, f, d)                                                                      \
+	{                                                                                     \
+		.sec = SEC_PROJECT, .name = n, .type = t, .off = offsetof(struct project, f), \
+		.def = d                                                                      \
+	}
+#define PLIST(n, f, nf)                                                                            \
+	{                                                                                          \
+		.sec = SEC_PROJECT, .name = n, .type = V_LIST, .off = offsetof(struct project, f), \
+		.n_off = offsetof(struct project, nf)                                              \
+	}
 
 /* Every key of every section. */
 const struct key cfg_keys[] = {
@@ -54,14 +82,29 @@ const struct key cfg_keys[] = {
 	NUM(SEC_SERVER, "workers", V_INT, workers, 1, 64, 4),
 	NUM(SEC_SERVER, "shutdown_grace", V_DUR, shutdown_grace, 0, 3600, 20),
 	BOOL(SEC_SERVER, "allow_core_dumps", allow_core_dumps, 0),
-	{ .sec = SEC_SERVER, .name = "log_level", .type = V_LEVEL, FIELD(log_level), .sdef = "info",
-	  .names = log_level_names, .n_names = LOG__MAX },
-	{ .sec = SEC_SERVER, .name = "log_format", .type = V_ENUM, FIELD(log_format),
-	  .def = LOG_FMT_LOGFMT, .names = log_format_names, .n_names = LOG_FMT__MAX },
-	{ .sec = SEC_MATILLION, .name = "region", .type = V_REGION, FIELD(api_base),
-	  .names = cfg_region_names, .n_names = N_REGIONS },
+	{ .sec = SEC_SERVER,
+	  .name = "log_level",
+	  .type = V_LEVEL,
+	  FIELD(log_level),
+	  .sdef = "info",
+	  .names = log_level_names,
+	  .n_names = LOG__MAX },
+	{ .sec = SEC_SERVER,
+	  .name = "log_format",
+	  .type = V_ENUM,
+	  FIELD(log_format),
+	  .def = LOG_FMT_LOGFMT,
+	  .names = log_format_names,
+	  .n_names = LOG_FMT__MAX },
+	{ .sec = SEC_MATILLION,
+	  .name = "region",
+	  .type = V_REGION,
+	  FIELD(api_base),
+	  .names = cfg_region_names,
+	  .n_names = N_REGIONS },
 	STR(SEC_MATILLION, "api_base", api_base, NULL, 0),
-	STR(SEC_MATILLION, "token_url", token_url, "https://id.core.matillion.com/oauth/dpc/token", 0),
+	STR(SEC_MATILLION, "token_url", token_url, "https://id.core.matillion.com/oauth/dpc/token",
+	    0),
 	STR(SEC_MATILLION, "client_id", client_id, NULL, K_SECRET),
 	STR(SEC_MATILLION, "client_secret", client_secret, NULL, K_SECRET),
 	STR(SEC_MATILLION, "ui_base", ui_base, "https://app.matillion.com", 0),
@@ -117,20 +160,14 @@ void cfg_set_defaults(enum sec sec, char *base)
 		if (k->sec != sec)
 			continue;
 		switch (k->type) {
-		case V_INT: case V_BOOL: case V_DUR: case V_ENUM:
-			*(int *)field = (int)k->def;
-			break;
-		case V_SIZE:
-			*(size_t *)field = (size_t)k->def;
-			break;
-		case V_DUR64:
-			*(int64_t *)field = (int64_t)k->def;
-			break;
-		case V_STATUS:
-			*(unsigned *)field = (unsigned)k->def;
-			break;
-		default:
-			break; /* strings come after the parse; the rest has none */
+		case V_INT:
+		case V_BOOL:
+		case V_DUR:
+		case V_ENUM: *(int *)field = (int)k->def; break;
+		case V_SIZE: *(size_t *)field = (size_t)k->def; break;
+		case V_DUR64: *(int64_t *)field = (int64_t)k->def; break;
+		case V_STATUS: *(unsigned *)field = (unsigned)k->def; break;
+		default: break; /* strings come after the parse; the rest has none */
 		}
 	}
 }

@@ -26,8 +26,8 @@
 
 /* ---- diagnostics ---- */
 
-static void diag_vadd(struct diags *d, int warn, const char *path, int line,
-		      const char *fmt, va_list ap)
+static void diag_vadd(struct diags *d, int warn, const char *path, int line, const char *fmt,
+		      va_list ap)
 {
 	char msg[1024];
 	char *s;
@@ -100,28 +100,20 @@ static int valid_name(const char *s)
 static struct meta *cur_meta(struct parse *p)
 {
 	switch (p->sec) {
-	case SEC_DEST:
-		return &p->dmeta[p->idx];
-	case SEC_PROJECT:
-		return &p->pmeta[p->idx];
-	case SEC_DEFAULT:
-		return &p->defmeta;
-	default:
-		return &p->single[p->sec];
+	case SEC_DEST: return &p->dmeta[p->idx];
+	case SEC_PROJECT: return &p->pmeta[p->idx];
+	case SEC_DEFAULT: return &p->defmeta;
+	default: return &p->single[p->sec];
 	}
 }
 
 static char *cur_base(struct parse *p)
 {
 	switch (p->sec) {
-	case SEC_DEST:
-		return (char *)&p->c->destinations[p->idx];
-	case SEC_PROJECT:
-		return (char *)&p->c->projects[p->idx];
-	case SEC_DEFAULT:
-		return (char *)p->c->default_route;
-	default:
-		return (char *)p->c;
+	case SEC_DEST: return (char *)&p->c->destinations[p->idx];
+	case SEC_PROJECT: return (char *)&p->c->projects[p->idx];
+	case SEC_DEFAULT: return (char *)p->c->default_route;
+	default: return (char *)p->c;
 	}
 }
 
@@ -178,11 +170,12 @@ static int add_named(struct parse *p, int is_dest, const char *name)
 
 	if (first != 0) {
 		cfg_err(p, p->lineno, "duplicate section [%s %s] (first at line %d)",
-		     is_dest ? "destination" : "project", name, first);
+			is_dest ? "destination" : "project", name, first);
 		return ERR_CONFIG;
 	}
 	if (n >= (is_dest ? MAX_DESTS : MAX_PROJECTS)) {
-		cfg_err(p, p->lineno, "too many [%s] sections", is_dest ? "destination" : "project");
+		cfg_err(p, p->lineno, "too many [%s] sections",
+			is_dest ? "destination" : "project");
 		return ERR_LIMIT;
 	}
 	copy = strdup(name);
@@ -208,7 +201,8 @@ static int add_named(struct parse *p, int is_dest, const char *name)
 static int begin_default(struct parse *p)
 {
 	if (p->c->default_route != NULL) {
-		cfg_err(p, p->lineno, "duplicate section [default] (first at line %d)", p->defmeta.line);
+		cfg_err(p, p->lineno, "duplicate section [default] (first at line %d)",
+			p->defmeta.line);
 		return ERR_CONFIG;
 	}
 	p->c->default_route = malloc(sizeof(*p->c->default_route));
@@ -241,7 +235,7 @@ static void begin_section(struct parse *p, char *hdr)
 		cfg_err(p, p->lineno, "unknown section [%s]", hdr);
 	} else if ((kind == SEC_DEST || kind == SEC_PROJECT) != (*name != '\0')) {
 		cfg_err(p, p->lineno, "section [%s] %s", hdr,
-		     *name != '\0' ? "takes no name" : "needs a name");
+			*name != '\0' ? "takes no name" : "needs a name");
 	} else if (*name != '\0' && !valid_name(name)) {
 		cfg_err(p, p->lineno, "[%s %s]: name may only hold A-Z a-z 0-9 . _ : -", hdr, name);
 	} else if (kind == SEC_DEST || kind == SEC_PROJECT) {
@@ -359,10 +353,11 @@ static const struct key *check_key(struct parse *p, const char *name, int *is_fi
 	bit = 1ull << (k - cfg_keys);
 	if (m->seen & bit) {
 		if (((m->seen_file & bit) != 0) != (*is_file != 0))
-			cfg_err(p, p->lineno, "%s given both as %s and %s_file", k->name, k->name, k->name);
+			cfg_err(p, p->lineno, "%s given both as %s and %s_file", k->name, k->name,
+				k->name);
 		else
 			cfg_err(p, p->lineno, "duplicate key \"%s\" (first at line %d)", name,
-			     m->key_line[k - cfg_keys]);
+				m->key_line[k - cfg_keys]);
 		return NULL;
 	}
 	m->seen |= bit;

@@ -109,12 +109,14 @@ void config_print_summary(const struct config *c, FILE *out)
 	fprintf(out, "store:        %s\n", c->store);
 	fprintf(out, "workers:      %d (log %s %s)\n", c->workers, c->log_level,
 		log_format_names[c->log_format]);
-	fprintf(out, "core dumps:   %s\n", c->allow_core_dumps ? "allowed (allow_core_dumps = true)" :
-		"off (the process is not dumpable, core limit 0)");
+	fprintf(out, "core dumps:   %s\n",
+		c->allow_core_dumps ? "allowed (allow_core_dumps = true)"
+				    : "off (the process is not dumpable, core limit 0)");
 	fprintf(out, "matillion:    api_base %s\n", c->api_base);
 	fprintf(out, "              token_url %s\n", c->token_url);
 	fprintf(out, "              client_id %s, client_secret %s\n",
-		c->client_id != NULL ? "set" : "MISSING", c->client_secret != NULL ? "set" : "MISSING");
+		c->client_id != NULL ? "set" : "MISSING",
+		c->client_secret != NULL ? "set" : "MISSING");
 	fprintf(out, "delivery:     max_attempts %d, max_age %llds, proxy %s%s\n", c->max_attempts,
 		(long long)c->max_age, c->proxy != NULL ? "set" : "none",
 		c->allow_http ? ", http allowed" : "");
@@ -133,7 +135,6 @@ void config_print_summary(const struct config *c, FILE *out)
 			d->rate_per_sec, d->mention != NULL ? " mention set" : "");
 	}
 }
-
 
 /* The region whose API base c uses, or NULL for another api_base. */
 static const char *region_of(const struct config *c)
@@ -168,9 +169,8 @@ static void print_key(FILE *out, const struct config *c, const struct key *k, co
 
 	fprintf(out, "%s = ", k->name);
 	switch (k->type) {
-	case V_STR: case V_LEVEL:
-		print_text(out, k, *(char *const *)f);
-		break;
+	case V_STR:
+	case V_LEVEL: print_text(out, k, *(char *const *)f); break;
 	case V_LIST:
 		n = *(const size_t *)(base + k->n_off);
 		if (k->flags & K_SECRET)
@@ -178,36 +178,16 @@ static void print_key(FILE *out, const struct config *c, const struct key *k, co
 		else
 			print_list(out, *(char **const *)f, n, "(none)");
 		break;
-	case V_INT:
-		fprintf(out, "%d", *(const int *)f);
-		break;
-	case V_DUR:
-		fprintf(out, "%ds", *(const int *)f);
-		break;
-	case V_SIZE:
-		fprintf(out, "%zu", *(const size_t *)f);
-		break;
-	case V_DUR64:
-		fprintf(out, "%llds", (long long)*(const int64_t *)f);
-		break;
-	case V_BOOL:
-		fputs(*(const int *)f ? "true" : "false", out);
-		break;
-	case V_ENUM:
-		fputs(k->names[*(const int *)f], out);
-		break;
-	case V_REGION:
-		fputs(region_of(c) != NULL ? region_of(c) : "(api_base)", out);
-		break;
-	case V_DTYPE:
-		fputs((*(const struct target *const *)f)->name, out);
-		break;
-	case V_RATE:
-		fprintf(out, "%.2g", *(const double *)f);
-		break;
-	case V_STATUS:
-		print_mask(out, *(const unsigned *)f);
-		break;
+	case V_INT: fprintf(out, "%d", *(const int *)f); break;
+	case V_DUR: fprintf(out, "%ds", *(const int *)f); break;
+	case V_SIZE: fprintf(out, "%zu", *(const size_t *)f); break;
+	case V_DUR64: fprintf(out, "%llds", (long long)*(const int64_t *)f); break;
+	case V_BOOL: fputs(*(const int *)f ? "true" : "false", out); break;
+	case V_ENUM: fputs(k->names[*(const int *)f], out); break;
+	case V_REGION: fputs(region_of(c) != NULL ? region_of(c) : "(api_base)", out); break;
+	case V_DTYPE: fputs((*(const struct target *const *)f)->name, out); break;
+	case V_RATE: fprintf(out, "%.2g", *(const double *)f); break;
+	case V_STATUS: print_mask(out, *(const unsigned *)f); break;
 	}
 	fputc('\n', out);
 }

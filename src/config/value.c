@@ -128,7 +128,7 @@ char *cfg_read_secret_file(struct parse *p, const char *key, const char *path)
 	n = fread(out, 1, MAX_VALUE + 1, f);
 	if (ferror(f) || n > MAX_VALUE || memchr(out, '\0', n) != NULL) {
 		cfg_err(p, p->lineno, "%s_file: %s is unreadable, binary or larger than %d bytes",
-		     key, path, MAX_VALUE);
+			key, path, MAX_VALUE);
 		goto fail;
 	}
 	out[n] = '\0';
@@ -166,7 +166,7 @@ static int parse_list(struct parse *p, const char *what, char *s, char ***out, s
 		item = cfg_trim(item);
 		if (*item == '\0' || i == MAX_LIST) {
 			cfg_err(p, p->lineno, "%s: %s", what,
-			     i == MAX_LIST ? "too many items" : "empty item in list");
+				i == MAX_LIST ? "too many items" : "empty item in list");
 			goto fail;
 		}
 		v[i] = strdup(item);
@@ -219,13 +219,15 @@ static int bad_value(struct parse *p, const struct key *k, const char *v, const 
 static int set_number(struct parse *p, const struct key *k, const char *v, void *field)
 {
 	int64_t n;
-	int bad = k->type == V_DUR || k->type == V_DUR64 ? parse_duration(v, &n) : parse_int64(v, &n);
+	int bad =
+		k->type == V_DUR || k->type == V_DUR64 ? parse_duration(v, &n) : parse_int64(v, &n);
 	char want[96];
 
 	if (bad != 0 || n < k->min || n > k->max) {
 		snprintf(want, sizeof(want), "%s %lld..%lld",
-			 k->type == V_DUR || k->type == V_DUR64 ? "seconds (or s/m/h/d suffix)" :
-			 "an integer", k->min, k->max);
+			 k->type == V_DUR || k->type == V_DUR64 ? "seconds (or s/m/h/d suffix)"
+								: "an integer",
+			 k->min, k->max);
 		return bad_value(p, k, v, want);
 	}
 	if (k->type == V_SIZE)
@@ -245,7 +247,10 @@ static void name_choices(const char *const *names, size_t n, char *out, size_t l
 
 	out[0] = '\0';
 	for (i = 0; i < n && used < len; i++) {
-		w = snprintf(out + used, len - used, "%s%s", i == 0 ? "" : i + 1 == n ? " or " : ", ",
+		w = snprintf(out + used, len - used, "%s%s",
+			     i == 0       ? ""
+			     : i + 1 == n ? " or "
+					  : ", ",
 			     names[i]);
 		if (w < 0)
 			break;
@@ -318,23 +323,15 @@ int cfg_set_value(struct parse *p, const struct key *k, char *v, char *base)
 		if (parse_bool(v, (int *)field) != 0)
 			rc = bad_value(p, k, v, "true or false");
 		break;
-	case V_RATE:
-		rc = set_rate(p, k, v, (double *)field);
-		break;
-	case V_STATUS:
-		rc = parse_status_mask(p, v, (unsigned *)field);
-		break;
-	case V_INT: case V_SIZE: case V_DUR: case V_DUR64:
-		rc = set_number(p, k, v, field);
-		break;
-	case V_DTYPE:
-		rc = set_dest_type(p, k, v, field);
-		break;
-	default:
-		rc = set_name(p, k, v, field);
-		break;
+	case V_RATE: rc = set_rate(p, k, v, (double *)field); break;
+	case V_STATUS: rc = parse_status_mask(p, v, (unsigned *)field); break;
+	case V_INT:
+	case V_SIZE:
+	case V_DUR:
+	case V_DUR64: rc = set_number(p, k, v, field); break;
+	case V_DTYPE: rc = set_dest_type(p, k, v, field); break;
+	default: rc = set_name(p, k, v, field); break;
 	}
 	free(v);
 	return rc;
 }
-

@@ -35,7 +35,7 @@ struct sink {
 	size_t len;
 	size_t cap;
 	size_t max;
-	int over;                         /* body exceeded max */
+	int over; /* body exceeded max */
 	int nomem;
 	char retry_after[RETRY_AFTER_MAX]; /* raw header value, "" when absent */
 };
@@ -277,9 +277,8 @@ static void reset_response(struct httpc_response *resp)
 	resp->error[0] = '\0';
 }
 
-int httpc_request(struct httpc *h, const char *method, const char *url,
-		  const char *const *headers, const char *body, size_t body_len,
-		  struct httpc_response *resp)
+int httpc_request(struct httpc *h, const char *method, const char *url, const char *const *headers,
+		  const char *body, size_t body_len, struct httpc_response *resp)
 {
 	struct sink k = { .max = h->o.max_response };
 	struct curl_slist *list = NULL;

@@ -15,8 +15,8 @@
 #include "parse.h"
 #include "text.h"
 
-#define LINE_CAP 4096   /* one log line, newline included */
-#define TAIL_RESERVE 8  /* room for "…", closing quote, '}' and '\n' */
+#define LINE_CAP 4096  /* one log line, newline included */
+#define TAIL_RESERVE 8 /* room for "…", closing quote, '}' and '\n' */
 #define ELLIPSIS "\xE2\x80\xA6"
 
 /* Process-wide settings (the header makes logging process-wide); atomics
@@ -31,17 +31,21 @@ static _Thread_local char ctx_job[32];
 static _Thread_local char ctx_exec[160];
 
 const char *const log_level_names[LOG__MAX] = {
-	[LOG_DEBUG] = "debug", [LOG_INFO] = "info", [LOG_WARN] = "warn", [LOG_ERROR] = "error",
+	[LOG_DEBUG] = "debug",
+	[LOG_INFO] = "info",
+	[LOG_WARN] = "warn",
+	[LOG_ERROR] = "error",
 };
 
 const char *const log_format_names[LOG_FMT__MAX] = {
-	[LOG_FMT_LOGFMT] = "logfmt", [LOG_FMT_JSON] = "json",
+	[LOG_FMT_LOGFMT] = "logfmt",
+	[LOG_FMT_JSON] = "json",
 };
 
 struct line {
 	char buf[LINE_CAP];
 	size_t len;
-	int full;              /* truncated: later fields are dropped */
+	int full; /* truncated: later fields are dropped */
 	enum log_format fmt;
 };
 
@@ -72,8 +76,8 @@ void log_set_stream(FILE *f)
 /* Writes the escaped form of the character at s (len bytes left) into
  * rep; returns the number of input bytes it covers. *changed is set when
  * rep differs. */
-static size_t escape_one(const unsigned char *s, size_t len, enum log_format fmt,
-			 char rep[16], int *changed)
+static size_t escape_one(const unsigned char *s, size_t len, enum log_format fmt, char rep[16],
+			 int *changed)
 {
 	int32_t cp;
 	size_t n = text_utf8_decode((const char *)s, len, &cp);
@@ -211,7 +215,9 @@ static void put_key(struct line *l, const char *key, int quote)
 	/* Keys come from our code, but a bad one must not break the line. */
 	for (i = 0; i + 1 < sizeof(k) && key[i] != '\0'; i++)
 		k[i] = (char)(strchr(" =\"\\", key[i]) == NULL && (unsigned char)key[i] > 0x20 &&
-			      (unsigned char)key[i] < 0x7f ? key[i] : '_');
+					      (unsigned char)key[i] < 0x7f
+				      ? key[i]
+				      : '_');
 	k[i] = '\0';
 	put(l, " ", l->len > 0 ? 1 : 0);
 	put(l, k, i);

@@ -29,10 +29,10 @@
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
 const char *const metric_webhook_names[MW__MAX] = {
-	[MW_ACCEPTED] = "accepted",         [MW_DUPLICATE] = "duplicate",
-	[MW_IGNORED] = "ignored",           [MW_UNAUTHORIZED] = "unauthorized",
-	[MW_BAD_REQUEST] = "bad_request",   [MW_TOO_LARGE] = "too_large",
-	[MW_UNSUPPORTED] = "unsupported",   [MW_UNPROCESSABLE] = "unprocessable",
+	[MW_ACCEPTED] = "accepted",       [MW_DUPLICATE] = "duplicate",
+	[MW_IGNORED] = "ignored",         [MW_UNAUTHORIZED] = "unauthorized",
+	[MW_BAD_REQUEST] = "bad_request", [MW_TOO_LARGE] = "too_large",
+	[MW_UNSUPPORTED] = "unsupported", [MW_UNPROCESSABLE] = "unprocessable",
 	[MW_UNAVAILABLE] = "unavailable",
 };
 
@@ -361,12 +361,13 @@ static void render_counters(struct out *o)
 	put_head(o, "dpc_notify_retries_total", "counter", "Delivery or job retries scheduled.");
 	put(o, "dpc_notify_retries_total %llu\n", (unsigned long long)atomic_load(&retries));
 	put_head(o, "dpc_notify_dead_letters_total", "counter", "Jobs or deliveries given up on.");
-	put(o, "dpc_notify_dead_letters_total %llu\n", (unsigned long long)atomic_load(&dead_letters));
+	put(o, "dpc_notify_dead_letters_total %llu\n",
+	    (unsigned long long)atomic_load(&dead_letters));
 	put_head(o, "dpc_notify_matillion_requests_total", "counter",
 		 "Matillion API requests, by HTTP status class.");
 	for (i = 0; i < AC__MAX; i++)
-		put(o, "dpc_notify_matillion_requests_total{code=\"%s\"} %llu\n", api_class_names[i],
-		    (unsigned long long)atomic_load(&api_calls[i]));
+		put(o, "dpc_notify_matillion_requests_total{code=\"%s\"} %llu\n",
+		    api_class_names[i], (unsigned long long)atomic_load(&api_calls[i]));
 }
 
 static void render_hist(struct out *o, enum metric_hist h)
@@ -393,7 +394,8 @@ static void render_process(struct out *o)
 	put(o, "dpc_notify_build_info{version=\"");
 	put_label(o, DPC_VERSION);
 	put(o, "\"} 1\n");
-	put_head(o, "process_start_time_seconds", "gauge", "Start time of the process, unix seconds.");
+	put_head(o, "process_start_time_seconds", "gauge",
+		 "Start time of the process, unix seconds.");
 	put(o, "process_start_time_seconds %lld\n", (long long)start_time);
 }
 

@@ -30,8 +30,14 @@ int parse_int64(const char *s, int64_t *out)
 
 int parse_duration(const char *s, int64_t *out)
 {
-	static const struct { char c; int64_t mul; } units[] = {
-		{ 's', 1 }, { 'm', 60 }, { 'h', 3600 }, { 'd', 86400 },
+	static const struct {
+		char c;
+		int64_t mul;
+	} units[] = {
+		{ 's', 1 },
+		{ 'm', 60 },
+		{ 'h', 3600 },
+		{ 'd', 86400 },
 	};
 	char num[DURATION_MAX_TEXT];
 	size_t len = strlen(s), i;

@@ -6,15 +6,9 @@
 #include "status.h"
 
 const char *const status_names[ST__MAX] = {
-	[ST_UNKNOWN] = "UNKNOWN",
-	[ST_RUNNING] = "RUNNING",
-	[ST_SUCCESS] = "SUCCESS",
-	[ST_FAILED] = "FAILED",
-	[ST_CANCELLING] = "CANCELLING",
-	[ST_CANCELLED] = "CANCELLED",
-	[ST_SKIPPED] = "SKIPPED",
-	[ST_FORBIDDEN] = "FORBIDDEN",
-	[ST_QUEUED] = "QUEUED",
+	[ST_UNKNOWN] = "UNKNOWN", [ST_RUNNING] = "RUNNING",       [ST_SUCCESS] = "SUCCESS",
+	[ST_FAILED] = "FAILED",   [ST_CANCELLING] = "CANCELLING", [ST_CANCELLED] = "CANCELLED",
+	[ST_SKIPPED] = "SKIPPED", [ST_FORBIDDEN] = "FORBIDDEN",   [ST_QUEUED] = "QUEUED",
 };
 
 /* Spellings beyond the canonical names. */
@@ -22,9 +16,8 @@ static const struct {
 	const char *word;
 	enum run_status st;
 } aliases[] = {
-	{ "FAILURE", ST_FAILED },    { "FAIL", ST_FAILED },
-	{ "ERROR", ST_FAILED },      { "CANCELED", ST_CANCELLED },
-	{ "CANCELING", ST_CANCELLING }, { "SUCCEEDED", ST_SUCCESS },
+	{ "FAILURE", ST_FAILED },     { "FAIL", ST_FAILED },          { "ERROR", ST_FAILED },
+	{ "CANCELED", ST_CANCELLED }, { "CANCELING", ST_CANCELLING }, { "SUCCEEDED", ST_SUCCESS },
 	{ "SUCCESSFUL", ST_SUCCESS },
 };
 

@@ -193,8 +193,8 @@ static int entity_like(const char *s)
 	for (i = 0; i < 12 && s[i] != '\0'; i++) {
 		if (s[i] == ';')
 			return i > 0;
-		if (!(s[i] == '#' || (s[i] >= '0' && s[i] <= '9') ||
-		      (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z')))
+		if (!(s[i] == '#' || (s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'z') ||
+		      (s[i] >= 'A' && s[i] <= 'Z')))
 			return 0;
 	}
 	return 0;

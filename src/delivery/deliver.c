@@ -18,7 +18,6 @@
 #include "metrics.h"
 #include "target.h"
 
-
 const char *const deliver_class_names[DELIVER__MAX] = {
 	[DELIVER_OK] = "ok",
 	[DELIVER_RETRY] = "retry",
@@ -36,7 +35,7 @@ static enum deliver_class classify(const struct target *t, const struct httpc_re
 }
 
 /* Secret pieces of a webhook URL and the forms they may come back in. */
-#define GRAM 8              /* shortest secret fragment that is redacted */
+#define GRAM 8                           /* shortest secret fragment that is redacted */
 #define WINDOW (4 * DELIVER_SNIPPET_MAX) /* body bytes examined */
 #define REDACTED "[redacted]"
 #define WITHHELD "(body withheld: it repeats the URL)"
@@ -243,8 +242,8 @@ static void fill_from_status(const struct target *t, const struct httpc_response
 	r->cls = classify(t, resp);
 	deliver_snippet(resp->body, resp->len, url, snip, sizeof(snip));
 	snprintf(r->detail, sizeof(r->detail), "HTTP %ld%s%s%s%.120s", resp->status,
-		 snip[0] ? " " : "", snip,
-		 rc == ERR_LIMIT ? "; " : "", rc == ERR_LIMIT ? resp->error : "");
+		 snip[0] ? " " : "", snip, rc == ERR_LIMIT ? "; " : "",
+		 rc == ERR_LIMIT ? resp->error : "");
 }
 
 int deliver_post(struct httpc *h, const struct target *t, const char *url, const char *body,

@@ -54,8 +54,8 @@
 #include "target.h"
 #include "worker.h"
 
-#define LEASE_MS (10 * 60 * 1000)  /* longer than any job can take */
-#define MAX_PACERS 64              /* distinct destination names paced */
+#define LEASE_MS (10 * 60 * 1000) /* longer than any job can take */
+#define MAX_PACERS 64             /* distinct destination names paced */
 /* Longest pacing wait a worker sleeps through before a post; a longer one
  * (a destination paused by Retry-After, or a deep queue for one slow
  * destination) reschedules the delivery instead of holding the worker. */
@@ -72,30 +72,30 @@ struct pacer {
  * replaced when a reload changes those settings. */
 struct client {
 	struct dpc *dpc;
-	char *key;                /* settings it was built from (settings_key) */
-	int refs;                 /* guarded by workers.lock */
+	char *key; /* settings it was built from (settings_key) */
+	int refs;  /* guarded by workers.lock */
 };
 
 struct workers {
 	struct config_holder *cfg;
 	struct store *st;
-	struct client *client;    /* current client; holds one reference */
+	struct client *client; /* current client; holds one reference */
 	pthread_t *threads;
 	int n;
 	atomic_int stop;
-	atomic_int alive;         /* threads currently in their loop */
-	atomic_int busy;          /* threads currently inside a job */
-	pthread_mutex_t lock;     /* guards pacers */
+	atomic_int alive;     /* threads currently in their loop */
+	atomic_int busy;      /* threads currently inside a job */
+	pthread_mutex_t lock; /* guards pacers */
 	struct pacer pacers[MAX_PACERS];
 	size_t n_pacers;
 };
 
-struct wctx {                 /* one per thread */
+struct wctx { /* one per thread */
 	struct workers *w;
 	struct httpc *http;
-	char *http_key;           /* settings t->http was built from */
+	char *http_key; /* settings t->http was built from */
 	uint64_t rng;
-	int claim_rc;             /* last claim failure logged, 0 for none */
+	int claim_rc; /* last claim failure logged, 0 for none */
 };
 
 static uint64_t next_rand(uint64_t *x)
@@ -205,7 +205,8 @@ static struct ratelimit *pacer_for(struct workers *w, const struct destination *
 
 	pthread_mutex_lock(&w->lock);
 	for (i = 0; i < w->n_pacers; i++)
-		if (strcmp(w->pacers[i].name, d->name) == 0 && w->pacers[i].rate == d->rate_per_sec) {
+		if (strcmp(w->pacers[i].name, d->name) == 0 &&
+		    w->pacers[i].rate == d->rate_per_sec) {
 			rl = w->pacers[i].rl;
 			goto out;
 		}
@@ -255,8 +256,8 @@ static int summary_from_webhook(struct summary *s, const struct config *c, const
 /* Step 1: the summary, from the API or degraded. Returns 0 with *have set
  * when a summary is ready, 0 with !*have when the job was re-queued or ended,
  * or an ERR_* code. */
-static int build_summary(struct wctx *t, const struct config *c, struct job *j,
-			 struct summary *s, int *have)
+static int build_summary(struct wctx *t, const struct config *c, struct job *j, struct summary *s,
+			 int *have)
 {
 	struct client *cl;
 	struct dpc_error e = { .retry_after_s = -1 };
@@ -275,21 +276,26 @@ static int build_summary(struct wctx *t, const struct config *c, struct job *j,
 	client_put(t->w, cl);
 	if (rc == 0) {
 		const struct project *p = route_find(c, j->ev.project_id);
-		if (j->ev.status == ST_UNKNOWN && (p == NULL || !route_match(p, s->status, s->environment))) {
-			log_event(LOG_INFO, "run status matches no route", "status", status_names[s->status], NULL);
-			return store_job_end(t->w->st, j->id, JOB_IGNORED, "status matches no route");
+		if (j->ev.status == ST_UNKNOWN &&
+		    (p == NULL || !route_match(p, s->status, s->environment))) {
+			log_event(LOG_INFO, "run status matches no route", "status",
+				  status_names[s->status], NULL);
+			return store_job_end(t->w->st, j->id, JOB_IGNORED,
+					     "status matches no route");
 		}
 		*have = 1;
 		return 0;
 	}
 	snprintf(why, sizeof(why), "%s", e.message[0] ? e.message : err_str(rc));
-	if (rc == ERR_TRANSIENT && retry_allowed(j->attempts, c->max_attempts, now - j->received_ms, c->max_age)) {
+	if (rc == ERR_TRANSIENT &&
+	    retry_allowed(j->attempts, c->max_attempts, now - j->received_ms, c->max_age)) {
 		int64_t ra = retry_after_clamp(e.retry_after_s, c->retry_after_max);
 		int64_t delay = retry_delay_ms(j->attempts, ra, next_rand(&t->rng));
 		log_event(LOG_WARN, "matillion API failed, will retry", "error", why, NULL);
 		metrics_retry();
 		return store_job_retry(t->w->st, j->id,
-				       retry_not_before(now, delay, j->received_ms, c->max_age), why);
+				       retry_not_before(now, delay, j->received_ms, c->max_age),
+				       why);
 	}
 	if (!c->degraded_notice) {
 		log_event(LOG_ERROR, "matillion API failed, giving up", "error", why, NULL);
@@ -305,7 +311,8 @@ static int build_summary(struct wctx *t, const struct config *c, struct job *j,
 		rc = summary_set_degraded(s, note);
 	}
 	if (rc == 0) {
-		log_event(LOG_WARN, "matillion API failed, sending degraded notice", "error", why, NULL);
+		log_event(LOG_WARN, "matillion API failed, sending degraded notice", "error", why,
+			  NULL);
 		*have = 1;
 	}
 	return rc;
@@ -341,7 +348,8 @@ static int post_later(struct wctx *t, const struct config *c, const struct job *
 		o.state = DLV_DEAD;
 		metrics_delivery(p->d->name, "dead");
 		metrics_dead_letter();
-		log_event(LOG_ERROR, "delivery given up", "destination", p->d->name, "error", why, NULL);
+		log_event(LOG_ERROR, "delivery given up", "destination", p->d->name, "error", why,
+			  NULL);
 	} else {
 		snprintf(why, sizeof(why), "destination paused, next post in %llds",
 			 (long long)(wait_ms / 1000 + 1));
@@ -391,7 +399,8 @@ static int post_one(struct wctx *t, const struct config *c, const struct job *j,
 		o.state = DLV_DELIVERED;
 		rc = store_delivery_record(t->w->st, j->id, p->d->name, &o, p->settle);
 		metrics_delivery(p->d->name, "ok");
-		log_event(LOG_INFO, "delivered", "destination", p->d->name, "result", r.detail, NULL);
+		log_event(LOG_INFO, "delivered", "destination", p->d->name, "result", r.detail,
+			  NULL);
 		return rc;
 	}
 	o.error = r.detail;
@@ -402,7 +411,8 @@ static int post_one(struct wctx *t, const struct config *c, const struct job *j,
 		pause_destination(rl, p->d, ra);
 		metrics_delivery(p->d->name, "retry");
 		metrics_retry();
-		log_event(LOG_WARN, "delivery failed, will retry", "destination", p->d->name, "error", r.detail, NULL);
+		log_event(LOG_WARN, "delivery failed, will retry", "destination", p->d->name,
+			  "error", r.detail, NULL);
 		o.state = DLV_PENDING;
 		o.not_before_ms = retry_not_before(
 			now, retry_delay_ms(p->dl->attempts + 1, ra, next_rand(&t->rng)),
@@ -411,7 +421,8 @@ static int post_one(struct wctx *t, const struct config *c, const struct job *j,
 	}
 	metrics_delivery(p->d->name, "dead");
 	metrics_dead_letter();
-	log_event(LOG_ERROR, "delivery failed permanently", "destination", p->d->name, "error", r.detail, NULL);
+	log_event(LOG_ERROR, "delivery failed permanently", "destination", p->d->name, "error",
+		  r.detail, NULL);
 	return store_delivery_record(t->w->st, j->id, p->d->name, &o, p->settle);
 }
 
@@ -436,7 +447,8 @@ static int needs_render(const struct config *c, const struct delivery *dl, int64
 static int deliver_all(struct wctx *t, const struct config *c, struct job *j, struct delivery *dl,
 		       size_t n, const struct summary *s, int64_t now, int *settled)
 {
-	struct dlv_outcome gone = { .state = DLV_DEAD, .error = "destination no longer configured" };
+	struct dlv_outcome gone = { .state = DLV_DEAD,
+				    .error = "destination no longer configured" };
 	size_t i, last = n;
 	int rc = 0;
 

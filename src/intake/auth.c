@@ -85,8 +85,8 @@ static int token_ok(const char *tok, size_t len, char *const *tokens, size_t n)
 }
 
 /* HMAC-SHA256 over the concatenation of parts, with key. 0 on success. */
-static int hmac_parts(const void *key, size_t keylen, const void *const *parts,
-		      const size_t *lens, size_t nparts, unsigned char out[SHA256_LEN])
+static int hmac_parts(const void *key, size_t keylen, const void *const *parts, const size_t *lens,
+		      size_t nparts, unsigned char out[SHA256_LEN])
 {
 	EVP_MAC *mac = NULL;
 	EVP_MAC_CTX *ctx = NULL;
@@ -295,10 +295,8 @@ static enum auth_result check_signatures(const struct auth_request *r, char *con
 	return AUTH_MISSING;
 }
 
-enum auth_result auth_check(const struct auth_request *r,
-			    char *const *tokens, size_t n_tokens,
-			    char *const *secrets, size_t n_secrets,
-			    int64_t now, int tolerance)
+enum auth_result auth_check(const struct auth_request *r, char *const *tokens, size_t n_tokens,
+			    char *const *secrets, size_t n_secrets, int64_t now, int tolerance)
 {
 	enum auth_result sig;
 	const char *tok;

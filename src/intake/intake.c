@@ -79,7 +79,7 @@
 /* After a body overflows max_body we keep reading (so a 413 can be sent)
  * but only this much more; past it the connection is dropped. */
 #define DISCARD_MAX (1024 * 1024)
-#define BODY_MIN 1024         /* first buffer for a body of unknown length */
+#define BODY_MIN 1024 /* first buffer for a body of unknown length */
 #define RETRY_AFTER "5"
 /* How often the reaper looks for requests past their deadline. */
 #define REAP_INTERVAL_MS 250
@@ -109,7 +109,7 @@ struct conn {
 
 struct intake {
 	struct MHD_Daemon *d;
-	struct config_holder *cfg; /* borrowed */
+	struct config_holder *cfg;  /* borrowed */
 	_Atomic(struct store *) st; /* borrowed; NULL until the store opens */
 	intake_ready_fn ready;
 	void *ready_ctx;
@@ -121,11 +121,11 @@ struct intake {
 	pthread_cond_t idle;        /* puts reached 0 while closing */
 	pthread_t reaper;
 	int stopping;
-	int closing;                /* intake_stop() began: no new puts */
-	unsigned puts;              /* store_put_async() calls not yet done */
+	int closing;   /* intake_stop() began: no new puts */
+	unsigned puts; /* store_put_async() calls not yet done */
 	struct conn *conns;
 	struct log_budget quiet[QUIET__MAX]; /* log lines a client can cause */
-	uint64_t slow_unlogged; /* slow connections closed unlogged; reaper only */
+	uint64_t slow_unlogged;              /* slow connections closed unlogged; reaper only */
 };
 
 /* Where a POST /webhook stands. */
@@ -138,12 +138,12 @@ struct req {
 	const struct config *cfg; /* snapshot held for the request */
 	char *body;               /* NULL until data arrives; size bytes */
 	size_t len, size;
-	size_t cap;               /* cfg->max_body */
-	size_t discarded;         /* bytes dropped after overflow */
+	size_t cap;       /* cfg->max_body */
+	size_t discarded; /* bytes dropped after overflow */
 	int too_large;
 	enum phase phase;
-	struct webhook_event ev;  /* decoded; borrowed by the store while storing */
-	int put_rc;               /* the store's result, once PH_STORED */
+	struct webhook_event ev; /* decoded; borrowed by the store while storing */
+	int put_rc;              /* the store's result, once PH_STORED */
 	int64_t job_id;
 };
 
@@ -157,10 +157,14 @@ static const struct {
 	unsigned code;
 	const char *title;
 } titles[] = {
-	{ 400, "Bad Request" },       { 401, "Unauthorized" },
-	{ 404, "Not Found" },         { 405, "Method Not Allowed" },
-	{ 413, "Content Too Large" }, { 415, "Unsupported Media Type" },
-	{ 422, "Unprocessable Content" }, { 500, "Internal Server Error" },
+	{ 400, "Bad Request" },
+	{ 401, "Unauthorized" },
+	{ 404, "Not Found" },
+	{ 405, "Method Not Allowed" },
+	{ 413, "Content Too Large" },
+	{ 415, "Unsupported Media Type" },
+	{ 422, "Unprocessable Content" },
+	{ 500, "Internal Server Error" },
 	{ 503, "Service Unavailable" },
 };
 
@@ -290,9 +294,8 @@ static enum MHD_Result reject(struct intake *in, struct MHD_Connection *c, unsig
 		return send_problem(c, code, detail, extra);
 	remote_ip(c, ip, sizeof(ip));
 	snprintf(status, sizeof(status), "%u", code);
-	log_event(LOG_WARN, "intake: webhook rejected", "outcome",
-		  metric_webhook_names[outcome], "http_status", status, "reason", detail, "remote",
-		  ip, (char *)NULL);
+	log_event(LOG_WARN, "intake: webhook rejected", "outcome", metric_webhook_names[outcome],
+		  "http_status", status, "reason", detail, "remote", ip, (char *)NULL);
 	return send_problem(c, code, detail, extra);
 }
 
@@ -421,22 +424,18 @@ static const char *webhook_auth(struct MHD_Connection *c, const struct req *rq)
 	ar.body_len = rq->len;
 	switch (auth_check(&ar, cfg->auth_tokens, cfg->n_auth_tokens, cfg->hmac_secrets,
 			   cfg->n_hmac_secrets, (int64_t)time(NULL), cfg->signature_tolerance)) {
-	case AUTH_OK:
-		return NULL;
-	case AUTH_BAD_TOKEN:
-		return "invalid token";
-	case AUTH_BAD_SIGNATURE:
-		return "invalid signature";
-	case AUTH_STALE:
-		return "signature timestamp outside tolerance";
-	default:
-		return "missing credentials";
+	case AUTH_OK: return NULL;
+	case AUTH_BAD_TOKEN: return "invalid token";
+	case AUTH_BAD_SIGNATURE: return "invalid signature";
+	case AUTH_STALE: return "signature timestamp outside tolerance";
+	default: return "missing credentials";
 	}
 }
 
 /* Logs and answers a webhook that was decoded fine. */
 static enum MHD_Result webhook_answer(struct MHD_Connection *c, enum metric_webhook outcome,
-				      const struct webhook_event *ev, const char *job, const char *json)
+				      const struct webhook_event *ev, const char *job,
+				      const char *json)
 {
 	char ip[INET6_ADDRSTRLEN];
 
@@ -482,8 +481,8 @@ static enum MHD_Result webhook_store(struct intake *in, struct MHD_Connection *c
 		return reject(in, c, 503, MW_UNAVAILABLE, "shutting down", retry);
 	rq->phase = PH_STORING;
 	MHD_suspend_connection(c);
-	rc = store_put_async(st, &rq->ev, p->destinations, p->n_destinations,
-			     rq->cfg->dedup_window, put_done, rq);
+	rc = store_put_async(st, &rq->ev, p->destinations, p->n_destinations, rq->cfg->dedup_window,
+			     put_done, rq);
 	if (rc)
 		put_done(rq, rc, 0);
 	return MHD_YES;
@@ -507,7 +506,7 @@ static enum MHD_Result webhook_enqueue(struct intake *in, struct MHD_Connection 
 
 /* The store finished with the request: 202, duplicate or 503. */
 static enum MHD_Result webhook_stored(struct intake *in, struct MHD_Connection *c,
-				       const struct req *rq)
+				      const struct req *rq)
 {
 	const struct hdr retry = { MHD_HTTP_HEADER_RETRY_AFTER, RETRY_AFTER };
 	char job[32], json[96];
@@ -785,8 +784,7 @@ static int reaper_start(struct intake *in)
 
 	if (pthread_condattr_init(&ca))
 		return ERR_IO;
-	rc = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) ||
-	     pthread_cond_init(&in->wake, &ca);
+	rc = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) || pthread_cond_init(&in->wake, &ca);
 	pthread_condattr_destroy(&ca);
 	if (rc)
 		return ERR_IO;
@@ -943,8 +941,8 @@ __attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char 
 
 /* Resolves "host:port" ("[v6]:port"; "*" means any) into ss. Returns 0 or
  * ERR_CONFIG with err set. */
-static int parse_listen(const char *listen, struct sockaddr_storage *ss, int *v6,
-			char *err, size_t errlen)
+static int parse_listen(const char *listen, struct sockaddr_storage *ss, int *v6, char *err,
+			size_t errlen)
 {
 	struct addrinfo hints, *res = NULL;
 	struct hostport hp;
@@ -964,7 +962,8 @@ static int parse_listen(const char *listen, struct sockaddr_storage *ss, int *v6
 	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
 	rc = getaddrinfo(strcmp(host, "*") == 0 ? NULL : host, port, &hints, &res);
 	if (rc || res == NULL || res->ai_addrlen > sizeof(*ss)) {
-		snprintf(err, errlen, "intake: listen %s: %s", listen, rc ? gai_strerror(rc) : "no address");
+		snprintf(err, errlen, "intake: listen %s: %s", listen,
+			 rc ? gai_strerror(rc) : "no address");
 		if (res)
 			freeaddrinfo(res);
 		return ERR_CONFIG;
@@ -1002,8 +1001,8 @@ static int quiet_init(struct intake *in)
 static int daemon_start(struct intake *in, const struct config *cfg, char *err, size_t errlen)
 {
 	struct sockaddr_storage ss;
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO |
-			 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_ALLOW_SUSPEND_RESUME |
+			 MHD_USE_ERROR_LOG;
 	const union MHD_DaemonInfo *di;
 	int v6 = 0, rc;
 
@@ -1014,17 +1013,15 @@ static int daemon_start(struct intake *in, const struct config *cfg, char *err, 
 		flags |= MHD_USE_IPv6;
 	/* The logger goes first: MHD reports on every option after it, and
 	 * before it would print to stderr unfiltered. */
-	in->d = MHD_start_daemon(flags, 0, NULL, NULL, dispatch, in,
-				 MHD_OPTION_EXTERNAL_LOGGER, mhd_log, in,
-				 MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-				 MHD_OPTION_THREAD_POOL_SIZE, (unsigned)POLL_THREADS,
-				 MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
-				 MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->max_connections_per_ip,
-				 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->connection_timeout,
-				 MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY,
-				 MHD_OPTION_NOTIFY_COMPLETED, request_done, in,
-				 MHD_OPTION_NOTIFY_CONNECTION, conn_notify, in,
-				 MHD_OPTION_END);
+	in->d = MHD_start_daemon(
+		flags, 0, NULL, NULL, dispatch, in, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, in,
+		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE,
+		(unsigned)POLL_THREADS, MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->max_connections_per_ip,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->connection_timeout,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY,
+		MHD_OPTION_NOTIFY_COMPLETED, request_done, in, MHD_OPTION_NOTIFY_CONNECTION,
+		conn_notify, in, MHD_OPTION_END);
 	if (in->d == NULL) {
 		snprintf(err, errlen, "intake: cannot listen on %s: %s", cfg->listen,
 			 errno ? strerror(errno) : "libmicrohttpd failed to start");
@@ -1035,9 +1032,8 @@ static int daemon_start(struct intake *in, const struct config *cfg, char *err, 
 	return 0;
 }
 
-struct intake *intake_start(struct config_holder *cfg, struct store *st,
-			    intake_ready_fn ready, void *ready_ctx,
-			    char *err, size_t errlen)
+struct intake *intake_start(struct config_holder *cfg, struct store *st, intake_ready_fn ready,
+			    void *ready_ctx, char *err, size_t errlen)
 {
 	struct intake *in = calloc(1, sizeof(*in));
 	const struct config *c;

@@ -19,7 +19,10 @@
 static const char *const nests[] = { "data", "payload", "execution", "result" };
 
 static const char *const exec_keys[] = {
-	"pipelineExecutionId", "executionId", "execution_id", "id",
+	"pipelineExecutionId",
+	"executionId",
+	"execution_id",
+	"id",
 };
 static const char *const project_keys[] = { "projectId", "project_id" };
 static const char *const pipeline_keys[] = { "pipelineName", "pipeline_name" };
@@ -88,8 +91,7 @@ static int id_candidate(const cJSON *v)
  * nest object; keys are the outer loop so a specific spelling nested one
  * level down beats a generic "id" on an envelope. Returns 0 with *src
  * filled, or ERR_NOTFOUND. */
-static int find_id(const cJSON *root, const char *const *keys, size_t nkeys,
-		   struct id_src *src)
+static int find_id(const cJSON *root, const char *const *keys, size_t nkeys, struct id_src *src)
 {
 	const cJSON *v, *o;
 	size_t k, n;
@@ -209,8 +211,7 @@ static int has_nul_escape(const char *body, size_t len)
 /* Characters of a JSON number as cJSON reads one. */
 static int number_char(char c)
 {
-	return (c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' || c == 'e' ||
-	       c == 'E';
+	return (c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E';
 }
 
 /* The body with every number outside strings turned into a string of its
@@ -278,8 +279,7 @@ static int number_id(const char *body, size_t len, cJSON **quoted, const struct 
 }
 
 /* Parses and checks that the whole body is one JSON object. */
-static int parse_root(const char *body, size_t len, int max_depth, cJSON **out,
-		      const char **why)
+static int parse_root(const char *body, size_t len, int max_depth, cJSON **out, const char **why)
 {
 	const char *end = NULL;
 	cJSON *root;
@@ -297,8 +297,8 @@ static int parse_root(const char *body, size_t len, int max_depth, cJSON **out,
 	}
 	/* cJSON stops after the first value; anything but space after it
 	 * means the body was not one JSON document. */
-	while (end && end < body + len && (*end == ' ' || *end == '\t' ||
-					   *end == '\r' || *end == '\n'))
+	while (end && end < body + len &&
+	       (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n'))
 		end++;
 	if (end == NULL || end != body + len || !cJSON_IsObject(root)) {
 		cJSON_Delete(root);
@@ -325,8 +325,8 @@ static int id_text(const char *body, size_t len, cJSON **quoted, const struct id
 
 /* Fills the ids of ev from root (or the query project id). body and len
  * are what root was parsed from, for the exact text of numeric ids. */
-static int take_ids(const cJSON *root, const char *body, size_t len,
-		    const char *query_project_id, struct webhook_event *ev, const char **why)
+static int take_ids(const cJSON *root, const char *body, size_t len, const char *query_project_id,
+		    struct webhook_event *ev, const char **why)
 {
 	cJSON *quoted = NULL;
 	struct id_src src;
@@ -374,8 +374,8 @@ out:
 	return rc;
 }
 
-int webhook_parse(const char *body, size_t len, const char *query_project_id,
-		  int max_depth, struct webhook_event *ev, const char **why)
+int webhook_parse(const char *body, size_t len, const char *query_project_id, int max_depth,
+		  struct webhook_event *ev, const char **why)
 {
 	const char *dummy, *s;
 	char *copy = NULL;

@@ -40,23 +40,23 @@
 #define PAGE_SIZE 100
 #define DEFAULT_EXPIRES_S 1800
 #define REFRESH_MARGIN_MS 60000
-#define SHORT_WAIT_S 30      /* Retry-After up to this is waited out in place */
-#define PAUSE_CAP_S 30       /* longest global pause (or retry_after_max if shorter) */
+#define SHORT_WAIT_S 30 /* Retry-After up to this is waited out in place */
+#define PAUSE_CAP_S 30  /* longest global pause (or retry_after_max if shorter) */
 #define NOTES_MAX 512
-#define TOKEN_MAX 8192       /* longest access token accepted, in bytes */
+#define TOKEN_MAX 8192 /* longest access token accepted, in bytes */
 #define AUDIENCE "https%3A%2F%2Fapi.matillion.com"
 
 struct dpc {
-	char *api_base;      /* without a trailing '/' */
+	char *api_base; /* without a trailing '/' */
 	char *token_url;
 	char *client_id;
 	char *client_secret; /* secret: never logged, wiped on free */
 	int max_child_depth;
 	int max_api_calls;
-	int64_t pause_cap_s;  /* longest pause a Retry-After imposes on every call */
+	int64_t pause_cap_s; /* longest pause a Retry-After imposes on every call */
 	struct ratelimit *rl;
-	pthread_mutex_t lock; /* guards token and token_refresh_ms */
-	char *token;          /* secret; NULL when none cached */
+	pthread_mutex_t lock;     /* guards token and token_refresh_ms */
+	char *token;              /* secret; NULL when none cached */
 	int64_t token_refresh_ms; /* monotonic clock value after which a new token is fetched */
 };
 
@@ -66,9 +66,9 @@ struct job {
 	struct httpc *h;
 	struct summary *s;
 	struct dpc_error *err;
-	const char *exec_id;   /* run being fetched, for log lines */
-	char *exec_base;       /* {api_base}/v1/projects/{project}/pipeline-executions/ */
-	char **visited;        /* execution ids fetched or being fetched */
+	const char *exec_id; /* run being fetched, for log lines */
+	char *exec_base;     /* {api_base}/v1/projects/{project}/pipeline-executions/ */
+	char **visited;      /* execution ids fetched or being fetched */
 	size_t n_visited;
 	size_t cap_visited;
 	size_t skipped_depth;
@@ -119,8 +119,7 @@ static int defuse_body(struct httpc_response *resp)
 	return resp->body ? text_json_defuse_nul(resp->body, resp->len) : 0;
 }
 
-__attribute__((format(printf, 2, 3)))
-static void add_note(struct job *j, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static void add_note(struct job *j, const char *fmt, ...)
 {
 	size_t used = strlen(j->notes);
 	va_list ap;
@@ -136,8 +135,8 @@ static void add_note(struct job *j, const char *fmt, ...)
 	va_end(ap);
 }
 
-__attribute__((format(printf, 2, 3)))
-static void set_message(struct dpc_error *err, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static void set_message(struct dpc_error *err,
+							      const char *fmt, ...)
 {
 	va_list ap;
 
@@ -167,8 +166,9 @@ struct dpc *dpc_new(const struct config *c)
 	/* The limits come checked and defaulted from config_load(). */
 	d->max_child_depth = c->max_child_depth;
 	d->max_api_calls = c->max_api_calls;
-	d->pause_cap_s = c->retry_after_max > 0 && c->retry_after_max < PAUSE_CAP_S ?
-			 c->retry_after_max : PAUSE_CAP_S;
+	d->pause_cap_s = c->retry_after_max > 0 && c->retry_after_max < PAUSE_CAP_S
+				 ? c->retry_after_max
+				 : PAUSE_CAP_S;
 	d->rl = ratelimit_new(c->requests_per_minute / 60.0, c->burst);
 	if (failed || !d->rl) {
 		dpc_free(d);
@@ -236,7 +236,7 @@ static int token_check(const char *tok, struct dpc_error *err)
 		i++;
 	if (i == 0 || tok[i] != '\0') {
 		set_message(err, "token response: access_token has characters not allowed "
-			    "in a bearer token");
+				 "in a bearer token");
 		return ERR_PARSE;
 	}
 	return 0;
@@ -302,7 +302,9 @@ static int token_failure(struct dpc_error *err, int rc, const struct httpc_respo
 static int token_fetch(struct dpc *d, struct httpc *h, struct dpc_error *err)
 {
 	static const char *const headers[] = {
-		"Content-Type: application/x-www-form-urlencoded", "Accept: application/json", NULL,
+		"Content-Type: application/x-www-form-urlencoded",
+		"Accept: application/json",
+		NULL,
 	};
 	static const char fmt[] = "grant_type=client_credentials&client_id=%s&client_secret=%s"
 				  "&audience=%s";
@@ -389,8 +391,7 @@ static void log_failure(const struct job *j, const char *what)
 }
 
 /* Sends one authorised GET after taking a rate-limit token; counts it. */
-static int get_once(struct job *j, const char *url, const char *token,
-		    struct httpc_response *resp)
+static int get_once(struct job *j, const char *url, const char *token, struct httpc_response *resp)
 {
 	static const char prefix[] = "Authorization: Bearer ";
 	const char *headers[3] = { NULL, "Accept: application/json", NULL };
@@ -438,8 +439,10 @@ static int status_failure(struct job *j, const char *what, const struct httpc_re
 	if (resp->status == 401)
 		set_message(err, "%s: API rejected a fresh token (HTTP 401)", what);
 	else if (resp->status == 403)
-		set_message(err, "%s: access denied (HTTP 403): "
-			    "credentials lack permission for this project", what);
+		set_message(err,
+			    "%s: access denied (HTTP 403): "
+			    "credentials lack permission for this project",
+			    what);
 	else if (resp->status == 404)
 		set_message(err, "%s not found (wrong region or project?)", what);
 	else
@@ -718,7 +721,8 @@ static int fetch_children(struct job *j)
 			return 0;
 		rc = visit_child(j, (size_t)i);
 		if (rc == ERR_BUDGET) {
-			add_note(j, "API call budget (%d) reached; %zu child pipelines not inspected",
+			add_note(j,
+				 "API call budget (%d) reached; %zu child pipelines not inspected",
 				 j->d->max_api_calls, count_eligible(j) + 1);
 			return 0;
 		}
@@ -754,8 +758,8 @@ static void finish_notes(struct job *j)
 /* Root steps, then children. Budget exhaustion is noted, not returned. */
 static int fetch_tree(struct job *j, const char *execution_id)
 {
-	const char *root = j->s->pipeline_name && j->s->pipeline_name[0] ? j->s->pipeline_name
-									  : "pipeline";
+	const char *root =
+		j->s->pipeline_name && j->s->pipeline_name[0] ? j->s->pipeline_name : "pipeline";
 	size_t left;
 	int rc = mark_visited(j, execution_id);
 

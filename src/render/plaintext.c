@@ -22,8 +22,7 @@ struct pbuf {
 	int full;
 };
 
-__attribute__((format(printf, 2, 3)))
-static void put(struct pbuf *b, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static void put(struct pbuf *b, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
@@ -113,7 +112,7 @@ static void put_steps(struct pbuf *b, const struct summary *s)
 static void put_children(struct pbuf *b, const struct summary *s)
 {
 	size_t i, shown = s->n_children < RENDER_MAX_CHILDREN_SHOWN ? s->n_children
-								 : RENDER_MAX_CHILDREN_SHOWN;
+								    : RENDER_MAX_CHILDREN_SHOWN;
 	uint64_t more = s->n_children - shown + s->children_more;
 
 	if (s->n_children == 0 && more == 0)

@@ -36,8 +36,8 @@ void render_time(int64_t ms, char *out, size_t outlen);
 
 /* One title/value line of the run facts. */
 struct render_fact {
-	const char *title;             /* static label, e.g. "Environment" */
-	char value[RENDER_FACT_MAX];   /* raw text, cut on a UTF-8 boundary */
+	const char *title;           /* static label, e.g. "Environment" */
+	char value[RENDER_FACT_MAX]; /* raw text, cut on a UTF-8 boundary */
 };
 
 /* Fills up to max facts (project, environment, status, trigger and user,

@@ -34,12 +34,12 @@
 #define SLACK_TEXT_BUDGET 10000
 
 #define ELLIPSIS "\xe2\x80\xa6"
-#define PATH_CHARS 300    /* a step path as shown */
+#define PATH_CHARS 300     /* a step path as shown */
 #define MESSAGE_CHARS 1200 /* an error message as shown */
-#define FACT_CHARS 300    /* a fact value as shown */
-#define CHILD_CHARS 120   /* a child pipeline name as shown */
+#define FACT_CHARS 300     /* a fact value as shown */
+#define CHILD_CHARS 120    /* a child pipeline name as shown */
 #define FALLBACK_CHARS 3000
-#define MORE_RESERVE 64   /* text reserved for the "+N more" line */
+#define MORE_RESERVE 64 /* text reserved for the "+N more" line */
 
 enum esc_mode {
 	ESC_ENTITY, /* top-level text: & < > to entities */
@@ -48,8 +48,7 @@ enum esc_mode {
 
 /* Output for one code point of s under mode: sets *out and *olen, and returns
  * its width in UTF-16 units. */
-static size_t piece(const char *s, size_t n, enum esc_mode mode, const char **out,
-		    size_t *olen)
+static size_t piece(const char *s, size_t n, enum esc_mode mode, const char **out, size_t *olen)
 {
 	*out = s;
 	*olen = n;
@@ -322,13 +321,11 @@ static void add_header(struct blocks *bl, const struct summary *s)
 
 /* The mention is trusted Slack markup from the config: not escaped, and no
  * verbatim flag so that <!subteam^…> and <@U…> are parsed. */
-static void add_mention(struct blocks *bl, const struct summary *s,
-			const struct render_opts *o)
+static void add_mention(struct blocks *bl, const struct summary *s, const struct render_opts *o)
 {
 	cJSON *t;
 
-	if (o == NULL || o->mention == NULL || *o->mention == '\0' ||
-	    !status_is_problem(s->status))
+	if (o == NULL || o->mention == NULL || *o->mention == '\0' || !status_is_problem(s->status))
 		return;
 	t = cJSON_CreateObject();
 	if (t != NULL && (!cJSON_AddStringToObject(t, "type", "mrkdwn") ||
@@ -434,7 +431,7 @@ out:
 static void add_children(struct blocks *bl, const struct summary *s)
 {
 	size_t i, shown = s->n_children < RENDER_MAX_CHILDREN_SHOWN ? s->n_children
-								 : RENDER_MAX_CHILDREN_SHOWN;
+								    : RENDER_MAX_CHILDREN_SHOWN;
 	uint64_t more = s->n_children - shown + s->children_more;
 	char buf[16384], *name;
 	size_t len = 0;
@@ -450,8 +447,9 @@ static void add_children(struct blocks *bl, const struct summary *s)
 			return;
 		}
 		/* 20 lines of at most ~130 units (~400 bytes) fit buf. */
-		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "\n\xe2\x80\xa2 %s \xe2\x80\x94 %s",
-					name, render_status_word(s->children[i].status, NULL));
+		len += (size_t)snprintf(buf + len, sizeof(buf) - len,
+					"\n\xe2\x80\xa2 %s \xe2\x80\x94 %s", name,
+					render_status_word(s->children[i].status, NULL));
 		free(name);
 	}
 	if (more)
@@ -525,8 +523,8 @@ static char *fallback(const struct summary *s)
 	if (raw != NULL) {
 		snprintf(raw, len, "%s%s %s. %s%s%s%s%s",
 			 s->is_test ? "\xf0\x9f\xa7\xaa TEST MESSAGE \xe2\x80\x94 " : "",
-			 render_status_emoji(s->status), title,
-			 counts, f ? ". First failure: " : "", f ? f->path : "", f ? ": " : "",
+			 render_status_emoji(s->status), title, counts,
+			 f ? ". First failure: " : "", f ? f->path : "", f ? ": " : "",
 			 f ? f->message : "");
 		out = esc(raw, FALLBACK_CHARS, ESC_ENTITY);
 	}

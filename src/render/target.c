@@ -62,7 +62,9 @@ void target_names(char *out, size_t outlen, const char *last)
 	for (i = 0; i < n + (last != NULL) && len < outlen; i++) {
 		t = target_at(i);
 		w = snprintf(out + len, outlen - len, "%s%s",
-			     i == 0 ? "" : i + 1 == n + (last != NULL) ? " or " : ", ",
+			     i == 0                        ? ""
+			     : i + 1 == n + (last != NULL) ? " or "
+							   : ", ",
 			     t != NULL ? t->name : last);
 		if (w < 0)
 			return;

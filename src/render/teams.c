@@ -32,7 +32,7 @@
 #define FACT_CHARS 300
 #define CHILD_CHARS 120
 #define CAVEAT_CHARS 500
-#define MORE_SLACK 32 /* bytes the "+N more" digits may vary by */
+#define MORE_SLACK 32    /* bytes the "+N more" digits may vary by */
 #define DOT " \xc2\xb7 " /* " · " */
 
 /* Sanitised, cut to max code points, then made tag-safe for a TextRun.
@@ -141,13 +141,14 @@ static void add_title(struct card *c, const struct summary *s)
 	cJSON *r;
 
 	if (s->is_test) {
-		r = text_block(c, c->body, "\xf0\x9f\xa7\xaa TEST MESSAGE \xe2\x80\x94 sent by "
-					   "dpc-notify send-test");
+		r = text_block(c, c->body,
+			       "\xf0\x9f\xa7\xaa TEST MESSAGE \xe2\x80\x94 sent by "
+			       "dpc-notify send-test");
 		set(r, "weight", "Bolder");
 		set(r, "color", "Warning");
 	}
-	r = text_run_own(c, rich(c, c->body), p ? text_concat3(render_status_emoji(s->status), " ", p)
-						: NULL);
+	r = text_run_own(c, rich(c, c->body),
+			 p ? text_concat3(render_status_emoji(s->status), " ", p) : NULL);
 	set(r, "size", "Large");
 	set(r, "weight", "Bolder");
 	set(r, "color", status_color(s->status));
@@ -164,8 +165,7 @@ static void add_mention(struct card *c, cJSON *msteams, const struct summary *s,
 	char *tag;
 	cJSON *ents, *ent, *who;
 
-	if (o == NULL || o->mention == NULL || *o->mention == '\0' ||
-	    !status_is_problem(s->status))
+	if (o == NULL || o->mention == NULL || *o->mention == '\0' || !status_is_problem(s->status))
 		return;
 	tag = text_concat3("<at>", o->mention, "</at>");
 	ents = cJSON_AddArrayToObject(msteams, "entities");
@@ -275,8 +275,8 @@ static void add_facts(struct card *c, const struct summary *s)
 	add_plain_facts(c, f, n);
 	if (*s->message) {
 		set(text_block(c, c->body, "Message"), "weight", "Bolder");
-		set(text_run_own(c, rich(c, c->body), plain(s->message, MESSAGE_CHARS)),
-		    "fontType", "Monospace");
+		set(text_run_own(c, rich(c, c->body), plain(s->message, MESSAGE_CHARS)), "fontType",
+		    "Monospace");
 	}
 	render_counts_line(s, line, sizeof(line));
 	if (line[0] != '\0')
@@ -322,8 +322,8 @@ static cJSON *step_container(const struct failed_step *f)
 		set_true(text_run_own(&c, rb, text_concat3(DOT, dur, "")), "isSubtle");
 	}
 	if (*f->message)
-		set(text_run_own(&c, rich(&c, items), plain(f->message, MESSAGE_CHARS)),
-		    "fontType", "Monospace");
+		set(text_run_own(&c, rich(&c, items), plain(f->message, MESSAGE_CHARS)), "fontType",
+		    "Monospace");
 	if (c.oom)
 		goto fail;
 	free(status);
@@ -348,7 +348,7 @@ static void add_more(struct card *c, uint64_t omitted)
 static void add_children(struct card *c, const struct summary *s)
 {
 	size_t i, shown = s->n_children < RENDER_MAX_CHILDREN_SHOWN ? s->n_children
-								 : RENDER_MAX_CHILDREN_SHOWN;
+								    : RENDER_MAX_CHILDREN_SHOWN;
 	uint64_t more = s->n_children - shown + s->children_more;
 	const struct child_run *ch;
 	char line[80], *name;
@@ -369,7 +369,8 @@ static void add_children(struct card *c, const struct summary *s)
 		free(name);
 	}
 	if (more) {
-		snprintf(line, sizeof(line), "+%llu more child pipelines", (unsigned long long)more);
+		snprintf(line, sizeof(line), "+%llu more child pipelines",
+			 (unsigned long long)more);
 		set(text_block(c, c->body, line), "spacing", "None");
 	}
 }
@@ -407,11 +408,13 @@ static cJSON *envelope(cJSON **content, cJSON **msteams)
 	att = atts ? cJSON_CreateObject() : NULL;
 	if (att != NULL)
 		cJSON_AddItemToArray(atts, att);
-	if (!cJSON_AddStringToObject(att, "contentType", "application/vnd.microsoft.card.adaptive") ||
+	if (!cJSON_AddStringToObject(att, "contentType",
+				     "application/vnd.microsoft.card.adaptive") ||
 	    !cJSON_AddNullToObject(att, "contentUrl"))
 		goto fail;
 	ct = cJSON_AddObjectToObject(att, "content");
-	if (!cJSON_AddStringToObject(ct, "$schema", "http://adaptivecards.io/schemas/adaptive-card.json") ||
+	if (!cJSON_AddStringToObject(ct, "$schema",
+				     "http://adaptivecards.io/schemas/adaptive-card.json") ||
 	    !cJSON_AddStringToObject(ct, "type", "AdaptiveCard") ||
 	    !cJSON_AddStringToObject(ct, "version", "1.5"))
 		goto fail;
@@ -489,8 +492,7 @@ static size_t steps_that_fit(const struct summary *s, size_t base)
 }
 
 /* Prints the body with k steps; *len gets its length. */
-static char *print(const struct summary *s, const struct render_opts *o, size_t k,
-		   size_t *len)
+static char *print(const struct summary *s, const struct render_opts *o, size_t k, size_t *len)
 {
 	cJSON *root = build(s, o, k);
 	char *out = root ? cJSON_PrintUnformatted(root) : NULL;

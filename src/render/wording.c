@@ -24,15 +24,11 @@ const char *render_status_emoji(enum run_status st)
 {
 	switch (st) {
 	case ST_FAILED:
-	case ST_FORBIDDEN:
-		return "\xe2\x9d\x8c"; /* U+274C cross mark */
+	case ST_FORBIDDEN: return "\xe2\x9d\x8c"; /* U+274C cross mark */
 	case ST_CANCELLED:
-	case ST_CANCELLING:
-		return "\xe2\x9a\xa0\xef\xb8\x8f"; /* U+26A0 warning sign */
-	case ST_SUCCESS:
-		return "\xe2\x9c\x85"; /* U+2705 check mark */
-	default:
-		return "\xe2\x84\xb9\xef\xb8\x8f"; /* U+2139 information */
+	case ST_CANCELLING: return "\xe2\x9a\xa0\xef\xb8\x8f"; /* U+26A0 warning sign */
+	case ST_SUCCESS: return "\xe2\x9c\x85";                /* U+2705 check mark */
+	default: return "\xe2\x84\xb9\xef\xb8\x8f";            /* U+2139 information */
 	}
 }
 
@@ -40,8 +36,8 @@ char *render_title(const struct summary *s)
 {
 	const char *name = *s->pipeline_name ? s->pipeline_name : "Pipeline run";
 	const char *word = render_status_word(s->status, s->status_text);
-	size_t len = strlen(name) + strlen(word) + strlen(s->environment) +
-		     strlen(s->project_name) + 16;
+	size_t len =
+		strlen(name) + strlen(word) + strlen(s->environment) + strlen(s->project_name) + 16;
 	char *out = malloc(len);
 	int n;
 
@@ -60,11 +56,9 @@ static const struct {
 	enum run_status st;
 	const char *word;
 } count_words[] = {
-	{ ST_SUCCESS, "succeeded" },   { ST_FAILED, "failed" },
-	{ ST_CANCELLED, "cancelled" }, { ST_FORBIDDEN, "forbidden" },
-	{ ST_SKIPPED, "skipped" },     { ST_RUNNING, "running" },
-	{ ST_CANCELLING, "cancelling" }, { ST_QUEUED, "queued" },
-	{ ST_UNKNOWN, "unknown" },
+	{ ST_SUCCESS, "succeeded" },     { ST_FAILED, "failed" },   { ST_CANCELLED, "cancelled" },
+	{ ST_FORBIDDEN, "forbidden" },   { ST_SKIPPED, "skipped" }, { ST_RUNNING, "running" },
+	{ ST_CANCELLING, "cancelling" }, { ST_QUEUED, "queued" },   { ST_UNKNOWN, "unknown" },
 };
 
 void render_counts_line(const struct summary *s, char *out, size_t outlen)
@@ -84,8 +78,8 @@ void render_counts_line(const struct summary *s, char *out, size_t outlen)
 
 		if (c == 0)
 			continue;
-		n += (size_t)snprintf(out + n, outlen - n, "%s%llu %s", sep,
-				      (unsigned long long)c, count_words[i].word);
+		n += (size_t)snprintf(out + n, outlen - n, "%s%llu %s", sep, (unsigned long long)c,
+				      count_words[i].word);
 		sep = ", ";
 	}
 }
@@ -103,8 +97,8 @@ void render_time(int64_t ms, char *out, size_t outlen)
 }
 
 /* Appends a fact; the value is formatted then cut on a code point boundary. */
-__attribute__((format(printf, 3, 4)))
-static void fact(struct render_fact *f, const char *title, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static void fact(struct render_fact *f, const char *title,
+						       const char *fmt, ...)
 {
 	va_list ap;
 

@@ -28,7 +28,7 @@ struct put_req {
 	char *const *dests;             /* borrowed until done runs */
 	size_t n_dests;
 	int64_t window_ms;
-	int rc;                 /* result, set by the writer */
+	int rc; /* result, set by the writer */
 	int64_t job_id;
 	store_put_done_fn done; /* called by the writer after the batch ended */
 	void *ctx;
@@ -38,8 +38,8 @@ struct put_req {
 /* One committed batch on its way from the writer to the syncer. */
 struct batch {
 	struct put_req *reqs;
-	int64_t t0_ms;          /* monotonic ms when the writer began it */
-	int committed;          /* its transaction committed */
+	int64_t t0_ms; /* monotonic ms when the writer began it */
+	int committed; /* its transaction committed */
 	struct batch *next;
 };
 
@@ -60,8 +60,8 @@ static int writer_prepare(struct sq_store *s, char *err, size_t errlen)
 	/* Its inserts write only the literal states 'queued' and 'pending':
 	 * checking them against the CHECK lists costs a temporary b-tree per
 	 * row, a sixth of the writer's time. */
-	if (sqlite3_exec(s->wr.db, "PRAGMA ignore_check_constraints = ON", NULL, NULL,
-			 NULL) != SQLITE_OK) {
+	if (sqlite3_exec(s->wr.db, "PRAGMA ignore_check_constraints = ON", NULL, NULL, NULL) !=
+	    SQLITE_OK) {
 		snprintf(err, errlen, "store: %s", sqlite3_errmsg(s->wr.db));
 		return ERR_IO;
 	}
@@ -107,8 +107,12 @@ static int put_rows(struct sq_store *s, struct put_req *r, int64_t now, int *dup
 	const struct webhook_event *ev = r->ev;
 	const char *stname = status_names[ev->status < ST__MAX ? ev->status : ST_UNKNOWN];
 	struct arg key[3] = { AT(ev->project_id), AT(ev->execution_id), AT(stname) };
-	struct arg job[7] = { AT(ev->project_id),    AT(ev->execution_id), AT(ev->pipeline_name),
-			      AT(ev->environment),   AT(stname),           AT(ev->status_text),
+	struct arg job[7] = { AT(ev->project_id),
+			      AT(ev->execution_id),
+			      AT(ev->pipeline_name),
+			      AT(ev->environment),
+			      AT(stname),
+			      AT(ev->status_text),
 			      AI(now) };
 	int64_t seen = INT64_MIN;
 	size_t k;

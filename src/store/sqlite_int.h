@@ -126,10 +126,10 @@
 #include "store_int.h"
 
 #define SCHEMA_VERSION 3
-#define GC_MAX_BATCH 256      /* requests per transaction at most */
-#define BUSY_TIMEOUT_MS 5000  /* the two connections wait for each other */
-#define MAX_DELIVERIES 4096   /* rows store_deliveries() returns at most */
-#define PROBE_EVERY_MS 1000   /* write probes of an unhealthy store */
+#define GC_MAX_BATCH 256     /* requests per transaction at most */
+#define BUSY_TIMEOUT_MS 5000 /* the two connections wait for each other */
+#define MAX_DELIVERIES 4096  /* rows store_deliveries() returns at most */
+#define PROBE_EVERY_MS 1000  /* write probes of an unhealthy store */
 
 struct put_req;
 struct batch;
@@ -141,10 +141,10 @@ struct batch;
 #define STMT_CACHE 64
 struct conn {
 	sqlite3 *db;
-	int64_t moved[JOB__MAX];        /* jobs gained (lost when negative) per
+	int64_t moved[JOB__MAX];     /* jobs gained (lost when negative) per
 					 * state by its open write transaction */
-	size_t n;                       /* statements cached */
-	const char *sql[STMT_CACHE];    /* the key: address of the SQL text */
+	size_t n;                    /* statements cached */
+	const char *sql[STMT_CACHE]; /* the key: address of the SQL text */
 	sqlite3_stmt *st[STMT_CACHE];
 };
 
@@ -152,23 +152,23 @@ struct conn {
 struct sq_store {
 	struct store base;
 	char path[STORE_PATH_MAX];
-	struct conn bk;         /* worker/CLI connection, guarded by mu */
+	struct conn bk; /* worker/CLI connection, guarded by mu */
 	pthread_mutex_t mu;
-	struct conn wr;         /* group-commit connection, writer thread only */
-	pthread_mutex_t txmu;   /* held by every write transaction of bk and wr */
+	struct conn wr;       /* group-commit connection, writer thread only */
+	pthread_mutex_t txmu; /* held by every write transaction of bk and wr */
 	sqlite3_stmt *st_dedup_get, *st_job_ins, *st_dlv_ins;
 	pthread_t writer;
 	int writer_started;
-	int wal_fd;             /* "<path>-wal", fdatasync'ed by the syncer; -1 until open */
+	int wal_fd; /* "<path>-wal", fdatasync'ed by the syncer; -1 until open */
 	pthread_t syncer;
 	int syncer_started;
-	pthread_mutex_t smu;    /* guards the sync queue and s_stopping */
-	pthread_cond_t s_cv;    /* the syncer waits here for batches */
+	pthread_mutex_t smu; /* guards the sync queue and s_stopping */
+	pthread_cond_t s_cv; /* the syncer waits here for batches */
 	struct batch *s_head, *s_tail;
 	int s_stopping;
-	int lock_fd;            /* flock on "<path>-lock", -1 if none */
-	pthread_mutex_t qmu;    /* guards the queue and stopping */
-	pthread_cond_t q_cv;    /* writer waits here for requests */
+	int lock_fd;         /* flock on "<path>-lock", -1 if none */
+	pthread_mutex_t qmu; /* guards the queue and stopping */
+	pthread_cond_t q_cv; /* writer waits here for requests */
 	struct put_req *q_head, *q_tail;
 	int stopping;
 	atomic_int healthy;
@@ -176,10 +176,10 @@ struct sq_store {
 	atomic_int fail_writes;
 	atomic_uint_least64_t commits;
 	_Atomic int64_t last_probe_ms; /* monotonic ms of the last failure or probe */
-	int owner;              /* holds "<path>-lock": no other process runs jobs */
-	pthread_mutex_t cmu;    /* guards counts and foreign_seen; taken after txmu */
-	int64_t counts[JOB__MAX]; /* jobs per state as of the last COMMIT */
-	int64_t foreign_seen;   /* store_meta.foreign_writes when counts were taken */
+	int owner;                     /* holds "<path>-lock": no other process runs jobs */
+	pthread_mutex_t cmu;           /* guards counts and foreign_seen; taken after txmu */
+	int64_t counts[JOB__MAX];      /* jobs per state as of the last COMMIT */
+	int64_t foreign_seen;          /* store_meta.foreign_writes when counts were taken */
 };
 
 static inline struct sq_store *sq_of(struct store *s)
@@ -212,8 +212,7 @@ int sq_stmt_get(struct conn *c, const char *sql, sqlite3_stmt **out);
 void sq_stmt_done(struct conn *c, sqlite3_stmt *st);
 /* Runs one cached statement that returns no rows; *changes gets the rows
  * it touched (may be NULL). Returns 0 or ERR_IO/ERR_NOMEM. */
-int sq_stmt_run(struct conn *c, const char *sql, const struct arg *a, size_t n,
-		int *changes);
+int sq_stmt_run(struct conn *c, const char *sql, const struct arg *a, size_t n, int *changes);
 /* sq_stmt_run() without arguments (transaction control, pragmas). */
 int sq_exec(struct conn *c, const char *sql);
 /* Runs SQL text once, uncached (the schema script). */
@@ -285,8 +284,7 @@ int sq_deliveries(struct store *base, int64_t job_id, struct delivery **out, siz
 int sq_delivery_record(struct store *base, int64_t job_id, const char *dest,
 		       const struct dlv_outcome *o, int settle);
 int sq_job_settle(struct store *base, int64_t job_id);
-int sq_job_retry(struct store *base, int64_t job_id, int64_t not_before_ms,
-		 const char *error);
+int sq_job_retry(struct store *base, int64_t job_id, int64_t not_before_ms, const char *error);
 int sq_job_end(struct store *base, int64_t job_id, enum job_state st, const char *reason);
 int sq_job_release(struct store *base, int64_t job_id);
 int sq_list(struct store *base, int st, size_t limit, store_job_fn fn, void *ctx);

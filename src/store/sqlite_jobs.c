@@ -15,8 +15,8 @@
 #include "log.h"
 #include "sqlite_int.h"
 
-#define JOB_COLS                                                                   \
-	"id, project_id, execution_id, pipeline_name, environment, status,"       \
+#define JOB_COLS                                                            \
+	"id, project_id, execution_id, pipeline_name, environment, status," \
 	" status_text, state, attempts, received_ms, not_before_ms, last_error"
 
 static void job_from_row(sqlite3_stmt *st, struct job *j)
@@ -179,7 +179,7 @@ static int job_state_get(struct conn *c, int64_t job_id, int *state)
 struct step {
 	const char *sql;
 	int from, to;
-	int counted;    /* its rows are the caller's count (and must_touch's) */
+	int counted; /* its rows are the caller's count (and must_touch's) */
 };
 
 /* Runs one step inside the open transaction; adds its rows to *counted
@@ -208,7 +208,7 @@ struct steps_run {
 	const struct arg *a;
 	size_t n;
 	int must_touch;
-	int counted;    /* rows touched by the counted steps */
+	int counted; /* rows touched by the counted steps */
 };
 
 static int steps_apply(struct conn *c, void *ctx)
@@ -253,8 +253,9 @@ int sq_job_retry(struct store *base, int64_t job_id, int64_t not_before_ms, cons
 {
 	struct arg a[3] = { AI(job_id), AI(not_before_ms), AT(error) };
 
-	return write_one(sq_of(base), "UPDATE jobs SET state = 'queued', not_before_ms = ?2,"
-			    " last_error = ?3, lease_until_ms = NULL WHERE id = ?1",
+	return write_one(sq_of(base),
+			 "UPDATE jobs SET state = 'queued', not_before_ms = ?2,"
+			 " last_error = ?3, lease_until_ms = NULL WHERE id = ?1",
 			 JOB_QUEUED, a, 3);
 }
 
@@ -262,9 +263,11 @@ int sq_job_release(struct store *base, int64_t job_id)
 {
 	struct arg a[1] = { AI(job_id) };
 
-	return write_one(sq_of(base), "UPDATE jobs SET state = 'queued', lease_until_ms = NULL,"
-			    " attempts = max(attempts - 1, 0)"
-			    " WHERE id = ?1 AND state = 'running'", JOB_QUEUED, a, 1);
+	return write_one(sq_of(base),
+			 "UPDATE jobs SET state = 'queued', lease_until_ms = NULL,"
+			 " attempts = max(attempts - 1, 0)"
+			 " WHERE id = ?1 AND state = 'running'",
+			 JOB_QUEUED, a, 1);
 }
 
 int sq_job_end(struct store *base, int64_t job_id, enum job_state st, const char *reason)
@@ -273,12 +276,13 @@ int sq_job_end(struct store *base, int64_t job_id, enum job_state st, const char
 	 * be attempted is dead either way, with the reason as its error. */
 	const struct step steps[2] = {
 		{ "UPDATE jobs SET state = ?2, last_error = ?3, finished_ms = ?4,"
-		  " lease_until_ms = NULL WHERE id = ?1", ROW_STATE, (int)st, 1 },
+		  " lease_until_ms = NULL WHERE id = ?1",
+		  ROW_STATE, (int)st, 1 },
 		{ "UPDATE deliveries SET state = 'dead', last_error = ?3, updated_ms = ?4"
-		  " WHERE job_id = ?1 AND state = 'pending'", NO_STATE, NO_STATE, 0 },
+		  " WHERE job_id = ?1 AND state = 'pending'",
+		  NO_STATE, NO_STATE, 0 },
 	};
-	struct arg a[4] = { AI(job_id), AT(job_state_names[st]), AT(reason),
-			    AI(clock_wall_ms()) };
+	struct arg a[4] = { AI(job_id), AT(job_state_names[st]), AT(reason), AI(clock_wall_ms()) };
 
 	return write_tx(sq_of(base), steps, 2, a, 4, 1, NULL);
 }
@@ -293,8 +297,10 @@ static int dlv_tally(struct conn *c, int64_t job_id, int64_t cnt[DLV__MAX], int6
 
 	memset(cnt, 0, sizeof(int64_t) * DLV__MAX);
 	*min_nb = 0;
-	rc = sq_stmt_get(c, "SELECT state, count(*), min(not_before_ms) FROM deliveries"
-			    " WHERE job_id = ?1 GROUP BY state", &st);
+	rc = sq_stmt_get(c,
+			 "SELECT state, count(*), min(not_before_ms) FROM deliveries"
+			 " WHERE job_id = ?1 GROUP BY state",
+			 &st);
 	if (rc == SQLITE_OK)
 		rc = sq_bind(st, a, 1);
 	while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -338,14 +344,17 @@ static int settle_apply(struct conn *c, int64_t job_id)
 	a[3] = AI(now);
 	/* A finished job names its dead destinations and why, so `jobs` and
 	 * `dead list` show the reason without a look into the log. */
-	rc = sq_stmt_run(c, next == JOB_QUEUED
-		   ? "UPDATE jobs SET state = ?2, not_before_ms = ?3, lease_until_ms = NULL"
-		     " WHERE id = ?1"
-		   : "UPDATE jobs SET state = ?2, finished_ms = ?4, lease_until_ms = NULL,"
-		     " last_error = coalesce((SELECT substr(group_concat(dest || ': ' ||"
-		     " coalesce(last_error, 'failed'), '; '), 1, 255) FROM deliveries"
-		     " WHERE job_id = ?1 AND state = 'dead'), last_error)"
-		     " WHERE id = ?1", a, 4, &ch);
+	rc = sq_stmt_run(
+		c,
+		next == JOB_QUEUED
+			? "UPDATE jobs SET state = ?2, not_before_ms = ?3, lease_until_ms = NULL"
+			  " WHERE id = ?1"
+			: "UPDATE jobs SET state = ?2, finished_ms = ?4, lease_until_ms = NULL,"
+			  " last_error = coalesce((SELECT substr(group_concat(dest || ': ' ||"
+			  " coalesce(last_error, 'failed'), '; '), 1, 255) FROM deliveries"
+			  " WHERE job_id = ?1 AND state = 'dead'), last_error)"
+			  " WHERE id = ?1",
+		a, 4, &ch);
 	if (rc == 0 && ch == 0)
 		rc = ERR_NOTFOUND;
 	if (rc == 0)
@@ -409,9 +418,11 @@ static int dlv_read(struct conn *c, int64_t job_id, struct delivery **out, size_
 	size_t cap = 0;
 	int rc, err = 0;
 
-	rc = sq_stmt_get(c, "SELECT job_id, dest, state, attempts, not_before_ms,"
-			    " payload, last_error FROM deliveries WHERE job_id = ?1"
-			    " AND state = 'pending' ORDER BY dest", &st);
+	rc = sq_stmt_get(c,
+			 "SELECT job_id, dest, state, attempts, not_before_ms,"
+			 " payload, last_error FROM deliveries WHERE job_id = ?1"
+			 " AND state = 'pending' ORDER BY dest",
+			 &st);
 	if (rc == SQLITE_OK)
 		rc = sq_bind(st, a, 1);
 	while (rc == SQLITE_OK && err == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -469,8 +480,12 @@ static int record_apply(struct conn *c, void *ctx)
 {
 	const struct record_run *rr = ctx;
 	const struct dlv_outcome *o = rr->o;
-	struct arg a[7] = { AI(rr->job_id), AT(rr->dest), AI(clock_wall_ms()),
-			    AI(o->not_before_ms), AT(o->error), AT(o->payload),
+	struct arg a[7] = { AI(rr->job_id),
+			    AT(rr->dest),
+			    AI(clock_wall_ms()),
+			    AI(o->not_before_ms),
+			    AT(o->error),
+			    AT(o->payload),
 			    AI(o->state == DLV_PENDING && o->deferred ? 0 : 1) };
 	int ch = 0, rc;
 
@@ -491,7 +506,8 @@ int sq_delivery_record(struct store *base, int64_t job_id, const char *dest,
 }
 
 /* A delivered job with a destination given up on. */
-#define DEAD_DEST "(state = 'delivered' AND id IN (SELECT job_id FROM deliveries" \
+#define DEAD_DEST                                                       \
+	"(state = 'delivered' AND id IN (SELECT job_id FROM deliveries" \
 	" WHERE state = 'dead'))"
 
 int sq_list(struct store *base, int st, size_t limit, store_job_fn fn, void *ctx)
@@ -507,9 +523,11 @@ int sq_list(struct store *base, int st, size_t limit, store_job_fn fn, void *ctx
 	pthread_mutex_lock(&s->mu);
 	/* "dead" lists dead jobs and delivered jobs with a dead destination:
 	 * both are dead letters someone has to look at. */
-	rc = sq_stmt_get(&s->bk, "SELECT " JOB_COLS " FROM jobs WHERE ?1 IS NULL"
-				 " OR state = ?1 OR (?1 = 'dead' AND " DEAD_DEST ")"
-				 " ORDER BY id DESC LIMIT ?2", &sq);
+	rc = sq_stmt_get(&s->bk,
+			 "SELECT " JOB_COLS " FROM jobs WHERE ?1 IS NULL"
+			 " OR state = ?1 OR (?1 = 'dead' AND " DEAD_DEST ")"
+			 " ORDER BY id DESC LIMIT ?2",
+			 &sq);
 	if (rc == SQLITE_OK)
 		rc = sq_bind(sq, a, 2);
 	while (rc == SQLITE_OK && (rc = sqlite3_step(sq)) == SQLITE_ROW) {
@@ -533,7 +551,8 @@ int sq_dead_retry(struct store *base, int64_t job_id, size_t *count)
 		{ "UPDATE deliveries SET state = 'pending', attempts = 0, not_before_ms = ?2,"
 		  " last_error = NULL, updated_ms = ?2 WHERE state = 'dead' AND job_id IN"
 		  " (SELECT id FROM jobs WHERE state IN ('dead', 'delivered')"
-		  " AND (?1 < 0 OR id = ?1))", NO_STATE, NO_STATE, 0 },
+		  " AND (?1 < 0 OR id = ?1))",
+		  NO_STATE, NO_STATE, 0 },
 		/* One statement per state left, so each knows what it moves. */
 		{ "UPDATE jobs SET state = 'queued', attempts = 0, not_before_ms = ?2,"
 		  " lease_until_ms = NULL, finished_ms = NULL"
@@ -559,7 +578,8 @@ int sq_dead_purge(struct store *base, int64_t older_than_s, size_t *count)
 	/* Dead jobs go whole; a delivered job loses only its dead deliveries. */
 	static const struct step steps[2] = {
 		{ "DELETE FROM jobs WHERE state = 'dead'"
-		  " AND coalesce(finished_ms, received_ms) <= ?1", JOB_DEAD, NO_STATE, 1 },
+		  " AND coalesce(finished_ms, received_ms) <= ?1",
+		  JOB_DEAD, NO_STATE, 1 },
 		{ "DELETE FROM deliveries WHERE state = 'dead' AND updated_ms <= ?1"
 		  " AND job_id IN (SELECT id FROM jobs WHERE state = 'delivered')",
 		  NO_STATE, NO_STATE, 1 },

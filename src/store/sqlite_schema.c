@@ -73,7 +73,8 @@ static const char schema_v3[] =
 static int conn_open(const char *path, sqlite3 **out, char *err, size_t errlen)
 {
 	const char *const pragmas[] = {
-		"PRAGMA journal_mode = WAL", "PRAGMA synchronous = NORMAL",
+		"PRAGMA journal_mode = WAL",
+		"PRAGMA synchronous = NORMAL",
 		"PRAGMA foreign_keys = ON",
 	};
 	char val[64];
@@ -95,7 +96,8 @@ static int conn_open(const char *path, sqlite3 **out, char *err, size_t errlen)
 			return ERR_IO;
 		}
 		if (i == 0 && strcmp(val, "wal") != 0) {
-			snprintf(err, errlen, "store: open %s: cannot use WAL mode (got %s)", path, val);
+			snprintf(err, errlen, "store: open %s: cannot use WAL mode (got %s)", path,
+				 val);
 			return ERR_IO;
 		}
 	}
@@ -138,8 +140,8 @@ static int schema_ensure(sqlite3 *db, const char *path, char *err, size_t errlen
 		goto fail;
 	v = strtol(val, NULL, 10);
 	if (v > SCHEMA_VERSION) {
-		snprintf(err, errlen, "store: %s has schema version %ld, newer than %d", path,
-			 v, SCHEMA_VERSION);
+		snprintf(err, errlen, "store: %s has schema version %ld, newer than %d", path, v,
+			 SCHEMA_VERSION);
 		sq_rollback(db);
 		return ERR_IO;
 	}
@@ -183,12 +185,16 @@ static int recover_running(struct sq_store *s, char *err, size_t errlen)
 
 	s->owner = owner_lock(s);
 	if (!s->owner) {
-		log_msg(LOG_INFO, "store: %s is held by another open store; running jobs"
-				  " left to their leases", s->path);
+		log_msg(LOG_INFO,
+			"store: %s is held by another open store; running jobs"
+			" left to their leases",
+			s->path);
 		return 0;
 	}
-	rc = sq_stmt_run(&s->bk, "UPDATE jobs SET state = 'queued', lease_until_ms = NULL"
-				 " WHERE state = 'running'", NULL, 0, &n);
+	rc = sq_stmt_run(&s->bk,
+			 "UPDATE jobs SET state = 'queued', lease_until_ms = NULL"
+			 " WHERE state = 'running'",
+			 NULL, 0, &n);
 	if (rc != 0) {
 		snprintf(err, errlen, "store: recover %s: %s", s->path, sqlite3_errmsg(s->bk.db));
 		return rc;
@@ -235,7 +241,8 @@ static int open_all(struct sq_store *s, char *err, size_t errlen)
 	if (rc == 0)
 		rc = recover_running(s, err, errlen);
 	if (rc == 0 && sq_counts_seed(s) != 0) {
-		snprintf(err, errlen, "store: count jobs of %s: %s", s->path, sqlite3_errmsg(s->bk.db));
+		snprintf(err, errlen, "store: count jobs of %s: %s", s->path,
+			 sqlite3_errmsg(s->bk.db));
 		rc = ERR_IO;
 	}
 	if (rc == 0)

@@ -90,8 +90,7 @@ void sq_conn_close(struct conn *c)
 
 /* Runs one statement that returns no rows; *changes gets the rows it
  * touched (may be NULL). Returns 0 or ERR_IO/ERR_NOMEM. */
-int sq_stmt_run(struct conn *c, const char *sql, const struct arg *a, size_t n,
-		int *changes)
+int sq_stmt_run(struct conn *c, const char *sql, const struct arg *a, size_t n, int *changes)
 {
 	sqlite3_stmt *st = NULL;
 	int rc;

@@ -19,8 +19,7 @@
 
 static const char SQL_BEGIN[] = "BEGIN IMMEDIATE";
 static const char SQL_COMMIT[] = "COMMIT";
-static const char SQL_FOREIGN_GET[] =
-	"SELECT value FROM store_meta WHERE name = 'foreign_writes'";
+static const char SQL_FOREIGN_GET[] = "SELECT value FROM store_meta WHERE name = 'foreign_writes'";
 static const char SQL_FOREIGN_BUMP[] =
 	"UPDATE store_meta SET value = value + 1 WHERE name = 'foreign_writes'";
 

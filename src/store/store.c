@@ -86,9 +86,8 @@ static const struct store_backend *const backends[] = {
 };
 
 const char *const job_state_names[JOB__MAX] = {
-	[JOB_QUEUED] = "queued",       [JOB_RUNNING] = "running",
-	[JOB_DELIVERED] = "delivered", [JOB_DEAD] = "dead",
-	[JOB_IGNORED] = "ignored",
+	[JOB_QUEUED] = "queued", [JOB_RUNNING] = "running", [JOB_DELIVERED] = "delivered",
+	[JOB_DEAD] = "dead",     [JOB_IGNORED] = "ignored",
 };
 
 const char *const dlv_state_names[DLV__MAX] = {
@@ -202,8 +201,8 @@ static void put_wait_done(void *ctx, int rc, int64_t job_id)
 	pthread_mutex_unlock(&w->mu);
 }
 
-int store_put(struct store *s, const struct webhook_event *ev, char *const *dests,
-	      size_t n_dests, int64_t dedup_window_s, int64_t *job_id)
+int store_put(struct store *s, const struct webhook_event *ev, char *const *dests, size_t n_dests,
+	      int64_t dedup_window_s, int64_t *job_id)
 {
 	struct put_wait w = { .done = 0 };
 	int rc;

@@ -20,7 +20,7 @@
  * function of the same name in store.h, with the arguments the front has
  * already checked (see store.c); every one is required. */
 struct store_backend {
-	const char *name;       /* "sqlite" */
+	const char *name; /* "sqlite" */
 	/* Nonzero when this backend serves the database named by path; the
 	 * front asks each backend in turn, the last one (SQLite) takes any
 	 * path. */
@@ -33,8 +33,7 @@ struct store_backend {
 	/* ev and dests passed put_valid(); dedup_window_s is clamped to
 	 * [0, INT64_MAX / 2000]. */
 	int (*put_async)(struct store *s, const struct webhook_event *ev, char *const *dests,
-			 size_t n_dests, int64_t dedup_window_s, store_put_done_fn done,
-			 void *ctx);
+			 size_t n_dests, int64_t dedup_window_s, store_put_done_fn done, void *ctx);
 	int (*claim)(struct store *s, int64_t now_ms, int64_t lease_ms, struct job *out);
 	/* *out and *n start as NULL and 0; the front frees what is there on
 	 * an error. */
@@ -42,8 +41,7 @@ struct store_backend {
 	int (*delivery_record)(struct store *s, int64_t job_id, const char *dest,
 			       const struct dlv_outcome *o, int settle);
 	int (*job_settle)(struct store *s, int64_t job_id);
-	int (*job_retry)(struct store *s, int64_t job_id, int64_t not_before_ms,
-			 const char *error);
+	int (*job_retry)(struct store *s, int64_t job_id, int64_t not_before_ms, const char *error);
 	int (*job_end)(struct store *s, int64_t job_id, enum job_state st, const char *reason);
 	int (*job_release)(struct store *s, int64_t job_id);
 	int (*list)(struct store *s, int st, size_t limit, store_job_fn fn, void *ctx);
@@ -62,7 +60,7 @@ struct store_backend {
  * struct begins with it. The wait/wake sequence is the front's. */
 struct store {
 	const struct store_backend *be;
-	pthread_mutex_t wmu;    /* store_wait()/store_wake() */
+	pthread_mutex_t wmu; /* store_wait()/store_wake() */
 	pthread_cond_t wcv;
 	uint64_t wseq;
 };

@@ -22,8 +22,8 @@
 #include "summary.h"
 #include "text.h"
 
-#define NAME_MAX_BYTES 256   /* a pipeline or step name as kept */
-#define SHORT_MAX_BYTES 128  /* status words, ids, trigger, user */
+#define NAME_MAX_BYTES 256  /* a pipeline or step name as kept */
+#define SHORT_MAX_BYTES 128 /* status words, ids, trigger, user */
 #define LINK_PATH "/observability-dashboard/pipeline/"
 #define ELLIPSIS "\xe2\x80\xa6"
 
@@ -111,9 +111,9 @@ out:
 int summary_init(struct summary *s, const char *project_id, const char *execution_id,
 		 const char *ui_base)
 {
-	char **strs[] = { &s->project_id, &s->project_name, &s->execution_id,
-			  &s->pipeline_name, &s->environment, &s->status_text,
-			  &s->trigger, &s->user, &s->message };
+	char **strs[] = { &s->project_id,    &s->project_name, &s->execution_id,
+			  &s->pipeline_name, &s->environment,  &s->status_text,
+			  &s->trigger,       &s->user,         &s->message };
 	size_t i;
 
 	memset(s, 0, sizeof(*s));
@@ -125,8 +125,7 @@ int summary_init(struct summary *s, const char *project_id, const char *executio
 			goto fail;
 	}
 	if (set_str(&s->project_id, project_id, SHORT_MAX_BYTES, 0) ||
-	    set_str(&s->execution_id, execution_id, SHORT_MAX_BYTES, 0) ||
-	    make_link(s, ui_base))
+	    set_str(&s->execution_id, execution_id, SHORT_MAX_BYTES, 0) || make_link(s, ui_base))
 		goto fail;
 	return 0;
 fail:
@@ -349,8 +348,8 @@ static int64_t duration(const char *started, const char *finished)
 	return (a < 0 || b < 0 || b < a) ? -1 : b - a;
 }
 
-static int keep_failed(struct summary *s, const struct page_ctx *ctx,
-		       const struct step_view *v, enum run_status st)
+static int keep_failed(struct summary *s, const struct page_ctx *ctx, const struct step_view *v,
+		       enum run_status st)
 {
 	struct failed_step *f;
 
@@ -376,8 +375,8 @@ static int keep_failed(struct summary *s, const struct page_ctx *ctx,
 	return 0;
 }
 
-static int keep_child(struct summary *s, const struct page_ctx *ctx,
-		      const struct step_view *v, enum run_status st)
+static int keep_child(struct summary *s, const struct page_ctx *ctx, const struct step_view *v,
+		      enum run_status st)
 {
 	struct child_run *c;
 	char *d;
@@ -436,8 +435,8 @@ static int64_t get_int(const cJSON *obj, const char *key)
 	return (int64_t)v->valuedouble;
 }
 
-int summary_add_page(struct summary *s, const struct page_ctx *ctx,
-		     const char *json, size_t len, struct page_info *info)
+int summary_add_page(struct summary *s, const struct page_ctx *ctx, const char *json, size_t len,
+		     struct page_info *info)
 {
 	cJSON *root = cJSON_ParseWithLength(json, len);
 	const cJSON *results, *item;
@@ -452,7 +451,8 @@ int summary_add_page(struct summary *s, const struct page_ctx *ctx,
 	pi.total = get_int(root, "total");
 	pi.page = get_int(root, "page");
 	rc = 0;
-	cJSON_ArrayForEach(item, results) {
+	cJSON_ArrayForEach(item, results)
+	{
 		pi.n_results++;
 		rc = add_step(s, ctx, item);
 		if (rc)
@@ -520,8 +520,8 @@ int summary_set_status(struct summary *s, enum run_status st, const char *text)
 	if ((unsigned)st >= ST__MAX)
 		st = ST_UNKNOWN;
 	s->status = st;
-	return set_str(&s->status_text, text && *text ? text : status_names[st],
-		       SHORT_MAX_BYTES, 0);
+	return set_str(&s->status_text, text && *text ? text : status_names[st], SHORT_MAX_BYTES,
+		       0);
 }
 
 char *summary_display_name(const char *pipeline_name)
@@ -627,8 +627,7 @@ int64_t summary_parse_time(const char *s)
 	if (digits(&p, 2, &h) || *p++ != ':' || digits(&p, 2, &mi) || *p++ != ':' ||
 	    digits(&p, 2, &se) || parse_tail(p, &ms, &off))
 		return -1;
-	if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 ||
-	    se > 60)
+	if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || se > 60)
 		return -1;
 	t = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se - (int64_t)off * 60;
 	if (t < 0)

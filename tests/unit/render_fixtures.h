@@ -83,9 +83,15 @@ static void set(char **dst, const char *v)
 }
 
 static const char *const hostile[] = {
-	"<!channel>", "<@U123>", "<https://evil|click>", "<at>CEO</at>",
-	"[x](javascript:alert(1))", "*bold*", "bad\xff\xfe utf8 \xed\xa0\x80",
-	"<!here> & <!everyone> <#C1>", "*b* _i_ ~s~ `c` ```pre``` >quote",
+	"<!channel>",
+	"<@U123>",
+	"<https://evil|click>",
+	"<at>CEO</at>",
+	"[x](javascript:alert(1))",
+	"*bold*",
+	"bad\xff\xfe utf8 \xed\xa0\x80",
+	"<!here> & <!everyone> <#C1>",
+	"*b* _i_ ~s~ `c` ```pre``` >quote",
 };
 
 /* Fills every untrusted string of s with text t. */

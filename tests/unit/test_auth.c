@@ -51,8 +51,8 @@ static struct auth_request sw_req(const char *id, const char *ts, const char *si
 	return r;
 }
 
-static enum auth_result check_secrets(const struct auth_request *r, char *const *secrets,
-				      size_t n, int64_t now)
+static enum auth_result check_secrets(const struct auth_request *r, char *const *secrets, size_t n,
+				      int64_t now)
 {
 	return auth_check(r, no_list, 0, secrets, n, now, 300);
 }
@@ -104,7 +104,8 @@ static void test_standard_tamper(void **state)
 
 static void test_standard_list_and_rotation(void **state)
 {
-	char *rot[] = { (char *)"whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", (char *)V1_SECRET };
+	char *rot[] = { (char *)"whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+			(char *)V1_SECRET };
 	char *s1[] = { (char *)V1_SECRET };
 	struct auth_request r;
 
@@ -113,7 +114,8 @@ static void test_standard_list_and_rotation(void **state)
 	r = sw_req(V1_ID, V1_TS, V1_SIG, V1_BODY);
 	assert_int_equal(check_secrets(&r, rot, 2, V1_NOW), AUTH_OK);
 	/* The sender lists several signatures; any one is enough. */
-	r = sw_req(V1_ID, V1_TS, "v1,AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA= v1a,xyz " V1_SIG, V1_BODY);
+	r = sw_req(V1_ID, V1_TS, "v1,AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA= v1a,xyz " V1_SIG,
+		   V1_BODY);
 	assert_int_equal(check_secrets(&r, s1, 1, V1_NOW), AUTH_OK);
 	r = sw_req(V1_ID, V1_TS, "  " V1_SIG "  v1,AAAA", V1_BODY);
 	assert_int_equal(check_secrets(&r, s1, 1, V1_NOW), AUTH_OK);
@@ -151,8 +153,9 @@ static void test_secret_ok(void **state)
 		V1_SECRET, V2_SECRET, "plain-secret", "whsec_QQ==", "whsec_QUI=", "whsec_QUJD",
 	};
 	static const char *const bad[] = {
-		"", "whsec_", "whsec_abc", "whsec_!!!!", "whsec_QQ=A", "whsec_Q===", "whsec_====",
-		"whsec_QUJD QUJD", "whsec_QU\nJ", "whsec_QUJD\n", "whsec_QU-_", "whsec_QUJD=",
+		"",           "whsec_",      "whsec_abc",       "whsec_!!!!",  "whsec_QQ=A",
+		"whsec_Q===", "whsec_====",  "whsec_QUJD QUJD", "whsec_QU\nJ", "whsec_QUJD\n",
+		"whsec_QU-_", "whsec_QUJD=",
 	};
 	char big[6 + 344 + 1];
 	size_t i;

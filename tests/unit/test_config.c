@@ -130,8 +130,10 @@ static const struct {
 	{ "duplicate_project.ini", 1, "14: duplicate section [project p1] (first at line 11)" },
 	{ "both_forms.ini", 1, "9: url given both as url and url_file" },
 	{ "bad_numbers.ini", 3, "3: workers: invalid value \"65\"; expected an integer 1..64" },
-	{ "bad_numbers.ini", 3, "4: max_json_depth: invalid value \"12x\"; expected an integer 1..256" },
-	{ "bad_numbers.ini", 3, "5: max_body: invalid value \"-5\"; expected an integer 1024..67108864" },
+	{ "bad_numbers.ini", 3,
+	  "4: max_json_depth: invalid value \"12x\"; expected an integer 1..256" },
+	{ "bad_numbers.ini", 3,
+	  "5: max_body: invalid value \"-5\"; expected an integer 1024..67108864" },
 	{ "bad_duration.ini", 2,
 	  "12: max_age: invalid value \"3w\"; expected seconds (or s/m/h/d suffix) 60..31536000" },
 	{ "bad_duration.ini", 2,
@@ -146,7 +148,8 @@ static const struct {
 	{ "backslash_url.ini", 1,
 	  "8: url contains a backslash, a space or a control character; write it with / separators" },
 	{ "unknown_dest_ref.ini", 1, "13: project p1: unknown destination \"nosuch\"" },
-	{ "bad_project_id.ini", 1, "11: [project has space/slash]: name may only hold A-Z a-z 0-9 . _ : -" },
+	{ "bad_project_id.ini", 1,
+	  "11: [project has space/slash]: name may only hold A-Z a-z 0-9 . _ : -" },
 	{ "project_no_dest.ini", 1, "11: project p1: destinations is required" },
 	{ "bad_listen.ini", 1, "3: listen: expected host:port (port 0..65535, [v6]:port)" },
 	{ "no_auth.ini", 1,
@@ -239,35 +242,35 @@ static void test_long_line(void **state)
 	assert_ptr_equal(c->destinations[0].target, target_find("teams"));
 	assert_true(c->destinations[0].rate_per_sec == 4.0);
 	assert_true(strlen(c->destinations[0].url) > 200);
-	assert_non_null(strstr(c->destinations[0].url, "&sig=LONGSIGNATUREvalue0123456789abcdefghijklmnopq"));
+	assert_non_null(strstr(c->destinations[0].url,
+			       "&sig=LONGSIGNATUREvalue0123456789abcdefghijklmnopq"));
 	assert_null(strchr(c->destinations[0].url, ';'));
 	assert_null(strchr(c->destinations[0].url, ' '));
 	config_free(c);
 	diags_free(&d);
 }
 
-static const char *const env_ini =
-	"[server]\n"
-	"auth_token = ${T_TOK1}, plain-second , ${T_TOK1}x\n"
-	"hmac_secret = whsec_${T_TOK1}XY\n"
-	"workers = ${T_WORKERS}\n"
-	"shutdown_grace = 45s\n"
-	"[matillion]\n"
-	"client_id = ${T_CID}\n"
-	"client_secret_file = ${T_DIR}/client_secret\n"
-	"[delivery]\n"
-	"max_age = 7d\n"
-	"dedup_window = 90m\n"
-	"degraded_notice = off\n"
-	"[destination s]\n"
-	"type = SLACK\n"
-	"url_file = ${T_DIR}/slack_url\n"
-	"rate = 0.5\n"
-	"[project a.b:c-1_2]\n"
-	"name = Nightly ${T_CID}\n"
-	"destinations = s\n"
-	"notify_on = failure, canceled, Success\n"
-	"environments = prod*, qa?\n";
+static const char *const env_ini = "[server]\n"
+				   "auth_token = ${T_TOK1}, plain-second , ${T_TOK1}x\n"
+				   "hmac_secret = whsec_${T_TOK1}XY\n"
+				   "workers = ${T_WORKERS}\n"
+				   "shutdown_grace = 45s\n"
+				   "[matillion]\n"
+				   "client_id = ${T_CID}\n"
+				   "client_secret_file = ${T_DIR}/client_secret\n"
+				   "[delivery]\n"
+				   "max_age = 7d\n"
+				   "dedup_window = 90m\n"
+				   "degraded_notice = off\n"
+				   "[destination s]\n"
+				   "type = SLACK\n"
+				   "url_file = ${T_DIR}/slack_url\n"
+				   "rate = 0.5\n"
+				   "[project a.b:c-1_2]\n"
+				   "name = Nightly ${T_CID}\n"
+				   "destinations = s\n"
+				   "notify_on = failure, canceled, Success\n"
+				   "environments = prod*, qa?\n";
 
 static void write_named(const char *dir, const char *name, const char *text)
 {
@@ -316,7 +319,8 @@ static void test_env_and_file_secrets(void **state)
 	assert_int_equal(c->dedup_window, 90 * 60);
 	assert_int_equal(c->shutdown_grace, 45);
 	assert_int_equal(c->degraded_notice, 0);
-	assert_string_equal(c->destinations[0].url, "https://hooks.slack.com/services/TX/BX/file-secret");
+	assert_string_equal(c->destinations[0].url,
+			    "https://hooks.slack.com/services/TX/BX/file-secret");
 	assert_true(c->destinations[0].rate_per_sec == 0.5);
 	p = &c->projects[0];
 	assert_string_equal(p->id, "a.b:c-1_2");
@@ -350,16 +354,19 @@ static void test_secret_file_errors(void **state)
 		 "[server]\nauth_token_file = %s\nhmac_secret_file = /nonexistent/dpc/secret\n"
 		 "[matillion]\nclient_id = a\nclient_secret = b\n"
 		 "[destination s]\ntype = teams\nurl = https://example.com/x\n"
-		 "[project p]\ndestinations = s\nname_file = /etc/hostname\n", big);
+		 "[project p]\ndestinations = s\nname_file = /etc/hostname\n",
+		 big);
 	write_tmp(ini, sizeof(ini), text, 0600);
 	assert_null(config_load(ini, &d));
 	dump(&d);
 	snprintf(want, sizeof(want),
-		 "%s:2: auth_token_file: %s is unreadable, binary or larger than 65536 bytes", ini, big);
+		 "%s:2: auth_token_file: %s is unreadable, binary or larger than 65536 bytes", ini,
+		 big);
 	assert_true(has_line(&d, want));
-	snprintf(want, sizeof(want),
-		 "%s:3: hmac_secret_file: cannot open /nonexistent/dpc/secret: No such file or directory",
-		 ini);
+	snprintf(
+		want, sizeof(want),
+		"%s:3: hmac_secret_file: cannot open /nonexistent/dpc/secret: No such file or directory",
+		ini);
 	assert_true(has_line(&d, want));
 	/* only secret keys take _file */
 	snprintf(want, sizeof(want), "%s:12: unknown key \"name_file\" in [project]", ini);
@@ -371,11 +378,10 @@ static void test_secret_file_errors(void **state)
 	unlink(big);
 }
 
-static const char *const inline_ini =
-	"[server]\nauth_token = inline-token\n"
-	"[matillion]\nclient_id = ${T_CS}\nclient_secret = ${T_CS}\n"
-	"[destination t]\ntype = teams\nurl = ${T_URL}\n"
-	"[default]\ndestinations = t\n";
+static const char *const inline_ini = "[server]\nauth_token = inline-token\n"
+				      "[matillion]\nclient_id = ${T_CS}\nclient_secret = ${T_CS}\n"
+				      "[destination t]\ntype = teams\nurl = ${T_URL}\n"
+				      "[default]\ndestinations = t\n";
 
 static void test_permission_warning(void **state)
 {
@@ -389,8 +395,10 @@ static void test_permission_warning(void **state)
 	write_tmp(ini, sizeof(ini), inline_ini, 0640);
 	c = config_load(ini, &d);
 	assert_non_null(c);
-	snprintf(want, sizeof(want), "%s:0: warning: %s is readable by other users and holds secrets; "
-		 "chmod 600 it or use ${ENV} / KEY_file", ini, ini);
+	snprintf(want, sizeof(want),
+		 "%s:0: warning: %s is readable by other users and holds secrets; "
+		 "chmod 600 it or use ${ENV} / KEY_file",
+		 ini, ini);
 	dump(&d);
 	assert_true(has_line(&d, want));
 	assert_int_equal(d.n_warnings, 1);
@@ -429,7 +437,7 @@ static void test_retired_teams_warning(void **state)
 	assert_non_null(c);
 	assert_int_equal(d.n_errors, 0);
 	assert_true(has_line(&d, DATA "retired_teams.ini:13: warning: retired Office 365 connector "
-			     "URL; use a Teams Workflows webhook"));
+				      "URL; use a Teams Workflows webhook"));
 	config_free(c);
 	diags_free(&d);
 }
@@ -441,22 +449,30 @@ static void test_redact_url(void **state)
 		const char *url, *want, *secrets[3];
 	} cases[] = {
 		{ "https://hooks.slack.com/services/T00000000/B000/XXXX",
-		  "https://hooks.slack.com/services/T0…redacted", { "T00000000", "B000", "XXXX" } },
+		  "https://hooks.slack.com/services/T0…redacted",
+		  { "T00000000", "B000", "XXXX" } },
 		{ "https://prod-00.westus.logic.azure.com:443/workflows/abcdef/triggers/manual/"
 		  "paths/invoke?api-version=2016-06-01&sig=SIGSECRET",
 		  "https://prod-00.westus.logic.azure.com:443/wo…redacted",
 		  { "abcdef", "SIGSECRET", "api-version" } },
 		{ "https://user:pa55word@example.com/x?token=QSECRET",
-		  "https://example.com/x…redacted", { "pa55word", "QSECRET", "user" } },
-		{ "https://example.com?sig=QS", "https://example.com/…redacted", { "sig", "QS", NULL } },
+		  "https://example.com/x…redacted",
+		  { "pa55word", "QSECRET", "user" } },
+		{ "https://example.com?sig=QS",
+		  "https://example.com/…redacted",
+		  { "sig", "QS", NULL } },
 		{ "http://h", "http://h/…redacted", { NULL, NULL, NULL } },
 		{ "not a url at all SECRET", "…redacted", { "SECRET", NULL, NULL } },
 		/* Backslashes or encoded separators never let the path pass as host. */
 		{ "https://hooks.slack.com\\services\\T0SECRET\\B0SECRET\\hookSECRET",
-		  "https://hooks.slack.com/services/T0…redacted", { "SECRET", "B0", "\\" } },
+		  "https://hooks.slack.com/services/T0…redacted",
+		  { "SECRET", "B0", "\\" } },
 		{ "https://hooks.slack.com%5Cservices%5CT0SECRET%5Chook",
-		  "https://hooks.slack.com/…redacted", { "SECRET", "services", "%" } },
-		{ "https://h.example;SECRET/x", "https://h.example/…redacted", { "SECRET", NULL, NULL } },
+		  "https://hooks.slack.com/…redacted",
+		  { "SECRET", "services", "%" } },
+		{ "https://h.example;SECRET/x",
+		  "https://h.example/…redacted",
+		  { "SECRET", NULL, NULL } },
 		{ "ht\\tp://SECRET/x", "…redacted", { "SECRET", NULL, NULL } },
 	};
 	char out[256], tiny[12];
@@ -526,8 +542,8 @@ static void test_example_loads(void **state)
 	struct config *c;
 
 	(void)state;
-	write_tmp(url, sizeof(url), "https://prod-01.westeurope.logic.azure.com/workflows/w/x?sig=s\n",
-		  0600);
+	write_tmp(url, sizeof(url),
+		  "https://prod-01.westeurope.logic.azure.com/workflows/w/x?sig=s\n", 0600);
 	setenv("DPC_NOTIFY_AUTH_TOKEN", "example-token", 1);
 	setenv("DPC_NOTIFY_CLIENT_ID", "example-id", 1);
 	setenv("DPC_NOTIFY_CLIENT_SECRET", "example-secret", 1);
@@ -566,7 +582,8 @@ static void test_missing_file_and_crlf(void **state)
 	write_tmp(ini, sizeof(ini),
 		  "\xEF\xBB\xBF[server]\r\nallow_unauthenticated = on\r\n  workers = 3 ; two\r\n"
 		  "[matillion]\r\nclient_id=a\r\nclient_secret=b\r\n"
-		  "[destination s]\r\ntype=slack\r\nurl=https://x.example/h\r\n", 0600);
+		  "[destination s]\r\ntype=slack\r\nurl=https://x.example/h\r\n",
+		  0600);
 	c = config_load(ini, &d);
 	dump(&d);
 	assert_non_null(c);
@@ -634,10 +651,12 @@ static void test_log_levels_agree(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
-		snprintf(text, sizeof(text), "[server]\nauth_token = t\nlog_level = %s\n"
+		snprintf(text, sizeof(text),
+			 "[server]\nauth_token = t\nlog_level = %s\n"
 			 "[matillion]\nclient_id = i\nclient_secret = s\n[destination s]\n"
 			 "type = slack\nurl = https://hooks.slack.com/services/T1/B1/X1\n"
-			 "[default]\ndestinations = s\n", words[i]);
+			 "[default]\ndestinations = s\n",
+			 words[i]);
 		write_tmp(path, sizeof(path), text, 0600);
 		c = config_load(path, &d);
 		by_log = log_setup(words[i], LOG_FMT_LOGFMT) == 0;
@@ -654,8 +673,8 @@ static void test_log_levels_agree(void **state)
 
 /* What print writes for c, as a string the caller frees. */
 /* Not inlined: GCC then takes the NULL start of text for the result. */
-__attribute__((noinline))
-static char *printed(const struct config *c, void (*print)(const struct config *, FILE *))
+__attribute__((noinline)) static char *printed(const struct config *c,
+					       void (*print)(const struct config *, FILE *))
 {
 	char *text = NULL;
 	size_t len = 0;
@@ -679,7 +698,11 @@ static void test_key_defaults_in_bounds(void **state)
 	for (i = 0; i < cfg_nkeys; i++) {
 		k = &cfg_keys[i];
 		switch (k->type) {
-		case V_INT: case V_SIZE: case V_DUR: case V_DUR64: case V_BOOL:
+		case V_INT:
+		case V_SIZE:
+		case V_DUR:
+		case V_DUR64:
+		case V_BOOL:
 			if (k->def < k->min || k->def > k->max || k->min > k->max)
 				fail_msg("%s: default %lld outside %lld..%lld", k->name, k->def,
 					 k->min, k->max);
@@ -696,10 +719,10 @@ static void test_key_defaults_in_bounds(void **state)
 			if (k->def == 0 || k->def >= (long long)STATUS_BIT(ST__MAX))
 				fail_msg("%s: default mask %lld", k->name, k->def);
 			break;
-		default:
-			break;
+		default: break;
 		}
-		if (k->sdef != NULL && (k->sdef[0] == '\0' || (k->type != V_STR && k->type != V_LEVEL)))
+		if (k->sdef != NULL &&
+		    (k->sdef[0] == '\0' || (k->type != V_STR && k->type != V_LEVEL)))
 			fail_msg("%s: a string default on a key that is not a string", k->name);
 	}
 }
@@ -710,8 +733,11 @@ static void test_print_keys_covers_table(void **state)
 {
 	static const char *const secrets[] = { "tok-AAAA", "id-BBBB", "sec-CCCC", "B1/X1", "X1" };
 	static const char *const shown[] = {
-		"\nauth_token = (1 set)\n", "\nclient_secret = (set)\n", "\nmax_age = 86400s\n",
-		"\nurl = https://hooks.slack.com/services/T1…redacted\n", "\nregion = eu1\n",
+		"\nauth_token = (1 set)\n",
+		"\nclient_secret = (set)\n",
+		"\nmax_age = 86400s\n",
+		"\nurl = https://hooks.slack.com/services/T1…redacted\n",
+		"\nregion = eu1\n",
 		"\nnotify_on = FAILED\n",
 	};
 	struct diags d = { 0 };

@@ -229,8 +229,9 @@ static void test_detail_sanitised_and_capped(void **state)
 
 	post(*state, "/services/T0/B0/SECRETlong", &r);
 	assert_int_equal(r.cls, DELIVER_PERMANENT);
-	assert_string_equal(r.detail,
-			    "HTTP 403 action_prohibited 0123456789012345678901234567890123456789012345");
+	assert_string_equal(
+		r.detail,
+		"HTTP 403 action_prohibited 0123456789012345678901234567890123456789012345");
 	/* A server echoing the URL back does not get it into detail:
 	 * post() asserts "SECRET" is absent, so this only checks bytes. */
 	memset(&r, 0, sizeof(r));
@@ -278,7 +279,7 @@ static void snip(const char *body, const char *url, char *out)
 }
 
 #define SLACK_URL "https://hooks.slack.com/services/T0ABCDEF1/B0ABCDEF2/aBcDeFgHiJkLmNoPqRsTuVwX"
-#define TEAMS_URL                                                                       \
+#define TEAMS_URL                                                                            \
 	"https://prod-12.westeurope.logic.azure.com:443/workflows/0123abcd/triggers/manual/" \
 	"paths/invoke?api-version=2016-06-01&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0"           \
 	"&sig=Zx9sIgVaLuE0123456789abcdefABCDEF"

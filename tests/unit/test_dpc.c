@@ -43,7 +43,7 @@ struct mock {
 	int fail_401;          /* answer the next N API calls with 401 */
 	int fail_429;          /* answer the next N root page-1 calls with 429 */
 	const char *retry_after;
-	int expires_in;        /* 0: leave expires_in out */
+	int expires_in;          /* 0: leave expires_in out */
 	const char *token_reply; /* NULL: the usual token; else this 200 body */
 	const char *root_reply;  /* NULL: the usual root steps; else this one page */
 	/* observations */
@@ -51,11 +51,11 @@ struct mock {
 	int api_calls;
 	int steps_calls;
 	int served_429;
-	int bad_size;          /* steps calls whose size was not 100 */
-	int bad_auth;          /* API calls without "Bearer tok-" */
-	int unexpected;        /* calls for runs that must not be fetched */
-	int stray;             /* requests outside the token and executions paths */
-	int injected;          /* requests carrying an X-Injected header */
+	int bad_size;   /* steps calls whose size was not 100 */
+	int bad_auth;   /* API calls without "Bearer tok-" */
+	int unexpected; /* calls for runs that must not be fetched */
+	int stray;      /* requests outside the token and executions paths */
+	int injected;   /* requests carrying an X-Injected header */
 	char token_body[512];
 	char token_type[128];
 };
@@ -70,8 +70,8 @@ static struct mock M;
 static enum MHD_Result send_text(struct MHD_Connection *c, unsigned status, const char *body,
 				 const char *retry_after)
 {
-	struct MHD_Response *r = MHD_create_response_from_buffer(strlen(body), (void *)body,
-								  MHD_RESPMEM_MUST_COPY);
+	struct MHD_Response *r =
+		MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
 	enum MHD_Result ret;
 
 	MHD_add_response_header(r, "Content-Type", "application/json");
@@ -88,16 +88,23 @@ static enum MHD_Result send_text(struct MHD_Connection *c, unsigned status, cons
 static int root_step(char *out, size_t n, int i)
 {
 	if (i == ROOT_STEPS - 1)
-		return snprintf(out, n, "{\"id\":\"s%d\",\"name\":\"Run Child\",\"result\":"
-				"{\"status\":\"FAILED\",\"message\":\"child failed\"},"
-				"\"childPipeline\":{\"id\":\"e-child\",\"name\":\"Child.orch.yaml\"}}", i);
+		return snprintf(
+			out, n,
+			"{\"id\":\"s%d\",\"name\":\"Run Child\",\"result\":"
+			"{\"status\":\"FAILED\",\"message\":\"child failed\"},"
+			"\"childPipeline\":{\"id\":\"e-child\",\"name\":\"Child.orch.yaml\"}}",
+			i);
 	if (i == ROOT_STEPS - 2)
-		return snprintf(out, n, "{\"id\":\"s%d\",\"name\":\"Run OK\",\"result\":"
+		return snprintf(out, n,
+				"{\"id\":\"s%d\",\"name\":\"Run OK\",\"result\":"
 				"{\"status\":\"SUCCESS\"},"
-				"\"childPipeline\":{\"id\":\"e-ok\",\"name\":\"Ok.orch.yaml\"}}", i);
-	return snprintf(out, n, "{\"id\":\"s%d\",\"name\":\"Step %d\",\"result\":"
+				"\"childPipeline\":{\"id\":\"e-ok\",\"name\":\"Ok.orch.yaml\"}}",
+				i);
+	return snprintf(out, n,
+			"{\"id\":\"s%d\",\"name\":\"Step %d\",\"result\":"
 			"{\"status\":\"SUCCESS\",\"startedAt\":\"2024-05-01T10:00:00Z\","
-			"\"finishedAt\":\"2024-05-01T10:00:01Z\"}}", i, i);
+			"\"finishedAt\":\"2024-05-01T10:00:01Z\"}}",
+			i, i);
 }
 
 static char *root_page(int page)
@@ -150,8 +157,8 @@ static enum MHD_Result token(struct MHD_Connection *c, struct upload *u)
 		snprintf(body, sizeof(body), "{\"access_token\":\"tok-%d\",\"expires_in\":%d}",
 			 M.token_calls, M.expires_in);
 	else
-		snprintf(body, sizeof(body), "{\"access_token\":\"tok-%d\",\"token_type\":\"Bearer\"}",
-			 M.token_calls);
+		snprintf(body, sizeof(body),
+			 "{\"access_token\":\"tok-%d\",\"token_type\":\"Bearer\"}", M.token_calls);
 	pthread_mutex_unlock(&M.lock);
 	return send_text(c, status, status == 200 ? body : "{\"error\":\"invalid_client\"}", NULL);
 }
@@ -391,7 +398,8 @@ static void test_full_tree(void **state)
 	assert_null(f->s.incomplete);
 	/* Deepest first: the child's failures, then the step that ran it. */
 	assert_int_equal(f->s.n_failed, 3);
-	assert_string_equal(f->s.failed[0].path, "Parent" SUMMARY_PATH_SEP "Child" SUMMARY_PATH_SEP "Load");
+	assert_string_equal(f->s.failed[0].path,
+			    "Parent" SUMMARY_PATH_SEP "Child" SUMMARY_PATH_SEP "Load");
 	assert_string_equal(f->s.failed[0].message, "boom");
 	assert_int_equal(f->s.failed[0].depth, 1);
 	assert_string_equal(f->s.failed[1].path,

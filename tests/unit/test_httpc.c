@@ -38,8 +38,8 @@ struct upload {
 static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const char *body,
 			     const char *hname, const char *hvalue)
 {
-	struct MHD_Response *r = MHD_create_response_from_buffer(strlen(body), (void *)body,
-								  MHD_RESPMEM_MUST_COPY);
+	struct MHD_Response *r =
+		MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
 	enum MHD_Result ret;
 
 	if (hname)
@@ -73,7 +73,8 @@ static enum MHD_Result reply_big(struct MHD_Connection *c, int chunked)
 	static char big[BIG_LEN];
 
 	if (chunked) {
-		r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 500, big_chunks, NULL, NULL);
+		r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 500, big_chunks, NULL,
+						      NULL);
 	} else {
 		memset(big, 'x', sizeof(big));
 		r = MHD_create_response_from_buffer(sizeof(big), big, MHD_RESPMEM_MUST_COPY);
@@ -97,7 +98,8 @@ static enum MHD_Result echo(struct MHD_Connection *c, const char *data, size_t *
 		return u ? MHD_YES : MHD_NO;
 	}
 	if (*size) {
-		size_t n = *size < sizeof(u->buf) - 1 - u->len ? *size : sizeof(u->buf) - 1 - u->len;
+		size_t n =
+			*size < sizeof(u->buf) - 1 - u->len ? *size : sizeof(u->buf) - 1 - u->len;
 
 		memcpy(u->buf + u->len, data, n);
 		u->len += n;
@@ -192,13 +194,29 @@ static void url_of(const struct server *srv, const char *path, char *out, size_t
 
 static void test_classify(void **state)
 {
-	static const struct { long status; int want; } cases[] = {
-		{ 200, 0 }, { 202, 0 }, { 204, 0 }, { 299, 0 },
-		{ 408, ERR_TRANSIENT }, { 425, ERR_TRANSIENT }, { 429, ERR_TRANSIENT },
-		{ 500, ERR_TRANSIENT }, { 503, ERR_TRANSIENT }, { 599, ERR_TRANSIENT },
-		{ 0, ERR_PERMANENT }, { 100, ERR_PERMANENT }, { 302, ERR_PERMANENT },
-		{ 400, ERR_PERMANENT }, { 401, ERR_PERMANENT }, { 403, ERR_PERMANENT },
-		{ 404, ERR_PERMANENT }, { 410, ERR_PERMANENT }, { 413, ERR_PERMANENT },
+	static const struct {
+		long status;
+		int want;
+	} cases[] = {
+		{ 200, 0 },
+		{ 202, 0 },
+		{ 204, 0 },
+		{ 299, 0 },
+		{ 408, ERR_TRANSIENT },
+		{ 425, ERR_TRANSIENT },
+		{ 429, ERR_TRANSIENT },
+		{ 500, ERR_TRANSIENT },
+		{ 503, ERR_TRANSIENT },
+		{ 599, ERR_TRANSIENT },
+		{ 0, ERR_PERMANENT },
+		{ 100, ERR_PERMANENT },
+		{ 302, ERR_PERMANENT },
+		{ 400, ERR_PERMANENT },
+		{ 401, ERR_PERMANENT },
+		{ 403, ERR_PERMANENT },
+		{ 404, ERR_PERMANENT },
+		{ 410, ERR_PERMANENT },
+		{ 413, ERR_PERMANENT },
 		{ 600, ERR_PERMANENT },
 	};
 	size_t i;
@@ -211,7 +229,11 @@ static void test_classify(void **state)
 static void test_retry_after(void **state)
 {
 	const int64_t date = 1445412480; /* Wed, 21 Oct 2015 07:28:00 GMT */
-	static const struct { const char *in; int64_t off; int64_t want; } cases[] = {
+	static const struct {
+		const char *in;
+		int64_t off;
+		int64_t want;
+	} cases[] = {
 		{ "120", 0, 120 },
 		{ "  5 \r\n", 0, 5 },
 		{ "0", 0, 0 },
@@ -397,13 +419,15 @@ static void test_header_with_crlf_refused(void **state)
 	__atomic_store_n(&n_injected, 0, __ATOMIC_SEQ_CST);
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		headers[1] = bad[i];
-		assert_int_equal(httpc_request(h, "GET", url, headers, NULL, 0, &resp), ERR_INVALID);
+		assert_int_equal(httpc_request(h, "GET", url, headers, NULL, 0, &resp),
+				 ERR_INVALID);
 		assert_int_equal(resp.status, 0);
 		assert_null(resp.body);
 		assert_non_null(strstr(resp.error, "CR or LF"));
 		assert_null(strstr(resp.error, "abc"));
 		httpc_response_free(&resp);
-		assert_int_equal(httpc_request(h, "POST", url, headers, "x", 1, &resp), ERR_INVALID);
+		assert_int_equal(httpc_request(h, "POST", url, headers, "x", 1, &resp),
+				 ERR_INVALID);
 		httpc_response_free(&resp);
 	}
 	assert_int_equal(__atomic_load_n(&n_requests, __ATOMIC_SEQ_CST), 0);

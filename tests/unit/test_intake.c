@@ -138,7 +138,10 @@ static void request(const char *method, const char *path, const char *const *hea
 }
 
 static const char *const json_auth[] = {
-	"Content-Type: application/json", "Authorization: Bearer " TOKEN, "Expect:", NULL,
+	"Content-Type: application/json",
+	"Authorization: Bearer " TOKEN,
+	"Expect:",
+	NULL,
 };
 
 static void post(const char *body, struct reply *r)
@@ -166,11 +169,12 @@ static int write_ini(void)
 
 	if (f == NULL)
 		return -1;
-	fprintf(f, "[server]\nlisten = 127.0.0.1:0\nauth_token = %s\nmax_body = 4096\n"
-		   "max_json_depth = 8\nstore = %s\nlog_level = error\n"
-		   "[matillion]\nclient_id = cid\nclient_secret = csecret\n"
-		   "[destination chat]\ntype = slack\nurl = https://hooks.slack.com/services/T0/B0/x\n"
-		   "[project p1]\ndestinations = chat\nnotify_on = FAILED\nenvironments = prod*\n",
+	fprintf(f,
+		"[server]\nlisten = 127.0.0.1:0\nauth_token = %s\nmax_body = 4096\n"
+		"max_json_depth = 8\nstore = %s\nlog_level = error\n"
+		"[matillion]\nclient_id = cid\nclient_secret = csecret\n"
+		"[destination chat]\ntype = slack\nurl = https://hooks.slack.com/services/T0/B0/x\n"
+		"[project p1]\ndestinations = chat\nnotify_on = FAILED\nenvironments = prod*\n",
 		TOKEN, fx.db);
 	if (fclose(f))
 		return -1;
@@ -284,9 +288,12 @@ static void test_unauthorized(void **state)
 {
 	static const char *const none[] = { "Content-Type: application/json", NULL };
 	static const char *const bad[] = {
-		"Content-Type: application/json", "Authorization: Bearer wrong-" MARKER, NULL,
+		"Content-Type: application/json",
+		"Authorization: Bearer wrong-" MARKER,
+		NULL,
 	};
-	const char *body = "{\"executionId\":\"run-5\",\"projectId\":\"p1\",\"note\":\"" MARKER "\"}";
+	const char *body =
+		"{\"executionId\":\"run-5\",\"projectId\":\"p1\",\"note\":\"" MARKER "\"}";
 	struct reply r;
 
 	(void)state;
@@ -306,13 +313,19 @@ static void test_unauthorized(void **state)
 static void test_content_type(void **state)
 {
 	static const char *const text[] = {
-		"Content-Type: text/plain", "Authorization: Bearer " TOKEN, NULL,
+		"Content-Type: text/plain",
+		"Authorization: Bearer " TOKEN,
+		NULL,
 	};
 	static const char *const charset[] = {
-		"Content-Type: Application/JSON ; charset=utf-8", "Authorization: Bearer " TOKEN, NULL,
+		"Content-Type: Application/JSON ; charset=utf-8",
+		"Authorization: Bearer " TOKEN,
+		NULL,
 	};
 	static const char *const jsonish[] = {
-		"Content-Type: application/jsonx", "Authorization: Bearer " TOKEN, NULL,
+		"Content-Type: application/jsonx",
+		"Authorization: Bearer " TOKEN,
+		NULL,
 	};
 	const char *body = "{\"executionId\":\"run-7\",\"projectId\":\"p1\",\"status\":\"FAILED\","
 			   "\"x\":\"" MARKER "\"}";
@@ -330,8 +343,10 @@ static void test_content_type(void **state)
 static void test_too_large(void **state)
 {
 	static const char *const expect[] = {
-		"Content-Type: application/json", "Authorization: Bearer " TOKEN,
-		"Expect: 100-continue", NULL,
+		"Content-Type: application/json",
+		"Authorization: Bearer " TOKEN,
+		"Expect: 100-continue",
+		NULL,
 	};
 	char big[6000], mid[3100];
 	struct reply r;
@@ -421,7 +436,8 @@ static void test_probes(void **state)
 	request("GET", "/readyz", NULL, NULL, 0, &r);
 	fx.ready = 1;
 	assert_int_equal(r.code, 503);
-	assert_string_equal(r.body, "{\"status\":\"not ready\",\"reason\":\"workers not running\"}");
+	assert_string_equal(r.body,
+			    "{\"status\":\"not ready\",\"reason\":\"workers not running\"}");
 }
 
 static void test_metrics(void **state)

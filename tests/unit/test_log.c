@@ -86,13 +86,14 @@ static void test_logfmt_line(void **state)
 	const char *out;
 
 	assert_int_equal(log_setup("info", LOG_FMT_LOGFMT), 0);
-	log_event(LOG_INFO, "job delivered", "job", "42", "execution", "abc", "empty", "",
-		  "null", (const char *)NULL, NULL);
+	log_event(LOG_INFO, "job delivered", "job", "42", "execution", "abc", "empty", "", "null",
+		  (const char *)NULL, NULL);
 	out = captured(state);
 	assert_true(strncmp(out, "ts=", 3) == 0);
 	assert_ts(out + 3);
-	assert_string_equal(out + 3 + 24,
-			    " level=info msg=\"job delivered\" job=42 execution=abc empty=\"\" null=\"\"\n");
+	assert_string_equal(
+		out + 3 + 24,
+		" level=info msg=\"job delivered\" job=42 execution=abc empty=\"\" null=\"\"\n");
 }
 
 static void test_logfmt_hostile(void **state)
@@ -103,8 +104,9 @@ static void test_logfmt_hostile(void **state)
 	log_event(LOG_WARN, "run finished", "pipeline", HOSTILE, "ok", "caf\xc3\xa9", NULL);
 	out = captured(state);
 	assert_int_equal(count_char(out, '\n'), 1);
-	assert_non_null(strstr(out, " level=warn msg=\"run finished\" "
-				    "pipeline=\"a\\nlevel=error msg=\\\"x\\\"\\x01\\xff\" ok=caf\xc3\xa9\n"));
+	assert_non_null(strstr(
+		out, " level=warn msg=\"run finished\" "
+		     "pipeline=\"a\\nlevel=error msg=\\\"x\\\"\\x01\\xff\" ok=caf\xc3\xa9\n"));
 	/* nothing raw below 0x20 except the final newline */
 	for (; out[1] != '\0'; out++)
 		assert_true((unsigned char)*out >= 0x20);
@@ -138,13 +140,14 @@ static void test_utf8(void **state)
 	const char *out;
 
 	log_setup("info", LOG_FMT_LOGFMT);
-	log_event(LOG_INFO, "m", "overlong", "\xc0\xaf", "surrogate", "\xed\xa0\x80",
-		  "cut", "\xe2\x9c", "c1", "\xc2\x9b[31m", "del", "\x7f", "ok", "\xe2\x9c\x93",
-		  "big", "\xf4\x90\x80\x80", "bs", "a\\b", NULL);
+	log_event(LOG_INFO, "m", "overlong", "\xc0\xaf", "surrogate", "\xed\xa0\x80", "cut",
+		  "\xe2\x9c", "c1", "\xc2\x9b[31m", "del", "\x7f", "ok", "\xe2\x9c\x93", "big",
+		  "\xf4\x90\x80\x80", "bs", "a\\b", NULL);
 	out = captured(state);
-	assert_non_null(strstr(out, " overlong=\"\\xc0\\xaf\" surrogate=\"\\xed\\xa0\\x80\" "
-				    "cut=\"\\xe2\\x9c\" c1=\"\\u009b[31m\" del=\"\\x7f\" ok=\xe2\x9c\x93 "
-				    "big=\"\\xf4\\x90\\x80\\x80\" bs=\"a\\\\b\"\n"));
+	assert_non_null(
+		strstr(out, " overlong=\"\\xc0\\xaf\" surrogate=\"\\xed\\xa0\\x80\" "
+			    "cut=\"\\xe2\\x9c\" c1=\"\\u009b[31m\" del=\"\\x7f\" ok=\xe2\x9c\x93 "
+			    "big=\"\\xf4\\x90\\x80\\x80\" bs=\"a\\\\b\"\n"));
 }
 
 static void test_truncation(void **state)
@@ -224,7 +227,8 @@ static void *writer(void *arg)
 		snprintf(id, sizeof(id), "%d", i);
 		log_event(LOG_INFO, "concurrent event with a longish message", "thread",
 			  (const char *)arg, "i", id, "pad",
-			  "0123456789012345678901234567890123456789012345678901234567890123456789", NULL);
+			  "0123456789012345678901234567890123456789012345678901234567890123456789",
+			  NULL);
 	}
 	return NULL;
 }

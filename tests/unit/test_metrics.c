@@ -110,8 +110,9 @@ static void test_api_classes(void **state)
 		assert_true(value_of(b, cases[i].series) == value_of(a, cases[i].series) + 1);
 		/* 429 is not also counted as 4xx. */
 		if (cases[i].status == 429)
-			assert_true(value_of(b, "dpc_notify_matillion_requests_total{code=\"4xx\"}") ==
-				    value_of(a, "dpc_notify_matillion_requests_total{code=\"4xx\"}"));
+			assert_true(
+				value_of(b, "dpc_notify_matillion_requests_total{code=\"4xx\"}") ==
+				value_of(a, "dpc_notify_matillion_requests_total{code=\"4xx\"}"));
 		free(a);
 		free(b);
 	}
@@ -149,7 +150,9 @@ static void test_histogram(void **state)
 	assert_true(value_of(s, series) > 101.307 && value_of(s, series) < 101.309);
 	/* The other histograms are present and untouched. */
 	assert_true(value_of(s, "dpc_notify_store_commit_duration_seconds_count") == 0);
-	assert_true(value_of(s, "dpc_notify_matillion_request_duration_seconds_bucket{le=\"+Inf\"}") == 0);
+	assert_true(
+		value_of(s, "dpc_notify_matillion_request_duration_seconds_bucket{le=\"+Inf\"}") ==
+		0);
 	free(s);
 }
 
@@ -165,9 +168,12 @@ static void test_deliveries_and_escaping(void **state)
 	metrics_delivery("we\"ird\\na\nme", "retry");
 	s = render();
 	assert_non_null(strstr(s, "# TYPE dpc_notify_deliveries_total counter\n"));
-	assert_non_null(strstr(s, "dpc_notify_deliveries_total{destination=\"ops-slack\",result=\"ok\"} 2\n"));
-	assert_non_null(strstr(s, "dpc_notify_deliveries_total{destination=\"ops-slack\",result=\"retry\"} 0\n"));
-	assert_non_null(strstr(s, "dpc_notify_deliveries_total{destination=\"ops-slack\",result=\"dead\"} 1\n"));
+	assert_non_null(strstr(
+		s, "dpc_notify_deliveries_total{destination=\"ops-slack\",result=\"ok\"} 2\n"));
+	assert_non_null(strstr(
+		s, "dpc_notify_deliveries_total{destination=\"ops-slack\",result=\"retry\"} 0\n"));
+	assert_non_null(strstr(
+		s, "dpc_notify_deliveries_total{destination=\"ops-slack\",result=\"dead\"} 1\n"));
 	assert_non_null(strstr(s, "{destination=\"we\\\"ird\\\\na\\nme\",result=\"retry\"} 1\n"));
 	free(s);
 }
@@ -186,7 +192,9 @@ static void test_destination_cap(void **state)
 	s = render();
 	assert_non_null(strstr(s, "{destination=\"cap-0\",result=\"ok\"} 1\n"));
 	assert_null(strstr(s, "{destination=\"cap-99\""));
-	assert_true(value_of(s, "dpc_notify_deliveries_total{destination=\"_other\",result=\"ok\"}") >= 30);
+	assert_true(
+		value_of(s, "dpc_notify_deliveries_total{destination=\"_other\",result=\"ok\"}") >=
+		30);
 	free(s);
 }
 

@@ -53,9 +53,20 @@ static void test_duration_extremes(void **state)
 		{ "9223372036854775807d", -1 },
 		{ "9223372036854775808", -1 },
 		{ "99999999999999999999999999999d", -1 },
-		{ "0", 0 }, { "0s", 0 }, { "-0", 0 }, { "+5m", 300 }, { "7d", 604800 },
-		{ "-1", -1 }, { "-1d", -1 }, { "", -1 }, { "s", -1 }, { "5ss", -1 },
-		{ "5w", -1 }, { " 5", -1 }, { "5 s", -1 }, { "1.5h", -1 },
+		{ "0", 0 },
+		{ "0s", 0 },
+		{ "-0", 0 },
+		{ "+5m", 300 },
+		{ "7d", 604800 },
+		{ "-1", -1 },
+		{ "-1d", -1 },
+		{ "", -1 },
+		{ "s", -1 },
+		{ "5ss", -1 },
+		{ "5w", -1 },
+		{ " 5", -1 },
+		{ "5 s", -1 },
+		{ "1.5h", -1 },
 		{ "0000000000000000000000000000001", 1 },
 		{ "00000000000000000000000000000001", -1 }, /* 32 bytes: too long */
 	};
@@ -71,8 +82,8 @@ static void test_duration_extremes(void **state)
 			if (rc != ERR_PARSE)
 				fail_msg("\"%s\" accepted as %lld", cases[i].in, (long long)v);
 		} else if (rc != 0 || v != cases[i].want) {
-			fail_msg("\"%s\": rc %d value %lld, want %lld", cases[i].in, rc, (long long)v,
-				 (long long)cases[i].want);
+			fail_msg("\"%s\": rc %d value %lld, want %lld", cases[i].in, rc,
+				 (long long)v, (long long)cases[i].want);
 		}
 	}
 }
@@ -92,9 +103,12 @@ static void check_hostport(const char *in, const char *host, unsigned port, int 
 static void test_hostport(void **state)
 {
 	static const char *const bad[] = {
-		"", "8080", ":8080", "host:", "host:65536", "host:-1", "host:+80", "host: 80",
-		"host:80 ", "host:8o", "a:b:80", "a]:80", "[]:80", "[::1:80", "[::1]x:80",
-		"[:]:]:80", "::1:80", "host:99999999999999999999",
+		"",         "8080",       ":8080",
+		"host:",    "host:65536", "host:-1",
+		"host:+80", "host: 80",   "host:80 ",
+		"host:8o",  "a:b:80",     "a]:80",
+		"[]:80",    "[::1:80",    "[::1]x:80",
+		"[:]:]:80", "::1:80",     "host:99999999999999999999",
 	};
 	struct hostport hp;
 	size_t i;

@@ -37,7 +37,9 @@ static void test_jitter_stays_in_window(void **state)
 			c = RETRY_CAP_MS;
 		for (i = 0; i < 1000; i++) {
 			int64_t d;
-			x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
 			d = retry_delay_ms(attempt, -1, x);
 			assert_in_range(d, c / 2, c);
 			if (attempt == 1) {
@@ -69,7 +71,8 @@ static void test_default_budget_outlasts_an_hour(void **state)
 	/* 12 attempts have 11 waits between them. */
 	for (attempt = 1; attempt < 12; attempt++) {
 		least += retry_delay_ms(attempt, -1, 0);
-		most += retry_delay_ms(attempt, -1, UINT64_MAX - UINT64_MAX % (RETRY_CAP_MS / 2 + 1) - 1);
+		most += retry_delay_ms(attempt, -1,
+				       UINT64_MAX - UINT64_MAX % (RETRY_CAP_MS / 2 + 1) - 1);
 	}
 	assert_true(least > 3600 * 1000);
 	assert_true(most < 24 * 3600 * 1000LL);

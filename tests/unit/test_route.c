@@ -14,15 +14,24 @@ static char *envs_prod[] = { "prod*", "staging" };
 static char *dests[] = { "s" };
 
 static struct project projects[] = {
-	{ .id = "p1", .name = "Finance DWH", .destinations = dests, .n_destinations = 1,
+	{ .id = "p1",
+	  .name = "Finance DWH",
+	  .destinations = dests,
+	  .n_destinations = 1,
 	  .notify_on = STATUS_BIT(ST_FAILED) | STATUS_BIT(ST_CANCELLED),
-	  .environments = envs_prod, .n_environments = 2 },
-	{ .id = "p10", .destinations = dests, .n_destinations = 1,
+	  .environments = envs_prod,
+	  .n_environments = 2 },
+	{ .id = "p10",
+	  .destinations = dests,
+	  .n_destinations = 1,
 	  .notify_on = STATUS_BIT(ST_SUCCESS) },
 };
 
 static struct project fallback = {
-	.id = "", .destinations = dests, .n_destinations = 1, .notify_on = STATUS_BIT(ST_FAILED),
+	.id = "",
+	.destinations = dests,
+	.n_destinations = 1,
+	.notify_on = STATUS_BIT(ST_FAILED),
 };
 
 static void test_find(void **state)
@@ -104,16 +113,31 @@ static void test_glob(void **state)
 		const char *pat, *s;
 		int want;
 	} cases[] = {
-		{ "", "", 1 },          { "", "a", 0 },          { "*", "", 1 },
-		{ "*", "abc", 1 },      { "?", "", 0 },          { "?", "a", 1 },
-		{ "??", "a", 0 },       { "a?c", "abc", 1 },     { "a?c", "ac", 0 },
-		{ "a*", "a", 1 },       { "*a", "ba", 1 },       { "*a", "ab", 0 },
-		{ "a*b*c", "aXbYc", 1 }, { "a*b*c", "aXbY", 0 }, { "**", "x", 1 },
-		{ "*?*", "", 0 },       { "*?*", "z", 1 },       { "abc", "abcd", 0 },
-		{ "abc", "ab", 0 },     { "*.prod", "eu.prod", 1 }, { "*.prod", "eu.prods", 0 },
+		{ "", "", 1 },
+		{ "", "a", 0 },
+		{ "*", "", 1 },
+		{ "*", "abc", 1 },
+		{ "?", "", 0 },
+		{ "?", "a", 1 },
+		{ "??", "a", 0 },
+		{ "a?c", "abc", 1 },
+		{ "a?c", "ac", 0 },
+		{ "a*", "a", 1 },
+		{ "*a", "ba", 1 },
+		{ "*a", "ab", 0 },
+		{ "a*b*c", "aXbYc", 1 },
+		{ "a*b*c", "aXbY", 0 },
+		{ "**", "x", 1 },
+		{ "*?*", "", 0 },
+		{ "*?*", "z", 1 },
+		{ "abc", "abcd", 0 },
+		{ "abc", "ab", 0 },
+		{ "*.prod", "eu.prod", 1 },
+		{ "*.prod", "eu.prods", 0 },
 		{ "a*a*a*a*b", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 0 },
 		{ "a*a*a*a*b", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab", 1 },
-		{ "*x*y*", "x-y", 1 },  { "*x*y*", "y-x", 0 },
+		{ "*x*y*", "x-y", 1 },
+		{ "*x*y*", "y-x", 0 },
 	};
 	static char big[20001];
 	size_t i;
@@ -136,10 +160,8 @@ static void test_glob(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_find),
-		cmocka_unit_test(test_project_name),
-		cmocka_unit_test(test_notify_on),
-		cmocka_unit_test(test_environments),
+		cmocka_unit_test(test_find),      cmocka_unit_test(test_project_name),
+		cmocka_unit_test(test_notify_on), cmocka_unit_test(test_environments),
 		cmocka_unit_test(test_glob),
 	};
 

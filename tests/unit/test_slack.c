@@ -85,7 +85,8 @@ static void concat_text(const cJSON *item, char *buf, size_t len)
 	}
 	if (cJSON_IsObject(item) && cJSON_GetObjectItem(item, "type") &&
 	    strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(item, "type")),
-		   "rich_text_preformatted") == 0 && used < len - 1)
+		   "rich_text_preformatted") == 0 &&
+	    used < len - 1)
 		memcpy(buf + used, "\n", 2); /* shown on its own lines */
 	for (c = item ? item->child : NULL; c; c = c->next)
 		concat_text(c, buf, len);
@@ -170,15 +171,15 @@ static void test_structure(void **state)
 	assert_string_equal(block_text(b), "\xe2\x9d\x8c load_sales FAILED in prod (Sales)");
 	b = cJSON_GetArrayItem(blocks, 1);
 	fields = cJSON_GetObjectItem(b, "fields");
-	assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetArrayItem(fields, 0),
-								     "text")),
-			    "Project\nSales");
-	assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetArrayItem(fields, 3),
-								     "text")),
-			    "Trigger\nSCHEDULE");
-	assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetArrayItem(fields, 5),
-								     "text")),
-			    "Duration\n3m 05s");
+	assert_string_equal(
+		cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetArrayItem(fields, 0), "text")),
+		"Project\nSales");
+	assert_string_equal(
+		cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetArrayItem(fields, 3), "text")),
+		"Trigger\nSCHEDULE");
+	assert_string_equal(
+		cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetArrayItem(fields, 5), "text")),
+		"Duration\n3m 05s");
 	assert_string_equal(type_of(cJSON_GetArrayItem(fields, 0)), "plain_text");
 	assert_true(cJSON_IsFalse(cJSON_GetObjectItem(cJSON_GetArrayItem(fields, 0), "emoji")));
 	assert_string_equal(block_text(cJSON_GetArrayItem(blocks, 2)),
@@ -188,7 +189,8 @@ static void test_structure(void **state)
 		   "Table not found");
 	b = cJSON_GetArrayItem(blocks, 5);
 	assert_string_equal(type_of(b), "rich_text");
-	assert_string_equal(block_text(b), "Child pipelines\n\xe2\x80\xa2 child_a \xe2\x80\x94 FAILED");
+	assert_string_equal(block_text(b),
+			    "Child pipelines\n\xe2\x80\xa2 child_a \xe2\x80\x94 FAILED");
 	b = cJSON_GetArrayItem(blocks, 6);
 	assert_int_equal(nb, 7);
 	assert_string_equal(type_of(b), "actions");
@@ -212,7 +214,8 @@ static uint64_t check_limits(const struct summary *s, size_t *shown)
 	assert_true(cJSON_GetArraySize(blocks) <= SLACK_MAX_BLOCKS);
 	assert_true(all_text(blocks) <= SLACK_TEXT_BUDGET);
 	assert_true(width(cJSON_GetStringValue(cJSON_GetObjectItem(root, "text"))) <= 3000);
-	cJSON_ArrayForEach(b, blocks) {
+	cJSON_ArrayForEach(b, blocks)
+	{
 		const char *t = block_text(b);
 
 		if (strcmp(type_of(b), "header") == 0)
@@ -274,7 +277,8 @@ static void test_step_path_literal(void **state)
 	set(&s.failed[1].message, "");
 	root = render(&s, NULL, &out);
 	b = cJSON_GetArrayItem(cJSON_GetObjectItem(root, "blocks"), 3);
-	check_step(b, "\xe2\x9d\x8c", "Finance/load_dwh" SEP "Finance/stage_orders" SEP "Load *raw*",
+	check_step(b, "\xe2\x9d\x8c",
+		   "Finance/load_dwh" SEP "Finance/stage_orders" SEP "Load *raw*",
 		   " \xc2\xb7 FAILED", "col `A_B` \xe2\x80\xb9!channel\xe2\x80\xba & ```x```");
 	b = cJSON_GetArrayItem(cJSON_GetObjectItem(root, "blocks"), 4);
 	check_step(b, "\xe2\x9a\xa0\xef\xb8\x8f", "Root" SEP "Step 1",
@@ -351,12 +355,13 @@ static void test_untrusted_never_formatted(void **state)
 
 	(void)state;
 	d.mention = "<!subteam^S123> <@U999>";
-	make_hostile(&s, MARKER " *b* _i_ ~s~ `c` ```p``` >q <https://evil|x> https://evil.example");
+	make_hostile(&s,
+		     MARKER " *b* _i_ ~s~ `c` ```p``` >q <https://evil|x> https://evil.example");
 	s.status = ST_FAILED;
 	root = render(&s, &d, &out);
 	no_marker_in_mrkdwn(cJSON_GetObjectItem(root, "blocks"));
-	cJSON_ArrayForEach(b, cJSON_GetObjectItem(root, "blocks"))
-		mention += strcmp(block_text(b), d.mention) == 0;
+	cJSON_ArrayForEach(b, cJSON_GetObjectItem(root, "blocks")) mention +=
+		strcmp(block_text(b), d.mention) == 0;
 	assert_int_equal(mention, 1);
 	/* The fallback keeps Slack's entity escapes and is not parsed as mrkdwn. */
 	assert_true(cJSON_IsFalse(cJSON_GetObjectItem(root, "mrkdwn")));
@@ -375,9 +380,11 @@ static char *mention_of(const struct summary *s, const struct render_opts *d)
 	cJSON *root = render(s, d, NULL), *b;
 	char *found = NULL;
 
-	cJSON_ArrayForEach(b, cJSON_GetObjectItem(root, "blocks")) {
+	cJSON_ArrayForEach(b, cJSON_GetObjectItem(root, "blocks"))
+	{
 		if (strcmp(block_text(b), "<!subteam^S123> <@U999>") == 0) {
-			assert_null(cJSON_GetObjectItem(cJSON_GetObjectItem(b, "text"), "verbatim"));
+			assert_null(
+				cJSON_GetObjectItem(cJSON_GetObjectItem(b, "text"), "verbatim"));
 			found = strdup(block_text(b));
 		}
 	}
@@ -423,10 +430,12 @@ static void test_banner_caveats_and_link(void **state)
 	s.degraded = strdup("step details unavailable: 403");
 	root = render(&s, NULL, &out);
 	blocks = cJSON_GetObjectItem(root, "blocks");
-	assert_string_equal(block_text(cJSON_GetArrayItem(blocks, 0)),
-			    "*\xf0\x9f\xa7\xaa TEST MESSAGE \xe2\x80\x94 sent by dpc-notify send-test*");
-	assert_string_equal(block_text(cJSON_GetArrayItem(blocks, 2)),
-			    "\xe2\x9a\xa0\xef\xb8\x8f API call budget reached; 3 child pipelines not fetched");
+	assert_string_equal(
+		block_text(cJSON_GetArrayItem(blocks, 0)),
+		"*\xf0\x9f\xa7\xaa TEST MESSAGE \xe2\x80\x94 sent by dpc-notify send-test*");
+	assert_string_equal(
+		block_text(cJSON_GetArrayItem(blocks, 2)),
+		"\xe2\x9a\xa0\xef\xb8\x8f API call budget reached; 3 child pipelines not fetched");
 	assert_string_equal(block_text(cJSON_GetArrayItem(blocks, 3)),
 			    "\xe2\x9a\xa0\xef\xb8\x8f step details unavailable: 403");
 	b = cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetArrayItem(blocks, 3), "elements"), 0);
@@ -470,7 +479,8 @@ static void test_long_header_and_fallback(void **state)
 	root = render(&s, NULL, NULL);
 	text = cJSON_GetStringValue(cJSON_GetObjectItem(root, "text"));
 	assert_string_equal(text, "\xe2\x9d\x8c p FAILED in prod (Sales). 48 steps: 45 succeeded, "
-				  "2 failed, 1 cancelled. First failure: Root" SEP "Step 0: &lt;&amp;&gt;");
+				  "2 failed, 1 cancelled. First failure: Root" SEP
+				  "Step 0: &lt;&amp;&gt;");
 	cJSON_Delete(root);
 	summary_free(&s);
 }

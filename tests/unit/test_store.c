@@ -259,7 +259,7 @@ static void test_dedup_window(void **state)
 struct put_thread {
 	struct store *s;
 	int t;
-	int same_keys;            /* every thread puts the same keys */
+	int same_keys; /* every thread puts the same keys */
 	int64_t ids[N_PUTS];
 	int ok, dup, other;
 };
@@ -576,8 +576,10 @@ static void test_second_opener_keeps_leases(void **state)
 static int dlv_retry_with(struct store *s, int64_t job, const char *dest, int64_t not_before,
 			  const char *error, const char *payload)
 {
-	struct dlv_outcome o = { .state = DLV_PENDING, .not_before_ms = not_before,
-				 .error = error, .payload = payload };
+	struct dlv_outcome o = { .state = DLV_PENDING,
+				 .not_before_ms = not_before,
+				 .error = error,
+				 .payload = payload };
 
 	return store_delivery_record(s, job, dest, &o, 0);
 }
@@ -635,8 +637,9 @@ static void test_settle_partial_requeues(void **state)
 	claim_id(f->s, now, id);
 	assert_int_equal(dlv_retry_with(f->s, id, "nope", 0, "x", "x"), ERR_NOTFOUND);
 	assert_int_equal(dlv_ok(f->s, id, "slack-ops"), 0);
-	assert_int_equal(dlv_retry_with(f->s, id, "teams-data", now + 5000, "HTTP 503",
-					"{\"text\":\"hi\"}"), 0);
+	assert_int_equal(
+		dlv_retry_with(f->s, id, "teams-data", now + 5000, "HTTP 503", "{\"text\":\"hi\"}"),
+		0);
 	assert_int_equal(store_job_settle(f->s, id), 0);
 
 	assert_int_equal(store_list(f->s, JOB_QUEUED, 10, collect_fn, &c), 0);
@@ -710,8 +713,10 @@ static void test_record_outcome_and_settle(void **state)
 	struct fixture *f = *state;
 	int64_t id = put_job(f->s, "exec-rec"), now = clock_wall_ms();
 	struct dlv_outcome ok = { .state = DLV_DELIVERED };
-	struct dlv_outcome retry = { .state = DLV_PENDING, .not_before_ms = now + 5000,
-				     .error = "HTTP 503", .payload = "{\"text\":\"r\"}" };
+	struct dlv_outcome retry = { .state = DLV_PENDING,
+				     .not_before_ms = now + 5000,
+				     .error = "HTTP 503",
+				     .payload = "{\"text\":\"r\"}" };
 	struct collect c = { 0 };
 	struct delivery dl;
 
@@ -766,7 +771,8 @@ static void test_record_dead_notfound_and_failure(void **state)
 {
 	struct fixture *f = *state;
 	int64_t a = put_job(f->s, "exec-rd"), now = clock_wall_ms();
-	struct dlv_outcome dead = { .state = DLV_DEAD, .error = "HTTP 404",
+	struct dlv_outcome dead = { .state = DLV_DEAD,
+				    .error = "HTTP 404",
 				    .payload = "{\"text\":\"d\"}" };
 	struct dlv_outcome ok = { .state = DLV_DELIVERED };
 	struct dlv_outcome bad = { .state = DLV__MAX };
@@ -960,7 +966,7 @@ static void test_prune_finished_and_keys(void **state)
 
 	assert_int_equal(store_prune(f->s, 0), 0);
 	assert_count(f->s, JOB_DELIVERED, 0);
-	assert_count(f->s, JOB_DEAD, 1);   /* dead letters wait for a person */
+	assert_count(f->s, JOB_DEAD, 1); /* dead letters wait for a person */
 	assert_count(f->s, JOB_QUEUED, 1);
 	assert_int_equal(store_deliveries(f->s, dead, &d, &n), 0);
 	store_deliveries_free(d, n);
@@ -1224,8 +1230,8 @@ static void test_put_waits_for_wal_sync(void **state)
 	int before = atomic_load(&wal_syncs);
 
 	make_event(&ev, "exec-sync", ST_FAILED);
-	assert_int_equal(store_put_async(f->s, &ev, two_dests, 2, BIG_WINDOW,
-					 sync_probe_done, &p), 0);
+	assert_int_equal(store_put_async(f->s, &ev, two_dests, 2, BIG_WINDOW, sync_probe_done, &p),
+			 0);
 	pthread_mutex_lock(&p.mu);
 	while (!p.done)
 		pthread_cond_wait(&p.cv, &p.mu);
@@ -1284,10 +1290,12 @@ static void test_bad_request_spoils_no_batch(void **state)
 	int i, left = N;
 
 	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, "CREATE TRIGGER poison BEFORE INSERT ON jobs"
+	assert_int_equal(sqlite3_exec(db,
+				      "CREATE TRIGGER poison BEFORE INSERT ON jobs"
 				      " WHEN NEW.execution_id = 'exec-poison'"
 				      " BEGIN SELECT RAISE(ABORT, 'poisoned'); END",
-				      NULL, NULL, NULL), SQLITE_OK);
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
 	sqlite3_close(db);
 	for (i = 0; i < N; i++) {
 		char exec[32];
@@ -1297,7 +1305,8 @@ static void test_bad_request_spoils_no_batch(void **state)
 		a[i].cv = &cv;
 		a[i].left = &left;
 		assert_int_equal(store_put_async(f->s, &a[i].ev, two_dests, 2, BIG_WINDOW,
-						 async_put_done, &a[i]), 0);
+						 async_put_done, &a[i]),
+				 0);
 	}
 	pthread_mutex_lock(&mu);
 	while (left > 0)
@@ -1375,10 +1384,12 @@ static void test_upgrades_v1_file(void **state)
 	put_job(f->s, "exec-v2");
 
 	assert_int_equal(sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, "SELECT (SELECT user_version FROM"
+	assert_int_equal(sqlite3_prepare_v2(db,
+					    "SELECT (SELECT user_version FROM"
 					    " pragma_user_version), (SELECT count(*) FROM"
 					    " sqlite_master WHERE name IN ('dedup', 'dedup_seen',"
-					    " 'jobs_lease', 'jobs_finished'))", -1, &st, NULL),
+					    " 'jobs_lease', 'jobs_finished'))",
+					    -1, &st, NULL),
 			 SQLITE_OK);
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
 	assert_int_equal(sqlite3_column_int(st, 0), 3);
@@ -1401,10 +1412,12 @@ static void counts_match_file_at(struct store *s, const char *path, const char *
 	assert_int_equal(store_counts(s, got), 0);
 	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_prepare_v2(db, "SELECT state, count(*) FROM jobs GROUP BY state",
-					    -1, &st, NULL), SQLITE_OK);
+					    -1, &st, NULL),
+			 SQLITE_OK);
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		for (i = 0; i < JOB__MAX; i++)
-			if (strcmp((const char *)sqlite3_column_text(st, 0), job_state_names[i]) == 0)
+			if (strcmp((const char *)sqlite3_column_text(st, 0), job_state_names[i]) ==
+			    0)
 				want[i] = sqlite3_column_int64(st, 1);
 	}
 	sqlite3_finalize(st);
@@ -1428,10 +1441,12 @@ static void put_poisoned_batch(struct fixture *f)
 	int i, left = N;
 
 	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, "CREATE TRIGGER poison BEFORE INSERT ON jobs"
+	assert_int_equal(sqlite3_exec(db,
+				      "CREATE TRIGGER poison BEFORE INSERT ON jobs"
 				      " WHEN NEW.execution_id = 'exec-poison'"
 				      " BEGIN SELECT RAISE(ABORT, 'poisoned'); END",
-				      NULL, NULL, NULL), SQLITE_OK);
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
 	sqlite3_close(db);
 	for (i = 0; i < N; i++) {
 		char exec[32];
@@ -1441,7 +1456,8 @@ static void put_poisoned_batch(struct fixture *f)
 		a[i].cv = &cv;
 		a[i].left = &left;
 		assert_int_equal(store_put_async(f->s, &a[i].ev, two_dests, 2, BIG_WINDOW,
-						 async_put_done, &a[i]), 0);
+						 async_put_done, &a[i]),
+				 0);
 	}
 	pthread_mutex_lock(&mu);
 	while (left > 0)
@@ -1595,10 +1611,12 @@ static void test_counts_do_not_scan_jobs(void **state)
 
 	(void)put_job(f->s, "exec-1");
 	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, "INSERT INTO jobs (project_id, execution_id, status,"
+	assert_int_equal(sqlite3_exec(db,
+				      "INSERT INTO jobs (project_id, execution_id, status,"
 				      " state, received_ms, not_before_ms)"
 				      " VALUES ('p', 'x', 'FAILED', 'queued', 0, 0)",
-				      NULL, NULL, NULL), SQLITE_OK);
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
 	sqlite3_close(db);
 	assert_int_equal(store_counts(f->s, c), 0);
 	assert_int_equal(c[JOB_QUEUED], 1);
@@ -1621,10 +1639,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_settle_partial_requeues, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_settle_dead_and_mixed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_record_outcome_and_settle, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_record_dead_notfound_and_failure, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_record_dead_notfound_and_failure, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_job_end_states, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dead_list_retry_purge, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_dead_destination_of_delivered_job, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dead_destination_of_delivered_job, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_dead_retry_all, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_prune_finished_and_keys, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fail_writes_then_recover, setup, teardown),
@@ -1639,7 +1659,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_upgrades_v1_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wake_unblocks_wait, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_put_unblocks_wait, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_counts_follow_every_transition, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_counts_follow_every_transition, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_counts_do_not_scan_jobs, setup, teardown),
 	};
 

@@ -93,7 +93,8 @@ static void test_execution_flat(void **state)
 
 	(void)state;
 	assert_int_equal(summary_init(&s, "proj-0", "11111111-2222-3333-4444-555555555555",
-				      "https://app.matillion.com/"), 0);
+				      "https://app.matillion.com/"),
+			 0);
 	assert_string_equal(s.link, "https://app.matillion.com/observability-dashboard/pipeline/"
 				    "11111111-2222-3333-4444-555555555555");
 	assert_int_equal(set_fixture(&s, "execution_flat.json"), 0);
@@ -125,10 +126,10 @@ static void test_execution_wrapped_keeps_known(void **state)
 	assert_string_equal(s.status_text, "Cancelled");
 	assert_string_equal(s.trigger, "DESIGNER");
 	assert_string_equal(s.user, "jane@example.com");
-	assert_string_equal(s.project_id, "proj-0");       /* absent in API: kept */
-	assert_string_equal(s.message, "from webhook");    /* absent in API: kept */
-	assert_int_equal(s.started_ms, T_0501_10);         /* +02:00 offset applied */
-	assert_int_equal(s.finished_ms, -1);               /* null */
+	assert_string_equal(s.project_id, "proj-0");    /* absent in API: kept */
+	assert_string_equal(s.message, "from webhook"); /* absent in API: kept */
+	assert_int_equal(s.started_ms, T_0501_10);      /* +02:00 offset applied */
+	assert_int_equal(s.finished_ms, -1);            /* null */
 	assert_string_equal(s.execution_id, "99999999-8888-7777-6666-555555555555");
 	assert_string_equal(s.link, "https://ui.example/observability-dashboard/pipeline/"
 				    "99999999-8888-7777-6666-555555555555");
@@ -159,8 +160,8 @@ static void test_link_is_encoded(void **state)
 
 	(void)state;
 	assert_int_equal(summary_init(&s, "p", "a/../b c>|<!x", "https://h"), 0);
-	assert_string_equal(s.link,
-			    "https://h/observability-dashboard/pipeline/a%2F..%2Fb%20c%3E%7C%3C%21x");
+	assert_string_equal(
+		s.link, "https://h/observability-dashboard/pipeline/a%2F..%2Fb%20c%3E%7C%3C%21x");
 	summary_free(&s);
 }
 
@@ -198,15 +199,15 @@ static void test_page_mixed(void **state)
 	assert_int_equal(s.failed[2].status, ST_CANCELLED);
 	assert_int_equal(s.failed[2].duration_ms, 1000); /* offsets on both ends */
 	assert_int_equal(s.failed[3].status, ST_FORBIDDEN);
-	assert_int_equal(s.failed[3].duration_ms, -1);  /* unparsable start */
+	assert_int_equal(s.failed[3].duration_ms, -1); /* unparsable start */
 	assert_true(s.failed[0].seq < s.failed[1].seq);
 	summary_free(&s);
 }
 
 static void test_page_errors(void **state)
 {
-	const char *bad[] = { "steps_results_object.json", "steps_no_results.json",
-			      "not_json.txt", "steps_top_array.json" };
+	const char *bad[] = { "steps_results_object.json", "steps_no_results.json", "not_json.txt",
+			      "steps_top_array.json" };
 	struct summary s;
 	struct page_info info;
 	size_t i;
@@ -277,9 +278,9 @@ static char *make_page(size_t n, const char *st, const char *tag, int children)
 					"{\"status\":\"%s\",\"message\":\"m%zu\"}",
 					i ? "," : "", tag, i, i, st, i);
 		if (children)
-			len += (size_t)snprintf(p + len, cap - len,
-						",\"childPipeline\":{\"id\":\"%s-%zu\",\"name\":\"c\"}",
-						tag, i);
+			len += (size_t)snprintf(
+				p + len, cap - len,
+				",\"childPipeline\":{\"id\":\"%s-%zu\",\"name\":\"c\"}", tag, i);
 		len += (size_t)snprintf(p + len, cap - len, "}");
 	}
 	snprintf(p + len, cap - len, "]}");
@@ -352,7 +353,7 @@ static void test_memory_bounded(void **state)
 	assert_int_equal(s.total_steps, 10000);
 	assert_int_equal(s.counts[ST_SUCCESS], 10000);
 	assert_int_equal(s.n_failed, 0);
-	assert_null(s.failed);   /* nothing was allocated for successes */
+	assert_null(s.failed); /* nothing was allocated for successes */
 	assert_null(s.children);
 	summary_free(&s);
 }
@@ -366,8 +367,9 @@ static void test_message_and_names_sanitised(void **state)
 
 	(void)state;
 	assert_non_null(page);
-	len = (size_t)snprintf(page, cap, "{\"results\":[{\"name\":\"bad\\u0001name\\nx\","
-					  "\"result\":{\"status\":\"FAILED\",\"message\":\"");
+	len = (size_t)snprintf(page, cap,
+			       "{\"results\":[{\"name\":\"bad\\u0001name\\nx\","
+			       "\"result\":{\"status\":\"FAILED\",\"message\":\"");
 	for (i = 0; i < 1500; i++) /* 3000 bytes of U+00E9 */
 		len += (size_t)snprintf(page + len, cap - len, "\xc3\xa9");
 	snprintf(page + len, cap - len, "\"}}]}");
@@ -413,7 +415,7 @@ static void test_identity_setters_clean(void **state)
 	assert_int_equal(summary_set_status(&s, (enum run_status)ST__MAX, "\tweird\n"), 0);
 	assert_int_equal(s.status, ST_UNKNOWN);
 	assert_string_equal(s.status_text, "weird");
-	assert_int_equal(summary_set_status(&s, (enum run_status)-1, NULL), 0);
+	assert_int_equal(summary_set_status(&s, (enum run_status) - 1, NULL), 0);
 	assert_int_equal(s.status, ST_UNKNOWN);
 	assert_string_equal(s.status_text, "UNKNOWN");
 	summary_free(&s);
@@ -466,7 +468,8 @@ static void test_display_name_and_caveats(void **state)
 	free(d);
 	assert_int_equal(summary_init(&s, "p", "e", NULL), 0);
 	assert_int_equal(summary_set_incomplete(&s, "budget\nreached"), 0);
-	assert_int_equal(summary_set_incomplete(&s, "budget reached; 3 child pipelines not fetched"), 0);
+	assert_int_equal(
+		summary_set_incomplete(&s, "budget reached; 3 child pipelines not fetched"), 0);
 	assert_string_equal(s.incomplete, "budget reached; 3 child pipelines not fetched");
 	assert_int_equal(summary_set_degraded(&s, "step details unavailable: 403"), 0);
 	assert_string_equal(s.degraded, "step details unavailable: 403");
@@ -482,8 +485,9 @@ static void test_plaintext_of_pages(void **state)
 	char *text;
 
 	(void)state;
-	assert_int_equal(summary_init(&s, "proj-1", "11111111-2222-3333-4444-555555555555",
-				      "https://ui"), 0);
+	assert_int_equal(
+		summary_init(&s, "proj-1", "11111111-2222-3333-4444-555555555555", "https://ui"),
+		0);
 	assert_int_equal(set_fixture(&s, "execution_flat.json"), 0);
 	free(s.project_name);
 	s.project_name = strdup("Sales");
@@ -494,37 +498,40 @@ static void test_plaintext_of_pages(void **state)
 	text = plaintext_render(&s);
 	assert_non_null(text);
 	assert_string_equal(text,
-		"\xe2\x9d\x8c sales/load_sales FAILED in prod (Sales)\n"
-		"Project: Sales\n"
-		"Environment: prod\n"
-		"Status: FAILED\n"
-		"Trigger: SCHEDULE\n"
-		"Started: 2024-05-01 10:00:00 UTC\n"
-		"Duration: 3m 05s\n"
-		"Execution: 11111111-2222-3333-4444-555555555555\n"
-		"Message:\n"
-		"  1 step failed\n"
-		"Note: 1 child pipeline not fetched\n"
-		"8 steps: 5 succeeded, 2 failed, 1 cancelled\n"
-		"\n"
-		"Failed steps (deepest first):\n"
-		"1. load_sales" SEP "child_a" SEP "Deep fail \xe2\x80\x94 FAILED\n"
-		"   deep\n"
-		"2. load_sales" SEP "child_a" SEP "Deep cancel \xe2\x80\x94 CANCELLED\n"
-		"3. load_sales" SEP "Run child A \xe2\x80\x94 FAILED\n"
-		"   child failed\n"
-		"\n"
-		"Child pipelines:\n"
-		"- child_a \xe2\x80\x94 FAILED\n"
-		"- sub/child_b \xe2\x80\x94 SUCCESS\n"
-		"\n"
-		"Open run in Matillion: https://ui/observability-dashboard/pipeline/"
-		"11111111-2222-3333-4444-555555555555\n");
+			    "\xe2\x9d\x8c sales/load_sales FAILED in prod (Sales)\n"
+			    "Project: Sales\n"
+			    "Environment: prod\n"
+			    "Status: FAILED\n"
+			    "Trigger: SCHEDULE\n"
+			    "Started: 2024-05-01 10:00:00 UTC\n"
+			    "Duration: 3m 05s\n"
+			    "Execution: 11111111-2222-3333-4444-555555555555\n"
+			    "Message:\n"
+			    "  1 step failed\n"
+			    "Note: 1 child pipeline not fetched\n"
+			    "8 steps: 5 succeeded, 2 failed, 1 cancelled\n"
+			    "\n"
+			    "Failed steps (deepest first):\n"
+			    "1. load_sales" SEP "child_a" SEP "Deep fail \xe2\x80\x94 FAILED\n"
+			    "   deep\n"
+			    "2. load_sales" SEP "child_a" SEP "Deep cancel \xe2\x80\x94 CANCELLED\n"
+			    "3. load_sales" SEP "Run child A \xe2\x80\x94 FAILED\n"
+			    "   child failed\n"
+			    "\n"
+			    "Child pipelines:\n"
+			    "- child_a \xe2\x80\x94 FAILED\n"
+			    "- sub/child_b \xe2\x80\x94 SUCCESS\n"
+			    "\n"
+			    "Open run in Matillion: https://ui/observability-dashboard/pipeline/"
+			    "11111111-2222-3333-4444-555555555555\n");
 	free(text);
 	s.is_test = 1;
 	text = plaintext_render(&s);
 	assert_non_null(text);
-	assert_int_equal(strncmp(text, "*** TEST MESSAGE \xe2\x80\x94 sent by dpc-notify send-test ***\n", 54), 0);
+	assert_int_equal(strncmp(text,
+				 "*** TEST MESSAGE \xe2\x80\x94 sent by dpc-notify send-test ***\n",
+				 54),
+			 0);
 	free(text);
 	summary_free(&s);
 }

@@ -88,8 +88,8 @@ static enum MHD_Result reply(struct MHD_Connection *c, const char *url)
 	const char *body = strcmp(url, "/echo/ok") == 0     ? "echoed"
 			   : strcmp(url, "/echo/busy") == 0 ? "busy"
 							    : "what?";
-	struct MHD_Response *r = MHD_create_response_from_buffer(strlen(body), (void *)body,
-								  MHD_RESPMEM_PERSISTENT);
+	struct MHD_Response *r =
+		MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_PERSISTENT);
 	enum MHD_Result ret = MHD_queue_response(c, 200, r);
 
 	MHD_destroy_response(r);
@@ -263,7 +263,7 @@ static void config_words_come_from_the_table(void **state)
 	c = load("discord", "https://x.example/echo/1", &d);
 	assert_null(c);
 	assert_true(has_line_ending(&d, "type: invalid value \"discord\"; expected slack, teams "
-					 "or echo"));
+					"or echo"));
 	diags_free(&d);
 	/* The row's URL rule runs for its destinations, and only for them. */
 	c = load("echo", "https://x.example/hook/1", &d);
@@ -298,8 +298,7 @@ static void send_test_posts_through_the_row(void **state)
 		ep->last_body[0] = '\0';
 		assert_int_equal(send_test(c), want[i]);
 		assert_string_equal(ep->last_type, "text/plain; charset=utf-8");
-		assert_string_equal(ep->last_body,
-				    "echo:FAILED:dpc-notify test:@oncall");
+		assert_string_equal(ep->last_body, "echo:FAILED:dpc-notify test:@oncall");
 		config_free(c);
 		diags_free(&d);
 	}

@@ -92,7 +92,8 @@ static void check_envelope(const cJSON *root)
 	assert_true(cJSON_IsNull(cJSON_GetObjectItem(att, "contentUrl")));
 	assert_string_equal(str(card, "type"), "AdaptiveCard");
 	assert_string_equal(str(card, "version"), "1.5");
-	assert_string_equal(str(card, "$schema"), "http://adaptivecards.io/schemas/adaptive-card.json");
+	assert_string_equal(str(card, "$schema"),
+			    "http://adaptivecards.io/schemas/adaptive-card.json");
 	assert_string_equal(str(cJSON_GetObjectItem(card, "msteams"), "width"), "Full");
 }
 
@@ -151,7 +152,8 @@ static void test_structure(void **state)
 	act = at(card, "actions", 0);
 	assert_string_equal(str(act, "type"), "Action.OpenUrl");
 	assert_string_equal(str(act, "title"), "Open run in Matillion");
-	assert_string_equal(str(act, "url"), "https://app.matillion.com/observability-dashboard/pipeline/exec-1");
+	assert_string_equal(str(act, "url"),
+			    "https://app.matillion.com/observability-dashboard/pipeline/exec-1");
 	cJSON_Delete(root);
 	summary_free(&s);
 }
@@ -197,9 +199,10 @@ static void test_names_shown_literally(void **state)
  * the literal line under the title. */
 static void test_fact_set_only_plain_values(void **state)
 {
-	static const char *const names[] = { "Project ", "Sales", " \xc2\xb7 ", "Environment ",
-					     "prod", " \xc2\xb7 ", "Trigger ", "SCHEDULE by a_b",
-					     " \xc2\xb7 ", "Execution ", "12. x" };
+	static const char *const names[] = {
+		"Project ", "Sales",           " \xc2\xb7 ", "Environment ", "prod", " \xc2\xb7 ",
+		"Trigger ", "SCHEDULE by a_b", " \xc2\xb7 ", "Execution ",   "12. x"
+	};
 	struct summary s;
 	cJSON *root, *body, *fs;
 
@@ -231,7 +234,8 @@ static uint64_t more_of(const struct summary *s, size_t *shown)
 	unsigned long long v;
 
 	*shown = 0;
-	cJSON_ArrayForEach(b, cJSON_GetObjectItem(card_of(root), "body")) {
+	cJSON_ArrayForEach(b, cJSON_GetObjectItem(card_of(root), "body"))
+	{
 		if (strcmp(str(b, "type"), "Container") == 0)
 			(*shown)++;
 		if (sscanf(str(b, "text"), "+%llu more failed steps", &v) == 1) {
@@ -327,7 +331,8 @@ static void test_hostile_text(void **state)
 	 * form, and no backslash is added. */
 	make_hostile(&s, "[x](javascript:alert(1)) <at>CEO</at> " MARKER);
 	root = render(&s, NULL, &out);
-	assert_non_null(strstr(out, "\"[x](javascript:alert(1)) \xe2\x80\xb9" "at\xe2\x80\xba"
+	assert_non_null(strstr(out, "\"[x](javascript:alert(1)) \xe2\x80\xb9"
+				    "at\xe2\x80\xba"
 				    "CEO\xe2\x80\xb9/at\xe2\x80\xba " MARKER "\""));
 	assert_null(strchr(out, '\\'));
 	free(out);
@@ -341,18 +346,21 @@ static int has_mention(const struct summary *s, const struct render_opts *d)
 	cJSON *root = render(s, d, NULL), *card = card_of(root), *ents, *e, *b;
 	int found_text = 0, found_entity = 0;
 
-	cJSON_ArrayForEach(b, cJSON_GetObjectItem(card, "body"))
-		if (strcmp(str(b, "text"), "<at>oncall@example.com</at>") == 0) {
-			assert_string_equal(str(b, "type"), "TextBlock");
-			found_text = 1;
-		}
+	cJSON_ArrayForEach(b, cJSON_GetObjectItem(
+				      card, "body")) if (strcmp(str(b, "text"),
+								"<at>oncall@example.com</at>") == 0)
+	{
+		assert_string_equal(str(b, "type"), "TextBlock");
+		found_text = 1;
+	}
 	ents = cJSON_GetObjectItem(cJSON_GetObjectItem(card, "msteams"), "entities");
 	e = cJSON_GetArrayItem(ents, 0);
 	if (e != NULL) {
 		assert_int_equal(cJSON_GetArraySize(ents), 1);
 		assert_string_equal(str(e, "type"), "mention");
 		assert_string_equal(str(e, "text"), "<at>oncall@example.com</at>");
-		assert_string_equal(str(cJSON_GetObjectItem(e, "mentioned"), "id"), "oncall@example.com");
+		assert_string_equal(str(cJSON_GetObjectItem(e, "mentioned"), "id"),
+				    "oncall@example.com");
 		assert_string_equal(str(cJSON_GetObjectItem(e, "mentioned"), "name"),
 				    "oncall@example.com");
 		found_entity = 1;
@@ -395,8 +403,9 @@ static void test_banner_and_caveats(void **state)
 	s.link = NULL;
 	root = render(&s, NULL, NULL);
 	body = cJSON_GetObjectItem(card_of(root), "body");
-	assert_string_equal(str(cJSON_GetArrayItem(body, 0), "text"),
-			    "\xf0\x9f\xa7\xaa TEST MESSAGE \xe2\x80\x94 sent by dpc-notify send-test");
+	assert_string_equal(
+		str(cJSON_GetArrayItem(body, 0), "text"),
+		"\xf0\x9f\xa7\xaa TEST MESSAGE \xe2\x80\x94 sent by dpc-notify send-test");
 	assert_string_equal(str(cJSON_GetArrayItem(body, 0), "type"), "TextBlock");
 	assert_string_equal(str(cJSON_GetArrayItem(body, 1), "type"), "RichTextBlock");
 	assert_string_equal(str(at(cJSON_GetArrayItem(body, 2), "inlines", 0), "text"),

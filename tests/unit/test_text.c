@@ -49,7 +49,9 @@ static void test_sanitize_invalid_sequences(void **state)
 	check_sanitize("\xf4\x90\x80\x80", 4, 0, FFFD FFFD FFFD FFFD);
 	/* Truncated sequences are one maximal subpart each. */
 	check_sanitize("\xe2\x82", 2, 0, FFFD);
-	check_sanitize("\xe2\x82" "A", 3, 0, FFFD "A");
+	check_sanitize("\xe2\x82"
+		       "A",
+		       3, 0, FFFD "A");
 	check_sanitize("\xf0\x9f\x98", 3, 0, FFFD);
 	/* Stray continuation and bytes never valid. */
 	check_sanitize("a\x80z", 3, 0, "a" FFFD "z");
@@ -62,7 +64,9 @@ static void test_sanitize_invalid_sequences(void **state)
 static void test_sanitize_controls(void **state)
 {
 	(void)state;
-	check_sanitize("a\x01" "b\x1b[31m", 8, 0, "a" FFFD "b" FFFD "[31m");
+	check_sanitize("a\x01"
+		       "b\x1b[31m",
+		       8, 0, "a" FFFD "b" FFFD "[31m");
 	check_sanitize("x\x7fy", 3, 0, "x" FFFD "y");
 	check_sanitize("\xc2\x85\xc2\x9f\xc2\xa0", 6, 0, FFFD FFFD "\xc2\xa0"); /* C1, NBSP ok */
 	check_sanitize("a\rb", 3, 1, "a" FFFD "b");
@@ -71,7 +75,10 @@ static void test_sanitize_controls(void **state)
 	check_sanitize("l1\n\tl2", 6, 0, "l1  l2");
 	/* Bidi override and isolate controls; the marks just outside the
 	 * ranges (U+2029, U+202F, U+2065, U+206A) pass. */
-	check_sanitize("a\xe2\x80\xae" "b\xe2\x81\xa6" "c", 9, 0, "a" FFFD "b" FFFD "c");
+	check_sanitize("a\xe2\x80\xae"
+		       "b\xe2\x81\xa6"
+		       "c",
+		       9, 0, "a" FFFD "b" FFFD "c");
 	check_sanitize("\xe2\x80\xaa\xe2\x81\xa9", 6, 0, FFFD FFFD);
 	check_sanitize("\xe2\x80\xa9\xe2\x80\xaf\xe2\x81\xa5\xe2\x81\xaa", 12, 0,
 		       "\xe2\x80\xa9\xe2\x80\xaf\xe2\x81\xa5\xe2\x81\xaa");
@@ -98,10 +105,12 @@ static void test_utf8_decode_table(void **state)
 		{ "\xed\xa0\x80", 3, 1, -1 },     /* surrogate */
 		{ "\xf4\x90\x80\x80", 4, 1, -1 }, /* above U+10FFFF */
 		{ "\xf5\x80", 2, 1, -1 },         /* no such lead byte */
-		{ "\x80", 1, 1, -1 },              /* stray continuation */
-		{ "\xe2\x82", 2, 2, -1 },          /* cut short by the buffer */
-		{ "\xe2\x82\0", 3, 2, -1 },        /* cut short by a NUL */
-		{ "\xf0\x9f\x98" "A", 4, 3, -1 },  /* maximal subpart, then 'A' */
+		{ "\x80", 1, 1, -1 },             /* stray continuation */
+		{ "\xe2\x82", 2, 2, -1 },         /* cut short by the buffer */
+		{ "\xe2\x82\0", 3, 2, -1 },       /* cut short by a NUL */
+		{ "\xf0\x9f\x98"
+		  "A",
+		  4, 3, -1 }, /* maximal subpart, then 'A' */
 	};
 	size_t i, n;
 	int32_t cp;
@@ -117,7 +126,8 @@ static void test_utf8_decode_table(void **state)
 static void test_utf8_prefix_boundaries(void **state)
 {
 	/* "a€😀b": byte offsets of boundaries 0,1,4,8,9. */
-	const char *s = "a\xe2\x82\xac\xf0\x9f\x98\x80" "b";
+	const char *s = "a\xe2\x82\xac\xf0\x9f\x98\x80"
+			"b";
 	const size_t want[] = { 0, 1, 1, 1, 4, 4, 4, 4, 8, 9, 9, 9 };
 	size_t i;
 
@@ -140,15 +150,18 @@ static void check_truncate(const char *in, size_t max, const char *want)
 
 static void test_truncate_every_limit(void **state)
 {
-	const char *s = "a\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80" "b"; /* 5 code points */
+	const char *s = "a\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80"
+			"b"; /* 5 code points */
 	const char *want[] = {
 		"",
 		"\xe2\x80\xa6",
 		"a\xe2\x80\xa6",
 		"a\xc3\xa9\xe2\x80\xa6",
 		"a\xc3\xa9\xe2\x82\xac\xe2\x80\xa6",
-		"a\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80" "b",
-		"a\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80" "b",
+		"a\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80"
+		"b",
+		"a\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80"
+		"b",
 	};
 	size_t i;
 
@@ -171,7 +184,9 @@ static void check_escape(char *(*fn)(const char *), const char *in, const char *
 
 static void test_url_escape(void **state)
 {
-	static const struct { const char *in, *want; } cases[] = {
+	static const struct {
+		const char *in, *want;
+	} cases[] = {
 		{ "AZaz09-._~", "AZaz09-._~" },
 		{ "a b/c?d=e&f", "a%20b%2Fc%3Fd%3De%26f" },
 		{ "https://api.matillion.com", "https%3A%2F%2Fapi.matillion.com" },
@@ -212,7 +227,9 @@ static void test_teams_plain_keeps_markdown(void **state)
 	/* Tags cannot form; Markdown specials stay as typed (TextRuns are not
 	 * Markdown), so no backslash ever shows in the card. */
 	check_escape(text_teams_plain, "<at>CEO</at>",
-		     "\xe2\x80\xb9" "at\xe2\x80\xba" "CEO\xe2\x80\xb9/at\xe2\x80\xba");
+		     "\xe2\x80\xb9"
+		     "at\xe2\x80\xba"
+		     "CEO\xe2\x80\xb9/at\xe2\x80\xba");
 	check_escape(text_teams_plain, "<!channel>", "\xe2\x80\xb9!channel\xe2\x80\xba");
 	check_escape(text_teams_plain, "[x](javascript:alert(1))", "[x](javascript:alert(1))");
 	check_escape(text_teams_plain, "load_dwh (v2) *x* `c` ~s~ #h \\ - a\n12. b",
@@ -257,10 +274,12 @@ static void test_duration_formats(void **state)
 
 static void test_id_valid_table(void **state)
 {
-	static const char *const good[] = { "a", "e-1", "A.b_c:d-9", "..a", "a..", "...",
-					    "2f0c4f1e-8d1f-4c54-9f1a-3b5f0d9c6a11" };
-	static const char *const bad[] = { "", "a/b", "%2e%2e", "a b", "a\tb", "a\r\nb",
-					   "caf\xc3\xa9", "a" FFFD, "a?b", "a#b", "a\\b" };
+	static const char *const good[] = {
+		"a", "e-1", "A.b_c:d-9", "..a", "a..", "...", "2f0c4f1e-8d1f-4c54-9f1a-3b5f0d9c6a11"
+	};
+	static const char *const bad[] = { "",     "a/b",    "%2e%2e",      "a b",
+					   "a\tb", "a\r\nb", "caf\xc3\xa9", "a" FFFD,
+					   "a?b",  "a#b",    "a\\b" };
 	char longest[TEXT_ID_MAX + 1];
 	size_t i;
 

@@ -49,19 +49,28 @@ static void test_key_order(void **state)
 	(void)state;
 	/* pipelineExecutionId wins over the others at the same level. */
 	assert_int_equal(parse("{\"id\":\"a\",\"executionId\":\"b\",\"pipelineExecutionId\":\"c\","
-			       "\"projectId\":\"p\"}", NULL, &ev, &why), 0);
+			       "\"projectId\":\"p\"}",
+			       NULL, &ev, &why),
+			 0);
 	assert_string_equal(ev.execution_id, "c");
 	/* A specific spelling one level down beats an envelope's generic id. */
-	assert_int_equal(parse("{\"id\":\"evt\",\"data\":{\"executionId\":\"x\",\"projectId\":\"p\"}}",
-			       NULL, &ev, &why), 0);
+	assert_int_equal(
+		parse("{\"id\":\"evt\",\"data\":{\"executionId\":\"x\",\"projectId\":\"p\"}}", NULL,
+		      &ev, &why),
+		0);
 	assert_string_equal(ev.execution_id, "x");
 	/* The same key at top level beats the nested one. */
 	assert_int_equal(parse("{\"executionId\":\"top\",\"data\":{\"executionId\":\"low\"},"
-			       "\"projectId\":\"p\"}", NULL, &ev, &why), 0);
+			       "\"projectId\":\"p\"}",
+			       NULL, &ev, &why),
+			 0);
 	assert_string_equal(ev.execution_id, "top");
 	/* Nests are searched in order data, payload, execution, result. */
-	assert_int_equal(parse("{\"result\":{\"executionId\":\"r\"},\"payload\":{\"executionId\":\"pl\"},"
-			       "\"projectId\":\"p\"}", NULL, &ev, &why), 0);
+	assert_int_equal(
+		parse("{\"result\":{\"executionId\":\"r\"},\"payload\":{\"executionId\":\"pl\"},"
+		      "\"projectId\":\"p\"}",
+		      NULL, &ev, &why),
+		0);
 	assert_string_equal(ev.execution_id, "pl");
 }
 
@@ -75,10 +84,11 @@ static void test_nested_containers(void **state)
 
 	(void)state;
 	for (i = 0; i < 4; i++) {
-		snprintf(body, sizeof(body),
-			 "{\"%s\":{\"pipelineExecutionId\":\"e%zu\",\"projectId\":\"p%zu\","
-			 "\"pipelineName\":\"Load\",\"environmentName\":\"prod\",\"status\":\"Failure\"}}",
-			 nests[i], i, i);
+		snprintf(
+			body, sizeof(body),
+			"{\"%s\":{\"pipelineExecutionId\":\"e%zu\",\"projectId\":\"p%zu\","
+			"\"pipelineName\":\"Load\",\"environmentName\":\"prod\",\"status\":\"Failure\"}}",
+			nests[i], i, i);
 		assert_int_equal(parse(body, NULL, &ev, &why), 0);
 		assert_int_equal(ev.execution_id[1] - '0', (int)i);
 		assert_int_equal(ev.project_id[1] - '0', (int)i);
@@ -88,10 +98,12 @@ static void test_nested_containers(void **state)
 	}
 	/* Two levels down is not searched. */
 	assert_int_equal(parse("{\"data\":{\"inner\":{\"executionId\":\"e\"}},\"projectId\":\"p\"}",
-			       NULL, &ev, &why), ERR_NOTFOUND);
+			       NULL, &ev, &why),
+			 ERR_NOTFOUND);
 	/* A nest key that is not an object is skipped. */
-	assert_int_equal(parse("{\"data\":[\"x\"],\"executionId\":\"e\",\"projectId\":\"p\"}",
-			       NULL, &ev, &why), 0);
+	assert_int_equal(parse("{\"data\":[\"x\"],\"executionId\":\"e\",\"projectId\":\"p\"}", NULL,
+			       &ev, &why),
+			 0);
 }
 
 static void test_query_project_id(void **state)
@@ -103,7 +115,8 @@ static void test_query_project_id(void **state)
 	assert_int_equal(parse("{\"executionId\":\"e\"}", "qp-1", &ev, &why), 0);
 	assert_string_equal(ev.project_id, "qp-1");
 	/* The body's project id beats the query. */
-	assert_int_equal(parse("{\"executionId\":\"e\",\"projectId\":\"body\"}", "qp-1", &ev, &why), 0);
+	assert_int_equal(parse("{\"executionId\":\"e\",\"projectId\":\"body\"}", "qp-1", &ev, &why),
+			 0);
 	assert_string_equal(ev.project_id, "body");
 	/* The query id obeys the same alphabet. */
 	assert_int_equal(parse("{\"executionId\":\"e\"}", "a/b", &ev, &why), ERR_LIMIT);
@@ -116,7 +129,8 @@ static void test_numeric_ids(void **state)
 	const char *why;
 
 	(void)state;
-	assert_int_equal(parse("{\"id\":12345,\"projectId\":9007199254740991}", NULL, &ev, &why), 0);
+	assert_int_equal(parse("{\"id\":12345,\"projectId\":9007199254740991}", NULL, &ev, &why),
+			 0);
 	assert_string_equal(ev.execution_id, "12345");
 	assert_string_equal(ev.project_id, "9007199254740991");
 	/* Booleans and null are not ids; a fraction is a bad one. */
@@ -125,7 +139,8 @@ static void test_numeric_ids(void **state)
 	assert_int_equal(parse("{\"id\":null,\"projectId\":\"p\"}", NULL, &ev, &why), ERR_NOTFOUND);
 	assert_int_equal(parse("{\"id\":\"\",\"projectId\":\"p\"}", NULL, &ev, &why), ERR_NOTFOUND);
 	/* A non-id value under the first key falls through to the next key. */
-	assert_int_equal(parse("{\"executionId\":false,\"id\":7,\"projectId\":\"p\"}", NULL, &ev, &why), 0);
+	assert_int_equal(
+		parse("{\"executionId\":false,\"id\":7,\"projectId\":\"p\"}", NULL, &ev, &why), 0);
 	assert_string_equal(ev.execution_id, "7");
 }
 
@@ -135,8 +150,17 @@ static void test_numeric_ids(void **state)
 static void test_numeric_ids_exact(void **state)
 {
 	static const char *const bad[] = {
-		"9007199254740993", "9007199254740994", "18446744073709551616", "1e300", "-1",
-		"1.5", "1.0", "1e3", "10E0", "-0", "0.0000000000000000001",
+		"9007199254740993",
+		"9007199254740994",
+		"18446744073709551616",
+		"1e300",
+		"-1",
+		"1.5",
+		"1.0",
+		"1e3",
+		"10E0",
+		"-0",
+		"0.0000000000000000001",
 		"123456789012345678901234567890",
 	};
 	struct webhook_event ev;
@@ -161,7 +185,9 @@ static void test_numeric_ids_exact(void **state)
 	}
 	/* Numbers elsewhere in the body are nobody's business. */
 	assert_int_equal(parse("{\"id\":\"e1\",\"projectId\":\"p\",\"took\":1.5e300,"
-			       "\"n\":[-1,2e5]}", NULL, &ev, &why), 0);
+			       "\"n\":[-1,2e5]}",
+			       NULL, &ev, &why),
+			 0);
 }
 
 /* An id holding NUL (\u0000) is refused, not cut at the NUL; the escape
@@ -175,7 +201,8 @@ static void test_nul_in_ids(void **state)
 	assert_int_equal(parse("{\"id\":\"abc\\u0000def\",\"projectId\":\"p\"}", NULL, &ev, &why),
 			 ERR_LIMIT);
 	assert_int_equal(parse("{\"id\":\"\\u0000\",\"executionId\":\"e2\",\"projectId\":\"p\"}",
-			       NULL, &ev, &why), 0);
+			       NULL, &ev, &why),
+			 0);
 	assert_string_equal(ev.execution_id, "e2"); /* executionId comes before id */
 	assert_int_equal(parse("{\"id\":\"e1\",\"projectId\":\"p\\u0000q\"}", NULL, &ev, &why),
 			 ERR_LIMIT);
@@ -183,12 +210,16 @@ static void test_nul_in_ids(void **state)
 			 ERR_LIMIT);
 	/* An escaped backslash before u0000 is text, not a NUL. */
 	assert_int_equal(parse("{\"id\":\"e1\",\"projectId\":\"p\",\"pipelineName\":"
-			       "\"a\\\\u0000b\"}", NULL, &ev, &why), 0);
+			       "\"a\\\\u0000b\"}",
+			       NULL, &ev, &why),
+			 0);
 	assert_string_equal(ev.pipeline_name, "a\\u0000b");
 	/* A NUL in display text no longer cuts it short: it shows as U+FFFD,
 	 * as it does in text from the API. */
 	assert_int_equal(parse("{\"id\":\"e1\",\"projectId\":\"p\",\"pipelineName\":"
-			       "\"load\\u0000 orders\"}", NULL, &ev, &why), 0);
+			       "\"load\\u0000 orders\"}",
+			       NULL, &ev, &why),
+			 0);
 	assert_string_equal(ev.pipeline_name, "load\xef\xbf\xbd orders");
 }
 
@@ -255,8 +286,15 @@ static void test_missing_ids(void **state)
 static void test_bad_json(void **state)
 {
 	static const char *const bad[] = {
-		"", "{", "not json", "{\"id\":\"e\",}", "[{\"id\":\"e\",\"projectId\":\"p\"}]",
-		"\"string\"", "42", "null", "{\"id\":\"e\",\"projectId\":\"p\"} trailing",
+		"",
+		"{",
+		"not json",
+		"{\"id\":\"e\",}",
+		"[{\"id\":\"e\",\"projectId\":\"p\"}]",
+		"\"string\"",
+		"42",
+		"null",
+		"{\"id\":\"e\",\"projectId\":\"p\"} trailing",
 		"{\"id\":\"e\",\"projectId\":\"p\"}{}",
 	};
 	struct webhook_event ev;
@@ -327,7 +365,8 @@ static void test_id_limits(void **state)
 	id[WEBHOOK_ID_MAX] = '\0';
 	snprintf(body, sizeof(body), "{\"id\":\"%s\",\"projectId\":\"p\"}", id);
 	assert_int_equal(parse(body, NULL, &ev, &why), ERR_LIMIT);
-	assert_int_equal(parse("{\"id\":\"e\",\"projectId\":\"../etc\"}", NULL, &ev, &why), ERR_LIMIT);
+	assert_int_equal(parse("{\"id\":\"e\",\"projectId\":\"../etc\"}", NULL, &ev, &why),
+			 ERR_LIMIT);
 	assert_int_equal(parse("{\"id\":\"a b\",\"projectId\":\"p\"}", NULL, &ev, &why), ERR_LIMIT);
 	/* Not "a": an id is never cut at a NUL (see test_nul_in_ids). */
 	assert_int_equal(parse("{\"id\":\"a\\u0000b\",\"projectId\":\"p\"}", NULL, &ev, &why),
@@ -345,13 +384,18 @@ static void test_hostile_text(void **state)
 	(void)state;
 	/* Control characters, DEL, C1 and invalid UTF-8 are dropped. */
 	assert_int_equal(parse("{\"id\":\"e\",\"projectId\":\"p\",\"pipelineName\":"
-			       "\"a\\nb\\u001b[31mc\\u007fd\\u0085e\\u00e9\"}", NULL, &ev, NULL), 0);
+			       "\"a\\nb\\u001b[31mc\\u007fd\\u0085e\\u00e9\"}",
+			       NULL, &ev, NULL),
+			 0);
 	assert_string_equal(ev.pipeline_name, "ab[31mcde\xc3\xa9");
-	assert_int_equal(parse("{\"id\":\"e\",\"projectId\":\"p\",\"environmentName\":\"x\xff\xc3y\"}",
-			       NULL, &ev, NULL), 0);
+	assert_int_equal(
+		parse("{\"id\":\"e\",\"projectId\":\"p\",\"environmentName\":\"x\xff\xc3y\"}", NULL,
+		      &ev, NULL),
+		0);
 	assert_string_equal(ev.environment, "xy");
 	/* A long name of 2-byte characters is cut on a code point boundary. */
-	o = (size_t)snprintf(body, sizeof(body), "{\"id\":\"e\",\"projectId\":\"p\",\"pipelineName\":\"a");
+	o = (size_t)snprintf(body, sizeof(body),
+			     "{\"id\":\"e\",\"projectId\":\"p\",\"pipelineName\":\"a");
 	for (i = 0; i < 600; i++) {
 		body[o++] = '\xc3';
 		body[o++] = '\xa9';
@@ -361,7 +405,9 @@ static void test_hostile_text(void **state)
 	assert_int_equal(strlen(ev.pipeline_name), 1 + 2 * ((WEBHOOK_TEXT_MAX - 2) / 2));
 	assert_int_equal((unsigned char)ev.pipeline_name[strlen(ev.pipeline_name) - 1], 0xa9);
 	/* Non-string names are ignored rather than failing the webhook. */
-	assert_int_equal(parse("{\"id\":\"e\",\"projectId\":\"p\",\"pipelineName\":{}}", NULL, &ev, NULL), 0);
+	assert_int_equal(
+		parse("{\"id\":\"e\",\"projectId\":\"p\",\"pipelineName\":{}}", NULL, &ev, NULL),
+		0);
 	assert_string_equal(ev.pipeline_name, "");
 }
 

@@ -38,11 +38,11 @@
 
 struct fake {
 	pthread_mutex_t mu;
-	int api_rc;                /* dpc_fetch_summary's answer */
-	const char *api_message;   /* its dpc_error.message */
+	int api_rc;              /* dpc_fetch_summary's answer */
+	const char *api_message; /* its dpc_error.message */
 	int api_calls;
-	enum deliver_class cls_a;  /* what URL_A answers */
-	enum deliver_class cls_b;  /* what URL_B answers */
+	enum deliver_class cls_a; /* what URL_A answers */
+	enum deliver_class cls_b; /* what URL_B answers */
 	int n_posts;
 	char *post_url[MAX_POSTS];
 	char *post_body[MAX_POSTS];
@@ -133,18 +133,16 @@ struct fx {
 	FILE *log;
 };
 
-static const char ini_ab[] =
-	"[server]\nauth_token = tok-AAAA\nworkers = 1\n"
-	"[matillion]\nclient_id = id\nclient_secret = secret\n"
-	"[destination a]\ntype = slack\nurl = " URL_A "\n"
-	"[destination b]\ntype = slack\nurl = " URL_B "\n"
-	"[default]\ndestinations = a, b\n";
+static const char ini_ab[] = "[server]\nauth_token = tok-AAAA\nworkers = 1\n"
+			     "[matillion]\nclient_id = id\nclient_secret = secret\n"
+			     "[destination a]\ntype = slack\nurl = " URL_A "\n"
+			     "[destination b]\ntype = slack\nurl = " URL_B "\n"
+			     "[default]\ndestinations = a, b\n";
 
-static const char ini_a[] =
-	"[server]\nauth_token = tok-AAAA\nworkers = 1\n"
-	"[matillion]\nclient_id = id\nclient_secret = secret\n"
-	"[destination a]\ntype = slack\nurl = " URL_A "\n"
-	"[default]\ndestinations = a\n";
+static const char ini_a[] = "[server]\nauth_token = tok-AAAA\nworkers = 1\n"
+			    "[matillion]\nclient_id = id\nclient_secret = secret\n"
+			    "[destination a]\ntype = slack\nurl = " URL_A "\n"
+			    "[default]\ndestinations = a\n";
 
 static struct config *load(struct fx *f, const char *text)
 {
