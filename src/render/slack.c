@@ -135,32 +135,30 @@ static size_t block_text(const cJSON *item)
 	return n;
 }
 
-/* Text objects. Take ownership of nothing; text is copied. mrkdwn is only
- * for our own fixed text (see the file comment). */
-static cJSON *mrkdwn(const char *text)
+/* A text object: type, a copy of text, and one boolean option. */
+static cJSON *text_object(const char *type, const char *text, const char *option, int on)
 {
 	cJSON *o = cJSON_CreateObject();
 
-	if (o == NULL || !cJSON_AddStringToObject(o, "type", "mrkdwn") ||
-	    !cJSON_AddStringToObject(o, "text", text) || !cJSON_AddTrueToObject(o, "verbatim")) {
+	if (o == NULL || !cJSON_AddStringToObject(o, "type", type) ||
+	    !cJSON_AddStringToObject(o, "text", text) || !cJSON_AddBoolToObject(o, option, on)) {
 		cJSON_Delete(o);
 		return NULL;
 	}
 	return o;
 }
 
+/* mrkdwn is only for our own fixed text (see the file comment). */
+static cJSON *mrkdwn(const char *text)
+{
+	return text_object("mrkdwn", text, "verbatim", 1);
+}
+
 /* plain_text is never formatted, linked or parsed for mentions. emoji=false
  * also keeps a ":shortcode:" in a name as typed; Unicode emoji still show. */
 static cJSON *plain(const char *text)
 {
-	cJSON *o = cJSON_CreateObject();
-
-	if (o == NULL || !cJSON_AddStringToObject(o, "type", "plain_text") ||
-	    !cJSON_AddStringToObject(o, "text", text) || !cJSON_AddFalseToObject(o, "emoji")) {
-		cJSON_Delete(o);
-		return NULL;
-	}
-	return o;
+	return text_object("plain_text", text, "emoji", 0);
 }
 
 /* {"type":type, key: obj}; takes obj. */
