@@ -4,8 +4,8 @@
  * the store earns a 202, so an accepted run is never lost.
  *
  * DESIGN
- * - Threads: POLL_THREADS event-driven threads of libmicrohttpd (epoll
- *   where available) serve every connection. A webhook ready to be stored
+ * - Threads: POLL_THREADS event-driven threads of libmicrohttpd (poll(),
+ *   see below) serve every connection. A webhook ready to be stored
  *   never blocks them: its connection is suspended, the event handed to
  *   store_put_async(), and the store's syncer thread, once the group
  *   commit is durable (or failed), records the result in the request and
@@ -19,6 +19,15 @@
  *   Connections are bounded by max_connections (and per IP by
  *   max_connections_per_ip); memory per connection by the MHD pool
  *   (CONN_MEMORY, which also caps header size) plus max_body.
+ * - Why poll() and not epoll: libmicrohttpd 0.9.75 watches connections
+ *   edge-triggered in epoll mode and stops reading after a short read. A
+ *   client whose request bytes and FIN were both queued before the first
+ *   read (any client that sends and closes while the threads are busy)
+ *   gets no further event, so its end goes unseen and its slot, counted
+ *   against both caps, stays taken until connection_timeout. poll() is
+ *   level-triggered and sees the end at once. Its cost per wakeup grows
+ *   with a thread's open connections (at most max_connections, default
+ *   256, shared by the threads), which is small beside a request's work.
  * - Slow clients: libmicrohttpd's connection timeout only counts idle
  *   time, so a client sending one byte a second would hold its connection
  *   slot forever (slowloris). A reaper thread therefore gives each request a
@@ -1001,7 +1010,8 @@ static int quiet_init(struct intake *in)
 static int daemon_start(struct intake *in, const struct config *cfg, char *err, size_t errlen)
 {
 	struct sockaddr_storage ss;
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_ALLOW_SUSPEND_RESUME |
+	/* MHD_USE_POLL, not MHD_USE_AUTO (epoll): see DESIGN. */
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_ALLOW_SUSPEND_RESUME |
 			 MHD_USE_ERROR_LOG;
 	const union MHD_DaemonInfo *di;
 	int v6 = 0, rc;
