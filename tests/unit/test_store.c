@@ -1276,18 +1276,17 @@ static void async_put_done(void *ctx, int rc, int64_t job_id)
 	pthread_mutex_unlock(a->mu);
 }
 
-/* A request whose rows fail inside a batch (here a trigger refuses one
- * execution id, as a constraint would) gets ERR_INVALID; the requests
- * queued with it are still committed. */
-static void test_bad_request_spoils_no_batch(void **state)
+/* Puts n webhooks with store_put_async() and waits for every callback
+ * (results in a[]); a trigger refuses the one at index poison, as a
+ * constraint would, so its batch is rolled back and run again with
+ * savepoints. Execution ids are prefix followed by the index. */
+static void put_with_poison(struct fixture *f, struct async_put *a, int n, int poison,
+			    const char *prefix)
 {
-	enum { N = 40, POISON = 17 };
-	struct fixture *f = *state;
-	static struct async_put a[N];
 	pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 	pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
 	sqlite3 *db = NULL;
-	int i, left = N;
+	int i, left = n;
 
 	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db,
@@ -1297,9 +1296,12 @@ static void test_bad_request_spoils_no_batch(void **state)
 				      NULL, NULL, NULL),
 			 SQLITE_OK);
 	sqlite3_close(db);
-	for (i = 0; i < N; i++) {
+	for (i = 0; i < n; i++) {
 		char exec[32];
-		snprintf(exec, sizeof(exec), i == POISON ? "exec-poison" : "exec-b%d", i);
+		if (i == poison)
+			snprintf(exec, sizeof(exec), "exec-poison");
+		else
+			snprintf(exec, sizeof(exec), "%s%d", prefix, i);
 		make_event(&a[i].ev, exec, ST_FAILED);
 		a[i].mu = &mu;
 		a[i].cv = &cv;
@@ -1312,6 +1314,19 @@ static void test_bad_request_spoils_no_batch(void **state)
 	while (left > 0)
 		pthread_cond_wait(&cv, &mu);
 	pthread_mutex_unlock(&mu);
+}
+
+/* A request whose rows fail inside a batch (here a trigger refuses one
+ * execution id, as a constraint would) gets ERR_INVALID; the requests
+ * queued with it are still committed. */
+static void test_bad_request_spoils_no_batch(void **state)
+{
+	enum { N = 40, POISON = 17 };
+	struct fixture *f = *state;
+	static struct async_put a[N];
+	int i;
+
+	put_with_poison(f, a, N, POISON, "exec-b");
 	for (i = 0; i < N; i++)
 		assert_int_equal(a[i].rc, i == POISON ? ERR_INVALID : 0);
 	assert_count(f->s, JOB_QUEUED, N - 1);
@@ -1435,34 +1450,8 @@ static void put_poisoned_batch(struct fixture *f)
 {
 	enum { N = 6, POISON = 3 };
 	static struct async_put a[N];
-	pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-	pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
-	sqlite3 *db = NULL;
-	int i, left = N;
 
-	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db,
-				      "CREATE TRIGGER poison BEFORE INSERT ON jobs"
-				      " WHEN NEW.execution_id = 'exec-poison'"
-				      " BEGIN SELECT RAISE(ABORT, 'poisoned'); END",
-				      NULL, NULL, NULL),
-			 SQLITE_OK);
-	sqlite3_close(db);
-	for (i = 0; i < N; i++) {
-		char exec[32];
-		snprintf(exec, sizeof(exec), i == POISON ? "exec-poison" : "exec-p%d", i);
-		make_event(&a[i].ev, exec, ST_FAILED);
-		a[i].mu = &mu;
-		a[i].cv = &cv;
-		a[i].left = &left;
-		assert_int_equal(store_put_async(f->s, &a[i].ev, two_dests, 2, BIG_WINDOW,
-						 async_put_done, &a[i]),
-				 0);
-	}
-	pthread_mutex_lock(&mu);
-	while (left > 0)
-		pthread_cond_wait(&cv, &mu);
-	pthread_mutex_unlock(&mu);
+	put_with_poison(f, a, N, POISON, "exec-p");
 	assert_int_equal(a[POISON].rc, ERR_INVALID);
 }
 
