@@ -11,7 +11,8 @@
 
 #define SUMMARY_MAX_FAILED 100            /* failed/cancelled steps kept in detail */
 #define SUMMARY_MAX_CHILDREN 200          /* child runs kept in detail */
-#define SUMMARY_MESSAGE_MAX 1000          /* bytes of an error message kept (UTF-8 safe) */
+#define SUMMARY_MAX_GROUPS 16             /* distinct error texts kept with their counts */
+#define SUMMARY_MESSAGE_MAX 4000          /* bytes of an error message kept (UTF-8 safe) */
 #define SUMMARY_PATH_SEP " \xe2\x80\xba " /* " › " */
 
 struct failed_step {
@@ -23,6 +24,24 @@ struct failed_step {
 	int64_t duration_ms; /* -1 when timestamps are missing */
 	int depth;           /* 0 = root pipeline, 1 = its child, ... */
 	size_t seq;          /* order of discovery, for stable sorting */
+	char *execution_id;  /* run of the pipeline the step belongs to ("" = unknown) */
+	int calls_child;     /* the step ran a child pipeline (its error repeats the child's) */
+};
+
+/* Problem steps that share one error text (and status, and whether they ran
+ * a child pipeline), counted over every step seen, not only the kept ones:
+ * "300 steps failed with the same error (Replicate table 12 … 311)". */
+struct error_group {
+	char *message;      /* the shared result.message, cleaned; "" when none */
+	char *first_path;   /* path of the first step seen with it */
+	char *first_step;   /* name of that step (last path segment) */
+	char *last_step;    /* name of the latest step seen with it */
+	char *execution_id; /* run of the first step ("" = unknown) */
+	enum run_status status;
+	int depth;       /* depth of the first step */
+	int calls_child; /* the steps ran child pipelines */
+	uint64_t count;  /* steps with this error */
+	size_t seq;      /* discovery order of the first step */
 };
 
 struct child_run {
@@ -45,8 +64,10 @@ struct summary {
 	char *environment;
 	enum run_status status;
 	char *status_text;
-	char *trigger;
+	char *trigger;       /* SCHEDULE, API, DESIGNER, SCHEDULE_RUN_NOW, ... as sent */
 	char *user;
+	char *schedule_id;   /* scheduleId, "" when none */
+	char *schedule_name; /* the schedule's name when looked up, "" when unknown */
 	char *message;       /* execution-level message, if any */
 	int64_t started_ms;  /* -1 unknown */
 	int64_t finished_ms; /* -1 unknown */
@@ -61,11 +82,15 @@ struct summary {
 	struct child_run *children;
 	size_t n_children;
 	uint64_t children_more;
+	struct error_group *groups; /* sorted by summary_finish(): deepest first */
+	size_t n_groups;
+	uint64_t groups_more; /* problem steps whose error had no room for a group */
 
 	/* caveats shown to the reader; owned, NULL when none */
 	char *incomplete; /* e.g. "API call budget reached; 3 child pipelines not fetched" */
-	char *degraded;   /* "step details unavailable: <reason>" context */
-	int is_test;      /* send-test sample */
+	char *degraded;   /* plain-language reason the steps are missing, for the reader */
+	int64_t follows_ms; /* >= 0: completes a degraded notice posted at this time; else -1 */
+	int is_test;        /* send-test sample */
 };
 
 /* Starts an empty summary for the identity given (strings copied; NULLs
@@ -84,6 +109,7 @@ int summary_set_execution(struct summary *s, const char *json, size_t len);
 struct page_ctx {
 	const char *pipeline_path;
 	int depth;
+	const char *execution_id; /* run the page belongs to (NULL = unknown) */
 };
 
 /* Result of reading one page. */
@@ -99,8 +125,12 @@ struct page_info {
 int summary_add_page(struct summary *s, const struct page_ctx *ctx, const char *json, size_t len,
 		     struct page_info *info);
 
-/* Orders failed steps deepest first (stable by discovery otherwise). */
+/* Orders failed steps and error groups deepest first (stable by discovery
+ * otherwise). */
 void summary_finish(struct summary *s);
+
+/* Sets the schedule's display name (copied, sanitised; NULL: ""). */
+int summary_set_schedule_name(struct summary *s, const char *name);
 
 /* Sets s->incomplete / s->degraded (copied). */
 int summary_set_incomplete(struct summary *s, const char *why);

@@ -567,7 +567,7 @@ static int fetch_page(struct job *j, const char *url, const struct page_ctx *ctx
 /* Fetches every page of one run's steps into the summary. */
 static int fetch_steps(struct job *j, const char *exec_id, const char *path, int depth)
 {
-	struct page_ctx ctx = { .pipeline_path = path, .depth = depth };
+	struct page_ctx ctx = { .pipeline_path = path, .depth = depth, .execution_id = exec_id };
 	char *esc = text_url_escape(exec_id), *base = NULL, *url = NULL;
 	char query[64];
 	struct page_info info;

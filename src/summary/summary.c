@@ -113,12 +113,14 @@ int summary_init(struct summary *s, const char *project_id, const char *executio
 {
 	char **strs[] = { &s->project_id,    &s->project_name, &s->execution_id,
 			  &s->pipeline_name, &s->environment,  &s->status_text,
-			  &s->trigger,       &s->user,         &s->message };
+			  &s->trigger,       &s->user,         &s->message,
+			  &s->schedule_id,   &s->schedule_name };
 	size_t i;
 
 	memset(s, 0, sizeof(*s));
 	s->started_ms = -1;
 	s->finished_ms = -1;
+	s->follows_ms = -1;
 	for (i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
 		*strs[i] = strdup("");
 		if (*strs[i] == NULL)
@@ -144,7 +146,16 @@ void summary_free(struct summary *s)
 		free(s->failed[i].step_id);
 		free(s->failed[i].status_text);
 		free(s->failed[i].message);
+		free(s->failed[i].execution_id);
 	}
+	for (i = 0; i < s->n_groups; i++) {
+		free(s->groups[i].message);
+		free(s->groups[i].first_path);
+		free(s->groups[i].first_step);
+		free(s->groups[i].last_step);
+		free(s->groups[i].execution_id);
+	}
+	free(s->groups);
 	for (i = 0; i < s->n_children; i++) {
 		free(s->children[i].execution_id);
 		free(s->children[i].name);
@@ -161,6 +172,8 @@ void summary_free(struct summary *s)
 	free(s->status_text);
 	free(s->trigger);
 	free(s->user);
+	free(s->schedule_id);
+	free(s->schedule_name);
 	free(s->message);
 	free(s->link);
 	free(s->incomplete);
@@ -247,6 +260,8 @@ int summary_set_execution(struct summary *s, const char *json, size_t len)
 		rc = take(&s->trigger, obj, "trigger", SHORT_MAX_BYTES, 0);
 	if (rc == 0)
 		rc = take(&s->user, obj, "user", NAME_MAX_BYTES, 0);
+	if (rc == 0)
+		rc = take(&s->schedule_id, obj, "scheduleId", SHORT_MAX_BYTES, 0);
 	if (rc == 0)
 		rc = take(&s->message, obj, "message", SUMMARY_MESSAGE_MAX, 1);
 	if (rc == 0)
@@ -369,10 +384,69 @@ static int keep_failed(struct summary *s, const struct page_ctx *ctx, const stru
 	f->step_id = clean(v->id, SHORT_MAX_BYTES, 0, 0);
 	f->status_text = clean(v->status, SHORT_MAX_BYTES, 0, 1);
 	f->message = clean(v->message, SUMMARY_MESSAGE_MAX, 1, 1);
+	f->execution_id = clean(ctx ? ctx->execution_id : NULL, SHORT_MAX_BYTES, 0, 0);
+	f->calls_child = v->child_id != NULL && *v->child_id != '\0';
 	s->n_failed++; /* counted even if a copy failed, so summary_free frees it */
-	if (!f->path || !f->step_id || !f->status_text || !f->message)
+	if (!f->path || !f->step_id || !f->status_text || !f->message || !f->execution_id)
 		return ERR_NOMEM;
 	return 0;
+}
+
+/* Counts a problem step in the group of its error text, opening a group
+ * while there is room; beyond SUMMARY_MAX_GROUPS it is only counted. */
+static int group_step(struct summary *s, const struct page_ctx *ctx, const struct step_view *v,
+		      enum run_status st)
+{
+	char *msg = clean(v->message, SUMMARY_MESSAGE_MAX, 1, 1), *name;
+	int calls = v->child_id != NULL && *v->child_id != '\0';
+	struct error_group *g = NULL;
+	size_t i;
+	int rc = ERR_NOMEM;
+
+	if (msg == NULL)
+		return ERR_NOMEM;
+	for (i = 0; i < s->n_groups && g == NULL; i++)
+		if (s->groups[i].status == st && s->groups[i].calls_child == calls &&
+		    strcmp(s->groups[i].message, msg) == 0)
+			g = &s->groups[i];
+	name = clean(v->name, NAME_MAX_BYTES, 0, 1);
+	if (name == NULL)
+		goto out;
+	if (g != NULL) {
+		g->count++;
+		free(g->last_step);
+		g->last_step = name;
+		rc = 0;
+		goto out;
+	}
+	if (s->n_groups >= SUMMARY_MAX_GROUPS) {
+		s->groups_more++;
+		free(name);
+		rc = 0;
+		goto out;
+	}
+	if (grow((void **)&s->groups, s->n_groups, sizeof(*g), SUMMARY_MAX_GROUPS)) {
+		free(name);
+		goto out;
+	}
+	g = &s->groups[s->n_groups++];
+	memset(g, 0, sizeof(*g));
+	g->message = msg;
+	msg = NULL;
+	g->first_step = name;
+	g->status = st;
+	g->depth = ctx ? ctx->depth : 0;
+	g->calls_child = calls;
+	g->count = 1;
+	g->seq = (size_t)s->total_steps;
+	g->first_path = step_path(ctx, v->name);
+	g->last_step = strdup(name);
+	g->execution_id = clean(ctx ? ctx->execution_id : NULL, SHORT_MAX_BYTES, 0, 0);
+	if (g->first_path && g->last_step && g->execution_id)
+		rc = 0;
+out:
+	free(msg);
+	return rc;
 }
 
 static int keep_child(struct summary *s, const struct page_ctx *ctx, const struct step_view *v,
@@ -419,6 +493,8 @@ static int add_step(struct summary *s, const struct page_ctx *ctx, const cJSON *
 	st = status_parse(v.status);
 	if (status_is_problem(st))
 		rc = keep_failed(s, ctx, &v, st);
+	if (rc == 0 && status_is_problem(st))
+		rc = group_step(s, ctx, &v, st);
 	if (rc == 0 && v.child_id != NULL && *v.child_id != '\0')
 		rc = keep_child(s, ctx, &v, st);
 	s->counts[st]++;
@@ -476,11 +552,30 @@ static int cmp_failed(const void *a, const void *b)
 	return 0;
 }
 
+static int cmp_group(const void *a, const void *b)
+{
+	const struct error_group *x = a, *y = b;
+
+	if (x->depth != y->depth)
+		return x->depth > y->depth ? -1 : 1;
+	if (x->seq != y->seq)
+		return x->seq < y->seq ? -1 : 1;
+	return 0;
+}
+
 void summary_finish(struct summary *s)
 {
-	/* seq is unique per step, so this qsort order is total, hence stable. */
+	/* seq is unique per step, so these qsort orders are total, hence
+	 * stable. */
 	if (s->n_failed > 1)
 		qsort(s->failed, s->n_failed, sizeof(s->failed[0]), cmp_failed);
+	if (s->n_groups > 1)
+		qsort(s->groups, s->n_groups, sizeof(s->groups[0]), cmp_group);
+}
+
+int summary_set_schedule_name(struct summary *s, const char *name)
+{
+	return set_str(&s->schedule_name, name, NAME_MAX_BYTES, 0);
 }
 
 int summary_set_incomplete(struct summary *s, const char *why)

@@ -168,7 +168,7 @@ static void test_link_is_encoded(void **state)
 static void test_page_mixed(void **state)
 {
 	struct summary s;
-	struct page_ctx ctx = { "Root", 0 };
+	struct page_ctx ctx = { "Root", 0, NULL };
 	struct page_info info;
 
 	(void)state;
@@ -232,7 +232,7 @@ static void test_page_errors(void **state)
 static void test_children_dedupe(void **state)
 {
 	struct summary s;
-	struct page_ctx ctx = { "Root", 1 };
+	struct page_ctx ctx = { "Root", 1, NULL };
 
 	(void)state;
 	assert_int_equal(summary_init(&s, "p", "e", NULL), 0);
@@ -314,9 +314,9 @@ static void test_caps_count_overflow(void **state)
 static void test_deepest_first(void **state)
 {
 	struct summary s;
-	struct page_ctx root = { "Root", 0 };
-	struct page_ctx child = { "Root" SEP "Child", 1 };
-	struct page_ctx grand = { "Root" SEP "Child" SEP "Grand", 2 };
+	struct page_ctx root = { "Root", 0, NULL };
+	struct page_ctx child = { "Root" SEP "Child", 1, NULL };
+	struct page_ctx grand = { "Root" SEP "Child" SEP "Grand", 2, NULL };
 
 	(void)state;
 	assert_int_equal(summary_init(&s, "p", "e", NULL), 0);
@@ -361,8 +361,8 @@ static void test_memory_bounded(void **state)
 static void test_message_and_names_sanitised(void **state)
 {
 	struct summary s;
-	struct page_ctx ctx = { "", 0 };
-	size_t cap = 8192, len, i;
+	struct page_ctx ctx = { "", 0, NULL };
+	size_t cap = 16384, len, i;
 	char *page = malloc(cap), *again;
 
 	(void)state;
@@ -370,7 +370,7 @@ static void test_message_and_names_sanitised(void **state)
 	len = (size_t)snprintf(page, cap,
 			       "{\"results\":[{\"name\":\"bad\\u0001name\\nx\","
 			       "\"result\":{\"status\":\"FAILED\",\"message\":\"");
-	for (i = 0; i < 1500; i++) /* 3000 bytes of U+00E9 */
+	for (i = 0; i < 2500; i++) /* 5000 bytes of U+00E9 */
 		len += (size_t)snprintf(page + len, cap - len, "\xc3\xa9");
 	snprintf(page + len, cap - len, "\"}}]}");
 	assert_int_equal(summary_init(&s, "p", "e", NULL), 0);
@@ -480,8 +480,8 @@ static void test_display_name_and_caveats(void **state)
 static void test_plaintext_of_pages(void **state)
 {
 	struct summary s;
-	struct page_ctx root = { "load_sales", 0 };
-	struct page_ctx child = { "load_sales" SEP "child_a", 1 };
+	struct page_ctx root = { "load_sales", 0, NULL };
+	struct page_ctx child = { "load_sales" SEP "child_a", 1, NULL };
 	char *text;
 
 	(void)state;
