@@ -45,6 +45,86 @@ struct render_fact {
  * number filled. */
 size_t render_facts(const struct summary *s, struct render_fact *f, size_t max);
 
-#define RENDER_MAX_CHILDREN_SHOWN 20 /* child pipelines listed in a message */
+#define RENDER_MAX_CHILDREN_SHOWN 20 /* child pipelines listed in plain text */
+
+/* ---- the view: what a chat message says (view.c) ---- */
+
+enum view_kind { VIEW_FAILED, VIEW_CANCELLED, VIEW_SUCCESS, VIEW_OTHER };
+
+#define VIEW_MAX_ERRORS 3        /* distinct errors shown in full */
+#define VIEW_MAX_CHILDREN 8      /* failed child pipelines listed */
+#define VIEW_KEY_CHARS 120       /* the error's line in the triage line */
+#define VIEW_EXCERPT_LINES 8     /* an error as shown: lines ... */
+#define VIEW_EXCERPT_CHARS 500   /* ... and characters */
+
+/* One distinct error, as shown. */
+struct view_error {
+	char *where;      /* "stage_orders › Load orders raw": the step's path without
+			   * the root pipeline and repeated folders; for several
+			   * steps "… › Replicate table 12 … 311" */
+	char *steps;      /* "300 steps failed with the same error"; NULL for one */
+	char *excerpt;    /* the error cut by lines ("" when none) */
+	const char *full; /* the whole error as kept (borrowed from the summary) */
+	int cut;          /* excerpt is shorter than full */
+	enum run_status status;
+	uint64_t count;
+	char *link; /* the failing child pipeline's own run; NULL for the root run */
+};
+
+/* A message, decided once for all targets. Raw text: renderers escape. */
+struct view {
+	enum view_kind kind;
+	const char *emoji; /* the one status emoji of the message */
+	char *headline;    /* triage line: "❌ prod · load_dwh failed at stage_orders ›
+			    * Load orders raw: <first line of the error> · 14m" */
+	char *context;     /* "Finance DWH · Scheduled (nightly_dwh)" (untrusted) */
+	int64_t started_ms, finished_ms; /* -1 unknown */
+	char duration[32];               /* "14m", "" unknown */
+	char run_id[16];                 /* first 8 characters of the execution id */
+	char *follow;                    /* follow-up note, NULL when not one */
+	struct view_error errors[VIEW_MAX_ERRORS];
+	size_t n_errors;
+	uint64_t problem_steps; /* steps that failed (runs of child pipelines not
+				 * counted when a real error is known) */
+	uint64_t more_steps;  /* problem steps whose error is not shown */
+	uint64_t more_errors; /* distinct errors not shown (at least) */
+	const struct child_run *children[VIEW_MAX_CHILDREN]; /* failed, off the error's path */
+	size_t n_children;
+	uint64_t children_more;    /* failed children not listed */
+	uint64_t children_on_path; /* failed children named by the error's path */
+	uint64_t children_ok;      /* children that succeeded */
+	uint64_t children_other;   /* skipped, running, ... */
+	const char *message;       /* run-level message when no step error explains it */
+	char *link;                /* main button: the failing child's run, else the run */
+	char *root_link;           /* second button (the run) when link is a child's */
+	int mention;               /* add the configured mention (failures only) */
+};
+
+/* Builds the view of s. Returns 0 or ERR_NOMEM (v is then empty). */
+int view_build(const struct summary *s, struct view *v);
+void view_free(struct view *v);
+
+/* Pieces, exported for the renderers and the tests. Each returns a new
+ * string (caller frees) or NULL on ERR_NOMEM. */
+
+/* A step path as the reader needs it: with drop_root, the root pipeline
+ * left out (unless the path is only the step); a pipeline's folder left
+ * out when the pipeline before it is in the same folder. */
+char *render_where(const char *path, int drop_root);
+/* The first non-blank line of an error (joined with the next one when it
+ * ends in ':'), cut to max code points with "…". */
+char *render_key_line(const char *msg, size_t max);
+/* An error cut to max_lines lines and about max_chars code points: the
+ * opening line, then lines carrying the database's words or a position,
+ * then the rest in order; left-out runs become "⋯ N lines". Whitespace
+ * is kept. *cut is set when anything was left out. */
+char *render_excerpt(const char *msg, size_t max_lines, size_t max_chars, int *cut);
+/* The run link of s with execution_id in place of the run's own id; NULL
+ * when s has no link (or on ERR_NOMEM). */
+char *render_run_link(const struct summary *s, const char *execution_id);
+/* "45s", "14m", "2h 05m"; "" for a negative duration. */
+void render_compact_duration(int64_t ms, char *out, size_t outlen);
+/* "02:14" or, with_date, "2026-11-30 02:14" in UTC; "?" when negative. */
+void render_clock(int64_t ms, int with_date, char *out, size_t outlen);
 
 #endif

@@ -34,12 +34,11 @@
 #define SLACK_TEXT_BUDGET 10000
 
 #define ELLIPSIS "\xe2\x80\xa6"
+#define DOT " \xc2\xb7 "       /* " · " */
 #define PATH_CHARS 300     /* a step path as shown */
-#define MESSAGE_CHARS 1200 /* an error message as shown */
-#define FACT_CHARS 300     /* a fact value as shown */
+#define MESSAGE_CHARS 1200 /* an excerpt as shown (VIEW_EXCERPT_CHARS plus gap lines) */
 #define CHILD_CHARS 120    /* a child pipeline name as shown */
-#define FALLBACK_CHARS 3000
-#define MORE_RESERVE 64 /* text reserved for the "+N more" line */
+#define FALLBACK_CHARS 600
 
 enum esc_mode {
 	ESC_ENTITY, /* top-level text: & < > to entities */
@@ -277,53 +276,31 @@ static void add(struct blocks *bl, cJSON *b)
 	cJSON_AddItemToArray(bl->arr, b);
 }
 
-/* Escapes raw for a literal container, capped, and wraps it in
- * prefix/suffix (our own text). Caller frees; NULL on ERR_NOMEM. */
-static char *wrap_esc(const char *prefix, const char *raw, size_t max, const char *suffix)
+/* A plain_text context line of raw text. */
+static void add_note(struct blocks *bl, const char *raw)
 {
-	char *e = esc(raw, max, ESC_PLAIN), *out;
-
-	if (e == NULL)
-		return NULL;
-	out = text_concat3(prefix, e, suffix);
-	free(e);
-	return out;
-}
-
-/* A caveat (incomplete, degraded) as a plain_text context line. */
-static void add_caveat(struct blocks *bl, const char *raw)
-{
-	char *t = wrap_esc("\xe2\x9a\xa0\xef\xb8\x8f ", raw, 500, "");
+	char *t = esc(raw, 500, ESC_PLAIN);
 
 	add(bl, t ? context(t) : NULL);
 	free(t);
 }
 
-static void add_header(struct blocks *bl, const struct summary *s)
+/* The header: the triage line, cut to what a header holds. */
+static void add_header(struct blocks *bl, const struct view *v)
 {
-	char *title = render_title(s), *full = NULL, *h = NULL;
+	char *h = esc(v->headline, SLACK_MAX_HEADER, ESC_PLAIN);
 
-	if (s->is_test)
-		add(bl, block_with("section", "text",
-				   mrkdwn("*\xf0\x9f\xa7\xaa TEST MESSAGE \xe2\x80\x94 sent by "
-					  "dpc-notify send-test*")));
-	if (title != NULL)
-		full = text_concat3(render_status_emoji(s->status), " ", title);
-	if (full != NULL)
-		h = esc(full, SLACK_MAX_HEADER, ESC_PLAIN);
 	add(bl, h ? block_with("header", "text", plain(h)) : NULL);
-	free(title);
-	free(full);
 	free(h);
 }
 
 /* The mention is trusted Slack markup from the config: not escaped, and no
  * verbatim flag so that <!subteam^…> and <@U…> are parsed. */
-static void add_mention(struct blocks *bl, const struct summary *s, const struct render_opts *o)
+static void add_mention(struct blocks *bl, const struct view *v, const struct render_opts *o)
 {
 	cJSON *t;
 
-	if (o == NULL || o->mention == NULL || *o->mention == '\0' || !status_is_problem(s->status))
+	if (o == NULL || o->mention == NULL || *o->mention == '\0' || !v->mention)
 		return;
 	t = cJSON_CreateObject();
 	if (t != NULL && (!cJSON_AddStringToObject(t, "type", "mrkdwn") ||
@@ -334,81 +311,99 @@ static void add_mention(struct blocks *bl, const struct summary *s, const struct
 	add(bl, block_with("section", "text", t));
 }
 
-/* The facts as plain_text section fields, "Label\nvalue" each: the label
- * cannot be bold there, but a value can never format. */
-static void add_facts(struct blocks *bl, const struct summary *s)
+/* Adds element e (taken) to the array els; NULL e or els marks oom. */
+static void add_el(struct blocks *bl, cJSON *els, cJSON *e)
 {
-	struct render_fact f[RENDER_MAX_FACTS];
-	size_t n = render_facts(s, f, RENDER_MAX_FACTS), i;
-	cJSON *fields = cJSON_CreateArray(), *t;
-	char *v, *label;
-
-	for (i = 0; fields != NULL && i < n; i++) {
-		label = text_concat3(f[i].title, "\n", NULL);
-		v = label ? wrap_esc(label, f[i].value, FACT_CHARS, "") : NULL;
-		t = v ? plain(v) : NULL;
-		free(label);
-		free(v);
-		if (t == NULL) {
-			cJSON_Delete(fields);
-			fields = NULL;
-			break;
-		}
-		cJSON_AddItemToArray(fields, t);
+	if (els == NULL || e == NULL) {
+		cJSON_Delete(e);
+		bl->oom = 1;
+		return;
 	}
-	add(bl, block_with("section", "fields", fields));
+	cJSON_AddItemToArray(els, e);
 }
 
-/* The execution message as a rich_text block, like a failed step's. */
-static void add_message(struct blocks *bl, const struct summary *s)
+/* The context line: who ran it (plain_text, untrusted), when, in the
+ * reader's own time zone (Slack's <!date> tokens, our digits only, in
+ * mrkdwn), how long, and the run's short id. */
+static void add_context(struct blocks *bl, const struct summary *s, const struct view *v)
 {
-	char *msg = esc(s->message, MESSAGE_CHARS, ESC_PLAIN);
+	cJSON *els = cJSON_CreateArray();
+	char when[320], a[32], z[32], tail[96], *ctx;
 
-	add(bl, msg ? rich_block("Message", NULL, msg) : NULL);
-	free(msg);
+	if (s->is_test)
+		add_el(bl, els, plain("Test message sent by dpc-notify send-test"));
+	if (*v->context) {
+		ctx = esc(v->context, 300, ESC_PLAIN);
+		add_el(bl, els, ctx ? plain(ctx) : NULL);
+		free(ctx);
+	}
+	if (v->started_ms >= 0) {
+		render_clock(v->started_ms, 1, a, sizeof(a));
+		if (v->finished_ms >= v->started_ms) {
+			render_clock(v->finished_ms, 0, z, sizeof(z));
+			snprintf(when, sizeof(when),
+				 "<!date^%lld^{date_short_pretty} {time}|%s>\xe2\x80\x93"
+				 "<!date^%lld^{time}|%s UTC>",
+				 (long long)(v->started_ms / 1000), a,
+				 (long long)(v->finished_ms / 1000), z);
+		} else {
+			snprintf(when, sizeof(when),
+				 "started <!date^%lld^{date_short_pretty} {time}|%s UTC>",
+				 (long long)(v->started_ms / 1000), a);
+		}
+		add_el(bl, els, mrkdwn(when));
+	}
+	snprintf(tail, sizeof(tail), "%s%s%s%s", v->duration, *v->duration && *v->run_id ? DOT : "",
+		 *v->run_id ? "run " : "", v->run_id);
+	if (*tail) {
+		ctx = esc(tail, 100, ESC_PLAIN);
+		add_el(bl, els, ctx ? plain(ctx) : NULL);
+		free(ctx);
+	}
+	if (cJSON_GetArraySize(els) == 0) {
+		cJSON_Delete(els);
+		return;
+	}
+	add(bl, block_with("context", "elements", els));
 }
 
-static void add_head(struct blocks *bl, const struct summary *s, const struct render_opts *o)
+/* The notes a reader needs before the details: this completes an earlier
+ * notice; the details are missing (why, in plain words); the summary is
+ * incomplete. */
+static void add_notes(struct blocks *bl, const struct summary *s, const struct view *v)
 {
-	char line[256];
-
-	add_header(bl, s);
-	add_mention(bl, s, o);
-	if (s->incomplete)
-		add_caveat(bl, s->incomplete);
+	if (v->follow)
+		add_note(bl, v->follow);
 	if (s->degraded)
-		add_caveat(bl, s->degraded);
-	add_facts(bl, s);
-	if (*s->message)
-		add_message(bl, s);
-	render_counts_line(s, line, sizeof(line));
-	if (line[0] != '\0')
-		add(bl, context(line));
+		add_note(bl, s->degraded);
+	if (s->incomplete)
+		add_note(bl, s->incomplete);
 }
 
-/* One failed step as a rich_text block: "❌ " then the path in bold, then
- * " · FAILED · 3m 05s" (duration left out when unknown), then the message
- * preformatted. mrkdwn cannot bold a path holding '_' or '*' (it has no
- * escapes), while rich_text styles are structural and its text is literal,
- * so any name shows exactly as typed. */
-static cJSON *step_block(const struct failed_step *f)
+/* One distinct error: where (bold), how many steps had it, then the
+ * excerpt preformatted, which keeps its lines and indentation. mrkdwn
+ * cannot bold a path holding '_' or '*' (it has no escapes), while
+ * rich_text styles are structural and its text is literal. */
+static cJSON *error_block(const struct view_error *e)
 {
-	char tail[128], dur[32], *path = esc(*f->path ? f->path : "?", PATH_CHARS, ESC_PLAIN);
-	char *msg = esc(f->message, MESSAGE_CHARS, ESC_PLAIN), *status = NULL;
+	char *where = esc(*e->where ? e->where : "?", PATH_CHARS, ESC_PLAIN);
+	char *steps = e->steps ? esc(e->steps, 300, ESC_PLAIN) : NULL;
+	char *msg = esc(e->excerpt, MESSAGE_CHARS, ESC_PLAIN), *tail = NULL;
 	cJSON *b = cJSON_CreateObject(), *parts = NULL, *els;
 	int rc = -1;
 
-	status = esc(render_status_word(f->status, f->status_text), 40, ESC_PLAIN);
 	if (b != NULL && cJSON_AddStringToObject(b, "type", "rich_text"))
 		parts = cJSON_AddArrayToObject(b, "elements");
-	if (parts == NULL || path == NULL || msg == NULL || status == NULL)
+	if (parts == NULL || where == NULL || msg == NULL || (e->steps && steps == NULL))
 		goto out;
-	text_duration(f->duration_ms, dur, sizeof(dur));
-	snprintf(tail, sizeof(tail), " \xc2\xb7 %s%s%s", status,
-		 f->duration_ms >= 0 ? " \xc2\xb7 " : "", f->duration_ms >= 0 ? dur : "");
+	if (steps != NULL)
+		tail = text_concat3("\n", where, NULL);
+	else if (e->status == ST_CANCELLED)
+		tail = strdup(DOT "cancelled");
+	else
+		tail = strdup("");
 	els = rt_part(parts, "rich_text_section");
-	if (rt_add(els, render_status_emoji(f->status), 0) || rt_add(els, " ", 0) ||
-	    rt_add(els, path, 1) || rt_add(els, tail, 0))
+	if (tail == NULL || rt_add(els, steps ? steps : where, 1) || (*tail && rt_add(els, tail, 0)))
 		goto out;
 	if (*msg && rt_add(rt_part(parts, "rich_text_preformatted"), msg, 0))
 		goto out;
@@ -418,151 +413,155 @@ out:
 		cJSON_Delete(b);
 		b = NULL;
 	}
-	free(path);
+	free(where);
+	free(steps);
 	free(msg);
-	free(status);
+	free(tail);
 	return b;
 }
 
-/* The child list as a titled rich_text block: one "• name — STATUS" line
- * each, literal like the steps. */
-static void add_children(struct blocks *bl, const struct summary *s)
+static void add_errors(struct blocks *bl, const struct view *v)
 {
-	size_t i, shown = s->n_children < RENDER_MAX_CHILDREN_SHOWN ? s->n_children
-								    : RENDER_MAX_CHILDREN_SHOWN;
-	uint64_t more = s->n_children - shown + s->children_more;
-	char buf[16384], *name;
-	size_t len = 0;
+	char line[160];
+	size_t i;
 
-	if (shown == 0 && more == 0)
+	for (i = 0; i < v->n_errors; i++)
+		add(bl, error_block(&v->errors[i]));
+	if (v->more_steps == 0)
 		return;
+	snprintf(line, sizeof(line), "+%llu more problem step%s with %llu other error%s",
+		 (unsigned long long)v->more_steps, v->more_steps == 1 ? "" : "s",
+		 (unsigned long long)v->more_errors, v->more_errors == 1 ? "" : "s");
+	add(bl, context(line));
+}
+
+/* The run-level message, when no step error explains the run. */
+static void add_message(struct blocks *bl, const struct view *v)
+{
+	int cut;
+	char *ex = v->message ? render_excerpt(v->message, VIEW_EXCERPT_LINES, VIEW_EXCERPT_CHARS,
+					       &cut)
+			      : NULL;
+	char *msg = ex ? esc(ex, MESSAGE_CHARS, ESC_PLAIN) : NULL;
+
+	if (v->message == NULL)
+		return;
+	add(bl, msg ? rich_block("Message", NULL, msg) : NULL);
+	free(ex);
+	free(msg);
+}
+
+/* Failed child pipelines the error's path does not name, one per line,
+ * then one line counting the rest: "6 others succeeded". */
+static void add_children(struct blocks *bl, const struct view *v)
+{
+	char buf[4096], line[200], *name;
+	size_t i, len = 0;
+	const char *sep = "";
+
 	buf[0] = '\0';
-	for (i = 0; i < shown; i++) {
-		name = esc(*s->children[i].name ? s->children[i].name : "?", CHILD_CHARS,
+	for (i = 0; i < v->n_children; i++) {
+		name = esc(*v->children[i]->name ? v->children[i]->name : "?", CHILD_CHARS,
 			   ESC_PLAIN);
 		if (name == NULL) {
 			bl->oom = 1;
 			return;
 		}
-		/* 20 lines of at most ~130 units (~400 bytes) fit buf. */
-		len += (size_t)snprintf(buf + len, sizeof(buf) - len,
-					"\n\xe2\x80\xa2 %s \xe2\x80\x94 %s", name,
-					render_status_word(s->children[i].status, NULL));
+		/* 8 lines of at most ~130 units (~400 bytes) fit buf. */
+		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "\n\xe2\x80\xa2 %s \xe2\x80\x94 %s",
+					name, render_status_word(v->children[i]->status, NULL));
 		free(name);
 	}
-	if (more)
-		snprintf(buf + len, sizeof(buf) - len, "\n+%llu more child pipelines",
-			 (unsigned long long)more);
-	add(bl, rich_block("Child pipelines", buf, NULL));
+	if (v->children_more)
+		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "\n+%llu more",
+					(unsigned long long)v->children_more);
+	if (v->n_children || v->children_more)
+		add(bl, rich_block("Other failed child pipelines", buf, NULL));
+	line[0] = '\0';
+	len = 0;
+	if (v->children_ok) {
+		len += (size_t)snprintf(line, sizeof(line), "%llu %schild pipeline%s succeeded",
+					(unsigned long long)v->children_ok,
+					v->children_on_path || v->n_children ? "other " : "",
+					v->children_ok == 1 ? "" : "s");
+		sep = ", ";
+	}
+	if (v->children_other)
+		snprintf(line + len, sizeof(line) - len, "%s%llu %sdid not run to the end", sep,
+			 (unsigned long long)v->children_other, *sep ? "" : "child pipelines ");
+	if (line[0])
+		add(bl, context(line));
 }
 
-static void add_button(struct blocks *bl, const struct summary *s)
+/* Up to two buttons: the failing child's own run first when there is one,
+ * then the run itself. */
+static void add_buttons(struct blocks *bl, const struct view *v)
 {
-	cJSON *btn, *els;
+	const char *urls[2] = { v->link, v->root_link };
+	const char *names[2] = { v->root_link ? "Open failed child run" : "Open run in Matillion",
+				 "Open whole run" };
+	cJSON *els, *btn;
+	size_t i;
 
-	if (s->link == NULL || *s->execution_id == '\0' || strlen(s->link) > 3000)
+	if (v->link == NULL || strlen(v->link) > 3000)
 		return;
-	btn = block_with("button", "text", plain("Open run in Matillion"));
 	els = cJSON_CreateArray();
-	if (btn == NULL || els == NULL || !cJSON_AddStringToObject(btn, "url", s->link)) {
-		cJSON_Delete(btn);
-		cJSON_Delete(els);
-		bl->oom = 1;
-		return;
+	for (i = 0; i < 2 && els != NULL; i++) {
+		if (urls[i] == NULL || strlen(urls[i]) > 3000)
+			continue;
+		btn = block_with("button", "text", plain(names[i]));
+		if (btn == NULL || !cJSON_AddStringToObject(btn, "url", urls[i])) {
+			cJSON_Delete(btn);
+			bl->oom = 1;
+			break;
+		}
+		cJSON_AddItemToArray(els, btn);
 	}
-	cJSON_AddItemToArray(els, btn);
 	add(bl, block_with("actions", "elements", els));
 }
 
-/* Adds failed steps while they fit next to the tail, then the "+N more". */
-static void add_steps(struct blocks *bl, const struct summary *s, const struct blocks *tail)
-{
-	uint64_t omitted;
-	size_t i, w;
-	char line[80];
-	cJSON *b;
-
-	for (i = 0; i < s->n_failed; i++) {
-		b = step_block(&s->failed[i]);
-		if (b == NULL) {
-			bl->oom = 1;
-			return;
-		}
-		w = block_text(b);
-		if (bl->n + 1 + tail->n + 1 > SLACK_MAX_BLOCKS ||
-		    bl->text + w + tail->text + MORE_RESERVE > SLACK_TEXT_BUDGET) {
-			cJSON_Delete(b);
-			break;
-		}
-		add(bl, b);
-	}
-	omitted = (uint64_t)(s->n_failed - i) + s->failed_more;
-	if (omitted == 0)
-		return;
-	snprintf(line, sizeof(line), "+%llu more failed steps", (unsigned long long)omitted);
-	add(bl, context(line));
-}
-
-/* Notification text (what push notifications show): a test marker for
- * send-test, title, counts and the first failure, with & < > as entities.
- * It is sent with "mrkdwn": false (see slack_render), so it never formats. */
-static char *fallback(const struct summary *s)
-{
-	char *title = render_title(s), *raw = NULL, *out = NULL;
-	char counts[256];
-	const struct failed_step *f = s->n_failed ? &s->failed[0] : NULL;
-	size_t len;
-
-	if (title == NULL)
-		return NULL;
-	render_counts_line(s, counts, sizeof(counts));
-	len = strlen(title) + strlen(counts) + (f ? strlen(f->path) + strlen(f->message) : 0) + 96;
-	raw = malloc(len);
-	if (raw != NULL) {
-		snprintf(raw, len, "%s%s %s. %s%s%s%s%s",
-			 s->is_test ? "\xf0\x9f\xa7\xaa TEST MESSAGE \xe2\x80\x94 " : "",
-			 render_status_emoji(s->status), title, counts,
-			 f ? ". First failure: " : "", f ? f->path : "", f ? ": " : "",
-			 f ? f->message : "");
-		out = esc(raw, FALLBACK_CHARS, ESC_ENTITY);
-	}
-	free(title);
-	free(raw);
-	return out;
-}
-
-/* Incoming webhook body: Block Kit blocks plus the fallback "text", within
- * the limits above; overflow becomes "+N more failed steps". o->mention is
- * added only when the run is a problem. Caller frees; NULL on ERR_NOMEM. */
+/* Incoming webhook body: the triage line as notification "text" (sent with
+ * "mrkdwn": false, & < > as entities, so it never formats or links) and
+ * as the header; then the context line, notes, the errors, child
+ * pipelines and buttons. o->mention is added for failures only. Every
+ * part is bounded (VIEW_MAX_*), so the whole stays far inside Slack's
+ * block and text limits; the totals are still checked. Caller frees;
+ * NULL on ERR_NOMEM. */
 static char *slack_render(const struct summary *s, const struct render_opts *o)
 {
-	struct blocks head = { cJSON_CreateArray(), 0, 0, 0 };
-	struct blocks tail = { cJSON_CreateArray(), 0, 0, 0 };
-	cJSON *root = cJSON_CreateObject(), *b;
-	char *text = fallback(s), *out = NULL;
+	struct blocks bl = { cJSON_CreateArray(), 0, 0, 0 };
+	cJSON *root = cJSON_CreateObject();
+	char *text = NULL, *out = NULL;
+	struct view v;
 
-	if (!root || !head.arr || !tail.arr || !text)
-		goto out;
-	add_head(&head, s, o);
-	add_children(&tail, s);
-	add_button(&tail, s);
-	add_steps(&head, s, &tail);
-	if (head.oom || tail.oom)
-		goto out;
-	while (cJSON_GetArraySize(tail.arr) > 0) {
-		b = cJSON_DetachItemFromArray(tail.arr, 0);
-		cJSON_AddItemToArray(head.arr, b);
+	if (view_build(s, &v) != 0) {
+		cJSON_Delete(root);
+		cJSON_Delete(bl.arr);
+		return NULL;
 	}
+	text = esc(v.headline, FALLBACK_CHARS, ESC_ENTITY);
+	if (!root || !bl.arr || !text)
+		goto out;
+	add_header(&bl, &v);
+	add_mention(&bl, &v, o);
+	add_context(&bl, s, &v);
+	add_notes(&bl, s, &v);
+	add_errors(&bl, &v);
+	add_message(&bl, &v);
+	add_children(&bl, &v);
+	add_buttons(&bl, &v);
+	if (bl.oom || bl.n > SLACK_MAX_BLOCKS || bl.text > SLACK_TEXT_BUDGET)
+		goto out;
 	cJSON_AddStringToObject(root, "text", text);
 	cJSON_AddFalseToObject(root, "mrkdwn");
-	cJSON_AddItemToObject(root, "blocks", head.arr);
-	head.arr = NULL;
+	cJSON_AddItemToObject(root, "blocks", bl.arr);
+	bl.arr = NULL;
 	out = cJSON_PrintUnformatted(root);
 out:
 	cJSON_Delete(root);
-	cJSON_Delete(head.arr);
-	cJSON_Delete(tail.arr);
+	cJSON_Delete(bl.arr);
 	free(text);
+	view_free(&v);
 	return out;
 }
 

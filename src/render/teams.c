@@ -128,44 +128,61 @@ static void set_true(cJSON *b, const char *key)
 		cJSON_AddTrueToObject(b, key);
 }
 
-static const char *status_color(enum run_status st)
+/* Text colours: the status is carried by the one emoji, and text keeps
+ * the theme's default colour, which meets WCAG AA contrast in Teams'
+ * light and dark themes (the named accent colours do not all do so). */
+
+/* Leading spaces of each line become no-break spaces, so an excerpt keeps
+ * its indentation where Teams collapses blanks. Caller frees; NULL on
+ * ERR_NOMEM. */
+static char *keep_indent(const char *t)
 {
-	if (status_is_problem(st))
-		return "Attention";
-	return st == ST_SUCCESS ? "Good" : "Default";
+	size_t n = strlen(t), i, o = 0;
+	char *out = malloc(n * 2 + 1);
+	int lead = 1;
+
+	if (out == NULL)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		if (lead && t[i] == ' ') {
+			out[o++] = '\xc2';
+			out[o++] = '\xa0';
+			continue;
+		}
+		lead = t[i] == '\n';
+		out[o++] = t[i];
+	}
+	out[o] = '\0';
+	return out;
 }
 
-static void add_title(struct card *c, const struct summary *s)
+/* plain() then keep_indent(): an error text for a monospace TextRun. */
+static char *code(const char *raw, size_t max)
 {
-	char *title = render_title(s), *p = title ? plain(title, TITLE_CHARS) : NULL;
-	cJSON *r;
+	char *p = plain(raw, max), *k = p ? keep_indent(p) : NULL;
 
-	if (s->is_test) {
-		r = text_block(c, c->body,
-			       "\xf0\x9f\xa7\xaa TEST MESSAGE \xe2\x80\x94 sent by "
-			       "dpc-notify send-test");
-		set(r, "weight", "Bolder");
-		set(r, "color", "Warning");
-	}
-	r = text_run_own(c, rich(c, c->body),
-			 p ? text_concat3(render_status_emoji(s->status), " ", p) : NULL);
+	free(p);
+	return k;
+}
+
+static void add_title(struct card *c, const struct view *v)
+{
+	cJSON *r = text_run_own(c, rich(c, c->body), plain(v->headline, TITLE_CHARS));
+
 	set(r, "size", "Large");
 	set(r, "weight", "Bolder");
-	set(r, "color", status_color(s->status));
-	free(title);
-	free(p);
 }
 
 /* The mention from the config (a UPN): "<at>UPN</at>" in a TextBlock, the
  * only place Teams resolves it, plus the msteams entity that makes it a
  * real mention. */
-static void add_mention(struct card *c, cJSON *msteams, const struct summary *s,
+static void add_mention(struct card *c, cJSON *msteams, const struct view *v,
 			const struct render_opts *o)
 {
 	char *tag;
 	cJSON *ents, *ent, *who;
 
-	if (o == NULL || o->mention == NULL || *o->mention == '\0' || !status_is_problem(s->status))
+	if (o == NULL || o->mention == NULL || *o->mention == '\0' || !v->mention)
 		return;
 	tag = text_concat3("<at>", o->mention, "</at>");
 	ents = cJSON_AddArrayToObject(msteams, "entities");
@@ -188,212 +205,232 @@ static void add_mention(struct card *c, cJSON *msteams, const struct summary *s,
 	free(tag);
 }
 
-/* 1 when a fact value may sit in a FactSet (Markdown) as is: letters,
- * digits, space, '-', ':' and '.', starting with a letter or digit and
- * without ". " (so no list marker, emphasis, link or tag can form). Times,
- * durations, status words and UUIDs pass; names mostly do not. */
-static int fact_is_plain(const char *v)
+/* The context line: who ran it (untrusted, a TextRun), when in UTC with
+ * the zone named, how long, the run's short id. Teams documents no
+ * DATE()/TIME() support in cards, so the times are written out. */
+static void add_context(struct card *c, const struct summary *s, const struct view *v)
 {
+	char a[32], z[32], line[160];
+	cJSON *rb = rich(c, c->body);
+	size_t n = 0;
+
+	set(rb, "spacing", "Small");
+	if (s->is_test)
+		text_run(c, rb, "Test message sent by dpc-notify send-test" DOT);
+	if (*v->context) {
+		text_run_own(c, rb, plain(v->context, FACT_CHARS));
+		text_run(c, rb, DOT);
+	}
+	line[0] = '\0';
+	if (v->started_ms >= 0) {
+		render_clock(v->started_ms, 1, a, sizeof(a));
+		render_clock(v->finished_ms, 0, z, sizeof(z));
+		n = (size_t)snprintf(line, sizeof(line), v->finished_ms >= v->started_ms
+							 ? "%s\xe2\x80\x93%s UTC" DOT
+							 : "started %s UTC" DOT,
+				     a, z);
+	}
+	if (*v->duration)
+		n += (size_t)snprintf(line + n, sizeof(line) - n, "%s" DOT, v->duration);
+	if (*v->run_id)
+		snprintf(line + n, sizeof(line) - n, "run %s", v->run_id);
+	else if (n >= strlen(DOT))
+		line[n - strlen(DOT)] = '\0';
+	text_run_own(c, rb, plain(line, sizeof(line)));
+}
+
+/* Notes before the details: completes an earlier notice; details missing
+ * (why, in plain words); incomplete. Italic, default colour. */
+static void add_notes(struct card *c, const struct summary *s, const struct view *v)
+{
+	const char *why[] = { v->follow, s->degraded, s->incomplete };
 	size_t i;
 
-	if (!((*v >= 'A' && *v <= 'Z') || (*v >= 'a' && *v <= 'z') || (*v >= '0' && *v <= '9')))
-		return 0;
-	for (i = 0; v[i] != '\0'; i++) {
-		if (strchr(" -:.", v[i]) == NULL && !(v[i] >= 'A' && v[i] <= 'Z') &&
-		    !(v[i] >= 'a' && v[i] <= 'z') && !(v[i] >= '0' && v[i] <= '9'))
-			return 0;
-		if (v[i] == '.' && v[i + 1] == ' ')
-			return 0;
-	}
-	return 1;
+	for (i = 0; i < 3; i++)
+		if (why[i] != NULL)
+			set_true(text_run_own(c, rich(c, c->body), plain(why[i], CAVEAT_CHARS)),
+				 "italic");
 }
 
-/* Facts that name things people type (so always shown as literal text,
- * even when their value happens to pass fact_is_plain()). */
-static int fact_is_name(const char *title)
-{
-	return strcmp(title, "Project") == 0 || strcmp(title, "Environment") == 0;
-}
-
-/* The untrusted facts as one RichTextBlock line under the title:
- * "Project Sales · Environment prod", labels subtle, values bold. */
-static void add_name_facts(struct card *c, const struct render_fact *f, size_t n)
-{
-	cJSON *rb = NULL;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		if (!fact_is_name(f[i].title) && fact_is_plain(f[i].value))
-			continue;
-		if (rb == NULL)
-			rb = rich(c, c->body);
-		else
-			set_true(text_run(c, rb, DOT), "isSubtle");
-		set_true(text_run_own(c, rb, text_concat3(f[i].title, " ", "")), "isSubtle");
-		set(text_run_own(c, rb, plain(f[i].value, FACT_CHARS)), "weight", "Bolder");
-	}
-}
-
-static void add_fact(struct card *c, cJSON *facts, const char *title, const char *value)
-{
-	cJSON *f = cJSON_CreateObject();
-
-	if (facts == NULL || f == NULL || !cJSON_AddStringToObject(f, "title", title) ||
-	    !cJSON_AddStringToObject(f, "value", value)) {
-		cJSON_Delete(f);
-		c->oom = 1;
-		return;
-	}
-	cJSON_AddItemToArray(facts, f);
-}
-
-/* The trusted facts (status, trigger, times, ids that pass
- * fact_is_plain()) as a FactSet; none, no FactSet. */
-static void add_plain_facts(struct card *c, const struct render_fact *f, size_t n)
-{
-	cJSON *fs = NULL, *facts = NULL;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		if (fact_is_name(f[i].title) || !fact_is_plain(f[i].value))
-			continue;
-		if (fs == NULL) {
-			fs = element(c, c->body, "FactSet");
-			facts = fs ? cJSON_AddArrayToObject(fs, "facts") : NULL;
-		}
-		add_fact(c, facts, f[i].title, f[i].value);
-	}
-}
-
-static void add_facts(struct card *c, const struct summary *s)
-{
-	struct render_fact f[RENDER_MAX_FACTS];
-	size_t n = render_facts(s, f, RENDER_MAX_FACTS);
-	char line[256];
-
-	add_name_facts(c, f, n);
-	add_plain_facts(c, f, n);
-	if (*s->message) {
-		set(text_block(c, c->body, "Message"), "weight", "Bolder");
-		set(text_run_own(c, rich(c, c->body), plain(s->message, MESSAGE_CHARS)), "fontType",
-		    "Monospace");
-	}
-	render_counts_line(s, line, sizeof(line));
-	if (line[0] != '\0')
-		set_true(text_block(c, c->body, line), "isSubtle");
-}
-
-static void add_caveats(struct card *c, const struct summary *s)
-{
-	const char *why[] = { s->incomplete, s->degraded };
-	size_t i;
-	char *p;
-
-	for (i = 0; i < 2; i++) {
-		if (why[i] == NULL)
-			continue;
-		p = plain(why[i], CAVEAT_CHARS);
-		set(text_run_own(c, rich(c, c->body),
-				 p ? text_concat3("\xe2\x9a\xa0\xef\xb8\x8f ", p, "") : NULL),
-		    "color", "Warning");
-		free(p);
-	}
-}
-
-/* One failed step as a Container: the bold path, status and duration (left
- * out when unknown) as TextRuns, then the message in a monospace TextRun.
- * Caller owns the result; NULL on ERR_NOMEM. */
-static cJSON *step_container(const struct failed_step *f)
+/* One distinct error as a Container: what (bold: where, or "300 steps
+ * failed with the same error" then where), then the excerpt in a
+ * monospace TextRun. Caller owns the result; NULL on ERR_NOMEM. */
+static cJSON *error_container(const struct view_error *e)
 {
 	struct card c = { NULL, 0 };
-	char dur[32], *status = plain(render_status_word(f->status, f->status_text), 40);
 	cJSON *box = cJSON_CreateObject(), *items = NULL, *rb;
 
 	if (box != NULL && cJSON_AddStringToObject(box, "type", "Container") &&
 	    cJSON_AddTrueToObject(box, "separator"))
 		items = cJSON_AddArrayToObject(box, "items");
-	if (items == NULL || status == NULL)
+	if (items == NULL)
 		goto fail;
 	rb = rich(&c, items);
-	set(text_run_own(&c, rb, plain(f->path, PATH_CHARS)), "weight", "Bolder");
-	set(text_run_own(&c, rb, text_concat3(DOT, status, "")), "color", status_color(f->status));
-	if (f->duration_ms >= 0) {
-		text_duration(f->duration_ms, dur, sizeof(dur));
-		set_true(text_run_own(&c, rb, text_concat3(DOT, dur, "")), "isSubtle");
-	}
-	if (*f->message)
-		set(text_run_own(&c, rich(&c, items), plain(f->message, MESSAGE_CHARS)), "fontType",
+	set(text_run_own(&c, rb, plain(e->steps ? e->steps : e->where, PATH_CHARS)), "weight",
+	    "Bolder");
+	if (e->steps)
+		text_run_own(&c, rb, text_concat3("\n", e->where, ""));
+	else if (e->status == ST_CANCELLED)
+		text_run(&c, rb, DOT "cancelled");
+	if (*e->excerpt)
+		set(text_run_own(&c, rich(&c, items), code(e->excerpt, MESSAGE_CHARS)), "fontType",
 		    "Monospace");
 	if (c.oom)
 		goto fail;
-	free(status);
 	return box;
 fail:
 	cJSON_Delete(box);
-	free(status);
 	return NULL;
 }
 
-static void add_more(struct card *c, uint64_t omitted)
+static void add_errors(struct card *c, const struct view *v, size_t k)
 {
-	char line[80];
+	char line[160];
+	size_t i;
+	uint64_t steps = v->more_steps, errors = v->more_errors;
+	cJSON *box;
 
-	if (omitted == 0)
+	for (i = 0; i < v->n_errors && i < k && !c->oom; i++) {
+		box = error_container(&v->errors[i]);
+		if (box == NULL)
+			c->oom = 1;
+		else
+			cJSON_AddItemToArray(c->body, box);
+	}
+	/* Errors left out to fit the size limit are counted too. */
+	for (; i < v->n_errors; i++) {
+		steps += v->errors[i].count;
+		errors++;
+	}
+	if (steps == 0)
 		return;
-	snprintf(line, sizeof(line), "+%llu more failed steps", (unsigned long long)omitted);
-	set(text_block(c, c->body, line), "weight", "Bolder");
+	snprintf(line, sizeof(line), "+%llu more problem step%s with %llu other error%s",
+		 (unsigned long long)steps, steps == 1 ? "" : "s", (unsigned long long)errors,
+		 errors == 1 ? "" : "s");
+	text_block(c, c->body, line);
 }
 
-/* One line per child pipeline shown: "• name — FAILED", the name a TextRun. */
-static void add_children(struct card *c, const struct summary *s)
+/* The run-level message, when no step error explains the run. */
+static void add_message(struct card *c, const struct view *v)
 {
-	size_t i, shown = s->n_children < RENDER_MAX_CHILDREN_SHOWN ? s->n_children
-								    : RENDER_MAX_CHILDREN_SHOWN;
-	uint64_t more = s->n_children - shown + s->children_more;
-	const struct child_run *ch;
-	char line[80], *name;
+	int cut;
+	char *ex;
+
+	if (v->message == NULL)
+		return;
+	ex = render_excerpt(v->message, VIEW_EXCERPT_LINES, VIEW_EXCERPT_CHARS, &cut);
+	set(text_block(c, c->body, "Message"), "weight", "Bolder");
+	set(text_run_own(c, rich(c, c->body), ex ? code(ex, MESSAGE_CHARS) : NULL), "fontType",
+	    "Monospace");
+	free(ex);
+}
+
+/* Failed child pipelines the error's path does not name, one line each
+ * ("• name — FAILED", the name a TextRun), then the others counted. */
+static void add_children(struct card *c, const struct view *v)
+{
+	char line[200], *name;
+	size_t i, n = 0;
+	const char *sep = "";
 	cJSON *rb;
 
-	if (shown == 0 && more == 0)
-		return;
-	set(text_block(c, c->body, "Child pipelines"), "weight", "Bolder");
-	for (i = 0; i < shown; i++) {
-		ch = &s->children[i];
+	if (v->n_children || v->children_more)
+		set(text_block(c, c->body, "Other failed child pipelines"), "weight", "Bolder");
+	for (i = 0; i < v->n_children; i++) {
 		rb = rich(c, c->body);
 		set(rb, "spacing", "None");
-		name = plain(*ch->name ? ch->name : "?", CHILD_CHARS);
+		name = plain(*v->children[i]->name ? v->children[i]->name : "?", CHILD_CHARS);
 		text_run_own(c, rb, name ? text_concat3("\xe2\x80\xa2 ", name, "") : NULL);
 		text_run(c, rb, " \xe2\x80\x94 ");
-		set(text_run(c, rb, render_status_word(ch->status, NULL)), "color",
-		    status_color(ch->status));
+		text_run(c, rb, render_status_word(v->children[i]->status, NULL));
 		free(name);
 	}
-	if (more) {
-		snprintf(line, sizeof(line), "+%llu more child pipelines",
-			 (unsigned long long)more);
-		set(text_block(c, c->body, line), "spacing", "None");
+	line[0] = '\0';
+	if (v->children_more)
+		n = (size_t)snprintf(line, sizeof(line), "+%llu more failed" DOT,
+				     (unsigned long long)v->children_more);
+	if (v->children_ok) {
+		n += (size_t)snprintf(line + n, sizeof(line) - n, "%llu %schild pipeline%s succeeded",
+				      (unsigned long long)v->children_ok,
+				      v->children_on_path || v->n_children ? "other " : "",
+				      v->children_ok == 1 ? "" : "s");
+		sep = ", ";
 	}
+	if (v->children_other)
+		snprintf(line + n, sizeof(line) - n, "%s%llu %sdid not run to the end", sep,
+			 (unsigned long long)v->children_other, *sep ? "" : "child pipelines ");
+	if (line[0])
+		set(text_block(c, c->body, line), "spacing", "Small");
 }
 
-static void add_action(struct card *c, cJSON *content, const struct summary *s)
+static void add_open(struct card *c, cJSON *actions, const char *title, const char *url)
 {
-	cJSON *actions = cJSON_AddArrayToObject(content, "actions"), *a;
+	cJSON *a = cJSON_CreateObject();
 
-	if (actions == NULL) {
-		c->oom = 1;
-		return;
-	}
-	if (s->link == NULL || *s->execution_id == '\0')
-		return;
-	a = cJSON_CreateObject();
 	if (a == NULL || !cJSON_AddStringToObject(a, "type", "Action.OpenUrl") ||
-	    !cJSON_AddStringToObject(a, "title", "Open run in Matillion") ||
-	    !cJSON_AddStringToObject(a, "url", s->link)) {
+	    !cJSON_AddStringToObject(a, "title", title) || !cJSON_AddStringToObject(a, "url", url)) {
 		cJSON_Delete(a);
 		c->oom = 1;
 		return;
 	}
 	cJSON_AddItemToArray(actions, a);
+}
+
+/* "Show full error": the whole text of every error shown cut, behind an
+ * Action.ShowCard, so the message stays one phone screen. */
+static void add_full_errors(struct card *c, cJSON *actions, const struct view *v, size_t k)
+{
+	struct card sub = { NULL, 0 };
+	cJSON *a, *card;
+	size_t i;
+	int any = 0;
+
+	for (i = 0; i < v->n_errors && i < k; i++)
+		any |= v->errors[i].cut;
+	if (!any)
+		return;
+	a = cJSON_CreateObject();
+	card = cJSON_CreateObject();
+	if (a == NULL || card == NULL || !cJSON_AddStringToObject(a, "type", "Action.ShowCard") ||
+	    !cJSON_AddStringToObject(a, "title", "Show full error") ||
+	    !cJSON_AddStringToObject(card, "type", "AdaptiveCard") ||
+	    (sub.body = cJSON_AddArrayToObject(card, "body")) == NULL) {
+		cJSON_Delete(a);
+		cJSON_Delete(card);
+		c->oom = 1;
+		return;
+	}
+	for (i = 0; i < v->n_errors && i < k; i++) {
+		if (!v->errors[i].cut)
+			continue;
+		set(text_run_own(&sub, rich(&sub, sub.body), plain(v->errors[i].where, PATH_CHARS)),
+		    "weight", "Bolder");
+		set(text_run_own(&sub, rich(&sub, sub.body),
+				 code(v->errors[i].full, SUMMARY_MESSAGE_MAX)),
+		    "fontType", "Monospace");
+	}
+	cJSON_AddItemToObject(a, "card", card);
+	cJSON_AddItemToArray(actions, a);
+	if (sub.oom)
+		c->oom = 1;
+}
+
+static void add_actions(struct card *c, cJSON *content, const struct view *v, size_t k,
+			int full)
+{
+	cJSON *actions = cJSON_AddArrayToObject(content, "actions");
+
+	if (actions == NULL) {
+		c->oom = 1;
+		return;
+	}
+	if (v->link != NULL)
+		add_open(c, actions, v->root_link ? "Open failed child run" : "Open run in Matillion",
+			 v->link);
+	if (v->root_link != NULL)
+		add_open(c, actions, "Open whole run", v->root_link);
+	if (full)
+		add_full_errors(c, actions, v, k);
 }
 
 /* The envelope and card skeleton; sets *content and *msteams (borrowed
@@ -426,75 +463,50 @@ fail:
 	return NULL;
 }
 
-/* The whole body with the first k kept failed steps. NULL on ERR_NOMEM. */
-static cJSON *build(const struct summary *s, const struct render_opts *o, size_t k)
+/* The whole body with the first k errors, and their full text behind
+ * "Show full error" when full. NULL on ERR_NOMEM. */
+static cJSON *build(const struct summary *s, const struct view *v, const struct render_opts *o,
+		    size_t k, int full)
 {
 	struct card c = { NULL, 0 };
-	cJSON *content = NULL, *msteams = NULL, *root = envelope(&content, &msteams), *box;
-	size_t i;
+	cJSON *content = NULL, *msteams = NULL, *root = envelope(&content, &msteams);
+	char *summary = plain(v->headline, TITLE_CHARS);
 
-	if (root == NULL || msteams == NULL)
+	if (root == NULL || msteams == NULL || summary == NULL)
+		goto fail;
+	/* What the notification and chat list show (the activity's summary)
+	 * and what clients without cards show (fallbackText). */
+	if (!cJSON_AddStringToObject(root, "summary", summary) ||
+	    !cJSON_AddStringToObject(content, "fallbackText", summary))
 		goto fail;
 	c.body = cJSON_AddArrayToObject(content, "body");
 	if (c.body == NULL)
 		goto fail;
-	add_title(&c, s);
-	add_mention(&c, msteams, s, o);
-	add_caveats(&c, s);
-	add_facts(&c, s);
-	for (i = 0; i < k && i < s->n_failed && !c.oom; i++) {
-		box = step_container(&s->failed[i]);
-		if (box == NULL)
-			c.oom = 1;
-		else
-			cJSON_AddItemToArray(c.body, box);
-	}
-	add_more(&c, (uint64_t)(s->n_failed - i) + s->failed_more);
-	add_children(&c, s);
-	add_action(&c, content, s);
+	add_title(&c, v);
+	add_mention(&c, msteams, v, o);
+	add_context(&c, s, v);
+	add_notes(&c, s, v);
+	add_errors(&c, v, k);
+	add_message(&c, v);
+	add_children(&c, v);
+	add_actions(&c, content, v, k, full);
 	if (c.oom || !cJSON_AddStringToObject(msteams, "width", "Full"))
 		goto fail;
 	cJSON_AddItemToObject(content, "msteams", msteams);
+	free(summary);
 	return root;
 fail:
+	free(summary);
 	cJSON_Delete(msteams);
 	cJSON_Delete(root);
 	return NULL;
 }
 
-/* Serialized size of the step's container plus its separating comma. */
-static size_t step_size(const struct failed_step *f)
+/* Prints the body; *len gets its length. */
+static char *print(const struct summary *s, const struct view *v, const struct render_opts *o,
+		   size_t k, int full, size_t *len)
 {
-	cJSON *box = step_container(f);
-	char *p = box ? cJSON_PrintUnformatted(box) : NULL;
-	size_t n = p ? strlen(p) + 1 : SIZE_MAX;
-
-	free(p);
-	cJSON_Delete(box);
-	return n;
-}
-
-/* How many failed steps fit next to the step-less card of size base. */
-static size_t steps_that_fit(const struct summary *s, size_t base)
-{
-	size_t avail, i, n;
-
-	if (base + MORE_SLACK >= TEAMS_MAX_BYTES)
-		return 0;
-	avail = TEAMS_MAX_BYTES - base - MORE_SLACK;
-	for (i = 0; i < s->n_failed; i++) {
-		n = step_size(&s->failed[i]);
-		if (n > avail)
-			break;
-		avail -= n;
-	}
-	return i;
-}
-
-/* Prints the body with k steps; *len gets its length. */
-static char *print(const struct summary *s, const struct render_opts *o, size_t k, size_t *len)
-{
-	cJSON *root = build(s, o, k);
+	cJSON *root = build(s, v, o, k, full);
 	char *out = root ? cJSON_PrintUnformatted(root) : NULL;
 
 	cJSON_Delete(root);
@@ -502,25 +514,34 @@ static char *print(const struct summary *s, const struct render_opts *o, size_t 
 	return out;
 }
 
-/* Workflows webhook body: {"type":"message","attachments":[{"contentType":
- * "application/vnd.microsoft.card.adaptive","content":{card}}]} with an
- * Adaptive Card 1.5, under TEAMS_MAX_BYTES; mentions only from o->mention.
- * Caller frees; NULL on ERR_NOMEM. */
+/* Workflows webhook body: {"type":"message","summary":…,"attachments":[{
+ * "contentType":"application/vnd.microsoft.card.adaptive","content":{card}}]}
+ * with an Adaptive Card 1.5, under TEAMS_MAX_BYTES: when the whole does not
+ * fit, the full error texts go first, then errors from the last. Mentions
+ * only from o->mention, on failures. Caller frees; NULL on ERR_NOMEM. */
 static char *teams_render(const struct summary *s, const struct render_opts *o)
 {
-	size_t len, k;
-	char *out = print(s, o, 0, &len);
+	struct view v;
+	size_t len = 0, k;
+	int full = 1;
+	char *out = NULL;
 
-	if (out == NULL || s->n_failed == 0)
-		return out;
-	free(out);
-	k = steps_that_fit(s, len);
-	out = print(s, o, k, &len);
-	/* The estimate is exact up to the "+N more" line; shrink if it was not. */
-	while (out != NULL && len > TEAMS_MAX_BYTES && k > 0) {
+	if (view_build(s, &v) != 0)
+		return NULL;
+	for (k = v.n_errors;;) {
+		out = print(s, &v, o, k, full, &len);
+		if (out == NULL || len <= TEAMS_MAX_BYTES)
+			break;
 		free(out);
-		out = print(s, o, --k, &len);
+		out = NULL;
+		if (full)
+			full = 0;
+		else if (k > 0)
+			k--;
+		else
+			break;
 	}
+	view_free(&v);
 	return out;
 }
 

@@ -61,6 +61,60 @@ static void make_summary(struct summary *s, size_t n, size_t msg_len)
 	s->n_failed = n;
 }
 
+/* Rebuilds s->groups from the kept failed steps the way summary_add_page()
+ * groups steps it reads: one group per (message, status, calls_child),
+ * first and last step names, counts. For fixtures that fill failed[] by
+ * hand. */
+static __attribute__((unused)) void regroup(struct summary *s)
+{
+	size_t i, k;
+
+	for (i = 0; i < s->n_groups; i++) {
+		free(s->groups[i].message);
+		free(s->groups[i].first_path);
+		free(s->groups[i].first_step);
+		free(s->groups[i].last_step);
+		free(s->groups[i].execution_id);
+	}
+	free(s->groups);
+	s->groups = calloc(SUMMARY_MAX_GROUPS, sizeof(*s->groups));
+	s->n_groups = 0;
+	s->groups_more = 0;
+	assert_non_null(s->groups);
+	for (i = 0; i < s->n_failed; i++) {
+		const struct failed_step *f = &s->failed[i];
+		const char *name = strrchr(f->path, ' ');
+		struct error_group *g = NULL;
+
+		name = name ? name + 1 : f->path;
+		for (k = 0; k < s->n_groups && g == NULL; k++)
+			if (strcmp(s->groups[k].message, f->message) == 0 &&
+			    s->groups[k].status == f->status)
+				g = &s->groups[k];
+		if (g != NULL) {
+			g->count++;
+			free(g->last_step);
+			g->last_step = strdup(name);
+			continue;
+		}
+		if (s->n_groups == SUMMARY_MAX_GROUPS) {
+			s->groups_more++;
+			continue;
+		}
+		g = &s->groups[s->n_groups++];
+		g->message = strdup(f->message);
+		g->first_path = strdup(f->path);
+		g->first_step = strdup(name);
+		g->last_step = strdup(name);
+		g->execution_id = strdup(f->execution_id ? f->execution_id : "");
+		g->status = f->status;
+		g->depth = f->depth;
+		g->count = 1;
+		g->seq = f->seq;
+	}
+	s->groups_more += s->failed_more;
+}
+
 static void add_child(struct summary *s, const char *id, const char *name, enum run_status st)
 {
 	struct child_run *c;

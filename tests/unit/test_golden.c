@@ -25,22 +25,232 @@
 
 #define GOLDEN_DIR "tests/golden/"
 
-/* The failure-with-children run the README shows, with a mention. */
-static void fx_failed(struct summary *s)
+/* ---- scenarios built the way the service builds them: execution JSON
+ * and pages of steps through summary_set_execution/summary_add_page ---- */
+
+#define UI "https://app.matillion.com"
+#define ROOT_ID "7c9e6679-7425-40de-944b-e07fc1f90ae7"
+#define CHILD_ID "9b2f6a10-5c1d-4e8a-b7a3-2f0d8c4e1a55"
+#define GRAND_ID "e3a1c7d2-88f4-4b60-9d2e-6c5b1f0a9e37"
+
+/* A run of pipeline name in prod, project "Finance DWH", from the JSON of
+ * GET .../pipeline-executions/{id} built from the arguments. */
+static void run(struct summary *s, const char *name, const char *status, const char *trigger,
+		const char *user, const char *started, const char *finished)
 {
-	make_summary(s, 2, 0);
-	set(&s->failed[0].path, "Root" SEP "Load");
-	set(&s->user, "jane.doe@example.com");
-	add_child(s, "c1", "child_a", ST_FAILED);
-	add_child(s, "c2", "child_b", ST_SUCCESS);
+	char json[1024];
+
+	assert_int_equal(summary_init(s, "proj-fin", ROOT_ID, UI), 0);
+	snprintf(json, sizeof(json),
+		 "{\"pipelineExecutionId\":\"" ROOT_ID "\",\"pipelineName\":\"%s\","
+		 "\"environmentName\":\"prod\",\"status\":\"%s\",\"trigger\":\"%s\"%s%s%s,"
+		 "\"scheduleId\":\"sch-1\",\"startedAt\":\"%s\",\"finishedAt\":\"%s\"}",
+		 name, status, trigger, user ? ",\"user\":\"" : "", user ? user : "",
+		 user ? "\"" : "", started, finished);
+	assert_int_equal(summary_set_execution(s, json, strlen(json)), 0);
+	assert_int_equal(summary_set_project_name(s, "Finance DWH"), 0);
 }
 
-/* More failed steps than fit: the "+N more" line and the size caps. */
+/* Adds one page of steps to s for the pipeline at path (depth, run id). */
+static void page(struct summary *s, const char *path, int depth, const char *id, const char *json)
+{
+	struct page_ctx ctx = { path, depth, id };
+
+	assert_int_equal(summary_add_page(s, &ctx, json, strlen(json), NULL), 0);
+}
+
+/* Appends a step object to buf at *len. */
+__attribute__((format(printf, 4, 5))) static void step(char *buf, size_t cap, size_t *len,
+							const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf + *len, cap - *len, fmt, ap);
+	va_end(ap);
+	assert_true(n > 0 && (size_t)n < cap - *len);
+	*len += (size_t)n;
+}
+
+#define OK_STEP(name)                                                                          \
+	"{\"id\":\"s-" name "\",\"name\":\"" name "\",\"result\":{\"status\":\"SUCCESS\","       \
+	"\"startedAt\":\"2026-11-30T02:00:00Z\",\"finishedAt\":\"2026-11-30T02:01:00Z\"}}"
+
+/* A SQL failure in the root pipeline, scheduled, with a schedule name. */
+static void sc_root_sql(struct summary *s)
+{
+	run(s, "load_dwh.orch.yaml", "FAILED", "SCHEDULE", NULL, "2026-11-30T02:00:00Z",
+	    "2026-11-30T02:14:31Z");
+	assert_int_equal(summary_set_schedule_name(s, "nightly_dwh"), 0);
+	page(s, "load_dwh", 0, ROOT_ID,
+	     "{\"results\":[" OK_STEP("Start") "," OK_STEP("Create staging") ","
+	     "{\"id\":\"s3\",\"name\":\"Load orders raw\",\"result\":{\"status\":\"FAILED\","
+	     "\"message\":\"SQL compilation error:\\nerror line 3 at position 14\\ninvalid "
+	     "identifier 'ORDER_TS'\",\"startedAt\":\"2026-11-30T02:01:00Z\","
+	     "\"finishedAt\":\"2026-11-30T02:14:30Z\"}}],\"total\":3}");
+	summary_finish(s);
+}
+
+/* The same run completing a degraded notice posted at 02:15. */
+static void sc_followup(struct summary *s)
+{
+	sc_root_sql(s);
+	s->follows_ms = summary_parse_time("2026-11-30T02:15:02Z");
+}
+
+/* A failure two child pipelines deep, in folders, with six children that
+ * succeeded and the "Run child" rows that only repeat the error. */
+static void sc_child_deep(struct summary *s)
+{
+	char p[8192];
+	size_t n = 0;
+	int i;
+
+	run(s, "dwh/load_dwh.orch.yaml", "FAILED", "API", NULL, "2026-11-30T02:00:00Z",
+	    "2026-11-30T02:22:10Z");
+	step(p, sizeof(p), &n, "{\"results\":[" OK_STEP("Start"));
+	for (i = 1; i <= 6; i++)
+		step(p, sizeof(p), &n,
+		     ",{\"id\":\"r%d\",\"name\":\"Run stage_%d\",\"result\":{\"status\":\"SUCCESS\"},"
+		     "\"childPipeline\":{\"id\":\"ok-%d\",\"name\":\"dwh/stage_%d.orch.yaml\"}}",
+		     i, i, i, i);
+	step(p, sizeof(p), &n,
+	     ",{\"id\":\"r7\",\"name\":\"Run stage_orders\",\"result\":{\"status\":\"FAILED\","
+	     "\"message\":\"Child pipeline dwh/stage_orders failed\"},"
+	     "\"childPipeline\":{\"id\":\"" CHILD_ID "\",\"name\":\"dwh/stage_orders.orch.yaml\"}}"
+	     "],\"total\":8}");
+	page(s, "dwh/load_dwh", 0, ROOT_ID, p);
+	page(s, "dwh/load_dwh" SEP "dwh/stage_orders", 1, CHILD_ID,
+	     "{\"results\":[" OK_STEP("Truncate stage") ","
+	     "{\"id\":\"c2\",\"name\":\"Run load_orders_raw\",\"result\":{\"status\":\"FAILED\","
+	     "\"message\":\"Child pipeline dwh/load_orders_raw failed\"},"
+	     "\"childPipeline\":{\"id\":\"" GRAND_ID "\",\"name\":\"dwh/load_orders_raw.orch.yaml\"}}"
+	     "],\"total\":2}");
+	page(s, "dwh/load_dwh" SEP "dwh/stage_orders" SEP "dwh/load_orders_raw", 2, GRAND_ID,
+	     "{\"results\":[{\"id\":\"g1\",\"name\":\"Load orders raw\",\"result\":{\"status\":"
+	     "\"FAILED\",\"message\":\"Table 'RAW.ORDERS' does not exist or not authorized.\","
+	     "\"startedAt\":\"2026-11-30T02:20:00Z\",\"finishedAt\":\"2026-11-30T02:22:05Z\"}}],"
+	     "\"total\":1}");
+	summary_finish(s);
+}
+
+/* Cancelled from the Designer by a person. */
+static void sc_cancelled(struct summary *s)
+{
+	run(s, "load_dwh.orch.yaml", "CANCELLED", "DESIGNER", "jane.doe@example.com",
+	    "2026-11-30T09:12:00Z", "2026-11-30T09:15:40Z");
+	page(s, "load_dwh", 0, ROOT_ID,
+	     "{\"results\":[" OK_STEP("Start") ",{\"id\":\"s2\",\"name\":\"Load orders raw\","
+	     "\"result\":{\"status\":\"CANCELLED\",\"message\":\"Cancelled by user\"}}],"
+	     "\"total\":2}");
+	summary_finish(s);
+}
+
+/* 300 failed steps in three pages, with `errors` distinct errors. */
+static void many(struct summary *s, int errors)
+{
+	static const char *const why[] = {
+		"Number of columns in source (12) does not match target (11)",
+		"Table 'CRM.ACCOUNTS' does not exist or not authorized.",
+		"Warehouse 'LOAD_WH' cannot be resumed: quota exceeded",
+		"Numeric value 'n/a' is not recognized",
+		"Network error: connection reset by peer",
+	};
+	char p[65536];
+	size_t n;
+	int pg, i, k;
+
+	run(s, "replicate_crm.orch.yaml", "FAILED", "SCHEDULE", NULL, "2026-11-30T03:00:00Z",
+	    "2026-11-30T03:41:00Z");
+	for (pg = 0; pg < 3; pg++) {
+		n = 0;
+		step(p, sizeof(p), &n, "{\"results\":[");
+		for (i = 0; i < 100; i++) {
+			k = pg * 100 + i;
+			step(p, sizeof(p), &n,
+			     "%s{\"id\":\"t%d\",\"name\":\"Replicate table %d\",\"result\":{"
+			     "\"status\":\"FAILED\",\"message\":\"%s\"}}",
+			     i ? "," : "", k, k + 12, why[k % errors]);
+		}
+		step(p, sizeof(p), &n, "],\"total\":300,\"page\":%d}", pg);
+		page(s, "replicate_crm", 0, ROOT_ID, p);
+	}
+	summary_finish(s);
+}
+
+static void sc_many_one_error(struct summary *s)
+{
+	many(s, 1);
+}
+
+static void sc_many_five_errors(struct summary *s)
+{
+	many(s, 5);
+}
+
+/* The API could not be reached: what the webhook said, and why in plain
+ * words. */
+static void sc_degraded(struct summary *s)
+{
+	assert_int_equal(summary_init(s, "proj-fin", ROOT_ID, UI), 0);
+	assert_int_equal(summary_set_pipeline_name(s, "load_dwh.orch.yaml"), 0);
+	assert_int_equal(summary_set_environment(s, "prod"), 0);
+	assert_int_equal(summary_set_status(s, ST_FAILED, "FAILED"), 0);
+	assert_int_equal(summary_set_project_name(s, "Finance DWH"), 0);
+	assert_int_equal(
+		summary_set_degraded(
+			s, "dpc-notify couldn't reach Matillion's API; details will follow."),
+		0);
+}
+
+/* A scheduled run that succeeded. */
+static void sc_success(struct summary *s)
+{
+	run(s, "load_dwh.orch.yaml", "SUCCESS", "SCHEDULE", NULL, "2026-11-30T02:00:00Z",
+	    "2026-11-30T02:21:47Z");
+	assert_int_equal(summary_set_schedule_name(s, "nightly_dwh"), 0);
+	page(s, "load_dwh", 0, ROOT_ID,
+	     "{\"results\":[" OK_STEP("Start") "," OK_STEP("Load") "],\"total\":2}");
+	summary_finish(s);
+}
+
+/* A 35-line SQL statement in the error, indented, with Unicode names; the
+ * database's message is the last line. */
+static void sc_long_sql(struct summary *s)
+{
+	char msg[8192], p[16384];
+	size_t n = 0, m = 0;
+	int i;
+
+	run(s, "Kundenstamm_laden.orch.yaml", "FAILED", "SCHEDULE", NULL,
+	    "2026-11-30T04:00:00Z", "2026-11-30T04:03:09Z");
+	step(msg, sizeof(msg), &m, "Failed to execute statement:\\n");
+	step(msg, sizeof(msg), &m, "INSERT INTO \\\"Stammdaten\\\".\\\"Kunden\\\" (");
+	for (i = 0; i < 30; i++)
+		step(msg, sizeof(msg), &m, "\\n    \\\"Feld_%02d_Größe\\\"%s", i, i < 29 ? "," : "");
+	step(msg, sizeof(msg), &m,
+	     "\\n) SELECT * FROM \\\"Quelle\\\".\\\"客户\\\"\\n"
+	     "  WHERE \\\"Änderung\\\" > '2026-11-29'\\n"
+	     "SQL compilation error: error line 33 at position 6 invalid identifier "
+	     "'\\\"Änderung\\\"'");
+	step(p, sizeof(p), &n,
+	     "{\"results\":[{\"id\":\"x1\",\"name\":\"Kunden einfügen\",\"result\":{\"status\":"
+	     "\"FAILED\",\"message\":\"%s\"}}],\"total\":1}",
+	     msg);
+	page(s, "Kundenstamm_laden", 0, ROOT_ID, p);
+	summary_finish(s);
+}
+
+/* ---- hand-built fixtures (render_fixtures.h) ---- */
+
+/* More failed steps than any message holds, with long messages. */
 static void fx_overflow(struct summary *s)
 {
 	make_summary(s, 500, 1000);
 	s->failed_more = 7;
 	add_child(s, "c1", "child", ST_SUCCESS);
+	regroup(s);
 }
 
 /* send-test banner plus both caveats, one step without a duration. */
@@ -50,7 +260,8 @@ static void fx_caveats(struct summary *s)
 	s->is_test = 1;
 	s->failed[0].duration_ms = -1;
 	s->incomplete = strdup("API call budget reached; 3 child pipelines not fetched");
-	s->degraded = strdup("step details unavailable: 403");
+	s->degraded = strdup("Matillion's API refused dpc-notify's credentials.");
+	regroup(s);
 }
 
 /* Every untrusted field holds every hostile string at once. */
@@ -64,6 +275,11 @@ static void fx_hostile(struct summary *s)
 					 hostile[i]);
 	assert_true(used < sizeof(t));
 	make_hostile(s, t);
+	set(&s->schedule_name, t);
+	s->status = ST_FAILED;
+	for (i = 0; i < s->n_failed; i++)
+		s->failed[i].status = ST_FAILED;
+	regroup(s);
 }
 
 struct fixture {
@@ -73,7 +289,15 @@ struct fixture {
 };
 
 static const struct fixture fixtures[] = {
-	{ "failed", fx_failed, 1 },
+	{ "root-sql", sc_root_sql, 1 },
+	{ "child-deep", sc_child_deep, 1 },
+	{ "cancelled", sc_cancelled, 1 },
+	{ "many-one-error", sc_many_one_error, 1 },
+	{ "many-five-errors", sc_many_five_errors, 1 },
+	{ "degraded", sc_degraded, 1 },
+	{ "followup", sc_followup, 1 },
+	{ "success", sc_success, 1 },
+	{ "long-sql", sc_long_sql, 1 },
 	{ "overflow", fx_overflow, 0 },
 	{ "caveats", fx_caveats, 0 },
 	{ "hostile", fx_hostile, 1 },
