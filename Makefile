@@ -51,6 +51,9 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIBOBJS)
 	@mkdir -p $(dir $@).deps
 	$(CC) $(ALL_CFLAGS) -MF $(dir $@).deps/$*.d $(LDFLAGS) -o $@ $< $(LIBOBJS) $(LDLIBS) -lcmocka
 
+# test_view checks the renderers' private view (src/render/render_int.h).
+$(BUILD)/tests/test_view: ALL_CFLAGS += -Isrc/render
+
 # test_worker defines the Matillion client and chat delivery itself (link
 # seams), so it links without them and without the CLI and the service,
 # which call them.
