@@ -1,0 +1,213 @@
+/* The run-memory decision (memory.h): what one finished run means for its
+ * pipeline, given the runs remembered before it and its open incident.
+ * Pure: no clock, no store, no I/O, so every rule is a unit test.
+ *
+ * DESIGN
+ * Runs are ordered by their finished time, never by arrival. A run older
+ * than the newest remembered one is "late": it is remembered and, when it
+ * is a routed problem, still posted (nobody was told about it), but it
+ * neither opens nor closes an incident. An incident opens with the first
+ * routed problem run; its first message waits for notify_after problems
+ * in a row ("flaky" runs before that are held and counted). Later problems
+ * with the same signature are repeats (compact line, held, or full, per
+ * on_repeat) until repeat_interval has passed since the last message, when
+ * the next one is a full reminder; a new signature is always a full
+ * message. A success closes the incident and, when a message was posted
+ * for it and recovery is on, posts the recovery. Statuses that are neither
+ * a problem nor a success change nothing. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "memory.h"
+
+static int routed(const struct mem_policy *p, enum run_status st)
+{
+	return (unsigned)st < ST__MAX && (p->notify_on & STATUS_BIT(st)) != 0;
+}
+
+static int64_t duration_of(const struct mem_run *r)
+{
+	if (r->started_ms < 0 || r->finished_ms < r->started_ms)
+		return -1;
+	return r->finished_ms - r->started_ms; /* both >= 0: cannot overflow */
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Median duration of the newest MEM_MEDIAN_RUNS successful runs with a
+ * known duration; -1 with fewer than MEM_MEDIAN_MIN_RUNS. */
+static int64_t usual_duration(const struct mem_run *hist, size_t n)
+{
+	int64_t d[MEM_MEDIAN_RUNS], v;
+	size_t i, k = 0;
+
+	for (i = 0; i < n && k < MEM_MEDIAN_RUNS; i++) {
+		if (hist[i].status != ST_SUCCESS)
+			continue;
+		v = duration_of(&hist[i]);
+		if (v >= 0)
+			d[k++] = v;
+	}
+	if (k < MEM_MEDIAN_MIN_RUNS)
+		return -1;
+	qsort(d, k, sizeof(d[0]), cmp_i64);
+	return k % 2 ? d[k / 2] : d[k / 2 - 1] + (d[k / 2] - d[k / 2 - 1]) / 2;
+}
+
+/* Streak context of a problem run: the problems right before it, their
+ * first's finish, and the successes before them. */
+static void streak_of(const struct mem_run *hist, size_t n, const struct mem_run *ev,
+		      struct mem_context *c)
+{
+	size_t i = 0;
+
+	c->streak = 1;
+	c->streak_since_ms = ev->finished_ms;
+	for (; i < n && status_is_problem(hist[i].status); i++) {
+		c->streak++;
+		c->streak_since_ms = hist[i].finished_ms;
+	}
+	for (; i < n && hist[i].status == ST_SUCCESS; i++)
+		c->successes_before++;
+}
+
+/* Posts message kind a for problem ev in incident x, with reason r. */
+static void post(struct mem_decision *out, enum mem_action a, enum mem_reason r,
+		 const struct mem_run *ev)
+{
+	out->action = a;
+	out->reason = r;
+	out->ctx.held_before = out->next.held;
+	out->next.held = 0;
+	out->next.posted = 1;
+	out->next.signature = ev->signature;
+	out->next.last_post_ms = ev->finished_ms;
+}
+
+static void hold(struct mem_decision *out, enum mem_reason r)
+{
+	out->action = MEM_HOLD;
+	out->reason = r;
+	if (out->next.held < UINT32_MAX)
+		out->next.held++;
+}
+
+static void problem(const struct mem_policy *p, const struct mem_run *ev, struct mem_decision *out)
+{
+	struct mem_incident *x = &out->next;
+	unsigned after = p->notify_after ? p->notify_after : 1;
+
+	if (!x->open) {
+		memset(x, 0, sizeof(*x));
+		x->open = 1;
+		x->since_ms = out->ctx.streak_since_ms;
+	}
+	if (x->failures < UINT32_MAX)
+		x->failures++;
+	x->last_ms = ev->finished_ms;
+	if (!x->posted) {
+		if (out->ctx.streak < after)
+			hold(out, MEM_R_FLAKY);
+		else
+			post(out, MEM_POST_FULL, MEM_R_OPENED, ev);
+		return;
+	}
+	if (ev->signature != x->signature) {
+		post(out, MEM_POST_FULL, MEM_R_NEW_ERROR, ev);
+		return;
+	}
+	/* Unsigned difference: no overflow whatever the times say. */
+	if (ev->finished_ms >= x->last_post_ms &&
+	    (uint64_t)ev->finished_ms - (uint64_t)x->last_post_ms >=
+		    (uint64_t)(p->repeat_interval_ms > 0 ? p->repeat_interval_ms : 0)) {
+		post(out, MEM_POST_FULL, MEM_R_REMINDER, ev);
+		return;
+	}
+	switch (p->on_repeat) {
+	case MEM_REPEAT_SILENT: hold(out, MEM_R_REPEAT); break;
+	case MEM_REPEAT_FULL: post(out, MEM_POST_FULL, MEM_R_REPEAT, ev); break;
+	default: post(out, MEM_POST_COMPACT, MEM_R_REPEAT, ev); break;
+	}
+}
+
+static void success(const struct mem_policy *p, const struct mem_incident *inc,
+		    struct mem_decision *out)
+{
+	int slow_post = out->ctx.slow && (p->notify_on & MEM_NOTIFY_SLOW) != 0;
+
+	out->action = MEM_RECORD;
+	out->reason = MEM_R_NOT_ROUTED;
+	if (inc->open) {
+		memset(&out->next, 0, sizeof(out->next));
+		out->ctx.incident_failures = inc->failures;
+		out->ctx.incident_since_ms = inc->since_ms;
+		out->ctx.held_before = inc->held;
+		if (inc->posted && p->recovery) {
+			out->action = MEM_POST_RECOVERY;
+			out->reason = MEM_R_NONE;
+			return;
+		}
+	}
+	if (routed(p, ST_SUCCESS)) {
+		out->action = MEM_POST_FULL;
+		out->reason = MEM_R_NONE;
+	} else if (slow_post) {
+		out->action = MEM_POST_FULL;
+		out->reason = MEM_R_SLOW;
+	}
+}
+
+void mem_decide(const struct mem_policy *p, const struct mem_run *hist, size_t n,
+		const struct mem_incident *inc, const struct mem_run *ev, int dup,
+		struct mem_decision *out)
+{
+	static const struct mem_incident none;
+	int64_t usual;
+
+	if (inc == NULL)
+		inc = &none;
+	memset(out, 0, sizeof(*out));
+	out->next = *inc;
+	out->ctx.duration_ms = duration_of(ev);
+	out->ctx.usual_ms = usual = usual_duration(hist, n);
+	out->ctx.incident_since_ms = -1;
+	out->ctx.streak_since_ms = -1;
+	if (usual >= 0 && out->ctx.duration_ms >= 0 && p->duration_alert > 0 &&
+	    (double)out->ctx.duration_ms > p->duration_alert * (double)usual &&
+	    out->ctx.duration_ms - usual >= MEM_SLOW_MIN_DIFF_MS)
+		out->ctx.slow = 1;
+	if (dup) {
+		out->action = MEM_DUPLICATE;
+		return;
+	}
+	if (status_is_problem(ev->status))
+		streak_of(hist, n, ev, &out->ctx);
+	if (n > 0 && ev->finished_ms < hist[0].finished_ms) {
+		/* Late: told when it is a routed problem, but it neither opens
+		 * nor closes anything. */
+		out->reason = MEM_R_LATE;
+		out->action = status_is_problem(ev->status) && routed(p, ev->status) ? MEM_POST_FULL
+										: MEM_RECORD;
+		return;
+	}
+	if (ev->status == ST_SUCCESS) {
+		success(p, inc, out);
+		return;
+	}
+	if (!status_is_problem(ev->status)) {
+		out->reason = MEM_R_UNKNOWN;
+		out->action = routed(p, ev->status) ? MEM_POST_FULL : MEM_RECORD;
+		return;
+	}
+	if (!routed(p, ev->status)) {
+		out->action = MEM_RECORD;
+		out->reason = MEM_R_NOT_ROUTED;
+		return;
+	}
+	problem(p, ev, out);
+}
