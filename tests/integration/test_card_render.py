@@ -116,6 +116,10 @@ def contrast_check_catches_unreadable_text():
     assert len(low) == 1 and ": dark: " in low[0] and "#d74654 on #2d2c2c" in low[0], \
         "want exactly the dark title reported:\n" + out[-3000:]
     assert "3 texts checked" in out and "1 below 4.5:1" in out, out[-3000:]
+    # And it can pass: a card with styled Containers, a ColumnSet and an
+    # Action.ShowCard has all eight of its texts found, none too faint.
+    rc, out = contrast(os.path.join(RENDER_DIR, "fixtures", "teams-kitchen-sink.json"))
+    assert rc == 0 and "8 texts checked" in out and " 0 below" in out, out[-3000:]
 
 
 @case

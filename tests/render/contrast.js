@@ -7,6 +7,9 @@
 // light and dark host configs beside this file, and computes the WCAG 2.x
 // contrast ratio. Any text below 4.5:1 (AA for normal text; none of our text
 // is large enough for the 3:1 rule) is listed and the exit status is 1.
+// The host configs carry the colours of Microsoft's Adaptive Cards designer
+// for Teams (microsoft/AdaptiveCards samples/HostConfig/microsoft-teams-
+// light.json and -dark.json); their "$comment" says what differs.
 //
 // Usage: node contrast.js [FILE...]   (default: tests/golden/teams-*.json)
 //        node contrast.js --self-test (proves the check catches a bad card)
