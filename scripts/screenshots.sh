@@ -1,17 +1,27 @@
 #!/bin/sh
-# Regenerates the README screenshots docs/images/teams-card.png and
-# docs/images/slack-message.png: builds dpc-notify, runs `dpc-notify preview`
-# against our mock (scenario failed_with_children) for Teams and Slack, then
-# renders both bodies in Debian's headless Chromium (tests/render/
-# screenshots.js). Needs node/npm and /usr/bin/chromium; as root it installs
-# chromium and the emoji font with apt-get when they are missing. No browser
-# is ever downloaded by npm.
+# Renders every golden chat payload (tests/golden/<target>-<scenario>.json,
+# the exact bodies the Slack and Teams renderers produce) to
+# docs/images/messages/<target>-<scenario>-<theme>-<width>.png: Teams cards
+# with Microsoft's adaptivecards library in the light and dark Teams host
+# configs, Slack with our HTML approximation (light), each 390 and 720 px
+# wide; a card with an Action.ShowCard also gets ...-expanded.png with the
+# first one opened. The README's docs/images/teams-card.png and slack-message.png are the
+# light 720 px images of the child-deep scenario (failed when there is none).
+# Every Teams golden is first checked with validate-card.js (a problem stops
+# the run) and contrast.js (its findings are printed; `make check` is where
+# they fail).
+#
+# Needs node/npm and Debian's /usr/bin/chromium; as root it installs chromium
+# and the emoji font with apt-get when they are missing. No browser is ever
+# downloaded by npm, and nothing is fetched from the network while rendering.
+# Environment: OUT (default docs/images/messages), README_OUT (docs/images),
+# SLACK_THEMES (light; "light,dark" adds our guess at Slack's dark theme).
 set -eu
 
 cd "$(dirname "$0")/.."
-REPO=$(pwd)
-BUILD=${BUILD:-build}
-OUT=${OUT:-docs/images}
+OUT=${OUT:-docs/images/messages}
+README_OUT=${README_OUT:-docs/images}
+SLACK_THEMES=${SLACK_THEMES:-light}
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
 
 if [ ! -x /usr/bin/chromium ] || [ ! -f /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ]; then
@@ -22,38 +32,19 @@ if [ ! -x /usr/bin/chromium ] || [ ! -f /usr/share/fonts/truetype/noto/NotoColor
 	apt-get install -y -q chromium fonts-noto-color-emoji >/dev/null
 fi
 
-make -s
 if [ ! -d tests/render/node_modules/adaptivecards ] || [ ! -d tests/render/node_modules/playwright-core ]; then
 	npm ci --prefix tests/render --no-audit --no-fund
 fi
 
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT INT TERM
+for f in tests/golden/teams-*.json; do
+	[ -f "$f" ] || continue
+	printf '%s: ' "$f"
+	node tests/render/validate-card.js "$f"
+done
+node tests/render/contrast.js || echo "screenshots: some text is below 4.5:1 (above); rendering anyway" >&2
 
-# The harness starts the mock on a free loopback port, writes a config for
-# it and stops the mock by its PID when done.
-BUILD=$BUILD python3 - "$tmp" <<'EOF'
-import os, sys
-sys.dont_write_bytecode = True
-sys.path.insert(0, os.path.join(os.getcwd(), "tests", "integration"))
-from harness import Mock, run_cli, scenario, write_config
-
-out = sys.argv[1]
-sc = scenario("failed_with_children")
-with Mock("failed_with_children", tmpdir=out) as m:
-    project = {"project " + sc["webhook"]["projectId"]: {
-        "name": "Finance DWH", "destinations": "slack-main, teams-main"}}
-    cfg = write_config(out, m.port, sections=project)
-    for fmt in ("teams", "slack"):
-        rc, body, err = run_cli(["-c", cfg.path, "preview", sc["webhook"]["projectId"],
-                                 sc["webhook"]["pipelineExecutionId"], "--format", fmt],
-                                timeout=60)
-        if rc != 0:
-            sys.exit("preview --format %s failed (%d): %s" % (fmt, rc, err[-2000:]))
-        with open(os.path.join(out, fmt + ".json"), "w", encoding="utf-8") as f:
-            f.write(body)
-EOF
-
-node tests/render/validate-card.js "$tmp/teams.json"
 mkdir -p "$OUT"
-node tests/render/screenshots.js --teams "$tmp/teams.json" --slack "$tmp/slack.json" --out "$REPO/$OUT"
+# Images of scenarios that no longer exist must not linger.
+rm -f "$OUT"/slack-*.png "$OUT"/teams-*.png
+node tests/render/screenshots.js --golden tests/golden --out "$OUT" --readme "$README_OUT" \
+	--readme-scenario child-deep,failed --slack-themes "$SLACK_THEMES"

@@ -4,7 +4,9 @@ child pipelines and for hostile names is fed to tests/render/validate-card.js
 (adaptivecards, pinned in tests/render/package.json, under happy-dom), which
 must report zero parse events, zero validation failures, no property lost
 in a round trip and nothing Teams webhooks reject. The rendered text is then
-checked for what a reader must (and must not) see."""
+checked for what a reader must (and must not) see. tests/render/contrast.js
+then checks every golden Teams card for text below WCAG AA (4.5:1) in the
+light and dark Teams host configs (tests/render/teams-host-*.json)."""
 
 import os
 import subprocess
@@ -16,6 +18,7 @@ from harness import REPO, Mock, case, run_all, run_cli, scenario, tmpdir, write_
 
 RENDER_DIR = os.path.join(REPO, "tests", "render")
 VALIDATOR = os.path.join(RENDER_DIR, "validate-card.js")
+CONTRAST = os.path.join(RENDER_DIR, "contrast.js")
 MODULES = ("adaptivecards", "happy-dom")
 
 
@@ -91,6 +94,44 @@ def validator_rejects_a_broken_card():
     assert p.returncode == 1, "exit %d:\n%s" % (p.returncode, out)
     for want in ("UnknownElementType", "InvalidPropertyValue", "Action.Submit"):
         assert want in out, "%s not reported:\n%s" % (want, out)
+
+
+def contrast(*args):
+    """Runs contrast.js (plain node, no modules); returns (exit, stdout)."""
+    p = subprocess.run(["node", CONTRAST] + list(args), stdin=subprocess.DEVNULL,
+                       capture_output=True, timeout=120, cwd=REPO)
+    return p.returncode, p.stdout.decode("utf-8", "replace") + p.stderr.decode("utf-8", "replace")
+
+
+@case
+def contrast_check_catches_unreadable_text():
+    """The check can fail: its self-test cases (Attention title on the dark
+    card, Good text on a good Container, ShowCard text on emphasis) and a
+    fixture card with today's Attention title are reported."""
+    rc, out = contrast("--self-test")
+    assert rc == 0 and "FAIL" not in out, "self-test exit %d:\n%s" % (rc, out[-3000:])
+    rc, out = contrast(os.path.join(RENDER_DIR, "fixtures", "teams-low-contrast.json"))
+    assert rc == 1, "a dark-theme Attention title passed (exit %d):\n%s" % (rc, out[-3000:])
+    low = [line for line in out.splitlines() if line.startswith("LOW ")]
+    assert len(low) == 1 and ": dark: " in low[0] and "#d74654 on #2d2c2c" in low[0], \
+        "want exactly the dark title reported:\n" + out[-3000:]
+    assert "3 texts checked" in out and "1 below 4.5:1" in out, out[-3000:]
+    # And it can pass: a card with styled Containers, a ColumnSet and an
+    # Action.ShowCard has all eight of its texts found, none too faint.
+    rc, out = contrast(os.path.join(RENDER_DIR, "fixtures", "teams-kitchen-sink.json"))
+    assert rc == 0 and "8 texts checked" in out and " 0 below" in out, out[-3000:]
+
+
+@case
+def golden_cards_are_readable_in_both_themes():
+    """Every text of every tests/golden/teams-*.json card reaches 4.5:1 in
+    the light and the dark Teams theme."""
+    rc, out = contrast()
+    lines = out.splitlines()
+    # The summary and the first findings; the rest repeat the same colours.
+    shown = "\n".join(lines[-1:] + lines[:12])
+    assert rc == 0, "contrast.js exit %d:\n%s" % (rc, shown)
+    assert " 0 below 4.5:1" in out, shown
 
 
 if __name__ == "__main__":
