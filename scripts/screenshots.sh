@@ -48,3 +48,12 @@ mkdir -p "$OUT"
 rm -f "$OUT"/slack-*.png "$OUT"/teams-*.png
 node tests/render/screenshots.js --golden tests/golden --out "$OUT" --readme "$README_OUT" \
 	--readme-scenario child-deep,failed --slack-themes "$SLACK_THEMES"
+
+# The repository keeps only the pictures docs/messages.md shows (both widths,
+# both Teams themes among them); KEEP_ALL=1 keeps every rendering for review.
+if [ "${KEEP_ALL:-0}" != 1 ] && [ "$OUT" = docs/images/messages ]; then
+	for png in "$OUT"/*.png; do
+		grep -q "images/messages/$(basename "$png")" docs/messages.md || rm -f "$png"
+	done
+	echo "screenshots: kept $(ls "$OUT" | wc -l) images referenced by docs/messages.md (KEEP_ALL=1 keeps all)"
+fi
