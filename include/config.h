@@ -22,6 +22,23 @@ struct destination {
 	double rate_per_sec; /* rate: max messages/s (default: the target's) */
 };
 
+/* What a mention string is, told by its shape alone. Each chat target takes
+ * one kind (route_target_mention_kind()). */
+enum mention_kind {
+	MENTION_NONE,  /* neither shape: refused by the config */
+	MENTION_SLACK, /* Slack markup: <@U…>, <@W…>, <!subteam^S…>, <!here>, <!channel> */
+	MENTION_UPN,   /* a Teams user principal name: name@domain */
+	MENTION__MAX
+};
+extern const char *const mention_kind_names[MENTION__MAX];
+
+/* One "glob : mention" pair of a project's mentions list. */
+struct mention_rule {
+	char *glob;             /* fnmatch(3) pattern over the pipeline's display name */
+	char *mention;          /* Slack markup or a UPN, shape checked */
+	enum mention_kind kind; /* config_mention_kind(mention), never MENTION_NONE */
+};
+
 struct project {
 	char *id;            /* section suffix: [project ID]; "" for [default] */
 	char *name;          /* name: display name (optional) */
@@ -30,6 +47,8 @@ struct project {
 	unsigned notify_on;  /* notify_on: mask of STATUS_BIT() */
 	char **environments; /* environments: glob list; none = all */
 	size_t n_environments;
+	struct mention_rule *mentions; /* mentions: per-pipeline pairs, first match wins */
+	size_t n_mentions;
 };
 
 /* Defaults and bounds of every key are written once, in the key table
@@ -101,6 +120,14 @@ void diags_free(struct diags *d);
  * config_free) or NULL when invalid; every problem is appended to d. */
 struct config *config_load(const char *path, struct diags *d);
 void config_free(struct config *c);
+
+/* The kind of mention s is by its shape: MENTION_SLACK for exactly one of
+ * <@U…> / <@W…> (a user), <!subteam^S…> (a user group), <!here> or
+ * <!channel>, the ids upper-case letters and digits; MENTION_UPN for one
+ * name@domain address (at most 254 bytes, ASCII letters, digits and
+ * ._+- before the @, dot-separated DNS labels after it); MENTION_NONE for
+ * anything else, NULL included. Pure. */
+enum mention_kind config_mention_kind(const char *s);
 
 /* Lookups; results are borrowed from c. NULL when absent. */
 const struct destination *config_destination(const struct config *c, const char *name);

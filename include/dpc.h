@@ -26,6 +26,13 @@ struct dpc_error {
  * every page of its steps (size=100), then the steps of each child run that
  * did not succeed, deepest first, with a visited set, max_child_depth and
  * max_api_calls. Calls summary_finish() on success.
+ * For a run triggered by SCHEDULE or SCHEDULE_RUN_NOW with a valid
+ * scheduleId it then sets s->schedule_name from GET
+ * .../projects/{id}/schedules (at most 3 pages, one attempt each, inside
+ * max_api_calls), through a per-project cache shared by all callers of d
+ * (10 minutes; a failed lookup 1 minute). That lookup never changes the
+ * return value, err->message or err->http_status, and logs only at debug
+ * level; its calls do count in err->api_calls.
  * Returns 0; ERR_TRANSIENT (network, 408, 429, 5xx; retry later);
  * ERR_PERMANENT (401 after one token refresh, 403, 404...). Running out of
  * budget or depth is not an error: s->incomplete says what was skipped. */

@@ -18,6 +18,27 @@ const char *route_project_name(const struct config *c, const char *project_id);
  * destinations; 0 otherwise. */
 int route_match(const struct project *p, enum run_status st, const char *env);
 
+/* The kind of mention the messages of target t take, from a small table
+ * keyed by the target's name (slack: Slack markup, teams: a UPN);
+ * MENTION_NONE for a target the table does not name, or NULL. */
+enum mention_kind route_target_mention_kind(const struct target *t);
+
+/* 1 when glob matches pipeline, a display name that may hold folders
+ * ("Finance/load_dwh"). A glob with a '/' is matched against the whole
+ * name, one without against its last segment ("load_dwh"), with
+ * fnmatch(3) and no flags: '*' and '?' also match '/', "[...]" classes
+ * and backslash escapes work. NULL on either side: 0. */
+int route_pipeline_match(const char *glob, const char *pipeline);
+
+/* The mention for a message about pipeline (display name; NULL or "" when
+ * unknown) posted to d for a run routed by p (route_find(); may be NULL):
+ * the mention of the first pair of p->mentions whose glob matches the
+ * pipeline and whose kind fits d's target; with no such pair, d->mention.
+ * NULL when there is none. Borrowed from the config. Renderers still add
+ * it on problem runs only. */
+const char *route_mention(const struct project *p, const struct destination *d,
+			  const char *pipeline);
+
 /* Shell-style glob (*, ?) match of s against pattern; 1 on match. */
 int route_glob(const char *pattern, const char *s);
 

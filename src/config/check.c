@@ -13,6 +13,7 @@
 #include "target.h"
 #include "errors.h"
 #include "parse.h"
+#include "route.h"
 
 /* The line of key name in the section m describes, or the section's line
  * when the key was not given. */
@@ -102,6 +103,29 @@ static void check_destinations(struct parse *p)
 	}
 }
 
+/* A mentions pair is only ever used by a destination of its kind; one that
+ * no destination of the project can take is most likely a mistake. */
+static void check_mentions(struct parse *p, const struct project *pr, const struct meta *m,
+			   const char *label)
+{
+	const struct destination *d;
+	size_t i, j;
+	int fits;
+
+	for (i = 0; i < pr->n_mentions; i++) {
+		fits = 0;
+		for (j = 0; j < pr->n_destinations && !fits; j++) {
+			d = config_destination(p->c, pr->destinations[j]);
+			fits = d == NULL || d->target == NULL ||
+			       route_target_mention_kind(d->target) == pr->mentions[i].kind;
+		}
+		if (!fits)
+			cfg_warn(p, key_line(m, "mentions"),
+				 "project %s: mentions pair %zu (%s) fits none of its destinations",
+				 label, i + 1, mention_kind_names[pr->mentions[i].kind]);
+	}
+}
+
 static void check_route(struct parse *p, const struct project *pr, const struct meta *m)
 {
 	size_t i;
@@ -114,6 +138,7 @@ static void check_route(struct parse *p, const struct project *pr, const struct 
 			cfg_err(p, key_line(m, "destinations"),
 				"project %s: unknown destination \"%s\"", label,
 				pr->destinations[i]);
+	check_mentions(p, pr, m, label);
 }
 
 static void check_server(struct parse *p)

@@ -41,19 +41,20 @@ enum sec {
 extern const char *const cfg_sec_names[SEC__MAX];
 
 enum vtype {
-	V_STR,    /* char *: non-empty text */
-	V_LIST,   /* char **: comma list, count at n_off */
-	V_INT,    /* int in min..max */
-	V_SIZE,   /* size_t in min..max */
-	V_BOOL,   /* int 0 or 1 */
-	V_DUR,    /* int seconds in min..max, s/m/h/d suffix allowed */
-	V_DUR64,  /* int64_t seconds, likewise */
-	V_LEVEL,  /* char *: one of names[], kept as written */
-	V_ENUM,   /* int-sized enum: index in names[] */
-	V_REGION, /* sets the parse's region; check.c derives api_base */
-	V_DTYPE,  /* const struct target *, by name from the target table */
-	V_RATE,   /* double messages per second */
-	V_STATUS  /* unsigned mask of STATUS_BIT() */
+	V_STR,     /* char *: non-empty text */
+	V_LIST,    /* char **: comma list, count at n_off */
+	V_INT,     /* int in min..max */
+	V_SIZE,    /* size_t in min..max */
+	V_BOOL,    /* int 0 or 1 */
+	V_DUR,     /* int seconds in min..max, s/m/h/d suffix allowed */
+	V_DUR64,   /* int64_t seconds, likewise */
+	V_LEVEL,   /* char *: one of names[], kept as written */
+	V_ENUM,    /* int-sized enum: index in names[] */
+	V_REGION,  /* sets the parse's region; check.c derives api_base */
+	V_DTYPE,   /* const struct target *, by name from the target table */
+	V_RATE,    /* double messages per second */
+	V_STATUS,  /* unsigned mask of STATUS_BIT() */
+	V_MENTIONS /* struct mention_rule *: "glob : mention" list, count at n_off */
 };
 
 #define K_SECRET 1u /* accepts KEY_file; never echoed in messages or printed */
@@ -139,6 +140,14 @@ char *cfg_read_secret_file(struct parse *p, const char *key, const char *path);
 /* Stores value v (owned; consumed) into the field k names in base. 0, or
  * ERR_CONFIG after reporting, or ERR_NOMEM. */
 int cfg_set_value(struct parse *p, const struct key *k, char *v, char *base);
+
+/* mentions.c: the mentions list. Parses s (a whole value, modified) into a
+ * new array (caller frees with cfg_free_mentions()) and its count. 0, or
+ * ERR_CONFIG after reporting the first bad pair, or ERR_NOMEM. */
+int cfg_parse_mentions(struct parse *p, char *s, struct mention_rule **out, size_t *n);
+void cfg_free_mentions(struct mention_rule *v, size_t n);
+/* Writes the list as it would be written in the file, or "(none)". */
+void cfg_print_mentions(FILE *out, const struct mention_rule *v, size_t n);
 
 /* check.c: defaults that depend on other keys, then every cross-key rule. */
 void cfg_validate(struct parse *p);

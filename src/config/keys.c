@@ -130,6 +130,11 @@ const struct key cfg_keys[] = {
 	PLIST("destinations", destinations, n_destinations),
 	PROJ("notify_on", V_STATUS, notify_on, STATUS_BIT(ST_FAILED)),
 	PLIST("environments", environments, n_environments),
+	{ .sec = SEC_PROJECT,
+	  .name = "mentions",
+	  .type = V_MENTIONS,
+	  .off = offsetof(struct project, mentions),
+	  .n_off = offsetof(struct project, n_mentions) },
 };
 
 const size_t cfg_nkeys = sizeof(cfg_keys) / sizeof(cfg_keys[0]);
@@ -202,5 +207,8 @@ void cfg_free_fields(enum sec sec, char *base)
 			free(*(char **)(base + k->off));
 		else if (k->type == V_LIST)
 			cfg_free_list(*(char ***)(base + k->off), *(size_t *)(base + k->n_off));
+		else if (k->type == V_MENTIONS)
+			cfg_free_mentions(*(struct mention_rule **)(base + k->off),
+					  *(size_t *)(base + k->n_off));
 	}
 }

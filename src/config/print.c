@@ -90,6 +90,11 @@ static void print_route(const struct project *pr, FILE *out)
 	fputs("; environments ", out);
 	print_list(out, pr->environments, pr->n_environments, "(all)");
 	fputc('\n', out);
+	if (pr->n_mentions > 0) {
+		fputs("    mentions ", out);
+		cfg_print_mentions(out, pr->mentions, pr->n_mentions);
+		fputc('\n', out);
+	}
 }
 
 void config_print_summary(const struct config *c, FILE *out)
@@ -188,6 +193,10 @@ static void print_key(FILE *out, const struct config *c, const struct key *k, co
 	case V_DTYPE: fputs((*(const struct target *const *)f)->name, out); break;
 	case V_RATE: fprintf(out, "%.2g", *(const double *)f); break;
 	case V_STATUS: print_mask(out, *(const unsigned *)f); break;
+	case V_MENTIONS:
+		cfg_print_mentions(out, *(const struct mention_rule *const *)f,
+				   *(const size_t *)(base + k->n_off));
+		break;
 	}
 	fputc('\n', out);
 }

@@ -1,8 +1,22 @@
-/* Routing: picks the [project] (or [default]) section for a run and decides
- * whether its status and environment should produce a notification. Pure. */
+/* Routing: picks the [project] (or [default]) section for a run, decides
+ * whether its status and environment should produce a notification, and
+ * which mention a message to one destination carries. Pure. */
+#include <fnmatch.h>
 #include <string.h>
+#include <strings.h>
 
 #include "route.h"
+#include "target.h"
+
+/* The kind of mention each target's messages take, by target name. The
+ * renderers stay unaware of the mentions list: they get one string. */
+static const struct {
+	const char *target;
+	enum mention_kind kind;
+} target_kinds[] = {
+	{ "slack", MENTION_SLACK },
+	{ "teams", MENTION_UPN },
+};
 
 const struct project *route_find(const struct config *c, const char *project_id)
 {
@@ -66,4 +80,49 @@ const char *route_project_name(const struct config *c, const char *project_id)
 	const struct project *p = route_find(c, project_id);
 
 	return p != NULL && p->name != NULL && p->name[0] != '\0' ? p->name : NULL;
+}
+
+enum mention_kind route_target_mention_kind(const struct target *t)
+{
+	size_t i;
+
+	for (i = 0;
+	     t != NULL && t->name != NULL && i < sizeof(target_kinds) / sizeof(target_kinds[0]);
+	     i++)
+		if (strcasecmp(t->name, target_kinds[i].target) == 0)
+			return target_kinds[i].kind;
+	return MENTION_NONE;
+}
+
+int route_pipeline_match(const char *glob, const char *pipeline)
+{
+	const char *last;
+
+	if (glob == NULL || pipeline == NULL)
+		return 0;
+	/* Without a '/', the glob names a pipeline wherever its folder is. */
+	if (strchr(glob, '/') == NULL) {
+		last = strrchr(pipeline, '/');
+		if (last != NULL)
+			pipeline = last + 1;
+	}
+	return fnmatch(glob, pipeline, 0) == 0;
+}
+
+const char *route_mention(const struct project *p, const struct destination *d,
+			  const char *pipeline)
+{
+	enum mention_kind want;
+	size_t i;
+
+	if (d == NULL)
+		return NULL;
+	want = route_target_mention_kind(d->target);
+	if (pipeline == NULL)
+		pipeline = "";
+	for (i = 0; p != NULL && want != MENTION_NONE && i < p->n_mentions; i++)
+		if (p->mentions[i].kind == want &&
+		    route_pipeline_match(p->mentions[i].glob, pipeline))
+			return p->mentions[i].mention;
+	return d->mention;
 }

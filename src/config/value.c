@@ -325,6 +325,10 @@ int cfg_set_value(struct parse *p, const struct key *k, char *v, char *base)
 		break;
 	case V_RATE: rc = set_rate(p, k, v, (double *)field); break;
 	case V_STATUS: rc = parse_status_mask(p, v, (unsigned *)field); break;
+	case V_MENTIONS:
+		rc = cfg_parse_mentions(p, v, (struct mention_rule **)field,
+					(size_t *)(base + k->n_off));
+		break;
 	case V_INT:
 	case V_SIZE:
 	case V_DUR:

@@ -225,10 +225,14 @@ out:
 	return rl;
 }
 
-/* The body for d, rendered by its target's row. */
-static char *render_for(const struct summary *s, const struct destination *d)
+/* The body for d, rendered by its target's row, with the mention the run's
+ * route picks for this pipeline and target. */
+static char *render_for(const struct config *c, const struct job *j, const struct summary *s,
+			const struct destination *d)
 {
-	const struct render_opts o = { .mention = d->mention };
+	const struct render_opts o = {
+		.mention = route_mention(route_find(c, j->ev.project_id), d, s->pipeline_name),
+	};
 
 	/* The result is a new string, not a pointer into o. */
 	/* cppcheck-suppress returnDanglingLifetime */
@@ -464,7 +468,7 @@ static int deliver_all(struct wctx *t, const struct config *c, struct job *j, st
 			rc = store_delivery_record(t->w->st, j->id, dl[i].dest, &gone, p.settle);
 		} else {
 			if (dl[i].payload == NULL) {
-				dl[i].payload = render_for(s, p.d);
+				dl[i].payload = render_for(c, j, s, p.d);
 				if (dl[i].payload == NULL)
 					return ERR_NOMEM;
 				p.fresh = 1;

@@ -20,6 +20,14 @@
  * a header line), a child run id only with the syntax webhook ids must
  * have (other children are skipped with a note), and an escaped NUL in
  * any JSON reply is defused before cJSON could cut a string at it.
+ * A scheduled run also gets its schedule's name from the project's
+ * schedule list, after the steps and within the same call budget. The
+ * list is cached per project (SCHED_SLOTS projects, SCHED_TTL_MS, a failed
+ * lookup SCHED_FAIL_TTL_MS) and fetched by one worker while the others wait
+ * for it, so a storm of runs costs one call. The lookup is optional: one
+ * attempt (no token refresh, no Retry-After wait), at most SCHED_PAGES
+ * pages, failures logged at debug level only, and the summary is the same
+ * with or without it but for the name.
  * Nothing here survives a restart; the token is wiped from memory on free. */
 #include "dpc.h"
 
@@ -29,6 +37,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 
 #include "clock.h"
 #include "errors.h"
@@ -45,6 +55,28 @@
 #define NOTES_MAX 512
 #define TOKEN_MAX 8192 /* longest access token accepted, in bytes */
 #define AUDIENCE "https%3A%2F%2Fapi.matillion.com"
+#define SCHED_SLOTS 32                /* projects whose schedule list is cached */
+#define SCHED_PAGES 3                 /* pages of PAGE_SIZE read per project */
+#define SCHED_NAME_MAX 256            /* bytes of a schedule name kept */
+#define SCHED_TTL_MS (10 * 60 * 1000) /* life of a fetched list */
+#define SCHED_FAIL_TTL_MS (60 * 1000) /* life of a failed lookup */
+#define SCHED_WAIT_MS 10000           /* longest wait for another worker's lookup */
+
+/* One schedule of a project: validated id, sanitised and capped name. */
+struct sched_entry {
+	char *id;
+	char *name;
+};
+
+/* The cached schedule list of one project. */
+struct sched_slot {
+	char *project;      /* NULL: slot unused */
+	int64_t expires_ms; /* monotonic; the list is fresh before this */
+	int64_t used_ms;    /* last lookup, for evicting the least recent */
+	int busy;           /* a worker is fetching the list */
+	struct sched_entry *e;
+	size_t n;
+};
 
 struct dpc {
 	char *api_base; /* without a trailing '/' */
@@ -55,9 +87,12 @@ struct dpc {
 	int max_api_calls;
 	int64_t pause_cap_s; /* longest pause a Retry-After imposes on every call */
 	struct ratelimit *rl;
-	pthread_mutex_t lock;     /* guards token and token_refresh_ms */
-	char *token;              /* secret; NULL when none cached */
-	int64_t token_refresh_ms; /* monotonic clock value after which a new token is fetched */
+	pthread_mutex_t lock;       /* guards token and token_refresh_ms */
+	char *token;                /* secret; NULL when none cached */
+	int64_t token_refresh_ms;   /* monotonic clock value after which a new token is fetched */
+	pthread_mutex_t sched_lock; /* guards sched */
+	pthread_cond_t sched_done;  /* a slot stopped being busy */
+	struct sched_slot sched[SCHED_SLOTS];
 };
 
 /* One dpc_fetch_summary() call. */
@@ -73,6 +108,7 @@ struct job {
 	size_t cap_visited;
 	size_t skipped_depth;
 	size_t skipped_bad_id; /* failed children whose id cannot go in a URL */
+	int optional;          /* calls now are optional: one attempt, failures at debug level */
 	char notes[NOTES_MAX]; /* becomes s->incomplete */
 };
 
@@ -147,6 +183,51 @@ __attribute__((format(printf, 2, 3))) static void set_message(struct dpc_error *
 
 /* ---- lifetime ---- */
 
+static void sched_entries_free(struct sched_entry *e, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(e[i].id);
+		free(e[i].name);
+	}
+	free(e);
+}
+
+/* The cache's lock and condition; the condition runs on the monotonic
+ * clock so a change of the system time cannot stretch a wait. */
+static int sched_init(struct dpc *d)
+{
+	pthread_condattr_t a;
+	int rc;
+
+	if (pthread_condattr_init(&a) != 0)
+		return ERR_NOMEM;
+	rc = pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+	if (rc == 0)
+		rc = pthread_cond_init(&d->sched_done, &a);
+	pthread_condattr_destroy(&a);
+	if (rc != 0)
+		return ERR_NOMEM;
+	if (pthread_mutex_init(&d->sched_lock, NULL) != 0) {
+		pthread_cond_destroy(&d->sched_done);
+		return ERR_NOMEM;
+	}
+	return 0;
+}
+
+static void sched_fini(struct dpc *d)
+{
+	size_t i;
+
+	for (i = 0; i < SCHED_SLOTS; i++) {
+		free(d->sched[i].project);
+		sched_entries_free(d->sched[i].e, d->sched[i].n);
+	}
+	pthread_cond_destroy(&d->sched_done);
+	pthread_mutex_destroy(&d->sched_lock);
+}
+
 struct dpc *dpc_new(const struct config *c)
 {
 	struct dpc *d = calloc(1, sizeof(*d));
@@ -156,6 +237,11 @@ struct dpc *dpc_new(const struct config *c)
 	if (!d)
 		return NULL;
 	if (pthread_mutex_init(&d->lock, NULL) != 0) {
+		free(d);
+		return NULL;
+	}
+	if (sched_init(d) != 0) {
+		pthread_mutex_destroy(&d->lock);
 		free(d);
 		return NULL;
 	}
@@ -191,6 +277,7 @@ void dpc_free(struct dpc *d)
 	wipe_free(d->token);
 	ratelimit_free(d->rl);
 	pthread_mutex_destroy(&d->lock);
+	sched_fini(d);
 	free(d);
 }
 
@@ -363,7 +450,8 @@ static int token_get(struct job *j, char **out)
 	}
 	pthread_mutex_unlock(&d->lock);
 	if (rc && rc != ERR_NOMEM)
-		log_event(LOG_WARN, "dpc: token request failed", "error", j->err->message, NULL);
+		log_event(j->optional ? LOG_DEBUG : LOG_WARN, "dpc: token request failed", "error",
+			  j->err->message, NULL);
 	return rc;
 }
 
@@ -386,8 +474,8 @@ static void log_failure(const struct job *j, const char *what)
 	char status[24];
 
 	snprintf(status, sizeof(status), "%ld", j->err->http_status);
-	log_event(LOG_WARN, "dpc: API call failed", "op", what, "target_execution", j->exec_id,
-		  "status", status, "error", j->err->message, NULL);
+	log_event(j->optional ? LOG_DEBUG : LOG_WARN, "dpc: API call failed", "op", what,
+		  "target_execution", j->exec_id, "status", status, "error", j->err->message, NULL);
 }
 
 /* Sends one authorised GET after taking a rate-limit token; counts it. */
@@ -481,7 +569,7 @@ static int api_get(struct job *j, const char *url, const char *what, struct http
 		if (rc)
 			return rc;
 		rc = get_once(j, url, token, resp);
-		if (rc == 0 && resp->status == 401 && !refreshed) {
+		if (rc == 0 && resp->status == 401 && !refreshed && !j->optional) {
 			token_drop(j->d, token);
 			refreshed = 1;
 		} else if (rc) {
@@ -489,7 +577,8 @@ static int api_get(struct job *j, const char *url, const char *what, struct http
 		} else if (httpc_classify(resp->status) == 0) {
 			wipe_free(token);
 			return 0;
-		} else if (!backoff(j, resp)) {
+		} else if (!backoff(j, resp) || j->optional) {
+			/* An optional call still records the pause for everyone. */
 			rc = status_failure(j, what, resp);
 		}
 		wipe_free(token);
@@ -731,6 +820,254 @@ static int fetch_children(struct job *j)
 	}
 }
 
+/* ---- schedule names ---- */
+
+/* Whether s is a scheduled run whose schedule id can go into a lookup. */
+static int wants_schedule(const struct summary *s)
+{
+	return (strcasecmp(s->trigger, "SCHEDULE") == 0 ||
+		strcasecmp(s->trigger, "SCHEDULE_RUN_NOW") == 0) &&
+	       s->schedule_name[0] == '\0' && text_id_valid(s->schedule_id);
+}
+
+/* A copy of an API name: sanitised (no controls, no bidi overrides, valid
+ * UTF-8), at most SCHED_NAME_MAX bytes on a code point boundary. Only the
+ * first bytes are looked at, so a huge name costs no more than a short one.
+ * NULL on ERR_NOMEM. */
+static char *sched_name_copy(const char *v)
+{
+	size_t len = strnlen(v, 4 * SCHED_NAME_MAX);
+	char *t = text_sanitize(v, len, 0);
+
+	if (t)
+		t[text_utf8_prefix(t, SCHED_NAME_MAX)] = '\0';
+	return t;
+}
+
+/* Appends the usable entries of one page to *e (at most cap in all).
+ * Entries without a valid scheduleId or a non-empty string name are
+ * skipped. Returns 0, ERR_PARSE (not an object with a results array) or
+ * ERR_NOMEM; *n_results is the page's length as sent. */
+static int sched_add_page(const char *body, size_t len, struct sched_entry *e, size_t *n,
+			  size_t cap, size_t *n_results, int64_t *total)
+{
+	cJSON *root = cJSON_ParseWithLength(body, len), *res, *item, *t;
+	const cJSON *id, *name;
+	int rc = 0;
+
+	res = cJSON_GetObjectItemCaseSensitive(root, "results");
+	if (!cJSON_IsObject(root) || !cJSON_IsArray(res)) {
+		cJSON_Delete(root);
+		return ERR_PARSE;
+	}
+	t = cJSON_GetObjectItemCaseSensitive(root, "total");
+	*total = cJSON_IsNumber(t) && t->valuedouble >= 0 && t->valuedouble < 1e12
+			 ? (int64_t)t->valuedouble
+			 : -1;
+	*n_results = (size_t)cJSON_GetArraySize(res);
+	cJSON_ArrayForEach(item, res)
+	{
+		if (*n >= cap)
+			break;
+		id = cJSON_GetObjectItemCaseSensitive(item, "scheduleId");
+		name = cJSON_GetObjectItemCaseSensitive(item, "name");
+		if (!cJSON_IsString(id) || !text_id_valid(id->valuestring) ||
+		    !cJSON_IsString(name) || name->valuestring[0] == '\0')
+			continue;
+		e[*n].id = strdup(id->valuestring);
+		e[*n].name = sched_name_copy(name->valuestring);
+		if (!e[*n].id || !e[*n].name) {
+			free(e[*n].id);
+			free(e[*n].name);
+			rc = ERR_NOMEM;
+			break;
+		}
+		(*n)++;
+	}
+	cJSON_Delete(root);
+	return rc;
+}
+
+/* GETs the project's schedule list, at most SCHED_PAGES pages, into a new
+ * array (caller frees with sched_entries_free), also after a failure: what
+ * arrived before it is kept. Returns 0 or the failing call's code. */
+static int sched_fetch(struct job *j, const char *project_id, struct sched_entry **out, size_t *n)
+{
+	size_t cap = SCHED_PAGES * PAGE_SIZE, n_results = 0;
+	char *esc = text_url_escape(project_id), *base = NULL, *url = NULL;
+	struct httpc_response resp;
+	char query[64];
+	int64_t total = -1, fetched = 0;
+	int page, rc = ERR_NOMEM;
+
+	*n = 0;
+	*out = calloc(cap, sizeof(**out));
+	base = esc ? text_concat3(j->d->api_base, "/v1/projects/", esc) : NULL;
+	if (!*out || !base)
+		goto out;
+	for (page = 0; page < SCHED_PAGES; page++) {
+		snprintf(query, sizeof(query), "/schedules?page=%d&size=%d", page, PAGE_SIZE);
+		free(url);
+		url = text_concat3(base, query, NULL);
+		rc = url ? api_get(j, url, "schedules", &resp) : ERR_NOMEM;
+		if (rc)
+			break;
+		rc = defuse_body(&resp);
+		if (rc == 0)
+			rc = sched_add_page(resp.body ? resp.body : "", resp.len, *out, n, cap,
+					    &n_results, &total);
+		httpc_response_free(&resp);
+		fetched += (int64_t)n_results;
+		if (rc || n_results < PAGE_SIZE || (total >= 0 && fetched >= total))
+			break;
+	}
+out:
+	free(url);
+	free(base);
+	free(esc);
+	return rc;
+}
+
+/* The slot of project, or -1. Called with sched_lock held. */
+static int sched_find(struct dpc *d, const char *project)
+{
+	int i;
+
+	for (i = 0; i < SCHED_SLOTS; i++)
+		if (d->sched[i].project && strcmp(d->sched[i].project, project) == 0)
+			return i;
+	return -1;
+}
+
+/* A slot for project: a free one, else the least recently used one that
+ * no worker is filling, emptied. -1 when every slot is busy or on
+ * ERR_NOMEM. Called with sched_lock held. */
+static int sched_take(struct dpc *d, const char *project)
+{
+	int i, best = -1;
+	char *copy;
+
+	for (i = 0; i < SCHED_SLOTS; i++) {
+		if (!d->sched[i].project) {
+			best = i;
+			break;
+		}
+		if (!d->sched[i].busy && (best < 0 || d->sched[i].used_ms < d->sched[best].used_ms))
+			best = i;
+	}
+	copy = best >= 0 ? strdup(project) : NULL;
+	if (!copy)
+		return -1;
+	free(d->sched[best].project);
+	sched_entries_free(d->sched[best].e, d->sched[best].n);
+	d->sched[best] = (struct sched_slot){ .project = copy };
+	return best;
+}
+
+/* A copy of the name of schedule id in slot i, "" when it has none. NULL
+ * on ERR_NOMEM. Called with sched_lock held. */
+static char *sched_name_of(const struct sched_slot *slot, const char *id)
+{
+	size_t k;
+
+	for (k = 0; k < slot->n; k++)
+		if (strcmp(slot->e[k].id, id) == 0)
+			return strdup(slot->e[k].name);
+	return strdup("");
+}
+
+/* Waits until project's list is fresh in the cache (another worker may be
+ * fetching it) and copies the name into *name, or claims the slot for the
+ * caller to fill (*slot >= 0). Gives up (*name NULL, *slot -1) after
+ * SCHED_WAIT_MS or when no slot is free. */
+static void sched_lookup_cached(struct dpc *d, const char *project, const char *id, char **name,
+				int *slot)
+{
+	int64_t deadline = clock_mono_ms() + SCHED_WAIT_MS, now;
+	struct timespec ts = { .tv_sec = deadline / 1000, .tv_nsec = deadline % 1000 * 1000000 };
+	int i;
+
+	*name = NULL;
+	*slot = -1;
+	pthread_mutex_lock(&d->sched_lock);
+	for (;;) {
+		i = sched_find(d, project);
+		now = clock_mono_ms();
+		if (i >= 0 && d->sched[i].busy) {
+			if (pthread_cond_timedwait(&d->sched_done, &d->sched_lock, &ts) != 0 &&
+			    clock_mono_ms() >= deadline)
+				break;
+			continue;
+		}
+		if (i >= 0 && now < d->sched[i].expires_ms) {
+			d->sched[i].used_ms = now;
+			*name = sched_name_of(&d->sched[i], id);
+			break;
+		}
+		*slot = i >= 0 ? i : sched_take(d, project);
+		if (*slot >= 0)
+			d->sched[*slot].busy = 1;
+		break;
+	}
+	pthread_mutex_unlock(&d->sched_lock);
+}
+
+/* Installs a fetched list (taken) in slot i, fresh for ttl_ms, wakes the
+ * waiters, and copies the name of id into *name. */
+static void sched_fill(struct dpc *d, int i, struct sched_entry *e, size_t n, int64_t ttl_ms,
+		       const char *id, char **name)
+{
+	struct sched_slot *slot = &d->sched[i];
+
+	pthread_mutex_lock(&d->sched_lock);
+	sched_entries_free(slot->e, slot->n);
+	slot->e = e;
+	slot->n = n;
+	slot->used_ms = clock_mono_ms();
+	slot->expires_ms = slot->used_ms + ttl_ms;
+	slot->busy = 0;
+	*name = sched_name_of(slot, id);
+	pthread_cond_broadcast(&d->sched_done);
+	pthread_mutex_unlock(&d->sched_lock);
+}
+
+/* Sets s->schedule_name for a scheduled run, from the cache or one
+ * bounded lookup. Optional: whatever goes wrong is logged at debug level
+ * and leaves the name empty; j->err keeps the run's own state but for the
+ * calls this made, which count against the budget. */
+static void schedule_lookup(struct job *j, const char *project_id)
+{
+	struct dpc_error scratch = *j->err, *saved = j->err;
+	struct sched_entry *e = NULL;
+	char *name = NULL;
+	size_t n = 0;
+	int slot, rc;
+
+	if (!wants_schedule(j->s))
+		return;
+	sched_lookup_cached(j->d, project_id, j->s->schedule_id, &name, &slot);
+	if (slot >= 0) {
+		j->err = &scratch;
+		j->optional = 1;
+		rc = sched_fetch(j, project_id, &e, &n);
+		j->optional = 0;
+		j->err = saved;
+		saved->api_calls = scratch.api_calls;
+		if (rc)
+			log_event(LOG_DEBUG, "dpc: schedule lookup failed", "schedule",
+				  j->s->schedule_id, "error",
+				  scratch.message[0] ? scratch.message : err_str(rc), NULL);
+		sched_fill(j->d, slot, e, n, rc ? SCHED_FAIL_TTL_MS : SCHED_TTL_MS,
+			   j->s->schedule_id, &name);
+	}
+	if (name && name[0])
+		summary_set_schedule_name(j->s, name);
+	else
+		log_event(LOG_DEBUG, "dpc: schedule name unknown", "schedule", j->s->schedule_id,
+			  NULL);
+	free(name);
+}
+
 /* ---- the job ---- */
 
 static void job_free(struct job *j)
@@ -817,6 +1154,7 @@ int dpc_fetch_summary(struct dpc *d, struct httpc *h, const char *project_id,
 		rc = fetch_tree(j, execution_id);
 	if (rc)
 		goto out;
+	schedule_lookup(j, project_id);
 	finish_notes(j);
 	if (j->notes[0])
 		rc = summary_set_incomplete(s, j->notes);

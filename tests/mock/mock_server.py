@@ -17,6 +17,9 @@ Scenario JSON (every key optional):
   chat_names       {"slack": [..], "teams": [..]}: only these names exist
   executions       list of {"projectId", "id", "wrap", "execution": {...},
                    "steps": [step | {"generate": {...}}]}
+  schedules        {"<projectId>": [{"scheduleId", "name", ...}, ...]} served
+                   page/size-paged by GET /dpc/v1/projects/{id}/schedules; a
+                   project not listed has none (an empty page)
   webhook          a sample webhook body for tests (not used by the server)
 Control endpoints: GET /_health, /_recorded, /_calls; POST /_reset,
 /_faults, /_revoke (forget issued tokens), /_scenario (replace scenario).
@@ -48,6 +51,7 @@ UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
                      r"[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 STEPS_RE = re.compile(r"^/dpc/v1/projects/([^/]+)/pipeline-executions/([^/]+)/steps$")
 EXEC_RE = re.compile(r"^/dpc/v1/projects/([^/]+)/pipeline-executions/([^/]+)$")
+SCHED_RE = re.compile(r"^/dpc/v1/projects/([^/]+)/schedules$")
 STATUS_RE = re.compile(r"^/dpc/v1/projects/([^/]+)/pipeline-executions/([^/]+)/status$")
 
 
@@ -159,6 +163,7 @@ class State:
         self.bucket = TokenBucket(rl.get("per_minute", 60), rl.get("burst", 5)) if rl else None
         self.faults = [dict(f) for f in scenario.get("faults", [])]
         self.chat_names = scenario.get("chat_names")
+        self.schedules = {str(k): list(v) for k, v in scenario.get("schedules", {}).items()}
         self.executions = {}
         wrap = bool(scenario.get("wrap_execution", False))
         for e in scenario.get("executions", []):
@@ -367,6 +372,11 @@ class Handler(BaseHTTPRequestHandler):
             return self.problem(401, "Unauthorized", "a valid bearer token is required")
         if self.command != "GET":
             return self.problem(405, "Method Not Allowed", "only GET is mocked")
+        m_sched = SCHED_RE.match(path)
+        if m_sched:
+            with self.st.lock:
+                items = self.st.schedules.get(urllib.parse.unquote(m_sched.group(1)), [])
+            return self.paged(items, query)
         m_status = STATUS_RE.match(path)
         m = m_steps or m_exec or m_status
         if not m:
@@ -386,6 +396,11 @@ class Handler(BaseHTTPRequestHandler):
         self.reply(200, {"result": body} if ex["wrap"] else body)
 
     def steps(self, ex, query):
+        sl = ex["steps"]
+        return self.paged(sl, query)
+
+    def paged(self, items, query):
+        """One page of a StepList or a plain list, Matillion's page/size way."""
         q = dict(urllib.parse.parse_qsl(query, keep_blank_values=True))
         try:
             page = int(q.get("page", "0"))
@@ -394,10 +409,12 @@ class Handler(BaseHTTPRequestHandler):
             return self.problem(400, "Bad Request", "page and size must be integers")
         if page < 0 or not 1 <= size <= 100:
             return self.problem(400, "Bad Request", "size must be from 1 to 100, page >= 0")
-        sl = ex["steps"]
         start = page * size
-        self.reply(200, {"page": page, "size": size, "total": sl.total,
-                         "results": sl.slice(start, start + size)})
+        if isinstance(items, StepList):
+            total, results = items.total, items.slice(start, start + size)
+        else:
+            total, results = len(items), items[start:start + size]
+        self.reply(200, {"page": page, "size": size, "total": total, "results": results})
 
     def forward(self, path, query):
         """Relays a steps call to the upstream (Prism) untouched, so the

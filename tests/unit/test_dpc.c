@@ -3,7 +3,9 @@
  * into a failed child with a cycle back to the parent, token caching and
  * refresh, Retry-After, budget and depth limits, error classes, and a
  * hostile API: tokens that would inject headers, child ids that would
- * leave the executions path. */
+ * leave the executions path. Also the schedule name of a scheduled run:
+ * looked up once per project within the cache's life, bounded, and never
+ * in the way of the summary when it fails. */
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
@@ -16,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "config.h"
@@ -26,6 +29,8 @@
 
 #define PROJECT "proj 1"
 #define EXEC_PREFIX "/v1/projects/" PROJECT "/pipeline-executions/"
+#define SCHED_PATH "/v1/projects/" PROJECT "/schedules"
+#define SCHED_ID "5d0c7e21-9f3a-4b6e-8d12-6a7b8c9d0e1f"
 #define ROOT_STEPS 250
 #define LONG_ID_60 "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWX"
 #define LONG_ID LONG_ID_60 LONG_ID_60 LONG_ID_60 LONG_ID_60 LONG_ID_60 /* 300 bytes */
@@ -46,10 +51,18 @@ struct mock {
 	int expires_in;          /* 0: leave expires_in out */
 	const char *token_reply; /* NULL: the usual token; else this 200 body */
 	const char *root_reply;  /* NULL: the usual root steps; else this one page */
+	const char *exec_reply;  /* NULL: the usual execution; else this body */
+	unsigned sched_status;   /* 0: 200 with the schedules */
+	const char *sched_retry_after;
+	const char *sched_reply; /* NULL: the usual schedules; else this body */
+	int sched_pages;         /* full pages of schedules (0: one short page) */
+	int sched_delay_ms;      /* wait before answering a schedules call */
 	/* observations */
 	int token_calls;
 	int api_calls;
 	int steps_calls;
+	int sched_calls;
+	int sched_bad_query; /* schedule calls without page=N&size=100 */
 	int served_429;
 	int bad_size;   /* steps calls whose size was not 100 */
 	int bad_auth;   /* API calls without "Bearer tok-" */
@@ -133,6 +146,69 @@ static const char child_page[] =
 static const char execution[] =
 	"{\"result\":{\"pipelineExecutionId\":\"e-root\",\"pipelineName\":\"Parent.orch.yaml\","
 	"\"status\":\"FAILED\",\"environmentName\":\"prod\"}}";
+
+/* The root run as a scheduled one. */
+static const char scheduled[] =
+	"{\"pipelineExecutionId\":\"e-root\",\"pipelineName\":\"Parent.orch.yaml\","
+	"\"status\":\"FAILED\",\"environmentName\":\"prod\",\"trigger\":\"SCHEDULE\","
+	"\"scheduleId\":\"" SCHED_ID "\"}";
+
+/* Page page of the project's schedules: with pages = 0, one short page
+ * of three with ours last; else pages full pages of 100 with ours last on
+ * the last page. Past the last page: no results. */
+static char *sched_page(int page, int pages)
+{
+	size_t cap = 20000, used;
+	char *out = malloc(cap);
+	int i, per = pages ? 100 : 3, n = page < (pages ? pages : 1) ? per : 0;
+	int ours_page = pages ? pages - 1 : 0;
+
+	used = (size_t)snprintf(out, cap, "{\"page\":%d,\"size\":100,\"total\":%d,\"results\":[",
+				page, pages ? pages * 100 : 3);
+	for (i = 0; i < n; i++) {
+		if (page == ours_page && i == n - 1)
+			used += (size_t)snprintf(out + used, cap - used,
+						 "%s{\"scheduleId\":\"" SCHED_ID
+						 "\",\"name\":\"nightly_dwh\"}",
+						 i ? "," : "");
+		else
+			used += (size_t)snprintf(out + used, cap - used,
+						 "%s{\"scheduleId\":\"other-%d-%d\",\"name\":"
+						 "\"other\",\"cronExpression\":\"0 2 * * *\"}",
+						 i ? "," : "", page, i);
+	}
+	snprintf(out + used, cap - used, "]}");
+	return out;
+}
+
+static enum MHD_Result schedules(struct MHD_Connection *c)
+{
+	const char *page_s = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "page");
+	const char *size_s = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "size");
+	int page = page_s ? (int)strtol(page_s, NULL, 10) : 0;
+	unsigned status;
+	const char *reply, *ra;
+	enum MHD_Result ret;
+	char *body;
+
+	pthread_mutex_lock(&M.lock);
+	M.sched_calls++;
+	M.sched_bad_query += !page_s || !size_s || strcmp(size_s, "100") != 0;
+	status = M.sched_status;
+	reply = M.sched_reply;
+	ra = M.sched_retry_after;
+	pthread_mutex_unlock(&M.lock);
+	if (M.sched_delay_ms)
+		usleep((useconds_t)M.sched_delay_ms * 1000);
+	if (status)
+		return send_text(c, status, "{}", ra);
+	if (reply)
+		return send_text(c, 200, reply, NULL);
+	body = sched_page(page, M.sched_pages);
+	ret = send_text(c, 200, body, NULL);
+	free(body);
+	return ret;
+}
 
 /* ---- handlers ---- */
 
@@ -229,7 +305,7 @@ static enum MHD_Result api(struct MHD_Connection *c, const char *url)
 		return send_text(c, 404, "{}", NULL);
 	}
 	if (!M.exec_status)
-		return send_text(c, 200, execution, NULL);
+		return send_text(c, 200, M.exec_reply ? M.exec_reply : execution, NULL);
 	return send_text(c, M.exec_status, "{}", NULL);
 }
 
@@ -262,6 +338,12 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 		return token(c, u);
 	if (strcmp(method, "GET") == 0 && strncmp(url, EXEC_PREFIX, strlen(EXEC_PREFIX)) == 0)
 		return api(c, url);
+	if (strcmp(method, "GET") == 0 && strcmp(url, SCHED_PATH) == 0) {
+		pthread_mutex_lock(&M.lock);
+		M.api_calls++;
+		pthread_mutex_unlock(&M.lock);
+		return schedules(c);
+	}
 	pthread_mutex_lock(&M.lock);
 	M.stray++;
 	pthread_mutex_unlock(&M.lock);
@@ -749,6 +831,286 @@ static void test_child_ids_validated(void **state)
 					 strcmp(f->s.children[i].execution_id, "e-root") == 0);
 }
 
+/* ---- schedule names ---- */
+
+/* Fetches e-root with d (shared between calls) into a fresh summary. */
+static int fetch_shared(struct fx *f, struct dpc *d)
+{
+	summary_free(&f->s);
+	assert_int_equal(summary_init(&f->s, PROJECT, "e-root", f->cfg.ui_base), 0);
+	return dpc_fetch_summary(d, f->h, PROJECT, "e-root", &f->s, &f->err);
+}
+
+static void test_schedule_name_found(void **state)
+{
+	struct fx *f = *state;
+
+	M.exec_reply = scheduled;
+	assert_int_equal(fetch(f, "e-root"), 0);
+	assert_string_equal(f->s.schedule_id, SCHED_ID);
+	assert_string_equal(f->s.schedule_name, "nightly_dwh");
+	assert_int_equal(M.sched_calls, 1);
+	assert_int_equal(M.sched_bad_query, 0);
+	assert_int_equal(f->err.api_calls, 6); /* the lookup counts like any call */
+	assert_int_equal(M.token_calls, 1);
+	assert_null(f->s.incomplete);
+	assert_int_equal(f->s.n_failed, 3);
+}
+
+static void test_schedule_name_on_later_page(void **state)
+{
+	struct fx *f = *state;
+
+	M.exec_reply = scheduled;
+	M.sched_pages = 3;
+	assert_int_equal(fetch(f, "e-root"), 0);
+	assert_string_equal(f->s.schedule_name, "nightly_dwh");
+	assert_int_equal(M.sched_calls, 3);
+	assert_int_equal(M.sched_bad_query, 0);
+}
+
+/* A project that claims thousands of schedules costs three pages at most. */
+static void test_schedule_pages_bounded(void **state)
+{
+	struct fx *f = *state;
+
+	M.exec_reply = scheduled;
+	M.sched_pages = 100000;
+	assert_int_equal(fetch(f, "e-root"), 0);
+	assert_string_equal(f->s.schedule_name, "");
+	assert_int_equal(M.sched_calls, 3);
+	assert_null(f->s.incomplete);
+}
+
+static void test_schedule_absent(void **state)
+{
+	struct fx *f = *state;
+
+	M.exec_reply = scheduled;
+	M.sched_reply = "{\"page\":0,\"size\":100,\"total\":1,\"results\":"
+			"[{\"scheduleId\":\"other\",\"name\":\"weekly\"}]}";
+	assert_int_equal(fetch(f, "e-root"), 0);
+	assert_string_equal(f->s.schedule_name, "");
+	assert_int_equal(M.sched_calls, 1);
+	assert_int_equal(f->s.n_failed, 3);
+}
+
+/* Every way the lookup can fail leaves the summary as it would be without
+ * it: same result, no note for the reader, no error recorded, one call. */
+static void test_schedule_failures_silent(void **state)
+{
+	static const unsigned statuses[] = { 400, 401, 403, 404, 429, 500, 503 };
+	static const char *const replies[] = {
+		"not json",
+		"[]",
+		"{}",
+		"{\"results\":{}}",
+		"{\"results\":[1,\"x\",null,[]]}",
+		"{\"results\":[{\"scheduleId\":\"" SCHED_ID "\",\"name\":42}]}",
+		"{\"results\":[{\"scheduleId\":\"" SCHED_ID "\",\"name\":\"\"}]}",
+		"{\"results\":[{\"scheduleId\":\"" SCHED_ID "/..\",\"name\":\"x\"}]}",
+		"{\"results\":[{\"scheduleId\":\"" SCHED_ID "\\u0000\",\"name\":\"x\"}]}",
+		"{\"results\":[{\"scheduleId\":42,\"name\":\"x\"}]}",
+		"{\"results\":[{\"scheduleId\":\"" SCHED_ID "\",\"name\":\"x\"}",
+	};
+	struct fx *f = *state;
+	size_t i;
+
+	for (i = 0;
+	     i < sizeof(statuses) / sizeof(statuses[0]) + sizeof(replies) / sizeof(replies[0]);
+	     i++) {
+		teardown(state);
+		setup(state);
+		f = *state;
+		M.exec_reply = scheduled;
+		if (i < sizeof(statuses) / sizeof(statuses[0])) {
+			M.sched_status = statuses[i];
+			M.sched_retry_after = "1";
+		} else {
+			M.sched_reply = replies[i - sizeof(statuses) / sizeof(statuses[0])];
+		}
+		assert_int_equal(fetch(f, "e-root"), 0);
+		assert_string_equal(f->s.schedule_name, "");
+		assert_int_equal(M.sched_calls, 1); /* no retry, no token refresh, no wait */
+		assert_int_equal(M.token_calls, 1);
+		assert_null(f->s.incomplete);
+		assert_int_equal(f->s.n_failed, 3);
+		assert_int_equal(f->err.http_status, 0);
+		assert_string_equal(f->err.message, "");
+	}
+}
+
+static void test_schedule_timeout_silent(void **state)
+{
+	struct fx *f = *state;
+	struct httpc_opts o = { .allow_http = 1, .timeout_ms = 300 };
+
+	httpc_free(f->h);
+	f->h = httpc_new(&o);
+	assert_non_null(f->h);
+	M.exec_reply = scheduled;
+	M.sched_delay_ms = 1000;
+	assert_int_equal(fetch(f, "e-root"), 0);
+	assert_string_equal(f->s.schedule_name, "");
+	assert_int_equal(M.sched_calls, 1);
+	assert_null(f->s.incomplete);
+	usleep(800 * 1000); /* let the mock's thread finish the slow reply */
+}
+
+/* Hostile but usable lists: a huge name is cut, controls are neutralised,
+ * the first of two entries with our id wins, junk entries are skipped. */
+static void test_schedule_hostile_list(void **state)
+{
+	struct fx *f = *state;
+	static char reply[12000];
+	size_t n;
+
+	n = (size_t)snprintf(reply, sizeof(reply),
+			     "{\"results\":[7,{\"scheduleId\":\"x\"},{\"scheduleId\":\"" SCHED_ID
+			     "\",\"name\":\"\\u202enightly\\u0007\\u0000");
+	memset(reply + n, 'n', 8000);
+	n += 8000;
+	snprintf(reply + n, sizeof(reply) - n,
+		 "\"},{\"scheduleId\":\"" SCHED_ID "\",\"name\":\"second\"}]}");
+	M.exec_reply = scheduled;
+	M.sched_reply = reply;
+	assert_int_equal(fetch(f, "e-root"), 0);
+	assert_true(strlen(f->s.schedule_name) <= 256);
+	assert_true(strlen(f->s.schedule_name) > 100);
+	assert_null(strstr(f->s.schedule_name, "second"));
+	assert_null(strchr(f->s.schedule_name, '\a'));
+	assert_null(strstr(f->s.schedule_name, "\xe2\x80\xae")); /* U+202E */
+	assert_non_null(strstr(f->s.schedule_name, "nightly"));
+}
+
+static void test_schedule_other_triggers(void **state)
+{
+	static const char *const execs[] = {
+		"{\"pipelineName\":\"P\",\"status\":\"FAILED\",\"trigger\":\"API\","
+		"\"scheduleId\":\"" SCHED_ID "\"}",
+		"{\"pipelineName\":\"P\",\"status\":\"FAILED\",\"trigger\":\"DESIGNER\","
+		"\"scheduleId\":\"" SCHED_ID "\"}",
+		"{\"pipelineName\":\"P\",\"status\":\"FAILED\",\"trigger\":\"SCHEDULE\"}",
+		"{\"pipelineName\":\"P\",\"status\":\"FAILED\",\"trigger\":\"SCHEDULE\","
+		"\"scheduleId\":\"../x\"}",
+		"{\"pipelineName\":\"P\",\"status\":\"FAILED\",\"trigger\":\"SCHEDULE_RUN_NOW\","
+		"\"scheduleId\":\"" SCHED_ID "\"}",
+	};
+	struct fx *f = *state;
+	size_t i;
+
+	for (i = 0; i < sizeof(execs) / sizeof(execs[0]); i++) {
+		teardown(state);
+		setup(state);
+		f = *state;
+		M.exec_reply = execs[i];
+		assert_int_equal(fetch(f, "e-root"), 0);
+		/* only the last one is a scheduled run with a usable id */
+		assert_int_equal(M.sched_calls, i == 4);
+		assert_string_equal(f->s.schedule_name, i == 4 ? "nightly_dwh" : "");
+	}
+}
+
+/* The steps come first: with the budget used up by them, no lookup. */
+static void test_schedule_within_budget(void **state)
+{
+	struct fx *f = *state;
+
+	M.exec_reply = scheduled;
+	f->cfg.max_api_calls = 5; /* execution + 3 root pages + 1 child page */
+	assert_int_equal(fetch(f, "e-root"), 0);
+	assert_int_equal(M.sched_calls, 0);
+	assert_int_equal(f->err.api_calls, 5);
+	assert_string_equal(f->s.schedule_name, "");
+	assert_null(f->s.incomplete);
+	assert_int_equal(f->s.n_failed, 3);
+}
+
+/* N runs of one project within the cache's life: one call, every name. */
+static void test_schedule_cached_per_project(void **state)
+{
+	struct fx *f = *state;
+	struct dpc *d = dpc_new(&f->cfg);
+	int i;
+
+	assert_non_null(d);
+	M.exec_reply = scheduled;
+	for (i = 0; i < 5; i++) {
+		assert_int_equal(fetch_shared(f, d), 0);
+		assert_string_equal(f->s.schedule_name, "nightly_dwh");
+	}
+	assert_int_equal(M.sched_calls, 1);
+	dpc_free(d);
+}
+
+/* A failed lookup is remembered too, so a storm against a broken endpoint
+ * costs one call as well. */
+static void test_schedule_failure_cached(void **state)
+{
+	struct fx *f = *state;
+	struct dpc *d = dpc_new(&f->cfg);
+	int i;
+
+	assert_non_null(d);
+	M.exec_reply = scheduled;
+	M.sched_status = 500;
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(fetch_shared(f, d), 0);
+		assert_string_equal(f->s.schedule_name, "");
+	}
+	assert_int_equal(M.sched_calls, 1);
+	dpc_free(d);
+}
+
+struct racer {
+	struct dpc *d;
+	struct fx *f;
+	struct summary s;
+	int rc;
+};
+
+static void *race(void *arg)
+{
+	struct racer *r = arg;
+	struct httpc_opts o = { .allow_http = 1 };
+	struct httpc *h = httpc_new(&o);
+	struct dpc_error err;
+
+	r->rc = -1;
+	if (h && summary_init(&r->s, PROJECT, "e-root", r->f->cfg.ui_base) == 0)
+		r->rc = dpc_fetch_summary(r->d, h, PROJECT, "e-root", &r->s, &err);
+	httpc_free(h);
+	return NULL;
+}
+
+/* Workers that hit the same project at once wait for one lookup. */
+static void test_schedule_concurrent_single_call(void **state)
+{
+	struct fx *f = *state;
+	struct racer r[4];
+	pthread_t t[4];
+	struct dpc *d = dpc_new(&f->cfg);
+	int i;
+
+	assert_non_null(d);
+	M.exec_reply = scheduled;
+	M.sched_delay_ms = 200; /* long enough for the others to arrive */
+	for (i = 0; i < 4; i++) {
+		memset(&r[i], 0, sizeof(r[i]));
+		r[i].d = d;
+		r[i].f = f;
+		assert_int_equal(pthread_create(&t[i], NULL, race, &r[i]), 0);
+	}
+	for (i = 0; i < 4; i++) {
+		pthread_join(t[i], NULL);
+		assert_int_equal(r[i].rc, 0);
+		assert_string_equal(r[i].s.schedule_name, "nightly_dwh");
+		summary_free(&r[i].s);
+	}
+	assert_int_equal(M.sched_calls, 1);
+	dpc_free(d);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -774,6 +1136,18 @@ int main(void)
 		T(test_token_too_long_refused),
 		T(test_token_valid_shapes_accepted),
 		T(test_child_ids_validated),
+		T(test_schedule_name_found),
+		T(test_schedule_name_on_later_page),
+		T(test_schedule_pages_bounded),
+		T(test_schedule_absent),
+		T(test_schedule_failures_silent),
+		T(test_schedule_timeout_silent),
+		T(test_schedule_hostile_list),
+		T(test_schedule_other_triggers),
+		T(test_schedule_within_budget),
+		T(test_schedule_cached_per_project),
+		T(test_schedule_failure_cached),
+		T(test_schedule_concurrent_single_call),
 	};
 #undef T
 

@@ -1,5 +1,6 @@
 /* Unit tests for src/config/route.c: project lookup with the [default] fallback,
- * notify_on masks, environment globs and glob edge cases. */
+ * notify_on masks, environment globs and glob edge cases, and the choice of
+ * a mention per pipeline and target. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -9,6 +10,7 @@
 #include <string.h>
 
 #include "route.h"
+#include "target.h"
 
 static char *envs_prod[] = { "prod*", "staging" };
 static char *dests[] = { "s" };
@@ -157,12 +159,132 @@ static void test_glob(void **state)
 	assert_int_equal(route_glob("*a*a*a*a*a*a*a*a*a*", big), 1);
 }
 
+/* A project whose mentions mix both kinds; see test_mention_choice. */
+static struct mention_rule rules[] = {
+	{ "stage_*", "<!subteam^S1>", MENTION_SLACK },
+	{ "load_dwh", "<@U2>", MENTION_SLACK },
+	{ "load_dwh", "dwh-owner@example.com", MENTION_UPN },
+	{ "Finance/*", "fin@example.com", MENTION_UPN },
+	{ "*", "<!here>", MENTION_SLACK },
+};
+
+static struct project mentioned = {
+	.id = "pm",
+	.destinations = dests,
+	.n_destinations = 1,
+	.notify_on = STATUS_BIT(ST_FAILED),
+	.mentions = rules,
+	.n_mentions = sizeof(rules) / sizeof(rules[0]),
+};
+
+static void test_mention_kind_by_target(void **state)
+{
+	static const struct target other = { .name = "text" };
+
+	(void)state;
+	assert_int_equal(route_target_mention_kind(target_find("slack")), MENTION_SLACK);
+	assert_int_equal(route_target_mention_kind(target_find("teams")), MENTION_UPN);
+	assert_int_equal(route_target_mention_kind(&other), MENTION_NONE);
+	assert_int_equal(route_target_mention_kind(NULL), MENTION_NONE);
+}
+
+static void test_pipeline_match(void **state)
+{
+	static const struct {
+		const char *glob, *name;
+		int want;
+	} cases[] = {
+		{ "load_dwh", "load_dwh", 1 },
+		{ "load_dwh", "Finance/load_dwh", 1 },    /* no '/': last segment */
+		{ "load_dwh", "Finance/load_dwh/x", 0 },  /* last segment is x */
+		{ "stage_*", "Finance/stage_orders", 1 }, /* '*' within the segment */
+		{ "F*h", "Finance/load_dwh", 0 },         /* no '/': not the whole name */
+		{ "Finance/*", "Finance/load_dwh", 1 },   /* a '/': the whole name */
+		{ "Finance/*", "Finance/sub/load", 1 },   /* '*' crosses '/' (no FNM_PATHNAME) */
+		{ "Finance/*", "load_dwh", 0 },
+		{ "*/load_dwh", "load_dwh", 0 },
+		{ "load_[dw]wh", "load_dwh", 1 }, /* fnmatch classes */
+		{ "load\\*", "load*", 1 },        /* and escapes */
+		{ "load\\*", "loadX", 0 },
+		{ "*", "", 1 },
+		{ "?", "", 0 },
+		{ "Load_dwh", "load_dwh", 0 }, /* case matters */
+		{ "load_dwh", "load_dwh ", 0 },
+		{ "*", "Finance/", 1 },
+		{ "x", "Finance/", 0 },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		if (route_pipeline_match(cases[i].glob, cases[i].name) != cases[i].want)
+			print_message("match(\"%s\", \"%s\") != %d\n", cases[i].glob, cases[i].name,
+				      cases[i].want);
+		assert_int_equal(route_pipeline_match(cases[i].glob, cases[i].name), cases[i].want);
+	}
+	assert_int_equal(route_pipeline_match(NULL, "a"), 0);
+	assert_int_equal(route_pipeline_match("a", NULL), 0);
+}
+
+static void test_mention_choice(void **state)
+{
+	struct destination slack = { .name = "s",
+				     .target = target_find("slack"),
+				     .mention = "<!channel>" };
+	struct destination teams = { .name = "t",
+				     .target = target_find("teams"),
+				     .mention = "oncall@example.com" };
+	struct destination bare = { .name = "b", .target = target_find("slack") };
+
+	(void)state;
+	/* first match wins, per kind */
+	assert_string_equal(route_mention(&mentioned, &slack, "stage_orders"), "<!subteam^S1>");
+	assert_string_equal(route_mention(&mentioned, &slack, "Finance/load_dwh"), "<@U2>");
+	/* a pair of the wrong kind is skipped, not taken and not a stop */
+	assert_string_equal(route_mention(&mentioned, &teams, "Finance/load_dwh"),
+			    "dwh-owner@example.com");
+	assert_string_equal(route_mention(&mentioned, &teams, "Finance/other"), "fin@example.com");
+	/* the catch-all is Slack only: Teams falls back to the destination's */
+	assert_string_equal(route_mention(&mentioned, &slack, "Finance/other"), "<!here>");
+	assert_string_equal(route_mention(&mentioned, &teams, "stage_orders"),
+			    "oncall@example.com");
+	/* unknown pipeline name: only a glob that matches "" applies */
+	assert_string_equal(route_mention(&mentioned, &slack, ""), "<!here>");
+	assert_string_equal(route_mention(&mentioned, &teams, NULL), "oncall@example.com");
+	/* no pairs, or no project: the destination's own, which may be none */
+	assert_string_equal(route_mention(&projects[0], &slack, "stage_orders"), "<!channel>");
+	assert_string_equal(route_mention(NULL, &teams, "stage_orders"), "oncall@example.com");
+	assert_null(route_mention(&projects[0], &bare, "stage_orders"));
+	assert_string_equal(route_mention(&mentioned, &bare, "stage_x"), "<!subteam^S1>");
+	assert_null(route_mention(&mentioned, NULL, "stage_x"));
+}
+
+static void test_mention_no_match(void **state)
+{
+	static struct mention_rule only[] = { { "stage_*", "<@U9>", MENTION_SLACK } };
+	struct project p = { .id = "x", .mentions = only, .n_mentions = 1 };
+	struct destination slack = { .name = "s", .target = target_find("slack") };
+	struct destination other = { .name = "o", .target = NULL, .mention = "<@U1>" };
+
+	(void)state;
+	assert_null(route_mention(&p, &slack, "load_dwh"));
+	assert_string_equal(route_mention(&p, &slack, "stage_a"), "<@U9>");
+	/* a target with no mention kind takes no pair, only its own mention */
+	assert_string_equal(route_mention(&p, &other, "stage_a"), "<@U1>");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_find),      cmocka_unit_test(test_project_name),
-		cmocka_unit_test(test_notify_on), cmocka_unit_test(test_environments),
+		cmocka_unit_test(test_find),
+		cmocka_unit_test(test_project_name),
+		cmocka_unit_test(test_notify_on),
+		cmocka_unit_test(test_environments),
 		cmocka_unit_test(test_glob),
+		cmocka_unit_test(test_mention_kind_by_target),
+		cmocka_unit_test(test_pipeline_match),
+		cmocka_unit_test(test_mention_choice),
+		cmocka_unit_test(test_mention_no_match),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
