@@ -10,9 +10,9 @@
 #include <stdint.h>
 #include "status.h"
 
-#define MEM_HISTORY_MAX 100      /* runs the decision looks at, newest first */
-#define MEM_MEDIAN_RUNS 20       /* successful runs the usual duration is taken from */
-#define MEM_MEDIAN_MIN_RUNS 5    /* fewer successful runs: no usual duration */
+#define MEM_HISTORY_MAX 100                   /* runs the decision looks at, newest first */
+#define MEM_MEDIAN_RUNS 20                    /* successful runs the usual duration is taken from */
+#define MEM_MEDIAN_MIN_RUNS 5                 /* fewer successful runs: no usual duration */
 #define MEM_SLOW_MIN_DIFF_MS (10 * 60 * 1000) /* slow only if this much over usual */
 
 /* One remembered run. */
@@ -45,13 +45,13 @@ struct mem_policy {
 /* The open incident of a pipeline (open == 0: none). */
 struct mem_incident {
 	int open;
-	int64_t since_ms;      /* finished time of its first problem run */
-	int64_t last_ms;       /* finished time of its latest problem run */
-	uint32_t failures;     /* problem runs in it so far */
-	uint32_t held;         /* problem runs held back since the last message */
-	int posted;            /* a message was posted for it (so a recovery is due) */
-	uint64_t signature;    /* of the latest posted problem */
-	int64_t last_post_ms;  /* finished time of the run last posted for it */
+	int64_t since_ms;     /* finished time of its first problem run */
+	int64_t last_ms;      /* finished time of its latest problem run */
+	uint32_t failures;    /* problem runs in it so far */
+	uint32_t held;        /* problem runs held back since the last message */
+	int posted;           /* a message was posted for it (so a recovery is due) */
+	uint64_t signature;   /* of the latest posted problem */
+	int64_t last_post_ms; /* finished time of the run last posted for it */
 };
 
 enum mem_action {
@@ -66,26 +66,26 @@ enum mem_action {
 /* Why a problem is held back or posted the way it is. */
 enum mem_reason {
 	MEM_R_NONE,
-	MEM_R_NOT_ROUTED,   /* the route does not notify this status */
-	MEM_R_LATE,         /* older than a run already remembered */
-	MEM_R_FLAKY,        /* below notify_after */
-	MEM_R_REPEAT,       /* same error, within repeat_interval */
-	MEM_R_REMINDER,     /* same error, after repeat_interval */
-	MEM_R_NEW_ERROR,    /* the incident's error changed */
-	MEM_R_OPENED,       /* first message of an incident */
-	MEM_R_SLOW,         /* a successful run that was slow */
-	MEM_R_UNKNOWN,      /* a status that neither opens nor closes */
+	MEM_R_NOT_ROUTED, /* the route does not notify this status */
+	MEM_R_LATE,       /* older than a run already remembered */
+	MEM_R_FLAKY,      /* below notify_after */
+	MEM_R_REPEAT,     /* same error, within repeat_interval */
+	MEM_R_REMINDER,   /* same error, after repeat_interval */
+	MEM_R_NEW_ERROR,  /* the incident's error changed */
+	MEM_R_OPENED,     /* first message of an incident */
+	MEM_R_SLOW,       /* a successful run that was slow */
+	MEM_R_UNKNOWN,    /* a status that neither opens nor closes */
 };
 
 /* What the message can say about the run's history. */
 struct mem_context {
-	uint32_t streak;          /* this is the Nth problem run in a row (0: not a problem) */
-	int64_t streak_since_ms;  /* finished time of the first of them */
-	uint32_t successes_before; /* successful runs right before the streak (up to history) */
-	int64_t usual_ms;         /* median duration of recent successes; -1 unknown */
-	int64_t duration_ms;      /* this run's; -1 unknown */
-	int slow;                 /* over duration_alert × usual (and 10 min more) */
-	uint32_t held_before;     /* problem runs held back before this message */
+	uint32_t streak;            /* this is the Nth problem run in a row (0: not a problem) */
+	int64_t streak_since_ms;    /* finished time of the first of them */
+	uint32_t successes_before;  /* successful runs right before the streak (up to history) */
+	int64_t usual_ms;           /* median duration of recent successes; -1 unknown */
+	int64_t duration_ms;        /* this run's; -1 unknown */
+	int slow;                   /* over duration_alert × usual (and 10 min more) */
+	uint32_t held_before;       /* problem runs held back before this message */
 	uint32_t incident_failures; /* for a recovery: problem runs in the incident */
 	int64_t incident_since_ms;  /* for a recovery: its first problem's finish */
 };

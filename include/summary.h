@@ -64,7 +64,7 @@ struct summary {
 	char *environment;
 	enum run_status status;
 	char *status_text;
-	char *trigger;       /* SCHEDULE, API, DESIGNER, SCHEDULE_RUN_NOW, ... as sent */
+	char *trigger; /* SCHEDULE, API, DESIGNER, SCHEDULE_RUN_NOW, ... as sent */
 	char *user;
 	char *schedule_id;   /* scheduleId, "" when none */
 	char *schedule_name; /* the schedule's name when looked up, "" when unknown */
@@ -87,8 +87,8 @@ struct summary {
 	uint64_t groups_more; /* problem steps whose error had no room for a group */
 
 	/* caveats shown to the reader; owned, NULL when none */
-	char *incomplete; /* e.g. "API call budget reached; 3 child pipelines not fetched" */
-	char *degraded;   /* plain-language reason the steps are missing, for the reader */
+	char *incomplete;   /* e.g. "API call budget reached; 3 child pipelines not fetched" */
+	char *degraded;     /* plain-language reason the steps are missing, for the reader */
 	int64_t follows_ms; /* >= 0: completes a degraded notice posted at this time; else -1 */
 	int is_test;        /* send-test sample */
 };

@@ -192,7 +192,7 @@ void mem_decide(const struct mem_policy *p, const struct mem_run *hist, size_t n
 		 * nor closes anything. */
 		out->reason = MEM_R_LATE;
 		out->action = status_is_problem(ev->status) && routed(p, ev->status) ? MEM_POST_FULL
-										: MEM_RECORD;
+										     : MEM_RECORD;
 		return;
 	}
 	if (ev->status == ST_SUCCESS) {

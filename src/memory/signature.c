@@ -88,7 +88,8 @@ void mem_mask(const char *error, char *out, size_t outlen)
 			continue;
 		}
 		if (*s >= '0' && *s <= '9') {
-			while ((*s >= '0' && *s <= '9') || (*s == '.' && s[1] >= '0' && s[1] <= '9'))
+			while ((*s >= '0' && *s <= '9') ||
+			       (*s == '.' && s[1] >= '0' && s[1] <= '9'))
 				s++;
 			emit(out, outlen, &o, '#');
 			prev_word = 0;

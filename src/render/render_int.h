@@ -51,11 +51,11 @@ size_t render_facts(const struct summary *s, struct render_fact *f, size_t max);
 
 enum view_kind { VIEW_FAILED, VIEW_CANCELLED, VIEW_SUCCESS, VIEW_OTHER };
 
-#define VIEW_MAX_ERRORS 3        /* distinct errors shown in full */
-#define VIEW_MAX_CHILDREN 8      /* failed child pipelines listed */
-#define VIEW_KEY_CHARS 120       /* the error's line in the triage line */
-#define VIEW_EXCERPT_LINES 8     /* an error as shown: lines ... */
-#define VIEW_EXCERPT_CHARS 500   /* ... and characters */
+#define VIEW_MAX_ERRORS 3      /* distinct errors shown in full */
+#define VIEW_MAX_CHILDREN 8    /* failed child pipelines listed */
+#define VIEW_KEY_CHARS 120     /* the error's line in the triage line */
+#define VIEW_EXCERPT_LINES 8   /* an error as shown: lines ... */
+#define VIEW_EXCERPT_CHARS 500 /* ... and characters */
 
 /* One distinct error, as shown. */
 struct view_error {
@@ -86,8 +86,8 @@ struct view {
 	size_t n_errors;
 	uint64_t problem_steps; /* steps that failed (runs of child pipelines not
 				 * counted when a real error is known) */
-	uint64_t more_steps;  /* problem steps whose error is not shown */
-	uint64_t more_errors; /* distinct errors not shown (at least) */
+	uint64_t more_steps;    /* problem steps whose error is not shown */
+	uint64_t more_errors;   /* distinct errors not shown (at least) */
 	const struct child_run *children[VIEW_MAX_CHILDREN]; /* failed, off the error's path */
 	size_t n_children;
 	uint64_t children_more;    /* failed children not listed */

@@ -34,7 +34,7 @@
 #define SLACK_TEXT_BUDGET 10000
 
 #define ELLIPSIS "\xe2\x80\xa6"
-#define DOT " \xc2\xb7 "       /* " · " */
+#define DOT " \xc2\xb7 "   /* " · " */
 #define PATH_CHARS 300     /* a step path as shown */
 #define MESSAGE_CHARS 1200 /* an excerpt as shown (VIEW_EXCERPT_CHARS plus gap lines) */
 #define CHILD_CHARS 120    /* a child pipeline name as shown */
@@ -403,7 +403,8 @@ static cJSON *error_block(const struct view_error *e)
 	else
 		tail = strdup("");
 	els = rt_part(parts, "rich_text_section");
-	if (tail == NULL || rt_add(els, steps ? steps : where, 1) || (*tail && rt_add(els, tail, 0)))
+	if (tail == NULL || rt_add(els, steps ? steps : where, 1) ||
+	    (*tail && rt_add(els, tail, 0)))
 		goto out;
 	if (*msg && rt_add(rt_part(parts, "rich_text_preformatted"), msg, 0))
 		goto out;
@@ -468,8 +469,9 @@ static void add_children(struct blocks *bl, const struct view *v)
 			return;
 		}
 		/* 8 lines of at most ~130 units (~400 bytes) fit buf. */
-		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "\n\xe2\x80\xa2 %s \xe2\x80\x94 %s",
-					name, render_status_word(v->children[i]->status, NULL));
+		len += (size_t)snprintf(buf + len, sizeof(buf) - len,
+					"\n\xe2\x80\xa2 %s \xe2\x80\x94 %s", name,
+					render_status_word(v->children[i]->status, NULL));
 		free(name);
 	}
 	if (v->children_more)

@@ -225,9 +225,9 @@ static void add_context(struct card *c, const struct summary *s, const struct vi
 	if (v->started_ms >= 0) {
 		render_clock(v->started_ms, 1, a, sizeof(a));
 		render_clock(v->finished_ms, 0, z, sizeof(z));
-		n = (size_t)snprintf(line, sizeof(line), v->finished_ms >= v->started_ms
-							 ? "%s\xe2\x80\x93%s UTC" DOT
-							 : "started %s UTC" DOT,
+		n = (size_t)snprintf(line, sizeof(line),
+				     v->finished_ms >= v->started_ms ? "%s\xe2\x80\x93%s UTC" DOT
+								     : "started %s UTC" DOT,
 				     a, z);
 	}
 	if (*v->duration)
@@ -350,7 +350,8 @@ static void add_children(struct card *c, const struct view *v)
 		n = (size_t)snprintf(line, sizeof(line), "+%llu more failed" DOT,
 				     (unsigned long long)v->children_more);
 	if (v->children_ok) {
-		n += (size_t)snprintf(line + n, sizeof(line) - n, "%llu %schild pipeline%s succeeded",
+		n += (size_t)snprintf(line + n, sizeof(line) - n,
+				      "%llu %schild pipeline%s succeeded",
 				      (unsigned long long)v->children_ok,
 				      v->children_on_path || v->n_children ? "other " : "",
 				      v->children_ok == 1 ? "" : "s");
@@ -368,7 +369,8 @@ static void add_open(struct card *c, cJSON *actions, const char *title, const ch
 	cJSON *a = cJSON_CreateObject();
 
 	if (a == NULL || !cJSON_AddStringToObject(a, "type", "Action.OpenUrl") ||
-	    !cJSON_AddStringToObject(a, "title", title) || !cJSON_AddStringToObject(a, "url", url)) {
+	    !cJSON_AddStringToObject(a, "title", title) ||
+	    !cJSON_AddStringToObject(a, "url", url)) {
 		cJSON_Delete(a);
 		c->oom = 1;
 		return;
@@ -415,8 +417,7 @@ static void add_full_errors(struct card *c, cJSON *actions, const struct view *v
 		c->oom = 1;
 }
 
-static void add_actions(struct card *c, cJSON *content, const struct view *v, size_t k,
-			int full)
+static void add_actions(struct card *c, cJSON *content, const struct view *v, size_t k, int full)
 {
 	cJSON *actions = cJSON_AddArrayToObject(content, "actions");
 
@@ -425,8 +426,8 @@ static void add_actions(struct card *c, cJSON *content, const struct view *v, si
 		return;
 	}
 	if (v->link != NULL)
-		add_open(c, actions, v->root_link ? "Open failed child run" : "Open run in Matillion",
-			 v->link);
+		add_open(c, actions,
+			 v->root_link ? "Open failed child run" : "Open run in Matillion", v->link);
 	if (v->root_link != NULL)
 		add_open(c, actions, "Open whole run", v->root_link);
 	if (full)

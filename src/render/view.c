@@ -25,9 +25,9 @@
 #define ELLIPSIS "\xe2\x80\xa6"
 #define DOT " \xc2\xb7 " /* " · " */
 #define LINK_PATH "/observability-dashboard/pipeline/"
-#define LINE_CHARS 160   /* one line of an excerpt */
-#define SCAN_LINES 400   /* lines of an error looked at for the excerpt */
-#define NAME_CHARS 80    /* a step name inside "(first … last)" */
+#define LINE_CHARS 160 /* one line of an excerpt */
+#define SCAN_LINES 400 /* lines of an error looked at for the excerpt */
+#define NAME_CHARS 80  /* a step name inside "(first … last)" */
 
 /* One status emoji per message, chosen by the kind of message. */
 static const char *kind_emoji(enum view_kind k)
@@ -609,8 +609,8 @@ static int on_error_path(const struct summary *s, const struct child_run *c)
 	sl = strlen(SUMMARY_PATH_SEP);
 	if (nlen == 0)
 		return 0;
-	if (plen > 0 && (strncmp(path, pp, plen) != 0 ||
-			 strncmp(path + plen, SUMMARY_PATH_SEP, sl) != 0))
+	if (plen > 0 &&
+	    (strncmp(path, pp, plen) != 0 || strncmp(path + plen, SUMMARY_PATH_SEP, sl) != 0))
 		return 0;
 	if (plen > 0)
 		path += plen + sl;

@@ -111,10 +111,9 @@ out:
 int summary_init(struct summary *s, const char *project_id, const char *execution_id,
 		 const char *ui_base)
 {
-	char **strs[] = { &s->project_id,    &s->project_name, &s->execution_id,
-			  &s->pipeline_name, &s->environment,  &s->status_text,
-			  &s->trigger,       &s->user,         &s->message,
-			  &s->schedule_id,   &s->schedule_name };
+	char **strs[] = { &s->project_id,  &s->project_name, &s->execution_id, &s->pipeline_name,
+			  &s->environment, &s->status_text,  &s->trigger,      &s->user,
+			  &s->message,     &s->schedule_id,  &s->schedule_name };
 	size_t i;
 
 	memset(s, 0, sizeof(*s));

@@ -61,7 +61,7 @@ static void page(struct summary *s, const char *path, int depth, const char *id,
 
 /* Appends a step object to buf at *len. */
 __attribute__((format(printf, 4, 5))) static void step(char *buf, size_t cap, size_t *len,
-							const char *fmt, ...)
+						       const char *fmt, ...)
 {
 	va_list ap;
 	int n;
@@ -73,8 +73,8 @@ __attribute__((format(printf, 4, 5))) static void step(char *buf, size_t cap, si
 	*len += (size_t)n;
 }
 
-#define OK_STEP(name)                                                                          \
-	"{\"id\":\"s-" name "\",\"name\":\"" name "\",\"result\":{\"status\":\"SUCCESS\","       \
+#define OK_STEP(name)                                                                      \
+	"{\"id\":\"s-" name "\",\"name\":\"" name "\",\"result\":{\"status\":\"SUCCESS\"," \
 	"\"startedAt\":\"2026-11-30T02:00:00Z\",\"finishedAt\":\"2026-11-30T02:01:00Z\"}}"
 
 /* A SQL failure in the root pipeline, scheduled, with a schedule name. */
@@ -84,11 +84,12 @@ static void sc_root_sql(struct summary *s)
 	    "2026-11-30T02:14:31Z");
 	assert_int_equal(summary_set_schedule_name(s, "nightly_dwh"), 0);
 	page(s, "load_dwh", 0, ROOT_ID,
-	     "{\"results\":[" OK_STEP("Start") "," OK_STEP("Create staging") ","
-	     "{\"id\":\"s3\",\"name\":\"Load orders raw\",\"result\":{\"status\":\"FAILED\","
-	     "\"message\":\"SQL compilation error:\\nerror line 3 at position 14\\ninvalid "
-	     "identifier 'ORDER_TS'\",\"startedAt\":\"2026-11-30T02:01:00Z\","
-	     "\"finishedAt\":\"2026-11-30T02:14:30Z\"}}],\"total\":3}");
+	     "{\"results\":[" OK_STEP("Start") "," OK_STEP(
+		     "Create staging") ","
+				       "{\"id\":\"s3\",\"name\":\"Load orders raw\",\"result\":{\"status\":\"FAILED\","
+				       "\"message\":\"SQL compilation error:\\nerror line 3 at position 14\\ninvalid "
+				       "identifier 'ORDER_TS'\",\"startedAt\":\"2026-11-30T02:01:00Z\","
+				       "\"finishedAt\":\"2026-11-30T02:14:30Z\"}}],\"total\":3}");
 	summary_finish(s);
 }
 
@@ -122,11 +123,13 @@ static void sc_child_deep(struct summary *s)
 	     "],\"total\":8}");
 	page(s, "dwh/load_dwh", 0, ROOT_ID, p);
 	page(s, "dwh/load_dwh" SEP "dwh/stage_orders", 1, CHILD_ID,
-	     "{\"results\":[" OK_STEP("Truncate stage") ","
-	     "{\"id\":\"c2\",\"name\":\"Run load_orders_raw\",\"result\":{\"status\":\"FAILED\","
-	     "\"message\":\"Child pipeline dwh/load_orders_raw failed\"},"
-	     "\"childPipeline\":{\"id\":\"" GRAND_ID "\",\"name\":\"dwh/load_orders_raw.orch.yaml\"}}"
-	     "],\"total\":2}");
+	     "{\"results\":[" OK_STEP(
+		     "Truncate stage") ","
+				       "{\"id\":\"c2\",\"name\":\"Run load_orders_raw\",\"result\":{\"status\":\"FAILED\","
+				       "\"message\":\"Child pipeline dwh/load_orders_raw failed\"},"
+				       "\"childPipeline\":{\"id\":\"" GRAND_ID
+				       "\",\"name\":\"dwh/load_orders_raw.orch.yaml\"}}"
+				       "],\"total\":2}");
 	page(s, "dwh/load_dwh" SEP "dwh/stage_orders" SEP "dwh/load_orders_raw", 2, GRAND_ID,
 	     "{\"results\":[{\"id\":\"g1\",\"name\":\"Load orders raw\",\"result\":{\"status\":"
 	     "\"FAILED\",\"message\":\"Table 'RAW.ORDERS' does not exist or not authorized.\","
@@ -141,9 +144,10 @@ static void sc_cancelled(struct summary *s)
 	run(s, "load_dwh.orch.yaml", "CANCELLED", "DESIGNER", "jane.doe@example.com",
 	    "2026-11-30T09:12:00Z", "2026-11-30T09:15:40Z");
 	page(s, "load_dwh", 0, ROOT_ID,
-	     "{\"results\":[" OK_STEP("Start") ",{\"id\":\"s2\",\"name\":\"Load orders raw\","
-	     "\"result\":{\"status\":\"CANCELLED\",\"message\":\"Cancelled by user\"}}],"
-	     "\"total\":2}");
+	     "{\"results\":[" OK_STEP(
+		     "Start") ",{\"id\":\"s2\",\"name\":\"Load orders raw\","
+			      "\"result\":{\"status\":\"CANCELLED\",\"message\":\"Cancelled by user\"}}],"
+			      "\"total\":2}");
 	summary_finish(s);
 }
 
@@ -223,12 +227,13 @@ static void sc_long_sql(struct summary *s)
 	size_t n = 0, m = 0;
 	int i;
 
-	run(s, "Kundenstamm_laden.orch.yaml", "FAILED", "SCHEDULE", NULL,
-	    "2026-11-30T04:00:00Z", "2026-11-30T04:03:09Z");
+	run(s, "Kundenstamm_laden.orch.yaml", "FAILED", "SCHEDULE", NULL, "2026-11-30T04:00:00Z",
+	    "2026-11-30T04:03:09Z");
 	step(msg, sizeof(msg), &m, "Failed to execute statement:\\n");
 	step(msg, sizeof(msg), &m, "INSERT INTO \\\"Stammdaten\\\".\\\"Kunden\\\" (");
 	for (i = 0; i < 30; i++)
-		step(msg, sizeof(msg), &m, "\\n    \\\"Feld_%02d_Größe\\\"%s", i, i < 29 ? "," : "");
+		step(msg, sizeof(msg), &m, "\\n    \\\"Feld_%02d_Größe\\\"%s", i,
+		     i < 29 ? "," : "");
 	step(msg, sizeof(msg), &m,
 	     "\\n) SELECT * FROM \\\"Quelle\\\".\\\"客户\\\"\\n"
 	     "  WHERE \\\"Änderung\\\" > '2026-11-29'\\n"

@@ -125,8 +125,7 @@ static void test_new_error_and_reminder(void **state)
 	assert_int_equal(pl.last.reason, MEM_R_NEW_ERROR);
 	p.on_repeat = MEM_REPEAT_SILENT;
 	assert_int_equal(play(&pl, &p, ST_FAILED, T0 + 2 * MIN, MIN, 0xbbbb), MEM_HOLD);
-	assert_int_equal(play(&pl, &p, ST_FAILED, T0 + MIN + 4 * HOUR, MIN, 0xbbbb),
-			 MEM_POST_FULL);
+	assert_int_equal(play(&pl, &p, ST_FAILED, T0 + MIN + 4 * HOUR, MIN, 0xbbbb), MEM_POST_FULL);
 	assert_int_equal(pl.last.reason, MEM_R_REMINDER);
 	assert_int_equal(pl.last.ctx.held_before, 1);
 }
@@ -236,9 +235,9 @@ static void test_duration_context(void **state)
 	assert_int_equal(pl.last.reason, MEM_R_SLOW);
 	/* Over 3× but less than 10 minutes more is not slow. */
 	p.duration_alert = 1.01;
-	assert_int_equal(play(&pl, &p, ST_SUCCESS, T0 + 8 * HOUR, pl.last.ctx.usual_ms + 5 * MIN,
-			      0),
-			 MEM_RECORD);
+	assert_int_equal(
+		play(&pl, &p, ST_SUCCESS, T0 + 8 * HOUR, pl.last.ctx.usual_ms + 5 * MIN, 0),
+		MEM_RECORD);
 	assert_int_equal(pl.last.ctx.slow, 0);
 }
 

@@ -61,8 +61,8 @@ static void test_key_line(void **state)
 	check_key("\n\n  Table not found\n", 120, "Table not found");
 	/* The line with the database's words wins over an introduction, and
 	 * an introducing first line names the kind of error. */
-	check_key("SQL compilation error:\nerror line 3 at position 14\ninvalid identifier 'X'", 120,
-		  "SQL compilation error: invalid identifier 'X'");
+	check_key("SQL compilation error:\nerror line 3 at position 14\ninvalid identifier 'X'",
+		  120, "SQL compilation error: invalid identifier 'X'");
 	check_key("Failed to execute statement:\nINSERT INTO t\n  SELECT 1\n"
 		  "SQL compilation error: error line 3 at position 6 invalid identifier 'Y'",
 		  120, "SQL compilation error: error line 3 at position 6 invalid identifier 'Y'");
@@ -195,7 +195,7 @@ static void test_child_path_and_links(void **state)
 	assert_int_equal(v.n_errors, 1);
 	assert_string_equal(v.errors[0].where, "stage" SEP "raw" SEP "Load");
 	assert_non_null(strstr(v.headline, "failed at stage" SEP "raw" SEP "Load: Table 'T' does "
-							    "not exist"));
+					   "not exist"));
 	/* The child off the path is listed; those on it and the successes
 	 * are counted. */
 	assert_int_equal(v.n_children, 1);
@@ -220,9 +220,9 @@ static void test_mention_and_emoji(void **state)
 		int mention;
 		const char *emoji;
 	} cases[] = {
-		{ ST_FAILED, 0, 1, "\xe2\x9d\x8c" },	{ ST_FORBIDDEN, 0, 1, "\xe2\x9d\x8c" },
-		{ ST_FAILED, 1, 0, "\xe2\x9d\x8c" },	{ ST_CANCELLED, 0, 0, "\xe2\x8f\xb9" },
-		{ ST_SUCCESS, 0, 0, "\xe2\x9c\x85" },	{ ST_RUNNING, 0, 0, "\xe2\x84\xb9" },
+		{ ST_FAILED, 0, 1, "\xe2\x9d\x8c" },  { ST_FORBIDDEN, 0, 1, "\xe2\x9d\x8c" },
+		{ ST_FAILED, 1, 0, "\xe2\x9d\x8c" },  { ST_CANCELLED, 0, 0, "\xe2\x8f\xb9" },
+		{ ST_SUCCESS, 0, 0, "\xe2\x9c\x85" }, { ST_RUNNING, 0, 0, "\xe2\x84\xb9" },
 	};
 	struct summary s;
 	struct view v;
@@ -239,7 +239,8 @@ static void test_mention_and_emoji(void **state)
 		assert_memory_equal(v.headline, cases[i].emoji, strlen(cases[i].emoji));
 		assert_null(strstr(v.headline + strlen(cases[i].emoji), cases[i].emoji));
 		if (cases[i].follow)
-			assert_non_null(strstr(v.follow, "Completes the notice posted at 02:15 UTC"));
+			assert_non_null(
+				strstr(v.follow, "Completes the notice posted at 02:15 UTC"));
 		else
 			assert_null(v.follow);
 		view_free(&v);
