@@ -55,6 +55,31 @@ struct child_run {
 	int decided;            /* 1 once the Matillion client fetched or skipped it */
 };
 
+/* Which message run memory asks for (see memory.h). */
+enum summary_form {
+	FORM_FULL,     /* the whole message */
+	FORM_COMPACT,  /* "failed again" in one line */
+	FORM_RECOVERY, /* "recovered after N failed runs" */
+};
+
+/* What run memory says about this run, for the reader; filled by the
+ * worker from the decision, all zero (known = 0) when nothing is known. */
+struct run_context {
+	int known;
+	enum summary_form form;
+	uint32_t streak;            /* Nth problem run in a row */
+	int64_t streak_since_ms;    /* finish of the first of them */
+	uint32_t successes_before;  /* successful runs before the streak */
+	int64_t usual_ms;           /* median duration of recent successes; -1 unknown */
+	int slow;                   /* much slower than usual */
+	uint32_t held_before;       /* problem runs held back before this message */
+	int new_error;              /* the open incident's error changed */
+	int reminder;               /* same error, repeat_interval passed */
+	int late;                   /* an older run that arrived after a newer one */
+	uint32_t incident_failures; /* recovery: problem runs in the incident */
+	int64_t incident_since_ms;  /* recovery: first problem's finish */
+};
+
 struct summary {
 	/* identity; all owned strings, "" when unknown */
 	char *project_id;
@@ -90,7 +115,8 @@ struct summary {
 	char *incomplete;   /* e.g. "API call budget reached; 3 child pipelines not fetched" */
 	char *degraded;     /* plain-language reason the steps are missing, for the reader */
 	int64_t follows_ms; /* >= 0: completes a degraded notice posted at this time; else -1 */
-	int is_test;        /* send-test sample */
+	struct run_context memory; /* what run memory says; known = 0 when nothing */
+	int is_test;               /* send-test sample */
 };
 
 /* Starts an empty summary for the identity given (strings copied; NULLs

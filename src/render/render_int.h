@@ -82,6 +82,8 @@ struct view {
 	char duration[32];               /* "14m", "" unknown */
 	char run_id[16];                 /* first 8 characters of the execution id */
 	char *follow;                    /* follow-up note, NULL when not one */
+	char *history; /* run memory's line ("3rd failure in a row (since …)"), or NULL */
+	int compact;   /* a compact repeat or a recovery: headline, context, link only */
 	struct view_error errors[VIEW_MAX_ERRORS];
 	size_t n_errors;
 	uint64_t problem_steps; /* steps that failed (runs of child pipelines not

@@ -547,10 +547,14 @@ static char *slack_render(const struct summary *s, const struct render_opts *o)
 	add_header(&bl, &v);
 	add_mention(&bl, &v, o);
 	add_context(&bl, s, &v);
+	if (v.history)
+		add_note(&bl, v.history);
 	add_notes(&bl, s, &v);
-	add_errors(&bl, &v);
-	add_message(&bl, &v);
-	add_children(&bl, &v);
+	if (!v.compact) {
+		add_errors(&bl, &v);
+		add_message(&bl, &v);
+		add_children(&bl, &v);
+	}
 	add_buttons(&bl, &v);
 	if (bl.oom || bl.n > SLACK_MAX_BLOCKS || bl.text > SLACK_TEXT_BUDGET)
 		goto out;

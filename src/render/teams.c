@@ -486,11 +486,15 @@ static cJSON *build(const struct summary *s, const struct view *v, const struct 
 	add_title(&c, v);
 	add_mention(&c, msteams, v, o);
 	add_context(&c, s, v);
+	if (v->history)
+		text_run_own(&c, rich(&c, c.body), plain(v->history, CAVEAT_CHARS));
 	add_notes(&c, s, v);
-	add_errors(&c, v, k);
-	add_message(&c, v);
-	add_children(&c, v);
-	add_actions(&c, content, v, k, full);
+	if (!v->compact) {
+		add_errors(&c, v, k);
+		add_message(&c, v);
+		add_children(&c, v);
+	}
+	add_actions(&c, content, v, v->compact ? 0 : k, full);
 	if (c.oom || !cJSON_AddStringToObject(msteams, "width", "Full"))
 		goto fail;
 	cJSON_AddItemToObject(content, "msteams", msteams);

@@ -638,6 +638,26 @@ static void pick_children(const struct summary *s, struct view *v)
 	v->children_more += s->children_more;
 }
 
+/* "1st", "2nd", "3rd", "11th", "22nd" ... */
+static void ordinal(uint32_t n, char *out, size_t outlen)
+{
+	const char *suf = "th";
+
+	if (n % 100 < 11 || n % 100 > 13)
+		suf = n % 10 == 1 ? "st" : n % 10 == 2 ? "nd" : n % 10 == 3 ? "rd" : "th";
+	snprintf(out, outlen, "%lu%s", (unsigned long)n, suf);
+}
+
+/* "Tue 02:00 UTC" */
+static void day_clock(int64_t ms, char *out, size_t outlen)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+
+	if (ms < 0 || gmtime_r(&t, &tm) == NULL || strftime(out, outlen, "%a %H:%M UTC", &tm) == 0)
+		snprintf(out, outlen, "?");
+}
+
 /* The triage line: "❌ prod · load_dwh failed at <where>: <line> · 14m". */
 static char *headline(const struct summary *s, const struct view *v)
 {
@@ -655,6 +675,36 @@ static char *headline(const struct summary *s, const struct view *v)
 		puts_(&b, DOT);
 	}
 	put_cut(&b, name, strlen(name), 80);
+	if (s->memory.known && s->memory.form == FORM_RECOVERY) {
+		char n[128], at[40], d[32];
+
+		snprintf(n, sizeof(n), " recovered after %lu failed run%s",
+			 (unsigned long)s->memory.incident_failures,
+			 s->memory.incident_failures == 1 ? "" : "s");
+		puts_(&b, n);
+		if (s->memory.incident_since_ms >= 0 &&
+		    s->finished_ms >= s->memory.incident_since_ms) {
+			render_clock(s->memory.incident_since_ms, 0, at, sizeof(at));
+			render_compact_duration(s->finished_ms - s->memory.incident_since_ms, d,
+						sizeof(d));
+			snprintf(n, sizeof(n), " (failing since %s UTC, %s)", at, d);
+			puts_(&b, n);
+		}
+		return done(&b);
+	}
+	if (s->memory.known && s->memory.form == FORM_COMPACT) {
+		char n[96], o[32];
+
+		ordinal(s->memory.streak, o, sizeof(o));
+		snprintf(n, sizeof(n), " %s again" DOT "%s in a row, same error",
+			 v->kind == VIEW_CANCELLED ? "was cancelled" : "failed", o);
+		puts_(&b, n);
+		if (v->duration[0]) {
+			puts_(&b, DOT);
+			puts_(&b, v->duration);
+		}
+		return done(&b);
+	}
 	switch (v->kind) {
 	case VIEW_FAILED: puts_(&b, " failed"); break;
 	case VIEW_CANCELLED: puts_(&b, " was cancelled"); break;
@@ -715,6 +765,63 @@ static char *context(const struct summary *s)
 	return done(&b);
 }
 
+/* The run's history in one line, from run memory: "3rd failure in a row
+ * (since Tue 02:00 UTC) · took 2h 10m, usually 22m". NULL when memory
+ * says nothing worth a line. */
+static char *history(const struct summary *s, const struct view *v)
+{
+	const struct run_context *m = &s->memory;
+	struct buf b = { 0 };
+	char n[32], at[40], a[32], u[32], line[200];
+	const char *sep = "";
+
+	if (!m->known)
+		return NULL;
+	if (m->late) {
+		puts_(&b, "An older run, reported after a newer one");
+		sep = DOT;
+	} else if (v->kind == VIEW_FAILED || v->kind == VIEW_CANCELLED) {
+		if (m->new_error) {
+			puts_(&b, "New error");
+			sep = DOT;
+		} else if (m->reminder) {
+			puts_(&b, "Still failing");
+			sep = DOT;
+		}
+		if (m->streak > 1 && m->form != FORM_COMPACT) {
+			ordinal(m->streak, n, sizeof(n));
+			day_clock(m->streak_since_ms, at, sizeof(at));
+			snprintf(line, sizeof(line), "%s%s failure in a row (since %s)", sep, n,
+				 at);
+			puts_(&b, line);
+			sep = DOT;
+		} else if (m->streak == 1 && m->successes_before > 0) {
+			snprintf(line, sizeof(line), "%sFirst failure after %lu successful run%s",
+				 sep, (unsigned long)m->successes_before,
+				 m->successes_before == 1 ? "" : "s");
+			puts_(&b, line);
+			sep = DOT;
+		}
+	}
+	if (m->held_before > 0) {
+		snprintf(line, sizeof(line), "%s%lu failure%s held back since the last message",
+			 sep, (unsigned long)m->held_before, m->held_before == 1 ? "" : "s");
+		puts_(&b, line);
+		sep = DOT;
+	}
+	if (m->usual_ms >= 0 && s->started_ms >= 0 && s->finished_ms >= s->started_ms &&
+	    m->form != FORM_COMPACT) {
+		render_compact_duration(s->finished_ms - s->started_ms, a, sizeof(a));
+		render_compact_duration(m->usual_ms, u, sizeof(u));
+		snprintf(line, sizeof(line), "%s%s %s, usually %s", sep,
+			 m->slow ? "Slow: took" : "Took", a, u);
+		puts_(&b, line);
+	}
+	if (b.len == 0)
+		return NULL;
+	return done(&b);
+}
+
 static char *follow_note(const struct summary *s)
 {
 	char at[32], line[160];
@@ -752,6 +859,12 @@ int view_build(const struct summary *s, struct view *v)
 	v->headline = headline(s, v);
 	v->context = context(s);
 	v->follow = follow_note(s);
+	v->history = history(s, v);
+	if (s->memory.known && s->memory.form != FORM_FULL) {
+		/* A compact line or a recovery lists no errors or children. */
+		v->compact = 1;
+		v->mention = 0;
+	}
 	if (v->n_errors && v->errors[0].link != NULL) {
 		v->link = strdup(v->errors[0].link);
 		v->root_link = s->link ? strdup(s->link) : NULL;
@@ -763,6 +876,8 @@ int view_build(const struct summary *s, struct view *v)
 			goto nomem;
 	}
 	if (v->headline == NULL || v->context == NULL || (s->follows_ms >= 0 && v->follow == NULL))
+		goto nomem;
+	if (s->memory.known && v->history == NULL && s->memory.held_before > 0)
 		goto nomem;
 	return 0;
 nomem:
@@ -787,6 +902,7 @@ void view_free(struct view *v)
 	free(v->headline);
 	free(v->context);
 	free(v->follow);
+	free(v->history);
 	free(v->link);
 	free(v->root_link);
 	memset(v, 0, sizeof(*v));

@@ -247,6 +247,41 @@ static void sc_long_sql(struct summary *s)
 	summary_finish(s);
 }
 
+/* Run memory: the third failure in a row of a pipeline that usually
+ * takes 9 minutes, two failures held back before it. */
+static void sc_streak(struct summary *s)
+{
+	sc_root_sql(s);
+	s->memory.known = 1;
+	s->memory.form = FORM_FULL;
+	s->memory.streak = 3;
+	s->memory.streak_since_ms = summary_parse_time("2026-11-29T23:45:00Z");
+	s->memory.usual_ms = 9 * 60 * 1000;
+	s->memory.held_before = 2;
+	s->memory.new_error = 1;
+}
+
+/* Run memory: a repeat of the same error as one compact line. */
+static void sc_again(struct summary *s)
+{
+	sc_root_sql(s);
+	s->memory.known = 1;
+	s->memory.form = FORM_COMPACT;
+	s->memory.streak = 4;
+	s->memory.usual_ms = -1;
+}
+
+/* Run memory: the success that closes an incident of 3 failed runs. */
+static void sc_recovered(struct summary *s)
+{
+	sc_success(s);
+	s->memory.known = 1;
+	s->memory.form = FORM_RECOVERY;
+	s->memory.incident_failures = 3;
+	s->memory.incident_since_ms = summary_parse_time("2026-11-29T23:09:00Z");
+	s->memory.usual_ms = 22 * 60 * 1000;
+}
+
 /* ---- hand-built fixtures (render_fixtures.h) ---- */
 
 /* More failed steps than any message holds, with long messages. */
@@ -303,6 +338,9 @@ static const struct fixture fixtures[] = {
 	{ "followup", sc_followup, 1 },
 	{ "success", sc_success, 1 },
 	{ "long-sql", sc_long_sql, 1 },
+	{ "streak", sc_streak, 1 },
+	{ "again", sc_again, 1 },
+	{ "recovered", sc_recovered, 1 },
 	{ "overflow", fx_overflow, 0 },
 	{ "caveats", fx_caveats, 0 },
 	{ "hostile", fx_hostile, 1 },
