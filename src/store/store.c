@@ -277,6 +277,11 @@ int store_job_end(struct store *s, int64_t job_id, enum job_state st, const char
 	return s->be->job_end(s, job_id, st, reason);
 }
 
+int store_job_note(struct store *s, int64_t job_id, const char *error)
+{
+	return s == NULL ? ERR_INVALID : s->be->job_note(s, job_id, error);
+}
+
 int store_job_release(struct store *s, int64_t job_id)
 {
 	return s == NULL ? ERR_INVALID : s->be->job_release(s, job_id);
