@@ -33,7 +33,7 @@ struct delivery {
 	enum dlv_state state;
 	int attempts;
 	int64_t not_before_ms;
-	char *payload; /* rendered body once known, else NULL; owned */
+	char *payload;      /* rendered body once known, else NULL; owned */
 	int64_t follows_ms; /* a follow-up's delivery: unix ms when the degraded
 			     * notice it completes was posted here; else -1 */
 	char last_error[256];
@@ -97,19 +97,19 @@ struct dlv_outcome {
 	int deferred;          /* DLV_PENDING: not posted at all (its destination
 				  * is paused), so the attempt is not counted */
 	int promise;           /* the body rendered for this post (posted, or kept
-				  * as payload) is a degraded notice that promised
+				  * as payload) is a degraded notice that promises
 				  * details; 0 for any other body or a stored one */
-	int64_t followup_not_before_ms; /* DLV_DELIVERED: when the delivered body
-					   * promised details, the follow-up asks
-					   * the API no earlier than this */
+	/* DLV_DELIVERED: when the delivered body promised details (now or
+	 * when it was stored), the follow-up first asks the API then. */
+	int64_t followup_at_ms;
 };
 
 /* Records one delivery attempt's outcome: DLV_DELIVERED marks the delivery
  * delivered (never posted again) and, when the body delivered promised
- * details (o->promise now, or when the stored payload was kept), makes
- * sure the job has its follow-up: a queued job with followup_of = job_id,
- * the identity and received time of job_id, not_before
- * o->followup_not_before_ms, and one pending delivery to dest whose
+ * details (o->promise, or the promise stored with its payload), makes
+ * sure job_id (unless itself a follow-up) has its follow-up: a queued job
+ * with followup_of = job_id, job_id's identity and received time,
+ * not_before o->followup_at_ms, and a pending delivery to dest whose
  * follows_ms is now (a finished follow-up is queued again for a new
  * destination); DLV_PENDING keeps it pending until
  * o->not_before_ms; DLV_DEAD gives it up. Attempts are counted (except a

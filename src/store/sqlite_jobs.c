@@ -15,8 +15,8 @@
 #include "log.h"
 #include "sqlite_int.h"
 
-#define JOB_COLS                                                            \
-	"id, project_id, execution_id, pipeline_name, environment, status," \
+#define JOB_COLS                                                                 \
+	"id, project_id, execution_id, pipeline_name, environment, status,"      \
 	" status_text, state, attempts, received_ms, not_before_ms, last_error," \
 	" coalesce(followup_of, 0)"
 
@@ -544,8 +544,8 @@ static int row_get(struct conn *c, const char *sql, const struct arg *a, size_t 
  * record finds both and changes nothing. */
 static int followup_ensure(struct conn *c, const struct record_run *rr, int64_t now)
 {
-	struct arg a[5] = { AI(rr->job_id), AT(rr->dest), AI(now),
-			    AI(rr->o->followup_not_before_ms), AI(0) };
+	struct arg a[5] = { AI(rr->job_id), AT(rr->dest), AI(now), AI(rr->o->followup_at_ms),
+			    AI(0) };
 	int64_t one = 0, fid = 0;
 	int found = 0, fstate = NO_STATE, ch = 0, rc;
 

@@ -1485,8 +1485,8 @@ static void test_upgrades_v3_file(void **state)
 	assert_count(f->s, JOB_QUEUED, 0);
 
 	assert_int_equal(sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, "SELECT user_version FROM pragma_user_version",
-					    -1, &st, NULL),
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT user_version FROM pragma_user_version", -1,
+					    &st, NULL),
 			 SQLITE_OK);
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
 	assert_int_equal(sqlite3_column_int(st, 0), 4);
@@ -1529,9 +1529,7 @@ static struct fu_list followups(struct store *s)
 
 static int dlv_notice(struct store *s, int64_t job, const char *dest, int64_t fu_nb)
 {
-	struct dlv_outcome o = { .state = DLV_DELIVERED,
-				 .promise = 1,
-				 .followup_not_before_ms = fu_nb };
+	struct dlv_outcome o = { .state = DLV_DELIVERED, .promise = 1, .followup_at_ms = fu_nb };
 
 	return store_delivery_record(s, job, dest, &o, 0);
 }
@@ -1546,8 +1544,9 @@ static void test_followup_after_promised_notice(void **state)
 {
 	struct fixture *f = *state;
 	int64_t id = put_job(f->s, "exec-fu"), before = clock_wall_ms(), after, dup = -1;
-	struct dlv_outcome dead = { .state = DLV_DEAD, .error = "HTTP 404",
-				    .payload = "{\"notice\":1}", .promise = 1 };
+	struct dlv_outcome dead = {
+		.state = DLV_DEAD, .error = "HTTP 404", .payload = "{\"notice\":1}", .promise = 1
+	};
 	struct webhook_event ev;
 	struct delivery *d = NULL;
 	struct fu_list l;
@@ -1602,10 +1601,13 @@ static void test_followup_only_for_promise(void **state)
 {
 	struct fixture *f = *state;
 	int64_t id = put_job(f->s, "exec-np"), now = clock_wall_ms();
-	struct dlv_outcome retry = { .state = DLV_PENDING, .not_before_ms = now,
-				     .error = "HTTP 503", .payload = "{\"notice\":1}",
+	struct dlv_outcome retry = { .state = DLV_PENDING,
+				     .not_before_ms = now,
+				     .error = "HTTP 503",
+				     .payload = "{\"notice\":1}",
 				     .promise = 1 };
-	struct dlv_outcome later = { .state = DLV_PENDING, .not_before_ms = now,
+	struct dlv_outcome later = { .state = DLV_PENDING,
+				     .not_before_ms = now,
 				     .error = "HTTP 503" };
 	struct fu_list l;
 
