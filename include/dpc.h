@@ -20,6 +20,8 @@ struct dpc_error {
 	int64_t retry_after_s; /* from a 429/503, -1 if none */
 	char message[256];     /* what failed, no secrets */
 	int api_calls;         /* calls made for this job */
+	int unreadable;        /* 1: the failing call was answered with a body
+				* dpc-notify could not read (not JSON, no token) */
 };
 
 /* Fills s (already summary_init'ed) for the run: GET the execution, then

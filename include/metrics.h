@@ -44,6 +44,15 @@ size_t metrics_paused_json(char *buf, size_t len, int64_t min_s);
 void metrics_retry(void);
 void metrics_dead_letter(void);
 
+enum metric_followup {             /* dpc_notify_followups_total{result} */
+		       MF_SENT,    /* a follow-up delivered to one destination */
+		       MF_GAVE_UP, /* a follow-up ended at max_age (or the API
+				    * failure turned final) without a message */
+		       MF__MAX
+};
+extern const char *const metric_followup_names[MF__MAX];
+void metrics_followup(enum metric_followup result);
+
 /* Writes the exposition text; job counts by state come from the caller
  * (store_counts) as names/values. Returns a new string (caller frees). */
 char *metrics_render(const char *const *job_state_names, const int64_t *job_counts,

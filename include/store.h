@@ -22,6 +22,8 @@ struct job {
 	int attempts;          /* times claimed so far, including this one */
 	int64_t received_ms;   /* unix ms when accepted */
 	int64_t not_before_ms; /* earliest next attempt */
+	int64_t followup_of;   /* > 0: a follow-up, completing the degraded notice
+				* of that job; 0: a run's own job */
 	char last_error[256];
 };
 
@@ -31,7 +33,9 @@ struct delivery {
 	enum dlv_state state;
 	int attempts;
 	int64_t not_before_ms;
-	char *payload; /* rendered body once known, else NULL; owned */
+	char *payload;      /* rendered body once known, else NULL; owned */
+	int64_t follows_ms; /* a follow-up's delivery: unix ms when the degraded
+			     * notice it completes was posted here; else -1 */
 	char last_error[256];
 };
 
@@ -42,7 +46,8 @@ struct store *store_open(const char *path, char *err, size_t errlen);
 void store_close(struct store *s);
 
 /* Accepts a webhook: unless a job with the same (project, execution,
- * status) was received within dedup_window_s, inserts a queued job with
+ * status) was received within dedup_window_s (follow-ups do not count),
+ * inserts a queued job with
  * one pending delivery per name in dests.
  * Blocks until the transaction is durable (group commit may batch it with
  * others). Returns 0 and *job_id; ERR_DUPLICATE when the key was seen within
@@ -91,10 +96,22 @@ struct dlv_outcome {
 				  * post; NULL keeps the stored one; borrowed */
 	int deferred;          /* DLV_PENDING: not posted at all (its destination
 				  * is paused), so the attempt is not counted */
+	int promise;           /* the body rendered for this post (posted, or kept
+				  * as payload) is a degraded notice that promises
+				  * details; 0 for any other body or a stored one */
+	/* DLV_DELIVERED: when the delivered body promised details (now or
+	 * when it was stored), the follow-up first asks the API then. */
+	int64_t followup_at_ms;
 };
 
 /* Records one delivery attempt's outcome: DLV_DELIVERED marks the delivery
- * delivered (never posted again); DLV_PENDING keeps it pending until
+ * delivered (never posted again) and, when the body delivered promised
+ * details (o->promise, or the promise stored with its payload), makes
+ * sure job_id (unless itself a follow-up) has its follow-up: a queued job
+ * with followup_of = job_id, job_id's identity and received time,
+ * not_before o->followup_at_ms, and a pending delivery to dest whose
+ * follows_ms is now (a finished follow-up is queued again for a new
+ * destination); DLV_PENDING keeps it pending until
  * o->not_before_ms; DLV_DEAD gives it up. Attempts are counted (except a
  * deferred DLV_PENDING), o->error
  * kept, o->payload kept when set (so a retry posts the same bytes without
@@ -112,6 +129,11 @@ int store_delivery_record(struct store *s, int64_t job_id, const char *dest,
  * the job becomes delivered (or dead when none was delivered); otherwise it
  * is queued again with not_before = the earliest pending delivery's. */
 int store_job_settle(struct store *s, int64_t job_id);
+
+/* Keeps error as job_id's last error (the technical reason behind a
+ * degraded notice) without changing its state. ERR_NOTFOUND when there is
+ * no such job. */
+int store_job_note(struct store *s, int64_t job_id, const char *error);
 
 /* Re-queues a claimed job for a later attempt (e.g. the API failed). */
 int store_job_retry(struct store *s, int64_t job_id, int64_t not_before_ms, const char *error);

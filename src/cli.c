@@ -215,16 +215,20 @@ out:
 
 static void print_job(void *ctx, const struct job *j)
 {
-	char when[32];
+	char when[32], note[48] = "";
 	time_t t = (time_t)(j->received_ms / 1000);
 	struct tm tm;
 
 	(void)ctx;
 	gmtime_r(&t, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	printf("%-8lld %-9s %-3d %s  %-36s %-36s %-10s %s\n", (long long)j->id,
+	/* A follow-up of a degraded notice says whose; its own error is the
+	 * API's technical reason, as on the job it completes. */
+	if (j->followup_of > 0)
+		snprintf(note, sizeof(note), "[follow-up of %lld] ", (long long)j->followup_of);
+	printf("%-8lld %-9s %-3d %s  %-36s %-36s %-10s %s%s\n", (long long)j->id,
 	       job_state_names[j->state], j->attempts, when, j->ev.project_id, j->ev.execution_id,
-	       status_names[j->ev.status], j->last_error);
+	       status_names[j->ev.status], note, j->last_error);
 }
 
 static int parse_state(const char *s)

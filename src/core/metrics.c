@@ -77,6 +77,9 @@ static struct hist hists[MH__MAX];
 static atomic_uint_fast64_t api_calls[AC__MAX];
 static atomic_uint_fast64_t retries;
 static atomic_uint_fast64_t dead_letters;
+static atomic_uint_fast64_t followups[MF__MAX];
+
+const char *const metric_followup_names[MF__MAX] = { [MF_SENT] = "sent", [MF_GAVE_UP] = "gave_up" };
 static pthread_mutex_t dest_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct dest_row dests[MAX_DESTS + 1]; /* last row: OVERFLOW_DEST */
 static size_t n_dests;
@@ -227,6 +230,12 @@ void metrics_dead_letter(void)
 	atomic_fetch_add_explicit(&dead_letters, 1, memory_order_relaxed);
 }
 
+void metrics_followup(enum metric_followup result)
+{
+	if ((unsigned)result < MF__MAX)
+		atomic_fetch_add_explicit(&followups[result], 1, memory_order_relaxed);
+}
+
 /* A bounded, growing output buffer; once it fails it stays failed. */
 struct out {
 	char *buf;
@@ -363,6 +372,11 @@ static void render_counters(struct out *o)
 	put_head(o, "dpc_notify_dead_letters_total", "counter", "Jobs or deliveries given up on.");
 	put(o, "dpc_notify_dead_letters_total %llu\n",
 	    (unsigned long long)atomic_load(&dead_letters));
+	put_head(o, "dpc_notify_followups_total", "counter",
+		 "Follow-ups of degraded notices: sent (per destination) or gave up.");
+	for (i = 0; i < MF__MAX; i++)
+		put(o, "dpc_notify_followups_total{result=\"%s\"} %llu\n", metric_followup_names[i],
+		    (unsigned long long)atomic_load(&followups[i]));
 	put_head(o, "dpc_notify_matillion_requests_total", "counter",
 		 "Matillion API requests, by HTTP status class.");
 	for (i = 0; i < AC__MAX; i++)

@@ -7,7 +7,24 @@
  *     the Matillion API is asked once per attempt. A transient API failure
  *     re-queues the job with backoff while attempts and age allow; after that,
  *     or on a permanent failure, a degraded notice is built from what the
- *     webhook said (unless degraded_notice = false, then the job is dead).
+ *     webhook said (unless degraded_notice = false, then the job is dead),
+ *     with a plain-language reason chosen by the kind of failure (the
+ *     technical one is logged and kept as the job's error).
+ *     Follow-ups. A notice whose kind of failure may heal (no answer,
+ *     5xx, 429, refused credentials) promises the details while a
+ *     follow-up still has time before max_age. Each delivery of such a
+ *     body is marked in the store as it is posted or kept; when one is
+ *     delivered, the same transaction makes the run's follow-up job (see
+ *     store_delivery_record()) with a delivery to that destination, so a
+ *     notice given up on (dead) gets none. A follow-up is an ordinary
+ *     job, claimed and crash-safe like any other, with the run's
+ *     received time: it asks the API with its own backoff (1, 2, 4 ...
+ *     minutes, at most 30 and at most max_age / 16, jittered) until the
+ *     API answers, then posts the full summary (follows_ms = when the
+ *     notice went to that destination) as a new message, at least once
+ *     per destination like any delivery; at max_age, or on a failure
+ *     that will not heal, it ends as ignored without a message. Intake
+ *     dedup does not see follow-ups.
  *  2. Each due delivery without a stored payload is rendered in memory.
  *     The payload is saved only with a retry or dead outcome (step 3), so
  *     every scheduled retry posts the same bytes and never calls the API
@@ -104,6 +121,86 @@ static uint64_t next_rand(uint64_t *x)
 	*x ^= *x >> 7;
 	*x ^= *x << 17;
 	return *x;
+}
+
+/* Why a degraded notice has no step details, told to the on-call in plain
+ * words chosen by the kind of failure; the technical reason (which may
+ * name hosts, statuses and library errors) goes only to the log, the
+ * job's stored error and the CLI. A kind with a follow-up text promises
+ * the details later: the follow-up keeps asking the API while the job is
+ * younger than max_age. Kinds that would not change on their own (a run
+ * the API does not know, an answer it cannot read) promise nothing. */
+enum degraded_kind {
+	DK_UNREACHABLE, /* no answer, timeout, 408, 429, 5xx */
+	DK_CREDENTIALS, /* 401 or 403 from the token endpoint or the API */
+	DK_UNKNOWN_RUN, /* 404 or 410: the API does not know this run */
+	DK_UNREADABLE,  /* an answer dpc-notify could not read */
+	DK_REFUSED,     /* any other 4xx */
+	DK_LOCAL,       /* no request made: invalid id, refused URL */
+	DK__MAX
+};
+
+static const struct {
+	const char *name;   /* for the log */
+	const char *reader; /* what happened, for the on-call */
+	const char *follow; /* the promise, NULL when there is none */
+} degraded_kinds[DK__MAX] = {
+	[DK_UNREACHABLE] = { "unreachable", "dpc-notify couldn't reach Matillion's API",
+			     "details will follow" },
+	[DK_CREDENTIALS] = { "credentials", "Matillion's API refused dpc-notify's credentials",
+			     "details will follow once access is fixed" },
+	[DK_UNKNOWN_RUN] = { "unknown_run", "Matillion's API does not know this run", NULL },
+	[DK_UNREADABLE] = { "unreadable",
+			    "Matillion's API answered something dpc-notify could not read", NULL },
+	[DK_REFUSED] = { "refused", "Matillion's API turned down dpc-notify's request", NULL },
+	[DK_LOCAL] = { "local", "dpc-notify could not ask Matillion's API about this run", NULL },
+};
+
+/* The kind of a failed dpc_fetch_summary(): its code and the last failing
+ * HTTP status (0 when there was no answer). */
+static enum degraded_kind degraded_kind(int rc, const struct dpc_error *e)
+{
+	long st = e->http_status;
+
+	if (e->unreadable || (st >= 200 && st < 400))
+		return DK_UNREADABLE;
+	if (st == 401 || st == 403)
+		return DK_CREDENTIALS;
+	if (st == 404 || st == 410)
+		return DK_UNKNOWN_RUN;
+	if (rc == ERR_TRANSIENT)
+		return DK_UNREACHABLE;
+	return st > 0 ? DK_REFUSED : DK_LOCAL;
+}
+
+/* Follow-up backoff: the window after ask n is FOLLOWUP_BASE_MS * 2^(n-1),
+ * capped at FOLLOWUP_CAP_MS and at max_age / FOLLOWUP_AGE_SHARE, so even
+ * a short max_age leaves room for many asks before the follow-up gives
+ * up; the delay is drawn from the window's upper half (see retry.h). */
+#define FOLLOWUP_BASE_MS 60000
+#define FOLLOWUP_CAP_MS (30 * 60000)
+#define FOLLOWUP_AGE_SHARE 16
+#define FOLLOWUP_MIN_MS 1000
+
+static int64_t followup_ceiling_ms(int attempt, int64_t max_age_s)
+{
+	int64_t cap = retry_s_to_ms(max_age_s) / FOLLOWUP_AGE_SHARE, c = FOLLOWUP_BASE_MS;
+	int i;
+
+	if (cap > FOLLOWUP_CAP_MS)
+		cap = FOLLOWUP_CAP_MS;
+	if (cap < FOLLOWUP_MIN_MS)
+		cap = FOLLOWUP_MIN_MS;
+	for (i = 1; i < attempt && c < cap; i++)
+		c *= 2;
+	return c < cap ? c : cap;
+}
+
+static int64_t followup_delay_ms(int attempt, int64_t max_age_s, uint64_t rnd)
+{
+	int64_t c = followup_ceiling_ms(attempt, max_age_s);
+
+	return c / 2 + (int64_t)(rnd % (uint64_t)(c / 2 + 1));
 }
 
 /* Everything a Matillion client or an HTTP client is built from, as one
@@ -257,11 +354,74 @@ static int summary_from_webhook(struct summary *s, const struct config *c, const
 	return rc;
 }
 
+/* Step 1 when the API failed and the job gives up on it: a degraded
+ * notice built from what the webhook said, with the plain-language reason
+ * of kind k; *promise says whether it promises the details, which it does
+ * only for a kind that may heal and while a follow-up still has time to
+ * ask before the job's max_age. The technical reason why is kept as the
+ * job's error. */
+static int degraded_notice(struct wctx *t, const struct config *c, const struct job *j,
+			   struct summary *s, enum degraded_kind k, const char *why, int *promise)
+{
+	char note[256];
+	int64_t now = clock_wall_ms();
+	int64_t deadline = retry_sat_add(j->received_ms, retry_s_to_ms(c->max_age));
+	int rc;
+
+	*promise = degraded_kinds[k].follow != NULL &&
+		   retry_sat_add(now, followup_ceiling_ms(1, c->max_age)) < deadline;
+	summary_free(s);
+	rc = summary_from_webhook(s, c, j);
+	if (rc)
+		return rc;
+	snprintf(note, sizeof(note), "%s; %s", degraded_kinds[k].reader,
+		 *promise ? degraded_kinds[k].follow : "no step details");
+	rc = summary_set_degraded(s, note);
+	if (rc == 0)
+		rc = store_job_note(t->w->st, j->id, why);
+	if (rc == 0)
+		log_event(LOG_WARN, "matillion API failed, sending degraded notice", "kind",
+			  degraded_kinds[k].name, "follow_up", *promise ? "yes" : "no", "error",
+			  why, NULL);
+	return rc;
+}
+
+/* Step 1 of a follow-up whose API call failed: asked again with the
+ * follow-up backoff (never sooner than a Retry-After) while the failure
+ * may heal and the job is younger than max_age; otherwise the follow-up
+ * ends quietly, as ignored, with no message. */
+static int followup_failed(struct wctx *t, const struct config *c, const struct job *j,
+			   enum degraded_kind k, const struct dpc_error *e, const char *why)
+{
+	char note[352]; /* "follow-up gave up: " and a why of build_summary() */
+	int64_t now = clock_wall_ms(), ra, delay;
+	int64_t deadline = retry_sat_add(j->received_ms, retry_s_to_ms(c->max_age));
+
+	if (degraded_kinds[k].follow != NULL && now < deadline) {
+		ra = retry_after_clamp(e->retry_after_s, c->retry_after_max);
+		delay = followup_delay_ms(j->attempts + 1, c->max_age, next_rand(&t->rng));
+		if (ra >= 0 && delay < retry_s_to_ms(ra))
+			delay = retry_s_to_ms(ra);
+		log_event(LOG_INFO, "follow-up: matillion API still failing, will ask again",
+			  "kind", degraded_kinds[k].name, "error", why, NULL);
+		return store_job_retry(t->w->st, j->id,
+				       retry_not_before(now, delay, j->received_ms, c->max_age),
+				       why);
+	}
+	log_event(LOG_WARN, "follow-up gave up", "kind", degraded_kinds[k].name, "error", why,
+		  NULL);
+	metrics_followup(MF_GAVE_UP);
+	snprintf(note, sizeof(note), "follow-up gave up: %s", why);
+	return store_job_end(t->w->st, j->id, JOB_IGNORED, note);
+}
+
 /* Step 1: the summary, from the API or degraded. Returns 0 with *have set
- * when a summary is ready, 0 with !*have when the job was re-queued or ended,
- * or an ERR_* code. */
+ * when a summary is ready (*promise: it is a degraded notice that promises
+ * the details), 0 with !*have when the job was re-queued or ended, or an
+ * ERR_* code. A follow-up (j->followup_of) never sends a degraded notice:
+ * it has the full summary or nothing. */
 static int build_summary(struct wctx *t, const struct config *c, struct job *j, struct summary *s,
-			 int *have)
+			 int *have, int *promise)
 {
 	struct client *cl;
 	struct dpc_error e = { .retry_after_s = -1 };
@@ -270,6 +430,7 @@ static int build_summary(struct wctx *t, const struct config *c, struct job *j, 
 	int rc;
 
 	*have = 0;
+	*promise = 0;
 	rc = summary_from_webhook(s, c, j);
 	if (rc)
 		return rc;
@@ -280,7 +441,9 @@ static int build_summary(struct wctx *t, const struct config *c, struct job *j, 
 	client_put(t->w, cl);
 	if (rc == 0) {
 		const struct project *p = route_find(c, j->ev.project_id);
-		if (j->ev.status == ST_UNKNOWN &&
+		/* A follow-up completes a notice already posted, whatever
+		 * the routes say now. */
+		if (j->ev.status == ST_UNKNOWN && j->followup_of == 0 &&
 		    (p == NULL || !route_match(p, s->status, s->environment))) {
 			log_event(LOG_INFO, "run status matches no route", "status",
 				  status_names[s->status], NULL);
@@ -290,7 +453,11 @@ static int build_summary(struct wctx *t, const struct config *c, struct job *j, 
 		*have = 1;
 		return 0;
 	}
+	if (rc == ERR_NOMEM)
+		return rc;
 	snprintf(why, sizeof(why), "%s", e.message[0] ? e.message : err_str(rc));
+	if (j->followup_of != 0)
+		return followup_failed(t, c, j, degraded_kind(rc, &e), &e, why);
 	if (rc == ERR_TRANSIENT &&
 	    retry_allowed(j->attempts, c->max_attempts, now - j->received_ms, c->max_age)) {
 		int64_t ra = retry_after_clamp(e.retry_after_s, c->retry_after_max);
@@ -307,29 +474,22 @@ static int build_summary(struct wctx *t, const struct config *c, struct job *j, 
 		return store_job_end(t->w->st, j->id, JOB_DEAD, why);
 	}
 	/* Post what the webhook told us rather than stay silent. */
-	summary_free(s);
-	rc = summary_from_webhook(s, c, j);
-	if (rc == 0) {
-		char note[sizeof(why) + 40];
-		snprintf(note, sizeof(note), "step details unavailable: %s", why);
-		rc = summary_set_degraded(s, note);
-	}
-	if (rc == 0) {
-		log_event(LOG_WARN, "matillion API failed, sending degraded notice", "error", why,
-			  NULL);
+	rc = degraded_notice(t, c, j, s, degraded_kind(rc, &e), why, promise);
+	if (rc == 0)
 		*have = 1;
-	}
 	return rc;
 }
 
 /* One delivery of this attempt: its destination (NULL when no longer
  * configured), whether its payload was rendered now rather than read from
- * the store, and whether its outcome also settles the job. */
+ * the store, whether its outcome also settles the job, and whether that
+ * fresh payload is a degraded notice that promises the details. */
 struct post {
 	const struct destination *d;
 	const struct delivery *dl;
 	int fresh;
 	int settle;
+	int promise;
 };
 
 /* Step 3 when dl's destination is paused (a remote's Retry-After) or its
@@ -346,6 +506,7 @@ static int post_later(struct wctx *t, const struct config *c, const struct job *
 	int64_t now = clock_wall_ms();
 
 	o.payload = p->fresh ? p->dl->payload : NULL;
+	o.promise = p->promise;
 	o.not_before_ms = retry_not_before(now, wait_ms, j->received_ms, c->max_age);
 	if (o.not_before_ms < retry_sat_add(now, wait_ms)) {
 		snprintf(why, sizeof(why), "destination paused past max_age");
@@ -382,7 +543,7 @@ static int post_one(struct wctx *t, const struct config *c, const struct job *j,
 		    const struct post *p)
 {
 	struct deliver_result r;
-	struct dlv_outcome o = { .state = DLV_DEAD };
+	struct dlv_outcome o = { .state = DLV_DEAD, .promise = p->promise };
 	struct ratelimit *rl = pacer_for(t->w, p->d);
 	int64_t now, wait, ra;
 	int rc;
@@ -401,10 +562,16 @@ static int post_one(struct wctx *t, const struct config *c, const struct job *j,
 		 * so nothing else runs between the 2xx and it (the settle that
 		 * may share the transaction is two small statements). */
 		o.state = DLV_DELIVERED;
+		/* Used only when the body promised details (now or when
+		 * it was stored): the follow-up's first ask. */
+		o.followup_at_ms =
+			retry_sat_add(now, followup_delay_ms(1, c->max_age, next_rand(&t->rng)));
 		rc = store_delivery_record(t->w->st, j->id, p->d->name, &o, p->settle);
 		metrics_delivery(p->d->name, "ok");
-		log_event(LOG_INFO, "delivered", "destination", p->d->name, "result", r.detail,
-			  NULL);
+		log_event(LOG_INFO, j->followup_of ? "follow-up delivered" : "delivered",
+			  "destination", p->d->name, "result", r.detail, NULL);
+		if (rc == 0 && j->followup_of)
+			metrics_followup(MF_SENT);
 		return rc;
 	}
 	o.error = r.detail;
@@ -449,7 +616,7 @@ static int needs_render(const struct config *c, const struct delivery *dl, int64
  * recorded also settles the job (step 4), in the same transaction; *settled
  * says whether that happened. */
 static int deliver_all(struct wctx *t, const struct config *c, struct job *j, struct delivery *dl,
-		       size_t n, const struct summary *s, int64_t now, int *settled)
+		       size_t n, const struct summary *s, int promise, int64_t now, int *settled)
 {
 	struct dlv_outcome gone = { .state = DLV_DEAD,
 				    .error = "destination no longer configured" };
@@ -461,17 +628,22 @@ static int deliver_all(struct wctx *t, const struct config *c, struct job *j, st
 		if (acts_on(c, &dl[i], now))
 			last = i;
 	for (i = 0; i < n && rc == 0; i++) {
-		struct post p = { config_destination(c, dl[i].dest), &dl[i], 0, i == last };
+		struct post p = { config_destination(c, dl[i].dest), &dl[i], 0, i == last, 0 };
 		if (!acts_on(c, &dl[i], now))
 			continue;
 		if (p.d == NULL) {
 			rc = store_delivery_record(t->w->st, j->id, dl[i].dest, &gone, p.settle);
 		} else {
 			if (dl[i].payload == NULL) {
-				dl[i].payload = render_for(c, j, s, p.d);
+				/* A follow-up's deliveries each complete the
+				 * notice posted to their own destination. */
+				struct summary one = *s;
+				one.follows_ms = dl[i].follows_ms;
+				dl[i].payload = render_for(c, j, &one, p.d);
 				if (dl[i].payload == NULL)
 					return ERR_NOMEM;
 				p.fresh = 1;
+				p.promise = promise;
 			}
 			rc = post_one(t, c, j, &p);
 		}
@@ -487,7 +659,7 @@ static int run_job(struct wctx *t, struct job *j)
 	struct summary s;
 	struct delivery *dl = NULL;
 	size_t n = 0, i;
-	int need = 0, have = 0, settled = 0, rc;
+	int need = 0, have = 0, promise = 0, settled = 0, rc;
 	int64_t now = clock_wall_ms();
 	char id[24];
 
@@ -503,11 +675,11 @@ static int run_job(struct wctx *t, struct job *j)
 		if (needs_render(c, &dl[i], now))
 			need = 1;
 	if (need) {
-		rc = build_summary(t, c, j, &s, &have);
+		rc = build_summary(t, c, j, &s, &have, &promise);
 		if (rc || !have)
 			goto out;
 	}
-	rc = deliver_all(t, c, j, dl, n, &s, now, &settled);
+	rc = deliver_all(t, c, j, dl, n, &s, promise, now, &settled);
 	if (rc == 0 && !settled)
 		rc = store_job_settle(t->w->st, j->id);
 out:

@@ -414,6 +414,7 @@ static int token_fetch(struct dpc *d, struct httpc *h, struct dpc_error *err)
 		/* A token response we cannot use is a token endpoint failure
 		 * like any other: retried, then the degraded notice. */
 		rc = token_store(d, &resp, err);
+		err->unreadable = rc == ERR_PARSE;
 		if (rc == ERR_PARSE)
 			rc = ERR_TRANSIENT;
 	} else {
@@ -615,6 +616,7 @@ static int fetch_execution(struct job *j, const char *execution_id)
 	httpc_response_free(&resp);
 	if (rc == ERR_PARSE) {
 		set_message(j->err, "execution: response not understood");
+		j->err->unreadable = 1;
 		log_failure(j, "execution");
 		return ERR_PERMANENT;
 	}
@@ -647,6 +649,7 @@ static int fetch_page(struct job *j, const char *url, const struct page_ctx *ctx
 	httpc_response_free(&resp);
 	if (rc == ERR_PARSE) {
 		set_message(j->err, "steps: response not understood");
+		j->err->unreadable = 1;
 		log_failure(j, "steps");
 		return ERR_PERMANENT;
 	}

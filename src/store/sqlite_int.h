@@ -125,7 +125,7 @@
 #include "store.h"
 #include "store_int.h"
 
-#define SCHEMA_VERSION 3
+#define SCHEMA_VERSION 4
 #define GC_MAX_BATCH 256     /* requests per transaction at most */
 #define BUSY_TIMEOUT_MS 5000 /* the two connections wait for each other */
 #define MAX_DELIVERIES 4096  /* rows store_deliveries() returns at most */
@@ -287,6 +287,7 @@ int sq_job_settle(struct store *base, int64_t job_id);
 int sq_job_retry(struct store *base, int64_t job_id, int64_t not_before_ms, const char *error);
 int sq_job_end(struct store *base, int64_t job_id, enum job_state st, const char *reason);
 int sq_job_release(struct store *base, int64_t job_id);
+int sq_job_note(struct store *base, int64_t job_id, const char *error);
 int sq_list(struct store *base, int st, size_t limit, store_job_fn fn, void *ctx);
 int sq_dead_retry(struct store *base, int64_t job_id, size_t *count);
 int sq_dead_purge(struct store *base, int64_t older_than_s, size_t *count);

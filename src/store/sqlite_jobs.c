@@ -15,9 +15,10 @@
 #include "log.h"
 #include "sqlite_int.h"
 
-#define JOB_COLS                                                            \
-	"id, project_id, execution_id, pipeline_name, environment, status," \
-	" status_text, state, attempts, received_ms, not_before_ms, last_error"
+#define JOB_COLS                                                                 \
+	"id, project_id, execution_id, pipeline_name, environment, status,"      \
+	" status_text, state, attempts, received_ms, not_before_ms, last_error," \
+	" coalesce(followup_of, 0)"
 
 static void job_from_row(sqlite3_stmt *st, struct job *j)
 {
@@ -38,6 +39,7 @@ static void job_from_row(sqlite3_stmt *st, struct job *j)
 	j->received_ms = sqlite3_column_int64(st, 9);
 	j->not_before_ms = sqlite3_column_int64(st, 10);
 	sq_col_text(st, 11, j->last_error, sizeof(j->last_error));
+	j->followup_of = sqlite3_column_int64(st, 12);
 }
 
 /* The two kinds of ready job, each found through an index so a claim
@@ -259,6 +261,15 @@ int sq_job_retry(struct store *base, int64_t job_id, int64_t not_before_ms, cons
 			 JOB_QUEUED, a, 3);
 }
 
+int sq_job_note(struct store *base, int64_t job_id, const char *error)
+{
+	const struct step st[1] = { { "UPDATE jobs SET last_error = ?2 WHERE id = ?1", NO_STATE,
+				      NO_STATE, 1 } };
+	struct arg a[2] = { AI(job_id), AT(error) };
+
+	return write_tx(sq_of(base), st, 1, a, 2, 1, NULL);
+}
+
 int sq_job_release(struct store *base, int64_t job_id)
 {
 	struct arg a[1] = { AI(job_id) };
@@ -402,6 +413,7 @@ static int dlv_from_row(sqlite3_stmt *st, struct delivery *d)
 	d->attempts = sqlite3_column_int(st, 3);
 	d->not_before_ms = sqlite3_column_int64(st, 4);
 	sq_col_text(st, 6, d->last_error, sizeof(d->last_error));
+	d->follows_ms = sqlite3_column_int64(st, 7);
 	p = sqlite3_column_text(st, 5);
 	if (p != NULL) {
 		d->payload = strdup((const char *)p);
@@ -420,7 +432,7 @@ static int dlv_read(struct conn *c, int64_t job_id, struct delivery **out, size_
 
 	rc = sq_stmt_get(c,
 			 "SELECT job_id, dest, state, attempts, not_before_ms,"
-			 " payload, last_error FROM deliveries WHERE job_id = ?1"
+			 " payload, last_error, follows_ms FROM deliveries WHERE job_id = ?1"
 			 " AND state = 'pending' ORDER BY dest",
 			 &st);
 	if (rc == SQLITE_OK)
@@ -452,15 +464,21 @@ int sq_deliveries(struct store *base, int64_t job_id, struct delivery **out, siz
 }
 
 /* One outcome per delivery state. Arguments: ?1 job, ?2 dest, ?3 now,
- * ?4 not_before, ?5 error, ?6 payload (NULL keeps the stored one). */
+ * ?4 not_before, ?5 error, ?6 payload (NULL keeps the stored one), ?7
+ * attempts to add, ?8 promise. A body that promised details is only ever
+ * rendered for a delivery with no stored payload, so promised goes up with
+ * a new payload or a fresh post and never down otherwise. */
 static const char *const SQL_DLV_RECORD[DLV__MAX] = {
 	[DLV_PENDING] = "UPDATE deliveries SET attempts = attempts + ?7, not_before_ms = ?4,"
-			" last_error = ?5, payload = coalesce(?6, payload), updated_ms = ?3"
+			" last_error = ?5, payload = coalesce(?6, payload), updated_ms = ?3,"
+			" promised = CASE WHEN ?6 IS NULL THEN promised ELSE ?8 END"
 			" WHERE job_id = ?1 AND dest = ?2 AND state = 'pending'",
 	[DLV_DELIVERED] = "UPDATE deliveries SET state = 'delivered', attempts = attempts + ?7,"
-			  " last_error = NULL, updated_ms = ?3 WHERE job_id = ?1 AND dest = ?2",
+			  " last_error = NULL, updated_ms = ?3, promised = max(promised, ?8)"
+			  " WHERE job_id = ?1 AND dest = ?2",
 	[DLV_DEAD] = "UPDATE deliveries SET state = 'dead', attempts = attempts + ?7,"
-		     " last_error = ?5, payload = coalesce(?6, payload), updated_ms = ?3"
+		     " last_error = ?5, payload = coalesce(?6, payload), updated_ms = ?3,"
+		     " promised = CASE WHEN ?6 IS NULL THEN promised ELSE ?8 END"
 		     " WHERE job_id = ?1 AND dest = ?2 AND state = 'pending'",
 };
 
@@ -472,6 +490,85 @@ struct record_run {
 	int settle;
 };
 
+/* The follow-up of a delivered notice that promised details. Arguments:
+ * ?1 job, ?2 dest, ?3 now, ?4 the follow-up's first not_before. The job
+ * row copies the run's identity and received time (its max_age counts
+ * from the webhook), and no follow-up gets a follow-up. */
+static const char SQL_FU_PROMISED[] =
+	"SELECT 1 FROM deliveries d JOIN jobs j ON j.id = d.job_id WHERE d.job_id = ?1"
+	" AND d.dest = ?2 AND d.promised = 1 AND j.followup_of IS NULL";
+static const char SQL_FU_JOB[] =
+	"INSERT OR IGNORE INTO jobs (project_id, execution_id, pipeline_name, environment,"
+	" status, status_text, state, attempts, received_ms, not_before_ms, followup_of)"
+	" SELECT project_id, execution_id, pipeline_name, environment, status, status_text,"
+	" 'queued', 0, received_ms, ?4, id FROM jobs WHERE id = ?1";
+static const char SQL_FU_FIND[] = "SELECT id, state FROM jobs WHERE followup_of = ?1";
+static const char SQL_FU_DLV[] =
+	"INSERT OR IGNORE INTO deliveries (job_id, dest, state, attempts, not_before_ms,"
+	" updated_ms, follows_ms) VALUES (?5, ?2, 'pending', 0, ?4, ?3, ?3)";
+/* A follow-up that already finished gets a new destination: it runs
+ * again for that one (its delivered rows are never posted twice). */
+static const char SQL_FU_REQUEUE[] =
+	"UPDATE jobs SET state = 'queued', not_before_ms = ?4, finished_ms = NULL,"
+	" lease_until_ms = NULL WHERE id = ?5 AND state IN ('delivered', 'dead', 'ignored')";
+
+/* Runs a one-row query with a[]; *found says whether it had a row, whose
+ * first two columns go to *v0 and (as a job state index) *v1. */
+static int row_get(struct conn *c, const char *sql, const struct arg *a, size_t n, int *found,
+		   int64_t *v0, int *v1)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	*found = 0;
+	rc = sq_stmt_get(c, sql, &st);
+	if (rc == SQLITE_OK)
+		rc = sq_bind(st, a, n);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*found = 1;
+		*v0 = sqlite3_column_int64(st, 0);
+		if (v1 != NULL)
+			*v1 = sq_name_index(job_state_names, JOB__MAX, sqlite3_column_text(st, 1));
+	} else if (rc != SQLITE_DONE) {
+		log_msg(LOG_ERROR, "store: %s: %s", sql, sqlite3_errmsg(c->db));
+	}
+	sq_stmt_done(c, st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : sq_map_rc(rc);
+}
+
+/* After rr's delivery was recorded delivered: when its body promised
+ * details, makes sure the follow-up job exists and has a pending delivery
+ * to the same destination (see store_delivery_record()). A repeated
+ * record finds both and changes nothing. */
+static int followup_ensure(struct conn *c, const struct record_run *rr, int64_t now)
+{
+	struct arg a[5] = { AI(rr->job_id), AT(rr->dest), AI(now), AI(rr->o->followup_at_ms),
+			    AI(0) };
+	int64_t one = 0, fid = 0;
+	int found = 0, fstate = NO_STATE, ch = 0, rc;
+
+	rc = row_get(c, SQL_FU_PROMISED, a, 2, &found, &one, NULL);
+	if (rc != 0 || !found)
+		return rc;
+	rc = sq_stmt_run(c, SQL_FU_JOB, a, 4, &ch);
+	if (rc == 0 && ch > 0)
+		sq_moved(c, NO_STATE, JOB_QUEUED, ch);
+	if (rc == 0)
+		rc = row_get(c, SQL_FU_FIND, a, 1, &found, &fid, &fstate);
+	if (rc != 0 || !found)
+		return rc != 0 ? rc : ERR_IO;
+	a[4] = AI(fid);
+	rc = sq_stmt_run(c, SQL_FU_DLV, a, 5, &ch);
+	if (rc != 0 || ch == 0)
+		return rc;
+	rc = sq_stmt_run(c, SQL_FU_REQUEUE, a, 5, &ch);
+	if (rc == 0 && ch > 0)
+		sq_moved(c, fstate, JOB_QUEUED, ch);
+	return rc;
+}
+
 /* Writes outcome o of job_id's delivery to dest, then settles the job
  * when settle is set. ERR_NOTFOUND (nothing to record: no commit, no
  * verdict) when there is no such delivery (or no longer a pending one)
@@ -480,18 +577,22 @@ static int record_apply(struct conn *c, void *ctx)
 {
 	const struct record_run *rr = ctx;
 	const struct dlv_outcome *o = rr->o;
-	struct arg a[7] = { AI(rr->job_id),
+	int64_t now = clock_wall_ms();
+	struct arg a[8] = { AI(rr->job_id),
 			    AT(rr->dest),
-			    AI(clock_wall_ms()),
+			    AI(now),
 			    AI(o->not_before_ms),
 			    AT(o->error),
 			    AT(o->payload),
-			    AI(o->state == DLV_PENDING && o->deferred ? 0 : 1) };
+			    AI(o->state == DLV_PENDING && o->deferred ? 0 : 1),
+			    AI(o->promise ? 1 : 0) };
 	int ch = 0, rc;
 
 	rc = sq_stmt_run(c, SQL_DLV_RECORD[o->state], a, NARGS(a), &ch);
 	if (rc == 0 && ch == 0)
 		rc = ERR_NOTFOUND;
+	if (rc == 0 && o->state == DLV_DELIVERED)
+		rc = followup_ensure(c, rr, now);
 	if (rc == 0 && rr->settle)
 		rc = settle_apply(c, rr->job_id);
 	return rc;

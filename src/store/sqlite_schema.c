@@ -65,6 +65,21 @@ static const char schema_v3[] =
 	"INSERT INTO store_meta VALUES ('foreign_writes', 0);"
 	"PRAGMA user_version = 3;";
 
+/* Version 4: follow-ups of degraded notices. A follow-up is a job of its
+ * own, queued like any other (so it survives a crash the same way), that
+ * names the job whose notice it completes (followup_of; NULL for a run's
+ * own job; one follow-up per job at most). A delivery knows whether its
+ * body is a degraded notice that promised details (promised), and a
+ * follow-up's delivery when the notice it completes was posted
+ * (follows_ms; -1 for any other delivery). */
+static const char schema_v4[] =
+	"ALTER TABLE jobs ADD COLUMN followup_of INTEGER;"
+	"CREATE UNIQUE INDEX jobs_followup ON jobs (followup_of)"
+	" WHERE followup_of IS NOT NULL;"
+	"ALTER TABLE deliveries ADD COLUMN promised INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE deliveries ADD COLUMN follows_ms INTEGER NOT NULL DEFAULT -1;"
+	"PRAGMA user_version = 4;";
+
 /* Opens one connection with the per-connection settings. Both
  * connections run with synchronous=NORMAL: the group commit makes its
  * batches durable with its own fdatasync of the WAL before it answers,
@@ -151,6 +166,8 @@ static int schema_ensure(sqlite3 *db, const char *path, char *err, size_t errlen
 		rc = sq_exec_raw(db, schema_v2);
 	if (rc == 0 && v < 3)
 		rc = sq_exec_raw(db, schema_v3);
+	if (rc == 0 && v < 4)
+		rc = sq_exec_raw(db, schema_v4);
 	if (rc == 0)
 		rc = sq_map_rc(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL));
 	if (rc == 0)
@@ -320,6 +337,7 @@ const struct store_backend store_backend_sqlite = {
 	.job_retry = sq_job_retry,
 	.job_end = sq_job_end,
 	.job_release = sq_job_release,
+	.job_note = sq_job_note,
 	.list = sq_list,
 	.dead_retry = sq_dead_retry,
 	.dead_purge = sq_dead_purge,

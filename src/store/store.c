@@ -30,6 +30,17 @@
  * it no earlier). Delivered rows are never posted again, so a retry of
  * the job only re-posts to the destinations that failed.
  *
+ * Follow-ups. A delivery whose body is a degraded notice that promised
+ * details carries that mark (promised) from the outcome that posted or
+ * kept it. The outcome that records such a delivery delivered also, in
+ * its transaction, makes the run's follow-up: one queued job per run's
+ * job (followup_of), with the run's identity and received time, and one
+ * pending delivery per destination the notice reached, each with the time
+ * it got there (follows_ms). It is then an ordinary job (claimed, leased,
+ * settled, recovered after a crash); a repeated record adds nothing, a
+ * dead notice gets no follow-up, a follow-up never gets one, and the
+ * dedup of store_put() ignores follow-ups.
+ *
  * What every backend promises. store_put() answers 0 (and
  * store_put_async() calls back with 0) only once the job and its
  * deliveries are durable, on disk against a power loss as well as a
@@ -275,6 +286,11 @@ int store_job_end(struct store *s, int64_t job_id, enum job_state st, const char
 	if (s == NULL || (st != JOB_DEAD && st != JOB_IGNORED))
 		return ERR_INVALID;
 	return s->be->job_end(s, job_id, st, reason);
+}
+
+int store_job_note(struct store *s, int64_t job_id, const char *error)
+{
+	return s == NULL ? ERR_INVALID : s->be->job_note(s, job_id, error);
 }
 
 int store_job_release(struct store *s, int64_t job_id)

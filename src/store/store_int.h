@@ -44,6 +44,7 @@ struct store_backend {
 	int (*job_retry)(struct store *s, int64_t job_id, int64_t not_before_ms, const char *error);
 	int (*job_end)(struct store *s, int64_t job_id, enum job_state st, const char *reason);
 	int (*job_release)(struct store *s, int64_t job_id);
+	int (*job_note)(struct store *s, int64_t job_id, const char *error);
 	int (*list)(struct store *s, int st, size_t limit, store_job_fn fn, void *ctx);
 	/* *count is the caller's (never NULL); the front wakes the workers
 	 * when jobs were queued again. */

@@ -108,7 +108,7 @@ def one_each(env, i=0):
 def full_message(post, i=0):
     text = text_of(post)
     assert "boom %d" % i in text, "step error missing (degraded?): %s" % text[:600]
-    assert "step details unavailable" not in text, text[:600]
+    assert "Matillion's API" not in text, "degraded: " + text[:600]
 
 
 # --- Matillion API faults ---------------------------------------------------
@@ -189,8 +189,9 @@ def api_down_sends_degraded_notice():
         link = UI_BASE + "/observability-dashboard/pipeline/" + run_id(0)
         for p in (s, t):
             text = text_of(p)
-            assert "step details unavailable: " in text, text[:800]
-            assert "HTTP 500" in text, "reason missing: " + text[:800]
+            assert "dpc-notify couldn't reach Matillion's API; details will follow" in text, \
+                text[:800]
+            assert "HTTP 500" not in text, "internals: " + text[:800]
             assert "run_0" in text and "FAILED" in text.upper(), text[:800]
             assert link in json.dumps(p["body"]), "no link to the run"
             assert "boom 0" not in text
@@ -206,11 +207,16 @@ def bad_credentials_degraded_without_retry():
         s, t = one_each(env)
         for p in (s, t):
             text = text_of(p)
-            assert "step details unavailable: token request rejected (HTTP 401)" in text, \
-                text[:800]
-        # Bad credentials are permanent: no second attempt.
-        assert env.wait_job(jid)[:2] == ("delivered", 1)
+            assert "Matillion's API refused dpc-notify's credentials; details will follow" \
+                " once access is fixed" in text, text[:800]
+            assert "HTTP 401" not in text and "client_secret" not in text, text[:800]
+        # Bad credentials are permanent: no second attempt, but a follow-up
+        # that asks again later; the technical reason is the job's error.
+        state, attempts, err = env.wait_job(jid)
+        assert (state, attempts) == ("delivered", 1)
+        assert "token request rejected (HTTP 401)" in err, err
         assert not env.api_calls(0)
+        assert env.rows("SELECT state FROM jobs WHERE followup_of = ?", jid) == [("queued",)]
 
 
 @case
@@ -522,7 +528,7 @@ def api_huge_retry_after_clamped_and_degraded_notice_on_time():
         jid = env.send(0)
         s, t = one_each(env)
         text = text_of(s)
-        assert "step details unavailable" in text, text[:400]
+        assert "couldn't reach Matillion's API" in text, text[:400]
         assert s["t"] - t0 < 15, "degraded notice %.1fs late" % (s["t"] - t0)
         calls = env.api_calls(0)
         assert [c[0] for c in calls] == [429, 503], calls

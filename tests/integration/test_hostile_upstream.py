@@ -95,7 +95,10 @@ def token_with_crlf_never_reaches_a_request():
         assert len(tokens) == 2, "token requests: %d" % len(tokens)
         for p in s + t:
             text = text_of(p)
-            assert "step details unavailable: " + BAD_TOKEN in text, text[:800]
+            # The reader gets the plain reason; the technical one stays
+            # in the log and the job's error.
+            assert "answered something dpc-notify could not read" in text, text[:800]
+            assert BAD_TOKEN not in text and "details will follow" not in text, text[:800]
             assert "X-Injected" not in text and "mock-token-1" not in text, text[:800]
         failed = env.wait_log(lambda ln: 'msg="dpc: token request failed"' in ln and
                               BAD_TOKEN in ln, "token failure logged")
@@ -127,7 +130,7 @@ def child_with_dot_id_is_skipped_with_a_note():
             text = text_of(p)
             assert "2 child runs with an invalid id skipped" in text, text[:1200]
             assert "child boom" in text, "valid child's failure missing: " + text[:1200]
-            assert "step details unavailable" not in text, text[:800]
+            assert "Matillion's API" not in text, text[:800]
         env.wait_log(lambda ln: 'msg="dpc: child run with an invalid id skipped"' in ln,
                      "skip logged")
 

@@ -1407,10 +1407,272 @@ static void test_upgrades_v1_file(void **state)
 					    -1, &st, NULL),
 			 SQLITE_OK);
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	assert_int_equal(sqlite3_column_int(st, 0), 3);
+	assert_int_equal(sqlite3_column_int(st, 0), 4);
 	assert_int_equal(sqlite3_column_int(st, 1), 0);
 	sqlite3_finalize(st);
 	sqlite3_close(db);
+}
+
+/* A file written by version 3 (the schema before follow-ups) opens, is
+ * upgraded to version 4, and its job and delivery read as a run's own job
+ * and an ordinary delivery. */
+static void test_upgrades_v3_file(void **state)
+{
+	static const char v3[] =
+		"CREATE TABLE jobs ("
+		" id INTEGER PRIMARY KEY AUTOINCREMENT,"
+		" project_id TEXT NOT NULL, execution_id TEXT NOT NULL,"
+		" pipeline_name TEXT NOT NULL DEFAULT '', environment TEXT NOT NULL DEFAULT '',"
+		" status TEXT NOT NULL, status_text TEXT NOT NULL DEFAULT '',"
+		" state TEXT NOT NULL CHECK (state IN"
+		"  ('queued','running','delivered','dead','ignored')),"
+		" attempts INTEGER NOT NULL DEFAULT 0,"
+		" received_ms INTEGER NOT NULL, not_before_ms INTEGER NOT NULL,"
+		" lease_until_ms INTEGER, last_error TEXT, finished_ms INTEGER);"
+		"CREATE INDEX jobs_claim ON jobs (state, not_before_ms);"
+		"CREATE TABLE deliveries ("
+		" job_id INTEGER NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,"
+		" dest TEXT NOT NULL,"
+		" state TEXT NOT NULL CHECK (state IN ('pending','delivered','dead')),"
+		" attempts INTEGER NOT NULL DEFAULT 0, not_before_ms INTEGER NOT NULL,"
+		" payload TEXT, last_error TEXT, updated_ms INTEGER NOT NULL,"
+		" PRIMARY KEY (job_id, dest));"
+		"CREATE INDEX jobs_key ON jobs (project_id, execution_id, status, received_ms);"
+		"CREATE TABLE store_meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL)"
+		" WITHOUT ROWID;"
+		"INSERT INTO store_meta VALUES ('foreign_writes', 0);"
+		"PRAGMA user_version = 3;";
+	struct fixture *f = *state;
+	struct webhook_event ev;
+	struct delivery *d = NULL;
+	size_t n = 0;
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	char sql[512], err[256];
+	int64_t now = clock_wall_ms(), id = -1;
+	struct job j;
+
+	store_close(f->s);
+	rm_file(f->dir, "dpc.db");
+	rm_file(f->dir, "dpc.db-wal");
+	rm_file(f->dir, "dpc.db-shm");
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, v3, NULL, NULL, NULL), SQLITE_OK);
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO jobs (project_id, execution_id, status, state, received_ms,"
+		 " not_before_ms) VALUES ('proj-1', 'exec-v3', 'FAILED', 'queued', %lld, %lld);"
+		 "INSERT INTO deliveries (job_id, dest, state, not_before_ms, updated_ms)"
+		 " VALUES (1, 'slack-ops', 'pending', %lld, %lld);",
+		 (long long)now, (long long)now, (long long)now, (long long)now);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+
+	f->s = store_open(f->path, err, sizeof(err));
+	if (f->s == NULL)
+		fail_msg("%s", err);
+	make_event(&ev, "exec-v3", ST_FAILED);
+	assert_int_equal(store_put(f->s, &ev, two_dests, 2, BIG_WINDOW, &id), ERR_DUPLICATE);
+	assert_int_equal(store_claim(f->s, now + 1, 60000, &j), 0);
+	assert_int_equal(j.id, 1);
+	assert_int_equal(j.followup_of, 0);
+	assert_int_equal(store_deliveries(f->s, 1, &d, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(d[0].follows_ms, -1);
+	store_deliveries_free(d, n);
+	assert_int_equal(dlv_ok(f->s, 1, "slack-ops"), 0);
+	assert_int_equal(store_job_settle(f->s, 1), 0);
+	assert_count(f->s, JOB_DELIVERED, 1);
+	assert_count(f->s, JOB_QUEUED, 0);
+
+	assert_int_equal(sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT user_version FROM pragma_user_version", -1,
+					    &st, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(st, 0), 4);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+}
+
+/* ---- follow-ups of degraded notices ---- */
+
+/* Jobs with followup_of set, as (id, followup_of, state). */
+struct fu_list {
+	int n;
+	int64_t id[8], of[8], received[8], not_before[8];
+	enum job_state st[8];
+	char err[8][256];
+};
+
+static void fu_collect(void *ctx, const struct job *j)
+{
+	struct fu_list *l = ctx;
+
+	if (j->followup_of == 0 || l->n >= 8)
+		return;
+	l->id[l->n] = j->id;
+	l->of[l->n] = j->followup_of;
+	l->received[l->n] = j->received_ms;
+	l->not_before[l->n] = j->not_before_ms;
+	l->st[l->n] = j->state;
+	snprintf(l->err[l->n], sizeof(l->err[0]), "%s", j->last_error);
+	l->n++;
+}
+
+static struct fu_list followups(struct store *s)
+{
+	struct fu_list l = { 0 };
+
+	assert_int_equal(store_list(s, -1, 0, fu_collect, &l), 0);
+	return l;
+}
+
+static int dlv_notice(struct store *s, int64_t job, const char *dest, int64_t fu_nb)
+{
+	struct dlv_outcome o = { .state = DLV_DELIVERED, .promise = 1, .followup_at_ms = fu_nb };
+
+	return store_delivery_record(s, job, dest, &o, 0);
+}
+
+/* A degraded notice that promised details and was delivered leaves a
+ * follow-up: a queued job of its own, linked to the run's job, with the
+ * run's received time, due at the time given, with one delivery to that
+ * destination which knows when the notice was posted. Recording the same
+ * outcome again (a crash before settle) adds nothing; a notice given up
+ * on (dead) gets no follow-up delivery; intake dedup is unchanged. */
+static void test_followup_after_promised_notice(void **state)
+{
+	struct fixture *f = *state;
+	int64_t id = put_job(f->s, "exec-fu"), before = clock_wall_ms(), after, dup = -1;
+	struct dlv_outcome dead = {
+		.state = DLV_DEAD, .error = "HTTP 404", .payload = "{\"notice\":1}", .promise = 1
+	};
+	struct webhook_event ev;
+	struct delivery *d = NULL;
+	struct fu_list l;
+	size_t n = 0;
+	struct job run, j;
+
+	assert_int_equal(store_claim(f->s, before, 60000, &run), 0);
+	assert_int_equal(run.id, id);
+	assert_int_equal(dlv_notice(f->s, id, "slack-ops", before + 5000), 0);
+	after = clock_wall_ms();
+	assert_int_equal(dlv_notice(f->s, id, "slack-ops", before + 5000), 0);
+	assert_int_equal(store_delivery_record(f->s, id, "teams-data", &dead, 1), 0);
+	l = followups(f->s);
+	assert_int_equal(l.n, 1);
+	assert_int_equal(l.of[0], id);
+	assert_int_equal(l.st[0], JOB_QUEUED);
+	assert_int_equal(l.not_before[0], before + 5000);
+	assert_int_equal(l.received[0], run.received_ms);
+	assert_count(f->s, JOB_QUEUED, 1);
+	assert_count(f->s, JOB_DELIVERED, 1);
+
+	assert_int_equal(store_deliveries(f->s, l.id[0], &d, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(d[0].dest, "slack-ops");
+	assert_true(d[0].follows_ms >= before && d[0].follows_ms <= after);
+	assert_null(d[0].payload);
+	store_deliveries_free(d, n);
+
+	/* The run's webhook again is still a duplicate, and only the run's
+	 * job answers for it. */
+	make_event(&ev, "exec-fu", ST_FAILED);
+	assert_int_equal(store_put(f->s, &ev, two_dests, 2, BIG_WINDOW, &dup), ERR_DUPLICATE);
+
+	assert_int_equal(store_claim(f->s, before + 4999, 60000, &j), ERR_NOTFOUND);
+	assert_int_equal(store_claim(f->s, before + 5000, 60000, &j), 0);
+	assert_int_equal(j.id, l.id[0]);
+	assert_int_equal(j.followup_of, id);
+	assert_string_equal(j.ev.execution_id, "exec-fu");
+	assert_int_equal(j.ev.status, ST_FAILED);
+	assert_int_equal(dlv_ok(f->s, j.id, "slack-ops"), 0);
+	assert_int_equal(store_job_settle(f->s, j.id), 0);
+	/* A follow-up's own delivery never leads to another follow-up. */
+	assert_int_equal(dlv_notice(f->s, j.id, "slack-ops", 0), 0);
+	assert_int_equal(followups(f->s).n, 1);
+	assert_count(f->s, JOB_DELIVERED, 2);
+}
+
+/* No promise, no follow-up: an ordinary delivered message, and a notice
+ * that promised nothing. A promise kept with the stored payload of a
+ * retry still counts when that payload is delivered later. */
+static void test_followup_only_for_promise(void **state)
+{
+	struct fixture *f = *state;
+	int64_t id = put_job(f->s, "exec-np"), now = clock_wall_ms();
+	struct dlv_outcome retry = { .state = DLV_PENDING,
+				     .not_before_ms = now,
+				     .error = "HTTP 503",
+				     .payload = "{\"notice\":1}",
+				     .promise = 1 };
+	struct dlv_outcome later = { .state = DLV_PENDING,
+				     .not_before_ms = now,
+				     .error = "HTTP 503" };
+	struct fu_list l;
+
+	claim_id(f->s, now, id);
+	assert_int_equal(dlv_ok(f->s, id, "slack-ops"), 0);
+	assert_int_equal(followups(f->s).n, 0);
+	assert_int_equal(store_delivery_record(f->s, id, "teams-data", &retry, 0), 0);
+	assert_int_equal(store_delivery_record(f->s, id, "teams-data", &later, 1), 0);
+	assert_int_equal(followups(f->s).n, 0);
+	claim_id(f->s, now, id);
+	assert_int_equal(dlv_ok(f->s, id, "teams-data"), 0);
+	l = followups(f->s);
+	assert_int_equal(l.n, 1);
+	assert_int_equal(l.of[0], id);
+}
+
+/* A follow-up that already finished for one destination runs again when
+ * the notice reaches another one later, for that one only. */
+static void test_followup_requeued_for_late_destination(void **state)
+{
+	struct fixture *f = *state;
+	int64_t id = put_job(f->s, "exec-late"), now = clock_wall_ms();
+	struct delivery *d = NULL;
+	struct fu_list l;
+	size_t n = 0;
+
+	claim_id(f->s, now, id);
+	assert_int_equal(dlv_notice(f->s, id, "slack-ops", now), 0);
+	assert_int_equal(dlv_retry(f->s, id, "teams-data", now + 60000, "HTTP 503"), 0);
+	assert_int_equal(store_job_settle(f->s, id), 0);
+	l = followups(f->s);
+	assert_int_equal(l.n, 1);
+	claim_id(f->s, now, l.id[0]);
+	assert_int_equal(dlv_ok(f->s, l.id[0], "slack-ops"), 0);
+	assert_int_equal(store_job_settle(f->s, l.id[0]), 0);
+	assert_int_equal(followups(f->s).st[0], JOB_DELIVERED);
+
+	claim_id(f->s, now + 60000, id);
+	assert_int_equal(dlv_notice(f->s, id, "teams-data", now + 70000), 0);
+	assert_int_equal(store_job_settle(f->s, id), 0);
+	l = followups(f->s);
+	assert_int_equal(l.n, 1);
+	assert_int_equal(l.st[0], JOB_QUEUED);
+	assert_int_equal(l.not_before[0], now + 70000);
+	assert_int_equal(store_deliveries(f->s, l.id[0], &d, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(d[0].dest, "teams-data");
+	store_deliveries_free(d, n);
+	assert_count(f->s, JOB_QUEUED, 1);
+	assert_count(f->s, JOB_DELIVERED, 1);
+}
+
+/* store_job_note() keeps a job's technical reason without moving it. */
+static void test_job_note(void **state)
+{
+	struct fixture *f = *state;
+	int64_t id = put_job(f->s, "exec-note");
+	struct collect c = { 0 };
+
+	assert_int_equal(store_job_note(f->s, id, "token request: Couldn't connect"), 0);
+	assert_int_equal(store_job_note(f->s, 424242, "x"), ERR_NOTFOUND);
+	assert_int_equal(store_list(f->s, -1, 0, collect_fn, &c), 0);
+	assert_int_equal(c.n, 1);
+	assert_int_equal(c.st[0], JOB_QUEUED);
+	assert_string_equal(c.err[0], "token request: Couldn't connect");
 }
 
 /* ---- job counts (for /metrics): kept in memory, checked against the file ---- */
@@ -1646,6 +1908,13 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_put_waits_for_wal_sync, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_request_spoils_no_batch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_upgrades_v1_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_upgrades_v3_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_followup_after_promised_notice, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_followup_only_for_promise, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_followup_requeued_for_late_destination, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_job_note, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wake_unblocks_wait, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_put_unblocks_wait, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_counts_follow_every_transition, setup,

@@ -7,6 +7,7 @@
  * threads. Each case puts a job, starts one worker, waits (with a timeout
  * far beyond what any machine needs) until the store shows the outcome,
  * and checks it. */
+#include <limits.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -40,6 +41,8 @@ struct fake {
 	pthread_mutex_t mu;
 	int api_rc;              /* dpc_fetch_summary's answer */
 	const char *api_message; /* its dpc_error.message */
+	long api_status;         /* its dpc_error.http_status */
+	int api_unreadable;      /* its dpc_error.unreadable */
 	int api_calls;
 	enum deliver_class cls_a; /* what URL_A answers */
 	enum deliver_class cls_b; /* what URL_B answers */
@@ -79,8 +82,11 @@ int dpc_fetch_summary(struct dpc *d, struct httpc *h, const char *project_id,
 	pthread_mutex_lock(&fake.mu);
 	fake.api_calls++;
 	rc = fake.api_rc;
-	if (rc)
+	if (rc) {
 		snprintf(err->message, sizeof(err->message), "%s", fake.api_message);
+		err->http_status = fake.api_status;
+		err->unreadable = fake.api_unreadable;
+	}
 	pthread_mutex_unlock(&fake.mu);
 	if (rc == 0) {
 		rc = summary_set_execution(s, execution_json, strlen(execution_json));
@@ -186,6 +192,8 @@ static int setup(void **state)
 	fake.api_calls = 0;
 	fake.api_rc = 0;
 	fake.api_message = "";
+	fake.api_status = 0;
+	fake.api_unreadable = 0;
 	fake.cls_a = DELIVER_OK;
 	fake.cls_b = DELIVER_OK;
 	pthread_mutex_unlock(&fake.mu);
@@ -347,17 +355,107 @@ static void test_permanent_api_error_posts_degraded_notice(void **state)
 
 	fake.api_rc = ERR_PERMANENT;
 	fake.api_message = "execution: HTTP 404";
+	fake.api_status = 404;
 	j = attempt_once(f, "  night\xe2\x80\xaely.orch.yaml", dests, 1, &id);
 	assert_int_equal(j.state, JOB_DELIVERED);
 	assert_int_equal(fake.api_calls, 1);
 	assert_int_equal(fake.n_posts, 1);
 	assert_string_equal(fake.post_url[0], URL_A);
 	body = fake.post_body[0];
-	assert_non_null(strstr(body, "step details unavailable: execution: HTTP 404"));
+	assert_non_null(strstr(body, "Matillion's API does not know this run; no step details"));
+	assert_null(strstr(body, "HTTP 404"));
+	assert_string_equal(j.last_error, "execution: HTTP 404");
 	assert_non_null(strstr(body, "night\xef\xbf\xbdly"));
 	assert_null(strstr(body, "\xe2\x80\xae"));
 	assert_null(strstr(body, ".orch.yaml"));
 	assert_null(strstr(body, "  night"));
+}
+
+static const char ini_once[] = "[server]\nauth_token = tok-AAAA\nworkers = 1\n"
+			       "[matillion]\nclient_id = id\nclient_secret = secret\n"
+			       "[delivery]\nmax_attempts = 1\n"
+			       "[destination a]\ntype = slack\nurl = " URL_A "\n"
+			       "[default]\ndestinations = a\n";
+
+struct fu_find {
+	int64_t of;
+	int n;
+	struct job j;
+};
+
+static void fu_find_fn(void *ctx, const struct job *j)
+{
+	struct fu_find *ff = ctx;
+
+	if (j->followup_of == ff->of) {
+		ff->j = *j;
+		ff->n++;
+	}
+}
+
+/* The reader's reason is chosen by the kind of failure (dpc_fetch_summary's
+ * code, HTTP status and unreadable flag); only a kind that may heal
+ * promises details, and only a promise leaves a follow-up job. The
+ * technical message never reaches the post but is the job's error. */
+static void test_degraded_reason_by_kind(void **state)
+{
+	static const struct {
+		int rc;
+		long status;
+		int unreadable;
+		const char *reader;
+		int promise;
+	} cases[] = {
+		{ ERR_TRANSIENT, 0, 0, "dpc-notify couldn't reach Matillion's API", 1 },
+		{ ERR_TRANSIENT, 503, 0, "dpc-notify couldn't reach Matillion's API", 1 },
+		{ ERR_TRANSIENT, 429, 0, "dpc-notify couldn't reach Matillion's API", 1 },
+		{ ERR_PERMANENT, 401, 0, "Matillion's API refused dpc-notify's credentials", 1 },
+		{ ERR_PERMANENT, 403, 0, "Matillion's API refused dpc-notify's credentials", 1 },
+		{ ERR_PERMANENT, 404, 0, "Matillion's API does not know this run", 0 },
+		{ ERR_TRANSIENT, 0, 1,
+		  "Matillion's API answered something dpc-notify could not read", 0 },
+		{ ERR_PERMANENT, 200, 0,
+		  "Matillion's API answered something dpc-notify could not read", 0 },
+		{ ERR_PERMANENT, 400, 0, "Matillion's API turned down dpc-notify's request", 0 },
+		{ ERR_PERMANENT, 0, 0, "dpc-notify could not ask Matillion's API about this run",
+		  0 },
+		{ ERR_PERMANENT, LONG_MAX, 0, "Matillion's API turned down dpc-notify's request",
+		  0 },
+		{ ERR_TRANSIENT, -1, 0, "dpc-notify couldn't reach Matillion's API", 1 },
+	};
+	static const char secret[] = "token request: Couldn't connect to server 10.0.0.1:443";
+	struct fx *f = *state;
+	char *dests[] = { "a" };
+	size_t k;
+
+	config_swap(f->cfg, load(f, ini_once));
+	for (k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		struct fu_find ff = { 0 };
+		const char *body;
+		int64_t id;
+		struct job j;
+
+		fake.api_rc = cases[k].rc;
+		fake.api_status = cases[k].status;
+		fake.api_unreadable = cases[k].unreadable;
+		fake.api_message = secret;
+		j = attempt_once(f, "nightly.orch.yaml", dests, 1, &id);
+		assert_int_equal(j.state, JOB_DELIVERED);
+		assert_int_equal(fake.n_posts, (int)k + 1);
+		body = fake.post_body[k];
+		if (strstr(body, cases[k].reader) == NULL)
+			fail_msg("case %zu: no \"%s\" in %s", k, cases[k].reader, body);
+		assert_true((strstr(body, "details will follow") != NULL) == cases[k].promise);
+		assert_null(strstr(body, "Couldn't connect"));
+		assert_null(strstr(body, "10.0.0.1"));
+		assert_string_equal(j.last_error, secret);
+		ff.of = id;
+		assert_int_equal(store_list(f->st, -1, 0, fu_find_fn, &ff), 0);
+		assert_int_equal(ff.n, cases[k].promise);
+		if (ff.n)
+			assert_true(ff.j.state == JOB_QUEUED &&
+				    ff.j.not_before_ms > clock_wall_ms());
+	}
 }
 
 /* A destination dropped from the config by a reload after the job was
@@ -459,6 +557,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_transient_api_error_retries_later),
 		T(test_permanent_api_error_posts_degraded_notice),
+		T(test_degraded_reason_by_kind),
 		T(test_destination_removed_by_reload_given_up),
 		T(test_partial_settle),
 		T(test_claim_failure_logged),
