@@ -112,9 +112,10 @@ struct summary {
 	uint64_t groups_more; /* problem steps whose error had no room for a group */
 
 	/* caveats shown to the reader; owned, NULL when none */
-	char *incomplete;   /* e.g. "API call budget reached; 3 child pipelines not fetched" */
-	char *degraded;     /* plain-language reason the steps are missing, for the reader */
-	int64_t follows_ms; /* >= 0: completes a degraded notice posted at this time; else -1 */
+	char *incomplete;     /* e.g. "API call budget reached; 3 child pipelines not fetched" */
+	char *degraded;       /* plain-language reason the steps are missing, for the reader */
+	int degraded_promise; /* the degraded notice promises the details (a follow-up comes) */
+	int64_t follows_ms;   /* >= 0: completes a degraded notice posted at this time; else -1 */
 	struct run_context memory; /* what run memory says; known = 0 when nothing */
 	int is_test;               /* send-test sample */
 };

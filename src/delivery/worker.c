@@ -377,6 +377,7 @@ static int degraded_notice(struct wctx *t, const struct config *c, const struct 
 	snprintf(note, sizeof(note), "%s; %s", degraded_kinds[k].reader,
 		 *promise ? degraded_kinds[k].follow : "no step details");
 	rc = summary_set_degraded(s, note);
+	s->degraded_promise = *promise;
 	if (rc == 0)
 		rc = store_job_note(t->w->st, j->id, why);
 	if (rc == 0)

@@ -734,7 +734,7 @@ static char *headline(const struct summary *s, const struct view *v)
 		}
 	}
 	if (s->degraded != NULL && v->n_errors == 0)
-		puts_(&b, " (details follow)");
+		puts_(&b, s->degraded_promise ? " (details follow)" : " (no step details)");
 	if (v->duration[0]) {
 		puts_(&b, DOT);
 		puts_(&b, v->duration);

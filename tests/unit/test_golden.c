@@ -204,8 +204,9 @@ static void sc_degraded(struct summary *s)
 	assert_int_equal(summary_set_project_name(s, "Finance DWH"), 0);
 	assert_int_equal(
 		summary_set_degraded(
-			s, "dpc-notify couldn't reach Matillion's API; details will follow."),
+			s, "dpc-notify couldn't reach Matillion's API; details will follow"),
 		0);
+	s->degraded_promise = 1;
 }
 
 /* A scheduled run that succeeded. */
