@@ -3,6 +3,7 @@
 #define DPC_ROUTE_H
 
 #include "config.h"
+#include "memory.h"
 #include "status.h"
 
 /* The [project ID] section for project_id, else [default], else NULL.
@@ -38,6 +39,11 @@ int route_pipeline_match(const char *glob, const char *pipeline);
  * it on problem runs only. */
 const char *route_mention(const struct project *p, const struct destination *d,
 			  const char *pipeline);
+
+/* The run-memory choices of p (route_find(); NULL: the defaults of the
+ * key table): notify_on (with MEM_NOTIFY_SLOW when SLOW is listed),
+ * recovery, on_repeat, repeat_interval, notify_after, duration_alert. */
+void route_policy(const struct project *p, struct mem_policy *out);
 
 /* Shell-style glob (*, ?) match of s against pattern; 1 on match. */
 int route_glob(const char *pattern, const char *s);

@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "memory.h"
 #include "webhook.h"
 
 enum job_state { JOB_QUEUED, JOB_RUNNING, JOB_DELIVERED, JOB_DEAD, JOB_IGNORED, JOB__MAX };
@@ -174,5 +175,64 @@ void store_fail_writes(struct store *s, int on);
 /* Number of group-commit transactions committed so far (one per batch of
  * store_put() calls), to observe batching in tests and benchmarks. */
 uint64_t store_commit_count(struct store *s);
+
+/* ---- run memory (memory.h) ---- */
+
+/* A pipeline: (project id, environment, pipeline display name). */
+struct mem_key {
+	const char *project_id;
+	const char *environment;
+	const char *pipeline;
+};
+
+/* Applies run memory to the run of job job_id, in one write transaction,
+ * durable before it returns (same guarantees as a job):
+ *  - when the job already holds a decision (an earlier attempt, or a
+ *    crash after this commit), that decision is returned and nothing
+ *    changes, so a job is decided exactly once;
+ *  - otherwise the pipeline's newest runs (up to MEM_HISTORY_MAX, newest
+ *    finished first) and its incident are read; mem_decide() is called
+ *    with dup set when execution_id is already remembered (for any
+ *    pipeline); then, unless a duplicate, the run is remembered, the
+ *    incident written (deleted when closed), runs beyond keep_runs for the
+ *    pipeline deleted, and the decision stored on the job.
+ * trigger may be NULL. Returns 0 and *out; ERR_NOTFOUND when job_id does
+ * not exist; ERR_IO when the store cannot commit. */
+int store_memory_apply(struct store *s, int64_t job_id, const struct mem_key *k,
+		       const char *execution_id, const char *trigger, const struct mem_run *ev,
+		       const struct mem_policy *p, size_t keep_runs, struct mem_decision *out);
+
+/* Forgets pipelines with no run finished (or recorded) since
+ * unseen_before_ms: their runs and incident. *count (may be NULL) gets the
+ * number of pipelines forgotten. Returns 0 or ERR_IO. */
+int store_memory_prune(struct store *s, int64_t unseen_before_ms, size_t *count);
+
+/* One pipeline's incident, for `dpc-notify incidents`. Strings borrowed
+ * for the duration of the callback. */
+struct mem_incident_row {
+	const char *project_id, *environment, *pipeline;
+	const char *opened_by; /* execution id of its first problem run */
+	struct mem_incident inc;
+};
+typedef void (*store_incident_fn)(void *ctx, const struct mem_incident_row *r);
+
+/* Calls fn for each incident (open_only: only open ones; closed ones are
+ * not kept, so today every listed incident is open), newest first.
+ * Returns 0 or ERR_IO. */
+int store_incidents(struct store *s, int open_only, store_incident_fn fn, void *ctx);
+
+/* One remembered run, for `dpc-notify history`. */
+struct mem_run_row {
+	const char *execution_id, *trigger;
+	int64_t recorded_ms;
+	struct mem_run run;
+};
+typedef void (*store_run_fn)(void *ctx, const struct mem_run_row *r);
+
+/* Calls fn for the newest runs of pipeline k (k->environment NULL: every
+ * environment), newest finished first, at most limit. Returns 0 or
+ * ERR_IO. */
+int store_history(struct store *s, const struct mem_key *k, size_t limit, store_run_fn fn,
+		  void *ctx);
 
 #endif
