@@ -182,7 +182,7 @@ static void make_hostile(struct summary *s, const char *t)
  * a failed child listed by name, a child on the error's path, and the
  * follow-up note when follow is set. Groups are built (regroup). */
 static __attribute__((unused)) void make_hostile_failed(struct summary *s, const char *t,
-							 int follow)
+							int follow)
 {
 	char *buf;
 	size_t i, cap = strlen(t) * 3 + 64;

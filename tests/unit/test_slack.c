@@ -179,7 +179,8 @@ static void check_button(const cJSON *b, int i, const char *title, const char *u
 }
 
 #define RUN_URL "https://app.matillion.com/observability-dashboard/pipeline/"
-#define HEAD_2STEPS "\xe2\x9d\x8c prod \xc2\xb7 load_sales failed in 2 steps: Table not found \xc2\xb7 3m"
+#define HEAD_2STEPS \
+	"\xe2\x9d\x8c prod \xc2\xb7 load_sales failed in 2 steps: Table not found \xc2\xb7 3m"
 
 /* The triage layout: headline as notification text and header, one
  * context line, the grouped error, the failed child listed, the others
@@ -202,9 +203,8 @@ static void test_structure(void **state)
 	assert_int_equal(cJSON_GetArraySize(blocks), 6);
 	assert_string_equal(type_of(cJSON_GetArrayItem(blocks, 0)), "header");
 	assert_string_equal(block_text(cJSON_GetArrayItem(blocks, 0)), HEAD_2STEPS);
-	assert_true(cJSON_IsFalse(
-		cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetArrayItem(blocks, 0), "text"),
-				    "emoji")));
+	assert_true(cJSON_IsFalse(cJSON_GetObjectItem(
+		cJSON_GetObjectItem(cJSON_GetArrayItem(blocks, 0), "text"), "emoji")));
 	assert_string_equal(ctx_el(cJSON_GetArrayItem(blocks, 1), 0, "plain_text"),
 			    "Sales \xc2\xb7 Scheduled");
 	assert_string_equal(ctx_el(cJSON_GetArrayItem(blocks, 1), 1, "mrkdwn"),
@@ -214,14 +214,15 @@ static void test_structure(void **state)
 			    "3m \xc2\xb7 run exec-1");
 	check_error(cJSON_GetArrayItem(blocks, 2), "2 steps failed with the same error",
 		    "\nStep 0 \xe2\x80\xa6 1", "Table not found");
-	assert_string_equal(block_text(cJSON_GetArrayItem(blocks, 3)),
-			    "Other failed child pipelines\n\xe2\x80\xa2 child_a \xe2\x80\x94 FAILED");
+	assert_string_equal(
+		block_text(cJSON_GetArrayItem(blocks, 3)),
+		"Other failed child pipelines\n\xe2\x80\xa2 child_a \xe2\x80\x94 FAILED");
 	assert_string_equal(ctx_el(cJSON_GetArrayItem(blocks, 4), 0, "plain_text"),
 			    "1 other child pipeline succeeded");
 	check_button(cJSON_GetArrayItem(blocks, 5), 0, "Open run in Matillion", RUN_URL "exec-1");
-	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(cJSON_GetArrayItem(blocks, 5),
-								"elements")),
-			 1);
+	assert_int_equal(
+		cJSON_GetArraySize(cJSON_GetObjectItem(cJSON_GetArrayItem(blocks, 5), "elements")),
+		1);
 	cJSON_Delete(root);
 	summary_free(&s);
 }
@@ -522,8 +523,8 @@ static void test_hostile_text(void **state)
 			assert_non_null(strstr(text, MARKER));
 			blocks = cJSON_GetObjectItem(root, "blocks");
 			assert_non_null(strstr(block_text(cJSON_GetArrayItem(blocks, 0)), MARKER));
-			assert_non_null(strstr(ctx_el(cJSON_GetArrayItem(blocks, 1), 0, "plain_text"),
-					       MARKER));
+			assert_non_null(strstr(
+				ctx_el(cJSON_GetArrayItem(blocks, 1), 0, "plain_text"), MARKER));
 			errs = 0;
 			marked = 0;
 			cJSON_ArrayForEach(b, blocks)
@@ -551,7 +552,8 @@ static void test_hostile_text(void **state)
 				assert_non_null(strstr(out, "Open failed child run"));
 			}
 			if (k == 2)
-				assert_non_null(strstr(out, "Completes the notice posted at 10:10 UTC"));
+				assert_non_null(
+					strstr(out, "Completes the notice posted at 10:10 UTC"));
 			again = text_sanitize(out, strlen(out), 1);
 			assert_string_equal(again, out); /* valid UTF-8, no controls */
 			free(again);

@@ -94,15 +94,15 @@ static void check_envelope(const cJSON *root)
 	assert_string_equal(str(cJSON_GetObjectItem(card, "msteams"), "width"), "Full");
 	/* The notification and card-less clients show the triage line. */
 	assert_string_equal(str(root, "summary"), str(card, "fallbackText"));
-	assert_string_equal(str(root, "summary"),
-			    str(at(cJSON_GetArrayItem(cJSON_GetObjectItem(card, "body"), 0),
-				   "inlines", 0),
-				"text"));
+	assert_string_equal(
+		str(root, "summary"),
+		str(at(cJSON_GetArrayItem(cJSON_GetObjectItem(card, "body"), 0), "inlines", 0),
+		    "text"));
 }
 
-
 #define RUN_URL "https://app.matillion.com/observability-dashboard/pipeline/"
-#define HEAD_2STEPS "\xe2\x9d\x8c prod \xc2\xb7 load_sales failed in 2 steps: Table not found \xc2\xb7 3m"
+#define HEAD_2STEPS \
+	"\xe2\x9d\x8c prod \xc2\xb7 load_sales failed in 2 steps: Table not found \xc2\xb7 3m"
 
 /* Checks action i of the card: its type, title and (for OpenUrl) url. */
 static void check_action(const cJSON *card, int i, const char *type, const char *title,
@@ -122,8 +122,10 @@ static const cJSON *show_card(const cJSON *card)
 {
 	const cJSON *a;
 
-	cJSON_ArrayForEach(a, cJSON_GetObjectItem(card, "actions")) if (
-		strcmp(str(a, "type"), "Action.ShowCard") == 0) return cJSON_GetObjectItem(a, "card");
+	cJSON_ArrayForEach(
+		a, cJSON_GetObjectItem(card,
+				       "actions")) if (strcmp(str(a, "type"), "Action.ShowCard") ==
+						       0) return cJSON_GetObjectItem(a, "card");
 	return NULL;
 }
 
@@ -447,8 +449,9 @@ static void test_excerpt_and_full_error(void **state)
 	root = render(&s, NULL, NULL);
 	card = card_of(root);
 	ex = str(at(at(at(card, "body", 2), "items", 1), "inlines", 0), "text");
-	assert_non_null(strstr(ex, "Failed to execute statement:\nINSERT (\n\xc2\xa0\xc2\xa0\xc2\xa0"
-				   "\xc2\xa0\"col_00\","));
+	assert_non_null(strstr(ex,
+			       "Failed to execute statement:\nINSERT (\n\xc2\xa0\xc2\xa0\xc2\xa0"
+			       "\xc2\xa0\"col_00\","));
 	assert_non_null(strstr(ex, "\n\xe2\x8b\xaf "));
 	assert_non_null(strstr(ex, "SQL compilation error: invalid identifier 'X'"));
 	assert_null(strstr(ex, "col_31"));
@@ -676,8 +679,8 @@ static void test_notes_and_links(void **state)
 	check_runs(cJSON_GetArrayItem(body, 3), 1, degraded);
 	check_runs(cJSON_GetArrayItem(body, 4), 1, incomplete);
 	for (i = 2; i <= 4; i++) {
-		assert_true(cJSON_IsTrue(
-			cJSON_GetObjectItem(at(cJSON_GetArrayItem(body, i), "inlines", 0), "italic")));
+		assert_true(cJSON_IsTrue(cJSON_GetObjectItem(
+			at(cJSON_GetArrayItem(body, i), "inlines", 0), "italic")));
 		assert_null(cJSON_GetObjectItem(at(cJSON_GetArrayItem(body, i), "inlines", 0),
 						"color"));
 	}
