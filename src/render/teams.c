@@ -365,6 +365,10 @@ static void add_children(struct card *c, const struct view *v)
 	if (v->children_other)
 		snprintf(line + n, sizeof(line) - n, "%s%llu %sdid not run to the end", sep,
 			 (unsigned long long)v->children_other, *sep ? "" : "child pipelines ");
+	/* "+N more failed" alone must not end in the separator. */
+	n = strlen(line);
+	if (n >= strlen(DOT) && strcmp(line + n - strlen(DOT), DOT) == 0)
+		line[n - strlen(DOT)] = '\0';
 	if (line[0])
 		set(text_block(c, c->body, line), "spacing", "Small");
 }
