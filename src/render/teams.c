@@ -259,6 +259,7 @@ static cJSON *error_container(const struct view_error *e)
 {
 	struct card c = { NULL, 0 };
 	cJSON *box = cJSON_CreateObject(), *items = NULL, *rb;
+	char *where = NULL;
 
 	if (box != NULL && cJSON_AddStringToObject(box, "type", "Container") &&
 	    cJSON_AddTrueToObject(box, "separator"))
@@ -268,8 +269,11 @@ static cJSON *error_container(const struct view_error *e)
 	rb = rich(&c, items);
 	set(text_run_own(&c, rb, plain(e->steps ? e->steps : e->where, PATH_CHARS)), "weight",
 	    "Bolder");
-	if (e->steps)
-		text_run_own(&c, rb, text_concat3("\n", e->where, ""));
+	if (e->steps) {
+		/* The place holds step names: untrusted, made safe like any. */
+		where = plain(e->where, PATH_CHARS);
+		text_run_own(&c, rb, where ? text_concat3("\n", where, "") : NULL);
+	}
 	else if (e->status == ST_CANCELLED)
 		text_run(&c, rb, DOT "cancelled");
 	if (*e->excerpt)
@@ -277,8 +281,10 @@ static cJSON *error_container(const struct view_error *e)
 		    "Monospace");
 	if (c.oom)
 		goto fail;
+	free(where);
 	return box;
 fail:
+	free(where);
 	cJSON_Delete(box);
 	return NULL;
 }
@@ -360,6 +366,10 @@ static void add_children(struct card *c, const struct view *v)
 	if (v->children_other)
 		snprintf(line + n, sizeof(line) - n, "%s%llu %sdid not run to the end", sep,
 			 (unsigned long long)v->children_other, *sep ? "" : "child pipelines ");
+	/* "+N more failed" alone must not end in the separator. */
+	n = strlen(line);
+	if (n >= strlen(DOT) && strcmp(line + n - strlen(DOT), DOT) == 0)
+		line[n - strlen(DOT)] = '\0';
 	if (line[0])
 		set(text_block(c, c->body, line), "spacing", "Small");
 }

@@ -64,7 +64,10 @@ def validate(body):
 def failed_with_children_card_is_valid():
     expect = scenario("failed_with_children")["expect"]
     text = validate(preview_teams("failed_with_children"))
-    for want in (expect["display_name"], expect["failed_path"], expect["error"], "FAILED"):
+    # The triage line names the run, says it failed and where, then the
+    # error; the failing child's own run is the first button.
+    for want in (expect["display_name"] + " failed at " + expect["failed_path"] + ": ",
+                 expect["error"], "Open failed child run", "Open whole run"):
         assert want in text, "rendered card lacks %r:\n%s" % (want, text[:3000])
     assert "\\" not in text, "a backslash escape is visible:\n" + text[:3000]
 

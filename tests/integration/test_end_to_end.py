@@ -17,6 +17,7 @@ EXPECT = FWC["expect"]
 ROOT = FWC["webhook"]["pipelineExecutionId"]
 PROJECT = FWC["webhook"]["projectId"]
 LINK = UI_BASE + "/observability-dashboard/pipeline/" + ROOT
+CHILD_LINK = UI_BASE + "/observability-dashboard/pipeline/" + EXPECT["child_failed"]
 ADAPTIVE = "application/vnd.microsoft.card.adaptive"
 SETTLE = 1.5  # seconds to wait for posts that must NOT arrive
 
@@ -43,7 +44,11 @@ def check_slack(post):
     headers = [b for b in blocks if b.get("type") == "header"]
     assert headers, "no header block"
     htext = headers[0]["text"]["text"]
-    assert EXPECT["display_name"] in htext and "FAILED" in htext, htext
+    # The triage line: the run, that it failed, where; the notification
+    # text also carries the database's error.
+    assert htext.startswith("\u274c "), htext
+    assert EXPECT["display_name"] + " failed at " + EXPECT["failed_path"] + ": " in htext, htext
+    assert EXPECT["error"] in body["text"], "error not in the notification text: " + body["text"]
     assert ".orch.yaml" not in htext, "header should show the display name: " + htext
     texts = [t for b in blocks for t in block_texts(b)]
     assert any(EXPECT["failed_path"] in t for t in texts), \
@@ -52,6 +57,8 @@ def check_slack(post):
     link_ok = LINK in urls(blocks) or any("<%s|" % LINK in t or "<%s>" % LINK in t
                                          for t in texts)
     assert link_ok, "no button/link to %s: %s" % (LINK, urls(blocks))
+    # The first button opens the failing child's own run.
+    assert urls(blocks)[0] == CHILD_LINK, "first button: %s" % urls(blocks)
     for b in blocks:  # untrusted text must not be auto-linked or parsed
         for k, v in walk(b):
             if isinstance(v, dict) and v.get("type") == "mrkdwn":
@@ -67,6 +74,8 @@ def check_teams(post):
     assert card["type"] == "AdaptiveCard" and card["version"] == "1.5", card.get("version")
     opens = [v for k, v in walk(card) if isinstance(v, dict) and v.get("type") == "Action.OpenUrl"]
     assert any(a.get("url") == LINK for a in opens), "no Action.OpenUrl to %s: %s" % (LINK, opens)
+    assert opens[0].get("url") == CHILD_LINK, "first action: %s" % opens
+    assert EXPECT["error"] in body.get("summary", ""), "summary: %r" % body.get("summary")
     bad = [v for k, v in walk(card) if isinstance(v, dict) and v.get("type") == "Action.Submit"]
     assert not bad, "webhook cards cannot use Action.Submit"
     text = "\n".join(strings(card))
@@ -115,7 +124,8 @@ def status_failure_is_normalised():
         accepted(*env.svc.post_webhook(dict(FWC["webhook"], status="Failure"))[::2])
         s, _ = one_each(env)
         header = [b for b in s["body"]["blocks"] if b["type"] == "header"][0]
-        assert "FAILED" in header["text"]["text"], header
+        assert header["text"]["text"].startswith("\u274c "), header
+        assert EXPECT["display_name"] + " failed at " in header["text"]["text"], header
 
 
 @case
@@ -124,7 +134,9 @@ def cancelled_run_with_notify_on():
     with Env("cancelled", sections={"default": {"notify_on": "FAILED,CANCELLED"}}) as env:
         accepted(*env.svc.post_webhook(sc["webhook"])[::2])  # status "Cancelled"
         s, t = one_each(env)
-        assert any("CANCELLED" in x for x in strings(s["body"]["blocks"]))
+        # Cancelled has its own look: the stop emoji and "was cancelled".
+        assert s["body"]["text"].startswith("\u23f9 "), s["body"]["text"]
+        assert " was cancelled" in s["body"]["text"], s["body"]["text"]
         assert "Long extract" in "\n".join(strings(t["body"]))
 
 
@@ -264,7 +276,8 @@ def deep_and_cyclic_children_terminate():
         for c in steps:
             per[c["path"]] = per.get(c["path"], 0) + 1
         assert max(per.values()) == 1, "an execution's steps fetched twice (cycle?): %s" % per
-        assert "FAILED" in json.dumps(s["body"]["blocks"])
+        assert s["body"]["text"].startswith("\u274c ") and " failed" in s["body"]["text"], \
+            s["body"]["text"]
 
 
 if __name__ == "__main__":

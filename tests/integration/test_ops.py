@@ -33,7 +33,7 @@ ROOT = WEBHOOK["pipelineExecutionId"]
 OTHER = [e["id"] for e in FWC["executions"]
          if e["id"] != ROOT and e["execution"].get("status") == "FAILED"][0]
 SETTLE = 1.5  # seconds to wait for posts that must NOT arrive
-TEST_MARK = "TEST MESSAGE"  # what slack.c / teams.c put on send-test messages
+TEST_MARK = "\U0001f9ea TEST"  # what view.c puts first on send-test messages
 # Parts of the configured secrets that must never show up in output.
 SECRET_BITS = (AUTH_TOKEN, CLIENT_SECRET, "B0BBB", "main-hook", "main-flow")
 
@@ -453,9 +453,12 @@ def send_test_notification_text_marked():
             if target == "slack":
                 first = body["text"]
             else:
+                # The notification shows "summary"; the card opens with its title.
                 card = body["attachments"][0]["content"]
-                first = [b.get("text", "") for b in card["body"] if b.get("type") == "TextBlock"][0]
-            assert TEST_MARK in first, "%s notification text not marked as a test: %r" % (
+                title = card["body"][0]["inlines"][0]["text"]
+                assert title.startswith(TEST_MARK), "teams title not marked: %r" % title[:200]
+                first = body["summary"]
+            assert first.startswith(TEST_MARK), "%s notification text not marked as a test: %r" % (
                 target, first[:200])
 
 

@@ -174,31 +174,111 @@ static void make_hostile(struct summary *s, const char *t)
 	add_child(s, "c1", t, ST_FAILED);
 }
 
-/* Renders s, checks the renderer's limits and returns N of its "+N more
- * failed steps" line (0 if none); *shown gets the steps shown. */
-typedef uint64_t (*more_counter)(const struct summary *s, size_t *shown);
+/* make_hostile() as a FAILED run, so that t reaches every place the
+ * triage layout shows text: the headline ("failed in 3 steps: <t>"), the
+ * context line (schedule and user), a grouped error ("2 steps failed with
+ * the same error" over "<where> <first> … <last>") and a single one, both
+ * in a child run whose id holds t (its own run gets the first button),
+ * a failed child listed by name, a child on the error's path, and the
+ * follow-up note when follow is set. Groups are built (regroup). */
+static __attribute__((unused)) void make_hostile_failed(struct summary *s, const char *t,
+							int follow)
+{
+	char *buf;
+	size_t i, cap = strlen(t) * 3 + 64;
 
-/* With 0, 1, 49, 50 and 500 failed steps of msg_len-byte messages (and a
- * child): "+N more" counts exactly the steps not shown, at least one is
- * shown when any failed, and short messages (msg_len 0) show 1 of 1. */
+	make_hostile(s, t);
+	s->status = ST_FAILED;
+	set(&s->status_text, "FAILED");
+	set(&s->trigger, "SCHEDULE");
+	set(&s->schedule_name, t);
+	buf = malloc(cap);
+	assert_non_null(buf);
+	for (i = 0; i < s->n_failed; i++) {
+		snprintf(buf, cap, "%s%s%s %zu%s", t, SEP, t, i, t);
+		set(&s->failed[i].path, buf);
+		snprintf(buf, cap, "child-%s", t);
+		free(s->failed[i].execution_id);
+		s->failed[i].execution_id = strdup(buf);
+		s->failed[i].status = ST_FAILED;
+		s->failed[i].depth = 1;
+	}
+	snprintf(buf, cap, "other: %s", t);
+	set(&s->failed[s->n_failed - 1].message, buf);
+	snprintf(buf, cap, "x%s", t);
+	add_child(s, "c2", buf, ST_FAILED);
+	add_child(s, "c3", t, ST_SUCCESS);
+	free(buf);
+	if (follow)
+		s->follows_ms = T0 + 600000;
+	regroup(s);
+}
+
+/* Gives step i of s one of d distinct errors (error i % d): the message
+ * keeps its length, its first bytes name the error. d <= 1 leaves every
+ * step with the same error. Call regroup() afterwards. */
+static __attribute__((unused)) void distinct_errors(struct summary *s, size_t d)
+{
+	char tag[32];
+	size_t i, n, len;
+
+	for (i = 0; i < s->n_failed && d > 1; i++) {
+		n = (size_t)snprintf(tag, sizeof(tag), "E%zu ", i % d);
+		len = strlen(s->failed[i].message);
+		if (len >= n) {
+			memcpy(s->failed[i].message, tag, n);
+			continue;
+		}
+		free(s->failed[i].message);
+		s->failed[i].message = strdup(tag);
+		assert_non_null(s->failed[i].message);
+	}
+}
+
+/* Renders s, checks the renderer's limits and returns N of its "+N more
+ * problem steps" line (0 if none). *shown gets the problem steps the
+ * errors shown account for ("300 steps failed with the same error" counts
+ * 300, an error without such a line 1) and *errors the errors shown. */
+typedef uint64_t (*more_counter)(const struct summary *s, uint64_t *shown, size_t *errors);
+
+/* With 0, 1, 49, 50 and 100 failed steps of msg_len-byte messages sharing
+ * 1, 2, 3, 4 or 17 distinct errors (17 is one more than the summary keeps
+ * groups for), and a child that succeeded: the steps of the errors shown
+ * plus "+N more problem steps" add up to every problem step, at most
+ * VIEW_MAX_ERRORS (3) errors are shown and at least one when any step
+ * failed, and every error is shown when there are no more than 3. Then
+ * steps beyond the summary's cap (failed_more) are part of N. */
 static void check_more_counts(more_counter count, size_t msg_len)
 {
-	const size_t ns[] = { 0, 1, 49, 50, 500 };
+	const size_t ns[] = { 0, 1, 49, 50, 100 };
+	const size_t ds[] = { 1, 2, 3, 4, 17 };
 	struct summary s;
-	size_t i, shown;
-	uint64_t more;
+	size_t i, k, errors, want;
+	uint64_t more, shown;
 
 	for (i = 0; i < sizeof(ns) / sizeof(ns[0]); i++) {
-		make_summary(&s, ns[i], msg_len);
-		add_child(&s, "c1", "child", ST_SUCCESS);
-		more = count(&s, &shown);
-		assert_int_equal(more, ns[i] - shown);
-		if (ns[i] > 0)
-			assert_true(shown >= 1);
-		if (msg_len == 0 && ns[i] <= 1)
-			assert_int_equal(shown, ns[i]);
-		summary_free(&s);
+		for (k = 0; k < sizeof(ds) / sizeof(ds[0]); k++) {
+			make_summary(&s, ns[i], msg_len);
+			distinct_errors(&s, ds[k]);
+			add_child(&s, "c1", "child", ST_SUCCESS);
+			regroup(&s);
+			more = count(&s, &shown, &errors);
+			assert_int_equal(shown + more, ns[i]);
+			want = ns[i] < ds[k] ? ns[i] : ds[k];
+			assert_int_equal(errors, want < 3 ? want : 3);
+			if (want <= 3)
+				assert_int_equal(more, 0);
+			summary_free(&s);
+		}
 	}
+	make_summary(&s, 3, msg_len);
+	s.failed_more = 7;
+	regroup(&s);
+	more = count(&s, &shown, &errors);
+	assert_int_equal(shown, 3);
+	assert_int_equal(errors, 1);
+	assert_int_equal(more, 7);
+	summary_free(&s);
 }
 
 #endif
