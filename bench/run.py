@@ -364,7 +364,7 @@ def build(build_dir, do_make):
                         text=True, check=True).stdout.split()
     srcs = ["bench/bench_summary.c"] + [module_source(m) for m in
                                         ("summary", "text", "status", "errors", "slack",
-                                         "teams", "wording", "target")]
+                                         "teams", "wording", "view", "target")]
     sq = subprocess.run(["pkg-config", "--cflags", "--libs", "sqlite3"], capture_output=True,
                         text=True, check=True).stdout.split()
     csrcs = ["bench/bench_counts.c"] + [module_source(m) for m in
