@@ -273,8 +273,7 @@ static cJSON *error_container(const struct view_error *e)
 		/* The place holds step names: untrusted, made safe like any. */
 		where = plain(e->where, PATH_CHARS);
 		text_run_own(&c, rb, where ? text_concat3("\n", where, "") : NULL);
-	}
-	else if (e->status == ST_CANCELLED)
+	} else if (e->status == ST_CANCELLED)
 		text_run(&c, rb, DOT "cancelled");
 	if (*e->excerpt)
 		set(text_run_own(&c, rich(&c, items), code(e->excerpt, MESSAGE_CHARS)), "fontType",

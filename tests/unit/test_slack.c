@@ -678,6 +678,7 @@ static void test_notes_and_links(void **state)
 	s.follows_ms = T0 + 600000;
 	s.incomplete = strdup("API call budget reached; 3 child pipelines not fetched");
 	s.degraded = strdup("dpc-notify couldn't reach Matillion's API.");
+	s.degraded_promise = 1;
 	regroup(&s);
 	root = render(&s, NULL, NULL);
 	blocks = cJSON_GetObjectItem(root, "blocks");

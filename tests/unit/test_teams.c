@@ -679,6 +679,7 @@ static void test_notes_and_links(void **state)
 	s.follows_ms = T0 + 600000;
 	s.incomplete = strdup("API call budget reached");
 	s.degraded = strdup("dpc-notify couldn't reach Matillion's API.");
+	s.degraded_promise = 1;
 	free(s.link);
 	s.link = NULL;
 	regroup(&s);

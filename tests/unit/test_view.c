@@ -375,6 +375,28 @@ static void test_context_words(void **state)
 	}
 }
 
+/* A degraded notice promises details only when a follow-up will come. */
+static void test_degraded_headline(void **state)
+{
+	struct summary s;
+	struct view v;
+
+	(void)state;
+	assert_int_equal(summary_init(&s, "p", "root", UI), 0);
+	assert_int_equal(summary_set_pipeline_name(&s, "load"), 0);
+	assert_int_equal(summary_set_status(&s, ST_FAILED, NULL), 0);
+	assert_int_equal(summary_set_degraded(&s, "why"), 0);
+	s.degraded_promise = 1;
+	assert_int_equal(view_build(&s, &v), 0);
+	assert_string_equal(v.headline, "\xe2\x9d\x8c load failed (details follow)");
+	view_free(&v);
+	s.degraded_promise = 0;
+	assert_int_equal(view_build(&s, &v), 0);
+	assert_string_equal(v.headline, "\xe2\x9d\x8c load failed (no step details)");
+	view_free(&v);
+	summary_free(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -388,6 +410,7 @@ int main(void)
 		cmocka_unit_test(test_range_keeps_numbers),
 		cmocka_unit_test(test_groups_overflow_counted),
 		cmocka_unit_test(test_context_words),
+		cmocka_unit_test(test_degraded_headline),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
