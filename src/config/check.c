@@ -210,7 +210,8 @@ void cfg_validate(struct parse *p)
 
 	if (cfg_fill_defaults(SEC_SERVER, (char *)p->c) != 0 ||
 	    cfg_fill_defaults(SEC_MATILLION, (char *)p->c) != 0 ||
-	    cfg_fill_defaults(SEC_DELIVERY, (char *)p->c) != 0) {
+	    cfg_fill_defaults(SEC_DELIVERY, (char *)p->c) != 0 ||
+	    cfg_fill_defaults(SEC_MEMORY, (char *)p->c) != 0) {
 		cfg_err(p, 0, "out of memory");
 		return;
 	}
