@@ -325,6 +325,31 @@ static void test_memory_no_inherit_and_policy(void **state)
 	diags_free(&d);
 }
 
+/* SLOW with the slow check off can never notify: check-config warns, on
+ * the notify_on line, and the file still loads. */
+static void test_slow_without_duration_alert_warns(void **state)
+{
+	char path[64], want[256];
+	struct diags d = { 0 };
+	struct config *c;
+
+	(void)state;
+	c = load_text("[project p]\ndestinations = s\nnotify_on = FAILED, SLOW\n"
+		      "duration_alert = 0\n[default]\ndestinations = s\nnotify_on = SLOW\n",
+		      &d, path, sizeof(path));
+	dump(&d);
+	assert_non_null(c);
+	assert_int_equal(d.n_errors, 0);
+	assert_int_equal(d.n_warnings, 1);
+	snprintf(want, sizeof(want),
+		 "%s:%d: warning: project p: notify_on lists SLOW but duration_alert = 0"
+		 " turns the slow check off",
+		 path, BASE_LINES + 3);
+	assert_true(has_line(&d, want));
+	config_free(c);
+	diags_free(&d);
+}
+
 /* NULL gives exactly what an absent key gives. */
 static void test_policy_null_is_key_defaults(void **state)
 {
@@ -459,6 +484,7 @@ int main(void)
 		cmocka_unit_test(test_memory_values),
 		cmocka_unit_test(test_memory_bad_values),
 		cmocka_unit_test(test_memory_no_inherit_and_policy),
+		cmocka_unit_test(test_slow_without_duration_alert_warns),
 		cmocka_unit_test(test_policy_null_is_key_defaults),
 		cmocka_unit_test(test_policy_clamps_hostile_project),
 		cmocka_unit_test(test_memory_printed),
