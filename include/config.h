@@ -11,6 +11,7 @@
 #include <stdio.h>
 
 #include "log.h"
+#include "memory.h"
 
 struct target; /* target.h */
 
@@ -44,11 +45,17 @@ struct project {
 	char *name;          /* name: display name (optional) */
 	char **destinations; /* destinations: names of [destination] sections */
 	size_t n_destinations;
-	unsigned notify_on;  /* notify_on: mask of STATUS_BIT() */
+	unsigned notify_on;  /* notify_on: mask of STATUS_BIT(), and MEM_NOTIFY_SLOW for SLOW */
 	char **environments; /* environments: glob list; none = all */
 	size_t n_environments;
 	struct mention_rule *mentions; /* mentions: per-pipeline pairs, first match wins */
 	size_t n_mentions;
+	/* Run memory (route_policy() hands these to mem_decide()). */
+	int recovery;              /* recovery: post a recovery when an incident closes */
+	enum mem_repeat on_repeat; /* on_repeat = compact|silent|full */
+	int64_t repeat_interval_s; /* repeat_interval seconds: a repeat after it is a reminder */
+	int notify_after;          /* notify_after: consecutive problems before the first message */
+	double duration_alert; /* duration_alert: slow factor over the usual duration, 0 = off */
 };
 
 /* Defaults and bounds of every key are written once, in the key table
@@ -99,6 +106,10 @@ struct config {
 	char *proxy;             /* proxy: optional; else HTTPS_PROXY/NO_PROXY apply */
 	int connect_timeout;     /* connect_timeout seconds */
 	int timeout;             /* timeout seconds, whole request */
+
+	/* [memory] */
+	size_t history_runs;    /* history_runs: runs kept per pipeline */
+	int64_t forget_after_s; /* forget_after seconds: pipelines unseen this long are pruned */
 
 	struct destination *destinations;
 	size_t n_destinations;

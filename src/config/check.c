@@ -12,6 +12,7 @@
 #include "config_int.h"
 #include "target.h"
 #include "errors.h"
+#include "memory.h"
 #include "parse.h"
 #include "route.h"
 
@@ -139,6 +140,13 @@ static void check_route(struct parse *p, const struct project *pr, const struct 
 				"project %s: unknown destination \"%s\"", label,
 				pr->destinations[i]);
 	check_mentions(p, pr, m, label);
+	/* SLOW needs the slow check: with it off, the word is dead weight
+	 * that the operator most likely did not mean. */
+	if ((pr->notify_on & MEM_NOTIFY_SLOW) != 0 && pr->duration_alert == 0.0)
+		cfg_warn(p, key_line(m, "notify_on"),
+			 "project %s: notify_on lists SLOW but duration_alert = 0"
+			 " turns the slow check off",
+			 label);
 }
 
 static void check_server(struct parse *p)
@@ -210,7 +218,8 @@ void cfg_validate(struct parse *p)
 
 	if (cfg_fill_defaults(SEC_SERVER, (char *)p->c) != 0 ||
 	    cfg_fill_defaults(SEC_MATILLION, (char *)p->c) != 0 ||
-	    cfg_fill_defaults(SEC_DELIVERY, (char *)p->c) != 0) {
+	    cfg_fill_defaults(SEC_DELIVERY, (char *)p->c) != 0 ||
+	    cfg_fill_defaults(SEC_MEMORY, (char *)p->c) != 0) {
 		cfg_err(p, 0, "out of memory");
 		return;
 	}

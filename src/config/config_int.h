@@ -7,7 +7,11 @@
  * default. Loading, defaults, checking and printing are loops over that
  * table, so a key's default and bounds are written in exactly one place.
  * Only what depends on other keys lives in check.c: api_base from region,
- * a destination's rate from its type, and the cross-references. */
+ * a destination's rate from its type, and the cross-references.
+ *
+ * The global sections ([server] .. [memory]) come first in enum sec and
+ * fill struct config itself; [destination], [project] and [default] fill
+ * one struct each per instance. */
 #ifndef DPC_CONFIG_INT_H
 #define DPC_CONFIG_INT_H
 
@@ -30,12 +34,15 @@ enum sec {
 	SEC_SERVER,
 	SEC_MATILLION,
 	SEC_DELIVERY,
+	SEC_MEMORY, /* the last global section: see SEC_LAST_GLOBAL */
 	SEC_DEST,
 	SEC_PROJECT,
 	SEC_DEFAULT,
 	SEC_SKIP,
 	SEC__MAX
 };
+
+#define SEC_LAST_GLOBAL SEC_MEMORY
 
 /* Section names as written in [brackets]; "" and "?" never match. */
 extern const char *const cfg_sec_names[SEC__MAX];
@@ -53,12 +60,14 @@ enum vtype {
 	V_REGION,  /* sets the parse's region; check.c derives api_base */
 	V_DTYPE,   /* const struct target *, by name from the target table */
 	V_RATE,    /* double messages per second */
-	V_STATUS,  /* unsigned mask of STATUS_BIT() */
+	V_STATUS,  /* unsigned mask of STATUS_BIT(), and MEM_NOTIFY_SLOW for SLOW */
+	V_FACTOR,  /* double: plain decimal in fmin..fmax, or 0 with K_ZERO_OFF */
 	V_MENTIONS /* struct mention_rule *: "glob : mention" list, count at n_off */
 };
 
-#define K_SECRET 1u /* accepts KEY_file; never echoed in messages or printed */
-#define K_URL 2u    /* printed redacted: it may carry credentials */
+#define K_SECRET 1u   /* accepts KEY_file; never echoed in messages or printed */
+#define K_URL 2u      /* printed redacted: it may carry credentials */
+#define K_ZERO_OFF 4u /* V_FACTOR: 0 is accepted too, meaning off */
 
 struct key {
 	enum sec sec; /* SEC_PROJECT also serves [default] */
@@ -68,6 +77,7 @@ struct key {
 	size_t n_off;             /* V_LIST: offset of the item count */
 	long long min, max;       /* numbers and bools: accepted range */
 	long long def;            /* default of a number, bool, enum or mask */
+	double fmin, fmax, fdef;  /* V_FACTOR: accepted range and default */
 	const char *sdef;         /* default of a string; NULL: none */
 	const char *const *names; /* V_LEVEL, V_ENUM: accepted names */
 	size_t n_names;
@@ -82,6 +92,10 @@ extern const size_t cfg_nkeys;
 #define N_REGIONS 2
 extern const char *const cfg_region_names[N_REGIONS];
 extern const char *const cfg_region_api_bases[N_REGIONS];
+
+/* on_repeat names, indexed by enum mem_repeat. */
+#define N_REPEAT 3
+extern const char *const cfg_repeat_names[N_REPEAT];
 
 /* The row of key name (len bytes) in section sec, or NULL. */
 const struct key *cfg_find_key(enum sec sec, const char *name, size_t len);
@@ -117,7 +131,7 @@ struct parse {
 	const char *value; /* value of the current key line (in buf) */
 	enum sec sec;
 	size_t idx; /* current destination or project */
-	struct meta single[SEC_DELIVERY + 1];
+	struct meta single[SEC_LAST_GLOBAL + 1];
 	struct meta *dmeta; /* parallel to c->destinations */
 	struct meta *pmeta; /* parallel to c->projects */
 	struct meta defmeta;

@@ -7,6 +7,7 @@
 #include "config_int.h"
 #include "errors.h"
 #include "log.h"
+#include "memory.h"
 #include "status.h"
 
 const char *const cfg_region_names[N_REGIONS] = { "eu1", "us1" };
@@ -15,11 +16,19 @@ const char *const cfg_region_api_bases[N_REGIONS] = {
 	"https://us1.api.matillion.com/dpc",
 };
 
+const char *const cfg_repeat_names[N_REPEAT] = {
+	[MEM_REPEAT_COMPACT] = "compact",
+	[MEM_REPEAT_SILENT] = "silent",
+	[MEM_REPEAT_FULL] = "full",
+};
+_Static_assert(MEM_REPEAT_FULL + 1 == N_REPEAT, "one on_repeat name per enum mem_repeat");
+
 const char *const cfg_sec_names[SEC__MAX] = {
 	[SEC_NONE] = "",
 	[SEC_SERVER] = "server",
 	[SEC_MATILLION] = "matillion",
 	[SEC_DELIVERY] = "delivery",
+	[SEC_MEMORY] = "memory",
 	[SEC_DEST] = "destination",
 	[SEC_PROJECT] = "project",
 	[SEC_DEFAULT] = "default",
@@ -28,6 +37,7 @@ const char *const cfg_sec_names[SEC__MAX] = {
 
 /* V_ENUM writes the index through an int. */
 _Static_assert(sizeof(enum log_format) == sizeof(int), "V_ENUM fields are int-sized");
+_Static_assert(sizeof(enum mem_repeat) == sizeof(int), "V_ENUM fields are int-sized");
 
 #define DAY 86400LL
 #define FIELD(f) .off = offsetof(struct config, f)
@@ -59,6 +69,12 @@ _Static_assert(sizeof(enum log_format) == sizeof(int), "V_ENUM fields are int-si
 	{                                                                                     \
 		.sec = SEC_PROJECT, .name = n, .type = t, .off = offsetof(struct project, f), \
 		.def = d                                                                      \
+	}
+/* A number of [project]/[default] in lo..hi, default d. */
+#define PNUM(n, t, f, lo, hi, d)                                                              \
+	{                                                                                     \
+		.sec = SEC_PROJECT, .name = n, .type = t, .off = offsetof(struct project, f), \
+		.min = lo, .max = hi, .def = d                                                \
 	}
 #define PLIST(n, f, nf)                                                                            \
 	{                                                                                          \
@@ -135,6 +151,28 @@ const struct key cfg_keys[] = {
 	  .type = V_MENTIONS,
 	  .off = offsetof(struct project, mentions),
 	  .n_off = offsetof(struct project, n_mentions) },
+	/* Run memory, per route (memory.h: struct mem_policy). */
+	PNUM("recovery", V_BOOL, recovery, 0, 1, 1),
+	{ .sec = SEC_PROJECT,
+	  .name = "on_repeat",
+	  .type = V_ENUM,
+	  .off = offsetof(struct project, on_repeat),
+	  .def = MEM_REPEAT_COMPACT,
+	  .names = cfg_repeat_names,
+	  .n_names = N_REPEAT },
+	PNUM("repeat_interval", V_DUR64, repeat_interval_s, 60, 30 * DAY, 4 * 3600),
+	PNUM("notify_after", V_INT, notify_after, 1, 100, 1),
+	{ .sec = SEC_PROJECT,
+	  .name = "duration_alert",
+	  .type = V_FACTOR,
+	  .off = offsetof(struct project, duration_alert),
+	  .fmin = 1.1,
+	  .fmax = 100.0,
+	  .fdef = 3.0,
+	  .flags = K_ZERO_OFF },
+	/* Run memory, global: how much the store keeps. */
+	NUM(SEC_MEMORY, "history_runs", V_SIZE, history_runs, 10, 1000, 100),
+	NUM(SEC_MEMORY, "forget_after", V_DUR64, forget_after_s, DAY, 3650 * DAY, 90 * DAY),
 };
 
 const size_t cfg_nkeys = sizeof(cfg_keys) / sizeof(cfg_keys[0]);
@@ -172,6 +210,7 @@ void cfg_set_defaults(enum sec sec, char *base)
 		case V_SIZE: *(size_t *)field = (size_t)k->def; break;
 		case V_DUR64: *(int64_t *)field = (int64_t)k->def; break;
 		case V_STATUS: *(unsigned *)field = (unsigned)k->def; break;
+		case V_FACTOR: *(double *)field = k->fdef; break;
 		default: break; /* strings come after the parse; the rest has none */
 		}
 	}

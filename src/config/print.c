@@ -7,6 +7,7 @@
 
 #include "config_int.h"
 #include "target.h"
+#include "memory.h"
 #include "status.h"
 
 #define HOST_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.-:[]"
@@ -63,7 +64,8 @@ static void print_list(FILE *out, char *const *v, size_t n, const char *none)
 		fprintf(out, "%s%s", i > 0 ? "," : "", v[i]);
 }
 
-/* Writes the status names of the bits set in mask, comma-separated. */
+/* Writes the status names of the bits set in mask, comma-separated, then
+ * SLOW when its bit is set. */
 static void print_mask(FILE *out, unsigned mask)
 {
 	int st, first = 1;
@@ -74,6 +76,40 @@ static void print_mask(FILE *out, unsigned mask)
 			first = 0;
 		}
 	}
+	if (mask & MEM_NOTIFY_SLOW)
+		fprintf(out, "%sSLOW", first ? "" : ",");
+}
+
+/* Writes seconds in the largest unit that divides them exactly: "4h",
+ * "90d", "90m", "45s". */
+static void print_duration(FILE *out, int64_t s)
+{
+	static const struct {
+		int64_t secs;
+		char unit;
+	} units[] = { { 86400, 'd' }, { 3600, 'h' }, { 60, 'm' } };
+	size_t i;
+
+	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (s > 0 && s % units[i].secs == 0) {
+			fprintf(out, "%lld%c", (long long)(s / units[i].secs), units[i].unit);
+			return;
+		}
+	}
+	fprintf(out, "%llds", (long long)s);
+}
+
+/* The run-memory keys of a route, on one line of the summary. */
+static void print_route_memory(const struct project *pr, FILE *out)
+{
+	const char *repeat =
+		(unsigned)pr->on_repeat < N_REPEAT ? cfg_repeat_names[pr->on_repeat] : "?";
+
+	fprintf(out, "    run memory: recovery %s, on_repeat %s, repeat_interval ",
+		pr->recovery ? "on" : "off", repeat);
+	print_duration(out, pr->repeat_interval_s);
+	fprintf(out, ", notify_after %d, duration_alert %.15g%s\n", pr->notify_after,
+		pr->duration_alert, pr->duration_alert == 0.0 ? " (off)" : "");
 }
 
 static void print_route(const struct project *pr, FILE *out)
@@ -95,6 +131,7 @@ static void print_route(const struct project *pr, FILE *out)
 		cfg_print_mentions(out, pr->mentions, pr->n_mentions);
 		fputc('\n', out);
 	}
+	print_route_memory(pr, out);
 }
 
 void config_print_summary(const struct config *c, FILE *out)
@@ -125,6 +162,9 @@ void config_print_summary(const struct config *c, FILE *out)
 	fprintf(out, "delivery:     max_attempts %d, max_age %llds, proxy %s%s\n", c->max_attempts,
 		(long long)c->max_age, c->proxy != NULL ? "set" : "none",
 		c->allow_http ? ", http allowed" : "");
+	fprintf(out, "memory:       history_runs %zu, forget_after ", c->history_runs);
+	print_duration(out, c->forget_after_s);
+	fputc('\n', out);
 	fprintf(out, "projects:     %zu\n", c->n_projects);
 	for (i = 0; i < c->n_projects; i++)
 		print_route(&c->projects[i], out);
@@ -193,6 +233,7 @@ static void print_key(FILE *out, const struct config *c, const struct key *k, co
 	case V_DTYPE: fputs((*(const struct target *const *)f)->name, out); break;
 	case V_RATE: fprintf(out, "%.2g", *(const double *)f); break;
 	case V_STATUS: print_mask(out, *(const unsigned *)f); break;
+	case V_FACTOR: fprintf(out, "%.15g", *(const double *)f); break;
 	case V_MENTIONS:
 		cfg_print_mentions(out, *(const struct mention_rule *const *)f,
 				   *(const size_t *)(base + k->n_off));
@@ -215,7 +256,7 @@ void config_print_keys(const struct config *c, FILE *out)
 	size_t i;
 	int sec;
 
-	for (sec = SEC_SERVER; sec <= SEC_DELIVERY; sec++) {
+	for (sec = SEC_SERVER; sec <= SEC_LAST_GLOBAL; sec++) {
 		fprintf(out, "[%s]\n", cfg_sec_names[sec]);
 		print_section(out, c, (enum sec)sec, (const char *)c);
 	}

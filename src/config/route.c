@@ -1,10 +1,14 @@
 /* Routing: picks the [project] (or [default]) section for a run, decides
- * whether its status and environment should produce a notification, and
- * which mention a message to one destination carries. Pure. */
+ * whether its status and environment should produce a notification, which
+ * mention a message to one destination carries, and the route's run-memory
+ * policy. Pure. */
 #include <fnmatch.h>
+#include <math.h>
+#include <stdint.h>
 #include <string.h>
 #include <strings.h>
 
+#include "config_int.h"
 #include "route.h"
 #include "target.h"
 
@@ -64,6 +68,11 @@ int route_match(const struct project *p, enum run_status st, const char *env)
 	size_t i;
 
 	if (p == NULL)
+		return 0;
+	/* Only a known status's own bit counts: notify_on also holds
+	 * MEM_NOTIFY_SLOW, which no status may reach, and a value outside the
+	 * enum would shift past the mask. */
+	if ((unsigned)st >= ST__MAX)
 		return 0;
 	if (st != ST_UNKNOWN && (p->notify_on & STATUS_BIT(st)) == 0)
 		return 0;
@@ -125,4 +134,36 @@ const char *route_mention(const struct project *p, const struct destination *d,
 		    route_pipeline_match(p->mentions[i].glob, pipeline))
 			return p->mentions[i].mention;
 	return d->mention;
+}
+
+void route_policy(const struct project *p, struct mem_policy *out)
+{
+	struct project defaults;
+
+	if (p == NULL) {
+		/* The key table holds the defaults; nothing is allocated. */
+		memset(&defaults, 0, sizeof(defaults));
+		cfg_set_defaults(SEC_PROJECT, (char *)&defaults);
+		p = &defaults;
+	}
+	memset(out, 0, sizeof(*out));
+	out->notify_on = p->notify_on;
+	out->recovery = p->recovery != 0;
+	/* The loader keeps every value in bounds; a project built another
+	 * way is brought into them, so mem_decide() never sees nonsense. */
+	out->on_repeat = (unsigned)p->on_repeat < N_REPEAT ? p->on_repeat : MEM_REPEAT_COMPACT;
+	if (p->repeat_interval_s <= 0)
+		out->repeat_interval_ms = 0;
+	else if (p->repeat_interval_s > INT64_MAX / 1000)
+		out->repeat_interval_ms = INT64_MAX;
+	else
+		out->repeat_interval_ms = p->repeat_interval_s * 1000;
+	if (p->notify_after < 1)
+		out->notify_after = 1;
+	else if (p->notify_after > 100)
+		out->notify_after = 100;
+	else
+		out->notify_after = (unsigned)p->notify_after;
+	out->duration_alert =
+		isfinite(p->duration_alert) && p->duration_alert > 0.0 ? p->duration_alert : 0.0;
 }

@@ -10,6 +10,7 @@
 #include "config_int.h"
 #include "target.h"
 #include "errors.h"
+#include "memory.h"
 #include "parse.h"
 #include "status.h"
 
@@ -195,6 +196,12 @@ static int parse_status_mask(struct parse *p, char *s, unsigned *mask)
 		return rc;
 	*mask = 0;
 	for (i = 0; i < n; i++) {
+		/* SLOW is not a status: a successful run much slower than usual.
+		 * It takes a bit no status has (memory.h). */
+		if (strcasecmp(words[i], "SLOW") == 0) {
+			*mask |= MEM_NOTIFY_SLOW;
+			continue;
+		}
 		st = status_parse(words[i]);
 		if (st == ST_UNKNOWN) {
 			cfg_err(p, p->lineno, "notify_on: unknown status \"%s\"", words[i]);
@@ -302,6 +309,39 @@ static int set_rate(struct parse *p, const struct key *k, const char *v, double 
 	return 0;
 }
 
+/* The longest factor text taken: plenty for "100.000", short enough that
+ * the parsed number is always finite. */
+#define FACTOR_MAX_TEXT 32
+
+/* V_FACTOR: a plain decimal, digits with an optional fraction ("3",
+ * "2.5"), so strtod's other spellings (nan, inf, hex, exponents, signs,
+ * leading space) never get in; then the row's bounds, or 0 when the row
+ * allows it. */
+static int set_factor(struct parse *p, const struct key *k, const char *v, double *field)
+{
+	const char *s = v;
+	char want[96];
+	double r = -1.0;
+	size_t int_digits, frac_digits = 0;
+
+	int_digits = strspn(s, "0123456789");
+	s += int_digits;
+	if (*s == '.') {
+		frac_digits = strspn(s + 1, "0123456789");
+		s += 1 + frac_digits;
+	}
+	if (int_digits > 0 && *s == '\0' && (s == v + int_digits || frac_digits > 0) &&
+	    strlen(v) <= FACTOR_MAX_TEXT)
+		r = strtod(v, NULL);
+	if (!(r == 0.0 && (k->flags & K_ZERO_OFF)) && !(r >= k->fmin && r <= k->fmax)) {
+		snprintf(want, sizeof(want), "%sa decimal number %g..%g",
+			 k->flags & K_ZERO_OFF ? "0 (off) or " : "", k->fmin, k->fmax);
+		return bad_value(p, k, v, want);
+	}
+	*field = r;
+	return 0;
+}
+
 int cfg_set_value(struct parse *p, const struct key *k, char *v, char *base)
 {
 	void *field = base + k->off;
@@ -325,6 +365,7 @@ int cfg_set_value(struct parse *p, const struct key *k, char *v, char *base)
 		break;
 	case V_RATE: rc = set_rate(p, k, v, (double *)field); break;
 	case V_STATUS: rc = parse_status_mask(p, v, (unsigned *)field); break;
+	case V_FACTOR: rc = set_factor(p, k, v, (double *)field); break;
 	case V_MENTIONS:
 		rc = cfg_parse_mentions(p, v, (struct mention_rule **)field,
 					(size_t *)(base + k->n_off));

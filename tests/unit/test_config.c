@@ -563,6 +563,13 @@ static void test_example_loads(void **state)
 	assert_non_null(c->default_route);
 	assert_int_equal(c->max_age, 86400);
 	assert_int_equal(c->dedup_window, 604800);
+	/* The run-memory keys it shows are the defaults, SLOW aside. */
+	assert_int_equal(c->history_runs, 100);
+	assert_int_equal(c->forget_after_s, 90 * 86400);
+	assert_int_equal(c->projects[0].notify_on,
+			 STATUS_BIT(ST_FAILED) | STATUS_BIT(ST_CANCELLED) | MEM_NOTIFY_SLOW);
+	assert_int_equal(c->projects[0].on_repeat, MEM_REPEAT_COMPACT);
+	assert_true(c->projects[0].duration_alert == 3.0);
 	config_free(c);
 	diags_free(&d);
 	unlink(url);
@@ -718,6 +725,13 @@ static void test_key_defaults_in_bounds(void **state)
 		case V_STATUS:
 			if (k->def == 0 || k->def >= (long long)STATUS_BIT(ST__MAX))
 				fail_msg("%s: default mask %lld", k->name, k->def);
+			break;
+		case V_FACTOR:
+			if (!(k->fmin > 0.0 && k->fmin <= k->fmax) ||
+			    (!(k->fdef >= k->fmin && k->fdef <= k->fmax) &&
+			     !(k->fdef == 0.0 && (k->flags & K_ZERO_OFF))))
+				fail_msg("%s: default %g outside %g..%g", k->name, k->fdef, k->fmin,
+					 k->fmax);
 			break;
 		default: break;
 		}

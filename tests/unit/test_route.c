@@ -1,6 +1,7 @@
 /* Unit tests for src/config/route.c: project lookup with the [default] fallback,
- * notify_on masks, environment globs and glob edge cases, and the choice of
- * a mention per pipeline and target. */
+ * notify_on masks (SLOW never routes a status), environment globs and glob
+ * edge cases, the choice of a mention per pipeline and target, and the
+ * run-memory policy of a route. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -87,6 +88,66 @@ static void test_notify_on(void **state)
 	assert_int_equal(route_match(&projects[1], ST_SUCCESS, NULL), 1);
 	assert_int_equal(route_match(&projects[1], ST_FAILED, NULL), 0);
 	assert_int_equal(route_match(NULL, ST_FAILED, "prod"), 0);
+}
+
+/* SLOW is not a status: with it in notify_on, route_match() still answers
+ * by the status bits alone, for every status and for values outside the
+ * enum (a status cast from a peer's number must never hit bit 30). */
+static void test_slow_never_routes(void **state)
+{
+	static const int outside[] = { ST__MAX, 29, 30, 31, 32, 63, 64, 1000, -1, -30 };
+	struct project slow_only = { .id = "s", .notify_on = MEM_NOTIFY_SLOW };
+	struct project slow_failed = { .id = "f",
+				       .notify_on = MEM_NOTIFY_SLOW | STATUS_BIT(ST_FAILED) };
+	size_t i;
+	int st;
+
+	(void)state;
+	for (st = 1; st < ST__MAX; st++) {
+		if (route_match(&slow_only, (enum run_status)st, "prod") != 0)
+			fail_msg("notify_on = SLOW routes status %s", status_names[st]);
+		assert_int_equal(route_match(&slow_failed, (enum run_status)st, NULL),
+				 st == ST_FAILED);
+	}
+	for (i = 0; i < sizeof(outside) / sizeof(outside[0]); i++) {
+		if (route_match(&slow_only, (enum run_status)outside[i], NULL) != 0 ||
+		    route_match(&slow_failed, (enum run_status)outside[i], NULL) != 0)
+			fail_msg("status value %d outside the enum routes", outside[i]);
+		assert_int_equal(route_match(&projects[0], (enum run_status)outside[i], "prod"), 0);
+	}
+}
+
+/* route_policy() copies a route's run-memory keys; NULL gives the key
+ * table's defaults. */
+static void test_policy(void **state)
+{
+	struct project p = { .id = "p",
+			     .notify_on = STATUS_BIT(ST_FAILED) | MEM_NOTIFY_SLOW,
+			     .recovery = 0,
+			     .on_repeat = MEM_REPEAT_FULL,
+			     .repeat_interval_s = 600,
+			     .notify_after = 4,
+			     .duration_alert = 1.5 };
+	struct mem_policy pol;
+
+	(void)state;
+	memset(&pol, 0xff, sizeof(pol));
+	route_policy(&p, &pol);
+	assert_int_equal(pol.notify_on, STATUS_BIT(ST_FAILED) | MEM_NOTIFY_SLOW);
+	assert_int_equal(pol.recovery, 0);
+	assert_int_equal(pol.on_repeat, MEM_REPEAT_FULL);
+	assert_int_equal(pol.repeat_interval_ms, 600000);
+	assert_int_equal(pol.notify_after, 4);
+	assert_true(pol.duration_alert == 1.5);
+
+	memset(&pol, 0xff, sizeof(pol));
+	route_policy(NULL, &pol);
+	assert_int_equal(pol.notify_on, STATUS_BIT(ST_FAILED));
+	assert_int_equal(pol.recovery, 1);
+	assert_int_equal(pol.on_repeat, MEM_REPEAT_COMPACT);
+	assert_int_equal(pol.repeat_interval_ms, 4 * 3600 * 1000);
+	assert_int_equal(pol.notify_after, 1);
+	assert_true(pol.duration_alert == 3.0);
 }
 
 static void test_environments(void **state)
@@ -279,6 +340,8 @@ int main(void)
 		cmocka_unit_test(test_find),
 		cmocka_unit_test(test_project_name),
 		cmocka_unit_test(test_notify_on),
+		cmocka_unit_test(test_slow_never_routes),
+		cmocka_unit_test(test_policy),
 		cmocka_unit_test(test_environments),
 		cmocka_unit_test(test_glob),
 		cmocka_unit_test(test_mention_kind_by_target),
