@@ -196,15 +196,28 @@ struct mem_key {
  *    pipeline); then, unless a duplicate, the run is remembered, the
  *    incident written (deleted when closed), runs beyond keep_runs for the
  *    pipeline deleted, and the decision stored on the job.
- * trigger may be NULL. Returns 0 and *out; ERR_NOTFOUND when job_id does
- * not exist; ERR_IO when the store cannot commit. */
+ * A returned stored decision has out->next set to the pipeline's incident
+ * as stored now (all zero when none is open). A duplicate stores no
+ * decision: the job's next attempt is a duplicate again (while the
+ * execution is remembered). keep_runs 0 means MEM_HISTORY_MAX; it is
+ * capped at 100,000. Strings longer than the store keeps (ids
+ * WEBHOOK_ID_MAX - 1 bytes, environment and pipeline WEBHOOK_TEXT_MAX - 1,
+ * trigger 63) are cut on a UTF-8 character boundary; an ev->status out of
+ * range is ST_UNKNOWN. trigger may be NULL. Returns 0 and *out;
+ * ERR_NOTFOUND when job_id does not exist; ERR_INVALID when a pointer
+ * (but trigger) is NULL or execution_id is empty; ERR_IO when the store
+ * cannot commit or make the commit durable (a retry then returns the
+ * decision if it was committed). *out is zeroed on every error. */
 int store_memory_apply(struct store *s, int64_t job_id, const struct mem_key *k,
 		       const char *execution_id, const char *trigger, const struct mem_run *ev,
 		       const struct mem_policy *p, size_t keep_runs, struct mem_decision *out);
 
-/* Forgets pipelines with no run finished (or recorded) since
- * unseen_before_ms: their runs and incident. *count (may be NULL) gets the
- * number of pipelines forgotten. Returns 0 or ERR_IO. */
+/* Forgets pipelines with no run recorded (by store_memory_apply(), in
+ * wall-clock ms) since unseen_before_ms: their runs and incident. A run's
+ * finished time does not count: it is the sender's and may be absurd.
+ * Works in small transactions, in proportion to what it forgets. *count
+ * (may be NULL) gets the number of pipelines forgotten. Returns 0 or
+ * ERR_IO. */
 int store_memory_prune(struct store *s, int64_t unseen_before_ms, size_t *count);
 
 /* One pipeline's incident, for `dpc-notify incidents`. Strings borrowed
@@ -217,8 +230,9 @@ struct mem_incident_row {
 typedef void (*store_incident_fn)(void *ctx, const struct mem_incident_row *r);
 
 /* Calls fn for each incident (open_only: only open ones; closed ones are
- * not kept, so today every listed incident is open), newest first.
- * Returns 0 or ERR_IO. */
+ * not kept, so today every listed incident is open), newest first (by
+ * since_ms, then by key). fn runs with the store's lock held and must not
+ * call back into the store. Returns 0 or ERR_IO. */
 int store_incidents(struct store *s, int open_only, store_incident_fn fn, void *ctx);
 
 /* One remembered run, for `dpc-notify history`. */
@@ -230,8 +244,10 @@ struct mem_run_row {
 typedef void (*store_run_fn)(void *ctx, const struct mem_run_row *r);
 
 /* Calls fn for the newest runs of pipeline k (k->environment NULL: every
- * environment), newest finished first, at most limit. Returns 0 or
- * ERR_IO. */
+ * environment), newest finished first (ties: the later recorded first),
+ * at most limit (0: no limit). trigger is NULL when none was given. fn
+ * runs with the store's lock held and must not call back into the store.
+ * Returns 0, ERR_INVALID (k or its project or pipeline NULL) or ERR_IO. */
 int store_history(struct store *s, const struct mem_key *k, size_t limit, store_run_fn fn,
 		  void *ctx);
 

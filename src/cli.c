@@ -1,5 +1,5 @@
 /* The command line's subcommands other than serve: check-config, preview,
- * send-test, jobs, dead and healthcheck. Each loads what it needs, does
+ * send-test, jobs, dead, incidents, history and healthcheck. Each loads what it needs, does
  * one thing and returns the process exit code. */
 #include <errno.h>
 #include <inttypes.h>
@@ -9,6 +9,8 @@
 #include <strings.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <cjson/cJSON.h>
 
 #include "cli.h"
 #include "config.h"
@@ -23,6 +25,7 @@
 #include "store.h"
 #include "summary.h"
 #include "target.h"
+#include "text.h"
 
 const char cli_usage[] =
 	"usage: dpc-notify [-c FILE] [serve]\n"
@@ -31,6 +34,9 @@ const char cli_usage[] =
 	"       dpc-notify [-c FILE] send-test DESTINATION\n"
 	"       dpc-notify [-c FILE] jobs [--state queued|running|delivered|dead|ignored]\n"
 	"       dpc-notify [-c FILE] dead list | dead retry ID|--all | dead purge [--older-than 7d]\n"
+	"       dpc-notify [-c FILE] incidents [--open] [--json]\n"
+	"       dpc-notify [-c FILE] history PROJECT_ID PIPELINE [--environment ENV] [--limit N]"
+	" [--json]\n"
 	"       dpc-notify [-c FILE] healthcheck\n"
 	"       dpc-notify --help | --version\n"
 	"\n"
@@ -250,6 +256,197 @@ static int64_t parse_age(const char *s)
 	return parse_duration(s, &v) == 0 ? v : -1;
 }
 
+/* ms since the epoch as UTC "2026-11-30T02:00:00Z" into buf; "-" when it
+ * is no date a struct tm can hold. */
+static void fmt_utc(int64_t ms, char *buf, size_t cap)
+{
+	time_t t;
+	struct tm tm;
+
+	snprintf(buf, cap, "-");
+	if (ms < 0 || ms / 1000 > (int64_t)253402300799LL) /* past 9999-12-31 */
+		return;
+	t = (time_t)(ms / 1000);
+	if (gmtime_r(&t, &tm) != NULL)
+		strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* A stored string for a terminal: control characters, bidi overrides
+ * and invalid UTF-8 replaced, newlines made spaces (one run per line).
+ * Caller frees; NULL when out of memory. */
+static char *for_tty(const char *s)
+{
+	return text_sanitize(s != NULL ? s : "-", s != NULL ? strlen(s) : 1, 0);
+}
+
+/* Prints a listing's JSON array and frees it; 1 when it cannot. */
+static int json_print(cJSON *arr)
+{
+	char *text = arr != NULL ? cJSON_Print(arr) : NULL;
+	int rc = text == NULL;
+
+	if (text != NULL)
+		printf("%s\n", text);
+	free(text);
+	cJSON_Delete(arr);
+	return rc;
+}
+
+/* Adds a time as ms and as UTC text (null when no date). */
+static void json_time(cJSON *o, const char *name, int64_t ms)
+{
+	char key[48], when[32];
+
+	fmt_utc(ms, when, sizeof(when));
+	snprintf(key, sizeof(key), "%s_ms", name);
+	cJSON_AddNumberToObject(o, key, (double)ms);
+	if (strcmp(when, "-") == 0)
+		cJSON_AddNullToObject(o, name);
+	else
+		cJSON_AddStringToObject(o, name, when);
+}
+
+static void print_incident(void *ctx, const struct mem_incident_row *r)
+{
+	char since[32], last[32];
+	char *proj, *env, *pipe;
+	cJSON *arr = ctx, *o;
+
+	if (arr == NULL) {
+		fmt_utc(r->inc.since_ms, since, sizeof(since));
+		fmt_utc(r->inc.last_ms, last, sizeof(last));
+		proj = for_tty(r->project_id);
+		env = for_tty(r->environment);
+		pipe = for_tty(r->pipeline);
+		if (proj != NULL && env != NULL && pipe != NULL)
+			printf("%-36s %-12s %-32s %8lu %-20s %6lu  %s\n", proj, env, pipe,
+			       (unsigned long)r->inc.failures, since, (unsigned long)r->inc.held,
+			       last);
+		free(proj);
+		free(env);
+		free(pipe);
+		return;
+	}
+	o = cJSON_CreateObject();
+	if (o == NULL || !cJSON_AddItemToArray(arr, o)) {
+		cJSON_Delete(o);
+		return;
+	}
+	cJSON_AddStringToObject(o, "project_id", r->project_id);
+	cJSON_AddStringToObject(o, "environment", r->environment);
+	cJSON_AddStringToObject(o, "pipeline", r->pipeline);
+	cJSON_AddBoolToObject(o, "open", r->inc.open);
+	cJSON_AddNumberToObject(o, "failures", r->inc.failures);
+	cJSON_AddNumberToObject(o, "held", r->inc.held);
+	cJSON_AddBoolToObject(o, "posted", r->inc.posted);
+	json_time(o, "since", r->inc.since_ms);
+	json_time(o, "last_failure", r->inc.last_ms);
+	cJSON_AddStringToObject(o, "opened_by", r->opened_by);
+}
+
+/* incidents [--open] [--json]: the open incidents, newest first. Closed
+ * incidents are not kept, so --open changes nothing today. */
+static int cmd_incidents(struct store *st, int argc, char **argv)
+{
+	cJSON *arr = NULL;
+	int i, json = 0, rc;
+
+	for (i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0)
+			json = 1;
+		else if (strcmp(argv[i], "--open") != 0)
+			return 2;
+	}
+	if (json && (arr = cJSON_CreateArray()) == NULL)
+		return 1;
+	if (!json)
+		printf("%-36s %-12s %-32s %8s %-20s %6s  %s\n", "PROJECT", "ENVIRONMENT",
+		       "PIPELINE", "FAILURES", "SINCE", "HELD", "LAST FAILURE");
+	rc = store_incidents(st, 1, print_incident, arr) ? 1 : 0;
+	if (json)
+		rc = json_print(arr) || rc;
+	return rc;
+}
+
+static void print_run(void *ctx, const struct mem_run_row *r)
+{
+	const struct mem_run *m = &r->run;
+	int64_t took = m->started_ms >= 0 && m->finished_ms >= m->started_ms
+			       ? m->finished_ms - m->started_ms
+			       : -1;
+	char when[32], dur[32] = "-";
+	char *trig, *exec;
+	cJSON *arr = ctx, *o;
+
+	if (arr == NULL) {
+		fmt_utc(m->finished_ms, when, sizeof(when));
+		if (took >= 0)
+			text_duration(took, dur, sizeof(dur));
+		trig = for_tty(r->trigger);
+		exec = for_tty(r->execution_id);
+		if (trig != NULL && exec != NULL)
+			printf("%-20s %-10s %-9s %-12s %s\n", when, status_names[m->status], dur,
+			       trig, exec);
+		free(trig);
+		free(exec);
+		return;
+	}
+	o = cJSON_CreateObject();
+	if (o == NULL || !cJSON_AddItemToArray(arr, o)) {
+		cJSON_Delete(o);
+		return;
+	}
+	cJSON_AddStringToObject(o, "execution_id", r->execution_id);
+	cJSON_AddStringToObject(o, "status", status_names[m->status]);
+	json_time(o, "started", m->started_ms);
+	json_time(o, "finished", m->finished_ms);
+	if (took >= 0)
+		cJSON_AddNumberToObject(o, "duration_ms", (double)took);
+	else
+		cJSON_AddNullToObject(o, "duration_ms");
+	if (r->trigger != NULL)
+		cJSON_AddStringToObject(o, "trigger", r->trigger);
+	else
+		cJSON_AddNullToObject(o, "trigger");
+	json_time(o, "recorded", r->recorded_ms);
+}
+
+/* history PROJECT_ID PIPELINE [--environment ENV] [--limit N] [--json]:
+ * a pipeline's remembered runs, newest finished first (every environment
+ * unless one is named; 20 unless a limit is given). */
+static int cmd_history(struct store *st, int argc, char **argv)
+{
+	struct mem_key k = { NULL, NULL, NULL };
+	int64_t limit = 20;
+	cJSON *arr = NULL;
+	int i, json = 0, rc;
+
+	if (argc < 2 || argv[0][0] == '-' || argv[1][0] == '-')
+		return 2;
+	k.project_id = argv[0];
+	k.pipeline = argv[1];
+	for (i = 2; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0)
+			json = 1;
+		else if (strcmp(argv[i], "--environment") == 0 && i + 1 < argc)
+			k.environment = argv[++i];
+		else if (strcmp(argv[i], "--limit") == 0 && i + 1 < argc &&
+			 parse_int64(argv[++i], &limit) == 0 && limit >= 1 && limit <= 100000)
+			continue;
+		else
+			return 2;
+	}
+	if (json && (arr = cJSON_CreateArray()) == NULL)
+		return 1;
+	if (!json)
+		printf("%-20s %-10s %-9s %-12s %s\n", "FINISHED", "STATUS", "DURATION", "TRIGGER",
+		       "EXECUTION");
+	rc = store_history(st, &k, (size_t)limit, print_run, arr) ? 1 : 0;
+	if (json)
+		rc = json_print(arr) || rc;
+	return rc;
+}
+
 static int cmd_store(struct config *c, const char *cmd, int argc, char **argv)
 {
 	char err[256];
@@ -261,7 +458,11 @@ static int cmd_store(struct config *c, const char *cmd, int argc, char **argv)
 		fprintf(stderr, "%s: store %s: %s\n", cmd, c->store, err);
 		return 1;
 	}
-	if (strcmp(cmd, "jobs") == 0) {
+	if (strcmp(cmd, "incidents") == 0 || strcmp(cmd, "history") == 0) {
+		rc = cmd[0] == 'i' ? cmd_incidents(st, argc, argv) : cmd_history(st, argc, argv);
+		if (rc == 2)
+			goto usage;
+	} else if (strcmp(cmd, "jobs") == 0) {
 		if (argc == 2 && strcmp(argv[0], "--state") == 0)
 			state = parse_state(argv[1]);
 		else if (argc != 0)
@@ -348,7 +549,8 @@ int cli_run(struct config *c, const char *cmd, int argc, char **argv)
 
 int cli_is_command(const char *cmd)
 {
-	static const char *const cmds[] = { "preview", "send-test", "jobs", "dead", "healthcheck" };
+	static const char *const cmds[] = { "preview",   "send-test", "jobs",       "dead",
+					    "incidents", "history",   "healthcheck" };
 	size_t i;
 
 	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)

@@ -8,7 +8,8 @@
  *                    lock and recovery, open and close, the backend row;
  *   sqlite_commit.c  the group-commit writer and syncer threads;
  *   sqlite_jobs.c    the job and delivery state machine: claim, record,
- *                    settle, retry, end, release, list, dead letters, prune.
+ *                    settle, retry, end, release, list, dead letters, prune;
+ *   sqlite_memory.c  run memory: runs, incidents and each job's decision.
  *
  * DESIGN (of this backend; the states and the promises every backend
  * keeps are in store.c)
@@ -125,7 +126,7 @@
 #include "store.h"
 #include "store_int.h"
 
-#define SCHEMA_VERSION 4
+#define SCHEMA_VERSION 5
 #define GC_MAX_BATCH 256     /* requests per transaction at most */
 #define BUSY_TIMEOUT_MS 5000 /* the two connections wait for each other */
 #define MAX_DELIVERIES 4096  /* rows store_deliveries() returns at most */
@@ -292,5 +293,15 @@ int sq_list(struct store *base, int st, size_t limit, store_job_fn fn, void *ctx
 int sq_dead_retry(struct store *base, int64_t job_id, size_t *count);
 int sq_dead_purge(struct store *base, int64_t older_than_s, size_t *count);
 int sq_prune(struct store *base, int64_t window_s);
+
+/* ---- sqlite_memory.c: run memory ---- */
+
+int sq_memory_apply(struct store *base, int64_t job_id, const struct mem_key *k,
+		    const char *execution_id, const char *trigger, const struct mem_run *ev,
+		    const struct mem_policy *p, size_t keep_runs, struct mem_decision *out);
+int sq_memory_prune(struct store *base, int64_t unseen_before_ms, size_t *count);
+int sq_incidents(struct store *base, int open_only, store_incident_fn fn, void *ctx);
+int sq_history(struct store *base, const struct mem_key *k, size_t limit, store_run_fn fn,
+	       void *ctx);
 
 #endif

@@ -80,6 +80,46 @@ static const char schema_v4[] =
 	"ALTER TABLE deliveries ADD COLUMN follows_ms INTEGER NOT NULL DEFAULT -1;"
 	"PRAGMA user_version = 4;";
 
+/* Version 5: run memory (memory.h). runs keeps the newest runs of every
+ * pipeline, one row per execution (its id unique across pipelines, so a
+ * second job of a run is known as a duplicate), read newest finished
+ * first through runs_pipeline (ties: the later recorded first); the
+ * signature is the uint64 as an int64 bit pattern. incidents holds the
+ * open incident of a pipeline (a closed one is deleted) and who opened
+ * it. pipelines knows when each pipeline last had a run recorded, so
+ * forgetting the ones unseen for long reads an index range instead of
+ * every run. decisions keeps what store_memory_apply() decided for a job,
+ * so a retried job gets the same answer; it goes with its job. */
+static const char schema_v5[] =
+	"CREATE TABLE runs ("
+	" id INTEGER PRIMARY KEY,"
+	" execution_id TEXT NOT NULL UNIQUE,"
+	" project_id TEXT NOT NULL, environment TEXT NOT NULL, pipeline TEXT NOT NULL,"
+	" status TEXT NOT NULL, started_ms INTEGER NOT NULL, finished_ms INTEGER NOT NULL,"
+	" trigger TEXT, signature INTEGER NOT NULL, recorded_ms INTEGER NOT NULL);"
+	"CREATE INDEX runs_pipeline ON runs"
+	" (project_id, environment, pipeline, finished_ms DESC, id DESC);"
+	"CREATE TABLE incidents ("
+	" project_id TEXT NOT NULL, environment TEXT NOT NULL, pipeline TEXT NOT NULL,"
+	" open INTEGER NOT NULL, since_ms INTEGER NOT NULL, last_ms INTEGER NOT NULL,"
+	" failures INTEGER NOT NULL, held INTEGER NOT NULL, posted INTEGER NOT NULL,"
+	" signature INTEGER NOT NULL, last_post_ms INTEGER NOT NULL,"
+	" opened_by TEXT NOT NULL, updated_ms INTEGER NOT NULL,"
+	" PRIMARY KEY (project_id, environment, pipeline)) WITHOUT ROWID;"
+	"CREATE TABLE pipelines ("
+	" project_id TEXT NOT NULL, environment TEXT NOT NULL, pipeline TEXT NOT NULL,"
+	" seen_ms INTEGER NOT NULL,"
+	" PRIMARY KEY (project_id, environment, pipeline)) WITHOUT ROWID;"
+	"CREATE INDEX pipelines_seen ON pipelines (seen_ms);"
+	"CREATE TABLE decisions ("
+	" job_id INTEGER PRIMARY KEY REFERENCES jobs (id) ON DELETE CASCADE,"
+	" action INTEGER NOT NULL, reason INTEGER NOT NULL,"
+	" streak INTEGER NOT NULL, streak_since_ms INTEGER NOT NULL,"
+	" successes_before INTEGER NOT NULL, usual_ms INTEGER NOT NULL,"
+	" duration_ms INTEGER NOT NULL, slow INTEGER NOT NULL, held_before INTEGER NOT NULL,"
+	" incident_failures INTEGER NOT NULL, incident_since_ms INTEGER NOT NULL);"
+	"PRAGMA user_version = 5;";
+
 /* Opens one connection with the per-connection settings. Both
  * connections run with synchronous=NORMAL: the group commit makes its
  * batches durable with its own fdatasync of the WAL before it answers,
@@ -168,6 +208,8 @@ static int schema_ensure(sqlite3 *db, const char *path, char *err, size_t errlen
 		rc = sq_exec_raw(db, schema_v3);
 	if (rc == 0 && v < 4)
 		rc = sq_exec_raw(db, schema_v4);
+	if (rc == 0 && v < 5)
+		rc = sq_exec_raw(db, schema_v5);
 	if (rc == 0)
 		rc = sq_map_rc(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL));
 	if (rc == 0)
@@ -346,4 +388,8 @@ const struct store_backend store_backend_sqlite = {
 	.healthy = sq_healthy,
 	.fail_writes = sq_fail_writes,
 	.commit_count = sq_commit_count,
+	.memory_apply = sq_memory_apply,
+	.memory_prune = sq_memory_prune,
+	.incidents = sq_incidents,
+	.history = sq_history,
 };

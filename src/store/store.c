@@ -78,7 +78,17 @@
  * durable (SQLite: group commit with a writer and a syncer thread), dedup,
  * the recovery of running jobs, the job counts, health and its write
  * probe, and the test hooks' meaning (store_fail_writes(),
- * store_commit_count()). */
+ * store_commit_count()).
+ *
+ * Run memory. store_memory_apply() decides each run's job once: the
+ * decision is kept on the job (and goes with it), so a retried attempt or
+ * a restart after a crash gets the same answer back and changes nothing.
+ * The decision, the run it remembers and the incident it leaves are one
+ * transaction, durable against a power loss before the call returns, like
+ * an accepted job: a message is never decided on memory that the next
+ * start could lose. Strings are cut to the sizes the store keeps here, on
+ * a character boundary, so the same too-long value always maps to the
+ * same stored key. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -366,6 +376,105 @@ void store_fail_writes(struct store *s, int on)
 uint64_t store_commit_count(struct store *s)
 {
 	return s == NULL ? 0 : s->be->commit_count(s);
+}
+
+/* ---- run memory ---- */
+
+/* in, or its first cap - 1 bytes cut back to a UTF-8 character boundary
+ * in buf (cap bytes), so a stored string never ends in half a
+ * character. */
+static const char *clamp_text(const char *in, char *buf, size_t cap)
+{
+	size_t n = strnlen(in, cap);
+
+	if (n < cap)
+		return in;
+	n = cap - 1;
+	while (n > 0 && ((unsigned char)in[n] & 0xc0) == 0x80)
+		n--;
+	memcpy(buf, in, n);
+	buf[n] = '\0';
+	return buf;
+}
+
+/* A pipeline key with every part clamped (environment may stay NULL). */
+struct key_buf {
+	char project_id[WEBHOOK_ID_MAX];
+	char environment[WEBHOOK_TEXT_MAX];
+	char pipeline[WEBHOOK_TEXT_MAX];
+};
+
+static int key_clamp(const struct mem_key *k, struct key_buf *b, struct mem_key *out)
+{
+	if (k == NULL || k->project_id == NULL || k->pipeline == NULL)
+		return ERR_INVALID;
+	out->project_id = clamp_text(k->project_id, b->project_id, sizeof(b->project_id));
+	out->pipeline = clamp_text(k->pipeline, b->pipeline, sizeof(b->pipeline));
+	out->environment = k->environment == NULL ? NULL
+						  : clamp_text(k->environment, b->environment,
+							       sizeof(b->environment));
+	return 0;
+}
+
+int store_memory_apply(struct store *s, int64_t job_id, const struct mem_key *k,
+		       const char *execution_id, const char *trigger, const struct mem_run *ev,
+		       const struct mem_policy *p, size_t keep_runs, struct mem_decision *out)
+{
+	char exec[WEBHOOK_ID_MAX], trig[STORE_TRIGGER_MAX];
+	struct key_buf kb;
+	struct mem_key key;
+	struct mem_run run;
+
+	if (out != NULL)
+		memset(out, 0, sizeof(*out));
+	if (s == NULL || ev == NULL || p == NULL || out == NULL || execution_id == NULL ||
+	    execution_id[0] == '\0' || k == NULL || k->environment == NULL ||
+	    key_clamp(k, &kb, &key) != 0)
+		return ERR_INVALID;
+	execution_id = clamp_text(execution_id, exec, sizeof(exec));
+	if (trigger != NULL)
+		trigger = clamp_text(trigger, trig, sizeof(trig));
+	run = *ev;
+	if ((unsigned)run.status >= ST__MAX)
+		run.status = ST_UNKNOWN;
+	if (keep_runs == 0)
+		keep_runs = MEM_HISTORY_MAX;
+	if (keep_runs > STORE_KEEP_RUNS_MAX)
+		keep_runs = STORE_KEEP_RUNS_MAX;
+	return s->be->memory_apply(s, job_id, &key, execution_id, trigger, &run, p, keep_runs, out);
+}
+
+int store_memory_prune(struct store *s, int64_t unseen_before_ms, size_t *count)
+{
+	size_t n = 0;
+	int rc;
+
+	if (count != NULL)
+		*count = 0;
+	if (s == NULL)
+		return ERR_INVALID;
+	rc = s->be->memory_prune(s, unseen_before_ms, &n);
+	if (count != NULL)
+		*count = n;
+	return rc;
+}
+
+int store_incidents(struct store *s, int open_only, store_incident_fn fn, void *ctx)
+{
+	if (s == NULL || fn == NULL)
+		return ERR_INVALID;
+	return s->be->incidents(s, open_only != 0, fn, ctx);
+}
+
+int store_history(struct store *s, const struct mem_key *k, size_t limit, store_run_fn fn,
+		  void *ctx)
+{
+	struct key_buf kb;
+	struct mem_key key;
+
+	if (s == NULL || fn == NULL || key_clamp(k, &kb, &key) != 0)
+		return ERR_INVALID;
+	return s->be->history(s, &key, limit, fn, ctx);
 }
 
 void store_wait(struct store *s, int64_t max_ms)

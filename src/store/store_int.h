@@ -13,8 +13,10 @@
 
 #include "store.h"
 
-#define STORE_PATH_MAX 4096 /* bytes of a database path, with its NUL */
-#define STORE_DEST_MAX 128  /* sizeof(struct delivery).dest */
+#define STORE_PATH_MAX 4096        /* bytes of a database path, with its NUL */
+#define STORE_DEST_MAX 128         /* sizeof(struct delivery).dest */
+#define STORE_TRIGGER_MAX 64       /* bytes of a run's trigger kept, with its NUL */
+#define STORE_KEEP_RUNS_MAX 100000 /* runs kept per pipeline at most */
 
 /* The operations of one backend. Each has the contract of the public
  * function of the same name in store.h, with the arguments the front has
@@ -55,6 +57,19 @@ struct store_backend {
 	int (*healthy)(struct store *s);
 	void (*fail_writes)(struct store *s, int on);
 	uint64_t (*commit_count)(struct store *s);
+	/* Run memory. Strings are non-NULL (but trigger and k->environment
+	 * of history, which may be NULL) and cut to their sizes on a
+	 * character boundary (ids to WEBHOOK_ID_MAX - 1 bytes, environment
+	 * and pipeline to WEBHOOK_TEXT_MAX - 1, trigger to
+	 * STORE_TRIGGER_MAX - 1); ev->status is below ST__MAX; keep_runs is
+	 * in [1, STORE_KEEP_RUNS_MAX]; count is never NULL. */
+	int (*memory_apply)(struct store *s, int64_t job_id, const struct mem_key *k,
+			    const char *execution_id, const char *trigger, const struct mem_run *ev,
+			    const struct mem_policy *p, size_t keep_runs, struct mem_decision *out);
+	int (*memory_prune)(struct store *s, int64_t unseen_before_ms, size_t *count);
+	int (*incidents)(struct store *s, int open_only, store_incident_fn fn, void *ctx);
+	int (*history)(struct store *s, const struct mem_key *k, size_t limit, store_run_fn fn,
+		       void *ctx);
 };
 
 /* What every open store has, whatever its backend: a backend's own
