@@ -279,8 +279,12 @@ static void add(struct blocks *bl, cJSON *b)
 /* A plain_text context line of raw text. */
 static void add_note(struct blocks *bl, const char *raw)
 {
-	char *t = esc(raw, 500, ESC_PLAIN);
+	char *t;
 
+	/* Slack refuses an empty text object. */
+	if (raw == NULL || *raw == '\0')
+		return;
+	t = esc(raw, 500, ESC_PLAIN);
 	add(bl, t ? context(t) : NULL);
 	free(t);
 }

@@ -247,7 +247,7 @@ static void add_notes(struct card *c, const struct summary *s, const struct view
 	size_t i;
 
 	for (i = 0; i < 3; i++)
-		if (why[i] != NULL)
+		if (why[i] != NULL && *why[i] != '\0')
 			set_true(text_run_own(c, rich(c, c->body), plain(why[i], CAVEAT_CHARS)),
 				 "italic");
 }

@@ -47,12 +47,82 @@ static inline const char *fz_str_item(const cJSON *o, const char *key)
 	return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
+/* Length of a Slack date token at t made of our own digits only:
+ * "<!date^DIGITS^{date_short_pretty} {time}|FALLBACK>" or "<!date^DIGITS^
+ * {time}|FALLBACK>", FALLBACK being digits, '-', ':', ' ' and "UTC"; 0 when
+ * t is not one. */
+static inline size_t fz_slack_date_token(const char *t)
+{
+	static const char *const formats[] = { "^{date_short_pretty} {time}|", "^{time}|" };
+	size_t i = 0, k, n;
+
+	if (strncmp(t, "<!date^", 7) != 0)
+		return 0;
+	i = 7;
+	for (n = i; t[i] >= '0' && t[i] <= '9'; i++)
+		;
+	if (i == n)
+		return 0;
+	for (k = 0; k < 2; k++)
+		if (strncmp(t + i, formats[k], strlen(formats[k])) == 0)
+			break;
+	if (k == 2)
+		return 0;
+	i += strlen(formats[k]);
+	for (; t[i] && t[i] != '>'; i++)
+		if (!strchr("0123456789-: UTC", t[i]))
+			return 0;
+	return t[i] == '>' ? i + 1 : 0;
+}
+
 /* mrkdwn text carrying untrusted bytes must contain no raw < or >: every
- * Slack control sequence (<!channel>, <@U…>, <#C…>, <url|x>) needs one. */
+ * Slack control sequence (<!channel>, <@U…>, <#C…>, <url|x>) needs one.
+ * The only exception is our own date tokens, digits only. */
 static inline void fz_slack_mrkdwn_text(const char *t, const char *where)
 {
-	FUZZ_CHECK(strchr(t, '<') == NULL && strchr(t, '>') == NULL,
-		   "raw < or > in Slack mrkdwn %s: \"%.200s\"", where, t);
+	size_t n;
+
+	for (; *t; t++) {
+		if (*t == '<' && (n = fz_slack_date_token(t)) > 0) {
+			t += n - 1;
+			continue;
+		}
+		FUZZ_CHECK(*t != '<' && *t != '>', "raw < or > in Slack mrkdwn %s: \"%.200s\"",
+			   where, t);
+	}
+}
+
+/* 1 when url is the run link, or the same link with another run id in
+ * place of the run's (a child run), that id percent-encoded. */
+static inline int fz_run_url(const struct summary *s, const char *url)
+{
+	const char *cut;
+	size_t base;
+
+	if (s->link == NULL || url == NULL)
+		return 0;
+	if (strcmp(url, s->link) == 0)
+		return 1;
+	cut = strrchr(s->link, '/');
+	if (cut == NULL)
+		return 0;
+	base = (size_t)(cut - s->link) + 1;
+	if (strncmp(url, s->link, base) != 0 || url[base] == '\0')
+		return 0;
+	for (url += base; *url; url++)
+		if (!strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~%",
+			    *url))
+			return 0;
+	return 1;
+}
+
+/* The configured mention is shown on failures only: not for cancelled or
+ * other runs, not in the follow-up of a degraded notice, not in a compact
+ * repeat or a recovery. */
+static inline int fz_mention_allowed(const struct summary *s, const char *mention)
+{
+	return mention && *mention && (s->status == ST_FAILED || s->status == ST_FORBIDDEN) &&
+	       s->follows_ms < 0 && !(s->memory.known && s->memory.form != FORM_FULL);
 }
 
 /* Checks one text object; max is the limit in code points. */
@@ -103,13 +173,13 @@ static inline void fz_slack_actions(struct fz_slack_ctx *c, const cJSON *b)
 	const char *url;
 
 	FUZZ_CHECK(cJSON_IsArray(els) && cJSON_GetArraySize(els) >= 1, "actions without elements");
-	cJSON_ArrayForEach(e, els) {
+	cJSON_ArrayForEach(e, els)
+	{
 		fz_slack_text_obj(c, cJSON_GetObjectItemCaseSensitive(e, "text"),
 				  FZ_SLACK_BUTTON_TEXT, 1, "button");
 		url = fz_str_item(e, "url");
 		if (url != NULL)
-			FUZZ_CHECK(c->s->link && strcmp(url, c->s->link) == 0,
-				   "button url is not the run link");
+			FUZZ_CHECK(fz_run_url(c->s, url), "button url is not a run link");
 	}
 }
 
@@ -125,8 +195,7 @@ static inline void fz_slack_rich(struct fz_slack_ctx *c, const cJSON *part, int 
 	if (strcmp(type, "rich_text_section") == 0 || strcmp(type, "rich_text_preformatted") == 0 ||
 	    strcmp(type, "rich_text_quote") == 0 || strcmp(type, "rich_text_list") == 0) {
 		FUZZ_CHECK(cJSON_IsArray(els), "%s without elements", type);
-		cJSON_ArrayForEach(e, els)
-			fz_slack_rich(c, e, depth + 1);
+		cJSON_ArrayForEach(e, els) fz_slack_rich(c, e, depth + 1);
 		return;
 	}
 	if (strcmp(type, "text") == 0) {
@@ -153,23 +222,21 @@ static inline void fz_slack_block(struct fz_slack_ctx *c, const cJSON *b)
 	if (strcmp(type, "section") == 0) {
 		fz_slack_section(c, b);
 	} else if (strcmp(type, "header") == 0) {
-		fz_slack_text_obj(c, cJSON_GetObjectItemCaseSensitive(b, "text"),
-				  SLACK_MAX_HEADER, 1, "header");
+		fz_slack_text_obj(c, cJSON_GetObjectItemCaseSensitive(b, "text"), SLACK_MAX_HEADER,
+				  1, "header");
 	} else if (strcmp(type, "context") == 0) {
 		els = cJSON_GetObjectItemCaseSensitive(b, "elements");
 		FUZZ_CHECK(cJSON_IsArray(els) && cJSON_GetArraySize(els) >= 1 &&
 				   cJSON_GetArraySize(els) <= FZ_SLACK_CONTEXT_ELEMS,
 			   "context elements");
-		cJSON_ArrayForEach(e, els)
-			fz_slack_text_obj(c, e, SLACK_MAX_SECTION, 0, "context");
+		cJSON_ArrayForEach(e, els) fz_slack_text_obj(c, e, SLACK_MAX_SECTION, 0, "context");
 	} else if (strcmp(type, "actions") == 0) {
 		fz_slack_actions(c, b);
 	} else if (strcmp(type, "rich_text") == 0) {
 		els = cJSON_GetObjectItemCaseSensitive(b, "elements");
 		FUZZ_CHECK(cJSON_IsArray(els) && cJSON_GetArraySize(els) >= 1,
 			   "rich_text without elements");
-		cJSON_ArrayForEach(e, els)
-			fz_slack_rich(c, e, 0);
+		cJSON_ArrayForEach(e, els) fz_slack_rich(c, e, 0);
 	} else {
 		FUZZ_CHECK(strcmp(type, "divider") == 0, "unexpected block type %s", type);
 	}
@@ -183,7 +250,7 @@ static inline void fz_check_slack(const struct summary *s, const struct render_o
 	const cJSON *blocks, *b;
 	const char *text;
 
-	c.mention_allowed = c.mention && *c.mention && status_is_problem(s->status);
+	c.mention_allowed = fz_mention_allowed(s, c.mention);
 	FUZZ_CHECK(out != NULL, "slack_render returned NULL");
 	FUZZ_CHECK(fz_utf8_valid(out, strlen(out)), "Slack body is not valid UTF-8");
 	root = cJSON_Parse(out);
@@ -194,10 +261,10 @@ static inline void fz_check_slack(const struct summary *s, const struct render_o
 	fz_slack_mrkdwn_text(text, "fallback text");
 	blocks = cJSON_GetObjectItemCaseSensitive(root, "blocks");
 	FUZZ_CHECK(cJSON_IsArray(blocks), "Slack body without blocks");
-	FUZZ_CHECK(cJSON_GetArraySize(blocks) >= 1 && cJSON_GetArraySize(blocks) <= SLACK_MAX_BLOCKS,
+	FUZZ_CHECK(cJSON_GetArraySize(blocks) >= 1 &&
+			   cJSON_GetArraySize(blocks) <= SLACK_MAX_BLOCKS,
 		   "Slack body has %d blocks", cJSON_GetArraySize(blocks));
-	cJSON_ArrayForEach(b, blocks)
-		fz_slack_block(&c, b);
+	cJSON_ArrayForEach(b, blocks) fz_slack_block(&c, b);
 	FUZZ_CHECK(c.text_total <= FZ_SLACK_TEXT_HARD, "Slack block text totals %zu chars",
 		   c.text_total);
 	FUZZ_CHECK(c.n_unverbatim == c.mention_allowed, "mention shown %d times, allowed %d",
@@ -227,7 +294,7 @@ static inline void fz_check_teams(const struct summary *s, const struct render_o
 				  const char *out)
 {
 	const char *mention = d ? d->mention : NULL;
-	int allowed = mention && *mention && status_is_problem(s->status);
+	int allowed = fz_mention_allowed(s, mention);
 	char tag[600] = "";
 	cJSON *root;
 	const cJSON *att, *content, *ms, *ents;
@@ -237,7 +304,8 @@ static inline void fz_check_teams(const struct summary *s, const struct render_o
 	FUZZ_CHECK(fz_utf8_valid(out, strlen(out)), "Teams body is not valid UTF-8");
 	root = cJSON_Parse(out);
 	FUZZ_CHECK(root != NULL, "Teams body is not JSON");
-	FUZZ_CHECK(strcmp(fz_str_item(root, "type") ? fz_str_item(root, "type") : "", "message") == 0,
+	FUZZ_CHECK(strcmp(fz_str_item(root, "type") ? fz_str_item(root, "type") : "", "message") ==
+			   0,
 		   "Teams body type is not message");
 	att = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(root, "attachments"), 0);
 	FUZZ_CHECK(att && fz_str_item(att, "contentType") &&
@@ -245,12 +313,14 @@ static inline void fz_check_teams(const struct summary *s, const struct render_o
 				  "application/vnd.microsoft.card.adaptive") == 0,
 		   "Teams attachment is not an adaptive card");
 	content = cJSON_GetObjectItemCaseSensitive(att, "content");
-	FUZZ_CHECK(fz_str_item(content, "type") && strcmp(fz_str_item(content, "type"), "AdaptiveCard") == 0,
+	FUZZ_CHECK(fz_str_item(content, "type") &&
+			   strcmp(fz_str_item(content, "type"), "AdaptiveCard") == 0,
 		   "card type");
 	FUZZ_CHECK(cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(content, "body")), "card body");
 	ms = cJSON_GetObjectItemCaseSensitive(content, "msteams");
 	ents = cJSON_GetObjectItemCaseSensitive(ms, "entities");
-	FUZZ_CHECK(allowed || cJSON_GetArraySize(ents) == 0, "Teams mention entity on a non-problem run");
+	FUZZ_CHECK(allowed || cJSON_GetArraySize(ents) == 0,
+		   "Teams mention entity on a non-problem run");
 	if (allowed && strlen(mention) < sizeof(tag) - 10)
 		snprintf(tag, sizeof(tag), "<at>%s</at>", mention);
 	fz_teams_strings(root, allowed ? tag : NULL);

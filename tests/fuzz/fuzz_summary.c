@@ -41,7 +41,8 @@ static void check_summary(const struct summary *s)
 	for (i = 0; i < s->n_failed; i++) {
 		const struct failed_step *f = &s->failed[i];
 
-		FUZZ_CHECK(f->path && f->step_id && f->status_text && f->message, "NULL in step %zu", i);
+		FUZZ_CHECK(f->path && f->step_id && f->status_text && f->message,
+			   "NULL in step %zu", i);
 		FUZZ_CHECK(strlen(f->message) <= SUMMARY_MESSAGE_MAX, "message of %zu bytes",
 			   strlen(f->message));
 		FUZZ_CHECK(fz_utf8_valid(f->message, strlen(f->message)) &&
@@ -96,6 +97,8 @@ static void feed(struct summary *s, const uint8_t *data, size_t size, int first_
 		} else {
 			ctx.depth = (int)(chunk % 4);
 			ctx.pipeline_path = paths[ctx.depth];
+			/* A child's run id with characters a link must encode. */
+			ctx.execution_id = ctx.depth ? "child run/<1>?x=y#z" : NULL;
 			rc = summary_add_page(s, &ctx, (const char *)data + start, i - start, &pi);
 			FUZZ_CHECK(rc == 0 || rc == ERR_PARSE, "add_page returned %d", rc);
 			FUZZ_CHECK(pi.total >= -1 && pi.page >= -1, "page info negative");
@@ -123,9 +126,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		d.mention = "<!subteam^S0123|oncall>";
 	if (flags & 8)
 		FUZZ_CHECK(summary_set_incomplete(&s, "API call budget reached; 3 child <!channel> "
-						  "pipelines not fetched") == 0, "incomplete");
+						      "pipelines not fetched") == 0,
+			   "incomplete");
 	if (flags & 16)
-		FUZZ_CHECK(summary_set_degraded(&s, "step details unavailable: HTTP 503 <@U1>") == 0,
+		FUZZ_CHECK(summary_set_degraded(&s, "step details unavailable: HTTP 503 <@U1>") ==
+				   0,
 			   "degraded");
 	s.is_test = (flags & 32) != 0;
 	feed(&s, data + 1, size - 1, flags & 1);
