@@ -41,4 +41,10 @@ struct dpc_error {
 int dpc_fetch_summary(struct dpc *d, struct httpc *h, const char *project_id,
 		      const char *execution_id, struct summary *s, struct dpc_error *err);
 
+/* dpc_fetch_summary() without the steps: one execution-details call (and
+ * the cached schedule-name lookup). For runs that are only remembered, and
+ * for messages that list no steps (recoveries). Same returns. */
+int dpc_fetch_execution(struct dpc *d, struct httpc *h, const char *project_id,
+			const char *execution_id, struct summary *s, struct dpc_error *err);
+
 #endif

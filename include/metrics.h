@@ -53,6 +53,19 @@ enum metric_followup {             /* dpc_notify_followups_total{result} */
 extern const char *const metric_followup_names[MF__MAX];
 void metrics_followup(enum metric_followup result);
 
+enum metric_memory {               /* dpc_notify_run_memory_total{outcome} */
+		     MM_FULL,      /* a full message */
+		     MM_COMPACT,   /* a compact "failed again" line */
+		     MM_RECOVERY,  /* a recovery */
+		     MM_REPEAT,    /* held back: a repeat (on_repeat = silent) */
+		     MM_FLAKY,     /* held back: below notify_after */
+		     MM_RECORDED,  /* only remembered (not routed, late, other status) */
+		     MM_DUPLICATE, /* already remembered by another job */
+		     MM__MAX
+};
+extern const char *const metric_memory_names[MM__MAX];
+void metrics_memory(enum metric_memory outcome);
+
 /* Writes the exposition text; job counts by state come from the caller
  * (store_counts) as names/values. Returns a new string (caller frees). */
 char *metrics_render(const char *const *job_state_names, const int64_t *job_counts,

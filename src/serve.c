@@ -17,6 +17,7 @@
 #include "errors.h"
 #include "intake.h"
 #include "log.h"
+#include "retry.h"
 #include "serve.h"
 #include "store.h"
 #include "worker.h"
@@ -194,6 +195,11 @@ static int serve_loop(struct service *sv)
 		if (clock_wall_ms() >= next_prune) {
 			const struct config *c = config_get(sv->h);
 			store_prune(sv->st, c->dedup_window);
+			/* Run memory forgets pipelines unseen for forget_after. */
+			store_memory_prune(
+				sv->st,
+				retry_sat_add(clock_wall_ms(), -retry_s_to_ms(c->forget_after_s)),
+				NULL);
 			config_put(sv->h, c);
 			next_prune = clock_wall_ms() + PRUNE_EVERY_S * 1000LL;
 		}

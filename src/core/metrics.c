@@ -80,6 +80,12 @@ static atomic_uint_fast64_t dead_letters;
 static atomic_uint_fast64_t followups[MF__MAX];
 
 const char *const metric_followup_names[MF__MAX] = { [MF_SENT] = "sent", [MF_GAVE_UP] = "gave_up" };
+static atomic_uint_fast64_t memory_outcomes[MM__MAX];
+const char *const metric_memory_names[MM__MAX] = {
+	[MM_FULL] = "full",           [MM_COMPACT] = "compact",  [MM_RECOVERY] = "recovery",
+	[MM_REPEAT] = "held_repeat",  [MM_FLAKY] = "held_flaky", [MM_RECORDED] = "recorded",
+	[MM_DUPLICATE] = "duplicate",
+};
 static pthread_mutex_t dest_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct dest_row dests[MAX_DESTS + 1]; /* last row: OVERFLOW_DEST */
 static size_t n_dests;
@@ -230,6 +236,12 @@ void metrics_dead_letter(void)
 	atomic_fetch_add_explicit(&dead_letters, 1, memory_order_relaxed);
 }
 
+void metrics_memory(enum metric_memory outcome)
+{
+	if ((unsigned)outcome < MM__MAX)
+		atomic_fetch_add_explicit(&memory_outcomes[outcome], 1, memory_order_relaxed);
+}
+
 void metrics_followup(enum metric_followup result)
 {
 	if ((unsigned)result < MF__MAX)
@@ -377,6 +389,11 @@ static void render_counters(struct out *o)
 	for (i = 0; i < MF__MAX; i++)
 		put(o, "dpc_notify_followups_total{result=\"%s\"} %llu\n", metric_followup_names[i],
 		    (unsigned long long)atomic_load(&followups[i]));
+	put_head(o, "dpc_notify_run_memory_total", "counter",
+		 "Finished runs by what run memory made of them (posted, held back, recorded).");
+	for (i = 0; i < MM__MAX; i++)
+		put(o, "dpc_notify_run_memory_total{outcome=\"%s\"} %llu\n", metric_memory_names[i],
+		    (unsigned long long)atomic_load(&memory_outcomes[i]));
 	put_head(o, "dpc_notify_matillion_requests_total", "counter",
 		 "Matillion API requests, by HTTP status class.");
 	for (i = 0; i < AC__MAX; i++)

@@ -63,6 +63,7 @@
 #include "errors.h"
 #include "httpc.h"
 #include "log.h"
+#include "memory.h"
 #include "metrics.h"
 #include "ratelimit.h"
 #include "retry.h"
@@ -416,6 +417,115 @@ static int followup_failed(struct wctx *t, const struct config *c, const struct 
 	return store_job_end(t->w->st, j->id, JOB_IGNORED, note);
 }
 
+/* The failure signature of s: its first real error group (the deepest
+ * failed step that is not only a child pipeline's run), else the run's
+ * message; 0 for a run that is not a problem. */
+static uint64_t signature_of(const struct summary *s)
+{
+	size_t i;
+
+	if (!status_is_problem(s->status))
+		return 0;
+	for (i = 0; i < s->n_groups; i++)
+		if (!s->groups[i].calls_child)
+			return mem_signature(s->groups[i].first_path, s->groups[i].message);
+	if (s->n_groups > 0)
+		return mem_signature(s->groups[0].first_path, s->groups[0].message);
+	return mem_signature("", s->message);
+}
+
+/* What run memory made of a run, in the message (s->memory). */
+static void memory_to_summary(const struct mem_decision *d, struct summary *s)
+{
+	struct run_context *m = &s->memory;
+
+	m->known = 1;
+	m->form = d->action == MEM_POST_COMPACT    ? FORM_COMPACT
+		  : d->action == MEM_POST_RECOVERY ? FORM_RECOVERY
+						   : FORM_FULL;
+	m->streak = d->ctx.streak;
+	m->streak_since_ms = d->ctx.streak_since_ms;
+	m->successes_before = d->ctx.successes_before;
+	m->usual_ms = d->ctx.usual_ms;
+	m->slow = d->ctx.slow;
+	m->held_before = d->ctx.held_before;
+	m->new_error = d->reason == MEM_R_NEW_ERROR;
+	m->reminder = d->reason == MEM_R_REMINDER;
+	m->late = d->reason == MEM_R_LATE;
+	m->incident_failures = d->ctx.incident_failures;
+	m->incident_since_ms = d->ctx.incident_since_ms;
+}
+
+/* Step 1b: run memory. Remembers the run and decides, once per job (the
+ * store keeps the decision, so a retried job decides the same), whether
+ * it is posted (*post, with s->memory filled) or held back, only
+ * remembered, or a duplicate (the job ends as ignored, with why). A
+ * follow-up completes a notice already posted: it is never held back, and
+ * the run it completes was not remembered (degraded notices are not). */
+static int remember(struct wctx *t, const struct config *c, const struct job *j, struct summary *s,
+		    int *post)
+{
+	const struct project *p = route_find(c, j->ev.project_id);
+	const struct mem_key k = { j->ev.project_id, s->environment, s->pipeline_name };
+	struct mem_run ev = { s->status, s->started_ms, s->finished_ms, signature_of(s) };
+	struct mem_policy pol;
+	struct mem_decision d;
+	enum metric_memory m;
+	const char *why;
+	int rc;
+
+	*post = 1;
+	if (j->followup_of != 0 || *s->pipeline_name == '\0')
+		return 0;
+	if (ev.finished_ms < 0) {
+		/* No finish time from the API: the order of arrival stands in. */
+		ev.finished_ms = j->received_ms;
+		log_event(LOG_INFO, "run has no finish time; using its arrival time", NULL);
+	}
+	if (ev.started_ms > ev.finished_ms)
+		ev.started_ms = -1;
+	route_policy(p, &pol);
+	/* An environment no route takes notifies nothing: remembered only. */
+	if (p == NULL || !route_match(p, ST_UNKNOWN, s->environment))
+		pol.notify_on = 0;
+	rc = store_memory_apply(t->w->st, j->id, &k, j->ev.execution_id, s->trigger, &ev, &pol,
+				c->history_runs, &d);
+	if (rc)
+		return rc;
+	switch (d.action) {
+	case MEM_POST_FULL: metrics_memory(MM_FULL); break;
+	case MEM_POST_COMPACT: metrics_memory(MM_COMPACT); break;
+	case MEM_POST_RECOVERY: metrics_memory(MM_RECOVERY); break;
+	default: break;
+	}
+	if (d.action == MEM_POST_FULL || d.action == MEM_POST_COMPACT ||
+	    d.action == MEM_POST_RECOVERY) {
+		memory_to_summary(&d, s);
+		return 0;
+	}
+	*post = 0;
+	switch (d.action) {
+	case MEM_DUPLICATE:
+		m = MM_DUPLICATE;
+		why = "run already remembered by another job";
+		break;
+	case MEM_HOLD:
+		m = d.reason == MEM_R_FLAKY ? MM_FLAKY : MM_REPEAT;
+		why = d.reason == MEM_R_FLAKY
+			      ? "held back: fewer failures in a row than notify_after"
+			      : "held back: same error again (on_repeat = silent)";
+		break;
+	default:
+		m = MM_RECORDED;
+		why = d.reason == MEM_R_LATE ? "remembered: older than a run already seen"
+					     : "remembered: status not notified";
+		break;
+	}
+	metrics_memory(m);
+	log_event(LOG_INFO, "run remembered, no message", "reason", why, NULL);
+	return store_job_end(t->w->st, j->id, JOB_IGNORED, why);
+}
+
 /* Step 1: the summary, from the API or degraded. Returns 0 with *have set
  * when a summary is ready (*promise: it is a degraded notice that promises
  * the details), 0 with !*have when the job was re-queued or ended, or an
@@ -424,6 +534,7 @@ static int followup_failed(struct wctx *t, const struct config *c, const struct 
 static int build_summary(struct wctx *t, const struct config *c, struct job *j, struct summary *s,
 			 int *have, int *promise)
 {
+	const struct project *p;
 	struct client *cl;
 	struct dpc_error e = { .retry_after_s = -1 };
 	char why[320];
@@ -432,19 +543,34 @@ static int build_summary(struct wctx *t, const struct config *c, struct job *j, 
 
 	*have = 0;
 	*promise = 0;
+	p = route_find(c, j->ev.project_id);
 	rc = summary_from_webhook(s, c, j);
 	if (rc)
 		return rc;
 	cl = client_get(t->w, c);
 	if (cl == NULL)
 		return ERR_NOMEM;
-	rc = dpc_fetch_summary(cl->dpc, t->http, j->ev.project_id, j->ev.execution_id, s, &e);
+	/* A run whose status the routes do not notify is only remembered
+	 * (or posted as a recovery): its details are enough, never its
+	 * steps. */
+	if (j->ev.status != ST_UNKNOWN && j->followup_of == 0 &&
+	    (p == NULL || !route_match(p, j->ev.status, j->ev.environment)))
+		rc = dpc_fetch_execution(cl->dpc, t->http, j->ev.project_id, j->ev.execution_id, s,
+					 &e);
+	else
+		rc = dpc_fetch_summary(cl->dpc, t->http, j->ev.project_id, j->ev.execution_id, s,
+				       &e);
 	client_put(t->w, cl);
 	if (rc == 0) {
-		const struct project *p = route_find(c, j->ev.project_id);
+		int post = 1;
+
+		rc = remember(t, c, j, s, &post);
+		if (rc || !post)
+			return rc;
 		/* A follow-up completes a notice already posted, whatever
-		 * the routes say now. */
-		if (j->ev.status == ST_UNKNOWN && j->followup_of == 0 &&
+		 * the routes say now; what run memory posts (it read the
+		 * routes: a recovery, a slow success) is posted. */
+		if (j->followup_of == 0 && !s->memory.known &&
 		    (p == NULL || !route_match(p, s->status, s->environment))) {
 			log_event(LOG_INFO, "run status matches no route", "status",
 				  status_names[s->status], NULL);

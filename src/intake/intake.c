@@ -153,6 +153,8 @@ struct req {
 	enum phase phase;
 	struct webhook_event ev; /* decoded; borrowed by the store while storing */
 	int put_rc;              /* the store's result, once PH_STORED */
+	int remember_only;       /* a status no route notifies: stored for run
+				  * memory (a recovery may follow), answered 200 */
 	int64_t job_id;
 };
 
@@ -505,8 +507,12 @@ static enum MHD_Result webhook_enqueue(struct intake *in, struct MHD_Connection 
 	const struct project *p = route_find(rq->cfg, ev->project_id);
 	struct store *st;
 
-	if (p == NULL || p->n_destinations == 0 || !route_match(p, ev->status, ev->environment))
+	if (p == NULL || p->n_destinations == 0)
 		return webhook_answer(c, MW_IGNORED, ev, "-", "{\"status\":\"ignored\"}");
+	/* A run the routes do not notify is still stored, durably like any
+	 * other, so run memory remembers it: a success may close an incident
+	 * with a recovery message. The sender is told it was ignored. */
+	rq->remember_only = !route_match(p, ev->status, ev->environment);
 	st = atomic_load(&in->st);
 	if (st == NULL)
 		return reject(in, c, 503, MW_UNAVAILABLE, "store unavailable", retry);
@@ -528,6 +534,11 @@ static enum MHD_Result webhook_stored(struct intake *in, struct MHD_Connection *
 		return reject(in, c, 503, MW_UNAVAILABLE, "store unavailable", retry);
 	}
 	snprintf(job, sizeof(job), "%" PRId64, rq->job_id);
+	if (rq->remember_only) {
+		snprintf(json, sizeof(json),
+			 "{\"id\":\"%s\",\"status\":\"ignored\",\"recorded\":true}", job);
+		return webhook_answer(c, MW_IGNORED, &rq->ev, job, json);
+	}
 	snprintf(json, sizeof(json), "{\"id\":\"%s\",\"status\":\"queued\"}", job);
 	return webhook_answer(c, MW_ACCEPTED, &rq->ev, job, json);
 }

@@ -1131,8 +1131,9 @@ static int job_base(struct job *j, const char *project_id)
 	return j->exec_base ? 0 : ERR_NOMEM;
 }
 
-int dpc_fetch_summary(struct dpc *d, struct httpc *h, const char *project_id,
-		      const char *execution_id, struct summary *s, struct dpc_error *err)
+/* dpc_fetch_summary() with steps, dpc_fetch_execution() without. */
+static int fetch(struct dpc *d, struct httpc *h, const char *project_id, const char *execution_id,
+		 struct summary *s, struct dpc_error *err, int steps)
 {
 	struct dpc_error local;
 	struct job *j = NULL;
@@ -1153,7 +1154,7 @@ int dpc_fetch_summary(struct dpc *d, struct httpc *h, const char *project_id,
 	rc = job_base(j, project_id);
 	if (rc == 0)
 		rc = fetch_execution(j, execution_id);
-	if (rc == 0)
+	if (rc == 0 && steps)
 		rc = fetch_tree(j, execution_id);
 	if (rc)
 		goto out;
@@ -1167,4 +1168,16 @@ out:
 	job_free(j);
 	free(j);
 	return rc;
+}
+
+int dpc_fetch_summary(struct dpc *d, struct httpc *h, const char *project_id,
+		      const char *execution_id, struct summary *s, struct dpc_error *err)
+{
+	return fetch(d, h, project_id, execution_id, s, err, 1);
+}
+
+int dpc_fetch_execution(struct dpc *d, struct httpc *h, const char *project_id,
+			const char *execution_id, struct summary *s, struct dpc_error *err)
+{
+	return fetch(d, h, project_id, execution_id, s, err, 0);
 }

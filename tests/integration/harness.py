@@ -240,7 +240,11 @@ def default_sections(tmpdir, mock_port, port):
                      "degraded_notice": "true"},
         "destination slack-main": {"type": "slack", "url": mp + "/slack/T0AAA/B0BBB/main-hook"},
         "destination teams-main": {"type": "teams", "url": mp + "/teams/wf/main-flow"},
-        "default": {"destinations": "slack-main, teams-main", "notify_on": "FAILED"},
+        # Most cases post several failures of one pipeline and read each
+        # message in full; run memory's own cases (test_run_memory.py)
+        # remove this to test the default (compact repeats).
+        "default": {"destinations": "slack-main, teams-main", "notify_on": "FAILED",
+                    "on_repeat": "full"},
     }
 
 

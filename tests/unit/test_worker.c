@@ -95,6 +95,14 @@ int dpc_fetch_summary(struct dpc *d, struct httpc *h, const char *project_id,
 	return rc;
 }
 
+/* The worker asks for the details only of runs the routes do not notify:
+ * the same fake answers. */
+int dpc_fetch_execution(struct dpc *d, struct httpc *h, const char *project_id,
+			const char *execution_id, struct summary *s, struct dpc_error *err)
+{
+	return dpc_fetch_summary(d, h, project_id, execution_id, s, err);
+}
+
 int deliver_post(struct httpc *h, const struct target *t, const char *url, const char *body,
 		 struct deliver_result *r)
 {
