@@ -369,7 +369,8 @@ def build(build_dir, do_make):
                         text=True, check=True).stdout.split()
     csrcs = ["bench/bench_counts.c"] + [module_source(m) for m in
                                         ("store", "sqlite_sql", "sqlite_tx", "sqlite_schema",
-                                         "sqlite_commit", "sqlite_jobs", "log", "parse",
+                                         "sqlite_commit", "sqlite_jobs", "sqlite_memory", "decide",
+                                         "signature", "log", "parse",
                                          "metrics", "errors", "status", "clock", "text")]
     progs = ((os.path.join(out, "e2e"), ["bench/e2e.c"]),
              (os.path.join(out, "bench_summary"), ["-Iinclude"] + srcs + pc + ["-lm"]),
