@@ -37,6 +37,7 @@ struct mem_policy {
 	int64_t repeat_interval_ms; /* a repeat after this long is a reminder (full) */
 	unsigned notify_after;      /* consecutive problems before the first message (>= 1) */
 	double duration_alert;      /* slow when over this × usual duration (0 = off) */
+	int silenced;               /* a silence or mute window covers the run now */
 };
 
 /* notify_on bit for successful runs that were slow. */
@@ -75,6 +76,7 @@ enum mem_reason {
 	MEM_R_OPENED,     /* first message of an incident */
 	MEM_R_SLOW,       /* a successful run that was slow */
 	MEM_R_UNKNOWN,    /* a status that neither opens nor closes */
+	MEM_R_SILENCED,   /* a silence held back what would have been posted */
 };
 
 /* What the message can say about the run's history. */

@@ -162,9 +162,25 @@ static void success(const struct mem_policy *p, const struct mem_incident *inc,
 	}
 }
 
+static void decide(const struct mem_policy *p, const struct mem_run *hist, size_t n,
+		   const struct mem_incident *inc, const struct mem_run *ev, int dup,
+		   struct mem_decision *out);
+static void silence(struct mem_decision *out, const struct mem_incident *inc);
+
 void mem_decide(const struct mem_policy *p, const struct mem_run *hist, size_t n,
 		const struct mem_incident *inc, const struct mem_run *ev, int dup,
 		struct mem_decision *out)
+{
+	static const struct mem_incident none;
+
+	decide(p, hist, n, inc, ev, dup, out);
+	if (p->silenced)
+		silence(out, inc ? inc : &none);
+}
+
+static void decide(const struct mem_policy *p, const struct mem_run *hist, size_t n,
+		   const struct mem_incident *inc, const struct mem_run *ev, int dup,
+		   struct mem_decision *out)
 {
 	static const struct mem_incident none;
 	int64_t usual;
@@ -210,4 +226,35 @@ void mem_decide(const struct mem_policy *p, const struct mem_run *hist, size_t n
 		return;
 	}
 	problem(p, ev, out);
+}
+
+/* A silence turns what would be posted into a held-back run: a problem is
+ * counted in the incident (told with its next message), a recovery closes
+ * the incident quietly, anything else is only remembered. */
+static void silence(struct mem_decision *out, const struct mem_incident *inc)
+{
+	switch (out->action) {
+	case MEM_POST_FULL:
+	case MEM_POST_COMPACT:
+		/* Only a problem in an incident is held (and counted); a
+		 * success, a late run or another status is remembered. */
+		out->action = out->next.open && out->reason != MEM_R_LATE ? MEM_HOLD : MEM_RECORD;
+		out->reason = MEM_R_SILENCED;
+		if (out->action == MEM_HOLD) {
+			/* The run's message was not sent: undo what post()
+			 * recorded as told. */
+			out->next.held = out->ctx.held_before;
+			if (out->next.held < UINT32_MAX)
+				out->next.held++;
+			out->next.posted = inc->open ? inc->posted : 0;
+			out->next.signature = inc->open ? inc->signature : 0;
+			out->next.last_post_ms = inc->open ? inc->last_post_ms : 0;
+		}
+		break;
+	case MEM_POST_RECOVERY:
+		out->action = MEM_RECORD;
+		out->reason = MEM_R_SILENCED;
+		break;
+	default: break;
+	}
 }

@@ -255,6 +255,45 @@ static void test_successes_before(void **state)
 	assert_int_equal(pl.last.ctx.successes_before, 41);
 }
 
+/* A silence holds back what would be posted: the failures are counted in
+ * the incident and told by the first message after it; a recovery during
+ * the silence closes the incident quietly. */
+static void test_silenced(void **state)
+{
+	struct mem_policy p = defaults, quiet = defaults;
+	struct pipeline pl = { 0 }, p2 = { 0 };
+
+	(void)state;
+	quiet.silenced = 1;
+	assert_int_equal(F(&pl, &quiet, 0), MEM_HOLD);
+	assert_int_equal(pl.last.reason, MEM_R_SILENCED);
+	assert_int_equal(pl.inc.open, 1);
+	assert_int_equal(pl.inc.posted, 0);
+	assert_int_equal(F(&pl, &quiet, MIN), MEM_HOLD);
+	assert_int_equal(pl.inc.held, 2);
+	/* After the silence: the incident's first message, with the count. */
+	assert_int_equal(F(&pl, &p, 2 * MIN), MEM_POST_FULL);
+	assert_int_equal(pl.last.reason, MEM_R_OPENED);
+	assert_int_equal(pl.last.ctx.held_before, 2);
+	assert_int_equal(pl.last.ctx.streak, 3);
+	/* A silence over an incident already told keeps what was told. */
+	assert_int_equal(F(&pl, &quiet, 3 * MIN), MEM_HOLD);
+	assert_int_equal(pl.inc.posted, 1);
+	assert_int_equal(pl.inc.last_post_ms, T0 + 2 * MIN);
+	assert_int_equal(pl.inc.held, 1);
+	assert_int_equal(F(&pl, &p, 4 * MIN), MEM_POST_COMPACT);
+	assert_int_equal(pl.last.ctx.held_before, 1);
+	/* A recovery during a silence closes the incident without a word. */
+	assert_int_equal(S(&pl, &quiet, 5 * MIN), MEM_RECORD);
+	assert_int_equal(pl.inc.open, 0);
+	assert_int_equal(S(&pl, &p, 6 * MIN), MEM_RECORD);
+	/* A silenced success that the route notifies is only remembered. */
+	p.notify_on |= STATUS_BIT(ST_SUCCESS);
+	quiet.notify_on = p.notify_on;
+	assert_int_equal(S(&p2, &quiet, 0), MEM_RECORD);
+	assert_int_equal(S(&p2, &p, MIN), MEM_POST_FULL);
+}
+
 /* Extreme values from a peer: times at the ends of int64, counters at
  * their ceiling. Nothing overflows and the rules still hold. */
 static void test_extremes(void **state)
@@ -331,6 +370,7 @@ int main(void)
 		cmocka_unit_test(test_recovery_off),
 		cmocka_unit_test(test_duration_context),
 		cmocka_unit_test(test_successes_before),
+		cmocka_unit_test(test_silenced),
 		cmocka_unit_test(test_extremes),
 		cmocka_unit_test(test_signature),
 	};
