@@ -72,8 +72,10 @@
 #include "target.h"
 #include "worker.h"
 
-#define LEASE_MS (10 * 60 * 1000) /* longer than any job can take */
-#define MAX_PACERS 64             /* distinct destination names paced */
+#define LEASE_MS (10 * 60 * 1000)             /* longer than any job can take */
+#define MEM_TIME_MIN_MS 946684800000LL        /* 2000-01-01: older finish times are absurd */
+#define MEM_TIME_SKEW_MS (24LL * 3600 * 1000) /* finish times after arrival allowed this much */
+#define MAX_PACERS 64                         /* distinct destination names paced */
 /* Longest pacing wait a worker sleeps through before a post; a longer one
  * (a destination paused by Retry-After, or a deep queue for one slow
  * destination) reschedules the delivery instead of holding the worker. */
@@ -477,12 +479,19 @@ static int remember(struct wctx *t, const struct config *c, const struct job *j,
 	*post = 1;
 	if (j->followup_of != 0 || *s->pipeline_name == '\0')
 		return 0;
-	if (ev.finished_ms < 0) {
-		/* No finish time from the API: the order of arrival stands in. */
+	if (ev.finished_ms < MEM_TIME_MIN_MS ||
+	    ev.finished_ms > retry_sat_add(j->received_ms, MEM_TIME_SKEW_MS)) {
+		/* No finish time from the API, or one before 2000 or after the
+		 * webhook arrived (plus a day of clock skew): the order of
+		 * arrival stands in, so an absurd time cannot reorder runs. */
+		log_event(LOG_INFO,
+			  ev.finished_ms < 0
+				  ? "run has no finish time; using its arrival time"
+				  : "run's finish time is absurd; using its arrival time",
+			  NULL);
 		ev.finished_ms = j->received_ms;
-		log_event(LOG_INFO, "run has no finish time; using its arrival time", NULL);
 	}
-	if (ev.started_ms > ev.finished_ms)
+	if (ev.started_ms > ev.finished_ms || ev.started_ms < MEM_TIME_MIN_MS)
 		ev.started_ms = -1;
 	route_policy(p, &pol);
 	/* An environment no route takes notifies nothing: remembered only. */

@@ -4,9 +4,10 @@
  *
  * DESIGN
  * Runs are ordered by their finished time, never by arrival. A run older
- * than the newest remembered one is "late": it is remembered and, when it
- * is a routed problem, still posted (nobody was told about it), but it
- * neither opens nor closes an incident. An incident opens with the first
+ * than the newest remembered one is "late" (its webhook was delayed, or
+ * two workers took two runs in the other order): a newer run already told
+ * the pipeline's state, so it is only remembered and neither opens, closes
+ * nor posts anything. An incident opens with the first
  * routed problem run; its first message waits for notify_after problems
  * in a row ("flaky" runs before that are held and counted). Later problems
  * with the same signature are repeats (compact line, held, or full, per
@@ -204,11 +205,10 @@ static void decide(const struct mem_policy *p, const struct mem_run *hist, size_
 	if (status_is_problem(ev->status))
 		streak_of(hist, n, ev, &out->ctx);
 	if (n > 0 && ev->finished_ms < hist[0].finished_ms) {
-		/* Late: told when it is a routed problem, but it neither opens
-		 * nor closes anything. */
+		/* Late: a newer run already told the pipeline's state, so this
+		 * one is only remembered; it opens, closes and posts nothing. */
 		out->reason = MEM_R_LATE;
-		out->action = status_is_problem(ev->status) && routed(p, ev->status) ? MEM_POST_FULL
-										     : MEM_RECORD;
+		out->action = MEM_RECORD;
 		return;
 	}
 	if (ev->status == ST_SUCCESS) {

@@ -10,12 +10,13 @@ lists the open incident and the pipeline's history."""
 import copy
 import json
 import os
+import sqlite3
 import sys
 import time
 
 sys.dont_write_bytecode = True  # keep the tree clean of __pycache__
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Env, case, run_all, scenario, strings  # noqa: E402
+from harness import Env, case, run_all, scenario, strings, wait_until  # noqa: E402
 
 FWC = scenario("failed_with_children")
 PROJECT = FWC["webhook"]["projectId"]
@@ -69,6 +70,22 @@ def post_and_wait(env, hook, n_slack, what, want_status=202):
     if n_slack:
         env.wait_posts(n_slack, n_slack)
     return body
+
+
+def wait_jobs_done(env, n, timeout=20.0):
+    """Waits until n jobs have finished (not queued or running): a run that
+    posts nothing still has to be remembered before the next one is sent,
+    or two workers could take two runs in the other order (the older would
+    then be "late" and only remembered)."""
+    def done():
+        db = sqlite3.connect("file:%s?mode=ro" % env.store, uri=True, timeout=5)
+        try:
+            (k,) = db.execute("SELECT count(*) FROM jobs WHERE state NOT IN "
+                              "('queued', 'running')").fetchone()
+        finally:
+            db.close()
+        return k >= n or None
+    wait_until(done, timeout, 0.1, "%d jobs finished" % n)
 
 
 def settle(env, seconds=1.5):
@@ -132,7 +149,9 @@ def silent_repeats_are_held_and_counted():
     with Env(scenario=sc, sections=sections(on_repeat="silent")) as env:
         post_and_wait(env, hooks[0], 1, "1st failure")
         post_and_wait(env, hooks[1], 0, "2nd failure")
+        wait_jobs_done(env, 2)
         post_and_wait(env, hooks[2], 0, "3rd failure")
+        wait_jobs_done(env, 3)
         post_and_wait(env, hooks[3], 2, "success", want_status=200)
         s, t = settle(env)
         assert len(s) == 2 and len(t) == 2, "posts: %d slack, %d teams" % (len(s), len(t))
@@ -148,7 +167,9 @@ def notify_after_holds_the_first_failures():
     sc, hooks = series("FFF")
     with Env(scenario=sc, sections=sections(notify_after="3")) as env:
         post_and_wait(env, hooks[0], 0, "1st failure")
+        wait_jobs_done(env, 1)
         post_and_wait(env, hooks[1], 0, "2nd failure")
+        wait_jobs_done(env, 2)
         s, _ = settle(env)
         assert s == [], "posted before notify_after: %s" % [headline(p) for p in s]
         post_and_wait(env, hooks[2], 1, "3rd failure")
@@ -167,12 +188,31 @@ def late_success_does_not_close_the_incident():
     with Env(scenario=sc, sections=sections()) as env:
         post_and_wait(env, hooks[1], 1, "failure at 03:14")
         post_and_wait(env, hooks[0], 0, "late success at 02:14", want_status=200)
+        wait_jobs_done(env, 2)
         s, _ = settle(env)
         assert len(s) == 1, "a late success posted: %s" % [headline(p) for p in s]
         post_and_wait(env, hooks[2], 2, "failure at 04:14")
         s, _ = settle(env)
         assert "failed again" in headline(s[1]) and "2nd in a row" in headline(s[1]), \
             headline(s[1])
+
+
+@case
+def absurd_finish_time_falls_back_to_arrival():
+    """A failure that claims to finish in 9999 would make every later run
+    look older ("late") and keep its incident open for ever; its arrival
+    time stands in, so the next success still recovers it."""
+    sc, hooks = series("FS")
+    soon = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(time.time() + 120))
+    ex = [e["execution"] for e in sc["executions"] if e["id"] in (run_id(0), run_id(1))]
+    ex[0]["finishedAt"] = "9999-12-31T23:59:59.000Z"
+    ex[1]["startedAt"] = ex[1]["finishedAt"] = soon
+    with Env(scenario=sc, sections=sections()) as env:
+        post_and_wait(env, hooks[0], 1, "failure finishing in 9999")
+        post_and_wait(env, hooks[1], 2, "success", want_status=200)
+        s, _ = settle(env)
+        assert "recovered after 1 failed run" in headline(s[1]), headline(s[1])
+        assert env.wait_log(lambda ln: "finish time is absurd" in ln, "absurd time logged")
 
 
 if __name__ == "__main__":

@@ -155,9 +155,9 @@ static void test_flaky(void **state)
 	assert_int_equal(p2.inc.open, 0);
 }
 
-/* A late webhook for an older run neither opens nor closes: an older
- * success does not close today's incident; an older failure is told but
- * does not reopen a closed one. */
+/* A late webhook for an older run neither opens, closes nor posts: an
+ * older success does not close today's incident; an older failure does
+ * not reopen a closed one. */
 static void test_late_runs(void **state)
 {
 	struct pipeline pl = { 0 };
@@ -168,9 +168,14 @@ static void test_late_runs(void **state)
 	assert_int_equal(pl.last.reason, MEM_R_LATE);
 	assert_int_equal(pl.inc.open, 1);
 	assert_int_equal(S(&pl, &defaults, 2 * HOUR), MEM_POST_RECOVERY);
-	assert_int_equal(F(&pl, &defaults, 90 * MIN), MEM_POST_FULL);
+	assert_int_equal(F(&pl, &defaults, 90 * MIN), MEM_RECORD);
 	assert_int_equal(pl.last.reason, MEM_R_LATE);
 	assert_int_equal(pl.inc.open, 0);
+	/* Two failures taken in the other order: the older is only
+	 * remembered, the incident counts the one that was told. */
+	assert_int_equal(F(&pl, &defaults, 4 * HOUR), MEM_POST_FULL);
+	assert_int_equal(F(&pl, &defaults, 3 * HOUR), MEM_RECORD);
+	assert_int_equal(pl.inc.failures, 1);
 }
 
 /* A duplicate changes nothing; an unknown status neither opens nor
