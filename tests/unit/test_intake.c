@@ -274,14 +274,28 @@ static void test_ignored(void **state)
 		"{\"executionId\":\"run-4\",\"projectId\":\"other\",\"status\":\"FAILED\"}",
 	};
 	struct reply r;
+	int64_t before[JOB__MAX], after[JOB__MAX];
 	size_t i;
 
 	(void)state;
-	for (i = 0; i < 3; i++) {
+	/* A status or environment no route notifies: stored for run memory
+	 * (a success may close an incident), answered 200 "ignored". */
+	for (i = 0; i < 2; i++) {
+		assert_int_equal(store_counts(fx.st, before), 0);
 		post(bodies[i], &r);
 		assert_int_equal(r.code, 200);
-		assert_string_equal(r.body, "{\"status\":\"ignored\"}");
+		assert_non_null(strstr(r.body, "\"status\":\"ignored\",\"recorded\":true}"));
+		assert_int_equal(strncmp(r.body, "{\"id\":\"", 7), 0);
+		assert_int_equal(store_counts(fx.st, after), 0);
+		assert_int_equal(after[JOB_QUEUED], before[JOB_QUEUED] + 1);
 	}
+	/* No route at all: nothing stored. */
+	assert_int_equal(store_counts(fx.st, before), 0);
+	post(bodies[2], &r);
+	assert_int_equal(r.code, 200);
+	assert_string_equal(r.body, "{\"status\":\"ignored\"}");
+	assert_int_equal(store_counts(fx.st, after), 0);
+	assert_memory_equal(before, after, sizeof(before));
 }
 
 static void test_unauthorized(void **state)
@@ -449,13 +463,14 @@ static void test_metrics(void **state)
 	assert_int_equal(r.code, 200);
 	assert_non_null(strstr(r.headers, "Content-Type: text/plain; version=0.0.4"));
 	assert_non_null(strstr(r.body, "# TYPE dpc_notify_webhooks_total counter\n"));
-	/* Earlier tests accepted run-1, run-6, run-7, run-8 and run-9. */
+	/* Earlier tests accepted run-1, run-6, run-7, run-8 and run-9, and
+	 * stored run-2 and run-3 (ignored, remembered). */
 	assert_non_null(strstr(r.body, "dpc_notify_webhooks_total{outcome=\"accepted\"} 5\n"));
 	assert_non_null(strstr(r.body, "dpc_notify_webhooks_total{outcome=\"duplicate\"} 1\n"));
 	assert_non_null(strstr(r.body, "dpc_notify_webhooks_total{outcome=\"ignored\"} 3\n"));
 	assert_non_null(strstr(r.body, "dpc_notify_webhooks_total{outcome=\"unauthorized\"} 3\n"));
 	assert_non_null(strstr(r.body, "dpc_notify_webhooks_total{outcome=\"too_large\"} 2\n"));
-	assert_non_null(strstr(r.body, "dpc_notify_jobs{state=\"queued\"} 5\n"));
+	assert_non_null(strstr(r.body, "dpc_notify_jobs{state=\"queued\"} 7\n"));
 }
 
 static void test_store_failure(void **state)
