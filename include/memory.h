@@ -116,4 +116,15 @@ uint64_t mem_signature(const char *path, const char *error);
  * For tests and logs. */
 void mem_mask(const char *error, char *out, size_t outlen);
 
+struct summary;
+struct run_context;
+
+/* The failure signature of a summary (src/memory/context.c): its first
+ * real error group (not only a child pipeline's run), else its message;
+ * 0 for a run that is not a problem. Pure. */
+uint64_t mem_summary_signature(const struct summary *s);
+
+/* The decision's context as the renderers read it (summary.h). Pure. */
+void mem_context_fill(const struct mem_decision *d, struct run_context *m);
+
 #endif

@@ -212,6 +212,13 @@ int store_memory_apply(struct store *s, int64_t job_id, const struct mem_key *k,
 		       const char *execution_id, const char *trigger, const struct mem_run *ev,
 		       const struct mem_policy *p, size_t keep_runs, struct mem_decision *out);
 
+/* What store_memory_apply() would decide for a run now, without writing
+ * anything (for `preview`): reads the pipeline's runs and incident and
+ * calls mem_decide(). Returns 0 and *out, or ERR_INVALID / ERR_IO. */
+int store_memory_preview(struct store *s, const struct mem_key *k, const char *execution_id,
+			 const struct mem_run *ev, const struct mem_policy *p,
+			 struct mem_decision *out);
+
 /* Forgets pipelines with no run recorded (by store_memory_apply(), in
  * wall-clock ms) since unseen_before_ms: their runs and incident. A run's
  * finished time does not count: it is the sender's and may be absurd.

@@ -19,6 +19,7 @@
 #include "errors.h"
 #include "httpc.h"
 #include "log.h"
+#include "memory.h"
 #include "parse.h"
 #include "render.h"
 #include "route.h"
@@ -89,6 +90,49 @@ static char *render_format(const struct summary *s, const char *fmt)
 	return t != NULL ? t->render(s, &none) : plaintext_render(s);
 }
 
+/* Run memory for a preview: what the service would decide for this run
+ * now, without remembering it. Its context goes into s; what it would
+ * not post is said on stderr. A store that cannot be opened (or a run
+ * without a pipeline name) previews without memory. */
+static void preview_memory(const struct config *c, const char *project_id, const char *execution_id,
+			   struct summary *s)
+{
+	static const char *const held[] = {
+		[MEM_RECORD] = "only remembered (not posted)",
+		[MEM_HOLD] = "held back (not posted)",
+	};
+	const struct project *p = route_find(c, project_id);
+	const struct mem_key k = { project_id, s->environment, s->pipeline_name };
+	struct mem_run ev = { s->status, s->started_ms, s->finished_ms, mem_summary_signature(s) };
+	struct mem_policy pol;
+	struct mem_decision d;
+	struct store *st;
+	char err[256];
+
+	if (*s->pipeline_name == '\0')
+		return;
+	st = store_open(c->store, err, sizeof(err));
+	if (st == NULL) {
+		fprintf(stderr, "preview: no run memory (%s)\n", err);
+		return;
+	}
+	if (ev.finished_ms < 0)
+		ev.finished_ms = (int64_t)time(NULL) * 1000;
+	route_policy(p, &pol);
+	if (p == NULL || !route_match(p, ST_UNKNOWN, s->environment))
+		pol.notify_on = 0;
+	if (store_memory_preview(st, &k, execution_id, &ev, &pol, &d) != 0)
+		fprintf(stderr, "preview: run memory could not be read\n");
+	else if (d.action == MEM_DUPLICATE)
+		fprintf(stderr, "preview: run memory already has this run\n");
+	else if (d.action == MEM_RECORD || d.action == MEM_HOLD)
+		fprintf(stderr, "preview: run memory: the service would keep this run %s\n",
+			held[d.action]);
+	else
+		mem_context_fill(&d, &s->memory);
+	store_close(st);
+}
+
 static int cmd_preview(struct config *c, int argc, char **argv)
 {
 	const char *fmt = "text";
@@ -131,6 +175,7 @@ static int cmd_preview(struct config *c, int argc, char **argv)
 			e.message[0] ? e.message : "Matillion API request failed");
 		goto out;
 	}
+	preview_memory(c, argv[0], argv[1], &s);
 	out = render_format(&s, fmt);
 	if (out == NULL)
 		goto out;

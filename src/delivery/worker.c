@@ -419,49 +419,12 @@ static int followup_failed(struct wctx *t, const struct config *c, const struct 
 	return store_job_end(t->w->st, j->id, JOB_IGNORED, note);
 }
 
-/* The failure signature of s: its first real error group (the deepest
- * failed step that is not only a child pipeline's run), else the run's
- * message; 0 for a run that is not a problem. */
-static uint64_t signature_of(const struct summary *s)
-{
-	size_t i;
-
-	if (!status_is_problem(s->status))
-		return 0;
-	for (i = 0; i < s->n_groups; i++)
-		if (!s->groups[i].calls_child)
-			return mem_signature(s->groups[i].first_path, s->groups[i].message);
-	if (s->n_groups > 0)
-		return mem_signature(s->groups[0].first_path, s->groups[0].message);
-	return mem_signature("", s->message);
-}
-
-/* What run memory made of a run, in the message (s->memory). */
-static void memory_to_summary(const struct mem_decision *d, struct summary *s)
-{
-	struct run_context *m = &s->memory;
-
-	m->known = 1;
-	m->form = d->action == MEM_POST_COMPACT    ? FORM_COMPACT
-		  : d->action == MEM_POST_RECOVERY ? FORM_RECOVERY
-						   : FORM_FULL;
-	m->streak = d->ctx.streak;
-	m->streak_since_ms = d->ctx.streak_since_ms;
-	m->successes_before = d->ctx.successes_before;
-	m->usual_ms = d->ctx.usual_ms;
-	m->slow = d->ctx.slow;
-	m->held_before = d->ctx.held_before;
-	m->new_error = d->reason == MEM_R_NEW_ERROR;
-	m->reminder = d->reason == MEM_R_REMINDER;
-	m->late = d->reason == MEM_R_LATE;
-	m->incident_failures = d->ctx.incident_failures;
-	m->incident_since_ms = d->ctx.incident_since_ms;
-}
-
 /* Step 1b: run memory. Remembers the run and decides, once per job (the
  * store keeps the decision, so a retried job decides the same), whether
- * it is posted (*post, with s->memory filled) or held back, only
- * remembered, or a duplicate (the job ends as ignored, with why). A
+ * it is posted (*post, with s->memory filled) or held back or only
+ * remembered (the job ends as ignored, with why). A run another job
+ * already remembered (sent again after dedup_window) is posted as the
+ * webhook contract promises, without memory. A
  * follow-up completes a notice already posted: it is never held back, and
  * the run it completes was not remembered (degraded notices are not). */
 static int remember(struct wctx *t, const struct config *c, const struct job *j, struct summary *s,
@@ -469,7 +432,7 @@ static int remember(struct wctx *t, const struct config *c, const struct job *j,
 {
 	const struct project *p = route_find(c, j->ev.project_id);
 	const struct mem_key k = { j->ev.project_id, s->environment, s->pipeline_name };
-	struct mem_run ev = { s->status, s->started_ms, s->finished_ms, signature_of(s) };
+	struct mem_run ev = { s->status, s->started_ms, s->finished_ms, mem_summary_signature(s) };
 	struct mem_policy pol;
 	struct mem_decision d;
 	enum metric_memory m;
@@ -509,15 +472,19 @@ static int remember(struct wctx *t, const struct config *c, const struct job *j,
 	}
 	if (d.action == MEM_POST_FULL || d.action == MEM_POST_COMPACT ||
 	    d.action == MEM_POST_RECOVERY) {
-		memory_to_summary(&d, s);
+		mem_context_fill(&d, &s->memory);
+		return 0;
+	}
+	if (d.action == MEM_DUPLICATE) {
+		/* The same run sent again after dedup_window: posted as
+		 * before, as the webhook contract says, but memory is not
+		 * changed or consulted (the run is remembered once). */
+		metrics_memory(MM_DUPLICATE);
+		log_event(LOG_INFO, "run already remembered; posting without run memory", NULL);
 		return 0;
 	}
 	*post = 0;
 	switch (d.action) {
-	case MEM_DUPLICATE:
-		m = MM_DUPLICATE;
-		why = "run already remembered by another job";
-		break;
 	case MEM_HOLD:
 		m = d.reason == MEM_R_FLAKY ? MM_FLAKY : MM_REPEAT;
 		why = d.reason == MEM_R_FLAKY

@@ -377,6 +377,35 @@ int sq_memory_apply(struct store *base, int64_t job_id, const struct mem_key *k,
 	return rc;
 }
 
+/* Reads under the store lock on the bookkeeping connection, like the
+ * listings, and decides without writing. */
+int sq_memory_preview(struct store *base, const struct mem_key *k, const char *execution_id,
+		      const struct mem_run *ev, const struct mem_policy *p,
+		      struct mem_decision *out)
+{
+	struct sq_store *s = sq_of(base);
+	struct arg exec[1] = { AT(execution_id) };
+	struct apply_run *ar = calloc(1, sizeof(*ar));
+	int seen = 0, rc;
+
+	if (ar == NULL)
+		return ERR_NOMEM;
+	ar->k = k;
+	ar->exec = execution_id;
+	ar->ev = ev;
+	ar->p = p;
+	ar->out = out;
+	pthread_mutex_lock(&s->mu);
+	rc = query(&s->bk, SQL_RUN_SEEN, exec, 1, row_found, &seen);
+	if (rc == 0)
+		rc = memory_read(&s->bk, ar);
+	pthread_mutex_unlock(&s->mu);
+	if (rc == 0)
+		mem_decide(p, ar->hist, ar->n, &ar->inc, ev, seen, out);
+	free(ar);
+	return rc;
+}
+
 /* ---- listings for the CLI ---- */
 
 static const char SQL_INCIDENTS[] =

@@ -389,6 +389,7 @@ const struct store_backend store_backend_sqlite = {
 	.fail_writes = sq_fail_writes,
 	.commit_count = sq_commit_count,
 	.memory_apply = sq_memory_apply,
+	.memory_preview = sq_memory_preview,
 	.memory_prune = sq_memory_prune,
 	.incidents = sq_incidents,
 	.history = sq_history,

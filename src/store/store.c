@@ -444,6 +444,27 @@ int store_memory_apply(struct store *s, int64_t job_id, const struct mem_key *k,
 	return s->be->memory_apply(s, job_id, &key, execution_id, trigger, &run, p, keep_runs, out);
 }
 
+int store_memory_preview(struct store *s, const struct mem_key *k, const char *execution_id,
+			 const struct mem_run *ev, const struct mem_policy *p,
+			 struct mem_decision *out)
+{
+	char exec[WEBHOOK_ID_MAX];
+	struct key_buf kb;
+	struct mem_key key;
+	struct mem_run run;
+
+	if (out != NULL)
+		memset(out, 0, sizeof(*out));
+	if (s == NULL || ev == NULL || p == NULL || out == NULL || execution_id == NULL ||
+	    k == NULL || k->environment == NULL || key_clamp(k, &kb, &key) != 0)
+		return ERR_INVALID;
+	execution_id = clamp_text(execution_id, exec, sizeof(exec));
+	run = *ev;
+	if ((unsigned)run.status >= ST__MAX)
+		run.status = ST_UNKNOWN;
+	return s->be->memory_preview(s, &key, execution_id, &run, p, out);
+}
+
 int store_memory_prune(struct store *s, int64_t unseen_before_ms, size_t *count)
 {
 	size_t n = 0;

@@ -66,6 +66,9 @@ struct store_backend {
 	int (*memory_apply)(struct store *s, int64_t job_id, const struct mem_key *k,
 			    const char *execution_id, const char *trigger, const struct mem_run *ev,
 			    const struct mem_policy *p, size_t keep_runs, struct mem_decision *out);
+	int (*memory_preview)(struct store *s, const struct mem_key *k, const char *execution_id,
+			      const struct mem_run *ev, const struct mem_policy *p,
+			      struct mem_decision *out);
 	int (*memory_prune)(struct store *s, int64_t unseen_before_ms, size_t *count);
 	int (*incidents)(struct store *s, int open_only, store_incident_fn fn, void *ctx);
 	int (*history)(struct store *s, const struct mem_key *k, size_t limit, store_run_fn fn,

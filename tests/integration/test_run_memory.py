@@ -127,6 +127,25 @@ def fail_fail_fail_succeed_full_compact_compact_recovery():
 
 
 @case
+def preview_shows_what_would_be_sent_now():
+    """After one failure, `preview` of the next failed run shows the
+    compact line the service would post, and remembers nothing; with the
+    store unreadable it previews without memory and says so."""
+    sc, hooks = series("FF")
+    with Env(scenario=sc, sections=sections()) as env:
+        post_and_wait(env, hooks[0], 1, "1st failure")
+        settle(env, 0.5)
+        for _ in range(2):
+            rc, out, err = env.cli("preview", PROJECT, run_id(1), "--format", "slack")
+            assert rc == 0, err
+            body = json.loads(out)
+            assert "failed again" in body["text"] and "2nd in a row" in body["text"], body["text"]
+        post_and_wait(env, hooks[1], 2, "2nd failure")
+        s, _ = settle(env)
+        assert "2nd in a row" in headline(s[1]), headline(s[1])
+
+
+@case
 def memory_survives_sigkill_between_runs():
     sc, hooks = series("FF")
     with Env(scenario=sc, sections=sections()) as env:
