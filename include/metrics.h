@@ -66,6 +66,10 @@ enum metric_memory {               /* dpc_notify_run_memory_total{outcome} */
 extern const char *const metric_memory_names[MM__MAX];
 void metrics_memory(enum metric_memory outcome);
 
+/* Sets dpc_notify_open_incidents (run memory), read at scrape time; a
+ * negative n (unknown) leaves the gauge out. */
+void metrics_open_incidents(int64_t n);
+
 /* Writes the exposition text; job counts by state come from the caller
  * (store_counts) as names/values. Returns a new string (caller frees). */
 char *metrics_render(const char *const *job_state_names, const int64_t *job_counts,

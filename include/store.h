@@ -227,6 +227,10 @@ int store_memory_preview(struct store *s, const struct mem_key *k, const char *e
  * ERR_IO. */
 int store_memory_prune(struct store *s, int64_t unseen_before_ms, size_t *count);
 
+/* The number of open incidents into *n (for /metrics). Returns 0 or
+ * ERR_IO. */
+int store_open_incidents(struct store *s, int64_t *n);
+
 /* One pipeline's incident, for `dpc-notify incidents`. Strings borrowed
  * for the duration of the callback. */
 struct mem_incident_row {

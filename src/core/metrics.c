@@ -236,6 +236,13 @@ void metrics_dead_letter(void)
 	atomic_fetch_add_explicit(&dead_letters, 1, memory_order_relaxed);
 }
 
+static atomic_int_fast64_t open_incidents = -1;
+
+void metrics_open_incidents(int64_t n)
+{
+	atomic_store(&open_incidents, n);
+}
+
 void metrics_memory(enum metric_memory outcome)
 {
 	if ((unsigned)outcome < MM__MAX)
@@ -389,6 +396,11 @@ static void render_counters(struct out *o)
 	for (i = 0; i < MF__MAX; i++)
 		put(o, "dpc_notify_followups_total{result=\"%s\"} %llu\n", metric_followup_names[i],
 		    (unsigned long long)atomic_load(&followups[i]));
+	if (atomic_load(&open_incidents) >= 0) {
+		put_head(o, "dpc_notify_open_incidents", "gauge",
+			 "Pipelines with an open incident (run memory).");
+		put(o, "dpc_notify_open_incidents %lld\n", (long long)atomic_load(&open_incidents));
+	}
 	put_head(o, "dpc_notify_run_memory_total", "counter",
 		 "Finished runs by what run memory made of them (posted, held back, recorded).");
 	for (i = 0; i < MM__MAX; i++)

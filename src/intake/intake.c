@@ -598,13 +598,17 @@ static enum MHD_Result probe_ready(struct intake *in, struct MHD_Connection *c)
 
 static enum MHD_Result probe_metrics(struct intake *in, struct MHD_Connection *c)
 {
-	int64_t counts[JOB__MAX];
+	int64_t counts[JOB__MAX], incidents = 0;
 	enum MHD_Result ret;
 	char *text;
 
 	struct store *st = atomic_load(&in->st);
 
 	/* Without counts the rest of the metrics are still worth serving. */
+	if (st != NULL && store_open_incidents(st, &incidents) == 0)
+		metrics_open_incidents(incidents);
+	else
+		metrics_open_incidents(-1);
 	if (st != NULL && store_counts(st, counts) == 0)
 		text = metrics_render(job_state_names, counts, JOB__MAX);
 	else

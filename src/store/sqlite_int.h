@@ -301,6 +301,7 @@ int sq_memory_apply(struct store *base, int64_t job_id, const struct mem_key *k,
 		    const struct mem_policy *p, size_t keep_runs, struct mem_decision *out);
 int sq_memory_prune(struct store *base, int64_t unseen_before_ms, size_t *count);
 int sq_incidents(struct store *base, int open_only, store_incident_fn fn, void *ctx);
+int sq_open_incidents(struct store *base, int64_t *n);
 int sq_memory_preview(struct store *base, const struct mem_key *k, const char *execution_id,
 		      const struct mem_run *ev, const struct mem_policy *p,
 		      struct mem_decision *out);

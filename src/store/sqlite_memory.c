@@ -406,6 +406,25 @@ int sq_memory_preview(struct store *base, const struct mem_key *k, const char *e
 	return rc;
 }
 
+static int row_count(sqlite3_stmt *st, void *ctx)
+{
+	*(int64_t *)ctx = sqlite3_column_int64(st, 0);
+	return 1;
+}
+
+/* Closed incidents are deleted, so this counts a table as small as the
+ * number of pipelines failing now; cheap enough for every scrape. */
+int sq_open_incidents(struct store *base, int64_t *n)
+{
+	struct sq_store *s = sq_of(base);
+	int rc;
+
+	pthread_mutex_lock(&s->mu);
+	rc = query(&s->bk, "SELECT count(*) FROM incidents WHERE open = 1", NULL, 0, row_count, n);
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
 /* ---- listings for the CLI ---- */
 
 static const char SQL_INCIDENTS[] =

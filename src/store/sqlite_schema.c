@@ -392,5 +392,6 @@ const struct store_backend store_backend_sqlite = {
 	.memory_preview = sq_memory_preview,
 	.memory_prune = sq_memory_prune,
 	.incidents = sq_incidents,
+	.open_incidents = sq_open_incidents,
 	.history = sq_history,
 };

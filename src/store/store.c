@@ -480,6 +480,14 @@ int store_memory_prune(struct store *s, int64_t unseen_before_ms, size_t *count)
 	return rc;
 }
 
+int store_open_incidents(struct store *s, int64_t *n)
+{
+	if (s == NULL || n == NULL)
+		return ERR_INVALID;
+	*n = 0;
+	return s->be->open_incidents(s, n);
+}
+
 int store_incidents(struct store *s, int open_only, store_incident_fn fn, void *ctx)
 {
 	if (s == NULL || fn == NULL)

@@ -71,6 +71,7 @@ struct store_backend {
 			      struct mem_decision *out);
 	int (*memory_prune)(struct store *s, int64_t unseen_before_ms, size_t *count);
 	int (*incidents)(struct store *s, int open_only, store_incident_fn fn, void *ctx);
+	int (*open_incidents)(struct store *s, int64_t *n);
 	int (*history)(struct store *s, const struct mem_key *k, size_t limit, store_run_fn fn,
 		       void *ctx);
 };

@@ -98,6 +98,7 @@ def fail_fail_fail_succeed_full_compact_compact_recovery():
     sc, hooks = series("FFFS")
     with Env(scenario=sc, sections=sections()) as env:
         post_and_wait(env, hooks[0], 1, "1st failure")
+        assert "dpc_notify_open_incidents 1\n" in env.svc.get("/metrics")[2].decode()
         post_and_wait(env, hooks[1], 2, "2nd failure")
         post_and_wait(env, hooks[2], 3, "3rd failure")
         reply = post_and_wait(env, hooks[3], 4, "success", want_status=200)
@@ -117,6 +118,10 @@ def fail_fail_fail_succeed_full_compact_compact_recovery():
         assert "recovered" in t[3]["body"]["summary"], t[3]["body"]["summary"]
         # The recovery links the successful run.
         assert any(run_id(3) in x for x in strings(s[3]["body"]["blocks"])), s[3]["body"]
+        metrics = env.svc.get("/metrics")[2].decode()
+        assert "dpc_notify_open_incidents 0\n" in metrics, metrics
+        assert 'dpc_notify_run_memory_total{outcome="compact"} 2\n' in metrics, metrics
+        assert 'dpc_notify_run_memory_total{outcome="recovery"} 1\n' in metrics, metrics
         # The CLI: no open incident now, and the history has the four runs.
         rc, out, err = env.cli("incidents", "--open", "--json")
         assert rc == 0 and json.loads(out) == [], out + err
