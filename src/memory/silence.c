@@ -20,9 +20,9 @@
 #define MIN_MS 60000LL
 #define DAY_MS 86400000LL
 #define DAY_MIN 1440
-#define SPEC_MAX 4096       /* bytes of a mute_windows value */
-#define REASON_IN_MAX 4096  /* bytes of a reason before it is cleaned */
-#define FRACTION_DIGITS 9   /* RFC 3339 fractions kept to nanoseconds */
+#define SPEC_MAX 4096      /* bytes of a mute_windows value */
+#define REASON_IN_MAX 4096 /* bytes of a reason before it is cleaned */
+#define FRACTION_DIGITS 9  /* RFC 3339 fractions kept to nanoseconds */
 
 /* ---- silences ---- */
 
@@ -342,7 +342,8 @@ static int window_covers(const struct mute_window *w, int wd, int64_t ms_of_day)
 
 	if (e > s)
 		return (w->days >> wd & 1u) && ms_of_day >= s && ms_of_day < e;
-	return ((w->days >> wd & 1u) && ms_of_day >= s) || ((w->days >> prev & 1u) && ms_of_day < e);
+	return ((w->days >> wd & 1u) && ms_of_day >= s) ||
+	       ((w->days >> prev & 1u) && ms_of_day < e);
 }
 
 int mute_windows_active(const struct mute_window *w, size_t n, int64_t now_ms)

@@ -32,8 +32,13 @@ static void append(char *buf, size_t cap, const char *s)
 
 static struct silence sil(const char *proj, const char *pipe, const char *env)
 {
-	struct silence s = { .id = 1, .project_id = proj, .pipeline = pipe, .environment = env,
-			     .start_ms = SUN, .end_ms = SUN + 2 * HOUR, .reason = "x",
+	struct silence s = { .id = 1,
+			     .project_id = proj,
+			     .pipeline = pipe,
+			     .environment = env,
+			     .start_ms = SUN,
+			     .end_ms = SUN + 2 * HOUR,
+			     .reason = "x",
 			     .removed_ms = -1 };
 	return s;
 }
@@ -212,10 +217,11 @@ static void test_mute_edges(void **state)
 	/* Days are case-blind; daily is every day. */
 	assert_int_equal(mute_window_active("sUN 01:00-03:00", SUN + 2 * HOUR), 1);
 	for (int d = 0; d < 7; d++) {
-		assert_int_equal(mute_window_active("daily 02:00-02:15", SUN + d * DAY + 2 * HOUR), 1);
-		assert_int_equal(
-			mute_window_active("daily 02:00-02:15", SUN + d * DAY + 2 * HOUR + 15 * MIN),
-			0);
+		assert_int_equal(mute_window_active("daily 02:00-02:15", SUN + d * DAY + 2 * HOUR),
+				 1);
+		assert_int_equal(mute_window_active("daily 02:00-02:15",
+						    SUN + d * DAY + 2 * HOUR + 15 * MIN),
+				 0);
 	}
 }
 
@@ -230,8 +236,9 @@ static void test_mute_ranges_and_lists(void **state)
 				 d >= 1 && d <= 5);
 	/* A range across the week's end: Fri, Sat, Sun, Mon. */
 	for (int d = 0; d < 7; d++)
-		assert_int_equal(mute_window_active("Fri-Mon 08:00-09:00", SUN + d * DAY + 8 * HOUR),
-				 d == 0 || d == 1 || d == 5 || d == 6);
+		assert_int_equal(
+			mute_window_active("Fri-Mon 08:00-09:00", SUN + d * DAY + 8 * HOUR),
+			d == 0 || d == 1 || d == 5 || d == 6);
 	assert_int_equal(mute_window_active("daily 00:00-24:00", SUN + DAY - 1), 1);
 }
 
