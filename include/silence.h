@@ -79,6 +79,10 @@ int mute_parse(const char *spec, struct mute_window *out, size_t cap, size_t *n,
 /* 1 when one of w[0..n) covers now_ms (unix ms, UTC; before 1970 too). */
 int mute_windows_active(const struct mute_window *w, size_t n, int64_t now_ms);
 
+/* Writes w[0..n) as mute_parse() reads it ("Sun 01:00-03:00, daily
+ * 02:00-02:15") into out (cap bytes, cut when short; "" for none). */
+void mute_format(const struct mute_window *w, size_t n, char *out, size_t cap);
+
 /* mute_parse() then mute_windows_active(): 1 active, 0 not, ERR_PARSE
  * when spec is not valid. */
 int mute_window_active(const char *spec, int64_t now_ms);

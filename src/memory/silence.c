@@ -363,6 +363,50 @@ int mute_windows_active(const struct mute_window *w, size_t n, int64_t now_ms)
 	return 0;
 }
 
+/* The days of a parsed window: "daily", one day, or the range that
+ * starts at a day whose previous day is not in the mask. */
+static void days_format(unsigned days, char *out, size_t cap)
+{
+	int a = 0, b;
+
+	if ((days & 0x7f) == 0x7f) {
+		snprintf(out, cap, "daily");
+		return;
+	}
+	while (a < 7 && !((days >> a & 1u) && !(days >> ((a + 6) % 7) & 1u)))
+		a++;
+	if (a == 7) {
+		snprintf(out, cap, "?");
+		return;
+	}
+	for (b = a; days >> ((b + 1) % 7) & 1u; b = (b + 1) % 7)
+		;
+	if (a == b)
+		snprintf(out, cap, "%s", day_names[a]);
+	else
+		snprintf(out, cap, "%s-%s", day_names[a], day_names[b]);
+}
+
+void mute_format(const struct mute_window *w, size_t n, char *out, size_t cap)
+{
+	char days[16];
+	size_t i, used = 0;
+	int k;
+
+	if (cap == 0)
+		return;
+	out[0] = '\0';
+	for (i = 0; i < n && used < cap; i++) {
+		days_format(w[i].days, days, sizeof(days));
+		k = snprintf(out + used, cap - used, "%s%s %02u:%02u-%02u:%02u", i ? ", " : "",
+			     days, w[i].start_min / 60 % 100, w[i].start_min % 60,
+			     w[i].end_min / 60 % 100, w[i].end_min % 60);
+		if (k < 0)
+			return;
+		used += (size_t)k;
+	}
+}
+
 int mute_window_active(const char *spec, int64_t now_ms)
 {
 	struct mute_window w[MUTE_WINDOWS_MAX];

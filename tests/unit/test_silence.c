@@ -326,6 +326,28 @@ static void test_mute_hostile(void **state)
 			 ERR_PARSE);
 }
 
+/* What is printed reads back as the same windows. */
+static void test_mute_format_round_trip(void **state)
+{
+	struct mute_window w[MUTE_WINDOWS_MAX], w2[MUTE_WINDOWS_MAX];
+	char out[512], err[128];
+	size_t n, n2;
+
+	(void)state;
+	assert_int_equal(mute_parse("sun 01:00-03:00,Mon-Fri 12:00-12:30, daily 02:00-02:15,"
+				    " Fri-Mon 23:00-00:00, Sat 00:00-24:00",
+				    w, MUTE_WINDOWS_MAX, &n, err, sizeof(err)),
+			 0);
+	mute_format(w, n, out, sizeof(out));
+	assert_string_equal(out, "Sun 01:00-03:00, Mon-Fri 12:00-12:30, daily 02:00-02:15,"
+				 " Fri-Mon 23:00-00:00, Sat 00:00-24:00");
+	assert_int_equal(mute_parse(out, w2, MUTE_WINDOWS_MAX, &n2, err, sizeof(err)), 0);
+	assert_int_equal(n2, n);
+	assert_memory_equal(w, w2, n * sizeof(w[0]));
+	mute_format(w, n, out, 8); /* cut, terminated */
+	assert_int_equal(strlen(out), 7);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -339,6 +361,7 @@ int main(void)
 		cmocka_unit_test(test_mute_ranges_and_lists),
 		cmocka_unit_test(test_mute_across_midnight),
 		cmocka_unit_test(test_mute_hostile),
+		cmocka_unit_test(test_mute_format_round_trip),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
