@@ -81,8 +81,8 @@ static void test_mute_windows_kept(void **state)
 static void test_mute_windows_refused_with_line(void **state)
 {
 	static const char *const bad[] = {
-		"Sun 25:00-26:00", "Sun 01:00-01:00", "Sunday 01:00-02:00", "daily 01:00-02:00,",
-		"Mon-Fri 12:00",   "weekly 01:00-02:00",
+		"Sun 25:00-26:00",    "Sun 01:00-01:00", "Sunday 01:00-02:00",
+		"daily 01:00-02:00,", "Mon-Fri 12:00",   "weekly 01:00-02:00",
 	};
 	char path[64], tail[512], want[128];
 	struct diags d;
