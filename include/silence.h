@@ -20,9 +20,9 @@
 struct silence {
 	int64_t id;              /* the store's id; 0 before it is added */
 	const char *project_id;  /* exact project id; "" matches any */
-	const char *pipeline;    /* glob, as route_pipeline_match(); "" matches any */
-	const char *environment; /* glob, as route_glob() (like the environments
-				  * key): '*' and '?' only; "" matches any */
+	const char *pipeline;    /* glob with route_pipeline_match()'s rule (no '/':
+				  * the name's last segment); "" matches any */
+	const char *environment; /* fnmatch(3) glob, no flags; "" matches any */
 	int64_t start_ms;        /* active from here (inclusive) ... */
 	int64_t end_ms;          /* ... to here (exclusive), unix ms */
 	const char *reason;      /* why, sanitised, at most SILENCE_REASON_MAX characters */

@@ -60,6 +60,11 @@ static void test_matches_fields(void **state)
 	assert_int_equal(silence_matches(&s, "p1", "prod", "Sales/load_dwh", SUN), 0);
 	/* Unknown parts match only an empty field. */
 	assert_int_equal(silence_matches(&s, "p1", NULL, "Finance/load_dwh", SUN), 0);
+	/* fnmatch(3) for both: classes too; a glob with '/' wants the path. */
+	s = sil("", "Fin*/load_[a-d]wh", "[pq]rod");
+	assert_int_equal(silence_matches(&s, "p1", "prod", "Finance/load_dwh", SUN), 1);
+	assert_int_equal(silence_matches(&s, "p1", "prod", "load_dwh", SUN), 0);
+	assert_int_equal(silence_matches(&s, "p1", "rod", "Finance/load_dwh", SUN), 0);
 	s = sil("", "", "");
 	assert_int_equal(silence_matches(&s, NULL, NULL, NULL, SUN), 1);
 	assert_int_equal(silence_matches(NULL, "p1", "prod", "x", SUN), 0);
