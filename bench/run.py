@@ -369,7 +369,8 @@ def build(build_dir, do_make):
                         text=True, check=True).stdout.split()
     csrcs = ["bench/bench_counts.c"] + [module_source(m) for m in
                                         ("store", "sqlite_sql", "sqlite_tx", "sqlite_schema",
-                                         "sqlite_commit", "sqlite_jobs", "sqlite_memory", "decide",
+                                         "sqlite_commit", "sqlite_jobs", "sqlite_memory",
+                                         "sqlite_silence", "decide", "silence",
                                          "signature", "log", "parse",
                                          "metrics", "errors", "status", "clock", "text")]
     progs = ((os.path.join(out, "e2e"), ["bench/e2e.c"]),

@@ -13,7 +13,8 @@
 #include "log.h"
 #include "memory.h"
 
-struct target; /* target.h */
+struct target;      /* target.h */
+struct mute_window; /* silence.h */
 
 struct destination {
 	char *name;                  /* section suffix: [destination NAME] */
@@ -56,6 +57,8 @@ struct project {
 	int64_t repeat_interval_s; /* repeat_interval seconds: a repeat after it is a reminder */
 	int notify_after;          /* notify_after: consecutive problems before the first message */
 	double duration_alert; /* duration_alert: slow factor over the usual duration, 0 = off */
+	struct mute_window *mute_windows; /* mute_windows: recurring UTC quiet hours (silence.h) */
+	size_t n_mute_windows;
 };
 
 /* Defaults and bounds of every key are written once, in the key table

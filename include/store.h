@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "memory.h"
+#include "silence.h"
 #include "webhook.h"
 
 enum job_state { JOB_QUEUED, JOB_RUNNING, JOB_DELIVERED, JOB_DEAD, JOB_IGNORED, JOB__MAX };
@@ -263,5 +264,34 @@ typedef void (*store_run_fn)(void *ctx, const struct mem_run_row *r);
  * Returns 0, ERR_INVALID (k or its project or pipeline NULL) or ERR_IO. */
 int store_history(struct store *s, const struct mem_key *k, size_t limit, store_run_fn fn,
 		  void *ctx);
+
+/* ---- silences (silence.h) ---- */
+
+/* Adds silence in (its id and removed_ms are ignored), durable before it
+ * returns; *id gets its id (positive). project_id, pipeline and
+ * environment are "" (any) or pass silence_glob_valid(); reason is 1 to
+ * SILENCE_REASON_MAX characters of sanitised text; start_ms < end_ms.
+ * Returns 0, ERR_INVALID (nothing written) or ERR_IO. */
+int store_silence_add(struct store *s, const struct silence *in, int64_t *id);
+
+/* Ends silence id at now_ms (a future one never starts); it stays listed
+ * by store_silences() with all set. Durable before it returns. Returns 0,
+ * ERR_NOTFOUND when there is no such silence or it has already ended or
+ * been removed, ERR_INVALID or ERR_IO. */
+int store_silence_remove(struct store *s, int64_t id, int64_t now_ms);
+
+/* Calls fn for each silence that has not ended by now_ms (active or
+ * future, not removed), or for every one when all is set, by start time
+ * then id. Strings are borrowed for the duration of the call; fn runs with
+ * the store's lock held and must not call back into the store. Returns 0,
+ * ERR_INVALID or ERR_IO. */
+typedef void (*store_silence_fn)(void *ctx, const struct silence *x);
+int store_silences(struct store *s, int all, int64_t now_ms, store_silence_fn fn, void *ctx);
+
+/* *yes = 1 when a stored silence covers pipeline k at now_ms
+ * (silence_matches()); k's strings are cut as store_memory_apply() cuts
+ * them, and a NULL environment is "". One indexed read of the silences
+ * not yet ended. Returns 0, ERR_INVALID or ERR_IO (*yes is 0 then). */
+int store_silenced(struct store *s, const struct mem_key *k, int64_t now_ms, int *yes);
 
 #endif

@@ -1,8 +1,9 @@
 /* The command line's subcommands other than serve: check-config, preview,
- * send-test, jobs, dead, incidents, history and healthcheck. Each loads what it needs, does
+ * send-test, jobs, dead, incidents, history, silence and healthcheck. Each loads what it needs, does
  * one thing and returns the process exit code. */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include <cjson/cJSON.h>
 
 #include "cli.h"
+#include "clock.h"
 #include "config.h"
 #include "deliver.h"
 #include "dpc.h"
@@ -23,6 +25,7 @@
 #include "parse.h"
 #include "render.h"
 #include "route.h"
+#include "silence.h"
 #include "store.h"
 #include "summary.h"
 #include "target.h"
@@ -38,6 +41,9 @@ const char cli_usage[] =
 	"       dpc-notify [-c FILE] incidents [--open] [--json]\n"
 	"       dpc-notify [-c FILE] history PROJECT_ID PIPELINE [--environment ENV] [--limit N]"
 	" [--json]\n"
+	"       dpc-notify [-c FILE] silence add --project ID|--pipeline GLOB [--project ID]\n"
+	"                  [--environment GLOB] --for 2h|--until TIME --reason TEXT\n"
+	"       dpc-notify [-c FILE] silence list [--all] [--json] | silence remove ID\n"
 	"       dpc-notify [-c FILE] healthcheck\n"
 	"       dpc-notify --help | --version\n"
 	"\n"
@@ -492,6 +498,235 @@ static int cmd_history(struct store *st, int argc, char **argv)
 	return rc;
 }
 
+/* ---- silence add | list | remove ---- */
+
+/* The options of silence add, as given. */
+struct silence_args {
+	const char *project, *pipeline, *environment, *for_, *until, *reason;
+};
+
+/* Takes "--NAME VALUE" pairs into a; each option at most once. 0 or 2. */
+static int silence_opts(int argc, char **argv, struct silence_args *a)
+{
+	static const char *const names[] = { "--project", "--pipeline", "--environment",
+					     "--for",     "--until",    "--reason" };
+	const char **slot[] = { &a->project, &a->pipeline, &a->environment,
+				&a->for_,    &a->until,    &a->reason };
+	size_t k;
+	int i;
+
+	memset(a, 0, sizeof(*a));
+	for (i = 0; i < argc; i += 2) {
+		for (k = 0; k < sizeof(names) / sizeof(names[0]); k++)
+			if (strcmp(argv[i], names[k]) == 0)
+				break;
+		if (k == sizeof(names) / sizeof(names[0]) || i + 1 >= argc || *slot[k] != NULL)
+			return 2;
+		*slot[k] = argv[i + 1];
+	}
+	return 0;
+}
+
+/* Says on stderr why silence add refuses its arguments; returns 2. */
+static int refuse(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int refuse(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("silence add: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return 2;
+}
+
+/* Checks a and fills x (strings borrowed from a, but the reason: caller
+ * frees *reason). 0, or 2 after saying what is wrong. */
+static int silence_build(const struct silence_args *a, int64_t now, struct silence *x,
+			 char **reason)
+{
+	int64_t span = 0, until = 0;
+
+	memset(x, 0, sizeof(*x));
+	if (a->project == NULL && a->pipeline == NULL)
+		return refuse("give --project, --pipeline or both");
+	if ((a->for_ == NULL) == (a->until == NULL))
+		return refuse("give either --for or --until");
+	if (a->reason == NULL)
+		return refuse("--reason is required");
+	if ((a->project && !silence_glob_valid(a->project)) ||
+	    (a->pipeline && !silence_glob_valid(a->pipeline)) ||
+	    (a->environment && !silence_glob_valid(a->environment)))
+		return refuse("a project, pipeline or environment is empty,"
+			      " longer than %d bytes or holds control characters",
+			      SILENCE_GLOB_MAX - 1);
+	if (a->for_ != NULL && silence_parse_for(a->for_, &span) != 0)
+		return refuse("--for must be 1s to 90d (e.g. 30m, 2h, 7d)");
+	if (a->until != NULL && (silence_parse_time(a->until, &until) != 0 || until <= now ||
+				 until - now > SILENCE_FOR_MAX_S * 1000))
+		return refuse("--until must be a UTC time (\"YYYY-MM-DD HH:MM\""
+			      " or RFC 3339) in the next 90 days");
+	*reason = silence_reason_clean(a->reason);
+	if (*reason == NULL)
+		return refuse("--reason must be 1 to %d characters", SILENCE_REASON_MAX);
+	x->project_id = a->project ? a->project : "";
+	x->pipeline = a->pipeline ? a->pipeline : "";
+	x->environment = a->environment ? a->environment : "";
+	x->start_ms = x->created_ms = now;
+	x->end_ms = a->for_ != NULL ? now + span : until;
+	x->reason = *reason;
+	x->removed_ms = -1;
+	return 0;
+}
+
+static int silence_add(struct store *st, int argc, char **argv)
+{
+	struct silence_args a;
+	struct silence x;
+	char *reason = NULL, until[32];
+	int64_t now = clock_wall_ms(), id = 0;
+	int rc;
+
+	if (silence_opts(argc, argv, &a) != 0)
+		return 2;
+	rc = silence_build(&a, now, &x, &reason);
+	if (rc == 0 && store_silence_add(st, &x, &id) != 0) {
+		fprintf(stderr, "silence add: cannot store the silence\n");
+		rc = 1;
+	}
+	if (rc == 0) {
+		fmt_utc(x.end_ms, until, sizeof(until));
+		printf("%lld\n", (long long)id);
+		fprintf(stderr, "silence %lld added, until %s\n", (long long)id, until);
+	}
+	free(reason);
+	return rc == 2 ? 3 : rc;
+}
+
+/* What a silence is at now: active, future, expired or removed. */
+static const char *silence_state(const struct silence *x, int64_t now)
+{
+	if (x->removed_ms >= 0)
+		return "removed";
+	if (now >= x->end_ms)
+		return "expired";
+	return now < x->start_ms ? "future" : "active";
+}
+
+struct silence_list {
+	cJSON *arr; /* NULL: text */
+	int64_t now;
+};
+
+static void print_silence_text(const struct silence *x, const char *state)
+{
+	char from[32], until[32];
+	char *proj = for_tty(x->project_id[0] ? x->project_id : "*");
+	char *env = for_tty(x->environment[0] ? x->environment : "*");
+	char *pipe = for_tty(x->pipeline[0] ? x->pipeline : "*");
+	char *why = for_tty(x->reason);
+
+	fmt_utc(x->start_ms, from, sizeof(from));
+	fmt_utc(x->end_ms, until, sizeof(until));
+	if (proj != NULL && env != NULL && pipe != NULL && why != NULL)
+		printf("%-6lld %-8s %-20s %-20s %-36s %-12s %-24s %s\n", (long long)x->id, state,
+		       from, until, proj, env, pipe, why);
+	free(proj);
+	free(env);
+	free(pipe);
+	free(why);
+}
+
+static void print_silence(void *ctx, const struct silence *x)
+{
+	struct silence_list *l = ctx;
+	const char *state = silence_state(x, l->now);
+	cJSON *o;
+
+	if (l->arr == NULL) {
+		print_silence_text(x, state);
+		return;
+	}
+	o = cJSON_CreateObject();
+	if (o == NULL || !cJSON_AddItemToArray(l->arr, o)) {
+		cJSON_Delete(o);
+		return;
+	}
+	cJSON_AddNumberToObject(o, "id", (double)x->id);
+	cJSON_AddStringToObject(o, "state", state);
+	cJSON_AddStringToObject(o, "project_id", x->project_id);
+	cJSON_AddStringToObject(o, "pipeline", x->pipeline);
+	cJSON_AddStringToObject(o, "environment", x->environment);
+	json_time(o, "start", x->start_ms);
+	json_time(o, "end", x->end_ms);
+	cJSON_AddStringToObject(o, "reason", x->reason);
+	json_time(o, "created", x->created_ms);
+	if (x->removed_ms >= 0)
+		json_time(o, "removed", x->removed_ms);
+	else
+		cJSON_AddNullToObject(o, "removed");
+}
+
+static int silence_list(struct store *st, int argc, char **argv)
+{
+	struct silence_list l = { NULL, clock_wall_ms() };
+	int i, all = 0, json = 0, rc;
+
+	for (i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0)
+			json = 1;
+		else if (strcmp(argv[i], "--all") == 0)
+			all = 1;
+		else
+			return 2;
+	}
+	if (json && (l.arr = cJSON_CreateArray()) == NULL)
+		return 1;
+	if (!json)
+		printf("%-6s %-8s %-20s %-20s %-36s %-12s %-24s %s\n", "ID", "STATE", "FROM",
+		       "UNTIL", "PROJECT", "ENVIRONMENT", "PIPELINE", "REASON");
+	rc = store_silences(st, all, l.now, print_silence, &l) ? 1 : 0;
+	if (json)
+		rc = json_print(l.arr) || rc;
+	return rc;
+}
+
+static int silence_remove(struct store *st, int argc, char **argv)
+{
+	int64_t id;
+	int rc;
+
+	if (argc != 1 || parse_int64(argv[0], &id) != 0 || id <= 0)
+		return 2;
+	rc = store_silence_remove(st, id, clock_wall_ms());
+	if (rc == ERR_NOTFOUND) {
+		fprintf(stderr, "silence remove: no active or future silence %lld\n",
+			(long long)id);
+		return 1;
+	}
+	if (rc != 0) {
+		fprintf(stderr, "silence remove: cannot store the change\n");
+		return 1;
+	}
+	printf("removed silence %lld\n", (long long)id);
+	return 0;
+}
+
+/* silence add | list | remove. Returns the exit code; 2 for usage. A
+ * usage problem silence_add() has already explained comes back as 3, so
+ * the caller does not print the whole usage after it. */
+static int cmd_silence(struct store *st, int argc, char **argv)
+{
+	if (argc >= 1 && strcmp(argv[0], "add") == 0)
+		return silence_add(st, argc - 1, argv + 1);
+	if (argc >= 1 && strcmp(argv[0], "list") == 0)
+		return silence_list(st, argc - 1, argv + 1);
+	if (argc >= 1 && strcmp(argv[0], "remove") == 0)
+		return silence_remove(st, argc - 1, argv + 1);
+	return 2;
+}
+
 static int cmd_store(struct config *c, const char *cmd, int argc, char **argv)
 {
 	char err[256];
@@ -503,7 +738,13 @@ static int cmd_store(struct config *c, const char *cmd, int argc, char **argv)
 		fprintf(stderr, "%s: store %s: %s\n", cmd, c->store, err);
 		return 1;
 	}
-	if (strcmp(cmd, "incidents") == 0 || strcmp(cmd, "history") == 0) {
+	if (strcmp(cmd, "silence") == 0) {
+		rc = cmd_silence(st, argc, argv);
+		if (rc == 2)
+			goto usage;
+		if (rc == 3)
+			rc = 2;
+	} else if (strcmp(cmd, "incidents") == 0 || strcmp(cmd, "history") == 0) {
 		rc = cmd[0] == 'i' ? cmd_incidents(st, argc, argv) : cmd_history(st, argc, argv);
 		if (rc == 2)
 			goto usage;
@@ -594,8 +835,8 @@ int cli_run(struct config *c, const char *cmd, int argc, char **argv)
 
 int cli_is_command(const char *cmd)
 {
-	static const char *const cmds[] = { "preview",   "send-test", "jobs",       "dead",
-					    "incidents", "history",   "healthcheck" };
+	static const char *const cmds[] = { "preview",   "send-test", "jobs",    "dead",
+					    "incidents", "history",   "silence", "healthcheck" };
 	size_t i;
 
 	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)

@@ -48,21 +48,22 @@ enum sec {
 extern const char *const cfg_sec_names[SEC__MAX];
 
 enum vtype {
-	V_STR,     /* char *: non-empty text */
-	V_LIST,    /* char **: comma list, count at n_off */
-	V_INT,     /* int in min..max */
-	V_SIZE,    /* size_t in min..max */
-	V_BOOL,    /* int 0 or 1 */
-	V_DUR,     /* int seconds in min..max, s/m/h/d suffix allowed */
-	V_DUR64,   /* int64_t seconds, likewise */
-	V_LEVEL,   /* char *: one of names[], kept as written */
-	V_ENUM,    /* int-sized enum: index in names[] */
-	V_REGION,  /* sets the parse's region; check.c derives api_base */
-	V_DTYPE,   /* const struct target *, by name from the target table */
-	V_RATE,    /* double messages per second */
-	V_STATUS,  /* unsigned mask of STATUS_BIT(), and MEM_NOTIFY_SLOW for SLOW */
-	V_FACTOR,  /* double: plain decimal in fmin..fmax, or 0 with K_ZERO_OFF */
-	V_MENTIONS /* struct mention_rule *: "glob : mention" list, count at n_off */
+	V_STR,      /* char *: non-empty text */
+	V_LIST,     /* char **: comma list, count at n_off */
+	V_INT,      /* int in min..max */
+	V_SIZE,     /* size_t in min..max */
+	V_BOOL,     /* int 0 or 1 */
+	V_DUR,      /* int seconds in min..max, s/m/h/d suffix allowed */
+	V_DUR64,    /* int64_t seconds, likewise */
+	V_LEVEL,    /* char *: one of names[], kept as written */
+	V_ENUM,     /* int-sized enum: index in names[] */
+	V_REGION,   /* sets the parse's region; check.c derives api_base */
+	V_DTYPE,    /* const struct target *, by name from the target table */
+	V_RATE,     /* double messages per second */
+	V_STATUS,   /* unsigned mask of STATUS_BIT(), and MEM_NOTIFY_SLOW for SLOW */
+	V_FACTOR,   /* double: plain decimal in fmin..fmax, or 0 with K_ZERO_OFF */
+	V_MENTIONS, /* struct mention_rule *: "glob : mention" list, count at n_off */
+	V_MUTE      /* struct mute_window *: mute_windows list (silence.h), count at n_off */
 };
 
 #define K_SECRET 1u   /* accepts KEY_file; never echoed in messages or printed */

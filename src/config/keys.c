@@ -170,6 +170,11 @@ const struct key cfg_keys[] = {
 	  .fmax = 100.0,
 	  .fdef = 3.0,
 	  .flags = K_ZERO_OFF },
+	{ .sec = SEC_PROJECT,
+	  .name = "mute_windows",
+	  .type = V_MUTE,
+	  .off = offsetof(struct project, mute_windows),
+	  .n_off = offsetof(struct project, n_mute_windows) },
 	/* Run memory, global: how much the store keeps. */
 	NUM(SEC_MEMORY, "history_runs", V_SIZE, history_runs, 10, 1000, 100),
 	NUM(SEC_MEMORY, "forget_after", V_DUR64, forget_after_s, DAY, 3650 * DAY, 90 * DAY),
@@ -246,6 +251,8 @@ void cfg_free_fields(enum sec sec, char *base)
 			free(*(char **)(base + k->off));
 		else if (k->type == V_LIST)
 			cfg_free_list(*(char ***)(base + k->off), *(size_t *)(base + k->n_off));
+		else if (k->type == V_MUTE)
+			free(*(struct mute_window **)(base + k->off));
 		else if (k->type == V_MENTIONS)
 			cfg_free_mentions(*(struct mention_rule **)(base + k->off),
 					  *(size_t *)(base + k->n_off));

@@ -8,6 +8,7 @@
 #include "config_int.h"
 #include "target.h"
 #include "memory.h"
+#include "silence.h"
 #include "status.h"
 
 #define HOST_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.-:[]"
@@ -206,6 +207,16 @@ static void print_text(FILE *out, const struct key *k, const char *s)
 	}
 }
 
+/* A mute_windows list as it would be written, or "(none)". */
+static void print_mute(FILE *out, const char *base, const struct key *k)
+{
+	char text[MUTE_WINDOWS_MAX * 40];
+	size_t n = *(const size_t *)(base + k->n_off);
+
+	mute_format(*(const struct mute_window *const *)(base + k->off), n, text, sizeof(text));
+	fputs(n > 0 ? text : "(none)", out);
+}
+
 /* Writes "name = value" for key k of the section instance at base. */
 static void print_key(FILE *out, const struct config *c, const struct key *k, const char *base)
 {
@@ -238,6 +249,7 @@ static void print_key(FILE *out, const struct config *c, const struct key *k, co
 		cfg_print_mentions(out, *(const struct mention_rule *const *)f,
 				   *(const size_t *)(base + k->n_off));
 		break;
+	case V_MUTE: print_mute(out, base, k); break;
 	}
 	fputc('\n', out);
 }

@@ -12,6 +12,7 @@
 #include "errors.h"
 #include "memory.h"
 #include "parse.h"
+#include "silence.h"
 #include "status.h"
 
 char *cfg_trim(char *s)
@@ -342,6 +343,29 @@ static int set_factor(struct parse *p, const struct key *k, const char *v, doubl
 	return 0;
 }
 
+/* V_MUTE: recurring UTC quiet hours, parsed once here so a run's check
+ * is arithmetic. The parser's message names the window and what it
+ * wanted; the value itself is not echoed (it may be long). */
+static int set_mute(struct parse *p, const struct key *k, const char *v, char *base)
+{
+	struct mute_window w[MUTE_WINDOWS_MAX], *out;
+	char err[192];
+	size_t n = 0;
+
+	if (mute_parse(v, w, MUTE_WINDOWS_MAX, &n, err, sizeof(err)) != 0) {
+		cfg_err(p, p->lineno, "%s: %s", k->name, err);
+		return ERR_CONFIG;
+	}
+	out = malloc(n * sizeof(*out));
+	if (out == NULL)
+		return ERR_NOMEM;
+	memcpy(out, w, n * sizeof(*out));
+	free(*(struct mute_window **)(base + k->off));
+	*(struct mute_window **)(base + k->off) = out;
+	*(size_t *)(base + k->n_off) = n;
+	return 0;
+}
+
 int cfg_set_value(struct parse *p, const struct key *k, char *v, char *base)
 {
 	void *field = base + k->off;
@@ -370,6 +394,7 @@ int cfg_set_value(struct parse *p, const struct key *k, char *v, char *base)
 		rc = cfg_parse_mentions(p, v, (struct mention_rule **)field,
 					(size_t *)(base + k->n_off));
 		break;
+	case V_MUTE: rc = set_mute(p, k, v, base); break;
 	case V_INT:
 	case V_SIZE:
 	case V_DUR:

@@ -460,6 +460,12 @@ static int remember(struct wctx *t, const struct config *c, const struct job *j,
 	/* An environment no route takes notifies nothing: remembered only. */
 	if (p == NULL || !route_match(p, ST_UNKNOWN, s->environment))
 		pol.notify_on = 0;
+	/* A mute window of the route, or a stored silence, at the run's arrival. */
+	pol.silenced = p != NULL &&
+		       mute_windows_active(p->mute_windows, p->n_mute_windows, j->received_ms);
+	rc = pol.silenced ? 0 : store_silenced(t->w->st, &k, j->received_ms, &pol.silenced);
+	if (rc)
+		return rc;
 	rc = store_memory_apply(t->w->st, j->id, &k, j->ev.execution_id, s->trigger, &ev, &pol,
 				c->history_runs, &d);
 	if (rc)
@@ -489,6 +495,8 @@ static int remember(struct wctx *t, const struct config *c, const struct job *j,
 		m = d.reason == MEM_R_FLAKY ? MM_FLAKY : MM_REPEAT;
 		why = d.reason == MEM_R_FLAKY
 			      ? "held back: fewer failures in a row than notify_after"
+		      : d.reason == MEM_R_SILENCED
+			      ? "held back: silenced (silence or mute window)"
 			      : "held back: same error again (on_repeat = silent)";
 		break;
 	default:

@@ -9,7 +9,8 @@
  *   sqlite_commit.c  the group-commit writer and syncer threads;
  *   sqlite_jobs.c    the job and delivery state machine: claim, record,
  *                    settle, retry, end, release, list, dead letters, prune;
- *   sqlite_memory.c  run memory: runs, incidents and each job's decision.
+ *   sqlite_memory.c  run memory: runs, incidents and each job's decision;
+ *   sqlite_silence.c silences: added, ended, listed, and asked per run.
  *
  * DESIGN (of this backend; the states and the promises every backend
  * keeps are in store.c)
@@ -126,7 +127,7 @@
 #include "store.h"
 #include "store_int.h"
 
-#define SCHEMA_VERSION 5
+#define SCHEMA_VERSION 6
 #define GC_MAX_BATCH 256     /* requests per transaction at most */
 #define BUSY_TIMEOUT_MS 5000 /* the two connections wait for each other */
 #define MAX_DELIVERIES 4096  /* rows store_deliveries() returns at most */
@@ -307,5 +308,12 @@ int sq_memory_preview(struct store *base, const struct mem_key *k, const char *e
 		      struct mem_decision *out);
 int sq_history(struct store *base, const struct mem_key *k, size_t limit, store_run_fn fn,
 	       void *ctx);
+
+/* ---- sqlite_silence.c: silences ---- */
+
+int sq_silence_add(struct store *base, const struct silence *in, int64_t *id);
+int sq_silence_remove(struct store *base, int64_t id, int64_t now_ms);
+int sq_silences(struct store *base, int all, int64_t now_ms, store_silence_fn fn, void *ctx);
+int sq_silenced(struct store *base, const struct mem_key *k, int64_t now_ms, int *yes);
 
 #endif

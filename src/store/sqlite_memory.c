@@ -147,7 +147,7 @@ static int row_decision(sqlite3_stmt *st, void *ctx)
 
 	memset(d, 0, sizeof(*d));
 	d->action = a >= MEM_DUPLICATE && a <= MEM_POST_RECOVERY ? (enum mem_action)a : MEM_RECORD;
-	d->reason = r >= MEM_R_NONE && r <= MEM_R_UNKNOWN ? (enum mem_reason)r : MEM_R_NONE;
+	d->reason = r >= MEM_R_NONE && r <= MEM_R_SILENCED ? (enum mem_reason)r : MEM_R_NONE;
 	d->ctx.streak = col_u32(st, 2);
 	d->ctx.streak_since_ms = sqlite3_column_int64(st, 3);
 	d->ctx.successes_before = col_u32(st, 4);

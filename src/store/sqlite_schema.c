@@ -120,6 +120,19 @@ static const char schema_v5[] =
 	" incident_failures INTEGER NOT NULL, incident_since_ms INTEGER NOT NULL);"
 	"PRAGMA user_version = 5;";
 
+/* Version 6: silences (silence.h). A removed silence is kept, ended at
+ * its removal (removed_ms; -1 while never removed), so the listing can
+ * still show it. The worker asks, for every run it remembers, which
+ * silences have not ended yet: silences_end serves that range. */
+static const char schema_v6[] =
+	"CREATE TABLE silences ("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" project_id TEXT NOT NULL, pipeline TEXT NOT NULL, environment TEXT NOT NULL,"
+	" start_ms INTEGER NOT NULL, end_ms INTEGER NOT NULL, reason TEXT NOT NULL,"
+	" created_ms INTEGER NOT NULL, removed_ms INTEGER NOT NULL DEFAULT -1);"
+	"CREATE INDEX silences_end ON silences (end_ms);"
+	"PRAGMA user_version = 6;";
+
 /* Opens one connection with the per-connection settings. Both
  * connections run with synchronous=NORMAL: the group commit makes its
  * batches durable with its own fdatasync of the WAL before it answers,
@@ -210,6 +223,8 @@ static int schema_ensure(sqlite3 *db, const char *path, char *err, size_t errlen
 		rc = sq_exec_raw(db, schema_v4);
 	if (rc == 0 && v < 5)
 		rc = sq_exec_raw(db, schema_v5);
+	if (rc == 0 && v < 6)
+		rc = sq_exec_raw(db, schema_v6);
 	if (rc == 0)
 		rc = sq_map_rc(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL));
 	if (rc == 0)
@@ -394,4 +409,8 @@ const struct store_backend store_backend_sqlite = {
 	.incidents = sq_incidents,
 	.open_incidents = sq_open_incidents,
 	.history = sq_history,
+	.silence_add = sq_silence_add,
+	.silence_remove = sq_silence_remove,
+	.silences = sq_silences,
+	.silenced = sq_silenced,
 };

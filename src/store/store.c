@@ -544,3 +544,71 @@ void store_deliveries_free(struct delivery *d, size_t n)
 		free(d[k].payload);
 	free(d);
 }
+
+/* ---- silences ---- */
+
+/* "" (any) or a glob the store keeps. */
+static int glob_ok(const char *g)
+{
+	return g != NULL && (g[0] == '\0' || silence_glob_valid(g));
+}
+
+static int silence_valid(const struct silence *in)
+{
+	size_t chars = 0, len, i;
+
+	if (in == NULL || !glob_ok(in->project_id) || !glob_ok(in->pipeline) ||
+	    !glob_ok(in->environment) || in->reason == NULL || in->start_ms >= in->end_ms)
+		return 0;
+	len = strnlen(in->reason, SILENCE_REASON_MAX * 4 + 1);
+	for (i = 0; i < len; i++)
+		chars += ((unsigned char)in->reason[i] & 0xc0) != 0x80;
+	return len > 0 && chars <= SILENCE_REASON_MAX;
+}
+
+int store_silence_add(struct store *s, const struct silence *in, int64_t *id)
+{
+	int64_t got = 0;
+	int rc;
+
+	if (id != NULL)
+		*id = 0;
+	if (s == NULL || id == NULL || !silence_valid(in))
+		return ERR_INVALID;
+	rc = s->be->silence_add(s, in, &got);
+	if (rc == 0)
+		*id = got;
+	return rc;
+}
+
+int store_silence_remove(struct store *s, int64_t id, int64_t now_ms)
+{
+	if (s == NULL || id <= 0)
+		return ERR_INVALID;
+	return s->be->silence_remove(s, id, now_ms);
+}
+
+int store_silences(struct store *s, int all, int64_t now_ms, store_silence_fn fn, void *ctx)
+{
+	if (s == NULL || fn == NULL)
+		return ERR_INVALID;
+	return s->be->silences(s, all != 0, now_ms, fn, ctx);
+}
+
+int store_silenced(struct store *s, const struct mem_key *k, int64_t now_ms, int *yes)
+{
+	struct key_buf kb;
+	struct mem_key key;
+	int rc;
+
+	if (yes != NULL)
+		*yes = 0;
+	if (s == NULL || yes == NULL || key_clamp(k, &kb, &key) != 0)
+		return ERR_INVALID;
+	if (key.environment == NULL)
+		key.environment = "";
+	rc = s->be->silenced(s, &key, now_ms, yes);
+	if (rc != 0)
+		*yes = 0;
+	return rc;
+}

@@ -74,6 +74,13 @@ struct store_backend {
 	int (*open_incidents)(struct store *s, int64_t *n);
 	int (*history)(struct store *s, const struct mem_key *k, size_t limit, store_run_fn fn,
 		       void *ctx);
+	/* Silences. in passed silence_valid() (store.c); id is positive;
+	 * yes is never NULL and k's strings are clamped as for history
+	 * (environment never NULL). */
+	int (*silence_add)(struct store *s, const struct silence *in, int64_t *id);
+	int (*silence_remove)(struct store *s, int64_t id, int64_t now_ms);
+	int (*silences)(struct store *s, int all, int64_t now_ms, store_silence_fn fn, void *ctx);
+	int (*silenced)(struct store *s, const struct mem_key *k, int64_t now_ms, int *yes);
 };
 
 /* What every open store has, whatever its backend: a backend's own
