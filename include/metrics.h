@@ -59,6 +59,7 @@ enum metric_memory {               /* dpc_notify_run_memory_total{outcome} */
 		     MM_RECOVERY,  /* a recovery */
 		     MM_REPEAT,    /* held back: a repeat (on_repeat = silent) */
 		     MM_FLAKY,     /* held back: below notify_after */
+		     MM_SILENCED,  /* held back: a silence or mute window */
 		     MM_RECORDED,  /* only remembered (not routed, late, other status) */
 		     MM_DUPLICATE, /* already remembered by another job */
 		     MM__MAX

@@ -492,7 +492,9 @@ static int remember(struct wctx *t, const struct config *c, const struct job *j,
 	*post = 0;
 	switch (d.action) {
 	case MEM_HOLD:
-		m = d.reason == MEM_R_FLAKY ? MM_FLAKY : MM_REPEAT;
+		m = d.reason == MEM_R_FLAKY      ? MM_FLAKY
+		    : d.reason == MEM_R_SILENCED ? MM_SILENCED
+						 : MM_REPEAT;
 		why = d.reason == MEM_R_FLAKY
 			      ? "held back: fewer failures in a row than notify_after"
 		      : d.reason == MEM_R_SILENCED
@@ -501,8 +503,9 @@ static int remember(struct wctx *t, const struct config *c, const struct job *j,
 		break;
 	default:
 		m = MM_RECORDED;
-		why = d.reason == MEM_R_LATE ? "remembered: older than a run already seen"
-					     : "remembered: status not notified";
+		why = d.reason == MEM_R_LATE       ? "remembered: older than a run already seen"
+		      : d.reason == MEM_R_SILENCED ? "remembered: silenced (silence or mute window)"
+						   : "remembered: status not notified";
 		break;
 	}
 	metrics_memory(m);

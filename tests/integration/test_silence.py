@@ -8,13 +8,14 @@ codes and --json listing."""
 import copy
 import json
 import os
+import sqlite3
 import re
 import sys
 import time
 
 sys.dont_write_bytecode = True  # keep the tree clean of __pycache__
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Env, case, run_all, scenario, strings  # noqa: E402
+from harness import Env, case, run_all, scenario, strings, wait_until  # noqa: E402
 
 FWC = scenario("failed_with_children")
 PROJECT = FWC["webhook"]["projectId"]
@@ -57,6 +58,21 @@ def post(env, hook, what):
     assert st == 202, "%s: webhook answered %d %s" % (what, st, body)
 
 
+def wait_jobs_done(env, n, timeout=20.0):
+    """Waits until n jobs have finished, so two runs of one pipeline are
+    remembered in the order sent (two workers could take them the other
+    way round, and the older would then only be remembered as late)."""
+    def done():
+        db = sqlite3.connect("file:%s?mode=ro" % env.store, uri=True, timeout=5)
+        try:
+            (k,) = db.execute("SELECT count(*) FROM jobs WHERE state NOT IN "
+                              "('queued', 'running')").fetchone()
+        finally:
+            db.close()
+        return k >= n or None
+    wait_until(done, timeout, 0.1, "%d jobs finished" % n)
+
+
 def settle(env, seconds=1.5):
     time.sleep(seconds)
     return env.posts("slack"), env.posts("teams")
@@ -83,11 +99,15 @@ def silence_holds_then_remove_lets_the_next_failure_tell():
     with Env(scenario=sc, sections=sections()) as env:
         sid = add(env, "--pipeline", "load_dwh", "--for", "2h", "--reason", "warehouse upgrade")
         post(env, hooks[0], "1st failure")
+        wait_jobs_done(env, 1)
         post(env, hooks[1], "2nd failure")
+        wait_jobs_done(env, 2)
         s, t = settle(env)
         assert s == [] and t == [], "posted under a silence: %d slack, %d teams" % (len(s), len(t))
         inc = incident(env)
         assert inc["failures"] == 2 and inc["held"] == 2 and not inc["posted"], inc
+        metrics = env.svc.get("/metrics")[2].decode()
+        assert 'dpc_notify_run_memory_total{outcome="held_silence"} 2\n' in metrics, metrics
         rc, out, err = env.cli("silence", "remove", sid)
         assert rc == 0, out + err
         post(env, hooks[2], "3rd failure")
