@@ -62,6 +62,8 @@ static int url_scheme_ok(struct parse *p, const char *url, int line, const char 
 	return 1;
 }
 
+#define DEST_MENTION_MAX 254 /* bytes; as a mentions pair (mentions.c) */
+
 /* The target's own URL rule and default rate, once type and url are known. */
 static void check_target(struct parse *p, struct destination *d, const struct meta *m)
 {
@@ -74,6 +76,13 @@ static void check_target(struct parse *p, struct destination *d, const struct me
 		cfg_warn(p, key_line(m, "url"), "%s", warning);
 	if (d->rate_per_sec == 0.0)
 		d->rate_per_sec = d->target->default_rate;
+	/* A mention is repeated in a card's text and entity; one longer than
+	 * an address can be would only crowd out the run's own text (Teams
+	 * has 28 KB for everything). */
+	if (d->mention != NULL && strlen(d->mention) > DEST_MENTION_MAX)
+		cfg_err(p, key_line(m, "mention"),
+			"[destination %s] mention is longer than %d bytes", d->name,
+			DEST_MENTION_MAX);
 }
 
 static void check_destinations(struct parse *p)

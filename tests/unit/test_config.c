@@ -159,6 +159,7 @@ static const struct {
 	{ "dest_incomplete.ini", 2, "6: [destination s] needs type = slack or teams" },
 	{ "dest_incomplete.ini", 2, "6: [destination s] needs url" },
 	{ "bad_type.ini", 1, "7: type: invalid value \"discord\"; expected slack or teams" },
+	{ "long_mention.ini", 1, "9: [destination s] mention is longer than 254 bytes" },
 	{ "unset_env.ini", 1, "8: environment variable DPC_TEST_SURELY_UNSET_VAR is not set" },
 	{ "region_and_base.ini", 1, "5: set region or api_base, not both" },
 	{ "bad_region.ini", 1, "4: region: invalid value \"ap9\"; expected eu1 or us1" },
