@@ -739,6 +739,15 @@ static char *headline(const struct summary *s, const struct view *v)
 		puts_(&b, DOT);
 		puts_(&b, v->duration);
 	}
+	/* A slow run says so where a lock screen shows it. */
+	if (s->memory.known && s->memory.slow && s->memory.usual_ms >= 0) {
+		char u[32];
+
+		render_compact_duration(s->memory.usual_ms, u, sizeof(u));
+		puts_(&b, " (slow: usually ");
+		puts_(&b, u);
+		puts_(&b, ")");
+	}
 	free(key);
 	return done(&b);
 }

@@ -222,6 +222,27 @@ def late_success_does_not_close_the_incident():
 
 
 @case
+def slow_success_is_posted_with_slow_in_notify_on():
+    """Five successes of 14 minutes are only remembered; a sixth that
+    takes 2h 14m is posted, its first line saying it was slow."""
+    sc, hooks = series("SSSSSS", hour0=1)
+    last = next(e for e in sc["executions"] if e["id"] == run_id(5))["execution"]
+    last["finishedAt"] = "2024-05-01T08:14:07.000Z"
+    with Env(scenario=sc, sections=sections(notify_on="FAILED, SLOW")) as env:
+        for i in range(5):
+            post_and_wait(env, hooks[i], 0, "success %d" % i, want_status=200)
+            wait_jobs_done(env, i + 1)
+        s, _ = settle(env, 0.5)
+        assert s == [], "a usual success was posted: %s" % [headline(p) for p in s]
+        post_and_wait(env, hooks[5], 1, "slow success", want_status=200)
+        s, t = settle(env)
+        assert len(s) == 1, [headline(p) for p in s]
+        h = headline(s[0])
+        assert h.startswith("\u2705") and "succeeded" in h and "(slow: usually 14m)" in h, h
+        assert "slow" in t[0]["body"]["summary"], t[0]["body"]["summary"]
+
+
+@case
 def absurd_finish_time_falls_back_to_arrival():
     """A failure that claims to finish in 9999 would make every later run
     look older ("late") and keep its incident open for ever; its arrival

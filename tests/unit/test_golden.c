@@ -283,6 +283,22 @@ static void sc_recovered(struct summary *s)
 	s->memory.usual_ms = 22 * 60 * 1000;
 }
 
+/* Run memory: a success that took 2h 10m where 22m is usual, posted
+ * because notify_on lists SLOW. */
+static void sc_slow(struct summary *s)
+{
+	run(s, "load_dwh.orch.yaml", "SUCCESS", "SCHEDULE", NULL, "2026-11-30T02:00:00Z",
+	    "2026-11-30T04:10:12Z");
+	assert_int_equal(summary_set_schedule_name(s, "nightly_dwh"), 0);
+	page(s, "load_dwh", 0, ROOT_ID,
+	     "{\"results\":[" OK_STEP("Start") "," OK_STEP("Load") "],\"total\":2}");
+	summary_finish(s);
+	s->memory.known = 1;
+	s->memory.form = FORM_FULL;
+	s->memory.usual_ms = 22 * 60 * 1000;
+	s->memory.slow = 1;
+}
+
 /* ---- hand-built fixtures (render_fixtures.h) ---- */
 
 /* More failed steps than any message holds, with long messages. */
@@ -342,6 +358,7 @@ static const struct fixture fixtures[] = {
 	{ "streak", sc_streak, 1 },
 	{ "again", sc_again, 1 },
 	{ "recovered", sc_recovered, 1 },
+	{ "slow", sc_slow, 1 },
 	{ "overflow", fx_overflow, 0 },
 	{ "caveats", fx_caveats, 0 },
 	{ "hostile", fx_hostile, 1 },

@@ -397,6 +397,33 @@ static void test_degraded_headline(void **state)
 	summary_free(&s);
 }
 
+/* A slow run says so in its headline and in the history line. */
+static void test_slow_headline(void **state)
+{
+	struct summary s;
+	struct view v;
+
+	(void)state;
+	assert_int_equal(summary_init(&s, "p", "root", UI), 0);
+	assert_int_equal(summary_set_pipeline_name(&s, "load"), 0);
+	assert_int_equal(summary_set_status(&s, ST_SUCCESS, NULL), 0);
+	s.started_ms = 0;
+	s.finished_ms = 130 * 60 * 1000;
+	s.memory.known = 1;
+	s.memory.usual_ms = 22 * 60 * 1000;
+	s.memory.slow = 1;
+	assert_int_equal(view_build(&s, &v), 0);
+	assert_string_equal(v.headline,
+			    "\xe2\x9c\x85 load succeeded \xc2\xb7 2h 10m (slow: usually 22m)");
+	assert_string_equal(v.history, "Slow: took 2h 10m, usually 22m");
+	view_free(&v);
+	s.memory.slow = 0;
+	assert_int_equal(view_build(&s, &v), 0);
+	assert_string_equal(v.headline, "\xe2\x9c\x85 load succeeded \xc2\xb7 2h 10m");
+	view_free(&v);
+	summary_free(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -411,6 +438,7 @@ int main(void)
 		cmocka_unit_test(test_groups_overflow_counted),
 		cmocka_unit_test(test_context_words),
 		cmocka_unit_test(test_degraded_headline),
+		cmocka_unit_test(test_slow_headline),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
