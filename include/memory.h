@@ -124,6 +124,16 @@ struct run_context;
  * 0 for a run that is not a problem. Pure. */
 uint64_t mem_summary_signature(const struct summary *s);
 
+#define MEM_TIME_MIN_MS 946684800000LL        /* 2000-01-01: older finish times are absurd */
+#define MEM_TIME_SKEW_MS (24LL * 3600 * 1000) /* finish times after arrival allowed this much */
+
+/* The run of s as memory takes it (context.c): status, times, signature.
+ * A finish time that is missing, before 2000 or more than a day after
+ * arrival_ms is not believed: arrival_ms stands in, so an absurd time
+ * cannot reorder runs; a start after the finish or before 2000 becomes
+ * unknown. Returns 1 when the finish time was replaced, else 0. Pure. */
+int mem_run_of(const struct summary *s, int64_t arrival_ms, struct mem_run *out);
+
 /* The decision's context as the renderers read it (summary.h). Pure. */
 void mem_context_fill(const struct mem_decision *d, struct run_context *m);
 

@@ -45,6 +45,11 @@ const char *route_mention(const struct project *p, const struct destination *d,
  * recovery, on_repeat, repeat_interval, notify_after, duration_alert. */
 void route_policy(const struct project *p, struct mem_policy *out);
 
+/* route_policy() for a run in environment env: an environment no route of
+ * p takes (or no p at all) notifies nothing, so notify_on is 0 and the
+ * run is only remembered. */
+void route_run_policy(const struct project *p, const char *env, struct mem_policy *out);
+
 /* Shell-style glob (*, ?) match of s against pattern; 1 on match. */
 int route_glob(const char *pattern, const char *s);
 

@@ -109,7 +109,7 @@ static void preview_memory(const struct config *c, const char *project_id, const
 	};
 	const struct project *p = route_find(c, project_id);
 	const struct mem_key k = { project_id, s->environment, s->pipeline_name };
-	struct mem_run ev = { s->status, s->started_ms, s->finished_ms, mem_summary_signature(s) };
+	struct mem_run ev;
 	struct mem_policy pol;
 	struct mem_decision d;
 	struct store *st;
@@ -122,11 +122,9 @@ static void preview_memory(const struct config *c, const char *project_id, const
 		fprintf(stderr, "preview: no run memory (%s)\n", err);
 		return;
 	}
-	if (ev.finished_ms < 0)
-		ev.finished_ms = (int64_t)time(NULL) * 1000;
-	route_policy(p, &pol);
-	if (p == NULL || !route_match(p, ST_UNKNOWN, s->environment))
-		pol.notify_on = 0;
+	/* Previewed now: now stands for the run's arrival, as in the service. */
+	mem_run_of(s, (int64_t)time(NULL) * 1000, &ev);
+	route_run_policy(p, s->environment, &pol);
 	if (store_memory_preview(st, &k, execution_id, &ev, &pol, &d) != 0)
 		fprintf(stderr, "preview: run memory could not be read\n");
 	else if (d.action == MEM_DUPLICATE)

@@ -167,3 +167,10 @@ void route_policy(const struct project *p, struct mem_policy *out)
 	out->duration_alert =
 		isfinite(p->duration_alert) && p->duration_alert > 0.0 ? p->duration_alert : 0.0;
 }
+
+void route_run_policy(const struct project *p, const char *env, struct mem_policy *out)
+{
+	route_policy(p, out);
+	if (p == NULL || !route_match(p, ST_UNKNOWN, env))
+		out->notify_on = 0;
+}

@@ -25,6 +25,13 @@
  *     per destination like any delivery; at max_age, or on a failure
  *     that will not heal, it ends as ignored without a message. Intake
  *     dedup does not see follow-ups.
+ *     Run memory. A run whose status no route notifies gets only its
+ *     details (one call, never steps). Every run with a summary (not a
+ *     degraded notice, not a follow-up) is then remembered and decided
+ *     once in the store (store_memory_apply()): a full message, a compact
+ *     repeat or a recovery goes on with the decision's context in the
+ *     summary; a run held back (repeat, notify_after, silence) or only
+ *     remembered ends as ignored.
  *  2. Each due delivery without a stored payload is rendered in memory.
  *     The payload is saved only with a retry or dead outcome (step 3), so
  *     every scheduled retry posts the same bytes and never calls the API
@@ -72,10 +79,8 @@
 #include "target.h"
 #include "worker.h"
 
-#define LEASE_MS (10 * 60 * 1000)             /* longer than any job can take */
-#define MEM_TIME_MIN_MS 946684800000LL        /* 2000-01-01: older finish times are absurd */
-#define MEM_TIME_SKEW_MS (24LL * 3600 * 1000) /* finish times after arrival allowed this much */
-#define MAX_PACERS 64                         /* distinct destination names paced */
+#define LEASE_MS (10 * 60 * 1000) /* longer than any job can take */
+#define MAX_PACERS 64             /* distinct destination names paced */
 /* Longest pacing wait a worker sleeps through before a post; a longer one
  * (a destination paused by Retry-After, or a deep queue for one slow
  * destination) reschedules the delivery instead of holding the worker. */
@@ -432,7 +437,7 @@ static int remember(struct wctx *t, const struct config *c, const struct job *j,
 {
 	const struct project *p = route_find(c, j->ev.project_id);
 	const struct mem_key k = { j->ev.project_id, s->environment, s->pipeline_name };
-	struct mem_run ev = { s->status, s->started_ms, s->finished_ms, mem_summary_signature(s) };
+	struct mem_run ev;
 	struct mem_policy pol;
 	struct mem_decision d;
 	enum metric_memory m;
@@ -442,24 +447,13 @@ static int remember(struct wctx *t, const struct config *c, const struct job *j,
 	*post = 1;
 	if (j->followup_of != 0 || *s->pipeline_name == '\0')
 		return 0;
-	if (ev.finished_ms < MEM_TIME_MIN_MS ||
-	    ev.finished_ms > retry_sat_add(j->received_ms, MEM_TIME_SKEW_MS)) {
-		/* No finish time from the API, or one before 2000 or after the
-		 * webhook arrived (plus a day of clock skew): the order of
-		 * arrival stands in, so an absurd time cannot reorder runs. */
+	if (mem_run_of(s, j->received_ms, &ev))
 		log_event(LOG_INFO,
-			  ev.finished_ms < 0
+			  s->finished_ms < 0
 				  ? "run has no finish time; using its arrival time"
 				  : "run's finish time is absurd; using its arrival time",
 			  NULL);
-		ev.finished_ms = j->received_ms;
-	}
-	if (ev.started_ms > ev.finished_ms || ev.started_ms < MEM_TIME_MIN_MS)
-		ev.started_ms = -1;
-	route_policy(p, &pol);
-	/* An environment no route takes notifies nothing: remembered only. */
-	if (p == NULL || !route_match(p, ST_UNKNOWN, s->environment))
-		pol.notify_on = 0;
+	route_run_policy(p, s->environment, &pol);
 	/* A mute window of the route, or a stored silence, at the run's arrival. */
 	pol.silenced = p != NULL &&
 		       mute_windows_active(p->mute_windows, p->n_mute_windows, j->received_ms);

@@ -499,7 +499,8 @@ static enum MHD_Result webhook_store(struct intake *in, struct MHD_Connection *c
 	return MHD_YES;
 }
 
-/* Routes a decoded event and, if a route wants it, stores it. */
+/* Routes a decoded event: stored when the project has destinations (runs
+ * no route notifies too, for run memory), ignored otherwise. */
 static enum MHD_Result webhook_enqueue(struct intake *in, struct MHD_Connection *c, struct req *rq)
 {
 	const struct hdr retry = { MHD_HTTP_HEADER_RETRY_AFTER, RETRY_AFTER };

@@ -1,6 +1,7 @@
 /* What run memory needs from a summary and gives back to it (memory.h):
  * the run's failure signature, and the decision's context for the
  * renderers. Shared by the worker and `preview`. Pure. */
+#include <stdint.h>
 #include <string.h>
 
 #include "memory.h"
@@ -20,6 +21,26 @@ uint64_t mem_summary_signature(const struct summary *s)
 	if (s->n_groups > 0)
 		return mem_signature(s->groups[0].first_path, s->groups[0].message);
 	return mem_signature("", s->message);
+}
+
+int mem_run_of(const struct summary *s, int64_t arrival_ms, struct mem_run *out)
+{
+	int replaced = 0;
+
+	out->status = s->status;
+	out->started_ms = s->started_ms;
+	out->finished_ms = s->finished_ms;
+	out->signature = mem_summary_signature(s);
+	/* arrival + skew without overflow: arrival is a clock reading. */
+	if (out->finished_ms < MEM_TIME_MIN_MS ||
+	    (arrival_ms < INT64_MAX - MEM_TIME_SKEW_MS &&
+	     out->finished_ms > arrival_ms + MEM_TIME_SKEW_MS)) {
+		out->finished_ms = arrival_ms;
+		replaced = 1;
+	}
+	if (out->started_ms > out->finished_ms || out->started_ms < MEM_TIME_MIN_MS)
+		out->started_ms = -1;
+	return replaced;
 }
 
 void mem_context_fill(const struct mem_decision *d, struct run_context *m)

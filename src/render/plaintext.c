@@ -1,6 +1,6 @@
 /* Plain-text rendering of a run summary, for `preview --format text` and
- * logs. Pure. The wording it shares with the chat targets is in
- * wording.c. */
+ * logs: the operator's full listing (every kept failed step), not the chat
+ * layout. Pure. Its wording is in wording.c. */
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>

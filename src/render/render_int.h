@@ -1,6 +1,7 @@
-/* Private to src/render/: the rows each target file fills, and the wording
- * every renderer shares (wording.c). All wording results are raw text: each
- * renderer escapes them for its target. */
+/* Private to src/render/: the rows each target file fills, the view that
+ * decides what a chat message says (view.c), and the plain-text wording
+ * (wording.c). All of it is raw text: each renderer escapes it for its
+ * target. */
 #ifndef DPC_RENDER_INT_H
 #define DPC_RENDER_INT_H
 
@@ -101,6 +102,15 @@ struct view {
 	char *root_link;           /* second button (the run) when link is a child's */
 	int mention;               /* add the configured mention (failures only) */
 };
+
+/* "+120 more problem steps with 2 other errors" into out; "" when steps
+ * is 0. */
+void view_more_line(uint64_t steps, uint64_t errors, char *out, size_t outlen);
+
+/* The children not listed, counted: "6 other child pipelines succeeded,
+ * 1 did not run to the end"; with_more puts "+N more failed" first (for a
+ * target that does not list it). "" when there is nothing to count. */
+void view_children_line(const struct view *v, int with_more, char *out, size_t outlen);
 
 /* Builds the view of s. Returns 0 or ERR_NOMEM (v is then empty). */
 int view_build(const struct summary *s, struct view *v);

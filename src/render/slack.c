@@ -14,9 +14,11 @@
  * "mrkdwn": false, so nothing in it formats, and with & < > as entities,
  * which Slack's message format requires; so it cannot form links or
  * mentions either.
- * The layout is head (banner, header, mention, caveats, facts, message,
- * counts), then failed steps while they fit the block and text budgets,
- * then "+N more failed steps", then the tail (child pipelines, button). */
+ * What the message says is decided by the view (view.c); the layout is the
+ * header (the triage line), the mention, the context line, run memory's
+ * line and the notes, then the errors (at most VIEW_MAX_ERRORS) and
+ * "+N more problem steps", the run's message, the child pipelines, and
+ * the buttons. Every part is bounded, so the block and text limits hold. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -432,12 +434,9 @@ static void add_errors(struct blocks *bl, const struct view *v)
 
 	for (i = 0; i < v->n_errors; i++)
 		add(bl, error_block(&v->errors[i]));
-	if (v->more_steps == 0)
-		return;
-	snprintf(line, sizeof(line), "+%llu more problem step%s with %llu other error%s",
-		 (unsigned long long)v->more_steps, v->more_steps == 1 ? "" : "s",
-		 (unsigned long long)v->more_errors, v->more_errors == 1 ? "" : "s");
-	add(bl, context(line));
+	view_more_line(v->more_steps, v->more_errors, line, sizeof(line));
+	if (line[0])
+		add(bl, context(line));
 }
 
 /* The run-level message, when no step error explains the run. */
@@ -462,7 +461,6 @@ static void add_children(struct blocks *bl, const struct view *v)
 {
 	char buf[4096], line[200], *name;
 	size_t i, len = 0;
-	const char *sep = "";
 
 	buf[0] = '\0';
 	for (i = 0; i < v->n_children; i++) {
@@ -483,18 +481,7 @@ static void add_children(struct blocks *bl, const struct view *v)
 					(unsigned long long)v->children_more);
 	if (v->n_children || v->children_more)
 		add(bl, rich_block("Other failed child pipelines", buf, NULL));
-	line[0] = '\0';
-	len = 0;
-	if (v->children_ok) {
-		len += (size_t)snprintf(line, sizeof(line), "%llu %schild pipeline%s succeeded",
-					(unsigned long long)v->children_ok,
-					v->children_on_path || v->n_children ? "other " : "",
-					v->children_ok == 1 ? "" : "s");
-		sep = ", ";
-	}
-	if (v->children_other)
-		snprintf(line + len, sizeof(line) - len, "%s%llu %sdid not run to the end", sep,
-			 (unsigned long long)v->children_other, *sep ? "" : "child pipelines ");
+	view_children_line(v, 0, line, sizeof(line));
 	if (line[0])
 		add(bl, context(line));
 }

@@ -6,12 +6,11 @@
  * typed. So every untrusted string (names, paths, messages, environment,
  * caveats) sits in a TextRun, passed through text_teams_plain() so no
  * <at>…</at> tag can form; no backslashes are needed or shown. TextBlocks
- * and the FactSet carry only our own wording, numbers and values that pass
- * fact_is_plain(). The only mention is the one from the config, on problem
- * runs. The whole body must stay under TEAMS_MAX_BYTES: the card is first
- * built without steps and measured, then steps are added while their
- * serialized size fits, and the rest is reported as "+N more failed
- * steps". */
+ * carry only our own wording and numbers. The only mention is the one
+ * from the config, on failures (the view decides). What the card says is
+ * the view's (view.c). The whole body must stay under TEAMS_MAX_BYTES:
+ * when it does not, the "Show full error" card goes first, then errors
+ * from the last, which are then counted in "+N more problem steps". */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,7 +31,6 @@
 #define FACT_CHARS 300
 #define CHILD_CHARS 120
 #define CAVEAT_CHARS 500
-#define MORE_SLACK 32    /* bytes the "+N more" digits may vary by */
 #define DOT " \xc2\xb7 " /* " · " */
 
 /* Sanitised, cut to max code points, then made tag-safe for a TextRun.
@@ -307,12 +305,9 @@ static void add_errors(struct card *c, const struct view *v, size_t k)
 		steps += v->errors[i].count;
 		errors++;
 	}
-	if (steps == 0)
-		return;
-	snprintf(line, sizeof(line), "+%llu more problem step%s with %llu other error%s",
-		 (unsigned long long)steps, steps == 1 ? "" : "s", (unsigned long long)errors,
-		 errors == 1 ? "" : "s");
-	text_block(c, c->body, line);
+	view_more_line(steps, errors, line, sizeof(line));
+	if (line[0])
+		text_block(c, c->body, line);
 }
 
 /* The run-level message, when no step error explains the run. */
@@ -335,8 +330,7 @@ static void add_message(struct card *c, const struct view *v)
 static void add_children(struct card *c, const struct view *v)
 {
 	char line[200], *name;
-	size_t i, n = 0;
-	const char *sep = "";
+	size_t i;
 	cJSON *rb;
 
 	if (v->n_children || v->children_more)
@@ -350,25 +344,7 @@ static void add_children(struct card *c, const struct view *v)
 		text_run(c, rb, render_status_word(v->children[i]->status, NULL));
 		free(name);
 	}
-	line[0] = '\0';
-	if (v->children_more)
-		n = (size_t)snprintf(line, sizeof(line), "+%llu more failed" DOT,
-				     (unsigned long long)v->children_more);
-	if (v->children_ok) {
-		n += (size_t)snprintf(line + n, sizeof(line) - n,
-				      "%llu %schild pipeline%s succeeded",
-				      (unsigned long long)v->children_ok,
-				      v->children_on_path || v->n_children ? "other " : "",
-				      v->children_ok == 1 ? "" : "s");
-		sep = ", ";
-	}
-	if (v->children_other)
-		snprintf(line + n, sizeof(line) - n, "%s%llu %sdid not run to the end", sep,
-			 (unsigned long long)v->children_other, *sep ? "" : "child pipelines ");
-	/* "+N more failed" alone must not end in the separator. */
-	n = strlen(line);
-	if (n >= strlen(DOT) && strcmp(line + n - strlen(DOT), DOT) == 0)
-		line[n - strlen(DOT)] = '\0';
+	view_children_line(v, 1, line, sizeof(line));
 	if (line[0])
 		set(text_block(c, c->body, line), "spacing", "Small");
 }

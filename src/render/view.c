@@ -453,6 +453,45 @@ char *render_run_link(const struct summary *s, const char *execution_id)
 	return out;
 }
 
+/* ---- lines the targets share ---- */
+
+void view_more_line(uint64_t steps, uint64_t errors, char *out, size_t outlen)
+{
+	if (out == NULL || outlen == 0)
+		return;
+	out[0] = '\0';
+	if (steps > 0)
+		snprintf(out, outlen, "+%llu more problem step%s with %llu other error%s",
+			 (unsigned long long)steps, steps == 1 ? "" : "s",
+			 (unsigned long long)errors, errors == 1 ? "" : "s");
+}
+
+void view_children_line(const struct view *v, int with_more, char *out, size_t outlen)
+{
+	size_t n = 0;
+	const char *sep = "";
+
+	if (out == NULL || outlen == 0)
+		return;
+	out[0] = '\0';
+	if (with_more && v->children_more) {
+		n = (size_t)snprintf(out, outlen, "+%llu more failed",
+				     (unsigned long long)v->children_more);
+		sep = DOT;
+	}
+	if (v->children_ok && n < outlen) {
+		n += (size_t)snprintf(out + n, outlen - n, "%s%llu %schild pipeline%s succeeded",
+				      sep, (unsigned long long)v->children_ok,
+				      v->children_on_path || v->n_children ? "other " : "",
+				      v->children_ok == 1 ? "" : "s");
+		sep = ", ";
+	}
+	if (v->children_other && n < outlen)
+		snprintf(out + n, outlen - n, "%s%llu %sdid not run to the end", sep,
+			 (unsigned long long)v->children_other,
+			 *sep && v->children_ok ? "" : "child pipelines ");
+}
+
 /* ---- the view ---- */
 
 /* "Scheduled (nightly_dwh)", "API", "Designer run by jane.doe", ... */

@@ -1,6 +1,7 @@
-/* Wording every renderer shares: the title, status words and emoji, the
- * step counts line, times and the run facts. Raw text only: each renderer
- * escapes it for its target. Pure. */
+/* Wording of the plain-text rendering (plaintext.c): the title, status
+ * words and emoji, the step counts line, times and the run facts; status
+ * words are shared with the chat targets, whose wording is the view's
+ * (view.c). Raw text only. Pure. */
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>

@@ -362,8 +362,9 @@ static int64_t duration(const char *started, const char *finished)
 	return (a < 0 || b < 0 || b < a) ? -1 : b - a;
 }
 
+/* Keeps a problem step in detail; msg is its message, cleaned. */
 static int keep_failed(struct summary *s, const struct page_ctx *ctx, const struct step_view *v,
-		       enum run_status st)
+		       enum run_status st, const char *msg)
 {
 	struct failed_step *f;
 
@@ -382,7 +383,7 @@ static int keep_failed(struct summary *s, const struct page_ctx *ctx, const stru
 	f->path = step_path(ctx, v->name);
 	f->step_id = clean(v->id, SHORT_MAX_BYTES, 0, 0);
 	f->status_text = clean(v->status, SHORT_MAX_BYTES, 0, 1);
-	f->message = clean(v->message, SUMMARY_MESSAGE_MAX, 1, 1);
+	f->message = strdup(msg);
 	f->execution_id = clean(ctx ? ctx->execution_id : NULL, SHORT_MAX_BYTES, 0, 0);
 	f->calls_child = v->child_id != NULL && *v->child_id != '\0';
 	s->n_failed++; /* counted even if a copy failed, so summary_free frees it */
@@ -391,12 +392,13 @@ static int keep_failed(struct summary *s, const struct page_ctx *ctx, const stru
 	return 0;
 }
 
-/* Counts a problem step in the group of its error text, opening a group
- * while there is room; beyond SUMMARY_MAX_GROUPS it is only counted. */
+/* Counts a problem step in the group of its error text msg (cleaned;
+ * taken), opening a group while there is room; beyond SUMMARY_MAX_GROUPS
+ * it is only counted. */
 static int group_step(struct summary *s, const struct page_ctx *ctx, const struct step_view *v,
-		      enum run_status st)
+		      enum run_status st, char *msg)
 {
-	char *msg = clean(v->message, SUMMARY_MESSAGE_MAX, 1, 1), *name;
+	char *name;
 	int calls = v->child_id != NULL && *v->child_id != '\0';
 	struct error_group *g = NULL;
 	size_t i;
@@ -490,10 +492,16 @@ static int add_step(struct summary *s, const struct page_ctx *ctx, const cJSON *
 
 	step_view_read(item, &v);
 	st = status_parse(v.status);
-	if (status_is_problem(st))
-		rc = keep_failed(s, ctx, &v, st);
-	if (rc == 0 && status_is_problem(st))
-		rc = group_step(s, ctx, &v, st);
+	if (status_is_problem(st)) {
+		/* Cleaned once for both the kept step and its group. */
+		char *msg = clean(v.message, SUMMARY_MESSAGE_MAX, 1, 1);
+
+		rc = msg ? keep_failed(s, ctx, &v, st, msg) : ERR_NOMEM;
+		if (rc == 0)
+			rc = group_step(s, ctx, &v, st, msg);
+		else
+			free(msg);
+	}
 	if (rc == 0 && v.child_id != NULL && *v.child_id != '\0')
 		rc = keep_child(s, ctx, &v, st);
 	s->counts[st]++;

@@ -12,6 +12,7 @@ import os
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -483,6 +484,23 @@ class Env:
             return wait_until(hit, timeout, 0.05, what)
         except AssertionError as e:
             raise AssertionError("%s; log:\n%s" % (e, self.svc.log_tail()))
+
+
+def wait_jobs_done(env, n, timeout=20.0):
+    """Waits until n jobs of env's store have finished (not queued or
+    running): a run that posts nothing still has to be remembered before
+    the next one of the same pipeline is sent, or two workers could take
+    the two runs in the other order (the older is then only remembered,
+    as late)."""
+    def done():
+        db = sqlite3.connect("file:%s?mode=ro" % env.store, uri=True, timeout=5)
+        try:
+            (k,) = db.execute("SELECT count(*) FROM jobs WHERE state NOT IN "
+                              "('queued', 'running')").fetchone()
+        finally:
+            db.close()
+        return k >= n or None
+    wait_until(done, timeout, 0.1, "%d jobs finished" % n)
 
 
 def accepted(st, body):

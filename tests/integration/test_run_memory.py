@@ -10,13 +10,12 @@ lists the open incident and the pipeline's history."""
 import copy
 import json
 import os
-import sqlite3
 import sys
 import time
 
 sys.dont_write_bytecode = True  # keep the tree clean of __pycache__
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Env, case, run_all, scenario, strings, wait_until  # noqa: E402
+from harness import Env, case, run_all, scenario, strings, wait_jobs_done  # noqa: E402
 
 FWC = scenario("failed_with_children")
 PROJECT = FWC["webhook"]["projectId"]
@@ -70,22 +69,6 @@ def post_and_wait(env, hook, n_slack, what, want_status=202):
     if n_slack:
         env.wait_posts(n_slack, n_slack)
     return body
-
-
-def wait_jobs_done(env, n, timeout=20.0):
-    """Waits until n jobs have finished (not queued or running): a run that
-    posts nothing still has to be remembered before the next one is sent,
-    or two workers could take two runs in the other order (the older would
-    then be "late" and only remembered)."""
-    def done():
-        db = sqlite3.connect("file:%s?mode=ro" % env.store, uri=True, timeout=5)
-        try:
-            (k,) = db.execute("SELECT count(*) FROM jobs WHERE state NOT IN "
-                              "('queued', 'running')").fetchone()
-        finally:
-            db.close()
-        return k >= n or None
-    wait_until(done, timeout, 0.1, "%d jobs finished" % n)
 
 
 def settle(env, seconds=1.5):

@@ -8,14 +8,13 @@ codes and --json listing."""
 import copy
 import json
 import os
-import sqlite3
 import re
 import sys
 import time
 
 sys.dont_write_bytecode = True  # keep the tree clean of __pycache__
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Env, case, run_all, scenario, strings, wait_until  # noqa: E402
+from harness import Env, case, run_all, scenario, strings, wait_jobs_done  # noqa: E402
 
 FWC = scenario("failed_with_children")
 PROJECT = FWC["webhook"]["projectId"]
@@ -56,21 +55,6 @@ def sections(**project):
 def post(env, hook, what):
     st, _, body = env.svc.post_webhook(hook)
     assert st == 202, "%s: webhook answered %d %s" % (what, st, body)
-
-
-def wait_jobs_done(env, n, timeout=20.0):
-    """Waits until n jobs have finished, so two runs of one pipeline are
-    remembered in the order sent (two workers could take them the other
-    way round, and the older would then only be remembered as late)."""
-    def done():
-        db = sqlite3.connect("file:%s?mode=ro" % env.store, uri=True, timeout=5)
-        try:
-            (k,) = db.execute("SELECT count(*) FROM jobs WHERE state NOT IN "
-                              "('queued', 'running')").fetchone()
-        finally:
-            db.close()
-        return k >= n or None
-    wait_until(done, timeout, 0.1, "%d jobs finished" % n)
 
 
 def settle(env, seconds=1.5):

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "memory.h"
+#include "summary.h"
 
 #define MIN (60 * 1000LL)
 #define HOUR (60 * MIN)
@@ -335,6 +336,46 @@ static void test_extremes(void **state)
 	(void)pl;
 }
 
+/* The run as memory takes it: finish times that are missing, before 2000
+ * or a day past arrival give way to the arrival; a start that cannot be
+ * is unknown; an arrival at the end of int64 does not overflow. */
+static void test_run_of(void **state)
+{
+	struct summary s;
+	struct mem_run r;
+
+	(void)state;
+	assert_int_equal(summary_init(&s, "p", "e", NULL), 0);
+	s.status = ST_FAILED;
+	s.started_ms = T0;
+	s.finished_ms = T0 + MIN;
+	assert_int_equal(mem_run_of(&s, T0 + HOUR, &r), 0);
+	assert_int_equal(r.finished_ms, T0 + MIN);
+	assert_int_equal(r.started_ms, T0);
+	assert_int_not_equal(r.signature, 0);
+	s.finished_ms = -1;
+	assert_int_equal(mem_run_of(&s, T0 + HOUR, &r), 1);
+	assert_int_equal(r.finished_ms, T0 + HOUR);
+	s.finished_ms = 253402300799000LL; /* 9999-12-31 */
+	assert_int_equal(mem_run_of(&s, T0 + HOUR, &r), 1);
+	assert_int_equal(r.finished_ms, T0 + HOUR);
+	s.finished_ms = T0 + HOUR + MEM_TIME_SKEW_MS; /* a day of skew is believed */
+	assert_int_equal(mem_run_of(&s, T0 + HOUR, &r), 0);
+	s.finished_ms = T0 + MIN;
+	s.started_ms = 1000; /* 1970 */
+	assert_int_equal(mem_run_of(&s, T0 + HOUR, &r), 0);
+	assert_int_equal(r.started_ms, -1);
+	s.started_ms = T0 + 2 * MIN; /* after the finish */
+	mem_run_of(&s, T0 + HOUR, &r);
+	assert_int_equal(r.started_ms, -1);
+	s.finished_ms = INT64_MAX;
+	assert_int_equal(mem_run_of(&s, INT64_MAX - 1, &r), 0);
+	s.status = ST_SUCCESS;
+	mem_run_of(&s, T0, &r);
+	assert_int_equal(r.signature, 0);
+	summary_free(&s);
+}
+
 static void check_mask(const char *in, const char *want)
 {
 	char out[512];
@@ -377,6 +418,7 @@ int main(void)
 		cmocka_unit_test(test_successes_before),
 		cmocka_unit_test(test_silenced),
 		cmocka_unit_test(test_extremes),
+		cmocka_unit_test(test_run_of),
 		cmocka_unit_test(test_signature),
 	};
 
