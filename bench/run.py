@@ -234,6 +234,7 @@ notify_on = FAILED
         for i in range(PROJECTS):
             ini += ("\n[destination bench-slack-{i}]\ntype = slack\n"
                     "url = {mp}/slack/T0BENCH/B0BENCH/hook{i}\nrate = 1000\n"
+                    "group_threshold = 0\n"
                     "\n[project {p}{i}]\ndestinations = bench-slack-{i}\n"
                     "notify_on = FAILED\n").format(i=i, mp=mp, p=PROJECT[:-1])
         self.cfg = os.path.join(self.dir, "dpc-notify.ini")

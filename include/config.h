@@ -22,6 +22,11 @@ struct destination {
 	char *url;                   /* url: a secret; never print it unredacted */
 	char *mention; /* mention: optional, added on failures only (Slack markup, or Teams UPN) */
 	double rate_per_sec; /* rate: max messages/s (default: the target's) */
+	/* Storm grouping: more than group_threshold - 1 problem messages
+	 * within group_window seconds, and the rest wait for one grouped
+	 * message at the window's end. 0 in either: never grouped. */
+	int group_threshold;
+	int group_window_s;
 };
 
 /* What a mention string is, told by its shape alone. Each chat target takes

@@ -67,6 +67,12 @@ enum metric_memory {               /* dpc_notify_run_memory_total{outcome} */
 extern const char *const metric_memory_names[MM__MAX];
 void metrics_memory(enum metric_memory outcome);
 
+/* Storm grouping: dpc_notify_grouped_total{event="held"} counts problem
+ * messages held back for a grouped message, {event="sent"} grouped
+ * messages delivered and {event="runs"} the runs they named. */
+enum metric_group { MG_HELD, MG_SENT, MG_RUNS, MG__MAX };
+void metrics_grouped(enum metric_group event, uint64_t n);
+
 /* Sets dpc_notify_open_incidents (run memory), read at scrape time; a
  * negative n (unknown) leaves the gauge out. */
 void metrics_open_incidents(int64_t n);

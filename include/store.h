@@ -38,6 +38,8 @@ struct delivery {
 	char *payload;      /* rendered body once known, else NULL; owned */
 	int64_t follows_ms; /* a follow-up's delivery: unix ms when the degraded
 			     * notice it completes was posted here; else -1 */
+	int grouped;        /* held back for its destination's grouped message
+			     * (storm grouping; see store_group_take()) */
 	char last_error[256];
 };
 
@@ -104,6 +106,11 @@ struct dlv_outcome {
 	/* DLV_DELIVERED: when the delivered body promised details (now or
 	 * when it was stored), the follow-up first asks the API then. */
 	int64_t followup_at_ms;
+	/* DLV_PENDING: hold the delivery back for its destination's grouped
+	 * message (storm grouping), with this line of its run
+	 * (group_item_encode() text; borrowed), until o->not_before_ms;
+	 * store_group_take() then hands it out. NULL: not held. */
+	const char *group_item;
 };
 
 /* Records one delivery attempt's outcome: DLV_DELIVERED marks the delivery
@@ -126,6 +133,40 @@ struct dlv_outcome {
  * commit (nothing written). */
 int store_delivery_record(struct store *s, int64_t job_id, const char *dest,
 			  const struct dlv_outcome *o, int settle);
+
+/* A delivery held back for a grouped message, as store_group_take()
+ * hands it out. Strings owned (store_group_free()). */
+struct group_held {
+	int64_t job_id;
+	int64_t received_ms; /* its job's */
+	int attempts;        /* posts of it so far */
+	char *item;          /* its run's line (group_item_encode() text) */
+	char *payload;       /* its own message, for a group of one; may be NULL */
+};
+
+/* Takes for one grouped message to dest every delivery held back for it
+ * (dlv_outcome.group_item) that is due at now_ms, at most max, oldest job
+ * first: in one transaction they are marked taken until now_ms +
+ * lease_ms, so no other worker takes or posts them meanwhile, and are
+ * returned. A take whose outcome is not recorded by then (the worker
+ * hung) is due again; store_open() gives back the takes of a dead process
+ * at once. Returns 0 with *out and *n (possibly 0: nothing due, another
+ * worker took them); ERR_INVALID; ERR_NOMEM; ERR_IO. */
+int store_group_take(struct store *s, const char *dest, int64_t now_ms, int64_t lease_ms,
+		     size_t max, struct group_held **out, size_t *n);
+void store_group_free(struct group_held *h, size_t n);
+
+/* Records one outcome for the taken deliveries of jobs[0..n) to dest, in
+ * one transaction: DLV_DELIVERED and DLV_DEAD as store_delivery_record()
+ * does (a grouped message never promises details, so no follow-up);
+ * DLV_PENDING holds them back again until o->not_before_ms (o->error
+ * kept, the attempt counted unless o->deferred). Each of those jobs that
+ * no worker is running is settled in the same transaction (a running
+ * one is settled by its worker). A delivery no longer taken (its take
+ * expired and another worker took it) is left alone. Returns 0 (also
+ * when nothing matched), ERR_INVALID or ERR_IO (nothing written). */
+int store_group_record(struct store *s, const char *dest, const int64_t *jobs, size_t n,
+		       const struct dlv_outcome *o);
 
 /* Ends this attempt of a claimed job. If every delivery is delivered or dead
  * the job becomes delivered (or dead when none was delivered); otherwise it

@@ -9,6 +9,7 @@
 #define DPC_TARGET_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include "summary.h"
 
 /* What a renderer needs beyond the summary; all borrowed. */
@@ -26,6 +27,24 @@ struct target_limits {
 	size_t text_budget; /* text of all blocks together, in UTF-16 units */
 };
 
+/* One run of a grouped message (storm grouping): what its line says.
+ * Decoded from the text group_item_encode() made when the run's message
+ * was held back; every string is owned, raw (renderers escape) and never
+ * NULL. */
+struct group_item {
+	enum run_status status;
+	char *status_text; /* the status as sent, for an unknown one */
+	char *pipeline;
+	char *environment;
+	char *where;         /* first failed step's path without the root pipeline; "" */
+	char *error;         /* the error's telling line, one line; "" when none */
+	char *link;          /* the run (or its failing child's run); "" when none */
+	char *mention;       /* the mention this run's own message would carry; "" */
+	uint64_t sig;        /* hash of the error with numbers, ids and literals
+			* masked: equal for runs that share an error */
+	int64_t finished_ms; /* -1 unknown */
+};
+
 struct target {
 	const char *name;         /* value of `type =` in a [destination] */
 	double default_rate;      /* messages/s when `rate` is not set */
@@ -34,6 +53,12 @@ struct target {
 	/* The body to post for s. Pure. Returns a new string (caller frees)
 	 * or NULL on ERR_NOMEM. */
 	char *(*render)(const struct summary *s, const struct render_opts *o);
+	/* The body of one grouped message naming every run of items (n >= 1,
+	 * oldest first), within the target's limits ("+N more" beyond), with
+	 * o->mention (NULL: none) at most once. Pure. Returns a new string or
+	 * NULL on ERR_NOMEM. NULL row member: the target is never grouped. */
+	char *(*render_group)(const struct group_item *items, size_t n,
+			      const struct render_opts *o);
 	/* Reads a reply: 0 when delivered, ERR_TRANSIENT to retry later,
 	 * ERR_PERMANENT to give up. by_status is what the HTTP status alone
 	 * says (httpc_classify(), worked out by delivery so renderers need no
@@ -43,6 +68,23 @@ struct target {
 	 * URL that parses but will not work, or NULL. NULL rule: none. */
 	const char *(*url_warning)(const char *url);
 };
+
+/* Bytes of one encoded group item at most (group_item_encode()). */
+#define GROUP_ITEM_MAX 4096
+
+/* The line of run s in a grouped message, as compact JSON text to keep
+ * with its held delivery; mention is the one s's own message would carry
+ * to this destination (NULL: none; kept only where the view adds one).
+ * Pure. Returns a new string of at most GROUP_ITEM_MAX bytes, or NULL on
+ * ERR_NOMEM. */
+char *group_item_encode(const struct summary *s, const char *mention);
+
+/* Reads text made by group_item_encode() into *it (zeroed first; free
+ * with group_item_free()). Hostile or damaged text never fails: missing
+ * or wrong fields read as unknown, strings are sanitised and cut. Returns
+ * 0 or ERR_NOMEM. */
+int group_item_decode(const char *text, struct group_item *it);
+void group_item_free(struct group_item *it);
 
 /* The row named name (any letter case), or NULL. Borrowed, never freed. */
 const struct target *target_find(const char *name);

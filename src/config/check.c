@@ -23,7 +23,7 @@ static int key_line(const struct meta *m, const char *name)
 	size_t i;
 
 	for (i = 0; i < cfg_nkeys; i++)
-		if (strcmp(cfg_keys[i].name, name) == 0 && (m->seen & (1ull << i)))
+		if (strcmp(cfg_keys[i].name, name) == 0 && m->seen[i])
 			return m->key_line[i];
 	return m->line;
 }

@@ -27,7 +27,7 @@
 #define MAX_DESTS 256
 #define MAX_PROJECTS 4096
 #define MAX_DIAGS 500
-#define MAX_KEYS 64 /* seen-masks are uint64_t */
+#define MAX_KEYS 128 /* rows of cfg_keys at most (struct meta's arrays) */
 
 enum sec {
 	SEC_NONE,
@@ -114,9 +114,9 @@ void cfg_free_fields(enum sec sec, char *base);
 
 /* Where a section instance and each of its keys were given. */
 struct meta {
-	int line;           /* header line; 0 when the section is absent */
-	uint64_t seen;      /* keys given, by row index */
-	uint64_t seen_file; /* keys given as KEY_file */
+	int line;                          /* header line; 0 when the section is absent */
+	unsigned char seen[MAX_KEYS];      /* keys given, by row index */
+	unsigned char seen_file[MAX_KEYS]; /* keys given as KEY_file */
 	int key_line[MAX_KEYS];
 };
 

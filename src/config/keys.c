@@ -142,6 +142,20 @@ const struct key cfg_keys[] = {
 	DEST("url", V_STR, url, K_SECRET | K_URL),
 	DEST("mention", V_STR, mention, 0),
 	DEST("rate", V_RATE, rate_per_sec, 0),
+	{ .sec = SEC_DEST,
+	  .name = "group_threshold",
+	  .type = V_INT,
+	  .off = offsetof(struct destination, group_threshold),
+	  .min = 0,
+	  .max = 1000,
+	  .def = 3 },
+	{ .sec = SEC_DEST,
+	  .name = "group_window",
+	  .type = V_DUR,
+	  .off = offsetof(struct destination, group_window_s),
+	  .min = 0,
+	  .max = 3600,
+	  .def = 30 },
 	PROJ("name", V_STR, name, 0),
 	PLIST("destinations", destinations, n_destinations),
 	PROJ("notify_on", V_STATUS, notify_on, STATUS_BIT(ST_FAILED)),
@@ -181,7 +195,8 @@ const struct key cfg_keys[] = {
 };
 
 const size_t cfg_nkeys = sizeof(cfg_keys) / sizeof(cfg_keys[0]);
-_Static_assert(sizeof(cfg_keys) / sizeof(cfg_keys[0]) <= MAX_KEYS, "seen masks hold 64 keys");
+_Static_assert(sizeof(cfg_keys) / sizeof(cfg_keys[0]) <= MAX_KEYS,
+	       "struct meta holds MAX_KEYS keys");
 
 const struct key *cfg_find_key(enum sec sec, const char *name, size_t len)
 {

@@ -340,7 +340,7 @@ static const struct key *check_key(struct parse *p, const char *name, int *is_fi
 	size_t len = strlen(name);
 	const struct key *k;
 	struct meta *m = cur_meta(p);
-	uint64_t bit;
+	size_t bit;
 
 	*is_file = len > 5 && strcmp(name + len - 5, "_file") == 0;
 	k = cfg_find_key(p->sec, name, *is_file ? len - 5 : len);
@@ -350,9 +350,9 @@ static const struct key *check_key(struct parse *p, const char *name, int *is_fi
 		cfg_err(p, p->lineno, "unknown key \"%s\" in [%s]", name, cfg_sec_names[p->sec]);
 		return NULL;
 	}
-	bit = 1ull << (k - cfg_keys);
-	if (m->seen & bit) {
-		if (((m->seen_file & bit) != 0) != (*is_file != 0))
+	bit = (size_t)(k - cfg_keys);
+	if (m->seen[bit]) {
+		if ((m->seen_file[bit] != 0) != (*is_file != 0))
 			cfg_err(p, p->lineno, "%s given both as %s and %s_file", k->name, k->name,
 				k->name);
 		else
@@ -360,9 +360,9 @@ static const struct key *check_key(struct parse *p, const char *name, int *is_fi
 				m->key_line[k - cfg_keys]);
 		return NULL;
 	}
-	m->seen |= bit;
+	m->seen[bit] = 1;
 	if (*is_file)
-		m->seen_file |= bit;
+		m->seen_file[bit] = 1;
 	m->key_line[k - cfg_keys] = p->lineno;
 	return k;
 }

@@ -86,6 +86,9 @@ const char *const metric_memory_names[MM__MAX] = {
 	[MM_REPEAT] = "held_repeat", [MM_FLAKY] = "held_flaky",    [MM_SILENCED] = "held_silence",
 	[MM_RECORDED] = "recorded",  [MM_DUPLICATE] = "duplicate",
 };
+static atomic_uint_fast64_t grouped[MG__MAX];
+static const char *const metric_group_names
+	[MG__MAX] = { [MG_HELD] = "held", [MG_SENT] = "sent", [MG_RUNS] = "runs" };
 static pthread_mutex_t dest_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct dest_row dests[MAX_DESTS + 1]; /* last row: OVERFLOW_DEST */
 static size_t n_dests;
@@ -255,6 +258,12 @@ void metrics_followup(enum metric_followup result)
 		atomic_fetch_add_explicit(&followups[result], 1, memory_order_relaxed);
 }
 
+void metrics_grouped(enum metric_group event, uint64_t n)
+{
+	if ((unsigned)event < MG__MAX)
+		atomic_fetch_add_explicit(&grouped[event], n, memory_order_relaxed);
+}
+
 /* A bounded, growing output buffer; once it fails it stays failed. */
 struct out {
 	char *buf;
@@ -406,6 +415,12 @@ static void render_counters(struct out *o)
 	for (i = 0; i < MM__MAX; i++)
 		put(o, "dpc_notify_run_memory_total{outcome=\"%s\"} %llu\n", metric_memory_names[i],
 		    (unsigned long long)atomic_load(&memory_outcomes[i]));
+	put_head(
+		o, "dpc_notify_grouped_total", "counter",
+		"Storm grouping: problem messages held back, grouped messages sent, runs they named.");
+	for (i = 0; i < MG__MAX; i++)
+		put(o, "dpc_notify_grouped_total{event=\"%s\"} %llu\n", metric_group_names[i],
+		    (unsigned long long)atomic_load(&grouped[i]));
 	put_head(o, "dpc_notify_matillion_requests_total", "counter",
 		 "Matillion API requests, by HTTP status class.");
 	for (i = 0; i < AC__MAX; i++)

@@ -75,6 +75,7 @@
 #include "ratelimit.h"
 #include "retry.h"
 #include "route.h"
+#include "storm.h"
 #include "summary.h"
 #include "target.h"
 #include "worker.h"
@@ -86,10 +87,18 @@
  * destination) reschedules the delivery instead of holding the worker. */
 #define PACE_SLEEP_MAX_MS 2000
 
+#define GROUP_TAKE_MAX 1000 /* runs one grouped message takes at most */
+
 struct pacer {
 	char name[128];
 	double rate;
 	struct ratelimit *rl;
+};
+
+/* A destination's storm window (storm.h), by name like the pacers. */
+struct storm {
+	char name[128];
+	struct storm_window w;
 };
 
 /* A Matillion client built from one config's [matillion] and HTTP settings,
@@ -110,9 +119,11 @@ struct workers {
 	atomic_int stop;
 	atomic_int alive;     /* threads currently in their loop */
 	atomic_int busy;      /* threads currently inside a job */
-	pthread_mutex_t lock; /* guards pacers */
+	pthread_mutex_t lock; /* guards pacers and storms */
 	struct pacer pacers[MAX_PACERS];
 	size_t n_pacers;
+	struct storm storms[MAX_PACERS];
+	size_t n_storms;
 };
 
 struct wctx { /* one per thread */
@@ -332,12 +343,16 @@ out:
 
 /* The body for d, rendered by its target's row, with the mention the run's
  * route picks for this pipeline and target. */
+static const char *mention_for(const struct config *c, const struct job *j, const struct summary *s,
+			       const struct destination *d)
+{
+	return route_mention(route_find(c, j->ev.project_id), d, s->pipeline_name);
+}
+
 static char *render_for(const struct config *c, const struct job *j, const struct summary *s,
 			const struct destination *d)
 {
-	const struct render_opts o = {
-		.mention = route_mention(route_find(c, j->ev.project_id), d, s->pipeline_name),
-	};
+	const struct render_opts o = { .mention = mention_for(c, j, s, d) };
 
 	/* The result is a new string, not a pointer into o. */
 	/* cppcheck-suppress returnDanglingLifetime */
@@ -705,6 +720,198 @@ static int post_one(struct wctx *t, const struct config *c, const struct job *j,
 	return store_delivery_record(t->w->st, j->id, p->d->name, &o, p->settle);
 }
 
+/* ---- storm grouping ---- */
+
+/* Whether the message rendered for s counts for storm grouping: a run's
+ * own problem message (full or compact), not a recovery, a success, a
+ * degraded notice (its follow-up belongs to it) or a follow-up. */
+static int groupable(const struct job *j, const struct summary *s)
+{
+	return j->followup_of == 0 && s->degraded == NULL && !s->is_test &&
+	       s->status != ST_SUCCESS && s->status != ST_RUNNING &&
+	       !(s->memory.known && s->memory.form == FORM_RECOVERY);
+}
+
+/* The storm gate for one problem message to d now (storm_admit()), with
+ * d's window found or made by name. 0: post now. A full table (more
+ * destinations than MAX_PACERS) posts now. */
+static int64_t storm_gate(struct workers *w, const struct destination *d, int64_t now)
+{
+	int64_t until = 0;
+	size_t i;
+
+	if (d->group_threshold <= 0 || d->group_window_s <= 0 || d->target->render_group == NULL)
+		return 0;
+	pthread_mutex_lock(&w->lock);
+	for (i = 0; i < w->n_storms; i++)
+		if (strcmp(w->storms[i].name, d->name) == 0)
+			break;
+	if (i == w->n_storms && w->n_storms < MAX_PACERS) {
+		memset(&w->storms[i], 0, sizeof(w->storms[i]));
+		snprintf(w->storms[i].name, sizeof(w->storms[i].name), "%s", d->name);
+		w->n_storms++;
+	}
+	if (i < w->n_storms)
+		until = storm_admit(&w->storms[i].w, d->group_threshold,
+				    (int64_t)d->group_window_s * 1000, now);
+	pthread_mutex_unlock(&w->lock);
+	return until;
+}
+
+/* Holds p's freshly rendered delivery back until until for its
+ * destination's grouped message: its run's line and its own body are
+ * kept with it (a group of one posts that body). Attempts not counted. */
+static int hold_for_group(struct wctx *t, const struct job *j, const struct summary *s,
+			  const struct post *p, const char *mention, int64_t until)
+{
+	char *item = group_item_encode(s, mention);
+	struct dlv_outcome o = { .state = DLV_PENDING,
+				 .deferred = 1,
+				 .not_before_ms = until,
+				 .error = "held for a grouped message (many problems at once)",
+				 .payload = p->dl->payload,
+				 .group_item = item };
+	int rc;
+
+	if (item == NULL)
+		return ERR_NOMEM;
+	rc = store_delivery_record(t->w->st, j->id, p->d->name, &o, p->settle);
+	free(item);
+	if (rc == 0) {
+		metrics_grouped(MG_HELD, 1);
+		log_event(LOG_INFO, "held for a grouped message", "destination", p->d->name, NULL);
+	}
+	return rc;
+}
+
+/* The body of a grouped message for the taken deliveries h[0..n): the
+ * run's own message when it is alone (and was kept), else the target's
+ * grouped rendering of every run's line. NULL on ERR_NOMEM. */
+static char *group_body(const struct destination *d, const struct group_held *h, size_t n)
+{
+	const struct render_opts o = { .mention = NULL };
+	struct group_item *items;
+	char *body = NULL;
+	size_t i;
+	int rc = 0;
+
+	if (n == 1 && h[0].payload != NULL)
+		return strdup(h[0].payload);
+	items = calloc(n, sizeof(*items));
+	if (items == NULL)
+		return NULL;
+	for (i = 0; i < n && rc == 0; i++)
+		rc = group_item_decode(h[i].item, &items[i]);
+	if (rc == 0)
+		body = d->target->render_group(items, n, &o);
+	for (i = 0; i < n; i++)
+		group_item_free(&items[i]);
+	free(items);
+	/* The result is a new string, not a pointer into o. */
+	/* cppcheck-suppress returnDanglingLifetime */
+	return body;
+}
+
+/* The outcome of posting a grouped message (as post_one() decides for
+ * one delivery): retries while the most tried of its runs may, and never
+ * past the oldest run's max_age. */
+static void group_outcome(struct wctx *t, const struct config *c, const struct destination *d,
+			  struct ratelimit *rl, const struct deliver_result *r,
+			  const struct group_held *h, size_t n, struct dlv_outcome *o)
+{
+	int64_t now = clock_wall_ms(), oldest = h[0].received_ms, ra;
+	int attempts = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (h[i].received_ms < oldest)
+			oldest = h[i].received_ms;
+		if (h[i].attempts > attempts)
+			attempts = h[i].attempts;
+	}
+	o->error = r->detail;
+	if (r->cls == DELIVER_OK) {
+		o->state = DLV_DELIVERED;
+		metrics_delivery(d->name, "ok");
+		metrics_grouped(MG_SENT, 1);
+		metrics_grouped(MG_RUNS, n);
+		return;
+	}
+	if (r->cls == DELIVER_RETRY &&
+	    retry_allowed(attempts + 1, c->max_attempts, now - oldest, c->max_age)) {
+		ra = retry_after_clamp(r->retry_after_s, c->retry_after_max);
+		pause_destination(rl, d, ra);
+		metrics_delivery(d->name, "retry");
+		metrics_retry();
+		o->state = DLV_PENDING;
+		o->not_before_ms =
+			retry_not_before(now, retry_delay_ms(attempts + 1, ra, next_rand(&t->rng)),
+					 oldest, c->max_age);
+		return;
+	}
+	metrics_delivery(d->name, "dead");
+	metrics_dead_letter();
+	o->state = DLV_DEAD;
+}
+
+/* Posts the grouped message of d: takes every held delivery of d that is
+ * due (store_group_take(), so one worker names them all), posts one
+ * message naming them, and records its outcome for all of them in one
+ * transaction. Called by any worker whose job has a due held delivery;
+ * one that finds nothing left to take does nothing. */
+static int flush_group(struct wctx *t, const struct config *c, const struct destination *d)
+{
+	struct group_held *h = NULL;
+	struct dlv_outcome o = { .state = DLV_PENDING, .deferred = 1 };
+	struct deliver_result r;
+	struct ratelimit *rl = pacer_for(t->w, d);
+	int64_t *ids = NULL, wait;
+	char *body = NULL, runs[24];
+	size_t n = 0, i;
+	int rc;
+
+	rc = store_group_take(t->w->st, d->name, clock_wall_ms(), LEASE_MS, GROUP_TAKE_MAX, &h, &n);
+	if (rc != 0 || n == 0)
+		return rc;
+	ids = calloc(n, sizeof(*ids));
+	body = ids ? group_body(d, h, n) : NULL;
+	if (body == NULL) {
+		/* Given back as taken: held again when the take's lease ends. */
+		rc = ERR_NOMEM;
+		goto out;
+	}
+	for (i = 0; i < n; i++)
+		ids[i] = h[i].job_id;
+	wait = rl != NULL ? ratelimit_acquire_within(rl, PACE_SLEEP_MAX_MS) : 0;
+	if (wait > PACE_SLEEP_MAX_MS) {
+		/* Paused (a 429's Retry-After): held again until then. */
+		o.not_before_ms = retry_sat_add(clock_wall_ms(), wait);
+		o.error = "destination paused";
+		rc = store_group_record(t->w->st, d->name, ids, n, &o);
+		goto out;
+	}
+	rc = deliver_post(t->http, d->target, d->url, body, &r);
+	if (rc != 0) {
+		o.not_before_ms = clock_wall_ms();
+		o.error = err_str(rc);
+		store_group_record(t->w->st, d->name, ids, n, &o);
+		goto out;
+	}
+	group_outcome(t, c, d, rl, &r, h, n, &o);
+	rc = store_group_record(t->w->st, d->name, ids, n, &o);
+	snprintf(runs, sizeof(runs), "%zu", n);
+	log_event(o.state == DLV_DELIVERED ? LOG_INFO : LOG_WARN,
+		  o.state == DLV_DELIVERED ? "grouped message delivered"
+		  : o.state == DLV_PENDING ? "grouped message failed, will retry"
+					   : "grouped message failed permanently",
+		  "destination", d->name, "runs", runs, "result", r.detail, NULL);
+out:
+	free(body);
+	free(ids);
+	store_group_free(h, n);
+	return rc;
+}
+
 /* Whether this attempt records an outcome for dl: it is due, or its
  * destination is gone (then it is given up at once). */
 static int acts_on(const struct config *c, const struct delivery *dl, int64_t now)
@@ -716,13 +923,22 @@ static int acts_on(const struct config *c, const struct delivery *dl, int64_t no
  * run's summary is needed to render it. */
 static int needs_render(const struct config *c, const struct delivery *dl, int64_t now)
 {
-	return dl->payload == NULL && dl->not_before_ms <= now &&
+	return dl->payload == NULL && !dl->grouped && dl->not_before_ms <= now &&
 	       config_destination(c, dl->dest) != NULL;
+}
+
+/* Whether dl is held for a grouped message of a configured destination:
+ * when due, it is posted by flush_group(), not by this job. */
+static int held(const struct config *c, const struct delivery *dl)
+{
+	return dl->grouped && config_destination(c, dl->dest) != NULL;
 }
 
 /* Steps 2 and 3 over every pending delivery that is due. The last outcome
  * recorded also settles the job (step 4), in the same transaction; *settled
- * says whether that happened. */
+ * says whether that happened. A fresh problem message passes its
+ * destination's storm gate first and may be held back for the grouped
+ * message; a due held one makes this worker post that grouped message. */
 static int deliver_all(struct wctx *t, const struct config *c, struct job *j, struct delivery *dl,
 		       size_t n, const struct summary *s, int promise, int64_t now, int *settled)
 {
@@ -733,14 +949,18 @@ static int deliver_all(struct wctx *t, const struct config *c, struct job *j, st
 
 	*settled = 0;
 	for (i = 0; i < n; i++)
-		if (acts_on(c, &dl[i], now))
+		if (acts_on(c, &dl[i], now) && !held(c, &dl[i]))
 			last = i;
 	for (i = 0; i < n && rc == 0; i++) {
 		struct post p = { config_destination(c, dl[i].dest), &dl[i], 0, i == last, 0 };
+		int64_t until;
 		if (!acts_on(c, &dl[i], now))
 			continue;
 		if (p.d == NULL) {
 			rc = store_delivery_record(t->w->st, j->id, dl[i].dest, &gone, p.settle);
+		} else if (dl[i].grouped) {
+			rc = flush_group(t, c, p.d);
+			continue; /* recorded by the flush; the job settles after */
 		} else {
 			if (dl[i].payload == NULL) {
 				/* A follow-up's deliveries each complete the
@@ -752,6 +972,14 @@ static int deliver_all(struct wctx *t, const struct config *c, struct job *j, st
 					return ERR_NOMEM;
 				p.fresh = 1;
 				p.promise = promise;
+				until = groupable(j, &one) ? storm_gate(t->w, p.d, now) : 0;
+				if (until > 0) {
+					rc = hold_for_group(t, j, &one, &p,
+							    mention_for(c, j, &one, p.d), until);
+					if (rc == 0 && p.settle)
+						*settled = 1;
+					continue;
+				}
 			}
 			rc = post_one(t, c, j, &p);
 		}

@@ -139,4 +139,43 @@ void render_compact_duration(int64_t ms, char *out, size_t outlen);
 /* "02:14" or, with_date, "2026-11-30 02:14" in UTC; "?" when negative. */
 void render_clock(int64_t ms, int with_date, char *out, size_t outlen);
 
+/* ---- a grouped message (group.c) ---- */
+
+/* Runs that share an error (equal non-zero sig); a run without an error
+ * text is a cluster of its own. */
+struct group_cluster {
+	size_t first; /* index of its first run in the items */
+	size_t n;     /* runs in it */
+	size_t start; /* where its runs begin in group_view.order */
+};
+
+/* What a grouped message says, for every target. Raw text. */
+struct group_view {
+	const char *emoji; /* one status emoji */
+	char *headline;    /* "❌ prod · 12 pipeline runs failed · 11 with: <error>" */
+	char *context; /* "Finished 02:00–02:09 UTC · 12 pipelines · listed together: …" */
+	struct group_cluster *clusters; /* the largest first, then the oldest */
+	size_t n_clusters;
+	size_t *order;       /* item indices, cluster by cluster, each oldest first */
+	size_t n;            /* runs */
+	const char *mention; /* the first run's mention that has one (borrowed), NULL */
+	int one_env;         /* every run is of the headline's environment */
+};
+
+/* Builds the view of n >= 1 items (borrowed until group_view_free()).
+ * Returns 0, ERR_INVALID (no items) or ERR_NOMEM (g is then empty). */
+int group_view_build(const struct group_item *items, size_t n, struct group_view *g);
+void group_view_free(struct group_view *g);
+
+/* One run's line: "load_dwh · prod · stage_orders › Load orders" (the
+ * environment only with_env), with its status when not failed and, when
+ * with_error, ": <error>". New string (caller frees) or NULL on
+ * ERR_NOMEM. */
+char *group_run_line(const struct group_item *it, int with_env, int with_error);
+
+/* Cluster k's heading, "11 of 12 with: <error>", into out; "" for a
+ * cluster of one run (its line carries the error). */
+void group_cluster_line(const struct group_view *g, size_t k, const struct group_item *items,
+			char *out, size_t outlen);
+
 #endif

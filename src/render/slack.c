@@ -302,19 +302,25 @@ static void add_header(struct blocks *bl, const struct view *v)
 
 /* The mention is trusted Slack markup from the config: not escaped, and no
  * verbatim flag so that <!subteam^…> and <@U…> are parsed. */
-static void add_mention(struct blocks *bl, const struct view *v, const struct render_opts *o)
+static void add_mention_text(struct blocks *bl, const char *mention)
 {
 	cJSON *t;
 
-	if (o == NULL || o->mention == NULL || *o->mention == '\0' || !v->mention)
+	if (mention == NULL || *mention == '\0')
 		return;
 	t = cJSON_CreateObject();
 	if (t != NULL && (!cJSON_AddStringToObject(t, "type", "mrkdwn") ||
-			  !cJSON_AddStringToObject(t, "text", o->mention))) {
+			  !cJSON_AddStringToObject(t, "text", mention))) {
 		cJSON_Delete(t);
 		t = NULL;
 	}
 	add(bl, block_with("section", "text", t));
+}
+
+static void add_mention(struct blocks *bl, const struct view *v, const struct render_opts *o)
+{
+	if (o != NULL && v->mention)
+		add_mention_text(bl, o->mention);
 }
 
 /* Adds element e (taken) to the array els; NULL e or els marks oom. */
@@ -562,6 +568,156 @@ out:
 	return out;
 }
 
+/* ---- grouped messages ---- */
+
+#define GROUP_RUN_CHARS 400 /* one run's line as shown */
+#define GROUP_BLOCKS_MAX 40 /* cluster blocks, leaving room for the rest */
+
+/* A rich_text link element to url with a fixed label. */
+static cJSON *rt_link(const char *url, const char *label)
+{
+	cJSON *t = cJSON_CreateObject();
+
+	if (t == NULL || !cJSON_AddStringToObject(t, "type", "link") ||
+	    !cJSON_AddStringToObject(t, "url", url) || !cJSON_AddStringToObject(t, "text", label)) {
+		cJSON_Delete(t);
+		return NULL;
+	}
+	return t;
+}
+
+/* One run as a bullet: its line (with the error when its cluster has no
+ * heading) and a link to the run. */
+static int group_bullet(cJSON *list, const struct group_item *it, int with_env, int with_error)
+{
+	cJSON *els = rt_part(list, "rich_text_section"), *l;
+	char *line = group_run_line(it, with_env, with_error),
+	     *t = line ? esc(line, GROUP_RUN_CHARS, ESC_PLAIN) : NULL;
+	int rc = -1;
+
+	if (els != NULL && t != NULL && rt_add(els, t, 0) == 0) {
+		rc = 0;
+		if (*it->link && strlen(it->link) <= 3000) {
+			l = rt_link(it->link, "open run");
+			if (rt_add(els, DOT, 0) != 0 || l == NULL) {
+				cJSON_Delete(l);
+				rc = -1;
+			} else {
+				cJSON_AddItemToArray(els, l);
+			}
+		}
+	}
+	free(line);
+	free(t);
+	return rc;
+}
+
+/* Cluster k as one rich_text block: its heading in bold, then a bullet
+ * list of at most *budget of its runs (taken from *budget). */
+static cJSON *group_cluster_block(const struct group_view *g, size_t k,
+				  const struct group_item *items, size_t *budget)
+{
+	const struct group_cluster *c = &g->clusters[k];
+	cJSON *b = cJSON_CreateObject(), *parts = NULL, *list, *style;
+	char head[640], *h = NULL;
+	size_t i;
+
+	if (b != NULL && cJSON_AddStringToObject(b, "type", "rich_text"))
+		parts = cJSON_AddArrayToObject(b, "elements");
+	if (parts == NULL)
+		goto fail;
+	group_cluster_line(g, k, items, head, sizeof(head));
+	if (head[0]) {
+		h = esc(head, GROUP_RUN_CHARS, ESC_PLAIN);
+		if (h == NULL || rt_add(rt_part(parts, "rich_text_section"), h, 1))
+			goto fail;
+	}
+	list = cJSON_CreateObject();
+	if (list == NULL) /* rt_part()'s shape, with a style */
+		goto fail;
+	cJSON_AddItemToArray(parts, list);
+	style = cJSON_AddArrayToObject(list, "elements");
+	if (style == NULL || !cJSON_AddStringToObject(list, "type", "rich_text_list") ||
+	    !cJSON_AddStringToObject(list, "style", "bullet"))
+		goto fail;
+	for (i = 0; i<c->n && * budget> 0; i++, (*budget)--)
+		if (group_bullet(style, &items[g->order[c->start + i]], !g->one_env,
+				 head[0] == '\0'))
+			goto fail;
+	free(h);
+	return b;
+fail:
+	free(h);
+	cJSON_Delete(b);
+	return NULL;
+}
+
+/* The grouped body naming at most max_runs runs. NULL on ERR_NOMEM. */
+static char *slack_group_body(const struct group_view *g, const struct group_item *items,
+			      size_t max_runs, const struct render_opts *o, size_t *units)
+{
+	struct blocks bl = { cJSON_CreateArray(), 0, 0, 0 };
+	cJSON *root = cJSON_CreateObject();
+	char *text = esc(g->headline, FALLBACK_CHARS, ESC_ENTITY), *h, *out = NULL, more[96];
+	size_t k, budget = max_runs;
+
+	if (!root || !bl.arr || !text)
+		goto out;
+	h = esc(g->headline, SLACK_MAX_HEADER, ESC_PLAIN);
+	add(&bl, h ? block_with("header", "text", plain(h)) : NULL);
+	free(h);
+	/* One mention for the whole message, the first run's that has one;
+	 * the configured one is preferred when it is set. */
+	add_mention_text(&bl, o && o->mention && *o->mention ? o->mention : g->mention);
+	add_note(&bl, g->context);
+	for (k = 0; k < g->n_clusters && budget > 0 && k < GROUP_BLOCKS_MAX; k++)
+		add(&bl, group_cluster_block(g, k, items, &budget));
+	if (budget == 0 || k < g->n_clusters) {
+		snprintf(more, sizeof(more), "+%zu more run%s not listed",
+			 g->n - (max_runs - budget), g->n - (max_runs - budget) == 1 ? "" : "s");
+		if (max_runs - budget < g->n)
+			add_note(&bl, more);
+	}
+	if (bl.oom)
+		goto out;
+	*units = bl.n > SLACK_MAX_BLOCKS ? SIZE_MAX : bl.text;
+	cJSON_AddStringToObject(root, "text", text);
+	cJSON_AddFalseToObject(root, "mrkdwn");
+	cJSON_AddItemToObject(root, "blocks", bl.arr);
+	bl.arr = NULL;
+	out = cJSON_PrintUnformatted(root);
+out:
+	cJSON_Delete(root);
+	cJSON_Delete(bl.arr);
+	free(text);
+	return out;
+}
+
+/* A grouped message: the headline as notification text and header, one
+ * mention at most, the context line, then each cluster of runs (the
+ * largest first) with its shared error as heading and a bullet per run
+ * linking to it. Runs that do not fit Slack's block and text limits are
+ * counted in "+N more runs not listed". */
+static char *slack_render_group(const struct group_item *items, size_t n,
+				const struct render_opts *o)
+{
+	struct group_view g;
+	size_t max_runs, units = 0;
+	char *out = NULL;
+
+	if (group_view_build(items, n, &g) != 0)
+		return NULL;
+	for (max_runs = n;; max_runs = max_runs * 3 / 4) {
+		out = slack_group_body(&g, items, max_runs, o, &units);
+		if (out == NULL || units <= SLACK_TEXT_BUDGET || max_runs <= 1)
+			break;
+		free(out);
+		out = NULL;
+	}
+	group_view_free(&g);
+	return out;
+}
+
 /* Slack answers 200 "ok" or a status with a bare error word; the status
  * alone decides. */
 static int slack_classify(long status, int by_status, const char *body, size_t len)
@@ -583,6 +739,7 @@ const struct target target_slack = {
 		.text_budget = SLACK_TEXT_BUDGET,
 	},
 	.render = slack_render,
+	.render_group = slack_render_group,
 	.classify = slack_classify,
 	.url_warning = NULL,
 };

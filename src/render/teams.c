@@ -174,23 +174,22 @@ static void add_title(struct card *c, const struct view *v)
 /* The mention from the config (a UPN): "<at>UPN</at>" in a TextBlock, the
  * only place Teams resolves it, plus the msteams entity that makes it a
  * real mention. */
-static void add_mention(struct card *c, cJSON *msteams, const struct view *v,
-			const struct render_opts *o)
+static void add_mention_text(struct card *c, cJSON *msteams, const char *mention)
 {
 	char *tag;
 	cJSON *ents, *ent, *who;
 
-	if (o == NULL || o->mention == NULL || *o->mention == '\0' || !v->mention)
+	if (mention == NULL || *mention == '\0')
 		return;
-	tag = text_concat3("<at>", o->mention, "</at>");
+	tag = text_concat3("<at>", mention, "</at>");
 	ents = cJSON_AddArrayToObject(msteams, "entities");
 	ent = cJSON_CreateObject();
 	who = cJSON_CreateObject();
 	if (tag == NULL || ents == NULL || ent == NULL || who == NULL ||
 	    !cJSON_AddStringToObject(ent, "type", "mention") ||
 	    !cJSON_AddStringToObject(ent, "text", tag) ||
-	    !cJSON_AddStringToObject(who, "id", o->mention) ||
-	    !cJSON_AddStringToObject(who, "name", o->mention)) {
+	    !cJSON_AddStringToObject(who, "id", mention) ||
+	    !cJSON_AddStringToObject(who, "name", mention)) {
 		cJSON_Delete(ent);
 		cJSON_Delete(who);
 		free(tag);
@@ -201,6 +200,13 @@ static void add_mention(struct card *c, cJSON *msteams, const struct view *v,
 	cJSON_AddItemToArray(ents, ent);
 	text_block(c, c->body, tag);
 	free(tag);
+}
+
+static void add_mention(struct card *c, cJSON *msteams, const struct view *v,
+			const struct render_opts *o)
+{
+	if (o != NULL && v->mention)
+		add_mention_text(c, msteams, o->mention);
 }
 
 /* The context line: who ran it (untrusted, a TextRun), when in UTC with
@@ -535,6 +541,107 @@ static char *teams_render(const struct summary *s, const struct render_opts *o)
 	return out;
 }
 
+/* ---- grouped messages ---- */
+
+#define GROUP_RUN_CHARS 400 /* one run's line as shown */
+
+/* One run: a bullet TextRun with its line (with the error when its
+ * cluster has no heading) and an "open run" TextRun that opens it. */
+static void group_run(struct card *c, const struct group_item *it, int with_env, int with_error)
+{
+	char *line = group_run_line(it, with_env, with_error);
+	cJSON *rb = rich(c, c->body), *r, *act;
+
+	set(rb, "spacing", "None");
+	text_run_own(c, rb, line ? text_concat3("\xe2\x80\xa2 ", line, "") : NULL);
+	free(line);
+	if (*it->link == '\0')
+		return;
+	text_run(c, rb, DOT);
+	r = text_run(c, rb, "open run");
+	act = r ? cJSON_AddObjectToObject(r, "selectAction") : NULL;
+	if (act == NULL || !cJSON_AddStringToObject(act, "type", "Action.OpenUrl") ||
+	    !cJSON_AddStringToObject(act, "url", it->link))
+		c->oom = 1;
+}
+
+/* The grouped card naming at most max_runs runs; NULL on ERR_NOMEM. */
+static cJSON *group_build(const struct group_view *g, const struct group_item *items,
+			  size_t max_runs, const struct render_opts *o)
+{
+	struct card c = { NULL, 0 };
+	cJSON *content = NULL, *msteams = NULL, *root = envelope(&content, &msteams), *r;
+	char *summary = plain(g->headline, TITLE_CHARS), head[640], more[96];
+	size_t k, i, shown = 0;
+
+	if (root == NULL || msteams == NULL || summary == NULL)
+		goto fail;
+	if (!cJSON_AddStringToObject(root, "summary", summary) ||
+	    !cJSON_AddStringToObject(content, "fallbackText", summary))
+		goto fail;
+	c.body = cJSON_AddArrayToObject(content, "body");
+	if (c.body == NULL)
+		goto fail;
+	r = text_run_own(&c, rich(&c, c.body), plain(g->headline, TITLE_CHARS));
+	set(r, "size", "Large");
+	set(r, "weight", "Bolder");
+	add_mention_text(&c, msteams, o && o->mention && *o->mention ? o->mention : g->mention);
+	set(rich(&c, c.body), "spacing", "Small");
+	text_run_own(&c, cJSON_GetArrayItem(c.body, cJSON_GetArraySize(c.body) - 1),
+		     plain(g->context, FACT_CHARS));
+	for (k = 0; k < g->n_clusters && shown < max_runs; k++) {
+		group_cluster_line(g, k, items, head, sizeof(head));
+		if (head[0])
+			set(text_run_own(&c, rich(&c, c.body), plain(head, GROUP_RUN_CHARS)),
+			    "weight", "Bolder");
+		for (i = 0; i < g->clusters[k].n && shown < max_runs; i++, shown++)
+			group_run(&c, &items[g->order[g->clusters[k].start + i]], !g->one_env,
+				  head[0] == '\0');
+	}
+	if (shown < g->n) {
+		snprintf(more, sizeof(more), "+%zu more run%s not listed", g->n - shown,
+			 g->n - shown == 1 ? "" : "s");
+		set(text_block(&c, c.body, more), "spacing", "Small");
+	}
+	if (c.oom || !cJSON_AddStringToObject(msteams, "width", "Full"))
+		goto fail;
+	cJSON_AddItemToObject(content, "msteams", msteams);
+	free(summary);
+	return root;
+fail:
+	free(summary);
+	cJSON_Delete(msteams);
+	cJSON_Delete(root);
+	return NULL;
+}
+
+/* A grouped card: the headline (title, summary, fallbackText), one
+ * mention at most, the context line, then each cluster of runs (the
+ * largest first) under its shared error, a line per run that opens it.
+ * Runs beyond TEAMS_MAX_BYTES are counted in "+N more runs not listed". */
+static char *teams_render_group(const struct group_item *items, size_t n,
+				const struct render_opts *o)
+{
+	struct group_view g;
+	size_t max_runs;
+	char *out = NULL;
+	cJSON *root;
+
+	if (group_view_build(items, n, &g) != 0)
+		return NULL;
+	for (max_runs = n;; max_runs = max_runs * 3 / 4) {
+		root = group_build(&g, items, max_runs, o);
+		out = root ? cJSON_PrintUnformatted(root) : NULL;
+		cJSON_Delete(root);
+		if (out == NULL || strlen(out) <= TEAMS_MAX_BYTES || max_runs <= 1)
+			break;
+		free(out);
+		out = NULL;
+	}
+	group_view_free(&g);
+	return out;
+}
+
 /* Legacy Teams connectors reported throttling as a 200 whose body says
  * so; otherwise the status decides. */
 static int teams_classify(long status, int by_status, const char *body, size_t len)
@@ -571,6 +678,7 @@ const struct target target_teams = {
 	.content_type = "application/json",
 	.limits = { .max_bytes = TEAMS_MAX_BYTES },
 	.render = teams_render,
+	.render_group = teams_render_group,
 	.classify = teams_classify,
 	.url_warning = teams_url_warning,
 };

@@ -127,7 +127,7 @@
 #include "store.h"
 #include "store_int.h"
 
-#define SCHEMA_VERSION 6
+#define SCHEMA_VERSION 7
 #define GC_MAX_BATCH 256     /* requests per transaction at most */
 #define BUSY_TIMEOUT_MS 5000 /* the two connections wait for each other */
 #define MAX_DELIVERIES 4096  /* rows store_deliveries() returns at most */
@@ -294,6 +294,19 @@ int sq_list(struct store *base, int st, size_t limit, store_job_fn fn, void *ctx
 int sq_dead_retry(struct store *base, int64_t job_id, size_t *count);
 int sq_dead_purge(struct store *base, int64_t older_than_s, size_t *count);
 int sq_prune(struct store *base, int64_t window_s);
+/* Decides job_id's next state from its deliveries and writes it, inside
+ * the open transaction on c (what store_job_settle() does). */
+int sq_settle_apply(struct conn *c, int64_t job_id);
+/* The state job_id is in, inside the open transaction. Returns 0,
+ * ERR_NOTFOUND or ERR_IO. */
+int sq_job_state(struct conn *c, int64_t job_id, int *state);
+
+/* ---- sqlite_group.c: grouped messages ---- */
+
+int sq_group_take(struct store *base, const char *dest, int64_t now_ms, int64_t lease_ms,
+		  size_t max, struct group_held **out, size_t *n);
+int sq_group_record(struct store *base, const char *dest, const int64_t *jobs, size_t n,
+		    const struct dlv_outcome *o);
 
 /* ---- sqlite_memory.c: run memory ---- */
 

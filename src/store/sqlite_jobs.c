@@ -151,7 +151,7 @@ int sq_claim(struct store *base, int64_t now_ms, int64_t lease_ms, struct job *o
 
 /* The state job_id is in, read inside the open transaction. Returns 0,
  * ERR_NOTFOUND when there is no such job, or ERR_IO. */
-static int job_state_get(struct conn *c, int64_t job_id, int *state)
+int sq_job_state(struct conn *c, int64_t job_id, int *state)
 {
 	sqlite3_stmt *st = NULL;
 	struct arg a[1] = { AI(job_id) };
@@ -191,7 +191,7 @@ static int step_run(struct conn *c, const struct step *sp, const struct arg *a, 
 {
 	int from = sp->from, ch = 0, rc;
 
-	if (from == ROW_STATE && job_state_get(c, a[0].i, &from) != 0)
+	if (from == ROW_STATE && sq_job_state(c, a[0].i, &from) != 0)
 		from = NO_STATE; /* no such job: the statement touches nothing */
 	rc = sq_stmt_run(c, sp->sql, a, n, &ch);
 	if (rc != 0)
@@ -328,15 +328,14 @@ static int dlv_tally(struct conn *c, int64_t job_id, int64_t cnt[DLV__MAX], int6
 	return sq_map_rc(rc);
 }
 
-/* Decides the job's next state from its deliveries and writes it. */
-static int settle_apply(struct conn *c, int64_t job_id)
+int sq_settle_apply(struct conn *c, int64_t job_id)
 {
 	int64_t cnt[DLV__MAX], min_nb, now = clock_wall_ms();
 	enum job_state next;
 	struct arg a[4];
 	int ch = 0, prev = NO_STATE, rc;
 
-	rc = job_state_get(c, job_id, &prev);
+	rc = sq_job_state(c, job_id, &prev);
 	if (rc == 0)
 		rc = dlv_tally(c, job_id, cnt, &min_nb);
 	if (rc != 0)
@@ -375,7 +374,7 @@ static int settle_apply(struct conn *c, int64_t job_id)
 
 static int settle_run(struct conn *c, void *ctx)
 {
-	return settle_apply(c, *(const int64_t *)ctx);
+	return sq_settle_apply(c, *(const int64_t *)ctx);
 }
 
 int sq_job_settle(struct store *base, int64_t job_id)
@@ -414,6 +413,7 @@ static int dlv_from_row(sqlite3_stmt *st, struct delivery *d)
 	d->not_before_ms = sqlite3_column_int64(st, 4);
 	sq_col_text(st, 6, d->last_error, sizeof(d->last_error));
 	d->follows_ms = sqlite3_column_int64(st, 7);
+	d->grouped = sqlite3_column_int(st, 8) != 0;
 	p = sqlite3_column_text(st, 5);
 	if (p != NULL) {
 		d->payload = strdup((const char *)p);
@@ -430,11 +430,12 @@ static int dlv_read(struct conn *c, int64_t job_id, struct delivery **out, size_
 	size_t cap = 0;
 	int rc, err = 0;
 
-	rc = sq_stmt_get(c,
-			 "SELECT job_id, dest, state, attempts, not_before_ms,"
-			 " payload, last_error, follows_ms FROM deliveries WHERE job_id = ?1"
-			 " AND state = 'pending' ORDER BY dest",
-			 &st);
+	rc = sq_stmt_get(
+		c,
+		"SELECT job_id, dest, state, attempts, not_before_ms,"
+		" payload, last_error, follows_ms, grouped FROM deliveries WHERE job_id = ?1"
+		" AND state = 'pending' ORDER BY dest",
+		&st);
 	if (rc == SQLITE_OK)
 		rc = sq_bind(st, a, 1);
 	while (rc == SQLITE_OK && err == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -465,13 +466,16 @@ int sq_deliveries(struct store *base, int64_t job_id, struct delivery **out, siz
 
 /* One outcome per delivery state. Arguments: ?1 job, ?2 dest, ?3 now,
  * ?4 not_before, ?5 error, ?6 payload (NULL keeps the stored one), ?7
- * attempts to add, ?8 promise. A body that promised details is only ever
+ * attempts to add, ?8 promise, ?9 the run's line when held back for a
+ * grouped message (NULL: not held). A body that promised details is only ever
  * rendered for a delivery with no stored payload, so promised goes up with
  * a new payload or a fresh post and never down otherwise. */
 static const char *const SQL_DLV_RECORD[DLV__MAX] = {
 	[DLV_PENDING] = "UPDATE deliveries SET attempts = attempts + ?7, not_before_ms = ?4,"
 			" last_error = ?5, payload = coalesce(?6, payload), updated_ms = ?3,"
-			" promised = CASE WHEN ?6 IS NULL THEN promised ELSE ?8 END"
+			" promised = CASE WHEN ?6 IS NULL THEN promised ELSE ?8 END,"
+			" grouped = CASE WHEN ?9 IS NULL THEN grouped ELSE 1 END,"
+			" group_item = coalesce(?9, group_item)"
 			" WHERE job_id = ?1 AND dest = ?2 AND state = 'pending'",
 	[DLV_DELIVERED] = "UPDATE deliveries SET state = 'delivered', attempts = attempts + ?7,"
 			  " last_error = NULL, updated_ms = ?3, promised = max(promised, ?8)"
@@ -578,14 +582,15 @@ static int record_apply(struct conn *c, void *ctx)
 	const struct record_run *rr = ctx;
 	const struct dlv_outcome *o = rr->o;
 	int64_t now = clock_wall_ms();
-	struct arg a[8] = { AI(rr->job_id),
+	struct arg a[9] = { AI(rr->job_id),
 			    AT(rr->dest),
 			    AI(now),
 			    AI(o->not_before_ms),
 			    AT(o->error),
 			    AT(o->payload),
 			    AI(o->state == DLV_PENDING && o->deferred ? 0 : 1),
-			    AI(o->promise ? 1 : 0) };
+			    AI(o->promise ? 1 : 0),
+			    AT(o->state == DLV_PENDING ? o->group_item : NULL) };
 	int ch = 0, rc;
 
 	rc = sq_stmt_run(c, SQL_DLV_RECORD[o->state], a, NARGS(a), &ch);
@@ -594,7 +599,7 @@ static int record_apply(struct conn *c, void *ctx)
 	if (rc == 0 && o->state == DLV_DELIVERED)
 		rc = followup_ensure(c, rr, now);
 	if (rc == 0 && rr->settle)
-		rc = settle_apply(c, rr->job_id);
+		rc = sq_settle_apply(c, rr->job_id);
 	return rc;
 }
 

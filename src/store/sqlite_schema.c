@@ -133,6 +133,19 @@ static const char schema_v6[] =
 	"CREATE INDEX silences_end ON silences (end_ms);"
 	"PRAGMA user_version = 6;";
 
+/* Version 7: storm grouping. A delivery held back for its destination's
+ * grouped message keeps its run's line (group_item) and is grouped = 1;
+ * one taken by a worker for the grouped message it is posting is
+ * grouped = 2 until the outcome is recorded (a dead process's takes are
+ * given back at open). deliveries_held finds a destination's held
+ * deliveries that are due without reading the others. */
+static const char schema_v7[] =
+	"ALTER TABLE deliveries ADD COLUMN grouped INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE deliveries ADD COLUMN group_item TEXT;"
+	"CREATE INDEX deliveries_held ON deliveries (dest, not_before_ms)"
+	" WHERE grouped > 0 AND state = 'pending';"
+	"PRAGMA user_version = 7;";
+
 /* Opens one connection with the per-connection settings. Both
  * connections run with synchronous=NORMAL: the group commit makes its
  * batches durable with its own fdatasync of the WAL before it answers,
@@ -225,6 +238,8 @@ static int schema_ensure(sqlite3 *db, const char *path, char *err, size_t errlen
 		rc = sq_exec_raw(db, schema_v5);
 	if (rc == 0 && v < 6)
 		rc = sq_exec_raw(db, schema_v6);
+	if (rc == 0 && v < 7)
+		rc = sq_exec_raw(db, schema_v7);
 	if (rc == 0)
 		rc = sq_map_rc(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL));
 	if (rc == 0)
@@ -275,6 +290,23 @@ static int recover_running(struct sq_store *s, char *err, size_t errlen)
 	}
 	if (n > 0)
 		log_msg(LOG_INFO, "store: recover: %d running job(s) queued again", n);
+	/* A grouped message being posted when the process died: its runs
+	 * are held again, due now, so the next flush names them. */
+	rc = sq_stmt_run(&s->bk,
+			 "UPDATE jobs SET not_before_ms = 0 WHERE state = 'queued' AND id IN"
+			 " (SELECT job_id FROM deliveries WHERE grouped = 2 AND state = 'pending')",
+			 NULL, 0, &n);
+	if (rc == 0)
+		rc = sq_stmt_run(&s->bk,
+				 "UPDATE deliveries SET grouped = 1, not_before_ms = 0"
+				 " WHERE grouped = 2 AND state = 'pending'",
+				 NULL, 0, &n);
+	if (rc != 0) {
+		snprintf(err, errlen, "store: recover %s: %s", s->path, sqlite3_errmsg(s->bk.db));
+		return rc;
+	}
+	if (n > 0)
+		log_msg(LOG_INFO, "store: recover: %d run(s) of a grouped message held again", n);
 	return 0;
 }
 
@@ -390,6 +422,8 @@ const struct store_backend store_backend_sqlite = {
 	.claim = sq_claim,
 	.deliveries = sq_deliveries,
 	.delivery_record = sq_delivery_record,
+	.group_take = sq_group_take,
+	.group_record = sq_group_record,
 	.job_settle = sq_job_settle,
 	.job_retry = sq_job_retry,
 	.job_end = sq_job_end,

@@ -281,6 +281,47 @@ int store_delivery_record(struct store *s, int64_t job_id, const char *dest,
 	return s->be->delivery_record(s, job_id, dest, o, settle);
 }
 
+int store_group_take(struct store *s, const char *dest, int64_t now_ms, int64_t lease_ms,
+		     size_t max, struct group_held **out, size_t *n)
+{
+	int rc;
+
+	if (s == NULL || dest == NULL || out == NULL || n == NULL || max == 0 || lease_ms < 0)
+		return ERR_INVALID;
+	*out = NULL;
+	*n = 0;
+	rc = s->be->group_take(s, dest, now_ms, lease_ms,
+			       max > STORE_GROUP_MAX ? STORE_GROUP_MAX : max, out, n);
+	if (rc != 0) {
+		store_group_free(*out, *n);
+		*out = NULL;
+		*n = 0;
+	}
+	return rc;
+}
+
+void store_group_free(struct group_held *h, size_t n)
+{
+	size_t i;
+
+	for (i = 0; h != NULL && i < n; i++) {
+		free(h[i].item);
+		free(h[i].payload);
+	}
+	free(h);
+}
+
+int store_group_record(struct store *s, const char *dest, const int64_t *jobs, size_t n,
+		       const struct dlv_outcome *o)
+{
+	if (s == NULL || dest == NULL || jobs == NULL || o == NULL ||
+	    (unsigned)o->state >= DLV__MAX || n > STORE_GROUP_MAX)
+		return ERR_INVALID;
+	if (n == 0)
+		return 0;
+	return s->be->group_record(s, dest, jobs, n, o);
+}
+
 int store_job_settle(struct store *s, int64_t job_id)
 {
 	return s == NULL ? ERR_INVALID : s->be->job_settle(s, job_id);

@@ -17,6 +17,7 @@
 #define STORE_DEST_MAX 128         /* sizeof(struct delivery).dest */
 #define STORE_TRIGGER_MAX 64       /* bytes of a run's trigger kept, with its NUL */
 #define STORE_KEEP_RUNS_MAX 100000 /* runs kept per pipeline at most */
+#define STORE_GROUP_MAX 10000      /* deliveries one grouped message takes at most */
 
 /* The operations of one backend. Each has the contract of the public
  * function of the same name in store.h, with the arguments the front has
@@ -42,6 +43,14 @@ struct store_backend {
 	int (*deliveries)(struct store *s, int64_t job_id, struct delivery **out, size_t *n);
 	int (*delivery_record)(struct store *s, int64_t job_id, const char *dest,
 			       const struct dlv_outcome *o, int settle);
+	/* dest is non-NULL; max in [1, STORE_GROUP_MAX]; *out and *n
+	 * start as NULL and 0, and the front frees what is there on an
+	 * error. */
+	int (*group_take)(struct store *s, const char *dest, int64_t now_ms, int64_t lease_ms,
+			  size_t max, struct group_held **out, size_t *n);
+	/* dest and jobs are non-NULL, n in [1, STORE_GROUP_MAX]. */
+	int (*group_record)(struct store *s, const char *dest, const int64_t *jobs, size_t n,
+			    const struct dlv_outcome *o);
 	int (*job_settle)(struct store *s, int64_t job_id);
 	int (*job_retry)(struct store *s, int64_t job_id, int64_t not_before_ms, const char *error);
 	int (*job_end)(struct store *s, int64_t job_id, enum job_state st, const char *reason);

@@ -455,16 +455,87 @@ static void check_target(const char *target, const char *mention)
 	}
 }
 
+/* ---- a grouped message (storm grouping) ---- */
+
+#define STORM_RUNS 12
+
+/* Run i of a storm: ten pipelines stopped by the same resource monitor
+ * (numbers differ), one by a missing table, one cancelled; each item
+ * encoded as the worker keeps it and decoded as the flush reads it. */
+static void storm_item(size_t i, const char *mention, struct group_item *it)
+{
+	struct summary s;
+	char name[64], id[40], exec[512], steps[1024], when[32], *enc;
+	const char *status = i == 11 ? "CANCELLED" : "FAILED";
+	const char *table = (const char *[]){ "orders",   "invoices", "ledger",      "fx_rates",
+					      "budgets",  "payroll",  "leads",       "accounts",
+					      "forecast", "pipeline", "territories", "quotas" }[i];
+
+	snprintf(name, sizeof(name), "%s/load_%s.orch.yaml", i < 6 ? "finance" : "sales", table);
+	snprintf(id, sizeof(id), "7c9e6679-7425-40de-944b-e07fc1f90a%02zu", i);
+	snprintf(when, sizeof(when), "2026-11-30T02:%02zu:%02zuZ", 14 + i / 4, (i * 7) % 60);
+	assert_int_equal(summary_init(&s, "proj-fin", id, UI), 0);
+	snprintf(exec, sizeof(exec),
+		 "{\"pipelineExecutionId\":\"%s\",\"pipelineName\":\"%s\","
+		 "\"environmentName\":\"prod\",\"status\":\"%s\",\"trigger\":\"SCHEDULE\","
+		 "\"startedAt\":\"2026-11-30T02:00:00Z\",\"finishedAt\":\"%s\"}",
+		 id, name, status, when);
+	assert_int_equal(summary_set_execution(&s, exec, strlen(exec)), 0);
+	snprintf(steps, sizeof(steps),
+		 "{\"results\":[{\"id\":\"s1\",\"name\":\"Load %s raw\",\"result\":"
+		 "{\"status\":\"%s\",\"message\":\"%s\"}}],\"total\":1}",
+		 table, status,
+		 i == 11  ? "Cancelled by user"
+		 : i == 9 ? "Table 'STAGE.PIPELINE_RAW' does not exist or not authorized."
+			  : "Warehouse 'WH_LOAD' cannot be resumed because resource monitor "
+			    "'RM_NIGHTLY' has exceeded its quota of 500 credits.");
+	/* The step name carries the pipeline's, so every line differs. */
+	page(&s, name, 0, id, steps);
+	summary_finish(&s);
+	enc = group_item_encode(&s, mention);
+	assert_non_null(enc);
+	assert_int_equal(group_item_decode(enc, it), 0);
+	free(enc);
+	summary_free(&s);
+}
+
+static void check_group(const char *target, const char *mention)
+{
+	const char *update = getenv("UPDATE_GOLDEN");
+	const struct target *t = target_find(target);
+	struct group_item items[STORM_RUNS];
+	const struct render_opts o = { 0 };
+	char path[256], *out;
+	size_t i;
+
+	assert_non_null(t);
+	assert_non_null(t->render_group);
+	for (i = 0; i < STORM_RUNS; i++)
+		storm_item(i, mention, &items[i]);
+	out = t->render_group(items, STORM_RUNS, &o);
+	assert_non_null(out);
+	snprintf(path, sizeof(path), GOLDEN_DIR "%s-storm.json", target);
+	if (update != NULL && strcmp(update, "1") == 0)
+		write_golden(path, out);
+	else
+		compare(path, out);
+	free(out);
+	for (i = 0; i < STORM_RUNS; i++)
+		group_item_free(&items[i]);
+}
+
 static void test_golden_slack(void **state)
 {
 	(void)state;
 	check_target("slack", "<!subteam^S123> <@U999>");
+	check_group("slack", "<!subteam^S123> <@U999>");
 }
 
 static void test_golden_teams(void **state)
 {
 	(void)state;
 	check_target("teams", "oncall@example.com");
+	check_group("teams", "oncall@example.com");
 }
 
 int main(void)

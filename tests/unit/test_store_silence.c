@@ -268,21 +268,24 @@ static int64_t sql_int(struct fixture *f, const char *sql)
 	return v;
 }
 
-/* A version 5 file (made by this program, then turned back: silences
- * dropped, user_version 5) gains the table on open, keeping its runs. */
+/* A version 5 file (made by this program, then turned back: silences and
+ * the later deliveries columns dropped, user_version 5) gains the table
+ * on open, keeping its runs. */
 static void test_upgrades_v5_file(void **state)
 {
 	struct fixture *f = *state;
 
 	store_close(f->s);
 	f->s = NULL;
-	sql_exec(f, "DROP TABLE silences; PRAGMA user_version = 5;"
+	sql_exec(f, "DROP TABLE silences; DROP INDEX deliveries_held;"
+		    "ALTER TABLE deliveries DROP COLUMN grouped;"
+		    "ALTER TABLE deliveries DROP COLUMN group_item; PRAGMA user_version = 5;"
 		    "INSERT INTO runs (execution_id, project_id, environment, pipeline, status,"
 		    " started_ms, finished_ms, signature, recorded_ms)"
 		    " VALUES ('e1', 'p1', 'prod', 'x', 'FAILED', 1, 2, 0, 3);");
 	assert_int_equal(sql_int(f, "SELECT user_version FROM pragma_user_version"), 5);
 	reopen(f);
-	assert_int_equal(sql_int(f, "SELECT user_version FROM pragma_user_version"), 6);
+	assert_int_equal(sql_int(f, "SELECT user_version FROM pragma_user_version"), 7);
 	assert_int_equal(sql_int(f, "SELECT count(*) FROM runs"), 1);
 	assert_int_equal(sql_int(f, "SELECT count(*) FROM sqlite_master WHERE name ="
 				    " 'silences_end'"),
