@@ -550,11 +550,13 @@ static char *teams_render(const struct summary *s, const struct render_opts *o)
 static void group_run(struct card *c, const struct group_item *it, int with_env, int with_error)
 {
 	char *line = group_run_line(it, with_env, with_error);
+	char *safe = line ? plain(line, GROUP_RUN_CHARS) : NULL;
 	cJSON *rb = rich(c, c->body), *r, *act;
 
 	set(rb, "spacing", "None");
-	text_run_own(c, rb, line ? text_concat3("\xe2\x80\xa2 ", line, "") : NULL);
+	text_run_own(c, rb, safe ? text_concat3("\xe2\x80\xa2 ", safe, "") : NULL);
 	free(line);
+	free(safe);
 	if (*it->link == '\0')
 		return;
 	text_run(c, rb, DOT);

@@ -552,6 +552,146 @@ static void test_reopen_requeues_running(void **state)
 	assert_int_equal(j.attempts, 2);
 }
 
+/* Holds job id's delivery to "slack-ops" back for a grouped message
+ * until until (as the worker does), settling the job. */
+static void hold(struct store *s, int64_t id, int64_t until, const char *item)
+{
+	struct dlv_outcome o = { .state = DLV_PENDING,
+				 .deferred = 1,
+				 .not_before_ms = until,
+				 .error = "held",
+				 .payload = "{\"text\":\"own\"}",
+				 .group_item = item };
+
+	assert_int_equal(store_delivery_record(s, id, "slack-ops", &o, 0), 0);
+}
+
+static int64_t dlv_int(struct fixture *f, int64_t id, const char *dest, const char *col)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	char sql[160];
+	int64_t v;
+
+	snprintf(sql, sizeof(sql), "SELECT %s FROM deliveries WHERE job_id = %lld AND dest = '%s'",
+		 col, (long long)id, dest);
+	assert_int_equal(sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	v = sqlite3_column_type(st, 0) == SQLITE_TEXT
+		    ? (int64_t)(strcmp((const char *)sqlite3_column_text(st, 0), "delivered") == 0)
+		    : sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return v;
+}
+
+/* Storm grouping: held deliveries of several jobs are taken once, by one
+ * caller, only when due; the outcome is recorded for all in one go and
+ * settles the jobs no worker runs; other destinations are untouched. */
+static void test_group_take_and_record(void **state)
+{
+	struct fixture *f = *state;
+	int64_t now = clock_wall_ms(), ids[3], until = now + 30000;
+	struct group_held *h = NULL;
+	struct dlv_outcome ok = { .state = DLV_DELIVERED };
+	struct delivery *dl = NULL;
+	size_t n = 0, i;
+	struct job j;
+	char item[32];
+
+	for (i = 0; i < 3; i++)
+		ids[i] = put_job(f->s, (const char *[]){ "g-1", "g-2", "g-3" }[i]);
+	now = clock_wall_ms();
+	until = now + 30000;
+	for (i = 0; i < 3; i++)
+		claim_id(f->s, now, ids[i]);
+	for (i = 0; i < 3; i++) {
+		snprintf(item, sizeof(item), "{\"pl\":\"p%zu\"}", i);
+		hold(f->s, ids[i], until, item);
+		assert_int_equal(store_job_settle(f->s, ids[i]), 0);
+	}
+	/* The held delivery reads as held; the other destination is due. */
+	assert_int_equal(store_deliveries(f->s, ids[0], &dl, &n), 0);
+	assert_int_equal(n, 2);
+	assert_true(strcmp(dl[0].dest, "slack-ops") == 0 ? dl[0].grouped && !dl[1].grouped
+							 : dl[1].grouped && !dl[0].grouped);
+	store_deliveries_free(dl, n);
+	/* Not due yet: nothing to take. */
+	assert_int_equal(store_group_take(f->s, "slack-ops", until - 1, 60000, 100, &h, &n), 0);
+	assert_int_equal(n, 0);
+	assert_null(h);
+	/* Due: all three, oldest first, with their line and own body. */
+	assert_int_equal(store_group_take(f->s, "slack-ops", until, 60000, 100, &h, &n), 0);
+	assert_int_equal(n, 3);
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(h[i].job_id, ids[i]);
+		snprintf(item, sizeof(item), "{\"pl\":\"p%zu\"}", i);
+		assert_string_equal(h[i].item, item);
+		assert_string_equal(h[i].payload, "{\"text\":\"own\"}");
+	}
+	store_group_free(h, n);
+	/* Taken: a second caller gets nothing until the take's lease ends. */
+	assert_int_equal(store_group_take(f->s, "slack-ops", until + 1, 60000, 100, &h, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(store_group_take(f->s, "teams-data", until + 1, 60000, 100, &h, &n), 0);
+	assert_int_equal(n, 0);
+	/* One job is being run by a worker meanwhile (claimed at until). */
+	assert_int_equal(store_claim(f->s, until, 60000, &j), 0);
+	assert_int_equal(store_group_record(f->s, "slack-ops", ids, 3, &ok), 0);
+	for (i = 0; i < 3; i++)
+		assert_int_equal(dlv_int(f, ids[i], "slack-ops", "state"), 1);
+	/* The running job was left to its worker; the others are settled
+	 * (queued for their Teams delivery, no longer for the held one). */
+	assert_count(f->s, JOB_RUNNING, 1);
+	assert_count(f->s, JOB_QUEUED, 2);
+	/* A repeated record changes nothing. */
+	assert_int_equal(store_group_record(f->s, "slack-ops", ids, 3, &ok), 0);
+	assert_int_equal(store_group_record(f->s, "slack-ops", ids, 0, &ok), 0);
+	assert_int_equal(store_group_record(f->s, "slack-ops", NULL, 3, &ok), ERR_INVALID);
+	assert_int_equal(store_group_take(f->s, "slack-ops", until, 60000, 0, &h, &n), ERR_INVALID);
+}
+
+/* A grouped message in flight when the process dies: its runs are held
+ * again and due at the next open, and a retry outcome holds them again. */
+static void test_group_take_given_back_on_reopen(void **state)
+{
+	struct fixture *f = *state;
+	int64_t now = clock_wall_ms(), id;
+	struct group_held *h = NULL;
+	struct dlv_outcome retry = { .state = DLV_PENDING, .error = "503" };
+	char err[256];
+	size_t n = 0;
+	struct job j;
+
+	id = put_job(f->s, "g-crash");
+	claim_id(f->s, now, id);
+	hold(f->s, id, now, "{}");
+	assert_int_equal(store_job_settle(f->s, id), 0);
+	assert_int_equal(store_group_take(f->s, "slack-ops", now, 600000, 10, &h, &n), 0);
+	assert_int_equal(n, 1);
+	store_group_free(h, n);
+	store_close(f->s);
+	f->s = store_open(f->path, err, sizeof(err));
+	assert_non_null(f->s);
+	assert_int_equal(dlv_int(f, id, "slack-ops", "grouped"), 1);
+	assert_int_equal(store_group_take(f->s, "slack-ops", now, 600000, 10, &h, &n), 0);
+	assert_int_equal(n, 1);
+	store_group_free(h, n);
+	/* The job is claimable at once (not left waiting for the lease). */
+	assert_int_equal(store_claim(f->s, now, 60000, &j), 0);
+	assert_int_equal(store_job_release(f->s, j.id), 0);
+	retry.not_before_ms = now + 5000;
+	assert_int_equal(store_group_record(f->s, "slack-ops", &id, 1, &retry), 0);
+	assert_int_equal(dlv_int(f, id, "slack-ops", "grouped"), 1);
+	assert_int_equal(dlv_int(f, id, "slack-ops", "attempts"), 1);
+	assert_int_equal(store_group_take(f->s, "slack-ops", now + 4999, 1000, 10, &h, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(store_group_take(f->s, "slack-ops", now + 5000, 1000, 10, &h, &n), 0);
+	assert_int_equal(n, 1);
+	store_group_free(h, n);
+}
+
 static void test_second_opener_keeps_leases(void **state)
 {
 	struct fixture *f = *state;
@@ -1920,6 +2060,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_counts_follow_every_transition, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_counts_do_not_scan_jobs, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_group_take_and_record, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_group_take_given_back_on_reopen, setup,
+						teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
