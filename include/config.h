@@ -27,6 +27,11 @@ struct destination {
 	 * message at the window's end. 0 in either: never grouped. */
 	int group_threshold;
 	int group_window_s;
+	/* mute_windows: recurring UTC quiet hours of this destination; what
+	 * falls due in one waits for its end (problems as one grouped
+	 * message). */
+	struct mute_window *mute_windows;
+	size_t n_mute_windows;
 };
 
 /* What a mention string is, told by its shape alone. Each chat target takes

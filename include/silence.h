@@ -79,6 +79,12 @@ int mute_parse(const char *spec, struct mute_window *out, size_t cap, size_t *n,
 /* 1 when one of w[0..n) covers now_ms (unix ms, UTC; before 1970 too). */
 int mute_windows_active(const struct mute_window *w, size_t n, int64_t now_ms);
 
+/* When the quiet time that covers now_ms ends: the first minute boundary
+ * after now_ms that none of w[0..n) covers (windows that touch or overlap
+ * run on), at most 7 days on (a window that covers every minute ends
+ * then). 0 when none covers now_ms. */
+int64_t mute_windows_end(const struct mute_window *w, size_t n, int64_t now_ms);
+
 /* Writes w[0..n) as mute_parse() reads it ("Sun 01:00-03:00, daily
  * 02:00-02:15") into out (cap bytes, cut when short; "" for none). */
 void mute_format(const struct mute_window *w, size_t n, char *out, size_t cap);

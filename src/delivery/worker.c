@@ -75,6 +75,7 @@
 #include "ratelimit.h"
 #include "retry.h"
 #include "route.h"
+#include "silence.h"
 #include "storm.h"
 #include "summary.h"
 #include "target.h"
@@ -622,7 +623,7 @@ struct post {
  * A pause that outlasts the job's max_age gives the delivery up instead.
  * A payload rendered for this post is kept so the API is not asked again. */
 static int post_later(struct wctx *t, const struct config *c, const struct job *j,
-		      const struct post *p, int64_t wait_ms)
+		      const struct post *p, int64_t wait_ms, const char *state)
 {
 	char why[80];
 	struct dlv_outcome o = { .state = DLV_PENDING, .deferred = 1, .error = why };
@@ -632,14 +633,14 @@ static int post_later(struct wctx *t, const struct config *c, const struct job *
 	o.promise = p->promise;
 	o.not_before_ms = retry_not_before(now, wait_ms, j->received_ms, c->max_age);
 	if (o.not_before_ms < retry_sat_add(now, wait_ms)) {
-		snprintf(why, sizeof(why), "destination paused past max_age");
+		snprintf(why, sizeof(why), "destination %s past max_age", state);
 		o.state = DLV_DEAD;
 		metrics_delivery(p->d->name, "dead");
 		metrics_dead_letter();
 		log_event(LOG_ERROR, "delivery given up", "destination", p->d->name, "error", why,
 			  NULL);
 	} else {
-		snprintf(why, sizeof(why), "destination paused, next post in %llds",
+		snprintf(why, sizeof(why), "destination %s, next post in %llds", state,
 			 (long long)(wait_ms / 1000 + 1));
 		log_event(LOG_DEBUG, "delivery deferred", "destination", p->d->name, "reason", why,
 			  NULL);
@@ -674,7 +675,7 @@ static int post_one(struct wctx *t, const struct config *c, const struct job *j,
 	if (rl != NULL) {
 		wait = ratelimit_acquire_within(rl, PACE_SLEEP_MAX_MS);
 		if (wait > PACE_SLEEP_MAX_MS)
-			return post_later(t, c, j, p, wait);
+			return post_later(t, c, j, p, wait, "paused");
 	}
 	rc = deliver_post(t->http, p->d->target, p->d->url, p->dl->payload, &r);
 	if (rc)
@@ -868,12 +869,22 @@ static int flush_group(struct wctx *t, const struct config *c, const struct dest
 	int64_t *ids = NULL, wait;
 	char *body = NULL, runs[24];
 	size_t n = 0, i;
+	int64_t quiet = mute_windows_end(d->mute_windows, d->n_mute_windows, clock_wall_ms());
 	int rc;
 
 	rc = store_group_take(t->w->st, d->name, clock_wall_ms(), LEASE_MS, GROUP_TAKE_MAX, &h, &n);
 	if (rc != 0 || n == 0)
 		return rc;
 	ids = calloc(n, sizeof(*ids));
+	if (ids != NULL && quiet > 0) {
+		/* In the destination's mute window: held on until it ends. */
+		for (i = 0; i < n; i++)
+			ids[i] = h[i].job_id;
+		o.not_before_ms = quiet;
+		o.error = "destination muted";
+		rc = store_group_record(t->w->st, d->name, ids, n, &o);
+		goto out;
+	}
 	body = ids ? group_body(d, h, n) : NULL;
 	if (body == NULL) {
 		/* Given back as taken: held again when the take's lease ends. */
@@ -953,7 +964,7 @@ static int deliver_all(struct wctx *t, const struct config *c, struct job *j, st
 			last = i;
 	for (i = 0; i < n && rc == 0; i++) {
 		struct post p = { config_destination(c, dl[i].dest), &dl[i], 0, i == last, 0 };
-		int64_t until;
+		int64_t until, quiet;
 		if (!acts_on(c, &dl[i], now))
 			continue;
 		if (p.d == NULL) {
@@ -961,6 +972,22 @@ static int deliver_all(struct wctx *t, const struct config *c, struct job *j, st
 		} else if (dl[i].grouped) {
 			rc = flush_group(t, c, p.d);
 			continue; /* recorded by the flush; the job settles after */
+		} else if ((quiet = mute_windows_end(p.d->mute_windows, p.d->n_mute_windows, now)) >
+				   0 &&
+			   (dl[i].payload != NULL || !groupable(j, s))) {
+			/* The destination's quiet hours: posted when they
+			 * end (a problem message waits as part of the
+			 * grouped message below, rendered first). */
+			if (dl[i].payload == NULL) {
+				struct summary one = *s;
+				one.follows_ms = dl[i].follows_ms;
+				dl[i].payload = render_for(c, j, &one, p.d);
+				if (dl[i].payload == NULL)
+					return ERR_NOMEM;
+				p.fresh = 1;
+				p.promise = promise;
+			}
+			rc = post_later(t, c, j, &p, quiet - now, "muted");
 		} else {
 			if (dl[i].payload == NULL) {
 				/* A follow-up's deliveries each complete the
@@ -972,7 +999,10 @@ static int deliver_all(struct wctx *t, const struct config *c, struct job *j, st
 					return ERR_NOMEM;
 				p.fresh = 1;
 				p.promise = promise;
-				until = groupable(j, &one) ? storm_gate(t->w, p.d, now) : 0;
+				until = mute_windows_end(p.d->mute_windows, p.d->n_mute_windows,
+							 now);
+				if (until == 0 && groupable(j, &one))
+					until = storm_gate(t->w, p.d, now);
 				if (until > 0) {
 					rc = hold_for_group(t, j, &one, &p,
 							    mention_for(c, j, &one, p.d), until);

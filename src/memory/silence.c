@@ -379,6 +379,22 @@ int mute_windows_active(const struct mute_window *w, size_t n, int64_t now_ms)
 	return 0;
 }
 
+int64_t mute_windows_end(const struct mute_window *w, size_t n, int64_t now_ms)
+{
+	const int64_t minute = 60 * 1000, cap = 7 * DAY_MS;
+	int64_t t;
+
+	if (w == NULL || n == 0 || now_ms > INT64_MAX - cap - minute || now_ms < INT64_MIN / 2 ||
+	    !mute_windows_active(w, n, now_ms))
+		return 0;
+	/* Windows are whole minutes: the next boundary, then minute by
+	 * minute (at most 10,080 steps of n comparisons). */
+	t = now_ms - ((now_ms % minute) + minute) % minute + minute;
+	while (t < now_ms + cap && mute_windows_active(w, n, t))
+		t += minute;
+	return t < now_ms + cap ? t : now_ms + cap;
+}
+
 /* The days of a parsed window: "daily", one day, or the range that
  * starts at a day whose previous day is not in the mask. */
 static void days_format(unsigned days, char *out, size_t cap)

@@ -160,6 +160,34 @@ def grouping_off_posts_every_run():
 
 
 @case
+def destination_mute_window_holds_until_it_ends_then_one_grouped_message():
+    """Teams is in its quiet hours (a window ending at the next minute or
+    the one after): Slack gets each failure at once, Teams nothing until
+    the window ends, then one message naming all three."""
+    now = time.gmtime()
+    start = now.tm_hour * 60 + now.tm_min
+    end = start + (1 if now.tm_sec < 40 else 2)
+    spec = "daily %02d:%02d-%02d:%02d" % (start // 60, start % 60, end // 60 % 24, end % 60)
+    if end >= 24 * 60:
+        spec = "daily %02d:%02d-24:00" % (start // 60, start % 60)
+    sc, hooks = storm(3)
+    with Env(scenario=sc, sections={"destination teams-main": {"mute_windows": spec}}) as env:
+        for h in hooks:
+            st, _, body = env.svc.post_webhook(h)
+            assert st == 202, body
+        env.wait_posts(3, 0, timeout=15)
+        time.sleep(1.0)
+        assert env.posts("teams") == [], "Teams posted inside its mute window"
+        env.wait_posts(3, 1, timeout=150)
+        wait_jobs_done(env, 3, timeout=30)
+        teams = env.posts("teams")
+        assert len(teams) == 1, len(teams)
+        t = repr(teams[0]["body"])
+        assert all(display(i) in t for i in range(3)), t[:400]
+        assert "3 pipeline runs failed" in teams[0]["body"]["summary"], teams[0]["body"]["summary"]
+
+
+@case
 def a_few_failures_are_not_grouped():
     """Two failures within the window both go out at once."""
     sc, hooks = storm(2)

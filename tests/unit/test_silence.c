@@ -271,6 +271,42 @@ static void test_mute_across_midnight(void **state)
 	assert_int_equal(mute_window_active("daily 00:00-24:00", INT64_MAX), 1);
 }
 
+/* When the quiet time covering a moment ends (destination mute windows
+ * hold messages until then). */
+static int64_t end_of(const char *spec, int64_t now)
+{
+	struct mute_window w[MUTE_WINDOWS_MAX];
+	char err[128];
+	size_t n = 0;
+
+	assert_int_equal(mute_parse(spec, w, MUTE_WINDOWS_MAX, &n, err, sizeof(err)), 0);
+	return mute_windows_end(w, n, now);
+}
+
+static void test_mute_end(void **state)
+{
+	const int64_t sat = SUN + 6 * DAY;
+
+	(void)state;
+	assert_int_equal(end_of("Sun 01:00-03:00", SUN + HOUR), SUN + 3 * HOUR);
+	assert_int_equal(end_of("Sun 01:00-03:00", SUN + 3 * HOUR - 1), SUN + 3 * HOUR);
+	assert_int_equal(end_of("Sun 01:00-03:00", SUN + 3 * HOUR), 0);
+	assert_int_equal(end_of("Sun 01:00-03:00", SUN + 12345), 0);
+	/* Across midnight and the week's end. */
+	assert_int_equal(end_of("Sat 23:00-01:00", sat + 23 * HOUR + 17), sat + DAY + HOUR);
+	/* Touching and overlapping windows run on. */
+	assert_int_equal(
+		end_of("Sun 01:00-02:00, Sun 02:00-02:30, daily 02:15-04:00", SUN + HOUR + 5),
+		SUN + 4 * HOUR);
+	/* Every minute of the week: a week on, not for ever. */
+	assert_int_equal(end_of("daily 00:00-24:00", SUN + 7), SUN + 7 + 7 * DAY);
+	/* Extremes: nothing, or a bounded answer. */
+	assert_int_equal(mute_windows_end(NULL, 3, SUN), 0);
+	assert_int_equal(end_of("daily 00:00-24:00", INT64_MAX), 0);
+	assert_int_equal(end_of("daily 00:00-24:00", INT64_MIN), 0);
+	assert_true(end_of("daily 00:00-24:00", -5 * MIN + 1) > -5 * MIN + 1);
+}
+
 static void test_mute_hostile(void **state)
 {
 	static const char *const bad[] = {
@@ -365,6 +401,7 @@ int main(void)
 		cmocka_unit_test(test_mute_edges),
 		cmocka_unit_test(test_mute_ranges_and_lists),
 		cmocka_unit_test(test_mute_across_midnight),
+		cmocka_unit_test(test_mute_end),
 		cmocka_unit_test(test_mute_hostile),
 		cmocka_unit_test(test_mute_format_round_trip),
 	};
