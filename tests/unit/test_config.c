@@ -765,7 +765,10 @@ static void test_print_keys_covers_table(void **state)
 	text = printed(c, config_print_keys);
 	print_message("%s", text);
 	for (i = 0; i < cfg_nkeys; i++) {
-		/* Each key appears after its section's header. */
+		/* Each key appears after its section's header; the fixture
+		 * has no [route] (test_config_route.c prints one). */
+		if (cfg_keys[i].sec == SEC_ROUTE)
+			continue;
 		snprintf(want, sizeof(want), "[%s", cfg_sec_names[cfg_keys[i].sec]);
 		if (cfg_keys[i].sec == SEC_PROJECT)
 			snprintf(want, sizeof(want), "[default]");
