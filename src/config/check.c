@@ -149,7 +149,9 @@ static void check_route(struct parse *p, const struct project *pr, const struct 
 		if (config_destination(p->c, pr->destinations[i]) == NULL)
 			cfg_err(p, key_line(m, "destinations"), "%s %s: unknown destination \"%s\"",
 				what, label, pr->destinations[i]);
-	check_mentions(p, pr, m, label);
+	/* A route's inherited list was written for its parent's destinations. */
+	if (key_line(m, "mentions") != m->line)
+		check_mentions(p, pr, m, label);
 	/* SLOW needs the slow check: with it off, the word is dead weight
 	 * that the operator most likely did not mean. */
 	if ((pr->notify_on & MEM_NOTIFY_SLOW) != 0 && pr->duration_alert == 0.0)
