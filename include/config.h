@@ -51,8 +51,18 @@ struct mention_rule {
 	enum mention_kind kind; /* config_mention_kind(mention), never MENTION_NONE */
 };
 
+/* A route: a [project ID] section, [default], or a [route NAME] section
+ * (route.h says which one a run takes). */
 struct project {
-	char *id;            /* section suffix: [project ID]; "" for [default] */
+	char *id;         /* section suffix: [project ID] or [route NAME]; "" for [default] */
+	int line;         /* line of the section header */
+	char *project;    /* [route] project = ID it serves; NULL: every project */
+	char **pipelines; /* [route] pipelines: glob list; none = all */
+	size_t n_pipelines;
+	uint64_t borrowed;   /* [route] keys (bit = the key's place among the
+			      * [project] rows of the key table) whose
+			      * values are shared with the [project] or [default]
+			      * section the route inherits from, not owned */
 	char *name;          /* name: display name (optional) */
 	char **destinations; /* destinations: names of [destination] sections */
 	size_t n_destinations;
@@ -129,6 +139,8 @@ struct config {
 	struct project *projects;
 	size_t n_projects;
 	struct project *default_route; /* [default], or NULL */
+	struct project *routes;        /* [route NAME] sections, most specific first */
+	size_t n_routes;
 };
 
 /* Problems found while loading: lines "file:line: message". */

@@ -1,4 +1,15 @@
-/* Routing: which destinations hear about a run. Pure. */
+/* Routing: which destinations hear about a run. Pure.
+ *
+ * A run is routed by (project id, environment, pipeline name). The routes
+ * are the [route NAME] sections, most specific first (c->routes): one that
+ * names a project before one that does not, then one that lists pipelines
+ * before one that does not, then one that lists environments before one
+ * that does not, and among equals the one written first. The first route
+ * whose project, environments and pipelines all match takes the run. When
+ * none does, the run's [project ID] section takes it, else [default] (their
+ * environments then only decide whether it notifies, as route_match()
+ * says). An environment or pipeline not known yet (NULL or "") may match
+ * any list, so a webhook without them can leave several routes open. */
 #ifndef DPC_ROUTE_H
 #define DPC_ROUTE_H
 
@@ -9,6 +20,42 @@
 /* The [project ID] section for project_id, else [default], else NULL.
  * Borrowed from c. */
 const struct project *route_find(const struct config *c, const char *project_id);
+
+/* Every route run (project_id, env, pipeline) may take, in precedence
+ * order: the routes that may match up to and including the first that
+ * surely matches, then (when no route surely matches) the [project] or
+ * [default] fallback. Writes at most max of them to out (borrowed from c)
+ * and returns how many there are, so 1 means the route is decided and
+ * c->n_routes + 1 always suffices. 0: no route at all. */
+size_t route_candidates(const struct config *c, const char *project_id, const char *env,
+			const char *pipeline, const struct project **out, size_t max);
+
+/* The route whose settings apply to the run: the first of
+ * route_candidates(), or NULL when there is none. *open (may be NULL) gets
+ * 1 when other routes remain possible because env or pipeline is unknown. */
+const struct project *route_select(const struct config *c, const char *project_id, const char *env,
+				   const char *pipeline, int *open);
+
+/* What intake stores for a webhook: the names of every destination of
+ * every route_candidates() route, once each, in the order first met
+ * (*out: a new array the caller frees, the names borrowed from c; NULL
+ * when there are none), and *notify: whether any of those routes would
+ * notify status st (route_match()). 0 or ERR_NOMEM. */
+int route_intake(const struct config *c, const char *project_id, const char *env,
+		 const char *pipeline, enum run_status st, char ***out, size_t *n, int *notify);
+
+/* 1 when any route_candidates() route would notify status st
+ * (route_match()), so the run deserves its steps. */
+int route_may_notify(const struct config *c, const char *project_id, const char *env,
+		     const char *pipeline, enum run_status st);
+
+/* 1 when route r lists destination name. */
+int route_has_destination(const struct project *r, const char *name);
+
+/* NULL when glob may be used in a route's pipelines list, else why not (a
+ * static string): an unclosed "[" class or a trailing backslash, which
+ * fnmatch(3) would silently take as plain characters. */
+const char *route_glob_problem(const char *glob);
 
 /* The display name configured for project_id ([project ID] name), or NULL
  * when it has none. Borrowed from c. */

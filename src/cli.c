@@ -107,7 +107,8 @@ static void preview_memory(const struct config *c, const char *project_id, const
 		[MEM_RECORD] = "only remembered (not posted)",
 		[MEM_HOLD] = "held back (not posted)",
 	};
-	const struct project *p = route_find(c, project_id);
+	const struct project *p =
+		route_select(c, project_id, s->environment, s->pipeline_name, NULL);
 	const struct mem_key k = { project_id, s->environment, s->pipeline_name };
 	struct mem_run ev;
 	struct mem_policy pol;

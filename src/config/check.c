@@ -136,19 +136,22 @@ static void check_mentions(struct parse *p, const struct project *pr, const stru
 	}
 }
 
-static void check_route(struct parse *p, const struct project *pr, const struct meta *m)
+/* what: "project" for [project] and [default], "route" for [route]. */
+static void check_route(struct parse *p, const struct project *pr, const struct meta *m,
+			const char *what)
 {
 	size_t i;
 	const char *label = pr->id[0] != '\0' ? pr->id : "(default)";
 
 	if (pr->n_destinations == 0)
-		cfg_err(p, m->line, "project %s: destinations is required", label);
+		cfg_err(p, m->line, "%s %s: destinations is required", what, label);
 	for (i = 0; i < pr->n_destinations; i++)
 		if (config_destination(p->c, pr->destinations[i]) == NULL)
-			cfg_err(p, key_line(m, "destinations"),
-				"project %s: unknown destination \"%s\"", label,
-				pr->destinations[i]);
-	check_mentions(p, pr, m, label);
+			cfg_err(p, key_line(m, "destinations"), "%s %s: unknown destination \"%s\"",
+				what, label, pr->destinations[i]);
+	/* A route's inherited list was written for its parent's destinations. */
+	if (key_line(m, "mentions") != m->line)
+		check_mentions(p, pr, m, label);
 	/* SLOW needs the slow check: with it off, the word is dead weight
 	 * that the operator most likely did not mean. */
 	if ((pr->notify_on & MEM_NOTIFY_SLOW) != 0 && pr->duration_alert == 0.0)
@@ -236,8 +239,10 @@ void cfg_validate(struct parse *p)
 	check_matillion(p);
 	check_destinations(p);
 	for (i = 0; i < p->c->n_projects; i++)
-		check_route(p, &p->c->projects[i], &p->pmeta[i]);
+		check_route(p, &p->c->projects[i], &p->pmeta[i], "project");
 	if (p->c->default_route != NULL)
-		check_route(p, p->c->default_route, &p->defmeta);
+		check_route(p, p->c->default_route, &p->defmeta, "project");
+	for (i = 0; i < p->c->n_routes; i++)
+		check_route(p, &p->c->routes[i], &p->rmeta[i], "route");
 	check_permissions(p);
 }

@@ -10,8 +10,11 @@
  * a destination's rate from its type, and the cross-references.
  *
  * The global sections ([server] .. [memory]) come first in enum sec and
- * fill struct config itself; [destination], [project] and [default] fill
- * one struct each per instance. */
+ * fill struct config itself; [destination], [project], [default] and
+ * [route] fill one struct each per instance. A [route] takes the keys of
+ * [project] (all but name) and its own (project, pipelines); each key it
+ * does not set shares its parent's value (the [project ID] it names, else
+ * [default]) and is marked in its borrowed mask so it is freed once. */
 #ifndef DPC_CONFIG_INT_H
 #define DPC_CONFIG_INT_H
 
@@ -26,6 +29,7 @@
 #define MAX_LIST 64           /* items in a comma list */
 #define MAX_DESTS 256
 #define MAX_PROJECTS 4096
+#define MAX_ROUTES 1024
 #define MAX_DIAGS 500
 #define MAX_KEYS 128 /* rows of cfg_keys at most (struct meta's arrays) */
 
@@ -38,6 +42,7 @@ enum sec {
 	SEC_DEST,
 	SEC_PROJECT,
 	SEC_DEFAULT,
+	SEC_ROUTE, /* [route NAME]: the [project] keys but name, and its own */
 	SEC_SKIP,
 	SEC__MAX
 };
@@ -71,7 +76,7 @@ enum vtype {
 #define K_ZERO_OFF 4u /* V_FACTOR: 0 is accepted too, meaning off */
 
 struct key {
-	enum sec sec; /* SEC_PROJECT also serves [default] */
+	enum sec sec; /* SEC_PROJECT also serves [default] and [route] */
 	const char *name;
 	enum vtype type;
 	size_t off;               /* field offset in the section's struct */
@@ -111,6 +116,14 @@ int cfg_fill_defaults(enum sec sec, char *base);
 
 /* Frees the strings and lists of section sec in base (not base itself). */
 void cfg_free_fields(enum sec sec, char *base);
+/* The same, but leaves the fields of the rows set in borrowed (bit = row
+ * index in cfg_keys[]) alone: they belong to another section. */
+void cfg_free_fields_except(enum sec sec, char *base, uint64_t borrowed);
+/* k's bit in such a mask: its place among the rows of its section (at
+ * most 64 rows a section; test_config checks). */
+uint64_t cfg_key_bit(const struct key *k);
+/* Makes key k's field (and count) in dst a shallow copy of src's. */
+void cfg_share_field(const struct key *k, char *dst, const char *src);
 
 /* Where a section instance and each of its keys were given. */
 struct meta {
@@ -135,6 +148,7 @@ struct parse {
 	struct meta single[SEC_LAST_GLOBAL + 1];
 	struct meta *dmeta; /* parallel to c->destinations */
 	struct meta *pmeta; /* parallel to c->projects */
+	struct meta *rmeta; /* parallel to c->routes until they are sorted */
 	struct meta defmeta;
 	const char *region; /* static name from cfg_regions[] */
 	int inline_secret;  /* a secret is written in the file itself */
@@ -166,5 +180,12 @@ void cfg_print_mentions(FILE *out, const struct mention_rule *v, size_t n);
 
 /* check.c: defaults that depend on other keys, then every cross-key rule. */
 void cfg_validate(struct parse *p);
+
+/* route.c: gives each route the keys it does not set from its parent and
+ * checks its globs; run once every section is read, before cfg_validate(). */
+void cfg_routes_resolve(struct parse *p);
+/* route.c: sorts c->routes most specific first (route.h); run last, on a
+ * valid config, since p->rmeta no longer follows c->routes after it. */
+void cfg_routes_sort(struct config *c);
 
 #endif

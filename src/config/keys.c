@@ -32,6 +32,7 @@ const char *const cfg_sec_names[SEC__MAX] = {
 	[SEC_DEST] = "destination",
 	[SEC_PROJECT] = "project",
 	[SEC_DEFAULT] = "default",
+	[SEC_ROUTE] = "route",
 	[SEC_SKIP] = "?",
 };
 
@@ -194,6 +195,16 @@ const struct key cfg_keys[] = {
 	  .type = V_MUTE,
 	  .off = offsetof(struct project, mute_windows),
 	  .n_off = offsetof(struct project, n_mute_windows) },
+	/* [route NAME] only; the rest of a route's keys are [project]'s. */
+	{ .sec = SEC_ROUTE,
+	  .name = "project",
+	  .type = V_STR,
+	  .off = offsetof(struct project, project) },
+	{ .sec = SEC_ROUTE,
+	  .name = "pipelines",
+	  .type = V_LIST,
+	  .off = offsetof(struct project, pipelines),
+	  .n_off = offsetof(struct project, n_pipelines) },
 	/* Run memory, global: how much the store keeps. */
 	NUM(SEC_MEMORY, "history_runs", V_SIZE, history_runs, 10, 1000, 100),
 	NUM(SEC_MEMORY, "forget_after", V_DUR64, forget_after_s, DAY, 3650 * DAY, 90 * DAY),
@@ -206,12 +217,17 @@ _Static_assert(sizeof(cfg_keys) / sizeof(cfg_keys[0]) <= MAX_KEYS,
 const struct key *cfg_find_key(enum sec sec, const char *name, size_t len)
 {
 	size_t i;
+	enum sec also = sec;
 
 	if (sec == SEC_DEFAULT)
-		sec = SEC_PROJECT;
+		sec = also = SEC_PROJECT;
+	/* A route takes the keys of a project, but a display name belongs to
+	 * the project, not to one of its routes. */
+	if (sec == SEC_ROUTE && !(len == 4 && strncmp(name, "name", 4) == 0))
+		also = SEC_PROJECT;
 	for (i = 0; i < cfg_nkeys; i++)
-		if (cfg_keys[i].sec == sec && strlen(cfg_keys[i].name) == len &&
-		    strncmp(cfg_keys[i].name, name, len) == 0)
+		if ((cfg_keys[i].sec == sec || cfg_keys[i].sec == also) &&
+		    strlen(cfg_keys[i].name) == len && strncmp(cfg_keys[i].name, name, len) == 0)
 			return &cfg_keys[i];
 	return NULL;
 }
@@ -258,14 +274,49 @@ int cfg_fill_defaults(enum sec sec, char *base)
 	return 0;
 }
 
+void cfg_share_field(const struct key *k, char *dst, const char *src)
+{
+	size_t size;
+
+	switch (k->type) {
+	case V_INT:
+	case V_BOOL:
+	case V_DUR:
+	case V_ENUM: size = sizeof(int); break;
+	case V_SIZE: size = sizeof(size_t); break;
+	case V_DUR64: size = sizeof(int64_t); break;
+	case V_STATUS: size = sizeof(unsigned); break;
+	case V_FACTOR:
+	case V_RATE: size = sizeof(double); break;
+	default: size = sizeof(void *); break; /* strings, lists, arrays */
+	}
+	memcpy(dst + k->off, src + k->off, size);
+	if (k->type == V_LIST || k->type == V_MENTIONS || k->type == V_MUTE)
+		memcpy(dst + k->n_off, src + k->n_off, sizeof(size_t));
+}
+
 void cfg_free_fields(enum sec sec, char *base)
+{
+	cfg_free_fields_except(sec, base, 0);
+}
+
+uint64_t cfg_key_bit(const struct key *k)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < cfg_nkeys && &cfg_keys[i] != k; i++)
+		n += cfg_keys[i].sec == k->sec;
+	return n < 64 ? 1ull << n : 0;
+}
+
+void cfg_free_fields_except(enum sec sec, char *base, uint64_t borrowed)
 {
 	const struct key *k;
 	size_t i;
 
 	for (i = 0; i < cfg_nkeys; i++) {
 		k = &cfg_keys[i];
-		if (k->sec != sec)
+		if (k->sec != sec || (borrowed & cfg_key_bit(k)) != 0)
 			continue;
 		if (k->type == V_STR || k->type == V_LEVEL)
 			free(*(char **)(base + k->off));

@@ -102,6 +102,7 @@ static struct meta *cur_meta(struct parse *p)
 	switch (p->sec) {
 	case SEC_DEST: return &p->dmeta[p->idx];
 	case SEC_PROJECT: return &p->pmeta[p->idx];
+	case SEC_ROUTE: return &p->rmeta[p->idx];
 	case SEC_DEFAULT: return &p->defmeta;
 	default: return &p->single[p->sec];
 	}
@@ -112,6 +113,7 @@ static char *cur_base(struct parse *p)
 	switch (p->sec) {
 	case SEC_DEST: return (char *)&p->c->destinations[p->idx];
 	case SEC_PROJECT: return (char *)&p->c->projects[p->idx];
+	case SEC_ROUTE: return (char *)&p->c->routes[p->idx];
 	case SEC_DEFAULT: return (char *)p->c->default_route;
 	default: return (char *)p->c;
 	}
@@ -123,77 +125,106 @@ static void project_init(struct project *pr)
 	cfg_set_defaults(SEC_PROJECT, (char *)pr);
 }
 
-/* Line of an earlier [destination NAME] / [project NAME], or 0. */
-static int earlier_section(struct parse *p, int is_dest, const char *name)
-{
-	const struct config *c = p->c;
-	size_t i, n = is_dest ? c->n_destinations : c->n_projects;
+/* The named sections: [destination NAME], [project ID] and [route NAME],
+ * each an array in struct config with a parallel meta array in the parse. */
+struct named {
+	void **arr;      /* &c->destinations, ... */
+	size_t *n;       /* &c->n_destinations, ... */
+	size_t size;     /* one element */
+	struct meta **m; /* &p->dmeta, ... */
+	size_t max;      /* sections allowed */
+};
 
-	for (i = 0; i < n; i++)
-		if (strcmp(is_dest ? c->destinations[i].name : c->projects[i].id, name) == 0)
-			return is_dest ? p->dmeta[i].line : p->pmeta[i].line;
+static struct named named_of(struct parse *p, enum sec kind)
+{
+	struct config *c = p->c;
+
+	if (kind == SEC_DEST)
+		return (struct named){ (void **)&c->destinations, &c->n_destinations,
+				       sizeof(struct destination), &p->dmeta, MAX_DESTS };
+	if (kind == SEC_ROUTE)
+		return (struct named){ (void **)&c->routes, &c->n_routes, sizeof(struct project),
+				       &p->rmeta, MAX_ROUTES };
+	return (struct named){ (void **)&c->projects, &c->n_projects, sizeof(struct project),
+			       &p->pmeta, MAX_PROJECTS };
+}
+
+/* The name of element i of a named section array. */
+static const char *name_at(const struct parse *p, enum sec kind, size_t i)
+{
+	if (kind == SEC_DEST)
+		return p->c->destinations[i].name;
+	return kind == SEC_ROUTE ? p->c->routes[i].id : p->c->projects[i].id;
+}
+
+/* Line of an earlier section of this kind with this name, or 0. */
+static int earlier_section(struct parse *p, enum sec kind, const char *name)
+{
+	struct named nm = named_of(p, kind);
+	size_t i;
+
+	for (i = 0; i < *nm.n; i++)
+		if (strcmp(name_at(p, kind, i), name) == 0)
+			return (*nm.m)[i].line;
 	return 0;
 }
 
 /* Grows the section array and its meta array by one zeroed entry. The
  * meta array grows first so the two never disagree on the count. */
-static int grow(struct parse *p, int is_dest, size_t n)
+static int grow(struct parse *p, enum sec kind, size_t n)
 {
-	struct meta **mp = is_dest ? &p->dmeta : &p->pmeta;
-	struct meta *m = realloc(*mp, (n + 1) * sizeof(**mp));
+	struct named nm = named_of(p, kind);
+	struct meta *m = realloc(*nm.m, (n + 1) * sizeof(**nm.m));
 	void *arr;
 
 	if (m == NULL)
 		return ERR_NOMEM;
-	*mp = m;
+	*nm.m = m;
 	memset(&m[n], 0, sizeof(m[n]));
 	m[n].line = p->lineno;
-	if (is_dest) {
-		arr = realloc(p->c->destinations, (n + 1) * sizeof(struct destination));
-		if (arr != NULL)
-			p->c->destinations = arr;
-	} else {
-		arr = realloc(p->c->projects, (n + 1) * sizeof(struct project));
-		if (arr != NULL)
-			p->c->projects = arr;
-	}
-	return arr == NULL ? ERR_NOMEM : 0;
+	arr = realloc(*nm.arr, (n + 1) * nm.size);
+	if (arr == NULL)
+		return ERR_NOMEM;
+	*nm.arr = arr;
+	return 0;
 }
 
-/* Appends a [destination] (is_dest) or [project]; reports duplicates. */
-static int add_named(struct parse *p, int is_dest, const char *name)
+/* Appends a [destination], [project] or [route]; reports duplicates. */
+static int add_named(struct parse *p, enum sec kind, const char *name)
 {
 	struct config *c = p->c;
-	size_t n = is_dest ? c->n_destinations : c->n_projects;
-	int first = earlier_section(p, is_dest, name);
+	struct named nm = named_of(p, kind);
+	size_t n = *nm.n;
+	int first = earlier_section(p, kind, name);
 	char *copy;
 
 	if (first != 0) {
 		cfg_err(p, p->lineno, "duplicate section [%s %s] (first at line %d)",
-			is_dest ? "destination" : "project", name, first);
+			cfg_sec_names[kind], name, first);
 		return ERR_CONFIG;
 	}
-	if (n >= (is_dest ? MAX_DESTS : MAX_PROJECTS)) {
-		cfg_err(p, p->lineno, "too many [%s] sections",
-			is_dest ? "destination" : "project");
+	if (n >= nm.max) {
+		cfg_err(p, p->lineno, "too many [%s] sections", cfg_sec_names[kind]);
 		return ERR_LIMIT;
 	}
 	copy = strdup(name);
-	if (copy == NULL || grow(p, is_dest, n) != 0) {
+	if (copy == NULL || grow(p, kind, n) != 0) {
 		free(copy);
 		cfg_err(p, p->lineno, "out of memory");
 		return ERR_NOMEM;
 	}
-	if (is_dest) {
+	if (kind == SEC_DEST) {
 		memset(&c->destinations[n], 0, sizeof(c->destinations[n]));
 		cfg_set_defaults(SEC_DEST, (char *)&c->destinations[n]);
 		c->destinations[n].name = copy;
-		c->n_destinations++;
 	} else {
-		project_init(&c->projects[n]);
-		c->projects[n].id = copy;
-		c->n_projects++;
+		struct project *pr = kind == SEC_ROUTE ? &c->routes[n] : &c->projects[n];
+
+		project_init(pr);
+		pr->id = copy;
+		pr->line = p->lineno;
 	}
+	(*nm.n)++;
 	p->idx = n;
 	return 0;
 }
@@ -211,6 +242,8 @@ static int begin_default(struct parse *p)
 		p->c->default_route->id = strdup("");
 	}
 	p->defmeta.line = p->lineno;
+	if (p->c->default_route != NULL)
+		p->c->default_route->line = p->lineno;
 	if (p->c->default_route == NULL || p->c->default_route->id == NULL) {
 		cfg_err(p, p->lineno, "out of memory");
 		return ERR_NOMEM;
@@ -233,13 +266,14 @@ static void begin_section(struct parse *p, char *hdr)
 	p->sec = SEC_SKIP;
 	if (kind <= SEC_NONE) {
 		cfg_err(p, p->lineno, "unknown section [%s]", hdr);
-	} else if ((kind == SEC_DEST || kind == SEC_PROJECT) != (*name != '\0')) {
+	} else if ((kind == SEC_DEST || kind == SEC_PROJECT || kind == SEC_ROUTE) !=
+		   (*name != '\0')) {
 		cfg_err(p, p->lineno, "section [%s] %s", hdr,
 			*name != '\0' ? "takes no name" : "needs a name");
 	} else if (*name != '\0' && !valid_name(name)) {
 		cfg_err(p, p->lineno, "[%s %s]: name may only hold A-Z a-z 0-9 . _ : -", hdr, name);
-	} else if (kind == SEC_DEST || kind == SEC_PROJECT) {
-		if (add_named(p, kind == SEC_DEST, name) == 0)
+	} else if (kind == SEC_DEST || kind == SEC_PROJECT || kind == SEC_ROUTE) {
+		if (add_named(p, (enum sec)kind, name) == 0)
 			p->sec = (enum sec)kind;
 	} else if (kind == SEC_DEFAULT) {
 		if (begin_default(p) == 0)
@@ -435,13 +469,17 @@ struct config *config_load(const char *path, struct diags *d)
 	}
 	if (ini_parse_stream(reader, &p, handler, &p) < 0 || ferror(p.f))
 		cfg_err(&p, p.lineno, "read error");
+	cfg_routes_resolve(&p);
 	cfg_validate(&p);
+	if (d->n_errors == errors_before)
+		cfg_routes_sort(p.c);
 out:
 	if (p.f != NULL)
 		fclose(p.f);
 	free(p.buf);
 	free(p.dmeta);
 	free(p.pmeta);
+	free(p.rmeta);
 	if (d->n_errors != errors_before) {
 		config_free(p.c);
 		return NULL;
@@ -477,6 +515,12 @@ void config_free(struct config *c)
 	if (c->default_route != NULL)
 		project_free(c->default_route);
 	free(c->default_route);
+	for (i = 0; i < c->n_routes; i++) {
+		free(c->routes[i].id);
+		cfg_free_fields_except(SEC_PROJECT, (char *)&c->routes[i], c->routes[i].borrowed);
+		cfg_free_fields(SEC_ROUTE, (char *)&c->routes[i]);
+	}
+	free(c->routes);
 	free(c);
 }
 

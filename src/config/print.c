@@ -135,6 +135,141 @@ static void print_route(const struct project *pr, FILE *out)
 	print_route_memory(pr, out);
 }
 
+/* ---- the routing table ---- */
+
+enum col {
+	COL_NO,
+	COL_ROUTE,
+	COL_PROJECT,
+	COL_ENVS,
+	COL_PIPES,
+	COL_DESTS,
+	COL_NOTIFY,
+	COL_MENTIONS,
+	COL__MAX
+};
+static const char *const col_names[COL__MAX] = { "#",         "route",
+						 "project",   "environments",
+						 "pipelines", "destinations",
+						 "notify_on", "mentions" };
+#define CELL 512 /* a longer cell is cut; print-keys shows every value whole */
+
+/* Writes what fn prints into cell, cut to CELL - 1 bytes. */
+static void cell_of(char *cell, void (*fn)(FILE *, const struct project *), const struct project *r)
+{
+	FILE *f = fmemopen(cell, CELL, "w");
+
+	cell[0] = '\0';
+	if (f == NULL)
+		return;
+	setvbuf(f, NULL, _IONBF, 0);
+	fn(f, r);
+	fclose(f);
+	cell[CELL - 1] = '\0';
+}
+
+static void put_envs(FILE *f, const struct project *r)
+{
+	print_list(f, r->environments, r->n_environments, "(all)");
+}
+
+static void put_pipes(FILE *f, const struct project *r)
+{
+	print_list(f, r->pipelines, r->n_pipelines, "(all)");
+}
+
+static void put_dests(FILE *f, const struct project *r)
+{
+	print_list(f, r->destinations, r->n_destinations, "(none)");
+}
+
+static void put_notify(FILE *f, const struct project *r)
+{
+	print_mask(f, r->notify_on);
+}
+
+static void put_mentions(FILE *f, const struct project *r)
+{
+	cfg_print_mentions(f, r->mentions, r->n_mentions);
+}
+
+/* The cells of row no (1-based) for route r: a [route] section (route),
+ * or a [project ID] / [default] fallback. */
+static void row_of(char cells[COL__MAX][CELL], size_t no, const struct project *r, int route)
+{
+	snprintf(cells[COL_NO], CELL, "%zu", no);
+	if (route)
+		snprintf(cells[COL_ROUTE], CELL, "%s", r->id);
+	else
+		snprintf(cells[COL_ROUTE], CELL, "%s",
+			 r->id[0] != '\0' ? "[project]" : "[default]");
+	if (route)
+		snprintf(cells[COL_PROJECT], CELL, "%s", r->project != NULL ? r->project : "(any)");
+	else
+		snprintf(cells[COL_PROJECT], CELL, "%s", r->id[0] != '\0' ? r->id : "(other)");
+	cell_of(cells[COL_ENVS], put_envs, r);
+	cell_of(cells[COL_PIPES], put_pipes, r);
+	cell_of(cells[COL_DESTS], put_dests, r);
+	cell_of(cells[COL_NOTIFY], put_notify, r);
+	cell_of(cells[COL_MENTIONS], put_mentions, r);
+}
+
+/* Row i of the table: the [route] sections in precedence order, then the
+ * [project] sections, then [default]. NULL past the end. */
+static const struct project *table_row(const struct config *c, size_t i, int *route)
+{
+	*route = i < c->n_routes;
+	if (i < c->n_routes)
+		return &c->routes[i];
+	i -= c->n_routes;
+	if (i < c->n_projects)
+		return &c->projects[i];
+	return i == c->n_projects ? c->default_route : NULL;
+}
+
+/* Writes one row, each cell padded to its column's width. */
+static void put_row(FILE *out, char cells[COL__MAX][CELL], const int width[COL__MAX])
+{
+	int i;
+
+	fputs("  ", out);
+	for (i = 0; i < COL__MAX - 1; i++)
+		fprintf(out, "%-*s  ", width[i], cells[i]);
+	fprintf(out, "%s\n", cells[COL__MAX - 1]);
+}
+
+/* The table check-config prints: which route takes a run, and what it
+ * does. Two passes: the widths, then the rows. */
+static void print_routing(const struct config *c, FILE *out)
+{
+	static char cells[COL__MAX][CELL];
+	int width[COL__MAX], route, i;
+	const struct project *r;
+	size_t row;
+
+	for (i = 0; i < COL__MAX; i++)
+		width[i] = (int)strlen(col_names[i]);
+	for (row = 0; (r = table_row(c, row, &route)) != NULL; row++) {
+		row_of(cells, row + 1, r, route);
+		for (i = 0; i < COL__MAX; i++)
+			if ((int)strlen(cells[i]) > width[i])
+				width[i] = (int)strlen(cells[i]);
+	}
+	fprintf(out, "routing:      a run takes the first row that matches its project,"
+		     " environment and pipeline\n");
+	for (i = 0; i < COL__MAX; i++)
+		snprintf(cells[i], CELL, "%s", col_names[i]);
+	put_row(out, cells, width);
+	for (row = 0; (r = table_row(c, row, &route)) != NULL; row++) {
+		row_of(cells, row + 1, r, route);
+		put_row(out, cells, width);
+	}
+	fprintf(out, "              ([project] and [default] rows take the runs no route"
+		     " took; their environments\n"
+		     "              only decide whether such a run notifies or is just"
+		     " remembered)\n");
+}
+
 void config_print_summary(const struct config *c, FILE *out)
 {
 	size_t i, j;
@@ -173,6 +308,7 @@ void config_print_summary(const struct config *c, FILE *out)
 		print_route(c->default_route, out);
 	else
 		fprintf(out, "  (no [default]: runs of other projects are not notified)\n");
+	print_routing(c, out);
 	fprintf(out, "destinations: %zu\n", c->n_destinations);
 	for (j = 0; j < c->n_destinations; j++) {
 		d = &c->destinations[j];
@@ -283,5 +419,15 @@ void config_print_keys(const struct config *c, FILE *out)
 	if (c->default_route != NULL) {
 		fputs("[default]\n", out);
 		print_section(out, c, SEC_PROJECT, (const char *)c->default_route);
+	}
+	/* A route's own keys, then those of a project (the inherited values
+	 * included) but the display name, which a route does not take. */
+	for (i = 0; i < c->n_routes; i++) {
+		fprintf(out, "[route %s]\n", c->routes[i].id);
+		print_section(out, c, SEC_ROUTE, (const char *)&c->routes[i]);
+		for (sec = 0; (size_t)sec < cfg_nkeys; sec++)
+			if (cfg_keys[sec].sec == SEC_PROJECT &&
+			    strcmp(cfg_keys[sec].name, "name") != 0)
+				print_key(out, c, &cfg_keys[sec], (const char *)&c->routes[i]);
 	}
 }

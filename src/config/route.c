@@ -1,14 +1,17 @@
-/* Routing: picks the [project] (or [default]) section for a run, decides
- * whether its status and environment should produce a notification, which
- * mention a message to one destination carries, and the route's run-memory
- * policy. Pure. */
+/* Routing: picks the route of a run ([route NAME], else [project ID], else
+ * [default]; route.h says how), decides whether its status and environment
+ * should produce a notification, which mention a message to one
+ * destination carries, and the route's run-memory policy. Pure, except
+ * for the load-time steps that resolve and sort the [route] sections. */
 #include <fnmatch.h>
 #include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "config_int.h"
+#include "errors.h"
 #include "route.h"
 #include "target.h"
 
@@ -173,4 +176,289 @@ void route_run_policy(const struct project *p, const char *env, struct mem_polic
 	route_policy(p, out);
 	if (p == NULL || !route_match(p, ST_UNKNOWN, env))
 		out->notify_on = 0;
+}
+
+/* ---- choosing a route ---- */
+
+/* How a route's criterion stands for a run: ruled out, open (the run's
+ * value is not known yet), or met. Ordered so the weaker of two wins. */
+enum fit { FIT_NO, FIT_MAYBE, FIT_YES };
+
+static enum fit list_fit(char *const *globs, size_t n, const char *v,
+			 int (*match)(const char *, const char *))
+{
+	size_t i;
+
+	if (n == 0)
+		return FIT_YES;
+	if (v == NULL || *v == '\0')
+		return FIT_MAYBE;
+	for (i = 0; i < n; i++)
+		if (match(globs[i], v))
+			return FIT_YES;
+	return FIT_NO;
+}
+
+static enum fit route_fit(const struct project *r, const char *project_id, const char *env,
+			  const char *pipeline)
+{
+	enum fit e, f;
+
+	if (r->project != NULL && (project_id == NULL || strcmp(r->project, project_id) != 0))
+		return FIT_NO;
+	/* Environments match as in [project] (route_glob), pipelines as in
+	 * mentions (route_pipeline_match). */
+	e = list_fit(r->environments, r->n_environments, env, route_glob);
+	f = list_fit(r->pipelines, r->n_pipelines, pipeline, route_pipeline_match);
+	return e < f ? e : f;
+}
+
+/* Calls fn(route, ctx) for each route_candidates() route in order and
+ * returns how many there are. */
+static size_t each_candidate(const struct config *c, const char *project_id, const char *env,
+			     const char *pipeline, void (*fn)(const struct project *, void *),
+			     void *ctx)
+{
+	const struct project *fallback;
+	size_t i, n = 0;
+	enum fit f;
+
+	if (c == NULL)
+		return 0;
+	for (i = 0; i < c->n_routes; i++) {
+		f = route_fit(&c->routes[i], project_id, env, pipeline);
+		if (f == FIT_NO)
+			continue;
+		fn(&c->routes[i], ctx);
+		n++;
+		if (f == FIT_YES)
+			return n;
+	}
+	fallback = route_find(c, project_id);
+	if (fallback != NULL) {
+		fn(fallback, ctx);
+		n++;
+	}
+	return n;
+}
+
+struct collect {
+	const struct project **out;
+	size_t n, max;
+};
+
+static void collect(const struct project *r, void *ctx)
+{
+	struct collect *k = ctx;
+
+	if (k->n < k->max)
+		k->out[k->n++] = r;
+}
+
+size_t route_candidates(const struct config *c, const char *project_id, const char *env,
+			const char *pipeline, const struct project **out, size_t max)
+{
+	struct collect k = { out, 0, out != NULL ? max : 0 };
+
+	return each_candidate(c, project_id, env, pipeline, collect, &k);
+}
+
+struct notifies {
+	enum run_status st;
+	const char *env;
+	int any;
+};
+
+static void notifies(const struct project *r, void *ctx)
+{
+	struct notifies *k = ctx;
+
+	k->any = k->any || route_match(r, k->st, k->env);
+}
+
+int route_may_notify(const struct config *c, const char *project_id, const char *env,
+		     const char *pipeline, enum run_status st)
+{
+	struct notifies k = { st, env, 0 };
+
+	each_candidate(c, project_id, env, pipeline, notifies, &k);
+	return k.any;
+}
+
+const struct project *route_select(const struct config *c, const char *project_id, const char *env,
+				   const char *pipeline, int *open)
+{
+	const struct project *first = NULL;
+	size_t n = route_candidates(c, project_id, env, pipeline, &first, 1);
+
+	/* One candidate that only may match leaves "no route" open too. */
+	if (open != NULL)
+		*open = n > 1 || (n == 1 && first != route_find(c, project_id) &&
+				  route_fit(first, project_id, env, pipeline) != FIT_YES);
+	return first;
+}
+
+int route_has_destination(const struct project *r, const char *name)
+{
+	size_t i;
+
+	for (i = 0; r != NULL && name != NULL && i < r->n_destinations; i++)
+		if (strcmp(r->destinations[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+/* Appends name to the n names of v unless it is there already. */
+static void add_once(char **v, size_t *n, char *name)
+{
+	size_t i;
+
+	for (i = 0; i < *n; i++)
+		if (strcmp(v[i], name) == 0)
+			return;
+	v[(*n)++] = name;
+}
+
+int route_intake(const struct config *c, const char *project_id, const char *env,
+		 const char *pipeline, enum run_status st, char ***out, size_t *n, int *notify)
+{
+	const struct project **cand = NULL;
+	size_t n_cand, i, j;
+	char **v = NULL;
+	int rc = 0;
+
+	*out = NULL;
+	*n = 0;
+	*notify = 0;
+	n_cand = route_candidates(c, project_id, env, pipeline, NULL, 0);
+	if (n_cand == 0)
+		return 0;
+	cand = calloc(n_cand, sizeof(*cand));
+	/* Names are those of the [destination] sections (checked at load),
+	 * so there are at most that many distinct ones. */
+	v = calloc(c->n_destinations + 1, sizeof(*v));
+	if (cand == NULL || v == NULL) {
+		rc = ERR_NOMEM;
+		goto out;
+	}
+	route_candidates(c, project_id, env, pipeline, cand, n_cand);
+	for (i = 0; i < n_cand; i++) {
+		for (j = 0; j < cand[i]->n_destinations && *n < c->n_destinations; j++)
+			add_once(v, n, cand[i]->destinations[j]);
+	}
+	*notify = route_may_notify(c, project_id, env, pipeline, st);
+	if (*n > 0) {
+		*out = v;
+		v = NULL;
+	}
+out:
+	free(cand);
+	free(v);
+	return rc;
+}
+
+/* ---- load time ---- */
+
+const char *route_glob_problem(const char *glob)
+{
+	const char *s = glob;
+
+	while (*s != '\0') {
+		if (*s == '\\') {
+			if (s[1] == '\0')
+				return "ends in a lone backslash";
+			s += 2;
+			continue;
+		}
+		if (*s == '[') {
+			/* fnmatch(3): a ']' right after "[" or "[!" is a member. */
+			s++;
+			if (*s == '!' || *s == '^')
+				s++;
+			if (*s == ']')
+				s++;
+			while (*s != '\0' && *s != ']')
+				s++;
+			if (*s == '\0')
+				return "has an unclosed '['";
+		}
+		s++;
+	}
+	return NULL;
+}
+
+/* The line of key name in the section m describes, or the section's
+ * line when the key was not given. */
+static int line_of(const struct meta *m, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < cfg_nkeys; i++)
+		if (strcmp(cfg_keys[i].name, name) == 0 && m->seen[i])
+			return m->key_line[i];
+	return m->line;
+}
+
+/* Shares every [project] key r does not set (its own matching list,
+ * environments, excepted) with parent. */
+static void inherit(struct project *r, const struct meta *m, const struct project *parent)
+{
+	size_t i;
+
+	for (i = 0; i < cfg_nkeys; i++) {
+		const struct key *k = &cfg_keys[i];
+
+		if (k->sec != SEC_PROJECT || m->seen[i] || strcmp(k->name, "environments") == 0 ||
+		    strcmp(k->name, "name") == 0)
+			continue;
+		cfg_free_fields_except(SEC_PROJECT, (char *)r, ~cfg_key_bit(k));
+		cfg_share_field(k, (char *)r, (const char *)parent);
+		r->borrowed |= cfg_key_bit(k);
+	}
+}
+
+void cfg_routes_resolve(struct parse *p)
+{
+	struct project *r;
+	const struct project *parent;
+	const char *why;
+	size_t i, j;
+
+	for (i = 0; i < p->c->n_routes; i++) {
+		r = &p->c->routes[i];
+		for (j = 0; j < r->n_pipelines; j++) {
+			why = route_glob_problem(r->pipelines[j]);
+			if (why != NULL)
+				cfg_err(p, line_of(&p->rmeta[i], "pipelines"),
+					"route %s: pipelines: \"%s\" %s", r->id, r->pipelines[j],
+					why);
+		}
+		/* A route of a project refines what that project's runs get;
+		 * one for every project refines [default]. */
+		parent = r->project != NULL ? route_find(p->c, r->project) : p->c->default_route;
+		if (parent != NULL)
+			inherit(r, &p->rmeta[i], parent);
+	}
+}
+
+/* Higher is more specific: a project named, then pipelines, then
+ * environments. */
+static int specificity(const struct project *r)
+{
+	return (r->project != NULL) * 4 + (r->n_pipelines > 0) * 2 + (r->n_environments > 0);
+}
+
+static int by_precedence(const void *a, const void *b)
+{
+	const struct project *x = a, *y = b;
+
+	if (specificity(x) != specificity(y))
+		return specificity(y) - specificity(x);
+	return (x->line > y->line) - (x->line < y->line);
+}
+
+void cfg_routes_sort(struct config *c)
+{
+	if (c != NULL && c->n_routes > 1)
+		qsort(c->routes, c->n_routes, sizeof(*c->routes), by_precedence);
 }

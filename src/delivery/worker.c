@@ -342,12 +342,21 @@ out:
 	return rl;
 }
 
+/* The route of the job's run, by what the summary knows (the webhook's
+ * environment and pipeline, refined by the API); NULL when none. *open:
+ * other routes are still possible (route_select()). */
+static const struct project *run_route(const struct config *c, const struct job *j,
+				       const struct summary *s, int *open)
+{
+	return route_select(c, j->ev.project_id, s->environment, s->pipeline_name, open);
+}
+
 /* The body for d, rendered by its target's row, with the mention the run's
  * route picks for this pipeline and target. */
 static const char *mention_for(const struct config *c, const struct job *j, const struct summary *s,
 			       const struct destination *d)
 {
-	return route_mention(route_find(c, j->ev.project_id), d, s->pipeline_name);
+	return route_mention(run_route(c, j, s, NULL), d, s->pipeline_name);
 }
 
 static char *render_for(const struct config *c, const struct job *j, const struct summary *s,
@@ -451,7 +460,7 @@ static int followup_failed(struct wctx *t, const struct config *c, const struct 
 static int remember(struct wctx *t, const struct config *c, const struct job *j, struct summary *s,
 		    int *post)
 {
-	const struct project *p = route_find(c, j->ev.project_id);
+	const struct project *p = run_route(c, j, s, NULL);
 	const struct mem_key k = { j->ev.project_id, s->environment, s->pipeline_name };
 	struct mem_run ev;
 	struct mem_policy pol;
@@ -540,7 +549,6 @@ static int build_summary(struct wctx *t, const struct config *c, struct job *j, 
 
 	*have = 0;
 	*promise = 0;
-	p = route_find(c, j->ev.project_id);
 	rc = summary_from_webhook(s, c, j);
 	if (rc)
 		return rc;
@@ -551,7 +559,8 @@ static int build_summary(struct wctx *t, const struct config *c, struct job *j, 
 	 * (or posted as a recovery): its details are enough, never its
 	 * steps. */
 	if (j->ev.status != ST_UNKNOWN && j->followup_of == 0 &&
-	    (p == NULL || !route_match(p, j->ev.status, j->ev.environment)))
+	    !route_may_notify(c, j->ev.project_id, j->ev.environment, j->ev.pipeline_name,
+			      j->ev.status))
 		rc = dpc_fetch_execution(cl->dpc, t->http, j->ev.project_id, j->ev.execution_id, s,
 					 &e);
 	else
@@ -564,6 +573,7 @@ static int build_summary(struct wctx *t, const struct config *c, struct job *j, 
 		rc = remember(t, c, j, s, &post);
 		if (rc || !post)
 			return rc;
+		p = run_route(c, j, s, NULL);
 		/* A follow-up completes a notice already posted, whatever
 		 * the routes say now; what run memory posts (it read the
 		 * routes: a recovery, a slow success) is posted. */
@@ -945,6 +955,30 @@ static int held(const struct config *c, const struct delivery *dl)
 	return dl->grouped && config_destination(c, dl->dest) != NULL;
 }
 
+/* Whether delivery i's destination is left out by the run's own route.
+ * Intake stored a delivery for each destination of every route the
+ * webhook could not rule out (route_intake()); once the summary names the
+ * environment and pipeline, a decided route keeps only its own. Nothing is
+ * left out while the route is still open (a degraded notice for a webhook
+ * without them goes to every open route), for a follow-up (it completes a
+ * notice already posted), or when the route takes none of the job's
+ * deliveries (the API contradicted the webhook): routing never silences a
+ * run. */
+static int unrouted(const struct config *c, const struct job *j, const struct summary *s,
+		    const struct delivery *dl, size_t n, size_t i)
+{
+	int open = 1;
+	const struct project *r = j->followup_of == 0 ? run_route(c, j, s, &open) : NULL;
+	size_t k;
+
+	if (r == NULL || open || route_has_destination(r, dl[i].dest))
+		return 0;
+	for (k = 0; k < n; k++)
+		if (route_has_destination(r, dl[k].dest))
+			return 1;
+	return 0;
+}
+
 /* Steps 2 and 3 over every pending delivery that is due. The last outcome
  * recorded also settles the job (step 4), in the same transaction; *settled
  * says whether that happened. A fresh problem message passes its
@@ -955,6 +989,9 @@ static int deliver_all(struct wctx *t, const struct config *c, struct job *j, st
 {
 	struct dlv_outcome gone = { .state = DLV_DEAD,
 				    .error = "destination no longer configured" };
+	struct dlv_outcome other = { .state = DLV_DEAD,
+				     .error =
+					     "not routed: the run's route has other destinations" };
 	size_t i, last = n;
 	int rc = 0;
 
@@ -972,6 +1009,9 @@ static int deliver_all(struct wctx *t, const struct config *c, struct job *j, st
 		} else if (dl[i].grouped) {
 			rc = flush_group(t, c, p.d);
 			continue; /* recorded by the flush; the job settles after */
+		} else if (dl[i].payload == NULL && unrouted(c, j, s, dl, n, i)) {
+			log_event(LOG_INFO, "not routed here", "destination", dl[i].dest, NULL);
+			rc = store_delivery_record(t->w->st, j->id, dl[i].dest, &other, p.settle);
 		} else if ((quiet = mute_windows_end(p.d->mute_windows, p.d->n_mute_windows, now)) >
 				   0 &&
 			   (dl[i].payload != NULL || !groupable(j, s))) {

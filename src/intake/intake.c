@@ -155,6 +155,8 @@ struct req {
 	int put_rc;              /* the store's result, once PH_STORED */
 	int remember_only;       /* a status no route notifies: stored for run
 				  * memory (a recovery may follow), answered 200 */
+	char **dests;            /* route_intake(): names borrowed from cfg */
+	size_t n_dests;
 	int64_t job_id;
 };
 
@@ -479,7 +481,7 @@ static void put_done(void *ctx, int rc, int64_t job_id)
  * resumes it. If the store refuses at once the result is recorded and the
  * connection resumed here, so the reply takes the same path. */
 static enum MHD_Result webhook_store(struct intake *in, struct MHD_Connection *c, struct req *rq,
-				     struct store *st, const struct project *p)
+				     struct store *st)
 {
 	const struct hdr retry = { MHD_HTTP_HEADER_RETRY_AFTER, RETRY_AFTER };
 	int closing, rc;
@@ -492,32 +494,38 @@ static enum MHD_Result webhook_store(struct intake *in, struct MHD_Connection *c
 		return reject(in, c, 503, MW_UNAVAILABLE, "shutting down", retry);
 	rq->phase = PH_STORING;
 	MHD_suspend_connection(c);
-	rc = store_put_async(st, &rq->ev, p->destinations, p->n_destinations, rq->cfg->dedup_window,
-			     put_done, rq);
+	rc = store_put_async(st, &rq->ev, rq->dests, rq->n_dests, rq->cfg->dedup_window, put_done,
+			     rq);
 	if (rc)
 		put_done(rq, rc, 0);
 	return MHD_YES;
 }
 
-/* Routes a decoded event: stored when the project has destinations (runs
- * no route notifies too, for run memory), ignored otherwise. */
+/* Routes a decoded event: stored when a route it may take has
+ * destinations (runs no route notifies too, for run memory), ignored
+ * otherwise. A webhook that does not name the environment or pipeline may
+ * fit several routes: it gets one delivery per destination of each, and
+ * the worker, told both by the API, posts only to its own route's. */
 static enum MHD_Result webhook_enqueue(struct intake *in, struct MHD_Connection *c, struct req *rq)
 {
 	const struct hdr retry = { MHD_HTTP_HEADER_RETRY_AFTER, RETRY_AFTER };
 	const struct webhook_event *ev = &rq->ev;
-	const struct project *p = route_find(rq->cfg, ev->project_id);
 	struct store *st;
+	int notify;
 
-	if (p == NULL || p->n_destinations == 0)
+	if (route_intake(rq->cfg, ev->project_id, ev->environment, ev->pipeline_name, ev->status,
+			 &rq->dests, &rq->n_dests, &notify) != 0)
+		return reject(in, c, 503, MW_UNAVAILABLE, "out of memory", retry);
+	if (rq->n_dests == 0)
 		return webhook_answer(c, MW_IGNORED, ev, "-", "{\"status\":\"ignored\"}");
 	/* A run the routes do not notify is still stored, durably like any
 	 * other, so run memory remembers it: a success may close an incident
 	 * with a recovery message. The sender is told it was ignored. */
-	rq->remember_only = !route_match(p, ev->status, ev->environment);
+	rq->remember_only = !notify;
 	st = atomic_load(&in->st);
 	if (st == NULL)
 		return reject(in, c, 503, MW_UNAVAILABLE, "store unavailable", retry);
-	return webhook_store(in, c, rq, st, p);
+	return webhook_store(in, c, rq, st);
 }
 
 /* The store finished with the request: 202, duplicate or 503. */
@@ -943,6 +951,7 @@ static void request_done(void *cls, struct MHD_Connection *c, void **con_cls,
 		return;
 	config_put(in->cfg, rq->cfg);
 	free(rq->body);
+	free(rq->dests);
 	free(rq);
 	*con_cls = NULL;
 }
