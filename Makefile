@@ -32,7 +32,7 @@ BIN       := $(BUILD)/dpc-notify
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps check unit demo clean install lint valgrind fuzz bench docker-check help
+.PHONY: all deps check unit demo try clean install lint valgrind fuzz bench docker-check help
 all: $(BIN) dpc-notify
 
 # The plain build also leaves ./dpc-notify for convenience.
@@ -72,8 +72,13 @@ unit: $(UNIT_BINS)
 check: deps $(BIN) $(UNIT_BINS)
 	@BUILD=$(BUILD) SANITIZE=$(SANITIZE) sh tests/run.sh
 
-demo: deps $(BIN)
+# demo and try also leave ./dpc-notify, the name the README uses.
+demo: deps $(BIN) dpc-notify
 	@BUILD=$(BUILD) sh scripts/demo.sh
+
+# The mocks and the service on loopback, with the commands to try them.
+try: $(BIN) dpc-notify
+	@BUILD=$(BUILD) sh scripts/try.sh
 
 install: $(BIN)
 	@BUILD=$(BUILD) PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) sh scripts/install.sh
@@ -111,6 +116,7 @@ help:
 	@echo "make            build ./dpc-notify"
 	@echo "make check      unit + integration tests (SANITIZE=address,undefined supported)"
 	@echo "make demo       run dpc-notify against the bundled mocks and show the messages"
+	@echo "make try        start the mocks and dpc-notify, print the commands to try them"
 	@echo "make install    install binary, man pages, example config (PREFIX, DESTDIR)"
 	@echo "make valgrind   unit tests under valgrind (zero errors, zero leaks)"
 	@echo "make fuzz       libFuzzer targets, FUZZ_SECONDS each (default 60)"

@@ -1,5 +1,5 @@
 /* The command line's subcommands other than serve (check-config, preview,
- * send-test, jobs, dead, healthcheck). Each returns a process exit code:
+ * send-test, jobs, dead, incidents, history, silence, healthcheck). Each returns a process exit code:
  * 0 success, 1 failure, 2 usage error. */
 #ifndef DPC_CLI_H
 #define DPC_CLI_H
@@ -13,9 +13,11 @@
 /* The usage text, for --help and usage errors. */
 extern const char cli_usage[];
 
-/* Loads the config at path, printing every problem to out as
- * "file:line: message". Returns a new snapshot (caller frees) or NULL. */
-struct config *cli_load(const char *path, FILE *out);
+/* Loads the config at path for command cmd, printing every problem to out
+ * as "file:line: message". Commands that only read the store load it
+ * CONFIG_READ_ONLY, without the service's secrets. Returns a new snapshot
+ * (caller frees) or NULL. */
+struct config *cli_load(const char *path, const char *cmd, FILE *out);
 
 /* check-config: prints problems and a redacted summary. */
 int cli_check_config(const char *path);

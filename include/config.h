@@ -32,6 +32,7 @@ struct destination {
 	 * message). */
 	struct mute_window *mute_windows;
 	size_t n_mute_windows;
+	int allow_any_host; /* allow_any_host: no warning for a URL off the target's usual host */
 };
 
 /* What a mention string is, told by its shape alone. Each chat target takes
@@ -104,6 +105,8 @@ struct config {
 	int shutdown_grace;         /* shutdown_grace seconds */
 	int allow_core_dumps;       /* allow_core_dumps: keep the
 				       * process dumpable with its core limit */
+	int reload_endpoint;        /* reload_endpoint: serve POST /-/reload */
+	char *reload_token;         /* reload_token: a secret, Bearer for /-/reload */
 	char *log_level;            /* log_level = debug|info|warn|error */
 	enum log_format log_format; /* log_format = logfmt|json */
 
@@ -155,6 +158,14 @@ void diags_free(struct diags *d);
 /* Loads and validates path. Returns a new snapshot (caller frees with
  * config_free) or NULL when invalid; every problem is appended to d. */
 struct config *config_load(const char *path, struct diags *d);
+
+/* config_load() with flags. CONFIG_READ_ONLY is for commands that only read
+ * the store (jobs, dead, incidents, history, silence): secret keys are
+ * checked for syntax but their values are neither expanded nor read, so
+ * those commands work without the service's secrets in the environment;
+ * the secret fields stay NULL (destination urls included). */
+#define CONFIG_READ_ONLY 1u
+struct config *config_load_flags(const char *path, unsigned flags, struct diags *d);
 void config_free(struct config *c);
 
 /* The kind of mention s is by its shape: MENTION_SLACK for exactly one of

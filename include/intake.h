@@ -1,5 +1,5 @@
 /* The HTTP front door (libmicrohttpd): POST /webhook, GET /healthz, /readyz,
- * /metrics. A webhook is authenticated, size- and type-checked, decoded,
+ * /metrics, and POST /-/reload when enabled. A webhook is authenticated, size- and type-checked, decoded,
  * routed, then committed to the store before the 202 reply. Nothing it
  * rejects is echoed back or logged raw. */
 #ifndef DPC_INTAKE_H
@@ -17,6 +17,14 @@ typedef int (*intake_ready_fn)(void *ctx);
  * until intake_set_store(). NULL on failure, with the cause in err. */
 struct intake *intake_start(struct config_holder *cfg, struct store *st, intake_ready_fn ready,
 			    void *ready_ctx, char *err, size_t errlen);
+
+/* Reloads the config file; returns 0 when the new file was installed. */
+typedef int (*intake_reload_fn)(void *ctx);
+
+/* Serves POST /-/reload through fn (called on a listener thread) while
+ * the config has reload_endpoint on; Bearer reload_token required. Call
+ * before requests arrive. */
+void intake_set_reload(struct intake *in, intake_reload_fn fn, void *ctx);
 
 /* Hands intake the store once it opened (borrowed until intake_stop()). */
 void intake_set_store(struct intake *in, struct store *st);

@@ -77,6 +77,15 @@ void metrics_grouped(enum metric_group event, uint64_t n);
  * negative n (unknown) leaves the gauge out. */
 void metrics_open_incidents(int64_t n);
 
+/* Records a config load (at start, on SIGHUP or POST /-/reload) for
+ * dpc_notify_config_last_reload_success, _last_reload_timestamp_seconds
+ * (the time of the attempt, unix seconds) and dpc_notify_config_info{hash}.
+ * hash (at most METRICS_HASH_MAX-1 characters, lower-case hex) names the
+ * file now in effect; a rejected load passes ok 0 and NULL, keeping the
+ * hash of the config still running. */
+#define METRICS_HASH_MAX 65
+void metrics_config_loaded(int ok, int64_t unix_s, const char *hash);
+
 /* Writes the exposition text; job counts by state come from the caller
  * (store_counts) as names/values. Returns a new string (caller frees). */
 char *metrics_render(const char *const *job_state_names, const int64_t *job_counts,

@@ -30,4 +30,15 @@ struct webhook_event {
 int webhook_parse(const char *body, size_t len, const char *query_project_id, int max_depth,
 		  struct webhook_event *ev, const char **why);
 
+/* For a body webhook_parse() could not use: writes the names of the top
+ * level keys (never their values) of body, in order, comma-separated,
+ * into out (cap bytes, always terminated). At most WEBHOOK_KEYS_MAX names
+ * of at most WEBHOOK_KEY_MAX bytes each (cut there); a byte other than
+ * A-Z a-z 0-9 _ . : @ $ - becomes '?', so the text is safe for any log.
+ * Returns how many keys the object has (0 when body is no JSON object
+ * within max_depth). Pure. */
+#define WEBHOOK_KEYS_MAX 20
+#define WEBHOOK_KEY_MAX 64
+size_t webhook_top_keys(const char *body, size_t len, int max_depth, char *out, size_t cap);
+
 #endif

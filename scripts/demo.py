@@ -1,6 +1,6 @@
 """make demo: start the bundled mock Matillion API and mock chat sink, run
-dpc-notify against them, send one failed-run webhook, and print the Slack
-and Teams messages it posted. Everything runs on 127.0.0.1 and is stopped
+dpc-notify against them, send one failed-run webhook, and print the run as
+text, then the Slack and Teams messages it posted (JSON). Everything runs on 127.0.0.1 and is stopped
 by PID before exit."""
 
 import json
@@ -12,7 +12,8 @@ sys.dont_write_bytecode = True
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(REPO, "tests", "integration"))
 import harness  # noqa: E402
-from harness import Mock, Service, scenario, tmpdir, wait_until, write_config  # noqa: E402
+from harness import (Mock, Service, run_cli, scenario, tmpdir, wait_until,  # noqa: E402
+                     write_config)
 
 
 def harness_dirs():
@@ -39,6 +40,14 @@ def main():
                 return 1
             posts = wait_until(lambda: (lambda p: p if len(p) >= 2 else None)(mock.recorded()),
                                20, 0.1, "one Slack and one Teams post")
+            # The same run as text first: the JSON bodies below are long.
+            rc, out, err = run_cli(["-c", cfg.path, "preview", hook["projectId"],
+                                    hook["pipelineExecutionId"], "--format", "text"], timeout=60)
+            print("\n== text rendering (dpc-notify preview --format text)")
+            sys.stdout.write(out if rc == 0 else err)
+            for line in err.splitlines():
+                if line.startswith("preview: route"):
+                    print(line)
             for p in posts:
                 print("\n== %s message received by the mock (%s webhook, HTTP %d)"
                       % (p["target"].capitalize(), p["target"], p["status"]))

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
+#include <curl/curl.h>
 
 #include "cli.h"
 #include "clock.h"
@@ -51,11 +52,23 @@ const char cli_usage[] =
 	"Slack and Microsoft Teams. The config file defaults to $DPC_NOTIFY_CONFIG,\n"
 	"then " CLI_DEFAULT_CONFIG ". See dpc-notify(8) and dpc-notify.ini(5).\n";
 
-/* Loads the config, printing every problem as file:line: message. */
-struct config *cli_load(const char *path, FILE *out)
+/* 1 for the commands that only read or change the store: they need
+ * neither the Matillion credentials nor the webhook URLs. */
+static int store_only(const char *cmd)
+{
+	static const char *const cmds[] = { "jobs", "dead", "incidents", "history", "silence" };
+	size_t i;
+
+	for (i = 0; cmd != NULL && i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (strcmp(cmd, cmds[i]) == 0)
+			return 1;
+	return 0;
+}
+
+struct config *cli_load(const char *path, const char *cmd, FILE *out)
 {
 	struct diags d = { 0 };
-	struct config *c = config_load(path, &d);
+	struct config *c = config_load_flags(path, store_only(cmd) ? CONFIG_READ_ONLY : 0, &d);
 	size_t i;
 
 	for (i = 0; i < d.n; i++)
@@ -66,7 +79,7 @@ struct config *cli_load(const char *path, FILE *out)
 
 int cli_check_config(const char *path)
 {
-	struct config *c = cli_load(path, stdout);
+	struct config *c = cli_load(path, "check-config", stdout);
 
 	if (c == NULL) {
 		printf("%s: invalid\n", path);
@@ -76,6 +89,14 @@ int cli_check_config(const char *path)
 	printf("%s: valid\n", path);
 	config_free(c);
 	return 0;
+}
+
+/* A stored string for a terminal: control characters, bidi overrides
+ * and invalid UTF-8 replaced, newlines made spaces (one run per line).
+ * Caller frees; NULL when out of memory. */
+static char *for_tty(const char *s)
+{
+	return text_sanitize(s != NULL ? s : "-", s != NULL ? strlen(s) : 1, 0);
 }
 
 /* The target row a preview format names, or NULL for "text" (and for an
@@ -138,6 +159,102 @@ static void preview_memory(const struct config *c, const char *project_id, const
 	store_close(st);
 }
 
+/* The status names of mask, comma-separated, into out (SLOW last). */
+static void mask_names(unsigned mask, char *out, size_t cap)
+{
+	size_t len = 0;
+	int st, w;
+
+	out[0] = '\0';
+	for (st = 0; st <= ST__MAX; st++) {
+		if (st < ST__MAX ? !(mask & STATUS_BIT(st)) : !(mask & MEM_NOTIFY_SLOW))
+			continue;
+		w = snprintf(out + len, cap - len, "%s%s", len ? "," : "",
+			     st < ST__MAX ? status_names[st] : "SLOW");
+		if (w < 0 || (size_t)w >= cap - len)
+			return;
+		len += (size_t)w;
+	}
+}
+
+/* A list of globs as written, comma-separated, or "(all)". */
+static void list_names(char *const *v, size_t n, char *out, size_t cap)
+{
+	size_t i, len = 0;
+	int w;
+
+	snprintf(out, cap, "(all)");
+	for (i = 0; i < n; i++) {
+		w = snprintf(out + len, cap - len, "%s%s", i ? "," : "", v[i]);
+		if (w < 0 || (size_t)w >= cap - len)
+			return;
+		len += (size_t)w;
+	}
+}
+
+/* The destinations of a notifying route, one line each, with the mention
+ * a problem run would carry. */
+static void preview_destinations(const struct config *c, const struct project *p,
+				 const struct summary *s)
+{
+	const struct destination *d;
+	const char *mention;
+	size_t i;
+
+	for (i = 0; i < p->n_destinations; i++) {
+		d = config_destination(c, p->destinations[i]);
+		if (d == NULL)
+			continue;
+		mention = route_mention(p, d, s->pipeline_name);
+		fprintf(stderr, "preview: route: -> %s (%s), %s%s\n", d->name, d->target->name,
+			mention ? "mention " : "no mention", mention ? mention : "");
+	}
+}
+
+/* Says on stderr what the service would do with this run: which section
+ * routes it, notify or ignore and why, and to which destinations with
+ * which mention. Run memory may still hold a message back (said apart). */
+static void preview_route(const struct config *c, const struct summary *s)
+{
+	const struct project *p = route_find(c, s->project_id);
+	char *id = for_tty(s->project_id), *env = for_tty(s->environment);
+	char where[192], on[160], envs[512];
+	size_t i;
+	int env_ok = p != NULL && (*s->environment == '\0' || p->n_environments == 0);
+
+	if (id == NULL || env == NULL)
+		goto out;
+	if (p == NULL) {
+		fprintf(stderr,
+			"preview: route: ignore: no [project %s] section and no [default]\n", id);
+		goto out;
+	}
+	snprintf(where, sizeof(where), p->id[0] ? "[project %s]" : "[default]", id);
+	mask_names(p->notify_on, on, sizeof(on));
+	list_names(p->environments, p->n_environments, envs, sizeof(envs));
+	for (i = 0; !env_ok && i < p->n_environments; i++)
+		env_ok = route_glob(p->environments[i], s->environment);
+	if (route_match(p, s->status, s->environment)) {
+		fprintf(stderr,
+			"preview: route: notify via %s: status %s is in notify_on (%s), environment"
+			" %s in environments %s\n",
+			where, status_names[s->status], on, *env ? env : "(unknown)", envs);
+		preview_destinations(c, p, s);
+	} else if (!env_ok) {
+		fprintf(stderr,
+			"preview: route: ignore via %s: environment %s matches none of environments"
+			" %s\n",
+			where, env, envs);
+	} else {
+		fprintf(stderr,
+			"preview: route: ignore via %s: status %s is not in notify_on (%s)\n",
+			where, status_names[s->status], on);
+	}
+out:
+	free(id);
+	free(env);
+}
+
 static int cmd_preview(struct config *c, int argc, char **argv)
 {
 	const char *fmt = "text";
@@ -180,6 +297,7 @@ static int cmd_preview(struct config *c, int argc, char **argv)
 			e.message[0] ? e.message : "Matillion API request failed");
 		goto out;
 	}
+	preview_route(c, &s);
 	preview_memory(c, argv[0], argv[1], &s);
 	out = render_format(&s, fmt);
 	if (out == NULL)
@@ -225,6 +343,28 @@ static int sample_summary(struct summary *s, const struct config *c)
 	return rc;
 }
 
+/* "no HTTP response from HOST[:PORT]: detail" into out. The URL's path
+ * and query are its secret, so only the host and port are named. */
+static void no_response(const char *url, const char *detail, char *out, size_t cap)
+{
+	CURLU *u = curl_url();
+	char *host = NULL, *port = NULL, *shown = NULL;
+
+	if (u != NULL && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK)
+		curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT);
+	shown = host != NULL ? for_tty(host) : NULL;
+	if (shown != NULL)
+		snprintf(out, cap, "no HTTP response from %s%s%s: %s", shown, port ? ":" : "",
+			 port ? port : "", detail);
+	else
+		snprintf(out, cap, "no HTTP response: %s", detail);
+	free(shown);
+	curl_free(host);
+	curl_free(port);
+	curl_url_cleanup(u);
+}
+
 static int cmd_send_test(struct config *c, int argc, char **argv)
 {
 	const struct destination *d;
@@ -258,7 +398,7 @@ static int cmd_send_test(struct config *c, int argc, char **argv)
 	else if (r.http_status > 0)
 		snprintf(what, sizeof(what), "HTTP %ld %s", r.http_status, r.detail);
 	else
-		snprintf(what, sizeof(what), "no HTTP response: %s", r.detail);
+		no_response(d->url, r.detail, what, sizeof(what));
 	printf("send-test %s (%s): %s, %s, %.3fs\n", d->name, d->target->name,
 	       deliver_class_names[r.cls], what, r.seconds);
 	rc = r.cls == DELIVER_OK ? 0 : 1;
@@ -321,12 +461,18 @@ static void fmt_utc(int64_t ms, char *buf, size_t cap)
 		strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-/* A stored string for a terminal: control characters, bidi overrides
- * and invalid UTF-8 replaced, newlines made spaces (one run per line).
- * Caller frees; NULL when out of memory. */
-static char *for_tty(const char *s)
+/* jobs --state NAME with an unknown NAME: says which exist; returns 2. */
+static int unknown_state(const char *name)
 {
-	return text_sanitize(s != NULL ? s : "-", s != NULL ? strlen(s) : 1, 0);
+	char *shown = for_tty(name);
+	int i;
+
+	fprintf(stderr, "jobs: no state \"%s\"; the states are", shown ? shown : "?");
+	for (i = 0; i < JOB__MAX; i++)
+		fprintf(stderr, "%s %s", i ? "," : "", job_state_names[i]);
+	fputc('\n', stderr);
+	free(shown);
+	return 2;
 }
 
 /* Prints a listing's JSON array and frees it; 1 when it cannot. */
@@ -751,9 +897,11 @@ static int cmd_store(struct config *c, const char *cmd, int argc, char **argv)
 		if (argc == 2 && strcmp(argv[0], "--state") == 0)
 			state = parse_state(argv[1]);
 		else if (argc != 0)
-			state = -2;
-		if (state == -2)
 			goto usage;
+		if (state == -2) {
+			store_close(st);
+			return unknown_state(argv[1]);
+		}
 		printf("%-8s %-9s %-3s %-20s  %-36s %-36s %-10s %s\n", "ID", "STATE", "TRY",
 		       "RECEIVED", "PROJECT", "EXECUTION", "STATUS", "LAST ERROR");
 		rc = store_list(st, state, 1000, print_job, NULL) ? 1 : 0;
@@ -766,9 +914,16 @@ static int cmd_store(struct config *c, const char *cmd, int argc, char **argv)
 		long long id = strcmp(argv[1], "--all") == 0 ? -1 : strtoll(argv[1], &end, 10);
 		if (end != NULL && (*end != '\0' || id < 0))
 			goto usage;
-		rc = store_dead_retry(st, id, &count) ? 1 : 0;
-		if (rc == 0)
+		rc = store_dead_retry(st, id, &count);
+		/* One id that moved nothing: no such job, or it is not dead. */
+		if (id >= 0 && (rc == ERR_NOTFOUND || (rc == 0 && count == 0))) {
+			fprintf(stderr, "dead retry: no dead letter %lld\n", id);
+			rc = 1;
+		} else if (rc == 0) {
 			printf("re-queued %zu dead job(s)\n", count);
+		} else {
+			rc = 1;
+		}
 	} else if (argc >= 1 && strcmp(argv[0], "purge") == 0) {
 		int64_t age = 7 * 86400;
 		if (argc == 3 && strcmp(argv[1], "--older-than") == 0)

@@ -94,12 +94,14 @@ int main(int argc, char **argv)
 		fprintf(stderr, "dpc-notify: unknown command \"%s\"\n%s", cmd, cli_usage);
 		return 2;
 	}
-	c = strcmp(cmd, "serve") == 0 ? serve_load(path) : cli_load(path, stderr);
+	c = strcmp(cmd, "serve") == 0 ? serve_load(path) : cli_load(path, cmd, stderr);
 	if (c == NULL)
 		return 1;
 	if (c->allow_core_dumps)
 		core_dumps_restore(&core);
-	log_setup(c->log_level, c->log_format);
+	/* log_level is the service's; a command's output is its answer, so
+	 * only warnings and errors join it. */
+	log_setup(strcmp(cmd, "serve") == 0 ? c->log_level : "warn", c->log_format);
 	httpc_global_init();
 	if (strcmp(cmd, "serve") == 0) {
 		rc = serve_run(c, path); /* takes c */

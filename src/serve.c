@@ -1,6 +1,6 @@
 /* serve: the running service. It wires intake, store and workers
  * together, waits for signals (SIGHUP reloads the config, SIGTERM and
- * SIGINT drain and stop), prunes the store hourly and retries a store
+ * SIGINT drain and stop; POST /-/reload reloads too), prunes the store hourly and retries a store
  * that could not be opened. */
 #include <errno.h>
 #include <pthread.h>
@@ -12,11 +12,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include "clock.h"
 #include "config.h"
 #include "errors.h"
 #include "intake.h"
 #include "log.h"
+#include "metrics.h"
 #include "retry.h"
 #include "serve.h"
 #include "store.h"
@@ -98,8 +101,43 @@ static void note_restart_only(const struct config *o, const struct config *n)
 			  "keys", keys, NULL);
 }
 
-/* SIGHUP: load the file again; install it only if valid. */
-static void reload(struct config_holder *h, const char *path)
+/* A short SHA-256 of the config file's bytes, for dpc_notify_config_info:
+ * enough to tell versions apart, too short to test guesses of a secret
+ * written in the file against. "" when the file cannot be read. */
+#define CONFIG_HASH_HEX 16
+static void config_hash(const char *path, char out[METRICS_HASH_MAX])
+{
+	unsigned char md[EVP_MAX_MD_SIZE], buf[8192];
+	unsigned int mdlen = 0, i;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	FILE *f = fopen(path, "rb");
+	size_t n;
+	int ok = ctx != NULL && f != NULL && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1;
+
+	while (ok && (n = fread(buf, 1, sizeof(buf), f)) > 0)
+		ok = EVP_DigestUpdate(ctx, buf, n) == 1;
+	ok = ok && !ferror(f) && EVP_DigestFinal_ex(ctx, md, &mdlen) == 1;
+	out[0] = '\0';
+	for (i = 0; ok && i < mdlen && i < CONFIG_HASH_HEX / 2; i++)
+		snprintf(out + 2 * i, METRICS_HASH_MAX - 2 * i, "%02x", md[i]);
+	if (f != NULL)
+		fclose(f);
+	EVP_MD_CTX_free(ctx);
+}
+
+/* Records a load attempt in the metrics; the hash only when it took. */
+static void note_load(const char *path, int ok)
+{
+	char hash[METRICS_HASH_MAX];
+
+	if (ok)
+		config_hash(path, hash);
+	metrics_config_loaded(ok, (int64_t)time(NULL), ok ? hash : NULL);
+}
+
+/* SIGHUP or POST /-/reload: load the file again; install it only if
+ * valid. Returns 0 when installed. */
+static int reload(struct config_holder *h, const char *path)
 {
 	struct diags d = { 0 };
 	struct config *c = config_load(path, &d);
@@ -109,14 +147,17 @@ static void reload(struct config_holder *h, const char *path)
 	diags_free(&d);
 	if (c == NULL) {
 		log_event(LOG_ERROR, "config reload rejected, keeping the running config", NULL);
-		return;
+		note_load(path, 0);
+		return 1;
 	}
 	old = config_get(h);
 	note_restart_only(old, c);
 	config_put(h, old);
 	log_setup(c->log_level, c->log_format);
 	config_swap(h, c);
+	note_load(path, 1);
 	log_event(LOG_INFO, "config reloaded", NULL);
+	return 0;
 }
 
 /* The running service. The store may be missing (corrupt or unreadable
@@ -128,7 +169,21 @@ struct service {
 	struct store *st;
 	_Atomic(struct workers *) w; /* NULL until the store opened */
 	struct intake *in;
+	pthread_mutex_t reload_mu; /* one reload at a time: SIGHUP or /-/reload */
 };
+
+/* A reload from SIGHUP (main thread) or POST /-/reload (a listener
+ * thread), one at a time. */
+static int service_reload(void *ctx)
+{
+	struct service *sv = ctx;
+	int rc;
+
+	pthread_mutex_lock(&sv->reload_mu);
+	rc = reload(sv->h, sv->path);
+	pthread_mutex_unlock(&sv->reload_mu);
+	return rc;
+}
 
 static int service_ready(void *ctx)
 {
@@ -187,7 +242,7 @@ static int serve_loop(struct service *sv)
 		struct timespec ts = { sv->st != NULL ? 60 : 5, 0 };
 		int sig = sigtimedwait(&set, NULL, &ts);
 		if (sig == SIGHUP)
-			reload(sv->h, sv->path);
+			service_reload(sv);
 		else if (sig == SIGTERM || sig == SIGINT)
 			return sig;
 		if (sv->st == NULL && service_open_store(sv, &next_log) != 0)
@@ -208,7 +263,7 @@ static int serve_loop(struct service *sv)
 
 int serve_run(struct config *c, const char *path)
 {
-	struct service sv = { .path = path };
+	struct service sv = { .path = path, .reload_mu = PTHREAD_MUTEX_INITIALIZER };
 	int64_t next_log = 0;
 	char err[256], port[16];
 	sigset_t set;
@@ -226,6 +281,7 @@ int serve_run(struct config *c, const char *path)
 		log_event(LOG_WARN, "webhook authentication is OFF (allow_unauthenticated = true)",
 			  NULL);
 	atomic_init(&sv.w, NULL);
+	note_load(path, 1); /* the config serve_load() read */
 	sv.h = config_holder_new(c);
 	if (sv.h == NULL) {
 		config_free(c);
@@ -240,6 +296,7 @@ int serve_run(struct config *c, const char *path)
 		config_holder_free(sv.h);
 		return 1;
 	}
+	intake_set_reload(sv.in, service_reload, &sv);
 	snprintf(port, sizeof(port), "%u", intake_port(sv.in));
 	log_event(LOG_INFO, "dpc-notify started", "version", DPC_VERSION, "port", port, NULL);
 	sig = serve_loop(&sv);

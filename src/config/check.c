@@ -3,6 +3,8 @@
  * references from projects to destinations, authentication, and the file's
  * permissions when it holds secrets. Each problem names the line of the
  * key (or of its section when the key is missing). */
+#include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -64,6 +66,79 @@ static int url_scheme_ok(struct parse *p, const char *url, int line, const char 
 
 #define DEST_MENTION_MAX 254 /* bytes; as a mentions pair (mentions.c) */
 
+/* What each kind of mention looks like, for the warning below. */
+static const char *const mention_forms[MENTION__MAX] = {
+	[MENTION_SLACK] = "Slack markup (<@U…>, <!subteam^S…>, <!here> or <!channel>)",
+	[MENTION_UPN] = "a user principal name (user@domain)",
+};
+
+/* A mention the destination's chat cannot resolve posts as plain text and
+ * notifies nobody: likely a mistake, so say which shape it needs. */
+static void check_mention_shape(struct parse *p, const struct destination *d, int line)
+{
+	enum mention_kind want = route_target_mention_kind(d->target);
+
+	if (want == MENTION_NONE || want >= MENTION__MAX || mention_forms[want] == NULL ||
+	    config_mention_kind(d->mention) == want)
+		return;
+	cfg_warn(p, line, "[destination %s] mention is not %s, so it would notify nobody", d->name,
+		 mention_forms[want]);
+}
+
+/* The host each target's webhooks live on; a URL elsewhere is most often
+ * a copied wrong URL. allow_any_host = true on the destination accepts a
+ * proxy, a relay or a test sink. Targets not listed have no usual host. */
+static const struct {
+	const char *target;
+	const char *host;
+} usual_hosts[] = {
+	{ "slack", "hooks.slack.com" },
+};
+
+/* The host of url (after the scheme and any user info, before a port or
+ * path) into out; "" when there is none. */
+static void url_host(const char *url, char *out, size_t cap)
+{
+	const char *h = strstr(url, "://"), *end, *at;
+	size_t n;
+
+	out[0] = '\0';
+	if (h == NULL)
+		return;
+	h += 3;
+	end = h + strcspn(h, "/?#");
+	for (at = h; at < end; at++)
+		if (*at == '@')
+			h = at + 1;
+	n = *h == '[' ? strcspn(h, "]") + 1 : strcspn(h, ":/?#");
+	if (h + n > end)
+		n = (size_t)(end - h);
+	if (n >= cap)
+		n = cap - 1;
+	memcpy(out, h, n);
+	out[n] = '\0';
+}
+
+static void check_usual_host(struct parse *p, const struct destination *d, int line)
+{
+	char host[256];
+	size_t i;
+
+	if (d->allow_any_host)
+		return;
+	for (i = 0; i < sizeof(usual_hosts) / sizeof(usual_hosts[0]); i++) {
+		if (strcmp(d->target->name, usual_hosts[i].target) != 0)
+			continue;
+		url_host(d->url, host, sizeof(host));
+		if (strcasecmp(host, usual_hosts[i].host) != 0)
+			cfg_warn(
+				p, line,
+				"[destination %s] url is not on %s, where its incoming webhooks live;"
+				" set allow_any_host = true on the destination if it is meant",
+				d->name, usual_hosts[i].host);
+	}
+}
+
 /* The target's own URL rule and default rate, once type and url are known. */
 static void check_target(struct parse *p, struct destination *d, const struct meta *m)
 {
@@ -83,6 +158,9 @@ static void check_target(struct parse *p, struct destination *d, const struct me
 		cfg_err(p, key_line(m, "mention"),
 			"[destination %s] mention is longer than %d bytes", d->name,
 			DEST_MENTION_MAX);
+	else if (d->mention != NULL)
+		check_mention_shape(p, d, key_line(m, "mention"));
+	check_usual_host(p, d, key_line(m, "url"));
 }
 
 static void check_destinations(struct parse *p)
@@ -136,19 +214,65 @@ static void check_mentions(struct parse *p, const struct project *pr, const stru
 	}
 }
 
+/* The names of the [destination] sections, comma-separated, into out;
+ * "none" when there are none, cut short with "…" when out is full. */
+static void defined_destinations(const struct config *c, char *out, size_t cap)
+{
+	size_t i, len = 0;
+	int w;
+
+	snprintf(out, cap, "none");
+	for (i = 0; i < c->n_destinations; i++) {
+		w = snprintf(out + len, cap - len, "%s%s", i ? ", " : "", c->destinations[i].name);
+		if (w < 0 || (size_t)w >= cap - len) {
+			snprintf(out + (len < cap - 4 ? len : cap - 4), 4, "…");
+			return;
+		}
+		len += (size_t)w;
+	}
+}
+
+/* 1 for the 8-4-4-4-12 hex form Matillion gives every project id. */
+static int is_uuid(const char *s)
+{
+	static const int groups[] = { 8, 4, 4, 4, 12 };
+	size_t g;
+	int i;
+
+	for (g = 0; g < sizeof(groups) / sizeof(groups[0]); g++) {
+		for (i = 0; i < groups[g]; i++, s++)
+			if (!isxdigit((unsigned char)*s))
+				return 0;
+		if (*s != (g + 1 < sizeof(groups) / sizeof(groups[0]) ? '-' : '\0'))
+			return 0;
+		s++;
+	}
+	return 1;
+}
+
 /* what: "project" for [project] and [default], "route" for [route]. */
 static void check_route(struct parse *p, const struct project *pr, const struct meta *m,
 			const char *what)
 {
 	size_t i;
 	const char *label = pr->id[0] != '\0' ? pr->id : "(default)";
+	char names[512];
 
+	if (strcmp(what, "project") == 0 && pr->id[0] != '\0' && !is_uuid(pr->id))
+		cfg_warn(p, m->line,
+			 "[project %s]: the id is not a UUID; webhooks name a project by its"
+			 " UUID, so this section would never match (give the name with name =)",
+			 pr->id);
 	if (pr->n_destinations == 0)
 		cfg_err(p, m->line, "%s %s: destinations is required", what, label);
-	for (i = 0; i < pr->n_destinations; i++)
-		if (config_destination(p->c, pr->destinations[i]) == NULL)
-			cfg_err(p, key_line(m, "destinations"), "%s %s: unknown destination \"%s\"",
-				what, label, pr->destinations[i]);
+	for (i = 0; i < pr->n_destinations; i++) {
+		if (config_destination(p->c, pr->destinations[i]) != NULL)
+			continue;
+		defined_destinations(p->c, names, sizeof(names));
+		cfg_err(p, key_line(m, "destinations"),
+			"%s %s: unknown destination \"%s\" (defined: %s)", what, label,
+			pr->destinations[i], names);
+	}
 	/* A route's inherited list was written for its parent's destinations. */
 	if (key_line(m, "mentions") != m->line)
 		check_mentions(p, pr, m, label);
@@ -160,6 +284,8 @@ static void check_route(struct parse *p, const struct project *pr, const struct 
 			 " turns the slow check off",
 			 label);
 }
+
+#define RELOAD_TOKEN_MIN 16 /* bytes: a token anyone could guess reloads nothing */
 
 static void check_server(struct parse *p)
 {
@@ -181,6 +307,13 @@ static void check_server(struct parse *p)
 				" end, at most 255 bytes); item %zu is not",
 				i + 1);
 	}
+	if (c->reload_endpoint && c->reload_token == NULL && !p->read_only &&
+	    key_line(m, "reload_token") == m->line)
+		cfg_err(p, key_line(m, "reload_endpoint"),
+			"reload_endpoint = true needs reload_token (a long random secret)");
+	if (c->reload_token != NULL && strlen(c->reload_token) < RELOAD_TOKEN_MIN)
+		cfg_err(p, key_line(m, "reload_token"), "reload_token must be at least %d bytes",
+			RELOAD_TOKEN_MIN);
 	if (c->n_auth_tokens == 0 && c->n_hmac_secrets == 0 && !c->allow_unauthenticated &&
 	    key_line(m, "auth_token") == m->line && key_line(m, "hmac_secret") == m->line)
 		cfg_err(p, m->line,
@@ -202,9 +335,9 @@ static void check_matillion(struct parse *p)
 		if (c->api_base == NULL)
 			cfg_err(p, 0, "out of memory");
 	}
-	if (c->client_id == NULL)
+	if (c->client_id == NULL && !p->read_only)
 		cfg_err(p, m->line, "[matillion] client_id is required");
-	if (c->client_secret == NULL)
+	if (c->client_secret == NULL && !p->read_only)
 		cfg_err(p, m->line, "[matillion] client_secret is required");
 	if (c->api_base != NULL)
 		url_scheme_ok(p, c->api_base, key_line(m, "api_base"), "api_base");
@@ -219,9 +352,8 @@ static void check_permissions(struct parse *p)
 	if (p->inline_secret && fstat(fileno(p->f), &st) == 0 &&
 	    (st.st_mode & (S_IRGRP | S_IROTH)) != 0)
 		cfg_warn(p, 0,
-			 "%s is readable by other users and holds secrets; "
-			 "chmod 600 it or use ${ENV} / KEY_file",
-			 p->path);
+			 "the file is readable by other users and holds secrets; "
+			 "chmod 600 it or use ${ENV} / KEY_file");
 }
 
 void cfg_validate(struct parse *p)

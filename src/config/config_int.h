@@ -152,12 +152,18 @@ struct parse {
 	struct meta defmeta;
 	const char *region; /* static name from cfg_regions[] */
 	int inline_secret;  /* a secret is written in the file itself */
+	int read_only;      /* CONFIG_READ_ONLY: secret values skipped */
 };
 
 /* Appends "path:line: message" (an error, or a warning) to p's diags. */
 void cfg_err(struct parse *p, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void cfg_warn(struct parse *p, int line, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/* Reports name (a key not in the current section) as unknown, with the
+ * nearest key of the section ("did you mean notify_on?") or the section
+ * the name belongs to when it is a key elsewhere. */
+void cfg_unknown_key(struct parse *p, const char *name);
 
 /* value.c: text to values. */
 char *cfg_trim(char *s);

@@ -1,6 +1,7 @@
 /* The configuration keys as data: one row per key with its section, type,
  * field, bounds and default (see the DESIGN note in config_int.h). This is
  * the only place a default or a bound is written. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -99,6 +100,8 @@ const struct key cfg_keys[] = {
 	NUM(SEC_SERVER, "workers", V_INT, workers, 1, 64, 4),
 	NUM(SEC_SERVER, "shutdown_grace", V_DUR, shutdown_grace, 0, 3600, 20),
 	BOOL(SEC_SERVER, "allow_core_dumps", allow_core_dumps, 0),
+	BOOL(SEC_SERVER, "reload_endpoint", reload_endpoint, 0),
+	STR(SEC_SERVER, "reload_token", reload_token, NULL, K_SECRET),
 	{ .sec = SEC_SERVER,
 	  .name = "log_level",
 	  .type = V_LEVEL,
@@ -162,6 +165,11 @@ const struct key cfg_keys[] = {
 	  .type = V_MUTE,
 	  .off = offsetof(struct destination, mute_windows),
 	  .n_off = offsetof(struct destination, n_mute_windows) },
+	{ .sec = SEC_DEST,
+	  .name = "allow_any_host",
+	  .type = V_BOOL,
+	  .off = offsetof(struct destination, allow_any_host),
+	  .max = 1 },
 	PROJ("name", V_STR, name, 0),
 	PLIST("destinations", destinations, n_destinations),
 	PROJ("notify_on", V_STATUS, notify_on, STATUS_BIT(ST_FAILED)),
@@ -328,4 +336,65 @@ void cfg_free_fields_except(enum sec sec, char *base, uint64_t borrowed)
 			cfg_free_mentions(*(struct mention_rule **)(base + k->off),
 					  *(size_t *)(base + k->n_off));
 	}
+}
+
+/* Levenshtein distance of a and b (each at most 64 bytes, as key names
+ * are), with transpositions counted as one edit ("notfiy"). */
+static size_t edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), i, j, best;
+	size_t prev2[66], prev[66], cur[66];
+
+	if (la > 64 || lb > 64)
+		return SIZE_MAX;
+	for (j = 0; j <= lb; j++)
+		prev[j] = j;
+	for (i = 1; i <= la; i++) {
+		cur[0] = i;
+		for (j = 1; j <= lb; j++) {
+			best = prev[j - 1] + (a[i - 1] != b[j - 1]);
+			if (prev[j] + 1 < best)
+				best = prev[j] + 1;
+			if (cur[j - 1] + 1 < best)
+				best = cur[j - 1] + 1;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+			    prev2[j - 2] + 1 < best)
+				best = prev2[j - 2] + 1;
+			cur[j] = best;
+		}
+		memcpy(prev2, prev, sizeof(prev));
+		memcpy(prev, cur, sizeof(cur));
+	}
+	return prev[lb];
+}
+
+void cfg_unknown_key(struct parse *p, const char *name)
+{
+	enum sec sec = p->sec == SEC_DEFAULT ? SEC_PROJECT : p->sec;
+	const struct key *near = NULL, *elsewhere = NULL;
+	size_t i, d, best = SIZE_MAX, len = strlen(name);
+	/* One edit in a short name, two in a longer one: a closer guess than
+	 * that is more often wrong than helpful. */
+	size_t limit = len < 6 ? 1 : 2;
+
+	for (i = 0; i < cfg_nkeys; i++) {
+		if (cfg_keys[i].sec != sec) {
+			if (elsewhere == NULL && strcmp(cfg_keys[i].name, name) == 0)
+				elsewhere = &cfg_keys[i];
+			continue;
+		}
+		d = edit_distance(name, cfg_keys[i].name);
+		if (d <= limit && d < best) {
+			best = d;
+			near = &cfg_keys[i];
+		}
+	}
+	if (near != NULL)
+		cfg_err(p, p->lineno, "unknown key \"%s\" in [%s]; did you mean %s?", name,
+			cfg_sec_names[p->sec], near->name);
+	else if (elsewhere != NULL)
+		cfg_err(p, p->lineno, "unknown key \"%s\" in [%s]; it belongs in [%s]", name,
+			cfg_sec_names[p->sec], cfg_sec_names[elsewhere->sec]);
+	else
+		cfg_err(p, p->lineno, "unknown key \"%s\" in [%s]", name, cfg_sec_names[p->sec]);
 }

@@ -29,7 +29,7 @@
 static void diag_vadd(struct diags *d, int warn, const char *path, int line, const char *fmt,
 		      va_list ap)
 {
-	char msg[1024];
+	char msg[1024], where[16];
 	char *s;
 	char **grown;
 	int n;
@@ -41,7 +41,12 @@ static void diag_vadd(struct diags *d, int warn, const char *path, int line, con
 	if (d->n >= MAX_DIAGS)
 		return;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	n = snprintf(NULL, 0, "%s:%d: %s%s", path, line, warn ? "warning: " : "", msg);
+	/* Line 0 is about the file as a whole: no line number then. */
+	if (line > 0)
+		snprintf(where, sizeof(where), ":%d", line);
+	else
+		where[0] = '\0';
+	n = snprintf(NULL, 0, "%s%s: %s%s", path, where, warn ? "warning: " : "", msg);
 	s = malloc((size_t)n + 1);
 	grown = realloc(d->lines, (d->n + 1) * sizeof(*d->lines));
 	if (s == NULL || grown == NULL) {
@@ -51,7 +56,7 @@ static void diag_vadd(struct diags *d, int warn, const char *path, int line, con
 		return;
 	}
 	d->lines = grown;
-	snprintf(s, (size_t)n + 1, "%s:%d: %s%s", path, line, warn ? "warning: " : "", msg);
+	snprintf(s, (size_t)n + 1, "%s%s: %s%s", path, where, warn ? "warning: " : "", msg);
 	d->lines[d->n++] = s;
 }
 
@@ -381,7 +386,7 @@ static const struct key *check_key(struct parse *p, const char *name, int *is_fi
 	if (k == NULL && *is_file)
 		k = cfg_find_key(p->sec, name, len), *is_file = 0;
 	if (k == NULL || (*is_file && !(k->flags & K_SECRET))) {
-		cfg_err(p, p->lineno, "unknown key \"%s\" in [%s]", name, cfg_sec_names[p->sec]);
+		cfg_unknown_key(p, name);
 		return NULL;
 	}
 	bit = (size_t)(k - cfg_keys);
@@ -421,6 +426,8 @@ static int handler(void *user, const char *section, const char *name, const char
 		return 1;
 	if ((k->flags & K_SECRET) && !is_file && strstr(p->value, "${") == NULL)
 		p->inline_secret = 1;
+	if ((k->flags & K_SECRET) && p->read_only)
+		return 1; /* see CONFIG_READ_ONLY */
 	v = cfg_expand(p, p->value);
 	if (v != NULL && is_file) {
 		char *path = v;
@@ -455,10 +462,16 @@ static struct config *config_new(const char *path)
 
 struct config *config_load(const char *path, struct diags *d)
 {
+	return config_load_flags(path, 0, d);
+}
+
+struct config *config_load_flags(const char *path, unsigned flags, struct diags *d)
+{
 	struct parse p;
 	size_t errors_before = d->n_errors;
 
 	memset(&p, 0, sizeof(p));
+	p.read_only = (flags & CONFIG_READ_ONLY) != 0;
 	p.path = path;
 	p.d = d;
 	p.c = config_new(path);

@@ -93,6 +93,14 @@ static pthread_mutex_t dest_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct dest_row dests[MAX_DESTS + 1]; /* last row: OVERFLOW_DEST */
 static size_t n_dests;
 static time_t start_time;
+/* The last config load; its own lock, as the hash is a string. */
+static pthread_mutex_t config_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+	int loaded; /* 0 until the first metrics_config_loaded() */
+	int ok;
+	int64_t at_s;
+	char hash[METRICS_HASH_MAX];
+} config_state;
 
 /* Start time is taken when the program loads rather than on first use, so
  * it is the process start even if nothing is counted for a while. */
@@ -446,6 +454,43 @@ static void render_hist(struct out *o, enum metric_hist h)
 	put(o, "%s_count %llu\n", name, cum);
 }
 
+void metrics_config_loaded(int ok, int64_t unix_s, const char *hash)
+{
+	size_t i;
+
+	pthread_mutex_lock(&config_lock);
+	config_state.loaded = 1;
+	config_state.ok = ok != 0;
+	config_state.at_s = unix_s;
+	if (hash != NULL) {
+		/* Only hex goes into the label: it needs no escaping. */
+		for (i = 0; i + 1 < sizeof(config_state.hash) && hash[i] != '\0' &&
+			    strchr("0123456789abcdef", hash[i]) != NULL;
+		     i++)
+			config_state.hash[i] = hash[i];
+		config_state.hash[i] = '\0';
+	}
+	pthread_mutex_unlock(&config_lock);
+}
+
+static void render_config(struct out *o)
+{
+	pthread_mutex_lock(&config_lock);
+	if (config_state.loaded) {
+		put_head(o, "dpc_notify_config_last_reload_success", "gauge",
+			 "1 when the last config load (start, SIGHUP, /-/reload) succeeded.");
+		put(o, "dpc_notify_config_last_reload_success %d\n", config_state.ok);
+		put_head(o, "dpc_notify_config_last_reload_timestamp_seconds", "gauge",
+			 "Time of the last config load attempt, unix seconds.");
+		put(o, "dpc_notify_config_last_reload_timestamp_seconds %lld\n",
+		    (long long)config_state.at_s);
+		put_head(o, "dpc_notify_config_info", "gauge",
+			 "The config in effect, by a short SHA-256 of its file; always 1.");
+		put(o, "dpc_notify_config_info{hash=\"%s\"} 1\n", config_state.hash);
+	}
+	pthread_mutex_unlock(&config_lock);
+}
+
 static void render_process(struct out *o)
 {
 	put_head(o, "dpc_notify_build_info", "gauge", "Build information; the value is always 1.");
@@ -472,6 +517,7 @@ char *metrics_render(const char *const *job_state_names, const int64_t *job_coun
 	render_counters(&o);
 	for (h = 0; h < MH__MAX; h++)
 		render_hist(&o, (enum metric_hist)h);
+	render_config(&o);
 	render_process(&o);
 	if (o.failed) {
 		free(o.buf);

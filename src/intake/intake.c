@@ -100,6 +100,8 @@
 #define QUIET_BURST 10
 #define QUIET_WINDOW_MS 60000
 #define QUIET_SUMMARY "intake: rejections not logged in the last 60 s"
+/* Unusable webhook bodies whose key names are logged at info. */
+#define SHAPE_INFO_MAX 5
 
 /* The log budgets: one per webhook outcome, then libmicrohttpd's
  * diagnostics and the reaper's lines about slow connections. */
@@ -122,7 +124,11 @@ struct intake {
 	_Atomic(struct store *) st; /* borrowed; NULL until the store opens */
 	intake_ready_fn ready;
 	void *ready_ctx;
+	/* POST /-/reload; NULL: none. Set once after start, so atomic. */
+	_Atomic(intake_reload_fn) reload;
+	void *reload_ctx; /* written before reload */
 	atomic_int draining;
+	atomic_uint shapes_logged; /* log_shape() lines at info so far */
 	unsigned port;
 	int64_t request_timeout_ms; /* connection_timeout, read at start */
 	pthread_mutex_t mu;         /* guards conns, stopping, closing, puts */
@@ -350,6 +356,26 @@ static unsigned long long declared_length(struct MHD_Connection *c)
 	return end == cl ? 0 : v;
 }
 
+/* Matillion does not document its webhook payload, so a body we cannot
+ * use shows its top-level key names (never values) in the log: at info
+ * for the first SHAPE_INFO_MAX of the process, at debug always. */
+static void log_shape(struct intake *in, const struct req *rq)
+{
+	char keys[WEBHOOK_KEYS_MAX * (WEBHOOK_KEY_MAX + 1) + 1], count[24];
+	enum log_level lv = LOG_DEBUG;
+	size_t n;
+
+	if (atomic_load(&in->shapes_logged) < SHAPE_INFO_MAX &&
+	    atomic_fetch_add(&in->shapes_logged, 1) < SHAPE_INFO_MAX)
+		lv = LOG_INFO;
+	if (!log_enabled(lv))
+		return;
+	n = webhook_top_keys(rq->body, rq->len, rq->cfg->max_json_depth, keys, sizeof(keys));
+	snprintf(count, sizeof(count), "%zu", n);
+	log_event(lv, "intake: unrecognised webhook shape; its top-level keys", "keys", keys,
+		  "key_count", count, (char *)NULL);
+}
+
 /* First callback of POST /webhook: everything decidable from the headers
  * is decided here, before a byte of the body is read. */
 static enum MHD_Result webhook_begin(struct intake *in, struct MHD_Connection *c, void **con_cls)
@@ -572,8 +598,10 @@ static enum MHD_Result webhook_finish(struct intake *in, struct MHD_Connection *
 			   rq->cfg->max_json_depth, &rq->ev, &why);
 	if (rc == ERR_PARSE)
 		return reject(in, c, 400, MW_BAD_REQUEST, why ? why : "invalid JSON", no_hdr);
-	if (rc)
+	if (rc) {
+		log_shape(in, rq);
 		return reject(in, c, 422, MW_UNPROCESSABLE, why ? why : "missing ids", no_hdr);
+	}
 	return webhook_enqueue(in, c, rq);
 }
 
@@ -643,6 +671,35 @@ static enum MHD_Result probe(struct intake *in, struct MHD_Connection *c, const 
 	if (strcmp(url, "/readyz") == 0)
 		return probe_ready(in, c);
 	return probe_metrics(in, c);
+}
+
+/* POST /-/reload: 404 unless reload_endpoint is on, so a disabled
+ * endpoint looks like any unknown path; then Bearer reload_token. The
+ * reload itself runs here, so the answer says whether it took. */
+static enum MHD_Result admin_reload(struct intake *in, struct MHD_Connection *c, const char *method)
+{
+	const struct hdr allow = { MHD_HTTP_HEADER_ALLOW, "POST" };
+	const struct hdr bearer = { MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer" };
+	const struct config *cfg = config_get(in->cfg);
+	const char *got = header(c, MHD_HTTP_HEADER_AUTHORIZATION);
+	intake_reload_fn fn = atomic_load(&in->reload);
+	int on = cfg->reload_endpoint && cfg->reload_token != NULL && fn != NULL;
+	int ok = 0;
+
+	if (on && got != NULL && strncasecmp(got, "Bearer ", 7) == 0)
+		ok = auth_equal(got + 7, strlen(got + 7), cfg->reload_token,
+				strlen(cfg->reload_token));
+	config_put(in->cfg, cfg);
+	if (!on)
+		return send_problem(c, 404, "no such path", no_hdr);
+	if (strcmp(method, MHD_HTTP_METHOD_POST) != 0)
+		return send_problem(c, 405, "use POST", allow);
+	if (!ok)
+		return send_problem(c, 401, "reload_token required", bearer);
+	if (fn(in->reload_ctx) != 0)
+		return send_problem(
+			c, 500, "config rejected, the running config stays; see the log", no_hdr);
+	return send_json(c, 200, "{\"status\":\"reloaded\"}", no_hdr);
 }
 
 /* The tracking record of c, or NULL (e.g. if it could not be allocated). */
@@ -936,6 +993,10 @@ static enum MHD_Result dispatch(void *cls, struct MHD_Connection *c, const char 
 		conn_answering(in, c);
 		return probe(in, c, url, method);
 	}
+	if (strcmp(url, "/-/reload") == 0) {
+		conn_answering(in, c);
+		return admin_reload(in, c, method);
+	}
 	return send_problem(c, 404, "no such path", no_hdr);
 }
 
@@ -1123,6 +1184,14 @@ struct intake *intake_start(struct config_holder *cfg, struct store *st, intake_
 unsigned intake_port(const struct intake *in)
 {
 	return in ? in->port : 0;
+}
+
+void intake_set_reload(struct intake *in, intake_reload_fn fn, void *ctx)
+{
+	if (in == NULL)
+		return;
+	in->reload_ctx = ctx;
+	atomic_store(&in->reload, fn);
 }
 
 void intake_set_store(struct intake *in, struct store *st)

@@ -1,6 +1,7 @@
 /* Webhook body decoding. The sender's payload shape is not documented, so the
  * run's identity is searched for under several key spellings, at the top
  * level and one level down; everything copied out is bounded and cleaned. */
+#include <ctype.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -427,4 +428,37 @@ out:
 		memset(ev, 0, sizeof(*ev));
 	}
 	return rc;
+}
+
+/* Appends name to out (at len) as webhook_top_keys() describes. */
+static size_t put_key(char *out, size_t cap, size_t len, const char *name)
+{
+	size_t i;
+
+	if (len > 0 && len + 1 < cap)
+		out[len++] = ',';
+	for (i = 0; i < WEBHOOK_KEY_MAX && name[i] != '\0' && len + 1 < cap; i++)
+		out[len++] = isalnum((unsigned char)name[i]) || strchr("_.:@$-", name[i]) != NULL
+				     ? name[i]
+				     : '?';
+	out[len] = '\0';
+	return len;
+}
+
+size_t webhook_top_keys(const char *body, size_t len, int max_depth, char *out, size_t cap)
+{
+	const char *why = NULL;
+	cJSON *root = NULL, *it;
+	size_t n = 0, at = 0;
+
+	if (cap == 0)
+		return 0;
+	out[0] = '\0';
+	if (body == NULL || parse_root(body, len, max_depth, &root, &why) != 0)
+		return 0;
+	for (it = root->child; it != NULL; it = it->next, n++)
+		if (n < WEBHOOK_KEYS_MAX && it->string != NULL)
+			at = put_key(out, cap, at, it->string);
+	cJSON_Delete(root);
+	return n;
 }

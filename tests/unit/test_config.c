@@ -147,7 +147,8 @@ static const struct {
 	  " (A-Z a-z 0-9 + /, '=' only at the end, at most 255 bytes); item 2 is not" },
 	{ "backslash_url.ini", 1,
 	  "8: url contains a backslash, a space or a control character; write it with / separators" },
-	{ "unknown_dest_ref.ini", 1, "13: project p1: unknown destination \"nosuch\"" },
+	{ "unknown_dest_ref.ini", 1,
+	  "13: project p1: unknown destination \"nosuch\" (defined: s)" },
 	{ "bad_project_id.ini", 1,
 	  "11: [project has space/slash]: name may only hold A-Z a-z 0-9 . _ : -" },
 	{ "project_no_dest.ini", 1, "11: project p1: destinations is required" },
@@ -179,7 +180,11 @@ static void test_errors_have_file_line(void **state)
 	for (i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++) {
 		memset(&d, 0, sizeof(d));
 		snprintf(path, sizeof(path), DATA "%s", bad_cases[i].file);
-		snprintf(want, sizeof(want), "%s:%s", path, bad_cases[i].line);
+		/* Line 0, the file as a whole, is written without a number. */
+		if (strncmp(bad_cases[i].line, "0: ", 3) == 0)
+			snprintf(want, sizeof(want), "%s: %s", path, bad_cases[i].line + 3);
+		else
+			snprintf(want, sizeof(want), "%s:%s", path, bad_cases[i].line);
 		c = config_load(path, &d);
 		if (c != NULL || d.n_errors != bad_cases[i].n_errors || !has_line(&d, want)) {
 			print_message("case %s: want %zu errors and \"%s\"\n", path,
@@ -307,7 +312,9 @@ static void test_env_and_file_secrets(void **state)
 	c = config_load(ini, &d);
 	dump(&d);
 	assert_non_null(c);
-	assert_int_equal(d.n, 0);
+	/* Only the warning that the id a.b:c-1_2 is no UUID. */
+	assert_int_equal(d.n, 1);
+	assert_int_equal(d.n_warnings, 1);
 	assert_int_equal(c->n_auth_tokens, 3);
 	assert_string_equal(c->auth_tokens[0], "envtok");
 	assert_string_equal(c->auth_tokens[1], "plain-second");
@@ -397,9 +404,9 @@ static void test_permission_warning(void **state)
 	c = config_load(ini, &d);
 	assert_non_null(c);
 	snprintf(want, sizeof(want),
-		 "%s:0: warning: %s is readable by other users and holds secrets; "
+		 "%s: warning: the file is readable by other users and holds secrets; "
 		 "chmod 600 it or use ${ENV} / KEY_file",
-		 ini, ini);
+		 ini);
 	dump(&d);
 	assert_true(has_line(&d, want));
 	assert_int_equal(d.n_warnings, 1);
@@ -584,7 +591,7 @@ static void test_missing_file_and_crlf(void **state)
 
 	(void)state;
 	assert_null(config_load("/nonexistent/dpc.ini", &d));
-	assert_true(has_line(&d, "/nonexistent/dpc.ini:0: cannot open: No such file or directory"));
+	assert_true(has_line(&d, "/nonexistent/dpc.ini: cannot open: No such file or directory"));
 	diags_free(&d);
 
 	write_tmp(ini, sizeof(ini),

@@ -309,7 +309,7 @@ static void test_errors(void **state)
 		snprintf(want, sizeof(want), "%s:%d: %s", path, line, msg); \
 		assert_true(has_line(&d, want));                            \
 	} while (0)
-	EXPECT(17, "route r1: unknown destination \"nope\"");
+	EXPECT(17, "route r1: unknown destination \"nope\" (defined: ops, sandbox, pager)");
 	EXPECT(18, "route r1: pipelines: \"load_[dwh\" has an unclosed '['");
 	EXPECT(19, "duplicate section [route r1] (first at line 15)");
 	EXPECT(21, "section [route] needs a name");

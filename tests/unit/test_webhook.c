@@ -411,6 +411,51 @@ static void test_hostile_text(void **state)
 	assert_string_equal(ev.pipeline_name, "");
 }
 
+/* The key names of an unusable body: names only, bounded, sanitised. */
+static void test_top_keys(void **state)
+{
+	char out[WEBHOOK_KEYS_MAX * (WEBHOOK_KEY_MAX + 1) + 1], body[4096], small[8];
+	char longkey[300];
+	size_t n, i;
+	const char *p, *q;
+
+	(void)state;
+	n = webhook_top_keys("{\"a\":\"SECRET\",\"b c\\u0001\":{\"x\":1}}", 34, 16, out,
+			     sizeof(out));
+	assert_int_equal(n, 2);
+	assert_string_equal(out, "a,b?c?");
+	assert_int_equal(webhook_top_keys("[1,2]", 5, 16, out, sizeof(out)), 0);
+	assert_string_equal(out, "");
+	assert_int_equal(webhook_top_keys("{\"a\":", 5, 16, out, sizeof(out)), 0);
+	assert_int_equal(webhook_top_keys(NULL, 0, 16, out, sizeof(out)), 0);
+	assert_int_equal(webhook_top_keys("{\"a\":[[[1]]]}", 14, 2, out, sizeof(out)), 0);
+	/* 30 keys of 300 bytes: 20 listed, each cut at 64. */
+	memset(longkey, 'k', sizeof(longkey) - 1);
+	longkey[sizeof(longkey) - 1] = '\0';
+	body[0] = '\0';
+	strncat(body, "{", sizeof(body) - strlen(body) - 1);
+	for (i = 0; i < 30; i++) {
+		char item[40];
+
+		snprintf(item, sizeof(item), "%s\"%02zu%.20s\":\"v\"", i ? "," : "", i, longkey);
+		strncat(body, item, sizeof(body) - strlen(body) - 1);
+	}
+	strncat(body, "}", sizeof(body) - strlen(body) - 1);
+	n = webhook_top_keys(body, strlen(body), 16, out, sizeof(out));
+	assert_int_equal(n, 30);
+	for (i = 0, p = out; p != NULL; i++, p = q ? q + 1 : NULL) {
+		q = strchr(p, ',');
+		assert_true((size_t)(q ? q - p : (ptrdiff_t)strlen(p)) <= WEBHOOK_KEY_MAX);
+	}
+	assert_int_equal(i, WEBHOOK_KEYS_MAX);
+	snprintf(body, sizeof(body), "{\"%s\":1}", longkey);
+	webhook_top_keys(body, strlen(body), 16, out, sizeof(out));
+	assert_int_equal(strlen(out), WEBHOOK_KEY_MAX);
+	/* A small buffer is filled and terminated, never overrun. */
+	webhook_top_keys(body, strlen(body), 16, small, sizeof(small));
+	assert_int_equal(strlen(small), sizeof(small) - 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -429,6 +474,7 @@ int main(void)
 		cmocka_unit_test(test_depth),
 		cmocka_unit_test(test_id_limits),
 		cmocka_unit_test(test_hostile_text),
+		cmocka_unit_test(test_top_keys),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
