@@ -313,7 +313,7 @@ static void test_errors(void **state)
 	EXPECT(18, "route r1: pipelines: \"load_[dwh\" has an unclosed '['");
 	EXPECT(19, "duplicate section [route r1] (first at line 15)");
 	EXPECT(21, "section [route] needs a name");
-	EXPECT(23, "unknown key \"name\" in [route]");
+	EXPECT(23, "unknown key \"name\" in [route]; it belongs in [project]");
 	EXPECT(25, "route r2: pipelines: \"a\\\" ends in a lone backslash");
 	EXPECT(22, "route r2: destinations is required");
 #undef EXPECT
