@@ -216,8 +216,10 @@ static void preview_destinations(const struct config *c, const struct project *p
  * which mention. Run memory may still hold a message back (said apart). */
 static void preview_route(const struct config *c, const struct summary *s)
 {
-	const struct project *p = route_find(c, s->project_id);
-	char *id = for_tty(s->project_id), *env = for_tty(s->environment);
+	const struct project *p =
+		route_select(c, s->project_id, s->environment, s->pipeline_name, NULL);
+	int is_route = p != NULL && c->n_routes > 0 && p >= c->routes && p < c->routes + c->n_routes;
+	char *id = for_tty(is_route ? p->id : s->project_id), *env = for_tty(s->environment);
 	char where[192], on[160], envs[512];
 	size_t i;
 	int env_ok = p != NULL && (*s->environment == '\0' || p->n_environments == 0);
@@ -229,7 +231,8 @@ static void preview_route(const struct config *c, const struct summary *s)
 			"preview: route: ignore: no [project %s] section and no [default]\n", id);
 		goto out;
 	}
-	snprintf(where, sizeof(where), p->id[0] ? "[project %s]" : "[default]", id);
+	snprintf(where, sizeof(where),
+		 is_route ? "[route %s]" : p->id[0] ? "[project %s]" : "[default]", id);
 	mask_names(p->notify_on, on, sizeof(on));
 	list_names(p->environments, p->n_environments, envs, sizeof(envs));
 	for (i = 0; !env_ok && i < p->n_environments; i++)

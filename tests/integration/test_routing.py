@@ -72,6 +72,18 @@ def names_run(post, run):
 
 
 @case
+def preview_names_the_route_a_run_takes():
+    with Env(scenario=two_envs(), sections=sections, start=False) as env:
+        rc, _, err = env.cli("preview", PROJECT, DEV_RUN, "--format", "text")
+        assert rc == 0, err
+        assert "notify via [route dev]" in err and "-> slack-dev" in err, err
+        assert "-> slack-prod" not in err, err
+        rc, _, err = env.cli("preview", PROJECT, ROOT, "--format", "text")
+        assert rc == 0, err
+        assert "notify via [route prod]" in err and "-> slack-prod" in err, err
+
+
+@case
 def prod_and_dev_runs_go_to_their_own_destinations():
     with Env(scenario=two_envs(), sections=sections) as env:
         accepted(*env.svc.post_webhook(hook_for(ROOT, "prod"))[::2])
