@@ -32,6 +32,8 @@ struct destination {
 	 * message). */
 	struct mute_window *mute_windows;
 	size_t n_mute_windows;
+	char *secret;       /* secret: the target's own (a signing secret, a routing key);
+		       * never print it unredacted */
 	int allow_any_host; /* allow_any_host: no warning for a URL off the target's usual host */
 };
 

@@ -30,12 +30,20 @@ void deliver_snippet(const char *body, size_t len, const char *url, char *out, s
 
 struct target;
 
-/* Posts body with t's content type; t's classifier reads the reply (any 2xx
+/* Per post: the destination's secret (NULL: none) and an id that is the
+ * same for every post of one delivery; both reach t's prepare hook. */
+struct deliver_opts {
+	const char *secret;
+	const char *post_id;
+};
+
+/* Posts body (after t's prepare hook, when it has one; o may be NULL)
+ * with t's content type; t's classifier reads the reply (any 2xx
  * is DELIVER_OK for Slack and Teams, Teams also retries a 200 that reports
  * "HTTP error 429"; 408, 429, 5xx are DELIVER_RETRY; other 4xx
  * DELIVER_PERMANENT). No response is DELIVER_RETRY, a refused URL
  * DELIVER_PERMANENT. Returns 0 when r was filled (always, barring NOMEM). */
 int deliver_post(struct httpc *h, const struct target *t, const char *url, const char *body,
-		 struct deliver_result *r);
+		 const struct deliver_opts *o, struct deliver_result *r);
 
 #endif

@@ -45,6 +45,17 @@ struct group_item {
 	int64_t finished_ms; /* -1 unknown */
 };
 
+#define TARGET_HEADERS_MAX 8 /* headers a prepare hook may add */
+
+/* What a target's prepare hook adds to one post. Owned strings. */
+struct target_post {
+	char *body;                            /* NULL: the stored body */
+	char *headers[TARGET_HEADERS_MAX + 1]; /* "Name: value", NULL-terminated */
+};
+
+/* Frees what a prepare hook filled in and zeroes it. */
+void target_post_free(struct target_post *p);
+
 struct target {
 	const char *name;         /* value of `type =` in a [destination] */
 	double default_rate;      /* messages/s when `rate` is not set */
@@ -59,6 +70,18 @@ struct target {
 	 * NULL on ERR_NOMEM. NULL row member: the target is never grouped. */
 	char *(*render_group)(const struct group_item *items, size_t n,
 			      const struct render_opts *o);
+	/* Optional; runs at post time, not at render time: the headers to
+	 * add and/or the body to send instead of the stored one, from the
+	 * stored body, the destination's secret (its `secret =`; NULL when
+	 * none), an id that stays the same for every post of one delivery
+	 * (post_id) and the time. So a stored payload stays free of secrets
+	 * (a routing key goes in here) and a signature covers the exact bytes
+	 * and time of each post. Returns 0 with *out filled (unused members
+	 * NULL; free with target_post_free()), ERR_NOMEM, or ERR_INVALID when
+	 * the body cannot be sent (no secret where one is needed): given up.
+	 * NULL row member: the stored body as it is. */
+	int (*prepare)(const char *body, const char *secret, const char *post_id, int64_t now_s,
+		       struct target_post *out);
 	/* Reads a reply: 0 when delivered, ERR_TRANSIENT to retry later,
 	 * ERR_PERMANENT to give up. by_status is what the HTTP status alone
 	 * says (httpc_classify(), worked out by delivery so renderers need no

@@ -218,7 +218,8 @@ static void preview_route(const struct config *c, const struct summary *s)
 {
 	const struct project *p =
 		route_select(c, s->project_id, s->environment, s->pipeline_name, NULL);
-	int is_route = p != NULL && c->n_routes > 0 && p >= c->routes && p < c->routes + c->n_routes;
+	int is_route =
+		p != NULL && c->n_routes > 0 && p >= c->routes && p < c->routes + c->n_routes;
 	char *id = for_tty(is_route ? p->id : s->project_id), *env = for_tty(s->environment);
 	char where[192], on[160], envs[512];
 	size_t i;
@@ -232,7 +233,10 @@ static void preview_route(const struct config *c, const struct summary *s)
 		goto out;
 	}
 	snprintf(where, sizeof(where),
-		 is_route ? "[route %s]" : p->id[0] ? "[project %s]" : "[default]", id);
+		 is_route   ? "[route %s]"
+		 : p->id[0] ? "[project %s]"
+			    : "[default]",
+		 id);
 	mask_names(p->notify_on, on, sizeof(on));
 	list_names(p->environments, p->n_environments, envs, sizeof(envs));
 	for (i = 0; !env_ok && i < p->n_environments; i++)
@@ -370,6 +374,8 @@ static void no_response(const char *url, const char *detail, char *out, size_t c
 
 static int cmd_send_test(struct config *c, int argc, char **argv)
 {
+	const struct deliver_opts po0 = { NULL, "dpc-send-test" };
+	struct deliver_opts po = po0;
 	const struct destination *d;
 	struct deliver_result r;
 	struct summary s;
@@ -391,7 +397,8 @@ static int cmd_send_test(struct config *c, int argc, char **argv)
 	if (h == NULL || sample_summary(&s, c) != 0)
 		goto out;
 	body = d->target->render(&s, &(const struct render_opts){ .mention = d->mention });
-	if (body == NULL || deliver_post(h, d->target, d->url, body, &r) != 0) {
+	po.secret = d->secret;
+	if (body == NULL || deliver_post(h, d->target, d->url, body, &po, &r) != 0) {
 		fprintf(stderr, "send-test: cannot build the test message\n");
 		goto out;
 	}

@@ -145,6 +145,7 @@ const struct key cfg_keys[] = {
 	DEST("type", V_DTYPE, target, 0),
 	DEST("url", V_STR, url, K_SECRET | K_URL),
 	DEST("mention", V_STR, mention, 0),
+	DEST("secret", V_STR, secret, K_SECRET),
 	DEST("rate", V_RATE, rate_per_sec, 0),
 	{ .sec = SEC_DEST,
 	  .name = "group_threshold",

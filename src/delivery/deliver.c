@@ -14,6 +14,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "clock.h"
 #include "errors.h"
 #include "metrics.h"
 #include "target.h"
@@ -247,16 +248,37 @@ static void fill_from_status(const struct target *t, const struct httpc_response
 }
 
 int deliver_post(struct httpc *h, const struct target *t, const char *url, const char *body,
-		 struct deliver_result *r)
+		 const struct deliver_opts *o, struct deliver_result *r)
 {
 	char type[128];
-	const char *const headers[] = { type, "Accept: */*", NULL };
+	const char *headers[TARGET_HEADERS_MAX + 3] = { type, "Accept: */*" };
+	struct target_post tp;
 	struct httpc_response resp;
+	size_t i;
 	int rc;
 
+	memset(&tp, 0, sizeof(tp));
 	snprintf(type, sizeof(type), "Content-Type: %s", t->content_type);
+	if (t->prepare != NULL) {
+		rc = t->prepare(body, o ? o->secret : NULL, o && o->post_id ? o->post_id : "",
+				clock_wall_ms() / 1000, &tp);
+		if (rc == ERR_NOMEM)
+			return ERR_NOMEM;
+		if (rc != 0) {
+			memset(r, 0, sizeof(*r));
+			r->cls = DELIVER_PERMANENT;
+			r->retry_after_s = -1;
+			snprintf(r->detail, sizeof(r->detail), "cannot be sent: %s", err_str(rc));
+			return 0;
+		}
+		if (tp.body != NULL)
+			body = tp.body;
+		for (i = 0; i < TARGET_HEADERS_MAX && tp.headers[i] != NULL; i++)
+			headers[2 + i] = tp.headers[i];
+	}
 
 	rc = httpc_request(h, "POST", url, headers, body, body ? strlen(body) : 0, &resp);
+	target_post_free(&tp);
 	r->http_status = resp.status;
 	r->retry_after_s = resp.retry_after_s;
 	r->seconds = resp.seconds;

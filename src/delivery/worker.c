@@ -676,6 +676,8 @@ static void pause_destination(struct ratelimit *rl, const struct destination *d,
 static int post_one(struct wctx *t, const struct config *c, const struct job *j,
 		    const struct post *p)
 {
+	struct deliver_opts po = { NULL, NULL };
+	char post_id[160];
 	struct deliver_result r;
 	struct dlv_outcome o = { .state = DLV_DEAD, .promise = p->promise };
 	struct ratelimit *rl = pacer_for(t->w, p->d);
@@ -687,7 +689,10 @@ static int post_one(struct wctx *t, const struct config *c, const struct job *j,
 		if (wait > PACE_SLEEP_MAX_MS)
 			return post_later(t, c, j, p, wait, "paused");
 	}
-	rc = deliver_post(t->http, p->d->target, p->d->url, p->dl->payload, &r);
+	snprintf(post_id, sizeof(post_id), "dpc-%lld-%s", (long long)j->id, p->d->name);
+	po.secret = p->d->secret;
+	po.post_id = post_id;
+	rc = deliver_post(t->http, p->d->target, p->d->url, p->dl->payload, &po, &r);
 	if (rc)
 		return rc;
 	now = clock_wall_ms();
@@ -872,6 +877,8 @@ static void group_outcome(struct wctx *t, const struct config *c, const struct d
  * one that finds nothing left to take does nothing. */
 static int flush_group(struct wctx *t, const struct config *c, const struct destination *d)
 {
+	struct deliver_opts po = { NULL, NULL };
+	char post_id[160];
 	struct group_held *h = NULL;
 	struct dlv_outcome o = { .state = DLV_PENDING, .deferred = 1 };
 	struct deliver_result r;
@@ -911,7 +918,11 @@ static int flush_group(struct wctx *t, const struct config *c, const struct dest
 		rc = store_group_record(t->w->st, d->name, ids, n, &o);
 		goto out;
 	}
-	rc = deliver_post(t->http, d->target, d->url, body, &r);
+	/* One id for every post of this group (its oldest run's). */
+	snprintf(post_id, sizeof(post_id), "dpc-g%lld-%s", (long long)ids[0], d->name);
+	po.secret = d->secret;
+	po.post_id = post_id;
+	rc = deliver_post(t->http, d->target, d->url, body, &po, &r);
 	if (rc != 0) {
 		o.not_before_ms = clock_wall_ms();
 		o.error = err_str(rc);

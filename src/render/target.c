@@ -3,6 +3,8 @@
  * (target_extra). Lookups are loops over it, so adding a target is one new
  * file with its row plus one line here. */
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <strings.h>
 
 #include "render_int.h"
@@ -18,6 +20,18 @@ static const struct target *const builtin[] = {
  * test object fills it. Declared weak here, not defined with a default: a
  * one-element default would let the compiler assume the array ends there. */
 extern const struct target *const target_extra[] __attribute__((weak));
+
+void target_post_free(struct target_post *p)
+{
+	size_t i;
+
+	if (p == NULL)
+		return;
+	free(p->body);
+	for (i = 0; i < TARGET_HEADERS_MAX; i++)
+		free(p->headers[i]);
+	memset(p, 0, sizeof(*p));
+}
 
 const struct target *target_at(size_t i)
 {

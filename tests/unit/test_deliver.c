@@ -26,6 +26,7 @@ struct server {
 	char base[64];
 	struct httpc *h;
 	char last_type[128]; /* Content-Type of the last POST */
+	char last_sig[128];  /* X-Test-Sig of the last POST */
 	char last_body[256];
 };
 
@@ -62,6 +63,8 @@ static enum MHD_Result answer(struct server *srv, struct MHD_Connection *c, cons
 	size_t i;
 
 	snprintf(srv->last_type, sizeof(srv->last_type), "%s", ct ? ct : "");
+	ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Test-Sig");
+	snprintf(srv->last_sig, sizeof(srv->last_sig), "%s", ct ? ct : "");
 	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
 		if (strcmp(routes[i].path, url) == 0)
 			rt = &routes[i];
@@ -142,7 +145,7 @@ static void post_as(struct server *srv, const char *target, const char *path,
 	assert_non_null(t);
 	snprintf(url, sizeof(url), "%s%s", srv->base, path);
 	memset(r, 0x55, sizeof(*r)); /* every field must be written */
-	assert_int_equal(deliver_post(srv->h, t, url, "{\"text\":\"hi\"}", r), 0);
+	assert_int_equal(deliver_post(srv->h, t, url, "{\"text\":\"hi\"}", NULL, r), 0);
 	assert_null(strstr(r->detail, "SECRET"));
 	assert_null(strstr(r->detail, "127.0.0.1"));
 }
@@ -240,7 +243,8 @@ static void test_detail_sanitised_and_capped(void **state)
 		struct server *srv = *state;
 
 		snprintf(url, sizeof(url), "%s/services/T0/B0/SECRETecho", srv->base);
-		assert_int_equal(deliver_post(srv->h, target_find("slack"), url, "{}", &r), 0);
+		assert_int_equal(deliver_post(srv->h, target_find("slack"), url, "{}", NULL, &r),
+				 0);
 	}
 	assert_int_equal(r.cls, DELIVER_PERMANENT);
 	assert_null(strstr(r.detail, "SECRET"));
@@ -385,7 +389,7 @@ static void test_connection_refused(void **state)
 	close(fd);
 	snprintf(url, sizeof(url), "http://127.0.0.1:%u/services/SECRETx",
 		 (unsigned)ntohs(sa.sin_port));
-	assert_int_equal(deliver_post(srv->h, target_find("slack"), url, "{}", &r), 0);
+	assert_int_equal(deliver_post(srv->h, target_find("slack"), url, "{}", NULL, &r), 0);
 	assert_int_equal(r.cls, DELIVER_RETRY);
 	assert_int_equal(r.http_status, 0);
 	assert_int_equal(r.retry_after_s, -1);
@@ -403,7 +407,7 @@ static void test_http_refused_permanent(void **state)
 	char url[160];
 
 	snprintf(url, sizeof(url), "%s/services/T0/B0/SECRETok", srv->base);
-	assert_int_equal(deliver_post(h, target_find("slack"), url, "{}", &r), 0);
+	assert_int_equal(deliver_post(h, target_find("slack"), url, "{}", NULL, &r), 0);
 	assert_int_equal(r.cls, DELIVER_PERMANENT);
 	assert_int_equal(r.http_status, 0);
 	assert_null(strstr(r.detail, "SECRET"));
@@ -418,9 +422,57 @@ static void test_class_names(void **state)
 	assert_string_equal(deliver_class_names[DELIVER_PERMANENT], "permanent");
 }
 
+/* A target whose prepare hook signs with the secret and wraps the body:
+ * what is posted is the hook's, what is stored stays as rendered. */
+static int sign_prepare(const char *body, const char *secret, const char *post_id, int64_t now_s,
+			struct target_post *out)
+{
+	char h[128], b[256];
+
+	if (secret == NULL)
+		return ERR_INVALID;
+	snprintf(h, sizeof(h), "X-Test-Sig: %s/%s/%d", secret, post_id, now_s > 1700000000);
+	snprintf(b, sizeof(b), "{\"wrapped\":%s}", body);
+	out->headers[0] = strdup(h);
+	out->body = strdup(b);
+	return out->headers[0] && out->body ? 0 : ERR_NOMEM;
+}
+
+static int ok_classify(long status, int by_status, const char *body, size_t len)
+{
+	(void)status;
+	(void)body;
+	(void)len;
+	return by_status;
+}
+
+static void test_prepare_hook_signs_and_wraps(void **state)
+{
+	struct server *srv = *state;
+	struct target t = { .name = "signed",
+			    .content_type = "application/json",
+			    .classify = ok_classify,
+			    .prepare = sign_prepare };
+	const struct deliver_opts o = { "s3cret", "dpc-7-ops" };
+	struct deliver_result r;
+	char url[128];
+
+	snprintf(url, sizeof(url), "%s/services/T0/B0/SECRETok", srv->base);
+	assert_int_equal(deliver_post(srv->h, &t, url, "{\"a\":1}", &o, &r), 0);
+	assert_int_equal(r.cls, DELIVER_OK);
+	assert_string_equal(srv->last_sig, "s3cret/dpc-7-ops/1");
+	assert_string_equal(srv->last_body, "{\"wrapped\":{\"a\":1}}");
+	/* No secret where one is needed: given up without a post. */
+	srv->last_body[0] = '\0';
+	assert_int_equal(deliver_post(srv->h, &t, url, "{}", NULL, &r), 0);
+	assert_int_equal(r.cls, DELIVER_PERMANENT);
+	assert_true(strstr(r.detail, "cannot be sent") != NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_prepare_hook_signs_and_wraps),
 		cmocka_unit_test(test_slack_ok),
 		cmocka_unit_test(test_teams_202_empty),
 		cmocka_unit_test(test_invalid_payload_permanent),

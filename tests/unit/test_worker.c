@@ -104,10 +104,11 @@ int dpc_fetch_execution(struct dpc *d, struct httpc *h, const char *project_id,
 }
 
 int deliver_post(struct httpc *h, const struct target *t, const char *url, const char *body,
-		 struct deliver_result *r)
+		 const struct deliver_opts *o, struct deliver_result *r)
 {
 	(void)h;
 	(void)t;
+	(void)o;
 	memset(r, 0, sizeof(*r));
 	r->retry_after_s = -1;
 	pthread_mutex_lock(&fake.mu);
