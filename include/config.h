@@ -64,7 +64,8 @@ struct project {
 /* Defaults and bounds of every key are written once, in the key table
  * (src/config/keys.c); config_print_keys() shows the values in effect. */
 struct config {
-	char *path; /* file it was loaded from */
+	char *path;         /* file it was loaded from */
+	uint64_t file_hash; /* FNV-1a of the bytes read: a reload tells an unchanged file */
 
 	/* [server] */
 	char *listen;       /* listen = host:port */
@@ -133,6 +134,8 @@ void diags_free(struct diags *d);
 /* Loads and validates path. Returns a new snapshot (caller frees with
  * config_free) or NULL when invalid; every problem is appended to d. */
 struct config *config_load(const char *path, struct diags *d);
+/* 1 when a and b were read from the same path with the same bytes. */
+int config_same_file(const struct config *a, const struct config *b);
 void config_free(struct config *c);
 
 /* The kind of mention s is by its shape: MENTION_SLACK for exactly one of
