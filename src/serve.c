@@ -187,9 +187,10 @@ static void log_listen(const struct config *c, unsigned port)
 		  port_s, NULL);
 	if (is_loopback(&hp) && in_container())
 		log_event(LOG_WARN,
-			  "listen address is loopback inside a container: only the container"
-			  " itself can connect (its healthcheck passes, webhooks never arrive);"
-			  " set [server] listen = 0.0.0.0:8080 and publish the port",
+			  "listen address is loopback inside a container: unless it shares the"
+			  " host's network, only the container itself can connect (its healthcheck"
+			  " passes, webhooks never arrive); set [server] listen = 0.0.0.0:8080 and"
+			  " publish the port",
 			  "listen", addr, NULL);
 }
 
