@@ -2,7 +2,9 @@
 
 PREFIX    ?= /usr/local
 DESTDIR   ?=
-VERSION   := 0.1.0
+# The version is written in one place, the VERSION file: --version, the
+# image label, the Helm chart check and `make dist` all read it.
+VERSION   := $(shell cat VERSION)
 SANITIZE  ?=
 PKGS      := libmicrohttpd libcurl libcjson inih sqlite3 libcrypto
 CC        ?= cc
@@ -32,7 +34,8 @@ BIN       := $(BUILD)/dpc-notify
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps check unit demo try clean install lint valgrind fuzz bench docker-check help
+.PHONY: all deps check unit demo try clean install lint valgrind fuzz bench docker-check help \
+	dist image helm-check
 all: $(BIN) dpc-notify
 
 # The plain build also leaves ./dpc-notify for convenience.
@@ -96,6 +99,26 @@ bench: deps $(BIN)
 docker-check:
 	@sh scripts/docker-check.sh
 
+# Release artefacts in dist/. The source tarball is `git archive` of HEAD
+# (tracked files only, so nothing local leaks in); it refuses to run when
+# CHANGELOG.md has no "## VERSION" heading for the VERSION file's version.
+dist:
+	@grep -q '^## $(VERSION)\b' CHANGELOG.md || \
+		{ echo "dist: CHANGELOG.md has no '## $(VERSION)' entry"; exit 1; }
+	@mkdir -p dist
+	git archive --format=tar.gz --prefix=dpc-notify-$(VERSION)/ \
+		-o dist/dpc-notify-$(VERSION).tar.gz HEAD
+	@cd dist && sha256sum dpc-notify-$(VERSION).tar.gz | tee dpc-notify-$(VERSION).tar.gz.sha256
+
+# The container image, built by scripts/docker-build.sh (needs the local
+# base from scripts/docker-base.sh, or BASE=debian:bookworm-slim), saved
+# with `docker save` to dist/ and named by its digest.
+image:
+	@sh scripts/docker-image.sh
+
+helm-check:
+	@sh scripts/docker-helm.sh
+
 # Formatting (.clang-format), cppcheck's warnings, and banned functions.
 # varFuncNullUB: our variadic log calls end with NULL, which glibc defines
 # as ((void *)0), a pointer, as the callee reads it.
@@ -122,4 +145,7 @@ help:
 	@echo "make fuzz       libFuzzer targets, FUZZ_SECONDS each (default 60)"
 	@echo "make bench      benchmarks against nginx and Alertmanager; writes bench/results/latest.json"
 	@echo "make docker-check  build the image without a registry and test it end to end"
+	@echo "make dist       source tarball dist/dpc-notify-VERSION.tar.gz (git archive)"
+	@echo "make image      image tarball dist/dpc-notify-VERSION-image.tar (docker save) and its digest"
+	@echo "make helm-check lint and render docker/helm/dpc-notify (skipped without helm)"
 	@echo "make lint       clang-format, cppcheck and banned-function checks"

@@ -87,7 +87,8 @@ struct project {
 /* Defaults and bounds of every key are written once, in the key table
  * (src/config/keys.c); config_print_keys() shows the values in effect. */
 struct config {
-	char *path; /* file it was loaded from */
+	char *path;         /* file it was loaded from */
+	uint64_t file_hash; /* FNV-1a of the bytes read: a reload tells an unchanged file */
 
 	/* [server] */
 	char *listen;       /* listen = host:port */
@@ -168,6 +169,9 @@ struct config *config_load(const char *path, struct diags *d);
  * the secret fields stay NULL (destination urls included). */
 #define CONFIG_READ_ONLY 1u
 struct config *config_load_flags(const char *path, unsigned flags, struct diags *d);
+
+/* 1 when a and b were read from the same path with the same bytes. */
+int config_same_file(const struct config *a, const struct config *b);
 void config_free(struct config *c);
 
 /* The kind of mention s is by its shape: MENTION_SLACK for exactly one of

@@ -6,6 +6,18 @@
 # webhook and checks that a Slack message arrives. Prints PASS/FAIL lines and
 # a final "N passed, N failed"; exits 1 if anything failed.
 #
+# It also covers the traps of issue 14: the build context (what
+# docker/Dockerfile.dockerignore admits) stays under 5 MB and keeps
+# node_modules, build trees and .git out; a loopback listen address in a
+# container is warned about, the shipped container config is not; the
+# example env file's placeholder secrets are refused; a SIGHUP after `sed -i`
+# on a single-file bind mount says the file did not change; Compose,
+# Kubernetes and .gitignore keep secrets out of the repository; the image
+# label carries the VERSION file's version; the Helm chart lints
+# (scripts/docker-helm.sh, skipped with a reason when helm is unavailable).
+# CONTEXT_ONLY=1 runs just the build-context checks (no docker, no root);
+# CONTEXT_ROOT names another tree to measure with this tree's ignore file.
+#
 # Needs root when it has to install docker.io/debootstrap or start dockerd.
 # A dockerd started here is stopped again at exit; one already running is
 # used and left alone. Environment: DOCKER (client, default /usr/bin/docker,
@@ -25,6 +37,7 @@ VOLUME="dpc-notify-check-$$"
 DOCKERD_PID=""
 MOCK_PID=""
 CONTAINER=""
+EXTRA=""
 VOLUME_MADE=""
 passed=0
 failed=0
@@ -47,6 +60,7 @@ cleanup() {
 		}
 		timeout 60 "$DOCKER" rm -f "$CONTAINER" >/dev/null 2>&1
 	fi
+	[ -n "$EXTRA" ] && timeout 60 "$DOCKER" rm -f "$EXTRA" >/dev/null 2>&1
 	[ -n "$VOLUME_MADE" ] && timeout 60 "$DOCKER" volume rm -f "$VOLUME" >/dev/null 2>&1
 	if [ -n "$MOCK_PID" ]; then
 		kill "$MOCK_PID" 2>/dev/null
@@ -196,7 +210,112 @@ sys.exit(0 if ok else 1)
 EOF
 }
 
+# --- build context -------------------------------------------------------
+
+# context_check ROOT IGNOREFILE: measures the files docker would send for
+# `docker build -f docker/Dockerfile ROOT` with IGNOREFILE as its
+# .dockerignore (moby's rules: patterns in order, the last match wins, `!`
+# admits again, a match on a directory covers everything under it,
+# symlinks are sent as links), asserts the total is under 5 MB, and that
+# bulk known to creep in is out while what the build needs is in.
+context_check() {
+	python3 - "$1" "$2" <<'EOF2'
+import os, re, sys
+root, ignore = sys.argv[1:3]
+pats = []
+for line in open(ignore, encoding="utf-8"):
+    line = line.strip()
+    if not line or line.startswith("#"):
+        continue
+    neg = line.startswith("!")
+    p = os.path.normpath(line[1:] if neg else line).lstrip("/")
+    rx, i = "", 0
+    while i < len(p):
+        if p.startswith("**/", i):
+            rx, i = rx + "(.*/)?", i + 3
+        elif p.startswith("**", i):
+            rx, i = rx + ".*", i + 2
+        elif p[i] == "*":
+            rx, i = rx + "[^/]*", i + 1
+        elif p[i] == "?":
+            rx, i = rx + "[^/]", i + 1
+        else:
+            rx, i = rx + re.escape(p[i]), i + 1
+    pats.append((re.compile(rx + r"\Z"), neg))
+
+def excluded(rel):
+    parts = rel.split("/")
+    out = False
+    for rx, neg in pats:
+        if any(rx.match("/".join(parts[:k])) for k in range(len(parts), 0, -1)):
+            out = not neg
+    return out
+
+total = files = 0
+for d, dirs, names in os.walk(root):
+    for n in names + [x for x in dirs if os.path.islink(os.path.join(d, x))]:
+        full = os.path.join(d, n)
+        rel = os.path.relpath(full, root)
+        if not excluded(rel):
+            total += os.lstat(full).st_size
+            files += 1
+ok = True
+mb = total / 1048576
+print("%s %.2f MB in %d files" % ("PASS" if total < 5 * 1048576 else "FAIL", mb, files))
+out = ["tests/render/node_modules/x/index.js", "tests/contract/node_modules/a/b.js",
+       "node_modules/a.js", "build/dpc-notify", "build-address-undefined/obj/x.o",
+       ".git/HEAD", "dpc-notify.db", "tests/integration/harness.py", "bench/results/x.json",
+       "dist/dpc-notify-0.1.0.tar.gz", "docker/dpc-notify.env", "tests/fuzz/corpus/x"]
+inn = ["Makefile", "VERSION", "src/serve.c", "include/config.h", "tests/unit/test_config.c",
+       "tests/unit/data/config/minimal.ini", "tests/golden/slack-x.json",
+       "etc/dpc-notify.ini.example", "docker/config/dpc-notify.ini", "scripts/install-deps.sh"]
+bad = [p for p in out if not excluded(p)] + ["(missing) " + p for p in inn if excluded(p)]
+print("%s ignore rules: %s" % ("FAIL" if bad else "PASS", ", ".join(bad) or "bulk out, build inputs in"))
+EOF2
+}
+
+run_context_checks() {
+	ctx_root=${CONTEXT_ROOT:-.}
+	context_check "$ctx_root" docker/Dockerfile.dockerignore >"$WORK/context.out" 2>&1
+	while read -r verdict rest; do
+		case $verdict in
+		PASS) pass "build context: $rest" ;;
+		*) fail "build context" "$rest" ;;
+		esac
+	done <"$WORK/context.out"
+	if cmp -s .dockerignore docker/Dockerfile.dockerignore; then
+		pass ".dockerignore (legacy builder, Compose v1) equals docker/Dockerfile.dockerignore"
+	else
+		fail ".dockerignore" "differs from docker/Dockerfile.dockerignore"
+	fi
+}
+
+# Secrets stay out of the repository: Compose reads the operator's filled-in
+# copy (git-ignored), the Kubernetes manifest holds no Secret.
+repo_secret_checks() {
+	if grep -qE '^[[:space:]]+- dpc-notify\.env$' docker/compose.yaml &&
+		! grep -qE '^[[:space:]]+- .*\.env\.example' docker/compose.yaml; then
+		pass "compose env_file is dpc-notify.env, not the example"
+	else
+		fail "compose env_file" "not docker/dpc-notify.env"
+	fi
+	if git check-ignore -q docker/dpc-notify.env 2>/dev/null; then
+		pass "docker/dpc-notify.env is git-ignored"
+	else
+		fail "docker/dpc-notify.env is git-ignored"
+	fi
+	if grep -qE '^kind: Secret' docker/kubernetes.yaml; then
+		fail "kubernetes.yaml" "still defines a Secret (create it with kubectl instead)"
+	else
+		pass "kubernetes.yaml defines no Secret"
+	fi
+}
+
 # --- the check -----------------------------------------------------------
+
+run_context_checks
+repo_secret_checks
+[ "${CONTEXT_ONLY:-0}" = 1 ] && finish
 
 need_pkgs
 ensure_daemon
@@ -210,8 +329,8 @@ else
 fi
 
 note "building $IMAGE (log $WORK/build.log)"
-if DOCKER_BUILDKIT=1 timeout "$BUILD_TIMEOUT" "$DOCKER" build --progress=plain --network=host \
-	-f docker/Dockerfile -t "$IMAGE" . >"$WORK/build.log" 2>&1; then
+if DOCKER="$DOCKER" IMAGE="$IMAGE" PROGRESS=plain timeout "$BUILD_TIMEOUT" \
+	sh scripts/docker-build.sh >"$WORK/build.log" 2>&1; then
 	pass "image builds (unit tests ran in the build stage)"
 else
 	tail -n 40 "$WORK/build.log"
@@ -219,6 +338,14 @@ else
 	finish
 fi
 grep -E '^#[0-9]+ [0-9.]+ \[  (PASSED|FAILED)  \]' "$WORK/build.log" | sed 's/^#[0-9]* [0-9.]* /  unit: /'
+sent=$(sed -n 's/^#[0-9]* transferring context: \([0-9.]*[kMG]*B\).*/\1/p' "$WORK/build.log" | tail -n 1)
+[ -n "$sent" ] && note "BuildKit transferred a ${sent} context (only changed files after the first build)"
+label=$(dk image inspect --format '{{index .Config.Labels "org.opencontainers.image.version"}}' "$IMAGE")
+if [ "$label" = "$(cat VERSION)" ]; then
+	pass "image label version $label = VERSION file"
+else
+	fail "image label version" "'$label', VERSION file says '$(cat VERSION)'"
+fi
 
 size=$(dk image inspect --format '{{.Size}}' "$IMAGE")
 mb=$(( (size + 524287) / 1048576 ))
@@ -317,6 +444,28 @@ else
 	fail "Matillion steps API called"
 fi
 
+# The start line names the full listen address, and a loopback one inside
+# a container is warned about once (here it is deliberate: --network host).
+logs_of() { timeout 20 "$DOCKER" logs "$1" 2>&1; }
+# shellcheck disable=SC2317 # called through wait_for
+logs_have() { logs_of "$1" | grep -q -- "$2"; }
+n=$(logs_of "$CONTAINER" | grep -c 'loopback inside a container')
+if logs_of "$CONTAINER" | grep 'dpc-notify started' | grep -q "127.0.0.1:$LISTEN_PORT" && [ "$n" = 1 ]; then
+	pass "start line names 127.0.0.1:$LISTEN_PORT; one loopback-in-a-container warning"
+else
+	fail "listen address and loopback warning" "$n warnings; start line: $(logs_of "$CONTAINER" | grep 'dpc-notify started')"
+fi
+
+# A single-file bind mount after `sed -i` on the host: the container still
+# sees the old inode, and the reload says the file did not change.
+sed -i 's/^workers = 2$/workers = 3/' "$WORK/dpc-notify.ini"
+dk kill -s HUP "$CONTAINER" >/dev/null
+if wait_for 15 logs_have "$CONTAINER" 'did not change'; then
+	pass "SIGHUP after sed -i on a single-file bind mount warns the file did not change"
+else
+	fail "SIGHUP after sed -i" "no 'did not change' warning in the log"
+fi
+
 mnt=$(dk volume inspect --format '{{.Mountpoint}}' "$VOLUME")
 owner=$(stat -c '%u' "$mnt/dpc-notify.db" 2>/dev/null)
 if [ "$owner" = 10001 ]; then
@@ -332,6 +481,43 @@ if [ "$ec" = 0 ]; then
 	pass "docker stop (SIGTERM) -> exit 0"
 else
 	fail "docker stop (SIGTERM)" "exit code $ec"
+fi
+
+# The image's own config with the example env file: its placeholder
+# secrets are refused, naming the key, and the service does not start.
+out=$(timeout 60 "$DOCKER" run --rm --network none --read-only \
+	--env-file docker/dpc-notify.env.example "$IMAGE" serve 2>&1)
+ec=$?
+if [ "$ec" != 0 ] && echo "$out" | grep -q 'auth_token: item 1 looks like a placeholder'; then
+	pass "the example env file's placeholder token is refused (exit $ec)"
+else
+	fail "placeholder token refused" "exit $ec: $(echo "$out" | head -n 5)"
+fi
+
+# The image's own config with real-looking secrets: it listens on
+# 0.0.0.0:8080 and has nothing to warn about.
+EXTRA=$(DPC_NOTIFY_SLACK_URL=https://hooks.slack.com/services/T0/B0/docker-check \
+	timeout 60 "$DOCKER" run -d --name "$NAME-shipped" --network none --read-only \
+	--tmpfs /var/lib/dpc-notify:rw,uid=10001,gid=10001,mode=0700 \
+	-e DPC_NOTIFY_AUTH_TOKEN -e DPC_NOTIFY_CLIENT_ID -e DPC_NOTIFY_CLIENT_SECRET -e DPC_NOTIFY_SLACK_URL \
+	"$IMAGE" 2>"$WORK/run-shipped.err") || EXTRA=""
+if [ -n "$EXTRA" ] && wait_for 20 logs_have "$EXTRA" 'dpc-notify started'; then
+	if logs_of "$EXTRA" | grep 'dpc-notify started' | grep -q '0.0.0.0:8080' &&
+		! logs_have "$EXTRA" 'loopback inside a container'; then
+		pass "shipped container config listens on 0.0.0.0:8080 without a warning"
+	else
+		fail "shipped container config" "$(logs_of "$EXTRA" | tail -n 5)"
+	fi
+else
+	fail "shipped container config starts" "$(cat "$WORK/run-shipped.err"; [ -n "$EXTRA" ] && logs_of "$EXTRA" | tail -n 5)"
+fi
+
+if sh scripts/docker-helm.sh >"$WORK/helm.log" 2>&1; then
+	pass "helm chart: $(grep -c '^PASS' "$WORK/helm.log") checks (scripts/docker-helm.sh)"
+	grep '^SKIP' "$WORK/helm.log" | sed 's/^/docker-check: /'
+else
+	cat "$WORK/helm.log"
+	fail "helm chart" "see above"
 fi
 
 finish

@@ -20,6 +20,7 @@
 #include "intake.h"
 #include "log.h"
 #include "metrics.h"
+#include "parse.h"
 #include "retry.h"
 #include "serve.h"
 #include "store.h"
@@ -151,6 +152,15 @@ static int reload(struct config_holder *h, const char *path)
 		return 1;
 	}
 	old = config_get(h);
+	/* A single-file bind mount pins the inode it was started with: an
+	 * edit on the host that writes a new file (sed -i, most editors) never
+	 * reaches the container, which then reloads the old text. */
+	if (config_same_file(old, c))
+		log_event(LOG_WARN,
+			  "config: reload: the file did not change since the last load; if you"
+			  " edited it, a single-file bind mount does not follow edits that replace"
+			  " the file (sed -i, most editors): mount its directory instead",
+			  "path", path, NULL);
 	note_restart_only(old, c);
 	config_put(h, old);
 	log_setup(c->log_level, c->log_format);
@@ -158,6 +168,71 @@ static int reload(struct config_holder *h, const char *path)
 	note_load(path, 1);
 	log_event(LOG_INFO, "config reloaded", NULL);
 	return 0;
+}
+
+/* 1 inside a container: Docker's /.dockerenv, Podman's
+ * /run/.containerenv, a Kubernetes pod's environment, or a runtime's name
+ * in PID 1's cgroup path. DPC_NOTIFY_CONTAINER=1 or 0 overrides the guess
+ * (tests, and runtimes that leave no trace); it is read for nothing else. */
+static int in_container(void)
+{
+	static const char *const hints[] = { "docker", "kubepods", "containerd", "libpod", "lxc" };
+	const char *force = getenv("DPC_NOTIFY_CONTAINER");
+	char buf[4096];
+	size_t i, n = 0;
+	FILE *f;
+
+	if (force != NULL && *force != '\0')
+		return strcmp(force, "0") != 0;
+	if (access("/.dockerenv", F_OK) == 0 || access("/run/.containerenv", F_OK) == 0 ||
+	    getenv("KUBERNETES_SERVICE_HOST") != NULL)
+		return 1;
+	f = fopen("/proc/1/cgroup", "r");
+	if (f != NULL) {
+		n = fread(buf, 1, sizeof(buf) - 1, f);
+		fclose(f);
+	}
+	buf[n] = '\0';
+	for (i = 0; i < sizeof(hints) / sizeof(hints[0]); i++)
+		if (strstr(buf, hints[i]) != NULL)
+			return 1;
+	return 0;
+}
+
+static int is_loopback(const struct hostport *hp)
+{
+	char host[64];
+
+	if (hp->host_len >= sizeof(host))
+		return 0;
+	memcpy(host, hp->host, hp->host_len);
+	host[hp->host_len] = '\0';
+	return strcmp(host, "localhost") == 0 || strncmp(host, "127.", 4) == 0 ||
+	       strcmp(host, "::1") == 0 || strncmp(host, "::ffff:127.", 11) == 0;
+}
+
+/* Logs the address the listener is bound to, with the port it really got,
+ * and warns once when a loopback address is used in a container: the
+ * container's own healthcheck passes while nothing outside can connect. */
+static void log_listen(const struct config *c, unsigned port)
+{
+	struct hostport hp;
+	char addr[300], port_s[16];
+
+	if (parse_hostport(c->listen, &hp) != 0) /* checked by config_load() */
+		return;
+	snprintf(addr, sizeof(addr), "%s%.*s%s:%u", hp.bracketed ? "[" : "", (int)hp.host_len,
+		 hp.host, hp.bracketed ? "]" : "", port);
+	snprintf(port_s, sizeof(port_s), "%u", port);
+	log_event(LOG_INFO, "dpc-notify started", "version", DPC_VERSION, "listen", addr, "port",
+		  port_s, NULL);
+	if (is_loopback(&hp) && in_container())
+		log_event(LOG_WARN,
+			  "listen address is loopback inside a container: unless it shares the"
+			  " host's network, only the container itself can connect (its healthcheck"
+			  " passes, webhooks never arrive); set [server] listen = 0.0.0.0:8080 and"
+			  " publish the port",
+			  "listen", addr, NULL);
 }
 
 /* The running service. The store may be missing (corrupt or unreadable
@@ -265,7 +340,7 @@ int serve_run(struct config *c, const char *path)
 {
 	struct service sv = { .path = path, .reload_mu = PTHREAD_MUTEX_INITIALIZER };
 	int64_t next_log = 0;
-	char err[256], port[16];
+	char err[256];
 	sigset_t set;
 	int grace = c->shutdown_grace, sig, left;
 
@@ -297,8 +372,7 @@ int serve_run(struct config *c, const char *path)
 		return 1;
 	}
 	intake_set_reload(sv.in, service_reload, &sv);
-	snprintf(port, sizeof(port), "%u", intake_port(sv.in));
-	log_event(LOG_INFO, "dpc-notify started", "version", DPC_VERSION, "port", port, NULL);
+	log_listen(c, intake_port(sv.in));
 	sig = serve_loop(&sv);
 	log_event(LOG_INFO, "shutting down", "signal", sig == SIGTERM ? "TERM" : "INT", NULL);
 	intake_drain(sv.in);

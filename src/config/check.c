@@ -297,6 +297,10 @@ static void check_server(struct parse *p)
 	if (parse_hostport(c->listen, &hp) != 0)
 		cfg_err(p, key_line(m, "listen"),
 			"listen: expected host:port (port 0..65535, [v6]:port)");
+	cfg_check_secrets(p, "auth_token", c->auth_tokens, c->n_auth_tokens,
+			  key_line(m, "auth_token"));
+	cfg_check_secrets(p, "hmac_secret", c->hmac_secrets, c->n_hmac_secrets,
+			  key_line(m, "hmac_secret"));
 	/* A token or secret that was given but failed has been reported. */
 	for (i = 0; i < c->n_hmac_secrets; i++) {
 		/* The secret itself never goes into a message. */

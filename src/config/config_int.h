@@ -142,6 +142,7 @@ struct parse {
 	char *buf; /* getline buffer */
 	size_t bufcap;
 	int lineno;
+	uint64_t hash;     /* FNV-1a of every byte read so far */
 	const char *value; /* value of the current key line (in buf) */
 	enum sec sec;
 	size_t idx; /* current destination or project */
@@ -183,6 +184,10 @@ int cfg_parse_mentions(struct parse *p, char *s, struct mention_rule **out, size
 void cfg_free_mentions(struct mention_rule *v, size_t n);
 /* Writes the list as it would be written in the file, or "(none)". */
 void cfg_print_mentions(FILE *out, const struct mention_rule *v, size_t n);
+
+/* secret.c: reports (as errors at line) each of the n values of key that
+ * is an obvious placeholder or shorter than 16 bytes, never echoing one. */
+void cfg_check_secrets(struct parse *p, const char *key, char *const *v, size_t n, int line);
 
 /* check.c: defaults that depend on other keys, then every cross-key rule. */
 void cfg_validate(struct parse *p);

@@ -345,6 +345,16 @@ static const char *prepare_line(struct parse *p, char *line)
 	return name;
 }
 
+/* FNV-1a, 64 bits: enough to tell an edited file from the same one. */
+static uint64_t hash_bytes(uint64_t h, const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		h = (h ^ (unsigned char)s[i]) * 0x100000001b3ull;
+	return h;
+}
+
 /* inih's fgets-style reader: see the DESIGN note at the top. */
 static char *reader(char *str, int num, void *stream)
 {
@@ -355,6 +365,7 @@ static char *reader(char *str, int num, void *stream)
 	n = getline(&p->buf, &p->bufcap, p->f);
 	if (n < 0)
 		return NULL;
+	p->hash = hash_bytes(p->hash, p->buf, (size_t)n);
 	p->lineno++;
 	p->value = NULL;
 	if (n > MAX_LINE) {
@@ -474,6 +485,7 @@ struct config *config_load_flags(const char *path, unsigned flags, struct diags 
 	p.read_only = (flags & CONFIG_READ_ONLY) != 0;
 	p.path = path;
 	p.d = d;
+	p.hash = 0xcbf29ce484222325ull;
 	p.c = config_new(path);
 	p.f = fopen(path, "r");
 	if (p.c == NULL || p.f == NULL) {
@@ -483,6 +495,7 @@ struct config *config_load_flags(const char *path, unsigned flags, struct diags 
 	if (ini_parse_stream(reader, &p, handler, &p) < 0 || ferror(p.f))
 		cfg_err(&p, p.lineno, "read error");
 	cfg_routes_resolve(&p);
+	p.c->file_hash = p.hash;
 	cfg_validate(&p);
 	if (d->n_errors == errors_before)
 		cfg_routes_sort(p.c);
@@ -498,6 +511,12 @@ out:
 		return NULL;
 	}
 	return p.c;
+}
+
+int config_same_file(const struct config *a, const struct config *b)
+{
+	return a != NULL && b != NULL && strcmp(a->path, b->path) == 0 &&
+	       a->file_hash == b->file_hash;
 }
 
 static void project_free(struct project *pr)

@@ -46,7 +46,7 @@ def check_config_valid_hides_secrets():
 INVALID = """# line 1: a config with one mistake, on line 7
 [server]
 listen = 127.0.0.1:18080
-auth_token = abc
+auth_token = abc-0123456789-cli
 store = {store}
 [matillion]
 colour = blue

@@ -361,7 +361,7 @@ def github_signatures():
 def rotation_accepts_every_configured_credential():
     old_sw = "whsec_" + base64.b64encode(b"old-standard-webhooks-key-0001").decode()
     new_gh = "new-github-secret-0002"
-    with Env(server={"auth_token": "tok-old-1111,tok-new-2222",
+    with Env(server={"auth_token": "tok-old-1111-rotation,tok-new-2222-rotation",
                      "hmac_secret": old_sw + "," + new_gh}) as env:
         n = [0]
 
@@ -371,9 +371,9 @@ def rotation_accepts_every_configured_credential():
         ct = {"Content-Type": "application/json"}
         accepted = []
         for what, make in (
-                ("old token", lambda b: (b, dict(ct, Authorization="Bearer tok-old-1111"), "")),
-                ("new token", lambda b: (b, dict(ct, Authorization="Bearer tok-new-2222"), "")),
-                ("new token in ?token=", lambda b: (b, ct, "?token=tok-new-2222")),
+                ("old token", lambda b: (b, dict(ct, Authorization="Bearer tok-old-1111-rotation"), "")),
+                ("new token", lambda b: (b, dict(ct, Authorization="Bearer tok-new-2222-rotation"), "")),
+                ("new token in ?token=", lambda b: (b, ct, "?token=tok-new-2222-rotation")),
                 ("old secret, Standard Webhooks", lambda b: (b, sw_headers(old_sw, b), "")),
                 ("new secret, Standard Webhooks", lambda b: (b, sw_headers(new_gh, b), "")),
                 ("new secret, GitHub", lambda b: (b, dict(ct, **{
@@ -385,7 +385,7 @@ def rotation_accepts_every_configured_credential():
         b = fresh()
         retired = "whsec_" + base64.b64encode(b"retired-key-never-configured").decode()
         for what, hd in (("unknown token", dict(ct, Authorization="Bearer tok-old-111")),
-                         ("token prefix", dict(ct, Authorization="Bearer tok-old-1111x")),
+                         ("token prefix", dict(ct, Authorization="Bearer tok-old-1111-rotationx")),
                          ("retired secret", sw_headers(retired, b)),
                          ("retired GitHub secret", dict(ct, **{
                              "X-Hub-Signature-256": gh_sign("old-github-secret", b)}))):
@@ -426,7 +426,7 @@ def refuses_to_start_without_authentication():
     rc, out, err = run_cli(["-c", cfg.path, "check-config"], timeout=15)
     assert rc != 0 and "allow_unauthenticated" in out + err, (rc, out + err)
     # hmac_secret alone is authentication enough.
-    cfg = write_config(d, 1, server=no_auth(hmac_secret="only-a-secret"))
+    cfg = write_config(d, 1, server=no_auth(hmac_secret="only-a-signing-secret"))
     rc, out, err = run_cli(["-c", cfg.path, "check-config"], timeout=15)
     assert rc == 0, out + err
     # Opting out starts, warns once at start, and takes unsigned webhooks.

@@ -98,7 +98,7 @@ static void test_defaults(void **state)
 	assert_int_equal(c->connect_timeout, 5);
 	assert_int_equal(c->timeout, 20);
 	assert_int_equal(c->n_auth_tokens, 1);
-	assert_string_equal(c->auth_tokens[0], "tok-AAAA");
+	assert_string_equal(c->auth_tokens[0], "tok-AAAA-0123456789");
 	assert_string_equal(c->client_id, "id-BBBB");
 	assert_string_equal(c->client_secret, "sec-CCCC");
 	assert_int_equal(c->n_destinations, 1);
@@ -257,8 +257,8 @@ static void test_long_line(void **state)
 }
 
 static const char *const env_ini = "[server]\n"
-				   "auth_token = ${T_TOK1}, plain-second , ${T_TOK1}x\n"
-				   "hmac_secret = whsec_${T_TOK1}XY\n"
+				   "auth_token = ${T_TOK1}, plain-second-token , ${T_TOK1}x\n"
+				   "hmac_secret = whsec_${T_TOK1}XYZW\n"
 				   "workers = ${T_WORKERS}\n"
 				   "shutdown_grace = 45s\n"
 				   "[matillion]\n"
@@ -302,7 +302,7 @@ static void test_env_and_file_secrets(void **state)
 	assert_non_null(mkdtemp(dir));
 	write_named(dir, "client_secret", "s3cret-value\n\n");
 	write_named(dir, "slack_url", "https://hooks.slack.com/services/TX/BX/file-secret \n");
-	setenv("T_TOK1", "envtok", 1);
+	setenv("T_TOK1", "envtok0123456789", 1);
 	setenv("T_WORKERS", "7", 1);
 	setenv("T_CID", "cid-42", 1);
 	setenv("T_DIR", dir, 1);
@@ -316,10 +316,10 @@ static void test_env_and_file_secrets(void **state)
 	assert_int_equal(d.n, 1);
 	assert_int_equal(d.n_warnings, 1);
 	assert_int_equal(c->n_auth_tokens, 3);
-	assert_string_equal(c->auth_tokens[0], "envtok");
-	assert_string_equal(c->auth_tokens[1], "plain-second");
-	assert_string_equal(c->auth_tokens[2], "envtokx");
-	assert_string_equal(c->hmac_secrets[0], "whsec_envtokXY");
+	assert_string_equal(c->auth_tokens[0], "envtok0123456789");
+	assert_string_equal(c->auth_tokens[1], "plain-second-token");
+	assert_string_equal(c->auth_tokens[2], "envtok0123456789x");
+	assert_string_equal(c->hmac_secrets[0], "whsec_envtok0123456789XYZW");
 	assert_int_equal(c->workers, 7);
 	assert_string_equal(c->client_id, "cid-42");
 	assert_string_equal(c->client_secret, "s3cret-value");
@@ -386,7 +386,7 @@ static void test_secret_file_errors(void **state)
 	unlink(big);
 }
 
-static const char *const inline_ini = "[server]\nauth_token = inline-token\n"
+static const char *const inline_ini = "[server]\nauth_token = inline-token-0123\n"
 				      "[matillion]\nclient_id = ${T_CS}\nclient_secret = ${T_CS}\n"
 				      "[destination t]\ntype = teams\nurl = ${T_URL}\n"
 				      "[default]\ndestinations = t\n";
@@ -398,7 +398,7 @@ static void test_permission_warning(void **state)
 	struct config *c;
 
 	(void)state;
-	setenv("T_CS", "cs", 1);
+	setenv("T_CS", "cs-0123456789abcdef", 1);
 	setenv("T_URL", "https://prod.westus.logic.azure.com/workflows/x", 1);
 	write_tmp(ini, sizeof(ini), inline_ini, 0640);
 	c = config_load(ini, &d);
@@ -423,13 +423,13 @@ static void test_permission_warning(void **state)
 
 	/* world-readable but every secret comes from the environment */
 	env_only = strdup(inline_ini);
-	memcpy(strstr(env_only, "inline-token"), "${T_CS}     ", 12);
+	memcpy(strstr(env_only, "inline-token-0123"), "${T_CS}          ", 17);
 	write_tmp(ini, sizeof(ini), env_only, 0644);
 	free(env_only);
 	c = config_load(ini, &d);
 	dump(&d);
 	assert_non_null(c);
-	assert_string_equal(c->auth_tokens[0], "cs");
+	assert_string_equal(c->auth_tokens[0], "cs-0123456789abcdef");
 	assert_int_equal(d.n, 0);
 	config_free(c);
 	unlink(ini);
@@ -503,7 +503,8 @@ static void test_redact_url(void **state)
 static void test_summary_has_no_secrets(void **state)
 {
 	static const char *const secrets[] = {
-		"tok-AAAA", "id-BBBB", "sec-CCCC", "B1/X1", "X1", "abc/IncomingWebhook", "ghi",
+		"tok-AAAA-0123456789", "id-BBBB", "sec-CCCC", "B1/X1", "X1",
+		"abc/IncomingWebhook", "ghi",
 	};
 	struct diags d = { 0 };
 	struct config *c = config_load(DATA "retired_teams.ini", &d);
@@ -542,21 +543,28 @@ static void test_summary_has_no_secrets(void **state)
 	diags_free(&d);
 }
 
-/* The shipped example must load once its environment is provided. */
+/* The shipped example must load once its secrets are provided, as
+ * systemd's LoadCredential= provides them: one file each in
+ * $CREDENTIALS_DIRECTORY. */
 static void test_example_loads(void **state)
 {
-	char url[256];
+	static const char *const creds[][2] = {
+		{ "auth_token", "ex-token-0123456789abcdef\n" },
+		{ "client_id", "example-id\n" },
+		{ "client_secret", "example-secret\n" },
+		{ "slack_url", "https://hooks.slack.com/services/T/B/S\n" },
+		{ "teams_url", "https://prod-01.westeurope.logic.azure.com/workflows/w/x?sig=s\n" },
+	};
+	char dir[] = "/tmp/test_config_creds_XXXXXX", path[512];
 	struct diags d = { 0 };
 	struct config *c;
+	size_t i;
 
 	(void)state;
-	write_tmp(url, sizeof(url),
-		  "https://prod-01.westeurope.logic.azure.com/workflows/w/x?sig=s\n", 0600);
-	setenv("DPC_NOTIFY_AUTH_TOKEN", "example-token", 1);
-	setenv("DPC_NOTIFY_CLIENT_ID", "example-id", 1);
-	setenv("DPC_NOTIFY_CLIENT_SECRET", "example-secret", 1);
-	setenv("DPC_NOTIFY_SLACK_URL", "https://hooks.slack.com/services/T/B/S", 1);
-	setenv("DPC_NOTIFY_TEAMS_URL_FILE", url, 1);
+	assert_non_null(mkdtemp(dir));
+	for (i = 0; i < sizeof(creds) / sizeof(creds[0]); i++)
+		write_named(dir, creds[i][0], creds[i][1]);
+	setenv("CREDENTIALS_DIRECTORY", dir, 1);
 	c = config_load("etc/dpc-notify.ini.example", &d);
 	dump(&d);
 	assert_non_null(c);
@@ -580,7 +588,12 @@ static void test_example_loads(void **state)
 	assert_true(c->projects[0].duration_alert == 3.0);
 	config_free(c);
 	diags_free(&d);
-	unlink(url);
+	for (i = 0; i < sizeof(creds) / sizeof(creds[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, creds[i][0]);
+		unlink(path);
+	}
+	rmdir(dir);
+	unsetenv("CREDENTIALS_DIRECTORY");
 }
 
 static void test_missing_file_and_crlf(void **state)
@@ -667,7 +680,7 @@ static void test_log_levels_agree(void **state)
 	(void)state;
 	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
 		snprintf(text, sizeof(text),
-			 "[server]\nauth_token = t\nlog_level = %s\n"
+			 "[server]\nauth_token = tok-AAAA-0123456789\nlog_level = %s\n"
 			 "[matillion]\nclient_id = i\nclient_secret = s\n[destination s]\n"
 			 "type = slack\nurl = https://hooks.slack.com/services/T1/B1/X1\n"
 			 "[default]\ndestinations = s\n",
@@ -769,7 +782,8 @@ static void test_key_bits_fit(void **state)
 
 static void test_print_keys_covers_table(void **state)
 {
-	static const char *const secrets[] = { "tok-AAAA", "id-BBBB", "sec-CCCC", "B1/X1", "X1" };
+	static const char *const secrets[] = { "tok-AAAA-0123456789", "id-BBBB", "sec-CCCC",
+					       "B1/X1", "X1" };
 	static const char *const shown[] = {
 		"\nauth_token = (1 set)\n",
 		"\nclient_secret = (set)\n",

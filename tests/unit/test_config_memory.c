@@ -25,7 +25,7 @@
 
 /* Everything a config needs besides the keys under test. */
 #define BASE                                              \
-	"[server]\nauth_token = t\n"                      \
+	"[server]\nauth_token = tok-AAAA-0123456789\n"    \
 	"[matillion]\nclient_id = i\nclient_secret = s\n" \
 	"[destination s]\ntype = slack\nurl = https://hooks.slack.com/services/T/B/X\n"
 /* Lines in BASE: the first key under test is on line BASE_LINES + 2. */

@@ -16,9 +16,9 @@
 
 #include "config.h"
 
-#define HEAD                                                                               \
-	"[server]\nauth_token = tok-AAAA\n[matillion]\nclient_id = i\nclient_secret = s\n" \
-	"[destination s]\ntype = slack\nurl = https://hooks.slack.com/services/T1/B1/X1\n" \
+#define HEAD                                                                                          \
+	"[server]\nauth_token = tok-AAAA-0123456789\n[matillion]\nclient_id = i\nclient_secret = s\n" \
+	"[destination s]\ntype = slack\nurl = https://hooks.slack.com/services/T1/B1/X1\n"            \
 	"[destination t]\ntype = teams\nurl = https://x.example/workflows/w\n"
 /* HEAD is 11 lines; after LINE14 the mentions key is on line 14. */
 #define LINE14 "[project p1]\ndestinations = s, t\n"

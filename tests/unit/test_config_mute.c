@@ -17,7 +17,7 @@
 #include "silence.h"
 
 #define BASE                                              \
-	"[server]\nauth_token = t\n"                      \
+	"[server]\nauth_token = tok-AAAA-0123456789\n"    \
 	"[matillion]\nclient_id = i\nclient_secret = s\n" \
 	"[destination s]\ntype = slack\nurl = https://hooks.slack.com/services/T/B/X\n"
 #define BASE_LINES 8

@@ -22,7 +22,7 @@
 
 /* Everything a config needs besides the routes; 14 lines. */
 #define BASE                                                                                  \
-	"[server]\nauth_token = t\n"                                                          \
+	"[server]\nauth_token = tok-route-0123456789\n"                                       \
 	"[matillion]\nclient_id = i\nclient_secret = s\n"                                     \
 	"[destination ops]\ntype = slack\nurl = https://hooks.slack.com/services/T/B/X\n"     \
 	"[destination sandbox]\ntype = slack\nurl = https://hooks.slack.com/services/T/B/Y\n" \

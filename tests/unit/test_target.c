@@ -166,7 +166,7 @@ static struct config *load(const char *type, const char *url, struct diags *d)
 	struct config *c;
 	int fd = mkstemp(path);
 	int n = snprintf(text, sizeof(text),
-			 "[server]\nauth_token = tok-AAAA\n"
+			 "[server]\nauth_token = tok-AAAA-0123456789\n"
 			 "[matillion]\nclient_id = id-B\nclient_secret = sec-C\n"
 			 "[delivery]\nallow_http = true\nmax_attempts = 1\n"
 			 "[destination e]\ntype = %s\nurl = %s\nmention = @oncall\n"

@@ -148,13 +148,13 @@ struct fx {
 	FILE *log;
 };
 
-static const char ini_ab[] = "[server]\nauth_token = tok-AAAA\nworkers = 1\n"
+static const char ini_ab[] = "[server]\nauth_token = tok-AAAA-0123456789\nworkers = 1\n"
 			     "[matillion]\nclient_id = id\nclient_secret = secret\n"
 			     "[destination a]\ntype = slack\nurl = " URL_A "\n"
 			     "[destination b]\ntype = slack\nurl = " URL_B "\n"
 			     "[default]\ndestinations = a, b\n";
 
-static const char ini_a[] = "[server]\nauth_token = tok-AAAA\nworkers = 1\n"
+static const char ini_a[] = "[server]\nauth_token = tok-AAAA-0123456789\nworkers = 1\n"
 			    "[matillion]\nclient_id = id\nclient_secret = secret\n"
 			    "[destination a]\ntype = slack\nurl = " URL_A "\n"
 			    "[default]\ndestinations = a\n";
@@ -380,7 +380,7 @@ static void test_permanent_api_error_posts_degraded_notice(void **state)
 	assert_null(strstr(body, "  night"));
 }
 
-static const char ini_once[] = "[server]\nauth_token = tok-AAAA\nworkers = 1\n"
+static const char ini_once[] = "[server]\nauth_token = tok-AAAA-0123456789\nworkers = 1\n"
 			       "[matillion]\nclient_id = id\nclient_secret = secret\n"
 			       "[delivery]\nmax_attempts = 1\n"
 			       "[destination a]\ntype = slack\nurl = " URL_A "\n"
