@@ -365,13 +365,14 @@ def build(build_dir, do_make):
                         text=True, check=True).stdout.split()
     srcs = ["bench/bench_summary.c"] + [module_source(m) for m in
                                         ("summary", "text", "status", "errors", "slack",
-                                         "teams", "wording", "view", "target")]
+                                         "teams", "wording", "view", "target", "group",
+                                         "signature")]
     sq = subprocess.run(["pkg-config", "--cflags", "--libs", "sqlite3"], capture_output=True,
                         text=True, check=True).stdout.split()
     csrcs = ["bench/bench_counts.c"] + [module_source(m) for m in
                                         ("store", "sqlite_sql", "sqlite_tx", "sqlite_schema",
                                          "sqlite_commit", "sqlite_jobs", "sqlite_memory",
-                                         "sqlite_silence", "decide", "silence",
+                                         "sqlite_silence", "sqlite_group", "decide", "silence",
                                          "signature", "log", "parse",
                                          "metrics", "errors", "status", "clock", "text")]
     progs = ((os.path.join(out, "e2e"), ["bench/e2e.c"]),
