@@ -15,6 +15,12 @@ Sections (see BENCHMARKS.md for what each one means and its targets):
   counts     bench/bench_counts.c: store_counts() (what every /metrics
              scrape calls) with 1,000,000 jobs in the store, against the
              COUNT(*) GROUP BY state query it ran before; 100 calls each.
+  storm      40 pipelines fail within 10 s: dpc-notify (storm grouping at
+             its defaults, one Slack destination, tests/mock/mock_server.py
+             as API and Slack) and Alertmanager (group_wait =
+             group_interval = 30 s, webhook to a sink here) get the same
+             runs at the same moments; messages, first message, every run
+             named. One round (it takes a minute by nature).
 
 Every comparison runs its competitors in the same invocation, alternating
 their order round by round, and reports medians over the rounds.
@@ -26,6 +32,8 @@ harness working that way; its numbers mean nothing)."""
 
 import argparse
 import glob
+import http.client
+import http.server
 import json
 import os
 import platform
@@ -37,6 +45,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -59,6 +68,8 @@ FULL = {
     "growth_steps": [1000, 10000, 100000], "growth_children": [1, 10, 50],
     "ready_rounds": 10, "idle_s": 1.0,
     "counts_jobs": 1000000, "counts_calls": 100,
+    "storm_runs": 40, "storm_spread_s": 10, "storm_window_s": 30, "storm_count_s": 60,
+    "storm_wait_s": 90, "storm_rounds": 1,
 }
 SMOKE = {
     "rounds": 1,
@@ -67,7 +78,12 @@ SMOKE = {
     "growth_steps": [1000, 10000], "growth_children": [1, 10],
     "counts_jobs": 10000, "counts_calls": 10,
     "ready_rounds": 2, "idle_s": 0.2,
+    "storm_runs": 6, "storm_spread_s": 0.5, "storm_window_s": 1, "storm_count_s": 2,
+    "storm_wait_s": 10, "storm_rounds": 1,
 }
+
+# Every section, in the order they run; --only picks some.
+SECTIONS = ("intake", "e2e", "growth", "counts", "footprint", "storm")
 
 _live = []  # Popen objects still to stop
 
@@ -284,15 +300,20 @@ class Alertmanager:
     name = "alertmanager"
     ready_path = "/-/ready"
 
-    def __init__(self, work, slack_port=None):
+    def __init__(self, work, slack_port=None, template="alertmanager.yml.in", subs=None):
+        """subs: the @NAME@ placeholders of template and their values; by
+        default those of alertmanager.yml.in for slack_port."""
         self.dir = tempfile.mkdtemp(prefix="am-", dir=work)
         self.port = free_port()
         self.proc = None
-        with open(os.path.join(BENCH, "alertmanager.yml.in")) as f:
+        with open(os.path.join(BENCH, template)) as f:
             conf = f.read()
-        url = "http://127.0.0.1:%d/slack/T0BENCH/B0BENCH/am" % (slack_port or 9)
-        conf = conf.replace("@RECEIVER@", "bench-slack" if slack_port else '"null"')
-        conf = conf.replace("@SLACK_URL@", url)
+        if subs is None:
+            subs = {"@RECEIVER@": "bench-slack" if slack_port else '"null"',
+                    "@SLACK_URL@": "http://127.0.0.1:%d/slack/T0BENCH/B0BENCH/am"
+                                   % (slack_port or 9)}
+        for k, v in subs.items():
+            conf = conf.replace(k, v)
         self.cfg = os.path.join(self.dir, "alertmanager.yml")
         with open(self.cfg, "w") as f:
             f.write(conf)
@@ -722,6 +743,319 @@ def binary_sizes(binary):
     return out
 
 
+# ---- 6. storm ----------------------------------------------------------
+
+MOCK = os.path.join(REPO, "tests", "mock", "mock_server.py")
+STORM_BASE = os.path.join(REPO, "tests", "mock", "scenarios", "failed_with_children.json")
+STORM_ERROR = "Resource monitor DWH_MONITOR quota exceeded at 02:%02d for warehouse WH_%d"
+
+
+def storm_pipeline(i):
+    return "Finance/load_%02d.orch.yaml" % i
+
+
+def storm_display(i):
+    """How both competitors' messages name run i's pipeline."""
+    return "load_%02d" % i
+
+
+def storm_scenario(n):
+    """The mock's scenario for n failed runs of n pipelines (the warehouse
+    is down: one failed step each, the same error with other numbers), and
+    the n webhooks. Built from the integration tests' failed_with_children
+    scenario, whose root execution gives the shape."""
+    with open(STORM_BASE, encoding="utf-8") as f:
+        base = json.load(f)
+    hook = base["webhook"]
+    root = next(e for e in base["executions"] if e["id"] == hook["pipelineExecutionId"])
+    now = time.time()
+    started = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(now - 600))
+    finished = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(now))
+    sc = {"credentials": {"client_id": "bench-client", "client_secret": "bench-secret"},
+          "wrap_execution": base.get("wrap_execution", False), "executions": []}
+    hooks = []
+    for i in range(n):
+        e = json.loads(json.dumps(root))
+        e["id"] = hook["pipelineExecutionId"][:-4] + "%04d" % (1000 + i)
+        e["execution"].update(pipelineExecutionId=e["id"], pipelineName=storm_pipeline(i),
+                              startedAt=started, finishedAt=finished)
+        e["steps"] = [{"id": "d0000000-0000-4000-8000-%012d" % i,
+                       "name": "Load table %d" % i,
+                       "result": {"status": "FAILED", "message": STORM_ERROR % (i % 60, i),
+                                  "startedAt": started, "finishedAt": finished}}]
+        sc["executions"].append(e)
+        hooks.append(dict(hook, pipelineExecutionId=e["id"], pipelineName=storm_pipeline(i)))
+    return sc, hooks
+
+
+class StormDpcNotify(DpcNotify):
+    """dpc-notify as an operator would run it for the storm: one Slack
+    destination with storm grouping at its defaults (group_threshold 3,
+    group_window 30 s; smoke mode shortens the window), against the mock
+    Matillion API with no API rate limit, as in e2e."""
+
+    def __init__(self, work, mock_port, binary, window_s=None):
+        self.dir = tempfile.mkdtemp(prefix="dpc-storm-", dir=work)
+        self.port = free_port()
+        self.proc = None
+        mp = "http://127.0.0.1:%d" % mock_port
+        ini = """# written by bench/run.py (storm)
+[server]
+listen = 127.0.0.1:{port}
+auth_token = {token}
+store = {dir}/dpc-notify.db
+log_level = info
+
+[matillion]
+api_base = {mp}/dpc
+token_url = {mp}/oauth/dpc/token
+client_id = bench-client
+client_secret = bench-secret
+requests_per_minute = 0
+
+[delivery]
+allow_http = true
+
+[destination storm-slack]
+type = slack
+url = {mp}/slack/T0BENCH/B0BENCH/storm
+{window}
+[default]
+destinations = storm-slack
+notify_on = FAILED
+""".format(port=self.port, token=TOKEN, dir=self.dir, mp=mp,
+           window="group_window = %d\n" % window_s if window_s else "")
+        self.cfg = os.path.join(self.dir, "dpc-notify.ini")
+        with open(os.open(self.cfg, os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
+            f.write(ini)
+        self.argv = [binary, "-c", self.cfg, "serve"]
+
+
+class MockApi:
+    """tests/mock/mock_server.py as the Matillion API and the Slack
+    webhook; it timestamps every chat post it receives (GET /_recorded)."""
+
+    def __init__(self, work, scenario):
+        self.dir = tempfile.mkdtemp(prefix="mock-", dir=work)
+        self.scenario = os.path.join(self.dir, "scenario.json")
+        with open(self.scenario, "w", encoding="utf-8") as f:
+            json.dump(scenario, f)
+        self.port = None
+        self.proc = None
+
+    def start(self):
+        pf = os.path.join(self.dir, "mock.port")
+        self.proc = spawn([sys.executable, MOCK, "--port-file", pf, "--scenario",
+                           self.scenario], os.path.join(self.dir, "mock.log"))
+        t0 = time.monotonic()
+        while not self.port:
+            try:
+                with open(pf) as f:
+                    self.port = int(f.read().strip() or 0)
+            except (OSError, ValueError):
+                pass
+            if self.proc.poll() is not None or time.monotonic() - t0 > 20:
+                raise RuntimeError("mock server did not start; see %s" % self.dir)
+            time.sleep(0.02)
+        wait_ready(self.proc, self.port, "/_health")
+
+    def posts(self):
+        """Chat posts received so far: (wall time, status, body as text)."""
+        code, data = http_call("GET", self.port, "/_recorded")
+        if code != 200:
+            raise RuntimeError("mock /_recorded answered %d" % code)
+        return [(p["t"], p["status"], json.dumps(p.get("body"), ensure_ascii=False))
+                for p in json.loads(data) if p.get("target") == "slack"]
+
+    def stop(self):
+        stop(self.proc, grace=3.0)
+
+
+class Sink:
+    """Alertmanager's webhook receiver: an HTTP server on a thread of this
+    process that records each POST's arrival (wall time) and the pipeline
+    label of every alert it names."""
+
+    def __init__(self):
+        posts = self.posts = []
+        lock = self.lock = threading.Lock()
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                t = time.time()
+                n = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(min(max(n, 0), 64 << 20))
+                try:
+                    alerts = json.loads(raw.decode("utf-8")).get("alerts") or []
+                    named = [str((a.get("labels") or {}).get("pipeline")) for a in alerts]
+                except (ValueError, AttributeError, UnicodeDecodeError):
+                    named = []
+                with lock:
+                    posts.append((t, named))
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def received(self):
+        with self.lock:
+            return list(self.posts)
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=5)
+
+
+def http_call(method, port, path, body=None, headers=None, timeout=10.0):
+    """(status, body bytes) of one request on a fresh connection."""
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        c.request(method, path, body=body, headers=headers or {})
+        r = c.getresponse()
+        return r.status, r.read()
+    finally:
+        c.close()
+
+
+def storm_alert(i, hook):
+    """Run i as the alert an exporter would send: alertname, pipeline and
+    environment as labels, the error as an annotation."""
+    return [{"labels": {"alertname": "PipelineFailed", "pipeline": storm_pipeline(i),
+                        "environment": hook.get("environmentName", "prod")},
+             "annotations": {"description": STORM_ERROR % (i % 60, i),
+                             "execution": hook["pipelineExecutionId"]},
+             "startsAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}]
+
+
+def storm_measure(posts, t0, n, count_s):
+    """Figures of one competitor from its messages [(wall time, set of run
+    indexes named)], t0 being when its first webhook or alert was sent."""
+    posts = sorted(posts)
+    named, all_at, until = set(), None, None
+    for k, (t, runs) in enumerate(posts):
+        named |= runs
+        if all_at is None and len(named) == n:
+            all_at, until = t - t0, k + 1
+    return {"messages_first": sum(1 for t, _ in posts if t - t0 <= count_s),
+            "messages_until_named": until, "messages_total": len(posts),
+            "first_s": posts[0][0] - t0 if posts else None, "all_named_s": all_at,
+            "named": len(named), "runs": n,
+            "posts": [[round(t - t0, 3), len(r)] for t, r in posts]}
+
+
+def storm_round(cfg, ctx, with_am):
+    """One storm, sent to dpc-notify and (with_am) to Alertmanager at the
+    same moments; both are watched until every run is named by each and
+    count_s has passed, or wait_s at most."""
+    n, window = cfg["storm_runs"], cfg["storm_window_s"]
+    sc, hooks = storm_scenario(n)
+    mock = svc = am = sink = None
+    try:
+        mock = MockApi(ctx["work"], sc)
+        mock.start()
+        svc = StormDpcNotify(ctx["work"], mock.port, ctx["binary"],
+                             window_s=window if window != 30 else None)
+        svc.start()
+        if with_am:
+            sink = Sink()
+            am = Alertmanager(ctx["work"], template="alertmanager_storm.yml.in",
+                              subs={"@WINDOW@": "%ds" % window,
+                                    "@SINK_URL@": "http://127.0.0.1:%d/storm" % sink.port})
+            am.start()
+        names = [storm_display(i) for i in range(n)]
+        by_pipeline = {storm_pipeline(i): i for i in range(n)}
+        auth = {"Authorization": "Bearer " + TOKEN, "Content-Type": "application/json"}
+        t0 = {}
+        start = time.monotonic()
+        for k, h in enumerate(hooks):
+            time.sleep(max(0.0, start + cfg["storm_spread_s"] * k / n - time.monotonic()))
+            t0.setdefault("dpc-notify", time.time())
+            code, body = http_call("POST", svc.port, "/webhook", json.dumps(h).encode(), auth)
+            if code != 202:
+                raise RuntimeError("storm webhook %d answered %d %r" % (k, code, body[:200]))
+            if am:
+                t0.setdefault("alertmanager", time.time())
+                code, body = http_call("POST", am.port, "/api/v2/alerts",
+                                       json.dumps(storm_alert(k, h)).encode(),
+                                       {"Content-Type": "application/json"})
+                if code != 200:
+                    raise RuntimeError("storm alert %d answered %d %r" % (k, code, body[:200]))
+
+        def collect():
+            dpc = [(t, {i for i, nm in enumerate(names) if nm in text})
+                   for t, st, text in mock.posts() if st < 300]
+            out = {"dpc-notify": dpc}
+            if sink:
+                out["alertmanager"] = [(t, {by_pipeline[p] for p in ps if p in by_pipeline})
+                                       for t, ps in sink.received()]
+            return out
+
+        while True:
+            seen = collect()
+            waited = time.time() - min(t0.values())
+            done = all(len(set().union(*[r for _, r in ps])) == n if ps else False
+                       for ps in seen.values())
+            if (done and waited >= cfg["storm_count_s"]) or waited >= cfg["storm_wait_s"]:
+                break
+            time.sleep(0.25)
+        rejected = sum(1 for _, st, _ in mock.posts() if st >= 300)
+        res = {name: storm_measure(ps, t0[name], n, cfg["storm_count_s"])
+               for name, ps in seen.items()}
+        res["dpc-notify"]["rejected"] = rejected
+        return res
+    finally:
+        for p in (am, svc, mock):
+            if p:
+                p.stop()
+        if sink:
+            sink.close()
+
+
+def bench_storm(cfg, ctx):
+    with_am = bool(ctx["tools"].get("prometheus-alertmanager"))
+    out = {"setup": "%d failed runs of %d pipelines, webhooks (and alerts) spread evenly over "
+                    "%gs; dpc-notify: one Slack destination, group_threshold 3, group_window "
+                    "%ds; Alertmanager: group_by [alertname], group_wait = group_interval = "
+                    "%ds, webhook receiver; watched %gs at least, %gs at most"
+                    % (cfg["storm_runs"], cfg["storm_runs"], cfg["storm_spread_s"],
+                       cfg["storm_window_s"], cfg["storm_window_s"], cfg["storm_count_s"],
+                       cfg["storm_wait_s"]),
+           "runs": cfg["storm_runs"], "count_s": cfg["storm_count_s"],
+           "wait_s": cfg["storm_wait_s"], "window_s": cfg["storm_window_s"],
+           "skipped": None if with_am else "alertmanager: prometheus-alertmanager not installed",
+           "competitors": {}}
+    if not with_am:
+        log("storm: %s" % out["skipped"])
+    rounds = {}
+    for r in range(cfg["storm_rounds"]):
+        res = storm_round(cfg, ctx, with_am)
+        for name, x in res.items():
+            log("storm round %d %-12s %d messages in %gs, first after %ss, %d/%d runs named "
+                "after %ss" % (r + 1, name, x["messages_first"], cfg["storm_count_s"],
+                               fmt(x["first_s"], "%.1f"), x["named"], x["runs"],
+                               fmt(x["all_named_s"], "%.1f")))
+            rounds.setdefault(name, []).append(x)
+    for name, rs in rounds.items():
+        out["competitors"][name] = {
+            "messages_first": median([x["messages_first"] for x in rs]),
+            "messages_until_named": median_late([x["messages_until_named"] for x in rs]),
+            "first_s": median_late([x["first_s"] for x in rs]),
+            "all_named_s": median_late([x["all_named_s"] for x in rs]),
+            "named_min": min(x["named"] for x in rs),
+            "rounds": rs,
+        }
+    return out
+
+
 # ---- report ------------------------------------------------------------
 
 def fmt(v, spec="%.0f", none="-"):
@@ -757,10 +1091,12 @@ def table(res):
             row("intake", "%s req/s (p50 / p99 ms)" % name,
                 "%s (%s / %s)" % (fmt(x["rps"]), fmt(x["p50_ms"], "%.2f"),
                                   fmt(x["p99_ms"], "%.2f")))
-    row("intake", "dpc-notify / nginx", fmt(i.get("ratio_vs_nginx"), "%.2f x"), ">= 0.5 x",
-        ok("intake_vs_nginx"))
-    row("intake", "dpc-notify / alertmanager", fmt(i.get("ratio_vs_alertmanager"), "%.2f x"),
-        ">= 3 x", ok("intake_vs_alertmanager"))
+    if i:
+        row("intake", "dpc-notify / nginx", fmt(i.get("ratio_vs_nginx"), "%.2f x"), ">= 0.5 x",
+            ok("intake_vs_nginx"))
+        row("intake", "dpc-notify / alertmanager", fmt(i.get("ratio_vs_alertmanager"),
+                                                       "%.2f x"),
+            ">= 3 x", ok("intake_vs_alertmanager"))
     if "dpc-notify" in c:
         row("intake", "dpc-notify CPU per request", fmt(c["dpc-notify"]["cpu_us_per_req"],
                                                          "%.0f us"))
@@ -824,6 +1160,26 @@ def table(res):
             f["binary_bytes"] / 1024, fmt(f.get("binary_stripped_bytes", 0) / 1024)))
         row("footprint", "image", fmt(f["image_bytes"] / 2 ** 20, "%.1f MB")
             + (" (estimate)" if f.get("image_source", "").startswith("estimate") else ""))
+    st = res.get("storm", {})
+    sc = st.get("competitors", {})
+    if sc:
+        # One row per measure, the two competitors side by side.
+        names = [n for n, _ in ordered(sc)]
+        pair = " / ".join(names)
+
+        def both(key, spec, none):
+            return " / ".join(fmt(sc[n][key], spec, none) for n in names)
+        never = "never within %gs" % st["wait_s"]
+        row("storm", "%d runs: messages in first %gs (%s)" % (st["runs"], st["count_s"], pair),
+            both("messages_first", "%.0f", "-"), "<= 3", ok("storm_messages"))
+        row("storm", "%d runs: messages until every run named (%s)" % (st["runs"], pair),
+            both("messages_until_named", "%.0f", never))
+        row("storm", "%d runs: first message after first webhook/alert (%s)" % (st["runs"], pair),
+            both("first_s", "%.2f s", "none"), "<= 2 s", ok("storm_first"))
+        row("storm", "%d runs: every run named after (%s)" % (st["runs"], pair),
+            both("all_named_s", "%.1f s", never), "every run", ok("storm_named"))
+    if st.get("skipped"):
+        row("storm", "skipped", st["skipped"])
     widths = [max(len(r[k]) for r in rows + [("section", "metric", "value", "target",
                                                 "")]) for k in range(5)]
     lines = []
@@ -851,6 +1207,13 @@ def judge(res):
         t["growth_cpu_10k"] = g["cpu_ms_10k_max"] is not None and g["cpu_ms_10k_max"] <= 50
         t["growth_rss"] = max(g["rss_growth_kb"].values()) <= 2048
         t["growth_cpu_flat"] = max(g["cpu_per_step_ratio"].values()) <= 1.5
+    sd = res.get("storm", {}).get("competitors", {}).get("dpc-notify")
+    if sd:
+        # Issue 13: at most group_threshold (3) messages per destination in
+        # the first minute, the first within 2 s, every run named.
+        t["storm_messages"] = sd["messages_first"] <= 3
+        t["storm_first"] = sd["first_s"] is not None and sd["first_s"] <= 2.0
+        t["storm_named"] = sd["named_min"] == res["storm"]["runs"]
     fc = res.get("footprint", {}).get("competitors", {}).get("dpc-notify")
     if fc:
         t["idle_rss"] = fc["idle_rss_kb"] is not None and fc["idle_rss_kb"] <= 8 * 1024
@@ -899,7 +1262,8 @@ def main():
     ap.add_argument("--smoke", action="store_true", help="seconds-long run, numbers meaningless")
     ap.add_argument("--out", help="JSON result file (default bench/results/latest.json; "
                                   "with --smoke a temporary file)")
-    ap.add_argument("--only", default="intake,e2e,growth,counts,footprint")
+    ap.add_argument("--only", default=",".join(SECTIONS),
+                    help="comma-separated sections (default all: %(default)s)")
     ap.add_argument("--no-install", action="store_true", help="never apt-get install")
     ap.add_argument("--no-build", action="store_true", help="do not run make first")
     ap.add_argument("--rounds", type=int, help="override the number of rounds")
@@ -909,9 +1273,14 @@ def main():
         with open(a.table, encoding="utf-8") as f:
             print(table(json.load(f)))
         return
+    sections = [s.strip() for s in a.only.split(",") if s.strip()]
+    unknown = [s for s in sections if s not in SECTIONS]
+    if unknown:
+        sys.exit("bench: unknown section %s (known: %s)" % (", ".join(unknown),
+                                                            ", ".join(SECTIONS)))
     cfg = dict(SMOKE if a.smoke else FULL)
     if a.rounds:
-        cfg["rounds"] = a.rounds
+        cfg["rounds"] = cfg["storm_rounds"] = a.rounds
     build_dir = os.environ.get("BUILD", "build")
     if not os.path.isabs(build_dir):
         build_dir = os.path.join(REPO, build_dir)
@@ -920,19 +1289,20 @@ def main():
     e2e, summ, counts = build(build_dir, do_make=not (a.no_build or a.smoke))
     if not os.access(binary, os.X_OK):
         sys.exit("bench: %s not built (run make)" % binary)
-    sections = [s.strip() for s in a.only.split(",") if s.strip()]
     work = tempfile.mkdtemp(prefix="dpc-bench-")
     ctx = {"tools": tools, "binary": binary, "e2e": e2e, "summary": summ, "counts": counts,
            "work": work}
     res = {"mode": "smoke" if a.smoke else "full", "machine": machine(),
-           "command": "make bench" if not a.smoke else "python3 bench/run.py --smoke",
+           "command": ("python3 bench/run.py %s" % " ".join(sys.argv[1:])).strip()
+                      if sys.argv[1:] else "make bench",
            "config": cfg, "versions": versions(tools)}
     t0 = time.monotonic()
     load0 = [round(x, 2) for x in os.getloadavg()]
     try:
-        for name, fn in (("intake", bench_intake), ("e2e", bench_e2e),
-                         ("growth", bench_growth), ("counts", bench_counts),
-                         ("footprint", bench_footprint)):
+        fns = {"intake": bench_intake, "e2e": bench_e2e, "growth": bench_growth,
+               "counts": bench_counts, "footprint": bench_footprint, "storm": bench_storm}
+        for name in SECTIONS:
+            fn = fns[name]
             if name in sections:
                 log("%s ..." % name)
                 ts = time.monotonic()

@@ -3,7 +3,7 @@ mode against the built $BUILD/dpc-notify and checks that it printed the
 table and wrote a JSON result with every section. No performance
 assertions: smoke numbers are meaningless, only the plumbing is tested
 (every webhook offered end to end reached the sink once, every summary
-counted every step)."""
+counted every step, every run of the storm was named)."""
 
 import json
 import os
@@ -33,11 +33,24 @@ def smoke_run_prints_table_and_json():
     text, res = smoke()
     lines = text.splitlines()
     assert lines[0].split()[:4] == ["section", "metric", "value", "target"], lines[:2]
-    for section in ("intake", "e2e 100/s", "e2e 1000/s", "growth", "footprint"):
+    for section in ("intake", "e2e 100/s", "e2e 1000/s", "growth", "footprint", "storm"):
         assert any(l.startswith(section) for l in lines), "no %r rows:\n%s" % (section, text)
     assert "results:" in text and "machine:" in text, text[-500:]
-    for key in ("intake", "e2e", "growth", "footprint", "targets", "machine", "table"):
+    for key in ("intake", "e2e", "growth", "footprint", "storm", "targets", "machine",
+                "table"):
         assert key in res, "JSON lacks %r: %s" % (key, sorted(res))
+    # The storm's plumbing (a one-second window in smoke mode): dpc-notify
+    # got every webhook, the mock accepted every message, and together
+    # they name every run; Alertmanager, when installed, was heard from.
+    st = res["storm"]
+    d = st["competitors"]["dpc-notify"]
+    for r in d["rounds"]:
+        assert r["rejected"] == 0 and r["messages_total"] >= 1, r
+        assert r["named"] == r["runs"] == st["runs"], "runs not named: %s" % r
+    am = st["competitors"].get("alertmanager")
+    assert am or st["skipped"], st
+    if am:
+        assert all(r["messages_total"] >= 1 and r["named"] > 0 for r in am["rounds"]), am
     assert res["mode"] == "smoke" and res["table"] == "\n".join(lines[:len(res["table"].splitlines())])
 
 
@@ -65,6 +78,16 @@ def smoke_sections_hold_real_measurements():
     me = f["competitors"]["dpc-notify"]
     assert me["ready_ms"] > 0 and me["idle_rss_kb"] > 0, me
     assert f["binary_bytes"] > 0 and f["image_bytes"] >= f["binary_stripped_bytes"], f
+
+
+
+@case
+def unknown_section_is_refused_and_storm_is_listed():
+    p = subprocess.run([sys.executable, RUN, "--smoke", "--only", "storm,bogus"],
+                       stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                       timeout=60, cwd=REPO)
+    assert p.returncode != 0, "an unknown section was accepted:\n%s" % p.stderr[-1000:]
+    assert "bogus" in p.stderr and "storm" in p.stderr, p.stderr[-1000:]
 
 
 run_all()
