@@ -85,6 +85,15 @@ int mute_windows_active(const struct mute_window *w, size_t n, int64_t now_ms);
  * then). 0 when none covers now_ms. */
 int64_t mute_windows_end(const struct mute_window *w, size_t n, int64_t now_ms);
 
+/* The stretch of time the windows w[0..n) cover around at_ms, merged
+ * across windows that touch or overlap: 1 with [*from_ms, *until_ms)
+ * when one of them covers at_ms, else 0 with both -1. A stretch longer
+ * than MUTE_SPAN_MAX_MS on a side is open on that side: *from_ms
+ * INT64_MIN, *until_ms INT64_MAX (windows that never end). */
+#define MUTE_SPAN_MAX_MS (8LL * 86400000)
+int mute_windows_span(const struct mute_window *w, size_t n, int64_t at_ms, int64_t *from_ms,
+		      int64_t *until_ms);
+
 /* Writes w[0..n) as mute_parse() reads it ("Sun 01:00-03:00, daily
  * 02:00-02:15") into out (cap bytes, cut when short; "" for none). */
 void mute_format(const struct mute_window *w, size_t n, char *out, size_t cap);

@@ -17,8 +17,16 @@ extern const char *const job_state_names[JOB__MAX]; /* "queued", ... */
 enum dlv_state { DLV_PENDING, DLV_DELIVERED, DLV_DEAD, DLV__MAX };
 extern const char *const dlv_state_names[DLV__MAX];
 
+/* What a job is for. */
+enum job_kind {
+	JOB_KIND_RUN,  /* a run's own job (or its follow-up, see followup_of) */
+	JOB_KIND_HELD, /* the summary of runs a silence held back (store_held_summarise()) */
+	JOB_KIND__MAX
+};
+
 struct job {
 	int64_t id;
+	enum job_kind kind;
 	struct webhook_event ev; /* what the webhook said */
 	enum job_state state;
 	int attempts;          /* times claimed so far, including this one */
@@ -334,5 +342,92 @@ int store_silences(struct store *s, int all, int64_t now_ms, store_silence_fn fn
  * them, and a NULL environment is "". One indexed read of the silences
  * not yet ended. Returns 0, ERR_INVALID or ERR_IO (*yes is 0 then). */
 int store_silenced(struct store *s, const struct mem_key *k, int64_t now_ms, int *yes);
+
+/* Calls fn for each stored silence that covers pipeline k at now_ms
+ * (silence_matches()), in no set order; k as for store_silenced(). fn
+ * runs with the store's lock held and must not call back into the
+ * store; strings are borrowed for the call. Returns 0, ERR_INVALID or
+ * ERR_IO. */
+int store_silences_covering(struct store *s, const struct mem_key *k, int64_t now_ms,
+			    store_silence_fn fn, void *ctx);
+
+/* ---- what silences held back ----
+ * A run held back by a silence or a mute window (MEM_HOLD, MEM_R_SILENCED)
+ * is noted per pipeline, against the incident it belongs to. Once the
+ * silence (or the stretch of mute windows) that held the latest of them
+ * has ended, store_held_due() lists the pipeline and the service calls
+ * store_held_summarise(): while that incident is still open, one
+ * transaction makes one queued JOB_KIND_HELD job with a delivery per
+ * destination, keeps what its message says (store_held_summary()), marks
+ * the incident as told and forgets the note, so the summary is made once
+ * however many services ask; an incident that closed meanwhile gets
+ * nothing. */
+
+#define STORE_HELD_ERROR_MAX 512 /* bytes of a held run's error line kept, with its NUL */
+
+/* One held run, for store_held_note(); also a note as listed. */
+struct held_note {
+	int64_t silence_id;       /* the silence that held it; 0: a mute window */
+	int64_t from_ms;          /* that silence's (or the windows' stretch's) start */
+	int64_t until_ms;         /* ... and end (a silence's: as when noted) */
+	const char *reason;       /* the silence's reason, or the mute windows as written */
+	const char *execution_id; /* the held run */
+	enum run_status status;
+	int64_t finished_ms; /* as run memory ordered it */
+	uint64_t signature;  /* its failure signature */
+	const char *error;   /* one line of its error, "" when none */
+};
+
+/* Notes that job_id's run, of pipeline k, was held back by n's silence
+ * or window. Once per job: a repeated call (a retried job) changes
+ * nothing. The note belongs to the pipeline's open incident (none open:
+ * nothing is noted); a note of an older incident is replaced, one of the
+ * same is counted and takes n's silence and, when n's run finished no
+ * earlier, n's run. Strings are cut as store_memory_apply() cuts them
+ * (reason to SILENCE_REASON_MAX characters, error to
+ * STORE_HELD_ERROR_MAX - 1 bytes). Returns 0, ERR_NOTFOUND (no such job),
+ * ERR_INVALID or ERR_IO. */
+int store_held_note(struct store *s, int64_t job_id, const struct mem_key *k,
+		    const struct held_note *n);
+
+/* A note whose silence has ended: its pipeline, its latest run and how
+ * many runs it counts. until_ms is the silence's end as stored now (a
+ * removed one ends at its removal). Borrowed for the callback. */
+typedef void (*store_held_fn)(void *ctx, const struct mem_key *k, const struct held_note *n,
+			      uint32_t count);
+
+/* Calls fn for each note whose silence or window ended at or before
+ * now_ms. fn runs with the store's lock held and must not call back into
+ * the store. Returns 0, ERR_INVALID or ERR_IO. */
+int store_held_due(struct store *s, int64_t now_ms, store_held_fn fn, void *ctx);
+
+/* Summarises pipeline k's due note in one transaction (see above): when
+ * its incident is still open and dests[0..n_dests) is not empty, a queued
+ * JOB_KIND_HELD job for the note's latest run (received now_ms) with one
+ * pending delivery per destination, its store_held_summary(), and the
+ * incident told (held runs counted less by the note's count, posted, its
+ * error the note's); *job_id its id. Otherwise *job_id is 0. Either way
+ * the note is gone. Returns 0; ERR_NOTFOUND when k has no note due at
+ * now_ms (another service summarised it); ERR_INVALID or ERR_IO (nothing
+ * written). */
+int store_held_summarise(struct store *s, const struct mem_key *k, char *const *dests,
+			 size_t n_dests, int64_t now_ms, int64_t *job_id);
+
+/* What a JOB_KIND_HELD job's message says. */
+struct held_summary {
+	uint32_t count;      /* runs held back */
+	uint32_t failures;   /* problem runs in the incident so far */
+	int64_t from_ms;     /* the silence's (or windows') start ... */
+	int64_t until_ms;    /* ... and end */
+	int64_t since_ms;    /* the incident's first problem finished then */
+	int64_t finished_ms; /* the latest held run's finish */
+	char reason[SILENCE_REASON_MAX * 4 + 1];
+	char error[STORE_HELD_ERROR_MAX];
+};
+
+/* The message of JOB_KIND_HELD job job_id into *out. Returns 0,
+ * ERR_NOTFOUND (no such job, or not one of those), ERR_INVALID or
+ * ERR_IO. */
+int store_held_summary(struct store *s, int64_t job_id, struct held_summary *out);
 
 #endif

@@ -60,6 +60,7 @@ enum summary_form {
 	FORM_FULL,     /* the whole message */
 	FORM_COMPACT,  /* "failed again" in one line */
 	FORM_RECOVERY, /* "recovered after N failed runs" */
+	FORM_HELD,     /* "N failures held back while silenced": a silence ended */
 };
 
 /* What run memory says about this run, for the reader; filled by the
@@ -77,7 +78,9 @@ struct run_context {
 	int reminder;               /* same error, repeat_interval passed */
 	int late;                   /* an older run that arrived after a newer one */
 	uint32_t incident_failures; /* recovery: problem runs in the incident */
-	int64_t incident_since_ms;  /* recovery: first problem's finish */
+	int64_t incident_since_ms;  /* recovery, held: first problem's finish */
+	int64_t held_from_ms;       /* held: the silence's (or mute windows') start, -1 unknown */
+	int64_t held_until_ms;      /* held: ... and end, -1 unknown */
 };
 
 struct summary {
@@ -117,6 +120,7 @@ struct summary {
 	int degraded_promise; /* the degraded notice promises the details (a follow-up comes) */
 	int64_t follows_ms;   /* >= 0: completes a degraded notice posted at this time; else -1 */
 	struct run_context memory; /* what run memory says; known = 0 when nothing */
+	char *held_reason;         /* FORM_HELD: why it was silenced; owned, NULL when none */
 	int is_test;               /* send-test sample */
 };
 

@@ -1,7 +1,8 @@
 /* serve: the running service. It wires intake, store and workers
  * together, waits for signals (SIGHUP reloads the config, SIGTERM and
- * SIGINT drain and stop; POST /-/reload reloads too), prunes the store hourly and retries a store
- * that could not be opened. */
+ * SIGINT drain and stop; POST /-/reload reloads too), prunes the store
+ * hourly, looks every few seconds for silences that ended with runs held
+ * back, and retries a store that could not be opened. */
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -22,6 +23,7 @@
 #include "metrics.h"
 #include "parse.h"
 #include "retry.h"
+#include "route.h"
 #include "serve.h"
 #include "store.h"
 #include "worker.h"
@@ -30,6 +32,8 @@
 #define DPC_VERSION "dev"
 #endif
 #define PRUNE_EVERY_S 3600
+#define HELD_EVERY_S 5     /* looks for ended silences with runs held back */
+#define HELD_LIST_MAX 4096 /* notes summarised per look at most; more wait for the next */
 
 /* Logs each config problem as one event; a warning stays a warning even
  * when errors elsewhere make the file invalid. */
@@ -302,6 +306,99 @@ out:
 	return rc;
 }
 
+/* ---- summaries of what silences held back ---- */
+
+/* One due note, copied out of the store's callback. */
+struct held_key {
+	char project_id[WEBHOOK_ID_MAX];
+	char environment[WEBHOOK_TEXT_MAX];
+	char pipeline[WEBHOOK_TEXT_MAX];
+	enum run_status status;
+};
+
+struct held_list {
+	struct held_key *k;
+	size_t n, cap;
+};
+
+static void held_add(void *ctx, const struct mem_key *k, const struct held_note *n, uint32_t count)
+{
+	struct held_list *l = ctx;
+	struct held_key *nk;
+	size_t cap;
+
+	(void)count;
+	if (l->n == l->cap) {
+		if (l->cap >= HELD_LIST_MAX)
+			return;
+		cap = l->cap ? l->cap * 2 : 16;
+		nk = realloc(l->k, cap * sizeof(*nk));
+		if (nk == NULL)
+			return; /* the rest waits for the next look */
+		l->k = nk;
+		l->cap = cap;
+	}
+	nk = &l->k[l->n++];
+	snprintf(nk->project_id, sizeof(nk->project_id), "%s", k->project_id);
+	snprintf(nk->environment, sizeof(nk->environment), "%s", k->environment);
+	snprintf(nk->pipeline, sizeof(nk->pipeline), "%s", k->pipeline);
+	nk->status = n->status;
+}
+
+/* Whether pipeline k is silenced now by another silence or p's mute
+ * windows: its summary then waits until nothing covers it. */
+static int still_silenced(struct store *st, const struct project *p, const struct mem_key *k,
+			  int64_t now)
+{
+	int yes = 0;
+
+	if (p != NULL && mute_windows_active(p->mute_windows, p->n_mute_windows, now))
+		return 1;
+	return store_silenced(st, k, now, &yes) != 0 || yes;
+}
+
+/* One note due: summarised to the destinations of the route the held
+ * run takes (by project, environment and pipeline) when that route
+ * notifies its status (none: the note is dropped). */
+static void held_one(struct service *sv, const struct config *c, const struct held_key *hk,
+		     int64_t now)
+{
+	const struct mem_key k = { hk->project_id, hk->environment, hk->pipeline };
+	const struct project *p =
+		route_select(c, hk->project_id, hk->environment, hk->pipeline, NULL);
+	int routed = p != NULL && route_match(p, hk->status, hk->environment);
+	int64_t jid = 0;
+	int rc;
+
+	if (still_silenced(sv->st, p, &k, now))
+		return;
+	rc = store_held_summarise(sv->st, &k, routed ? p->destinations : NULL,
+				  routed ? p->n_destinations : 0, now, &jid);
+	if (rc == 0 && jid > 0)
+		log_event(LOG_INFO, "silence ended: summary of held runs queued", NULL);
+	else if (rc == 0)
+		log_event(LOG_INFO, "silence ended: incident closed or not routed, nothing to post",
+			  NULL);
+	else if (rc != ERR_NOTFOUND)
+		log_event(LOG_ERROR, "silence ended: summary failed", "error", err_str(rc), NULL);
+}
+
+/* Summarises every note whose silence or mute windows ended (the store
+ * makes each summary once, however many services look). */
+static void held_summaries(struct service *sv)
+{
+	const struct config *c = config_get(sv->h);
+	struct held_list l = { NULL, 0, 0 };
+	int64_t now = clock_wall_ms();
+	size_t i;
+
+	if (store_held_due(sv->st, now, held_add, &l) == 0)
+		for (i = 0; i < l.n; i++)
+			held_one(sv, c, &l.k[i], now);
+	free(l.k);
+	config_put(sv->h, c);
+}
+
 /* Waits for signals; reloads on SIGHUP, prunes hourly, retries a missing
  * store every few seconds. Returns the signal that asked to stop. */
 static int serve_loop(struct service *sv)
@@ -314,7 +411,7 @@ static int serve_loop(struct service *sv)
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
 	for (;;) {
-		struct timespec ts = { sv->st != NULL ? 60 : 5, 0 };
+		struct timespec ts = { sv->st != NULL ? HELD_EVERY_S : 5, 0 };
 		int sig = sigtimedwait(&set, NULL, &ts);
 		if (sig == SIGHUP)
 			service_reload(sv);
@@ -333,6 +430,7 @@ static int serve_loop(struct service *sv)
 			config_put(sv->h, c);
 			next_prune = clock_wall_ms() + PRUNE_EVERY_S * 1000LL;
 		}
+		held_summaries(sv);
 	}
 }
 

@@ -27,11 +27,18 @@
  *     dedup does not see follow-ups.
  *     Run memory. A run whose status no route notifies gets only its
  *     details (one call, never steps). Every run with a summary (not a
- *     degraded notice, not a follow-up) is then remembered and decided
- *     once in the store (store_memory_apply()): a full message, a compact
- *     repeat or a recovery goes on with the decision's context in the
- *     summary; a run held back (repeat, notify_after, silence) or only
- *     remembered ends as ignored.
+ *     degraded notice) is then remembered and decided once in the store
+ *     (store_memory_apply()): a full message, a compact repeat or a
+ *     recovery goes on with the decision's context in the summary; a run
+ *     held back (repeat, notify_after, silence) or only remembered ends
+ *     as ignored. A follow-up's run is remembered when the follow-up gets
+ *     the API's answer, as told (its notice was posted), and the
+ *     follow-up is never held back.
+ *     Silences. A run a silence or mute window held back is noted
+ *     (store_held_note()); when the silence ends the service makes one
+ *     summary job (JOB_KIND_HELD, see serve.c) whose message comes from
+ *     the store, not the API, and is posted like any other, without a
+ *     mention.
  *  2. Each due delivery without a stored payload is rendered in memory.
  *     The payload is saved only with a retry or dead outcome (step 3), so
  *     every scheduled retry posts the same bytes and never calls the API
@@ -79,6 +86,7 @@
 #include "storm.h"
 #include "summary.h"
 #include "target.h"
+#include "text.h"
 #include "worker.h"
 
 #define LEASE_MS (10 * 60 * 1000) /* longer than any job can take */
@@ -449,19 +457,115 @@ static int followup_failed(struct wctx *t, const struct config *c, const struct 
 	return store_job_end(t->w->st, j->id, JOB_IGNORED, note);
 }
 
+/* What holds back a run of pipeline k received at at_ms: p's mute
+ * windows first (their stretch around at_ms), else the stored silence
+ * covering it that ends last. held is 0 when nothing covers the run. */
+struct hold_source {
+	int held;
+	int64_t silence_id; /* 0: mute windows */
+	int64_t from_ms, until_ms;
+	char reason[SILENCE_REASON_MAX * 4 + 1];
+};
+
+static void pick_silence(void *ctx, const struct silence *x)
+{
+	struct hold_source *h = ctx;
+
+	if (h->held && x->end_ms <= h->until_ms)
+		return;
+	h->held = 1;
+	h->silence_id = x->id;
+	h->from_ms = x->start_ms;
+	h->until_ms = x->end_ms;
+	snprintf(h->reason, sizeof(h->reason), "%s", x->reason);
+}
+
+static int hold_source(struct store *st, const struct project *p, const struct mem_key *k,
+		       int64_t at_ms, struct hold_source *h)
+{
+	memset(h, 0, sizeof(*h));
+	if (p != NULL && mute_windows_span(p->mute_windows, p->n_mute_windows, at_ms, &h->from_ms,
+					   &h->until_ms)) {
+		h->held = 1;
+		snprintf(h->reason, sizeof(h->reason), "mute_windows");
+		return 0;
+	}
+	return store_silences_covering(st, k, at_ms, pick_silence, h);
+}
+
+/* The error a held summary names: the first real error group's (not only
+ * a child pipeline's run), else the first group's, else the run's. */
+static const char *held_error(const struct summary *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->n_groups; i++)
+		if (!s->groups[i].calls_child && *s->groups[i].message)
+			return s->groups[i].message;
+	return s->n_groups > 0 && *s->groups[0].message ? s->groups[0].message : s->message;
+}
+
+/* Notes a run the decision held back for a silence, so the silence's end
+ * summarises it (store_held_note(), once per job). */
+static int note_held(struct wctx *t, const struct job *j, const struct mem_key *k,
+		     const struct hold_source *h, const struct mem_run *ev, const struct summary *s)
+{
+	const struct held_note n = { .silence_id = h->silence_id,
+				     .from_ms = h->from_ms,
+				     .until_ms = h->until_ms,
+				     .reason = h->reason,
+				     .execution_id = j->ev.execution_id,
+				     .status = ev->status,
+				     .finished_ms = ev->finished_ms,
+				     .signature = ev->signature,
+				     .error = held_error(s) };
+
+	return store_held_note(t->w->st, j->id, k, &n);
+}
+
+/* The policy a run is decided with. A follow-up's run was told already
+ * (its degraded notice was posted, whatever memory would have said), so
+ * memory takes it as posted in full: never held back, counted or
+ * compacted. Any other run is silenced when a mute window or a silence
+ * covers its arrival (*h says which). */
+static int run_policy(struct wctx *t, const struct project *p, const struct job *j,
+		      const struct mem_key *k, struct mem_policy *pol, struct hold_source *h)
+{
+	int rc;
+
+	route_run_policy(p, k->environment, pol);
+	memset(h, 0, sizeof(*h));
+	if (j->followup_of != 0) {
+		pol->on_repeat = MEM_REPEAT_FULL;
+		pol->notify_after = 1;
+		pol->silenced = 0;
+		return 0;
+	}
+	rc = hold_source(t->w->st, p, k, j->received_ms, h);
+	pol->silenced = rc == 0 && h->held;
+	return rc;
+}
+
 /* Step 1b: run memory. Remembers the run and decides, once per job (the
  * store keeps the decision, so a retried job decides the same), whether
  * it is posted (*post, with s->memory filled) or held back or only
  * remembered (the job ends as ignored, with why). A run another job
  * already remembered (sent again after dedup_window) is posted as the
- * webhook contract promises, without memory. A
- * follow-up completes a notice already posted: it is never held back, and
- * the run it completes was not remembered (degraded notices are not). */
+ * webhook contract promises, without memory. A run held back by a
+ * silence is noted for the summary at the silence's end.
+ * A follow-up completes a notice already posted: its run, which the
+ * degraded notice's job did not remember, is remembered here, under the
+ * follow-up's own job id (the run's job may be pruned before the API
+ * answers, dedup_window being shorter than max_age; the follow-up runs
+ * again for a late destination under the same id and gets the same
+ * decision back), and its message is always posted in full, with the
+ * context lines memory gives. */
 static int remember(struct wctx *t, const struct config *c, const struct job *j, struct summary *s,
 		    int *post)
 {
 	const struct project *p = run_route(c, j, s, NULL);
 	const struct mem_key k = { j->ev.project_id, s->environment, s->pipeline_name };
+	struct hold_source h;
 	struct mem_run ev;
 	struct mem_policy pol;
 	struct mem_decision d;
@@ -470,7 +574,7 @@ static int remember(struct wctx *t, const struct config *c, const struct job *j,
 	int rc;
 
 	*post = 1;
-	if (j->followup_of != 0 || *s->pipeline_name == '\0')
+	if (*s->pipeline_name == '\0')
 		return 0;
 	if (mem_run_of(s, j->received_ms, &ev))
 		log_event(LOG_INFO,
@@ -478,15 +582,10 @@ static int remember(struct wctx *t, const struct config *c, const struct job *j,
 				  ? "run has no finish time; using its arrival time"
 				  : "run's finish time is absurd; using its arrival time",
 			  NULL);
-	route_run_policy(p, s->environment, &pol);
-	/* A mute window of the route, or a stored silence, at the run's arrival. */
-	pol.silenced = p != NULL &&
-		       mute_windows_active(p->mute_windows, p->n_mute_windows, j->received_ms);
-	rc = pol.silenced ? 0 : store_silenced(t->w->st, &k, j->received_ms, &pol.silenced);
-	if (rc)
-		return rc;
-	rc = store_memory_apply(t->w->st, j->id, &k, j->ev.execution_id, s->trigger, &ev, &pol,
-				c->history_runs, &d);
+	rc = run_policy(t, p, j, &k, &pol, &h);
+	if (rc == 0)
+		rc = store_memory_apply(t->w->st, j->id, &k, j->ev.execution_id, s->trigger, &ev,
+					&pol, c->history_runs, &d);
 	if (rc)
 		return rc;
 	switch (d.action) {
@@ -494,6 +593,13 @@ static int remember(struct wctx *t, const struct config *c, const struct job *j,
 	case MEM_POST_COMPACT: metrics_memory(MM_COMPACT); break;
 	case MEM_POST_RECOVERY: metrics_memory(MM_RECOVERY); break;
 	default: break;
+	}
+	if (j->followup_of != 0) {
+		if (d.action != MEM_DUPLICATE) {
+			mem_context_fill(&d, &s->memory);
+			s->memory.form = FORM_FULL;
+		}
+		return 0;
 	}
 	if (d.action == MEM_POST_FULL || d.action == MEM_POST_COMPACT ||
 	    d.action == MEM_POST_RECOVERY) {
@@ -509,6 +615,11 @@ static int remember(struct wctx *t, const struct config *c, const struct job *j,
 		return 0;
 	}
 	*post = 0;
+	if (d.action == MEM_HOLD && d.reason == MEM_R_SILENCED && h.held) {
+		rc = note_held(t, j, &k, &h, &ev, s);
+		if (rc)
+			return rc;
+	}
 	switch (d.action) {
 	case MEM_HOLD:
 		m = d.reason == MEM_R_FLAKY      ? MM_FLAKY
@@ -532,6 +643,46 @@ static int remember(struct wctx *t, const struct config *c, const struct job *j,
 	return store_job_end(t->w->st, j->id, JOB_IGNORED, why);
 }
 
+/* Step 1 of a summary of runs a silence held back (JOB_KIND_HELD): its
+ * message comes from the store, as the silence's end left it, with no
+ * API call; a job whose message is gone ends as ignored. Strings read
+ * back are sanitised like any other untrusted text. */
+static int held_summary_build(struct wctx *t, const struct config *c, const struct job *j,
+			      struct summary *s, int *have)
+{
+	struct held_summary h;
+	struct run_context *m = &s->memory;
+	int rc;
+
+	rc = summary_from_webhook(s, c, j);
+	if (rc == 0)
+		rc = store_held_summary(t->w->st, j->id, &h);
+	if (rc == ERR_NOTFOUND) {
+		log_event(LOG_WARN, "held summary: nothing stored for the job", NULL);
+		return store_job_end(t->w->st, j->id, JOB_IGNORED, "held summary: nothing stored");
+	}
+	if (rc)
+		return rc;
+	free(s->message);
+	s->message = text_sanitize(h.error, strlen(h.error), 1);
+	s->held_reason = text_sanitize(h.reason, strlen(h.reason), 0);
+	if (s->message == NULL || s->held_reason == NULL)
+		return ERR_NOMEM;
+	memset(m, 0, sizeof(*m));
+	m->known = 1;
+	m->form = FORM_HELD;
+	m->held_before = h.count;
+	m->incident_failures = h.failures;
+	m->incident_since_ms = h.since_ms;
+	m->held_from_ms = h.from_ms;
+	m->held_until_ms = h.until_ms;
+	m->usual_ms = -1;
+	m->streak_since_ms = -1;
+	log_event(LOG_INFO, "posting what a silence held back", NULL);
+	*have = 1;
+	return 0;
+}
+
 /* Step 1: the summary, from the API or degraded. Returns 0 with *have set
  * when a summary is ready (*promise: it is a degraded notice that promises
  * the details), 0 with !*have when the job was re-queued or ended, or an
@@ -549,6 +700,8 @@ static int build_summary(struct wctx *t, const struct config *c, struct job *j, 
 
 	*have = 0;
 	*promise = 0;
+	if (j->kind == JOB_KIND_HELD)
+		return held_summary_build(t, c, j, s, have);
 	rc = summary_from_webhook(s, c, j);
 	if (rc)
 		return rc;

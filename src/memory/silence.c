@@ -395,6 +395,38 @@ int64_t mute_windows_end(const struct mute_window *w, size_t n, int64_t now_ms)
 	return t < now_ms + cap ? t : now_ms + cap;
 }
 
+/* Windows start and end on whole minutes, so the stretch around a time
+ * is found a minute at a time, at most MUTE_SPAN_MAX_MS each way; that
+ * is a few thousand cheap checks, made once per held-back run. */
+int mute_windows_span(const struct mute_window *w, size_t n, int64_t at_ms, int64_t *from_ms,
+		      int64_t *until_ms)
+{
+	const int64_t max_steps = MUTE_SPAN_MAX_MS / MIN_MS;
+	int64_t r = at_ms % MIN_MS, minute, t, steps;
+
+	*from_ms = *until_ms = -1;
+	if (!mute_windows_active(w, n, at_ms))
+		return 0;
+	if (r < 0)
+		r += MIN_MS;
+	if (at_ms < INT64_MIN + r) {
+		*from_ms = INT64_MIN;
+		minute = INT64_MIN; /* only reached by a window that covers all */
+	} else {
+		minute = at_ms - r; /* covered: windows begin on whole minutes */
+		for (t = minute, steps = 0; steps < max_steps && t >= INT64_MIN + MIN_MS &&
+					    mute_windows_active(w, n, t - MIN_MS);
+		     steps++)
+			t -= MIN_MS;
+		*from_ms = steps == max_steps || t < INT64_MIN + MIN_MS ? INT64_MIN : t;
+	}
+	for (t = minute, steps = 0;
+	     steps < max_steps && t <= INT64_MAX - MIN_MS && mute_windows_active(w, n, t); steps++)
+		t += MIN_MS;
+	*until_ms = steps == max_steps || t > INT64_MAX - MIN_MS ? INT64_MAX : t;
+	return 1;
+}
+
 /* The days of a parsed window: "daily", one day, or the range that
  * starts at a day whose previous day is not in the mask. */
 static void days_format(unsigned days, char *out, size_t cap)

@@ -25,9 +25,12 @@
 #define ELLIPSIS "\xe2\x80\xa6"
 #define DOT " \xc2\xb7 " /* " · " */
 #define LINK_PATH "/observability-dashboard/pipeline/"
-#define LINE_CHARS 160 /* one line of an excerpt */
-#define SCAN_LINES 400 /* lines of an error looked at for the excerpt */
-#define NAME_CHARS 80  /* a step name inside "(first … last)" */
+#define LINE_CHARS 160                /* one line of an excerpt */
+#define SCAN_LINES 400                /* lines of an error looked at for the excerpt */
+#define NAME_CHARS 80                 /* a step name inside "(first … last)" */
+#define REASON_CHARS 120              /* a silence's reason in a held summary's headline */
+#define HELD_EMOJI "\xf0\x9f\x94\x95" /* U+1F515 bell with cancellation stroke */
+#define EN_DASH "\xe2\x80\x93"
 
 /* One status emoji per message, chosen by the kind of message. */
 static const char *kind_emoji(enum view_kind k)
@@ -697,6 +700,72 @@ static void day_clock(int64_t ms, char *out, size_t outlen)
 		snprintf(out, outlen, "?");
 }
 
+/* "02:00–04:00 UTC", dated when the stretch is not inside one UTC day;
+ * "" when either end is unknown, they are out of order, or both fall in
+ * the same minute. */
+static void span_text(int64_t from, int64_t until, char *out, size_t outlen)
+{
+	char a[40], b[40];
+	int dated;
+
+	out[0] = '\0';
+	if (from < 0 || until <= from || until == INT64_MAX)
+		return;
+	dated = from / 86400000 != (until - 1) / 86400000;
+	render_clock(from, dated, a, sizeof(a));
+	render_clock(until, dated, b, sizeof(b));
+	if (strcmp(a, b) != 0) /* "05:26–05:26" would say nothing */
+		snprintf(out, outlen, "%s" EN_DASH "%s UTC", a, b);
+}
+
+/* The held summary's headline after the name: ": 5 failures held back
+ * while silenced (02:00–04:00 UTC: warehouse upgrade)". */
+static void held_tail(const struct summary *s, struct buf *b)
+{
+	const struct run_context *m = &s->memory;
+	const char *why = s->held_reason != NULL ? s->held_reason : "";
+	char n[96], span[96];
+
+	snprintf(n, sizeof(n), ": %lu failure%s held back while silenced",
+		 (unsigned long)m->held_before, m->held_before == 1 ? "" : "s");
+	puts_(b, n);
+	span_text(m->held_from_ms, m->held_until_ms, span, sizeof(span));
+	if (!*span && !*why)
+		return;
+	puts_(b, " (");
+	puts_(b, span);
+	if (*span && *why)
+		puts_(b, ": ");
+	put_cut(b, why, strlen(why), REASON_CHARS);
+	puts_(b, ")");
+}
+
+/* The held summary's second line: "Still failing since Tue 01:55 UTC
+ * (7 failed runs) · Last error: <its telling line>". */
+static char *held_history(const struct summary *s)
+{
+	const struct run_context *m = &s->memory;
+	struct buf b = { 0 };
+	char at[40], line[160];
+	char *key = NULL;
+
+	day_clock(m->incident_since_ms, at, sizeof(at));
+	snprintf(line, sizeof(line), "Still failing since %s (%lu failed run%s)", at,
+		 (unsigned long)m->incident_failures, m->incident_failures == 1 ? "" : "s");
+	puts_(&b, line);
+	if (*s->message) {
+		key = render_key_line(s->message, VIEW_KEY_CHARS);
+		if (key == NULL)
+			b.oom = 1;
+		else if (*key) {
+			puts_(&b, DOT "Last error: ");
+			puts_(&b, key);
+		}
+	}
+	free(key);
+	return done(&b);
+}
+
 /* The triage line: "❌ prod · load_dwh failed at <where>: <line> · 14m". */
 static char *headline(const struct summary *s, const struct view *v)
 {
@@ -714,6 +783,10 @@ static char *headline(const struct summary *s, const struct view *v)
 		puts_(&b, DOT);
 	}
 	put_cut(&b, name, strlen(name), 80);
+	if (s->memory.known && s->memory.form == FORM_HELD) {
+		held_tail(s, &b);
+		return done(&b);
+	}
 	if (s->memory.known && s->memory.form == FORM_RECOVERY) {
 		char n[128], at[40], d[32];
 
@@ -825,6 +898,8 @@ static char *history(const struct summary *s, const struct view *v)
 
 	if (!m->known)
 		return NULL;
+	if (m->form == FORM_HELD)
+		return held_history(s);
 	if (m->late) {
 		puts_(&b, "An older run, reported after a newer one");
 		sep = DOT;
@@ -889,6 +964,8 @@ int view_build(const struct summary *s, struct view *v)
 	memset(v, 0, sizeof(*v));
 	v->kind = kind_of(s->status);
 	v->emoji = kind_emoji(v->kind);
+	if (s->memory.known && s->memory.form == FORM_HELD)
+		v->emoji = HELD_EMOJI; /* a digest of silenced runs, not one run */
 	v->started_ms = s->started_ms;
 	v->finished_ms = s->finished_ms;
 	if (s->started_ms >= 0 && s->finished_ms >= s->started_ms)
@@ -909,7 +986,8 @@ int view_build(const struct summary *s, struct view *v)
 	v->follow = follow_note(s);
 	v->history = history(s, v);
 	if (s->memory.known && s->memory.form != FORM_FULL) {
-		/* A compact line or a recovery lists no errors or children. */
+		/* A compact line, a recovery or a held summary lists no
+		 * errors or children, and mentions no one. */
 		v->compact = 1;
 		v->mention = 0;
 	}
@@ -925,7 +1003,8 @@ int view_build(const struct summary *s, struct view *v)
 	}
 	if (v->headline == NULL || v->context == NULL || (s->follows_ms >= 0 && v->follow == NULL))
 		goto nomem;
-	if (s->memory.known && v->history == NULL && s->memory.held_before > 0)
+	if (s->memory.known && v->history == NULL &&
+	    (s->memory.held_before > 0 || s->memory.form == FORM_HELD))
 		goto nomem;
 	return 0;
 nomem:

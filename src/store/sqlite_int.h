@@ -10,7 +10,8 @@
  *   sqlite_jobs.c    the job and delivery state machine: claim, record,
  *                    settle, retry, end, release, list, dead letters, prune;
  *   sqlite_memory.c  run memory: runs, incidents and each job's decision;
- *   sqlite_silence.c silences: added, ended, listed, and asked per run.
+ *   sqlite_silence.c silences: added, ended, listed, and asked per run;
+ *                    the runs they held back and their summaries.
  *
  * DESIGN (of this backend; the states and the promises every backend
  * keeps are in store.c)
@@ -127,7 +128,7 @@
 #include "store.h"
 #include "store_int.h"
 
-#define SCHEMA_VERSION 7
+#define SCHEMA_VERSION 8
 #define GC_MAX_BATCH 256     /* requests per transaction at most */
 #define BUSY_TIMEOUT_MS 5000 /* the two connections wait for each other */
 #define MAX_DELIVERIES 4096  /* rows store_deliveries() returns at most */
@@ -328,5 +329,13 @@ int sq_silence_add(struct store *base, const struct silence *in, int64_t *id);
 int sq_silence_remove(struct store *base, int64_t id, int64_t now_ms);
 int sq_silences(struct store *base, int all, int64_t now_ms, store_silence_fn fn, void *ctx);
 int sq_silenced(struct store *base, const struct mem_key *k, int64_t now_ms, int *yes);
+int sq_silences_covering(struct store *base, const struct mem_key *k, int64_t now_ms,
+			 store_silence_fn fn, void *ctx);
+int sq_held_note(struct store *base, int64_t job_id, const struct mem_key *k,
+		 const struct held_note *n);
+int sq_held_due(struct store *base, int64_t now_ms, store_held_fn fn, void *ctx);
+int sq_held_summarise(struct store *base, const struct mem_key *k, char *const *dests,
+		      size_t n_dests, int64_t now_ms, int64_t *job_id);
+int sq_held_summary(struct store *base, int64_t job_id, struct held_summary *out);
 
 #endif

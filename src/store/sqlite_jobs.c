@@ -18,7 +18,7 @@
 #define JOB_COLS                                                                 \
 	"id, project_id, execution_id, pipeline_name, environment, status,"      \
 	" status_text, state, attempts, received_ms, not_before_ms, last_error," \
-	" coalesce(followup_of, 0)"
+	" coalesce(followup_of, 0), kind"
 
 static void job_from_row(sqlite3_stmt *st, struct job *j)
 {
@@ -40,6 +40,7 @@ static void job_from_row(sqlite3_stmt *st, struct job *j)
 	j->not_before_ms = sqlite3_column_int64(st, 10);
 	sq_col_text(st, 11, j->last_error, sizeof(j->last_error));
 	j->followup_of = sqlite3_column_int64(st, 12);
+	j->kind = sqlite3_column_int64(st, 13) == JOB_KIND_HELD ? JOB_KIND_HELD : JOB_KIND_RUN;
 }
 
 /* The two kinds of ready job, each found through an index so a claim

@@ -146,6 +146,31 @@ static const char schema_v7[] =
 	" WHERE grouped > 0 AND state = 'pending';"
 	"PRAGMA user_version = 7;";
 
+/* Version 8: summaries of what silences held back (store.h). A job has a
+ * kind (0 a run's own job or its follow-up, 1 a summary of held runs).
+ * held notes, per pipeline, the runs of its incident (since_ms) that a
+ * silence (silence_id) or a stretch of mute windows (silence_id 0,
+ * until_ms its end) held back, with the latest of them; held_jobs the
+ * jobs already counted, so a retried job counts once. held_summaries
+ * keeps what a summary job's message says; it goes with its job. */
+static const char schema_v8[] =
+	"ALTER TABLE jobs ADD COLUMN kind INTEGER NOT NULL DEFAULT 0;"
+	"CREATE TABLE held ("
+	" project_id TEXT NOT NULL, environment TEXT NOT NULL, pipeline TEXT NOT NULL,"
+	" since_ms INTEGER NOT NULL, count INTEGER NOT NULL,"
+	" silence_id INTEGER NOT NULL, from_ms INTEGER NOT NULL, until_ms INTEGER NOT NULL,"
+	" reason TEXT NOT NULL, execution_id TEXT NOT NULL, status TEXT NOT NULL,"
+	" finished_ms INTEGER NOT NULL, signature INTEGER NOT NULL, error TEXT NOT NULL,"
+	" PRIMARY KEY (project_id, environment, pipeline)) WITHOUT ROWID;"
+	"CREATE TABLE held_jobs ("
+	" job_id INTEGER PRIMARY KEY REFERENCES jobs (id) ON DELETE CASCADE);"
+	"CREATE TABLE held_summaries ("
+	" job_id INTEGER PRIMARY KEY REFERENCES jobs (id) ON DELETE CASCADE,"
+	" count INTEGER NOT NULL, failures INTEGER NOT NULL, from_ms INTEGER NOT NULL,"
+	" until_ms INTEGER NOT NULL, since_ms INTEGER NOT NULL, finished_ms INTEGER NOT NULL,"
+	" reason TEXT NOT NULL, error TEXT NOT NULL);"
+	"PRAGMA user_version = 8;";
+
 /* Opens one connection with the per-connection settings. Both
  * connections run with synchronous=NORMAL: the group commit makes its
  * batches durable with its own fdatasync of the WAL before it answers,
@@ -240,6 +265,8 @@ static int schema_ensure(sqlite3 *db, const char *path, char *err, size_t errlen
 		rc = sq_exec_raw(db, schema_v6);
 	if (rc == 0 && v < 7)
 		rc = sq_exec_raw(db, schema_v7);
+	if (rc == 0 && v < 8)
+		rc = sq_exec_raw(db, schema_v8);
 	if (rc == 0)
 		rc = sq_map_rc(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL));
 	if (rc == 0)
@@ -447,4 +474,9 @@ const struct store_backend store_backend_sqlite = {
 	.silence_remove = sq_silence_remove,
 	.silences = sq_silences,
 	.silenced = sq_silenced,
+	.silences_covering = sq_silences_covering,
+	.held_note = sq_held_note,
+	.held_due = sq_held_due,
+	.held_summarise = sq_held_summarise,
+	.held_summary = sq_held_summary,
 };

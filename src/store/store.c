@@ -117,17 +117,12 @@ const char *const dlv_state_names[DLV__MAX] = {
 	[DLV_DEAD] = "dead",
 };
 
-static int put_valid(const struct webhook_event *ev, char *const *dests, size_t n_dests)
+/* Destination names the store keeps: 1 to STORE_DEST_MAX - 1 bytes. */
+static int dests_valid(char *const *dests, size_t n_dests)
 {
 	size_t k, len;
 
-	if (ev == NULL || (n_dests > 0 && dests == NULL))
-		return 0;
-	if (strnlen(ev->project_id, WEBHOOK_ID_MAX) == WEBHOOK_ID_MAX ||
-	    strnlen(ev->execution_id, WEBHOOK_ID_MAX) == WEBHOOK_ID_MAX ||
-	    strnlen(ev->pipeline_name, WEBHOOK_TEXT_MAX) == WEBHOOK_TEXT_MAX ||
-	    strnlen(ev->environment, WEBHOOK_TEXT_MAX) == WEBHOOK_TEXT_MAX ||
-	    strnlen(ev->status_text, sizeof(ev->status_text)) == sizeof(ev->status_text))
+	if (n_dests > 0 && dests == NULL)
 		return 0;
 	for (k = 0; k < n_dests; k++) {
 		if (dests[k] == NULL)
@@ -137,6 +132,19 @@ static int put_valid(const struct webhook_event *ev, char *const *dests, size_t 
 			return 0;
 	}
 	return 1;
+}
+
+static int put_valid(const struct webhook_event *ev, char *const *dests, size_t n_dests)
+{
+	if (ev == NULL)
+		return 0;
+	if (strnlen(ev->project_id, WEBHOOK_ID_MAX) == WEBHOOK_ID_MAX ||
+	    strnlen(ev->execution_id, WEBHOOK_ID_MAX) == WEBHOOK_ID_MAX ||
+	    strnlen(ev->pipeline_name, WEBHOOK_TEXT_MAX) == WEBHOOK_TEXT_MAX ||
+	    strnlen(ev->environment, WEBHOOK_TEXT_MAX) == WEBHOOK_TEXT_MAX ||
+	    strnlen(ev->status_text, sizeof(ev->status_text)) == sizeof(ev->status_text))
+		return 0;
+	return dests_valid(dests, n_dests);
 }
 
 int store_base_init(struct store *s, const struct store_backend *be)
@@ -652,4 +660,89 @@ int store_silenced(struct store *s, const struct mem_key *k, int64_t now_ms, int
 	if (rc != 0)
 		*yes = 0;
 	return rc;
+}
+
+int store_silences_covering(struct store *s, const struct mem_key *k, int64_t now_ms,
+			    store_silence_fn fn, void *ctx)
+{
+	struct key_buf kb;
+	struct mem_key key;
+
+	if (s == NULL || fn == NULL || key_clamp(k, &kb, &key) != 0)
+		return ERR_INVALID;
+	if (key.environment == NULL)
+		key.environment = "";
+	return s->be->silences_covering(s, &key, now_ms, fn, ctx);
+}
+
+/* ---- what silences held back ---- */
+
+/* A reason cut to SILENCE_REASON_MAX characters on a boundary. */
+static const char *clamp_chars(const char *in, char *buf, size_t cap, size_t max_chars)
+{
+	size_t i, chars = 0;
+
+	for (i = 0; in[i] != '\0' && i + 1 < cap; i++) {
+		if (((unsigned char)in[i] & 0xc0) != 0x80 && ++chars > max_chars)
+			break;
+		buf[i] = in[i];
+	}
+	while (i > 0 && in[i] != '\0' && ((unsigned char)in[i] & 0xc0) == 0x80)
+		i--;
+	buf[i] = '\0';
+	return buf;
+}
+
+int store_held_note(struct store *s, int64_t job_id, const struct mem_key *k,
+		    const struct held_note *n)
+{
+	char exec[WEBHOOK_ID_MAX], err[STORE_HELD_ERROR_MAX], why[SILENCE_REASON_MAX * 4 + 1];
+	struct key_buf kb;
+	struct mem_key key;
+	struct held_note note;
+
+	if (s == NULL || n == NULL || n->execution_id == NULL || n->reason == NULL ||
+	    n->error == NULL || k == NULL || k->environment == NULL || key_clamp(k, &kb, &key) != 0)
+		return ERR_INVALID;
+	note = *n;
+	note.execution_id = clamp_text(n->execution_id, exec, sizeof(exec));
+	note.error = clamp_text(n->error, err, sizeof(err));
+	note.reason = clamp_chars(n->reason, why, sizeof(why), SILENCE_REASON_MAX);
+	if ((unsigned)note.status >= ST__MAX)
+		note.status = ST_UNKNOWN;
+	return s->be->held_note(s, job_id, &key, &note);
+}
+
+int store_held_due(struct store *s, int64_t now_ms, store_held_fn fn, void *ctx)
+{
+	if (s == NULL || fn == NULL)
+		return ERR_INVALID;
+	return s->be->held_due(s, now_ms, fn, ctx);
+}
+
+int store_held_summarise(struct store *s, const struct mem_key *k, char *const *dests,
+			 size_t n_dests, int64_t now_ms, int64_t *job_id)
+{
+	struct key_buf kb;
+	struct mem_key key;
+	int rc;
+
+	if (job_id != NULL)
+		*job_id = 0;
+	if (s == NULL || job_id == NULL || !dests_valid(dests, n_dests) || k == NULL ||
+	    k->environment == NULL || key_clamp(k, &kb, &key) != 0)
+		return ERR_INVALID;
+	rc = s->be->held_summarise(s, &key, dests, n_dests, now_ms, job_id);
+	if (rc == 0 && *job_id > 0)
+		store_wake(s);
+	return rc;
+}
+
+int store_held_summary(struct store *s, int64_t job_id, struct held_summary *out)
+{
+	if (out != NULL)
+		memset(out, 0, sizeof(*out));
+	if (s == NULL || out == NULL)
+		return ERR_INVALID;
+	return s->be->held_summary(s, job_id, out);
 }

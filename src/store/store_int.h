@@ -90,6 +90,17 @@ struct store_backend {
 	int (*silence_remove)(struct store *s, int64_t id, int64_t now_ms);
 	int (*silences)(struct store *s, int all, int64_t now_ms, store_silence_fn fn, void *ctx);
 	int (*silenced)(struct store *s, const struct mem_key *k, int64_t now_ms, int *yes);
+	int (*silences_covering)(struct store *s, const struct mem_key *k, int64_t now_ms,
+				 store_silence_fn fn, void *ctx);
+	/* Held runs. k's strings are clamped (environment never NULL) and
+	 * n's cut to their sizes (never NULL); dests passed put_valid()'s
+	 * check of destination names; job_id and out are never NULL. */
+	int (*held_note)(struct store *s, int64_t job_id, const struct mem_key *k,
+			 const struct held_note *n);
+	int (*held_due)(struct store *s, int64_t now_ms, store_held_fn fn, void *ctx);
+	int (*held_summarise)(struct store *s, const struct mem_key *k, char *const *dests,
+			      size_t n_dests, int64_t now_ms, int64_t *job_id);
+	int (*held_summary)(struct store *s, int64_t job_id, struct held_summary *out);
 };
 
 /* What every open store has, whatever its backend: a backend's own

@@ -173,6 +173,7 @@ void summary_free(struct summary *s)
 	free(s->user);
 	free(s->schedule_id);
 	free(s->schedule_name);
+	free(s->held_reason);
 	free(s->message);
 	free(s->link);
 	free(s->incomplete);

@@ -9,7 +9,8 @@ API does not know (404) promises nothing and gets no follow-up.
 Payload wording belongs to the renderers and changes; these cases look for
 what must hold whatever the wording: the failed step's error text ("boom
 0") in the follow-up and not in the notice, the store's follow-up row and
-the /metrics counter."""
+the /metrics counter. The follow-up remembers the run (run memory): the
+degraded notice's job could not."""
 
 import json
 import os
@@ -121,6 +122,12 @@ def notice_then_followup_when_api_returns():
         assert len(env.posts("slack")) == 2 and len(env.posts("teams")) == 2
         assert env.metric('dpc_notify_followups_total{result="sent"}') == 2
         assert env.metric('dpc_notify_followups_total{result="gave_up"}') == 0
+        # The follow-up remembered the run, once, under its own job.
+        fid = env.followups(jid)[0][0]
+        assert env.rows("SELECT execution_id FROM runs") == [(run_id(0),)], \
+            env.rows("SELECT execution_id, status FROM runs")
+        assert env.rows("SELECT job_id FROM decisions") == [(fid,)], \
+            env.rows("SELECT job_id, action FROM decisions")
         # The follow-up counts for nothing at intake: the run's webhook
         # again is still a duplicate, and no new job appears.
         st, _, _ = env.svc.post_webhook(test_delivery.webhook(0))

@@ -1,9 +1,13 @@
 """Silences and mute windows through the real binary and the mocks: a
 silence on the pipeline holds two failures back (webhooks still 202, the
-incident counts them), `silence remove` lets the next failure post the
-full message saying "2 failures held back"; a silence on another pipeline
-holds nothing; a mute window covering now holds a failure; the CLI's exit
-codes and --json listing."""
+incident counts them), `silence remove` posts one summary of them ("2
+failures held back while silenced") to each destination, and the next
+failure is a repeat of what the summary told; a silence that runs out
+(--until) does the same; an incident that closed while silenced gets no
+summary; a service killed (SIGKILL) while the silence runs out posts the
+summary once after its restart; a silence on another pipeline holds
+nothing; a mute window covering now holds a failure; the CLI's exit codes
+and --json listing."""
 
 import copy
 import json
@@ -15,6 +19,10 @@ import time
 sys.dont_write_bytecode = True  # keep the tree clean of __pycache__
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import Env, case, run_all, scenario, strings, wait_jobs_done  # noqa: E402
+
+# The service looks for ended silences every 5 s; a summary is due by then.
+SUMMARY_S = 20.0
+HELD = "held back while silenced"
 
 FWC = scenario("failed_with_children")
 PROJECT = FWC["webhook"]["projectId"]
@@ -77,8 +85,29 @@ def incident(env):
     return inc[0]
 
 
+def summary_checks(env, n, reason):
+    """Exactly one summary per destination naming n held runs, the reason,
+    the incident and the last failed run, with no mention; still one a
+    while later. Returns the Slack and Teams posts."""
+    s, t = env.wait_posts(1, 1, timeout=SUMMARY_S)
+    s, t = settle(env, 6.0)  # past the next look for ended silences
+    assert len(s) == 1 and len(t) == 1, "posts: %d slack, %d teams" % (len(s), len(t))
+    text = s[0]["body"]["text"]
+    want = "%d failure%s %s" % (n, "s" if n > 1 else "", HELD)
+    assert want in text and reason in text, text
+    assert text.startswith("\U0001f515 "), text
+    slack = strings(s[0]["body"]["blocks"])
+    assert any("Still failing since" in x for x in slack), slack
+    assert any("Last error: " in x for x in slack), slack
+    raw = json.dumps(s[0]["body"]) + json.dumps(t[0]["body"])
+    assert run_id(n - 1) in raw, "the link is not the last held run's"
+    assert "<!" not in raw and "<at>" not in raw, "a summary mentions no one"
+    assert any(want in x for x in strings(t[0]["body"])), t[0]["body"]
+    return s, t
+
+
 @case
-def silence_holds_then_remove_lets_the_next_failure_tell():
+def silence_holds_then_remove_posts_one_summary():
     sc, hooks = series(3)
     with Env(scenario=sc, sections=sections()) as env:
         sid = add(env, "--pipeline", "load_dwh", "--for", "2h", "--reason", "warehouse upgrade")
@@ -86,7 +115,7 @@ def silence_holds_then_remove_lets_the_next_failure_tell():
         wait_jobs_done(env, 1)
         post(env, hooks[1], "2nd failure")
         wait_jobs_done(env, 2)
-        s, t = settle(env)
+        s, t = settle(env, 6.0)
         assert s == [] and t == [], "posted under a silence: %d slack, %d teams" % (len(s), len(t))
         inc = incident(env)
         assert inc["failures"] == 2 and inc["held"] == 2 and not inc["posted"], inc
@@ -94,14 +123,75 @@ def silence_holds_then_remove_lets_the_next_failure_tell():
         assert 'dpc_notify_run_memory_total{outcome="held_silence"} 2\n' in metrics, metrics
         rc, out, err = env.cli("silence", "remove", sid)
         assert rc == 0, out + err
+        summary_checks(env, 2, "warehouse upgrade")
+        inc = incident(env)
+        assert inc["held"] == 0 and inc["posted"], inc
+        # The next failure, same error: a repeat of what the summary told.
         post(env, hooks[2], "3rd failure")
-        s, t = env.wait_posts(1, 1)
+        s, t = env.wait_posts(2, 2)
         s, t = settle(env, 1.0)
+        assert len(s) == 2 and len(t) == 2, "posts: %d slack, %d teams" % (len(s), len(t))
+        assert "failed again" in s[1]["body"]["text"], s[1]["body"]["text"]
+        assert not any("held back" in x for x in strings(s[1]["body"]["blocks"]))
+
+
+def until_in(seconds):
+    """An RFC 3339 --until that many seconds from now."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + seconds))
+
+
+@case
+def silence_running_out_posts_one_summary():
+    sc, hooks = series(1)
+    with Env(scenario=sc, sections=sections()) as env:
+        add(env, "--pipeline", "load_dwh", "--until", until_in(6), "--reason", "nightly load")
+        post(env, hooks[0], "failure")
+        wait_jobs_done(env, 1)
+        s, t = settle(env, 0.5)
+        assert s == [] and t == [], "posted under a silence"
+        summary_checks(env, 1, "nightly load")
+
+
+@case
+def incident_closed_while_silenced_posts_nothing():
+    sc, hooks = series(2)
+    ok = next(e for e in sc["executions"] if e["id"] == run_id(1))
+    ok["execution"]["status"] = "SUCCESS"
+    hooks[1]["status"] = "SUCCESS"
+    with Env(scenario=sc, sections=sections()) as env:
+        sid = add(env, "--pipeline", "load_dwh", "--for", "1h", "--reason", "r")
+        post(env, hooks[0], "failure")
+        wait_jobs_done(env, 1)
+        st, _, body = env.svc.post_webhook(hooks[1])
+        assert st in (200, 202), "success: %d %s" % (st, body)
+        wait_jobs_done(env, 2)
+        rc, out, _ = env.cli("incidents", "--json")
+        assert rc == 0 and json.loads(out) == [], out
+        assert env.cli("silence", "remove", sid)[0] == 0
+        s, t = settle(env, 12.0)
+        assert s == [] and t == [], "posted for a closed incident: %d, %d" % (len(s), len(t))
+        rc, out, _ = env.cli("jobs")
+        assert rc == 0 and out.count("\n") >= 2, out
+
+
+@case
+def restart_while_silence_runs_out_posts_once():
+    sc, hooks = series(2)
+    with Env(scenario=sc, sections=sections()) as env:
+        add(env, "--pipeline", "load_dwh", "--until", until_in(10), "--reason", "upgrade")
+        post(env, hooks[0], "1st failure")
+        wait_jobs_done(env, 1)
+        post(env, hooks[1], "2nd failure")
+        wait_jobs_done(env, 2)
+        env.svc.kill9()
+        time.sleep(max(0.0, 11.0))
+        env.start_service()
+        summary_checks(env, 2, "upgrade")
+        # Killed again once it posted: the next start posts nothing more.
+        env.svc.kill9()
+        env.start_service()
+        s, t = settle(env, 7.0)
         assert len(s) == 1 and len(t) == 1, "posts: %d slack, %d teams" % (len(s), len(t))
-        assert "failed at" in s[0]["body"]["text"], s[0]["body"]["text"]
-        texts = strings(s[0]["body"]["blocks"])
-        assert any("2 failures held back" in x for x in texts), texts
-        assert any("2 failures held back" in x for x in strings(t[0]["body"])), t[0]["body"]
 
 
 @case

@@ -283,6 +283,32 @@ static void sc_recovered(struct summary *s)
 	s->memory.usual_ms = 22 * 60 * 1000;
 }
 
+/* Run memory: a silence ended while the incident it muted is still
+ * open: one digest of the five failures it held back, no mention. */
+static void sc_held(struct summary *s)
+{
+	assert_int_equal(summary_init(s, "proj-fin", ROOT_ID, UI), 0);
+	assert_int_equal(summary_set_pipeline_name(s, "load_dwh.orch.yaml"), 0);
+	assert_int_equal(summary_set_environment(s, "prod"), 0);
+	assert_int_equal(summary_set_status(s, ST_FAILED, NULL), 0);
+	assert_int_equal(summary_set_project_name(s, "Finance DWH"), 0);
+	free(s->message);
+	s->message = strdup("SQL compilation error:\nerror line 3 at position 14\n"
+			    "invalid identifier 'ORDER_TS'");
+	s->held_reason = strdup("warehouse upgrade");
+	assert_non_null(s->message);
+	assert_non_null(s->held_reason);
+	s->memory.known = 1;
+	s->memory.form = FORM_HELD;
+	s->memory.held_before = 5;
+	s->memory.incident_failures = 7;
+	s->memory.incident_since_ms = summary_parse_time("2026-11-30T01:55:00Z");
+	s->memory.held_from_ms = summary_parse_time("2026-11-30T02:00:00Z");
+	s->memory.held_until_ms = summary_parse_time("2026-11-30T04:00:00Z");
+	s->memory.usual_ms = -1;
+	s->memory.streak_since_ms = -1;
+}
+
 /* Run memory: a success that took 2h 10m where 22m is usual, posted
  * because notify_on lists SLOW. */
 static void sc_slow(struct summary *s)
@@ -358,6 +384,7 @@ static const struct fixture fixtures[] = {
 	{ "streak", sc_streak, 1 },
 	{ "again", sc_again, 1 },
 	{ "recovered", sc_recovered, 1 },
+	{ "held", sc_held, 1 },
 	{ "slow", sc_slow, 1 },
 	{ "overflow", fx_overflow, 0 },
 	{ "caveats", fx_caveats, 0 },

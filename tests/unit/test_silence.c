@@ -307,6 +307,51 @@ static void test_mute_end(void **state)
 	assert_true(end_of("daily 00:00-24:00", -5 * MIN + 1) > -5 * MIN + 1);
 }
 
+/* The stretch a mute window list covers around a time: merged across
+ * overlapping and touching windows, across midnight; none outside. */
+static int span_of(const char *spec, int64_t at, int64_t *from, int64_t *until)
+{
+	struct mute_window w[MUTE_WINDOWS_MAX];
+	size_t n = 0;
+
+	assert_int_equal(mute_parse(spec, w, MUTE_WINDOWS_MAX, &n, NULL, 0), 0);
+	return mute_windows_span(w, n, at, from, until);
+}
+
+static void test_mute_span(void **state)
+{
+	const int64_t sat = SUN + 6 * DAY;
+	int64_t a = 7, b = 7;
+
+	(void)state;
+	assert_int_equal(span_of("Sun 01:00-03:00", SUN + 2 * HOUR + 17, &a, &b), 1);
+	assert_true(a == SUN + HOUR && b == SUN + 3 * HOUR);
+	assert_int_equal(span_of("Sun 01:00-03:00", SUN + HOUR, &a, &b), 1);
+	assert_true(a == SUN + HOUR && b == SUN + 3 * HOUR);
+	/* Outside: 0, and the outputs say so. */
+	assert_int_equal(span_of("Sun 01:00-03:00", SUN + 3 * HOUR, &a, &b), 0);
+	assert_true(a == -1 && b == -1);
+	/* Touching and overlapping windows are one stretch. */
+	assert_int_equal(span_of("Sun 01:00-02:00, Sun 02:00-03:00, Sun 02:30-04:10",
+				 SUN + 90 * MIN, &a, &b),
+			 1);
+	assert_true(a == SUN + HOUR && b == SUN + 4 * HOUR + 10 * MIN);
+	/* Across midnight and the week's end. */
+	assert_int_equal(span_of("Sat 23:00-01:00", SUN + 30 * MIN, &a, &b), 1);
+	assert_true(a == SUN - HOUR && b == SUN + HOUR);
+	assert_int_equal(span_of("Sat 23:00-01:00", sat + 23 * HOUR, &a, &b), 1);
+	assert_true(a == sat + 23 * HOUR && b == sat + DAY + HOUR);
+	/* Always on: the stretch has no end the search can find. */
+	assert_int_equal(span_of("daily 00:00-24:00", SUN, &a, &b), 1);
+	assert_true(a == INT64_MIN && b == INT64_MAX);
+	/* Hostile times: no overflow at the ends of int64. */
+	assert_int_equal(span_of("daily 00:00-24:00", INT64_MAX, &a, &b), 1);
+	assert_true(b == INT64_MAX);
+	assert_int_equal(span_of("daily 00:00-24:00", INT64_MIN, &a, &b), 1);
+	assert_true(a == INT64_MIN);
+	assert_int_equal(mute_windows_span(NULL, 0, SUN, &a, &b), 0);
+}
+
 static void test_mute_hostile(void **state)
 {
 	static const char *const bad[] = {
@@ -404,6 +449,7 @@ int main(void)
 		cmocka_unit_test(test_mute_end),
 		cmocka_unit_test(test_mute_hostile),
 		cmocka_unit_test(test_mute_format_round_trip),
+		cmocka_unit_test(test_mute_span),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,7 +1,9 @@
 /* Silences in the durable store (store.h, "silences") against real
  * SQLite files: add, list (live and all), remove, expiry, the worker's
  * question store_silenced(), hostile input refused before it is written,
- * survival across a reopen, and the upgrade of a version 5 file. */
+ * survival across a reopen, and the upgrade of a version 5 file; the runs
+ * they hold back (store_held_note()) and their summary, made once when
+ * the silence ends and the incident is still open. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -268,8 +270,9 @@ static int64_t sql_int(struct fixture *f, const char *sql)
 	return v;
 }
 
-/* A version 5 file (made by this program, then turned back: silences and
- * the later deliveries columns dropped, user_version 5) gains the table
+/* A version 5 file (made by this program, then turned back: silences,
+ * the later deliveries columns and version 8's tables and column dropped,
+ * user_version 5) gains them
  * on open, keeping its runs. */
 static void test_upgrades_v5_file(void **state)
 {
@@ -279,13 +282,19 @@ static void test_upgrades_v5_file(void **state)
 	f->s = NULL;
 	sql_exec(f, "DROP TABLE silences; DROP INDEX deliveries_held;"
 		    "ALTER TABLE deliveries DROP COLUMN grouped;"
-		    "ALTER TABLE deliveries DROP COLUMN group_item; PRAGMA user_version = 5;"
+		    "ALTER TABLE deliveries DROP COLUMN group_item;"
+		    "DROP TABLE held; DROP TABLE held_jobs;"
+		    " DROP TABLE held_summaries; ALTER TABLE jobs DROP COLUMN kind;"
+		    " PRAGMA user_version = 5;"
 		    "INSERT INTO runs (execution_id, project_id, environment, pipeline, status,"
 		    " started_ms, finished_ms, signature, recorded_ms)"
 		    " VALUES ('e1', 'p1', 'prod', 'x', 'FAILED', 1, 2, 0, 3);");
 	assert_int_equal(sql_int(f, "SELECT user_version FROM pragma_user_version"), 5);
 	reopen(f);
-	assert_int_equal(sql_int(f, "SELECT user_version FROM pragma_user_version"), 7);
+	assert_int_equal(sql_int(f, "SELECT user_version FROM pragma_user_version"), 8);
+	assert_int_equal(sql_int(f, "SELECT count(*) FROM sqlite_master WHERE name IN"
+				    " ('held', 'held_jobs', 'held_summaries')"),
+			 3);
 	assert_int_equal(sql_int(f, "SELECT count(*) FROM runs"), 1);
 	assert_int_equal(sql_int(f, "SELECT count(*) FROM sqlite_master WHERE name ="
 				    " 'silences_end'"),
@@ -306,6 +315,285 @@ static void test_hostile_stored_rows(void **state)
 	assert_int_equal(listing(f->s, 1, T0).n, 2);
 }
 
+/* ---- what silences held back ---- */
+
+static const struct mem_key load = { "p1", "prod", "Finance/load" };
+
+static int64_t put_job(struct store *s, const char *exec, enum run_status st)
+{
+	struct webhook_event ev;
+	char *dests[] = { "slack-main" };
+	int64_t id = -1;
+
+	memset(&ev, 0, sizeof(ev));
+	snprintf(ev.project_id, sizeof(ev.project_id), "p1");
+	snprintf(ev.execution_id, sizeof(ev.execution_id), "%s", exec);
+	snprintf(ev.pipeline_name, sizeof(ev.pipeline_name), "Finance/load");
+	snprintf(ev.environment, sizeof(ev.environment), "prod");
+	ev.status = st;
+	assert_int_equal(store_put(s, &ev, dests, 1, 86400, &id), 0);
+	return id;
+}
+
+/* A run of load decided under a silence (or not); returns the action. */
+static enum mem_action decide(struct store *s, int64_t job_id, const char *exec, enum run_status st,
+			      int64_t finished, int silenced)
+{
+	struct mem_policy p = { .notify_on = STATUS_BIT(ST_FAILED),
+				.recovery = 1,
+				.on_repeat = MEM_REPEAT_COMPACT,
+				.repeat_interval_ms = 4 * HOUR,
+				.notify_after = 1,
+				.silenced = silenced };
+	struct mem_run ev = { st, finished - 10 * MIN, finished, st == ST_FAILED ? 77 : 0 };
+	struct mem_decision d;
+
+	assert_int_equal(store_memory_apply(s, job_id, &load, exec, NULL, &ev, &p, 0, &d), 0);
+	return d.action;
+}
+
+static void note(struct store *s, int64_t job_id, const char *exec, int64_t sid, int64_t until,
+		 int64_t finished, const char *error)
+{
+	struct held_note n = { .silence_id = sid,
+			       .from_ms = T0,
+			       .until_ms = until,
+			       .reason = "upgrade",
+			       .execution_id = exec,
+			       .status = ST_FAILED,
+			       .finished_ms = finished,
+			       .signature = 77,
+			       .error = error };
+
+	assert_int_equal(store_held_note(s, job_id, &load, &n), 0);
+}
+
+#define DUE_MAX 4
+struct due {
+	size_t n;
+	uint32_t count[DUE_MAX];
+	int64_t until[DUE_MAX];
+	char text[DUE_MAX][256];
+};
+
+static void due_add(void *ctx, const struct mem_key *k, const struct held_note *n, uint32_t count)
+{
+	struct due *d = ctx;
+
+	if (d->n >= DUE_MAX)
+		return;
+	d->count[d->n] = count;
+	d->until[d->n] = n->until_ms;
+	snprintf(d->text[d->n], sizeof(d->text[0]), "%s|%s|%s|%s|%s", k->project_id, k->environment,
+		 k->pipeline, n->execution_id, n->error);
+	d->n++;
+}
+
+static struct due due_at(struct store *s, int64_t now)
+{
+	struct due d;
+
+	memset(&d, 0, sizeof(d));
+	assert_int_equal(store_held_due(s, now, due_add, &d), 0);
+	return d;
+}
+
+struct incident_seen {
+	int n;
+	struct mem_incident inc;
+};
+
+static void incident_add(void *ctx, const struct mem_incident_row *r)
+{
+	struct incident_seen *x = ctx;
+
+	x->n++;
+	x->inc = r->inc;
+}
+
+static struct incident_seen incident(struct store *s)
+{
+	struct incident_seen x;
+
+	memset(&x, 0, sizeof(x));
+	assert_int_equal(store_incidents(s, 0, incident_add, &x), 0);
+	return x;
+}
+
+struct kinds {
+	int64_t held_id;
+	int n_held;
+	char exec[WEBHOOK_ID_MAX];
+};
+
+static void kind_add(void *ctx, const struct job *j)
+{
+	struct kinds *k = ctx;
+
+	if (j->kind == JOB_KIND_HELD) {
+		k->n_held++;
+		k->held_id = j->id;
+		snprintf(k->exec, sizeof(k->exec), "%s", j->ev.execution_id);
+	}
+}
+
+/* Two failures under a silence, noted (one of them twice, as a retried
+ * job would): nothing is due while the silence lasts; its removal makes
+ * the note due, and the summary is made once, with the count, the latest
+ * run and its error, the incident told, and the job's deliveries. */
+static void test_held_summary_once(void **state)
+{
+	struct fixture *f = *state;
+	char *dests[] = { "slack-main", "teams-main", "slack-main" };
+	int64_t sid = add(f->s, "p1", "load", "", T0, T0 + 2 * HOUR);
+	int64_t j1 = put_job(f->s, "e1", ST_FAILED), j2 = put_job(f->s, "e2", ST_FAILED);
+	int64_t jid = -1, again = -1;
+	struct held_summary hs;
+	struct delivery *dl = NULL;
+	struct kinds k;
+	size_t n = 0;
+	struct due d;
+
+	assert_int_equal(decide(f->s, j1, "e1", ST_FAILED, T0 + 10 * MIN, 1), MEM_HOLD);
+	note(f->s, j1, "e1", sid, T0 + 2 * HOUR, T0 + 10 * MIN, "boom 1");
+	note(f->s, j1, "e1", sid, T0 + 2 * HOUR, T0 + 10 * MIN, "boom 1");
+	assert_int_equal(decide(f->s, j2, "e2", ST_FAILED, T0 + 20 * MIN, 1), MEM_HOLD);
+	note(f->s, j2, "e2", sid, T0 + 2 * HOUR, T0 + 20 * MIN, "boom 2");
+	assert_int_equal(due_at(f->s, T0 + HOUR).n, 0);
+	assert_int_equal(store_held_summarise(f->s, &load, dests, 2, T0 + HOUR, &jid),
+			 ERR_NOTFOUND);
+	assert_int_equal(store_silence_remove(f->s, sid, T0 + HOUR), 0);
+	reopen(f);
+	d = due_at(f->s, T0 + HOUR);
+	assert_int_equal(d.n, 1);
+	assert_int_equal(d.count[0], 2);
+	assert_int_equal(d.until[0], T0 + HOUR);
+	assert_string_equal(d.text[0], "p1|prod|Finance/load|e2|boom 2");
+	assert_int_equal(store_held_summarise(f->s, &load, dests, 3, T0 + HOUR, &jid), 0);
+	assert_true(jid > j2);
+	/* A second service, or the next look, finds nothing to do. */
+	assert_int_equal(store_held_summarise(f->s, &load, dests, 3, T0 + HOUR, &again),
+			 ERR_NOTFOUND);
+	assert_int_equal(again, 0);
+	assert_int_equal(due_at(f->s, T0 + 3 * HOUR).n, 0);
+	assert_int_equal(store_held_summary(f->s, jid, &hs), 0);
+	assert_int_equal(hs.count, 2);
+	assert_int_equal(hs.failures, 2);
+	assert_int_equal(hs.from_ms, T0);
+	assert_int_equal(hs.until_ms, T0 + HOUR);
+	assert_int_equal(hs.since_ms, T0 + 10 * MIN);
+	assert_int_equal(hs.finished_ms, T0 + 20 * MIN);
+	assert_string_equal(hs.reason, "upgrade");
+	assert_string_equal(hs.error, "boom 2");
+	assert_int_equal(store_held_summary(f->s, j1, &hs), ERR_NOTFOUND);
+	/* The incident was told: nothing held back now, a message posted. */
+	assert_int_equal(incident(f->s).n, 1);
+	assert_int_equal(incident(f->s).inc.held, 0);
+	assert_int_equal(incident(f->s).inc.posted, 1);
+	assert_int_equal(incident(f->s).inc.last_post_ms, T0 + 20 * MIN);
+	memset(&k, 0, sizeof(k));
+	assert_int_equal(store_list(f->s, -1, 0, kind_add, &k), 0);
+	assert_int_equal(k.n_held, 1);
+	assert_int_equal(k.held_id, jid);
+	assert_string_equal(k.exec, "e2");
+	assert_int_equal(store_deliveries(f->s, jid, &dl, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(dl[0].dest, "slack-main");
+	assert_string_equal(dl[1].dest, "teams-main");
+	store_deliveries_free(dl, n);
+	/* Noted again after the summary (a late retry): a new, smaller note. */
+	note(f->s, j2, "e2", sid, T0 + 2 * HOUR, T0 + 20 * MIN, "boom 2");
+	assert_int_equal(due_at(f->s, T0 + 3 * HOUR).n, 0);
+}
+
+/* The incident closed while silenced (a success came): the note is
+ * dropped when due, and nothing is posted. */
+static void test_held_incident_closed(void **state)
+{
+	struct fixture *f = *state;
+	char *dests[] = { "slack-main" };
+	int64_t sid = add(f->s, "p1", "", "", T0, T0 + HOUR);
+	int64_t j1 = put_job(f->s, "e1", ST_FAILED), j2 = put_job(f->s, "e2", ST_SUCCESS);
+	int64_t jid = -1;
+	struct kinds k;
+
+	assert_int_equal(decide(f->s, j1, "e1", ST_FAILED, T0 + 10 * MIN, 1), MEM_HOLD);
+	note(f->s, j1, "e1", sid, T0 + HOUR, T0 + 10 * MIN, "boom");
+	assert_int_equal(decide(f->s, j2, "e2", ST_SUCCESS, T0 + 20 * MIN, 1), MEM_RECORD);
+	assert_int_equal(incident(f->s).n, 0);
+	assert_int_equal(due_at(f->s, T0 + HOUR).n, 1);
+	assert_int_equal(store_held_summarise(f->s, &load, dests, 1, T0 + HOUR, &jid), 0);
+	assert_int_equal(jid, 0);
+	assert_int_equal(due_at(f->s, T0 + HOUR).n, 0);
+	memset(&k, 0, sizeof(k));
+	assert_int_equal(store_list(f->s, -1, 0, kind_add, &k), 0);
+	assert_int_equal(k.n_held, 0);
+}
+
+/* A mute window's note is due at its stretch's end; a note of an older
+ * incident is replaced by the new incident's, counted from one again;
+ * no destination left: dropped without a job. */
+static void test_held_window_and_new_incident(void **state)
+{
+	struct fixture *f = *state;
+	int64_t j1 = put_job(f->s, "e1", ST_FAILED), j2 = put_job(f->s, "e2", ST_SUCCESS);
+	int64_t j3 = put_job(f->s, "e3", ST_FAILED), jid = -1;
+	struct due d;
+
+	assert_int_equal(decide(f->s, j1, "e1", ST_FAILED, T0 + 10 * MIN, 1), MEM_HOLD);
+	note(f->s, j1, "e1", 0, T0 + HOUR, T0 + 10 * MIN, "old");
+	assert_int_equal(decide(f->s, j2, "e2", ST_SUCCESS, T0 + 20 * MIN, 1), MEM_RECORD);
+	assert_int_equal(decide(f->s, j3, "e3", ST_FAILED, T0 + 30 * MIN, 1), MEM_HOLD);
+	note(f->s, j3, "e3", 0, T0 + 2 * HOUR, T0 + 30 * MIN, "new");
+	assert_int_equal(due_at(f->s, T0 + 2 * HOUR - 1).n, 0);
+	d = due_at(f->s, T0 + 2 * HOUR);
+	assert_int_equal(d.n, 1);
+	assert_int_equal(d.count[0], 1);
+	assert_string_equal(d.text[0], "p1|prod|Finance/load|e3|new");
+	assert_int_equal(store_held_summarise(f->s, &load, NULL, 0, T0 + 2 * HOUR, &jid), 0);
+	assert_int_equal(jid, 0);
+	assert_int_equal(due_at(f->s, T0 + 2 * HOUR).n, 0);
+}
+
+/* Hostile and absurd input: refused before anything is written, or cut
+ * to what the store keeps. */
+static void test_held_hostile(void **state)
+{
+	struct fixture *f = *state;
+	char big[8192], *bad_dests[] = { "" };
+	struct held_note n = { .reason = "r", .execution_id = "e1", .error = "" };
+	struct held_summary hs;
+	int64_t j1 = put_job(f->s, "e1", ST_FAILED), jid = -1;
+	struct due d;
+
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	assert_int_equal(store_held_note(NULL, j1, &load, &n), ERR_INVALID);
+	assert_int_equal(store_held_note(f->s, j1, NULL, &n), ERR_INVALID);
+	assert_int_equal(store_held_note(f->s, j1, &load, NULL), ERR_INVALID);
+	assert_int_equal(store_held_note(f->s, 4242, &load, &n), ERR_NOTFOUND);
+	assert_int_equal(store_held_due(f->s, T0, NULL, NULL), ERR_INVALID);
+	assert_int_equal(store_held_summarise(f->s, &load, bad_dests, 1, T0, &jid), ERR_INVALID);
+	assert_int_equal(store_held_summarise(f->s, &load, NULL, 1, T0, &jid), ERR_INVALID);
+	assert_int_equal(store_held_summary(f->s, j1, NULL), ERR_INVALID);
+	assert_int_equal(store_held_summary(f->s, INT64_MIN, &hs), ERR_NOTFOUND);
+	/* Huge strings and an out-of-range status are cut, not refused. */
+	assert_int_equal(decide(f->s, j1, "e1", ST_FAILED, T0, 1), MEM_HOLD);
+	n.reason = big;
+	n.error = big;
+	n.execution_id = big;
+	n.status = (enum run_status)12345;
+	n.until_ms = INT64_MIN;
+	n.finished_ms = INT64_MAX;
+	assert_int_equal(store_held_note(f->s, j1, &load, &n), 0);
+	d = due_at(f->s, INT64_MIN);
+	assert_int_equal(d.n, 1);
+	assert_int_equal(sql_int(f, "SELECT max(length(error)) FROM held"),
+			 STORE_HELD_ERROR_MAX - 1);
+	assert_int_equal(sql_int(f, "SELECT max(length(reason)) FROM held"), SILENCE_REASON_MAX);
+	assert_int_equal(sql_int(f, "SELECT count(*) FROM held WHERE status = 'UNKNOWN'"), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -314,6 +602,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_hostile_input, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_upgrades_v5_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hostile_stored_rows, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_held_summary_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_held_incident_closed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_held_window_and_new_incident, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_held_hostile, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -424,6 +424,71 @@ static void test_slow_headline(void **state)
 	summary_free(&s);
 }
 
+/* A held summary: one digest line, the silence's stretch (dated when it
+ * spans days) and reason when known, the incident and its last error on
+ * the second line, compact and without a mention; a hostile reason is
+ * cut, never spilled past its share. */
+static void test_held_summary(void **state)
+{
+	const int64_t h = 3600 * 1000LL, day0 = 1796004000000LL - 1796004000000LL % (24 * h);
+	char longer[2048];
+	struct summary s;
+	struct view v;
+
+	(void)state;
+	assert_int_equal(summary_init(&s, "p", "root", UI), 0);
+	assert_int_equal(summary_set_pipeline_name(&s, "load"), 0);
+	assert_int_equal(summary_set_status(&s, ST_FAILED, NULL), 0);
+	s.memory.known = 1;
+	s.memory.form = FORM_HELD;
+	s.memory.held_before = 1;
+	s.memory.incident_failures = 1;
+	s.memory.incident_since_ms = day0 + h;
+	s.memory.held_from_ms = -1;
+	s.memory.held_until_ms = -1;
+	assert_int_equal(view_build(&s, &v), 0);
+	assert_string_equal(v.headline,
+			    "\xf0\x9f\x94\x95 load: 1 failure held back while silenced");
+	assert_true(v.compact);
+	assert_int_equal(v.mention, 0);
+	assert_non_null(strstr(v.history, "Still failing since "));
+	assert_non_null(strstr(v.history, "01:00 UTC (1 failed run)"));
+	assert_null(strstr(v.history, "Last error"));
+	view_free(&v);
+	/* Across midnight: dated; a reason; the error's telling line. */
+	s.memory.held_before = 5;
+	s.memory.held_from_ms = day0 + 23 * h;
+	s.memory.held_until_ms = day0 + 26 * h;
+	s.held_reason = strdup("upgrade");
+	free(s.message);
+	s.message = strdup("\n\nboom:\ndeep detail\nmore");
+	assert_int_equal(view_build(&s, &v), 0);
+	assert_non_null(strstr(v.headline, ": 5 failures held back while silenced ("));
+	assert_non_null(strstr(v.headline, " 23:00\xe2\x80\x93"));
+	assert_non_null(strstr(v.headline, " 02:00 UTC: upgrade)"));
+	assert_non_null(strstr(v.history, "\xc2\xb7 Last error: boom: deep detail"));
+	view_free(&v);
+	/* Within one minute, or an end that never comes: no stretch shown. */
+	s.memory.held_until_ms = s.memory.held_from_ms + 30 * 1000;
+	assert_int_equal(view_build(&s, &v), 0);
+	assert_non_null(strstr(v.headline, "silenced (upgrade)"));
+	view_free(&v);
+	s.memory.held_until_ms = INT64_MAX;
+	assert_int_equal(view_build(&s, &v), 0);
+	assert_non_null(strstr(v.headline, "silenced (upgrade)"));
+	view_free(&v);
+	memset(longer, 'r', sizeof(longer) - 1);
+	longer[sizeof(longer) - 1] = '\0';
+	free(s.held_reason);
+	s.held_reason = strdup(longer);
+	s.memory.held_before = UINT32_MAX;
+	assert_int_equal(view_build(&s, &v), 0);
+	assert_true(strlen(v.headline) < 400);
+	assert_non_null(strstr(v.headline, "4294967295 failures"));
+	view_free(&v);
+	summary_free(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -439,6 +504,7 @@ int main(void)
 		cmocka_unit_test(test_context_words),
 		cmocka_unit_test(test_degraded_headline),
 		cmocka_unit_test(test_slow_headline),
+		cmocka_unit_test(test_held_summary),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
