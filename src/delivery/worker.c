@@ -1112,6 +1112,24 @@ static int needs_render(const struct config *c, const struct delivery *dl, int64
 	       config_destination(c, dl->dest) != NULL;
 }
 
+/* Renders delivery dl (p's; it has no stored payload) now: the body is
+ * kept in dl and p marked fresh, so an outcome that is not a post
+ * stores it. A follow-up's deliveries each complete the notice posted to
+ * their own destination (follows_ms). 0 or ERR_NOMEM. */
+static int render_fresh(const struct config *c, const struct job *j, const struct summary *s,
+			int promise, struct delivery *dl, struct post *p)
+{
+	struct summary one = *s;
+
+	one.follows_ms = dl->follows_ms;
+	dl->payload = render_for(c, j, &one, p->d);
+	if (dl->payload == NULL)
+		return ERR_NOMEM;
+	p->fresh = 1;
+	p->promise = promise;
+	return 0;
+}
+
 /* Whether dl is held for a grouped message of a configured destination:
  * when due, it is posted by flush_group(), not by this job. */
 static int held(const struct config *c, const struct delivery *dl)
@@ -1182,27 +1200,16 @@ static int deliver_all(struct wctx *t, const struct config *c, struct job *j, st
 			/* The destination's quiet hours: posted when they
 			 * end (a problem message waits as part of the
 			 * grouped message below, rendered first). */
-			if (dl[i].payload == NULL) {
-				struct summary one = *s;
-				one.follows_ms = dl[i].follows_ms;
-				dl[i].payload = render_for(c, j, &one, p.d);
-				if (dl[i].payload == NULL)
-					return ERR_NOMEM;
-				p.fresh = 1;
-				p.promise = promise;
-			}
+			if (dl[i].payload == NULL &&
+			    render_fresh(c, j, s, promise, &dl[i], &p) != 0)
+				return ERR_NOMEM;
 			rc = post_later(t, c, j, &p, quiet - now, "muted");
 		} else {
 			if (dl[i].payload == NULL) {
-				/* A follow-up's deliveries each complete the
-				 * notice posted to their own destination. */
 				struct summary one = *s;
 				one.follows_ms = dl[i].follows_ms;
-				dl[i].payload = render_for(c, j, &one, p.d);
-				if (dl[i].payload == NULL)
+				if (render_fresh(c, j, s, promise, &dl[i], &p) != 0)
 					return ERR_NOMEM;
-				p.fresh = 1;
-				p.promise = promise;
 				until = mute_windows_end(p.d->mute_windows, p.d->n_mute_windows,
 							 now);
 				if (until == 0 && groupable(j, &one))

@@ -230,6 +230,15 @@ void sq_col_text(sqlite3_stmt *st, int col, char *dst, size_t cap);
 int sq_name_index(const char *const *names, int n, const unsigned char *t);
 /* Runs a single-value PRAGMA and copies its first row into out. */
 int sq_pragma_text(sqlite3 *db, const char *sql, char *out, size_t cap);
+/* Called for each row of sq_query(); nonzero stops the query there. */
+typedef int (*sq_row_fn)(sqlite3_stmt *st, void *ctx);
+/* Runs a cached query with a[0..n) on c (inside the caller's lock),
+ * calling row for each row until it returns nonzero; a failure is logged
+ * with what ("store: <what>: <error>"). Returns 0, ERR_IO or ERR_NOMEM. */
+int sq_query(struct conn *c, const char *sql, const struct arg *a, size_t n, sq_row_fn row,
+	     void *ctx, const char *what);
+/* A row function for "is there one": sets *(int *)ctx to 1 and stops. */
+int sq_row_found(sqlite3_stmt *st, void *ctx);
 
 /* ---- sqlite_tx.c: transactions, counts, health ---- */
 

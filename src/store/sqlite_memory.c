@@ -92,33 +92,11 @@ static enum run_status col_status(sqlite3_stmt *st, int col)
 	return (unsigned)v < ST__MAX ? v : ST_UNKNOWN;
 }
 
-/* Runs a query with a[0..n); calls row for each row until it returns
- * nonzero. Returns 0, or ERR_IO/ERR_NOMEM. */
-typedef int (*row_fn)(sqlite3_stmt *st, void *ctx);
-
-static int query(struct conn *c, const char *sql, const struct arg *a, size_t n, row_fn row,
+/* A query of run memory (sq_query()). */
+static int query(struct conn *c, const char *sql, const struct arg *a, size_t n, sq_row_fn row,
 		 void *ctx)
 {
-	sqlite3_stmt *st = NULL;
-	int rc;
-
-	rc = sq_stmt_get(c, sql, &st);
-	if (rc == SQLITE_OK)
-		rc = sq_bind(st, a, n);
-	while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW)
-		rc = row(st, ctx) == 0 ? SQLITE_OK : SQLITE_DONE;
-	if (rc != SQLITE_DONE)
-		log_msg(LOG_ERROR, "store: memory: %s", sqlite3_errmsg(c->db));
-	sq_stmt_done(c, st);
-	return sq_map_rc(rc);
-}
-
-/* A row function for "is there one": sets *(int *)ctx. */
-static int row_found(sqlite3_stmt *st, void *ctx)
-{
-	(void)st;
-	*(int *)ctx = 1;
-	return 1;
+	return sq_query(c, sql, a, n, row, ctx, "memory");
 }
 
 /* One apply on its way through sq_tx_run(). */
@@ -331,11 +309,11 @@ static int apply_tx(struct conn *c, void *ctx)
 		return rc;
 	}
 	if (rc == 0)
-		rc = query(c, SQL_JOB_EXISTS, job, 1, row_found, &found);
+		rc = query(c, SQL_JOB_EXISTS, job, 1, sq_row_found, &found);
 	if (rc == 0 && !found)
 		return ERR_NOTFOUND;
 	if (rc == 0)
-		rc = query(c, SQL_RUN_SEEN, exec, 1, row_found, &seen);
+		rc = query(c, SQL_RUN_SEEN, exec, 1, sq_row_found, &seen);
 	if (rc == 0)
 		rc = memory_read(c, ar);
 	if (rc != 0)
@@ -398,7 +376,7 @@ int sq_memory_preview(struct store *base, const struct mem_key *k, const char *e
 	ar->p = p;
 	ar->out = out;
 	pthread_mutex_lock(&s->mu);
-	rc = query(&s->bk, SQL_RUN_SEEN, exec, 1, row_found, &seen);
+	rc = query(&s->bk, SQL_RUN_SEEN, exec, 1, sq_row_found, &seen);
 	if (rc == 0)
 		rc = memory_read(&s->bk, ar);
 	pthread_mutex_unlock(&s->mu);

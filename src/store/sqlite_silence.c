@@ -297,32 +297,11 @@ static uint64_t bits_u64(int64_t v)
 	return u;
 }
 
-/* Runs a query with a[0..n) on c inside the caller's lock, calling row
- * for each row until it returns nonzero. 0, ERR_IO or ERR_NOMEM. */
-typedef int (*stmt_row_fn)(sqlite3_stmt *st, void *ctx);
-
-static int query(struct conn *c, const char *sql, const struct arg *a, size_t n, stmt_row_fn row,
+/* A query of held runs (sq_query()). */
+static int query(struct conn *c, const char *sql, const struct arg *a, size_t n, sq_row_fn row,
 		 void *ctx)
 {
-	sqlite3_stmt *st = NULL;
-	int rc;
-
-	rc = sq_stmt_get(c, sql, &st);
-	if (rc == SQLITE_OK)
-		rc = sq_bind(st, a, n);
-	while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW)
-		rc = row(st, ctx) == 0 ? SQLITE_OK : SQLITE_DONE;
-	if (rc != SQLITE_DONE)
-		log_msg(LOG_ERROR, "store: held runs: %s", sqlite3_errmsg(c->db));
-	sq_stmt_done(c, st);
-	return sq_map_rc(rc);
-}
-
-static int row_found(sqlite3_stmt *st, void *ctx)
-{
-	(void)st;
-	*(int *)ctx = 1;
-	return 1;
+	return sq_query(c, sql, a, n, row, ctx, "held runs");
 }
 
 /* The open incident: its since_ms and failures. */
@@ -363,7 +342,7 @@ static int note_tx(struct conn *c, void *ctx)
 	struct incident_look il = { 0, 0, 0 };
 	int found = 0, ch = 0, rc;
 
-	rc = query(c, SQL_HELD_JOB_EXISTS, job, 1, row_found, &found);
+	rc = query(c, SQL_HELD_JOB_EXISTS, job, 1, sq_row_found, &found);
 	if (rc == 0 && !found)
 		return ERR_NOTFOUND;
 	if (rc == 0)

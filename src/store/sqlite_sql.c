@@ -175,3 +175,27 @@ int sq_pragma_text(sqlite3 *db, const char *sql, char *out, size_t cap)
 	sqlite3_finalize(st);
 	return rc;
 }
+
+int sq_query(struct conn *c, const char *sql, const struct arg *a, size_t n, sq_row_fn row,
+	     void *ctx, const char *what)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	rc = sq_stmt_get(c, sql, &st);
+	if (rc == SQLITE_OK)
+		rc = sq_bind(st, a, n);
+	while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		rc = row(st, ctx) == 0 ? SQLITE_OK : SQLITE_DONE;
+	if (rc != SQLITE_DONE)
+		log_msg(LOG_ERROR, "store: %s: %s", what, sqlite3_errmsg(c->db));
+	sq_stmt_done(c, st);
+	return sq_map_rc(rc);
+}
+
+int sq_row_found(sqlite3_stmt *st, void *ctx)
+{
+	(void)st;
+	*(int *)ctx = 1;
+	return 1;
+}
