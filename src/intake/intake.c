@@ -619,6 +619,10 @@ static enum MHD_Result probe_ready(struct intake *in, struct MHD_Connection *c)
 		reason = "store unhealthy";
 	else if (in->ready && !in->ready(in->ready_ctx))
 		reason = "workers not running";
+	/* A drain that began while the checks above ran stops the workers
+	 * too: say why they stopped, not that they did. */
+	if (reason != NULL && atomic_load(&in->draining))
+		reason = "shutting down";
 	if (reason == NULL) {
 		/* Paused destinations do not make the service unready: webhooks
 		 * are still accepted and kept, and other destinations go on. */
