@@ -51,8 +51,13 @@ struct upload {
 	size_t len, off;
 };
 
+/* 2: a drain begins while the probe asks (the workers stop with it). */
 static int is_ready(void *ctx)
 {
+	if (*(int *)ctx == 2) {
+		intake_drain(fx.in);
+		return 0;
+	}
 	return *(int *)ctx;
 }
 
@@ -495,6 +500,20 @@ static void test_store_failure(void **state)
 	assert_int_equal(r.code, 200);
 }
 
+/* The probe read "not draining", then the drain began and stopped the
+ * workers: the reason is the drain. */
+static void test_drain_during_probe(void **state)
+{
+	struct reply r;
+
+	(void)state;
+	fx.ready = 2;
+	request("GET", "/readyz", NULL, NULL, 0, &r);
+	assert_int_equal(r.code, 503);
+	assert_string_equal(r.body, "{\"status\":\"not ready\",\"reason\":\"shutting down\"}");
+	fx.ready = 1;
+}
+
 static void test_drain(void **state)
 {
 	struct reply r;
@@ -524,6 +543,7 @@ int main(void)
 		cmocka_unit_test(test_probes),
 		cmocka_unit_test(test_metrics),
 		cmocka_unit_test(test_store_failure),
+		cmocka_unit_test(test_drain_during_probe),
 		cmocka_unit_test(test_drain),
 	};
 	int rc;
