@@ -18,7 +18,6 @@
 #include "auth.h"
 #include "sign.h"
 
-
 const char *const auth_result_names[AUTH__MAX] = {
 	[AUTH_OK] = "ok",
 	[AUTH_MISSING] = "missing",
