@@ -8,8 +8,8 @@
 
 #include <stddef.h>
 
-#define SIGN_MAC_LEN 32 /* bytes of an HMAC-SHA256 */
-#define SIGN_B64_LEN 44 /* base64 of SIGN_MAC_LEN bytes, without the NUL */
+#define SIGN_MAC_LEN 32  /* bytes of an HMAC-SHA256 */
+#define SIGN_B64_LEN 44  /* base64 of SIGN_MAC_LEN bytes, without the NUL */
 #define SIGN_KEY_MAX 256 /* bytes a whsec_ secret may decode to, plus one */
 
 /* The key bytes of secret: "whsec_<base64>" is decoded (strict standard

@@ -386,7 +386,11 @@ static size_t shrink(size_t n)
  * Caller frees; NULL on ERR_NOMEM. */
 static char *json_render(const struct summary *s, const struct render_opts *o)
 {
-	struct keep k = { s->n_failed, s->n_children, s->n_groups };
+	/* The summary keeps no more than these; the schema promises it. */
+	struct keep k = { s->n_failed < SUMMARY_MAX_FAILED ? s->n_failed : SUMMARY_MAX_FAILED,
+			  s->n_children < SUMMARY_MAX_CHILDREN ? s->n_children
+							       : SUMMARY_MAX_CHILDREN,
+			  s->n_groups < SUMMARY_MAX_GROUPS ? s->n_groups : SUMMARY_MAX_GROUPS };
 	struct view v;
 	char *out = NULL;
 
