@@ -227,6 +227,9 @@ def preview_and_send_test():
         p = env.wait_json(1)[0]
         signed_and_valid(p)
         assert p["body"]["test"] is True, p["body"]
+        rc, out, err = env.cli("send-test", "json-main")
+        ids = [q["headers"]["webhook-id"] for q in env.wait_json(2)]
+        assert rc == 0 and ids[0] != ids[1], "two tests, one webhook-id: %s" % ids
         wh = scenario("failed_with_children")["webhook"]
         rc, out, err = env.cli("preview", wh["projectId"], wh["pipelineExecutionId"],
                                "--format", "json")
