@@ -374,8 +374,8 @@ static void no_response(const char *url, const char *detail, char *out, size_t c
 
 static int cmd_send_test(struct config *c, int argc, char **argv)
 {
-	const struct deliver_opts po0 = { NULL, "dpc-send-test" };
-	struct deliver_opts po = po0;
+	struct deliver_opts po = { NULL, NULL };
+	char post_id[48];
 	const struct destination *d;
 	struct deliver_result r;
 	struct summary s;
@@ -397,7 +397,11 @@ static int cmd_send_test(struct config *c, int argc, char **argv)
 	if (h == NULL || sample_summary(&s, c) != 0)
 		goto out;
 	body = d->target->render(&s, &(const struct render_opts){ .mention = d->mention });
+	/* Each test its own id: a receiver that drops a webhook-id it has
+	 * seen would drop every test after the first. */
+	snprintf(post_id, sizeof(post_id), "dpc-send-test-%lld", (long long)clock_wall_ms());
 	po.secret = d->secret;
+	po.post_id = post_id;
 	if (body == NULL || deliver_post(h, d->target, d->url, body, &po, &r) != 0) {
 		fprintf(stderr, "send-test: cannot build the test message\n");
 		goto out;

@@ -139,6 +139,21 @@ static void check_usual_host(struct parse *p, const struct destination *d, int l
 	}
 }
 
+/* 1 unless d's target signs or authenticates each post (its prepare hook)
+ * and cannot with d's secret: every post would then be given up, so it is
+ * said at load instead. The hook is pure, so a trial call is free. */
+static int secret_usable(const struct destination *d)
+{
+	struct target_post tp;
+	int rc;
+
+	if (d->target->prepare == NULL)
+		return 1;
+	rc = d->target->prepare("{}", d->secret, "dpc-check-config", 0, &tp);
+	target_post_free(&tp);
+	return rc != ERR_INVALID;
+}
+
 /* The target's own URL rule and default rate, once type and url are known. */
 static void check_target(struct parse *p, struct destination *d, const struct meta *m)
 {
@@ -161,6 +176,15 @@ static void check_target(struct parse *p, struct destination *d, const struct me
 	else if (d->mention != NULL)
 		check_mention_shape(p, d, key_line(m, "mention"));
 	check_usual_host(p, d, key_line(m, "url"));
+	if (!secret_usable(d) && d->secret == NULL)
+		cfg_err(p, m->line, "[destination %s] type = %s needs secret (or secret_file)",
+			d->name, d->target->name);
+	else if (!secret_usable(d))
+		/* The secret itself never goes into a message. */
+		cfg_err(p, key_line(m, "secret"),
+			"[destination %s] secret cannot be used by type = %s"
+			" (see dpc-notify.ini(5))",
+			d->name, d->target->name);
 }
 
 static void check_destinations(struct parse *p)

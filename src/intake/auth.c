@@ -13,18 +13,10 @@
 #include <string.h>
 #include <strings.h>
 
-#include <openssl/core_names.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/params.h>
 
 #include "auth.h"
-
-#define SHA256_LEN 32
-/* base64 of 32 bytes is 44 characters. */
-#define SIG_B64_LEN 44
-/* Longest secret we decode; longer whsec_ secrets are rejected. */
-#define SECRET_MAX 256
+#include "sign.h"
 
 const char *const auth_result_names[AUTH__MAX] = {
 	[AUTH_OK] = "ok",
@@ -84,96 +76,12 @@ static int token_ok(const char *tok, size_t len, char *const *tokens, size_t n)
 	return ok;
 }
 
-/* HMAC-SHA256 over the concatenation of parts, with key. 0 on success. */
-static int hmac_parts(const void *key, size_t keylen, const void *const *parts, const size_t *lens,
-		      size_t nparts, unsigned char out[SHA256_LEN])
-{
-	EVP_MAC *mac = NULL;
-	EVP_MAC_CTX *ctx = NULL;
-	OSSL_PARAM params[2];
-	size_t outlen = 0, i;
-	int rc = -1;
-
-	mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-	if (mac == NULL)
-		goto out;
-	ctx = EVP_MAC_CTX_new(mac);
-	if (ctx == NULL)
-		goto out;
-	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0);
-	params[1] = OSSL_PARAM_construct_end();
-	/* An empty key is a configuration mistake; it never matches. */
-	if (keylen == 0 || !EVP_MAC_init(ctx, key, keylen, params))
-		goto out;
-	for (i = 0; i < nparts; i++)
-		if (lens[i] && !EVP_MAC_update(ctx, parts[i], lens[i]))
-			goto out;
-	if (!EVP_MAC_final(ctx, out, &outlen, SHA256_LEN) || outlen != SHA256_LEN)
-		goto out;
-	rc = 0;
-out:
-	EVP_MAC_CTX_free(ctx);
-	EVP_MAC_free(mac);
-	return rc;
-}
-
-/* 1 when s (n characters) is standard base64 as Standard Webhooks writes
- * it: groups of four from A-Z a-z 0-9 + /, with '=' padding only in the
- * last one. EVP_DecodeBlock alone would also take leading and trailing
- * blanks, so a typo could decode to some other key without a word. */
-static int b64_strict(const char *s, size_t n)
-{
-	size_t i, pad = 0;
-
-	if (n == 0 || n % 4 != 0)
-		return 0;
-	while (pad < 2 && s[n - 1 - pad] == '=')
-		pad++;
-	for (i = 0; i < n - pad; i++)
-		if (!isalnum((unsigned char)s[i]) && s[i] != '+' && s[i] != '/')
-			return 0;
-	return 1;
-}
-
-/* The key bytes for a Standard Webhooks secret: "whsec_<base64>" is
- * decoded, anything else is used as is. Returns the length, 0 if unusable. */
-static size_t sw_key(const char *secret, unsigned char *buf, size_t cap, const unsigned char **key)
-{
-	size_t n, pad = 0;
-	int dec;
-
-	if (strncmp(secret, "whsec_", 6) != 0) {
-		*key = (const unsigned char *)secret;
-		return strlen(secret);
-	}
-	secret += 6;
-	n = strlen(secret);
-	/* EVP_DecodeBlock writes 3 bytes per 4 input characters. */
-	if (!b64_strict(secret, n) || n / 4 * 3 > cap)
-		return 0;
-	dec = EVP_DecodeBlock(buf, (const unsigned char *)secret, (int)n);
-	if (dec < 0)
-		return 0;
-	/* It counts '=' padding as zero bytes; take them off. */
-	if (secret[n - 1] == '=')
-		pad++;
-	if (secret[n - 2] == '=')
-		pad++;
-	if ((size_t)dec < pad)
-		return 0;
-	*key = buf;
-	return (size_t)dec - pad;
-}
-
 int auth_secret_ok(const char *secret)
 {
-	unsigned char buf[SECRET_MAX];
+	unsigned char buf[SIGN_KEY_MAX];
 	const unsigned char *key = NULL;
-	size_t n;
+	size_t n = sign_key(secret, buf, &key);
 
-	if (secret == NULL)
-		return 0;
-	n = sw_key(secret, buf, sizeof(buf), &key);
 	OPENSSL_cleanse(buf, sizeof(buf));
 	return n > 0;
 }
@@ -189,8 +97,8 @@ static int sig_list_has(const char *sig, const char *expected)
 		while (*sig == ' ')
 			sig++;
 		n = strcspn(sig, " ");
-		if (n == 3 + SIG_B64_LEN && strncmp(sig, "v1,", 3) == 0)
-			ok |= auth_equal(sig + 3, SIG_B64_LEN, expected, SIG_B64_LEN);
+		if (n == 3 + SIGN_B64_LEN && strncmp(sig, "v1,", 3) == 0)
+			ok |= auth_equal(sig + 3, SIGN_B64_LEN, expected, SIGN_B64_LEN);
 		sig += n;
 	}
 	return ok;
@@ -200,34 +108,19 @@ static int sig_list_has(const char *sig, const char *expected)
 static enum auth_result check_standard(const struct auth_request *r, char *const *secrets,
 				       size_t n_secrets, int64_t now, int tolerance)
 {
-	unsigned char keybuf[SECRET_MAX], mac[SHA256_LEN];
-	char expected[SIG_B64_LEN + 1];
-	const unsigned char *key;
-	const void *parts[5];
-	size_t lens[5], keylen, i;
+	char expected[SIGN_B64_LEN + 1];
 	long long ts;
+	size_t i;
 	char *end;
 	int ok = 0;
 
 	if (r->wh_id == NULL || r->wh_timestamp == NULL)
 		return AUTH_BAD_SIGNATURE;
-	parts[0] = r->wh_id;
-	lens[0] = strlen(r->wh_id);
-	parts[1] = ".";
-	lens[1] = 1;
-	parts[2] = r->wh_timestamp;
-	lens[2] = strlen(r->wh_timestamp);
-	parts[3] = ".";
-	lens[3] = 1;
-	parts[4] = r->body;
-	lens[4] = r->body ? r->body_len : 0;
 	for (i = 0; i < n_secrets; i++) {
-		if (secrets[i] == NULL)
+		if (secrets[i] == NULL ||
+		    sign_standard(secrets[i], r->wh_id, r->wh_timestamp, r->body,
+				  r->body ? r->body_len : 0, expected) != 0)
 			continue;
-		keylen = sw_key(secrets[i], keybuf, sizeof(keybuf), &key);
-		if (keylen == 0 || hmac_parts(key, keylen, parts, lens, 5, mac))
-			continue;
-		EVP_EncodeBlock((unsigned char *)expected, mac, SHA256_LEN);
 		ok |= sig_list_has(r->wh_signature, expected);
 	}
 	if (!ok)
@@ -251,8 +144,8 @@ static enum auth_result check_github(const struct auth_request *r, char *const *
 				     size_t n_secrets)
 {
 	static const char hex[] = "0123456789abcdef";
-	unsigned char mac[SHA256_LEN];
-	char got[2 * SHA256_LEN], want[2 * SHA256_LEN];
+	unsigned char mac[SIGN_MAC_LEN];
+	char got[2 * SIGN_MAC_LEN], want[2 * SIGN_MAC_LEN];
 	const void *parts[1] = { r->body };
 	size_t lens[1] = { r->body ? r->body_len : 0 };
 	const char *h = r->hub_signature;
@@ -265,9 +158,9 @@ static enum auth_result check_github(const struct auth_request *r, char *const *
 		got[i] = (char)tolower((unsigned char)h[7 + i]);
 	for (i = 0; i < n_secrets; i++) {
 		if (secrets[i] == NULL ||
-		    hmac_parts(secrets[i], strlen(secrets[i]), parts, lens, 1, mac))
+		    sign_hmac(secrets[i], strlen(secrets[i]), parts, lens, 1, mac))
 			continue;
-		for (j = 0; j < SHA256_LEN; j++) {
+		for (j = 0; j < SIGN_MAC_LEN; j++) {
 			want[2 * j] = hex[mac[j] >> 4];
 			want[2 * j + 1] = hex[mac[j] & 15];
 		}

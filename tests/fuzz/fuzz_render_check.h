@@ -349,6 +349,24 @@ static inline void fz_check_plain(const char *out)
 /* Renders s for all three targets and checks each. plain_rules = 0 only
  * checks that plain text was produced: it trusts the summary to have
  * sanitised its strings, so raw bytes may pass through it. */
+/* The JSON event: parses, fits its row's bound, is schema_version 1 and
+ * holds no raw control byte (cJSON escapes them; untrusted text is data). */
+static inline void fz_check_json(const char *out)
+{
+	cJSON *root;
+	size_t i;
+
+	FUZZ_CHECK(out != NULL, "json render returned NULL");
+	FUZZ_CHECK(strlen(out) <= FZ_LIMITS("json").max_bytes, "json body over its bound");
+	for (i = 0; out[i]; i++)
+		FUZZ_CHECK((unsigned char)out[i] >= 0x20, "raw control byte in the json body");
+	root = cJSON_Parse(out);
+	FUZZ_CHECK(root != NULL, "json body does not parse");
+	FUZZ_CHECK(cJSON_GetNumberValue(cJSON_GetObjectItem(root, "schema_version")) == 1.0,
+		   "json body without schema_version 1");
+	cJSON_Delete(root);
+}
+
 static inline void fz_check_renders(const struct summary *s, const struct render_opts *d,
 				    int plain_rules)
 {
@@ -359,6 +377,9 @@ static inline void fz_check_renders(const struct summary *s, const struct render
 	free(out);
 	out = target_find("teams")->render(s, d);
 	fz_check_teams(s, d, out);
+	free(out);
+	out = target_find("json")->render(s, d);
+	fz_check_json(out);
 	free(out);
 	out = plaintext_render(s);
 	if (plain_rules)

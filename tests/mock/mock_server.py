@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """A stand-in for everything dpc-notify talks to, in one loopback HTTP/1.1
 server: Matillion's OAuth token endpoint and pipeline-execution API, plus
-Slack and Teams incoming webhooks. It behaves like the real services where
+Slack and Teams incoming webhooks, and a receiver of the signed JSON
+events (/json/...). It behaves like the real services where
 the tests care (status codes, paging, 429 + Retry-After, body checks) and
 records every call so tests can assert on what the service sent.
 
@@ -299,6 +300,8 @@ class Handler(BaseHTTPRequestHandler):
                 "raw_query": query, "status": 0, "t": time.time(),
                 "authorization": self.headers.get("Authorization", ""),
                 "headers": dict(self.headers.items())}
+        if path.startswith("/json/"):
+            return self.json_sink(path)
         try:
             if not self.apply_fault(self.path):
                 if path == "/oauth/dpc/token":
@@ -465,6 +468,40 @@ class Handler(BaseHTTPRequestHandler):
     def chat_names(self):
         return self.st.chat_names
 
+    # --- generic JSON webhook --------------------------------------------
+
+    def json_sink(self, path):
+        """A receiver of dpc-notify's signed JSON events: every post is
+        recorded with its headers and exact bytes (raw_b64, for checking
+        the signature), faults included, so a test sees each retry. A
+        fault's action (status, body, headers) answers instead of the
+        check; delay_s waits first."""
+        raw = self.read_body()
+        entry = {"target": "json", "name": path[len("/json/"):],
+                 "headers": dict(self.headers.items()), "t": time.time(),
+                 "size": len(raw), "raw_b64": base64.b64encode(raw).decode()}
+        try:
+            entry["body"] = json.loads(raw.decode("utf-8"))
+        except (ValueError, UnicodeDecodeError):
+            entry["body"] = raw.decode("utf-8", "replace")
+        with self.st.lock:
+            action = self.st.take_fault(self.command, self.path)
+        if action and "delay_s" in action:
+            time.sleep(float(action["delay_s"]))
+            action = None
+        if action:
+            status, text = int(action.get("status", 500)), action.get("body", "")
+            ctype, headers = action.get("content_type", "application/json"), \
+                action.get("headers")
+        else:
+            status, text = json_check(self.command, self.headers, raw, entry["body"])
+            ctype, headers = "application/json", None
+        entry["status"] = status
+        entry["error"] = None if status < 300 else text
+        with self.st.lock:
+            self.st.log("chat", entry)
+        self.reply(status, text, ctype, headers)
+
     # --- control --------------------------------------------------------
 
     def control(self, path):
@@ -548,6 +585,28 @@ def teams_check(raw, body):
             att[0].get("contentType") != ADAPTIVE or not isinstance(att[0].get("content"), dict):
         return 400, "Bad Request: attachments[0] must be an adaptive card"
     return 202, ""
+
+
+JSON_MAX_BYTES = 262144
+
+
+def json_check(method, headers, raw, body):
+    """What a careful receiver of the JSON target answers: 413 past the
+    documented body bound, 400 for a body that is not a signed event of a
+    known schema version, else 200 {"ok": true}."""
+    if method != "POST":
+        return 405, '{"error":"POST required"}'
+    if len(raw) > JSON_MAX_BYTES:
+        return 413, '{"error":"body too large"}'
+    if not headers.get("Content-Type", "").startswith("application/json"):
+        return 415, '{"error":"JSON required"}'
+    if not all(headers.get(h) for h in ("webhook-id", "webhook-timestamp",
+                                        "webhook-signature")):
+        return 401, '{"error":"unsigned"}'
+    if not isinstance(body, dict) or body.get("schema_version") != 1 or \
+            not isinstance(body.get("data"), dict):
+        return 400, '{"error":"not a schema_version 1 event"}'
+    return 200, '{"ok":true}'
 
 
 class Server(ThreadingHTTPServer):

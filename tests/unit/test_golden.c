@@ -565,11 +565,19 @@ static void test_golden_teams(void **state)
 	check_group("teams", "oncall@example.com");
 }
 
+/* The JSON webhook has no mention and is never grouped. */
+static void test_golden_json(void **state)
+{
+	(void)state;
+	check_target("json", NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_golden_slack),
 		cmocka_unit_test(test_golden_teams),
+		cmocka_unit_test(test_golden_json),
 	};
 
 	(void)check_more_counts; /* shared fixture helper this file does not need */
