@@ -137,6 +137,8 @@ static const char *event_type(const struct summary *s)
 {
 	if (s->memory.known && s->memory.form == FORM_RECOVERY)
 		return "run.recovered";
+	if (s->memory.known && s->memory.form == FORM_HELD)
+		return "silence.ended";
 	if (status_is_problem(s->status) && s->memory.known && s->memory.form == FORM_COMPACT)
 		return "run.repeated";
 	switch (s->status) {
@@ -316,6 +318,7 @@ static const char *const form_names[] = {
 	[FORM_FULL] = "full",
 	[FORM_COMPACT] = "compact",
 	[FORM_RECOVERY] = "recovery",
+	[FORM_HELD] = "held",
 };
 
 /* What run memory said about this run; null when it knew nothing. */
@@ -330,8 +333,8 @@ static int add_memory(cJSON *data, const struct summary *s)
 	o = cJSON_AddObjectToObject(data, "memory");
 	rc = o == NULL;
 	rc |= cJSON_AddStringToObject(o, "form",
-				      (unsigned)m->form <= FORM_RECOVERY ? form_names[m->form]
-									 : "full") == NULL;
+				      (unsigned)m->form <= FORM_HELD ? form_names[m->form] : "full") ==
+	      NULL;
 	rc |= add_count(o, "streak", m->streak);
 	rc |= add_time(o, "since", m->streak_since_ms);
 	rc |= add_count(o, "successes_before", m->successes_before);
@@ -347,6 +350,12 @@ static int add_memory(cJSON *data, const struct summary *s)
 		      add_time(inc, "since", m->incident_since_ms);
 	} else {
 		rc |= cJSON_AddNullToObject(o, "incident") == NULL;
+	}
+	if (m->form == FORM_HELD) {
+		inc = cJSON_AddObjectToObject(o, "silence");
+		rc |= inc == NULL || add_time(inc, "from", m->held_from_ms) ||
+		      add_time(inc, "until", m->held_until_ms) ||
+		      add_text(inc, "reason", s->held_reason ? s->held_reason : "", NOTE_CHARS, 0, 0);
 	}
 	return rc ? -1 : 0;
 }
