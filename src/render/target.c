@@ -12,6 +12,8 @@
 static const struct target *const builtin[] = {
 	&target_slack,
 	&target_teams,
+	&target_discord,
+	&target_mattermost,
 };
 
 #define N_BUILTIN (sizeof(builtin) / sizeof(builtin[0]))
