@@ -365,7 +365,7 @@ def build(build_dir, do_make):
                         text=True, check=True).stdout.split()
     srcs = ["bench/bench_summary.c"] + [module_source(m) for m in
                                         ("summary", "text", "status", "errors", "slack",
-                                         "teams", "wording", "view", "target", "group",
+                                         "teams", "discord", "mattermost", "wording", "view", "target", "group",
                                          "signature")]
     sq = subprocess.run(["pkg-config", "--cflags", "--libs", "sqlite3"], capture_output=True,
                         text=True, check=True).stdout.split()
