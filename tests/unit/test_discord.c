@@ -263,7 +263,7 @@ static void test_limits_huge(void **state)
 	set(&s.pipeline_name, big);
 	set(&s.environment, big);
 	set(&s.user, big);
-	s.message = strdup(big);
+	set(&s.message, big);
 	s.incomplete = strdup(big);
 	s.degraded = strdup(big);
 	for (i = 0; i < s.n_failed; i++)
