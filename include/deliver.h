@@ -14,7 +14,9 @@ struct deliver_result {
 	long http_status;      /* 0 on network failure */
 	int64_t retry_after_s; /* -1 when none */
 	double seconds;
-	char detail[256]; /* e.g. "429 rate_limited", "connect timeout"; never the URL */
+	char detail[256];    /* e.g. "429 rate_limited", "connect timeout"; never the URL */
+	char message_id[32]; /* the message the post created, when the target's reply
+			      * names it (Discord); "" otherwise */
 };
 
 #define DELIVER_SNIPPET_MAX 64 /* bytes of a reply body quoted in detail */

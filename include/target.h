@@ -56,6 +56,15 @@ struct target_post {
 /* Frees what a prepare hook filled in and zeroes it. */
 void target_post_free(struct target_post *p);
 
+#define TARGET_MESSAGE_ID_MAX 32 /* bytes of a message id, NUL included */
+
+/* What a reply's body says beyond its status (a row's read_reply hook). */
+struct target_reply {
+	int64_t retry_after_s;                  /* wait the body asks for, whole seconds
+					       * rounded up; -1 when none */
+	char message_id[TARGET_MESSAGE_ID_MAX]; /* the created message; "" unknown */
+};
+
 struct target {
 	const char *name;         /* value of `type =` in a [destination] */
 	double default_rate;      /* messages/s when `rate` is not set */
@@ -90,6 +99,16 @@ struct target {
 	/* URL rule beyond the http(s) check every URL gets: a warning for a
 	 * URL that parses but will not work, or NULL. NULL rule: none. */
 	const char *(*url_warning)(const char *url);
+	/* Optional; reads what a reply's body adds to its status (arguments
+	 * as for classify): a retry hint the body carries (Discord's JSON
+	 * retry_after) and the id of the message the post created. *out comes
+	 * set to { -1, "" }; hostile values are clamped or ignored. Pure.
+	 * NULL row member: the body adds nothing. */
+	void (*read_reply)(long status, const char *body, size_t len, struct target_reply *out);
+	/* "name=value" added to the destination URL's query at post time
+	 * (Discord's wait=true, so the reply carries the message), unless the
+	 * URL already sets name. NULL: the URL as configured. */
+	const char *url_query;
 };
 
 /* Bytes of one encoded group item at most (group_item_encode()). */

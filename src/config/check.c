@@ -93,6 +93,7 @@ static const struct {
 	const char *host;
 } usual_hosts[] = {
 	{ "slack", "hooks.slack.com" },
+	{ "discord", "discord.com" },
 };
 
 /* The host of url (after the scheme and any user info, before a port or

@@ -14,8 +14,11 @@
 #include <string.h>
 #include <strings.h>
 
+#include <curl/curl.h>
+
 #include "clock.h"
 #include "errors.h"
+#include "log.h"
 #include "metrics.h"
 #include "target.h"
 
@@ -247,9 +250,69 @@ static void fill_from_status(const struct target *t, const struct httpc_response
 		 rc == ERR_LIMIT ? resp->error : "");
 }
 
+/* 1 when the query q (may be NULL) has a parameter called like the
+ * name of "name=value" in param. */
+static int query_has(const char *q, const char *param)
+{
+	size_t n = strcspn(param, "="), len;
+
+	for (; q != NULL && *q; q += len + (q[len] == '&')) {
+		len = strcspn(q, "&");
+		if ((len == n || (len > n && q[n] == '=')) && strncmp(q, param, n) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* The URL to post to: url with t's url_query appended by libcurl's URL
+ * API, unless url already sets that parameter. A URL libcurl cannot read
+ * is posted as it is (httpc refuses it the same way). Caller frees with
+ * curl_free(); NULL means url as it is. */
+static char *post_url(const struct target *t, const char *url)
+{
+	CURLU *u;
+	char *q = NULL, *out = NULL;
+
+	if (t->url_query == NULL || (u = curl_url()) == NULL)
+		return NULL;
+	if (curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) == CURLUE_OK &&
+	    (curl_url_get(u, CURLUPART_QUERY, &q, 0) == CURLUE_OK || q == NULL) &&
+	    !query_has(q, t->url_query) &&
+	    curl_url_set(u, CURLUPART_QUERY, t->url_query, CURLU_APPENDQUERY) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_URL, &out, 0) != CURLUE_OK)
+		out = NULL;
+	curl_free(q);
+	curl_url_cleanup(u);
+	return out;
+}
+
+/* What the reply's body adds, for a row that reads it: a longer wait than
+ * the Retry-After header's, and the created message's id (logged at debug;
+ * keeping it for later follow-ups is not done yet). */
+static void read_reply(const struct target *t, const struct httpc_response *resp,
+		       struct deliver_result *r)
+{
+	struct target_reply tr = { -1, "" };
+
+	if (t->read_reply == NULL || resp->status <= 0)
+		return;
+	t->read_reply(resp->status, resp->body, resp->len, &tr);
+	if (tr.retry_after_s > r->retry_after_s)
+		r->retry_after_s = tr.retry_after_s;
+	tr.message_id[sizeof(tr.message_id) - 1] = '\0';
+	snprintf(r->message_id, sizeof(r->message_id), "%s", tr.message_id);
+	if (r->message_id[0])
+		log_event(LOG_DEBUG, "chat message created", "target", t->name, "message_id",
+			  r->message_id, NULL);
+}
+
+_Static_assert(sizeof(((struct deliver_result *)0)->message_id) == TARGET_MESSAGE_ID_MAX,
+	       "a message id fits the result");
+
 int deliver_post(struct httpc *h, const struct target *t, const char *url, const char *body,
 		 const struct deliver_opts *o, struct deliver_result *r)
 {
+	char *to = NULL;
 	char type[128];
 	const char *headers[TARGET_HEADERS_MAX + 3] = { type, "Accept: */*" };
 	struct target_post tp;
@@ -277,11 +340,14 @@ int deliver_post(struct httpc *h, const struct target *t, const char *url, const
 			headers[2 + i] = tp.headers[i];
 	}
 
-	rc = httpc_request(h, "POST", url, headers, body, body ? strlen(body) : 0, &resp);
+	to = post_url(t, url);
+	rc = httpc_request(h, "POST", to ? to : url, headers, body, body ? strlen(body) : 0, &resp);
+	curl_free(to);
 	target_post_free(&tp);
 	r->http_status = resp.status;
 	r->retry_after_s = resp.retry_after_s;
 	r->seconds = resp.seconds;
+	r->message_id[0] = '\0';
 	metrics_observe(MH_CHAT_LATENCY, resp.seconds);
 	if (rc == ERR_NOMEM) {
 		httpc_response_free(&resp);
@@ -289,6 +355,7 @@ int deliver_post(struct httpc *h, const struct target *t, const char *url, const
 	}
 	if (resp.status > 0 && (rc == 0 || rc == ERR_LIMIT)) {
 		fill_from_status(t, &resp, rc, url, r);
+		read_reply(t, &resp, r);
 	} else {
 		/* No response: a refused URL is permanent, the network is not. */
 		r->cls = rc == ERR_PERMANENT ? DELIVER_PERMANENT : DELIVER_RETRY;

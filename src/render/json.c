@@ -333,8 +333,8 @@ static int add_memory(cJSON *data, const struct summary *s)
 	o = cJSON_AddObjectToObject(data, "memory");
 	rc = o == NULL;
 	rc |= cJSON_AddStringToObject(o, "form",
-				      (unsigned)m->form <= FORM_HELD ? form_names[m->form] : "full") ==
-	      NULL;
+				      (unsigned)m->form <= FORM_HELD ? form_names[m->form]
+								     : "full") == NULL;
 	rc |= add_count(o, "streak", m->streak);
 	rc |= add_time(o, "since", m->streak_since_ms);
 	rc |= add_count(o, "successes_before", m->successes_before);
@@ -355,7 +355,8 @@ static int add_memory(cJSON *data, const struct summary *s)
 		inc = cJSON_AddObjectToObject(o, "silence");
 		rc |= inc == NULL || add_time(inc, "from", m->held_from_ms) ||
 		      add_time(inc, "until", m->held_until_ms) ||
-		      add_text(inc, "reason", s->held_reason ? s->held_reason : "", NOTE_CHARS, 0, 0);
+		      add_text(inc, "reason", s->held_reason ? s->held_reason : "", NOTE_CHARS, 0,
+			       0);
 	}
 	return rc ? -1 : 0;
 }

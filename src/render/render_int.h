@@ -10,9 +10,12 @@
 #include "summary.h"
 #include "target.h"
 
-/* The built-in rows, one per file: slack.c, teams.c. */
+/* The built-in rows, one per file: slack.c, teams.c, discord.c,
+ * mattermost.c. */
 extern const struct target target_slack;
 extern const struct target target_teams;
+extern const struct target target_discord;
+extern const struct target target_mattermost;
 extern const struct target target_json;
 
 /* Display word for a status: the canonical name, or the text as sent when

@@ -10,9 +10,7 @@
 #include "render_int.h"
 
 static const struct target *const builtin[] = {
-	&target_slack,
-	&target_teams,
-	&target_json,
+	&target_slack, &target_teams, &target_discord, &target_mattermost, &target_json,
 };
 
 #define N_BUILTIN (sizeof(builtin) / sizeof(builtin[0]))

@@ -16,6 +16,7 @@ Scenario JSON (every key optional):
   rate_limit       {"per_minute": N, "burst": B} applied to /dpc/ calls
   faults           list of {"method", "path_regex", "times", "action"}
   chat_names       {"slack": [..], "teams": [..]}: only these names exist
+                   (also "discord", "mattermost": see platform_chat)
   executions       list of {"projectId", "id", "wrap", "execution": {...},
                    "steps": [step | {"generate": {...}}]}
   schedules        {"<projectId>": [{"scheduleId", "name", ...}, ...]} served
@@ -310,6 +311,8 @@ class Handler(BaseHTTPRequestHandler):
                     self.api(path, query)
                 elif path.startswith("/slack/") or path.startswith("/teams/"):
                     self.chat(path)
+                elif path.startswith("/discord/") or path.startswith("/mattermost/"):
+                    platform_chat(self, path, query)
                 else:
                     self.read_body()
                     self.reply(404, "not found", "text/plain")
@@ -640,6 +643,121 @@ def main():
         pass
     finally:
         srv.server_close()
+
+
+# --- Discord and Mattermost incoming webhooks --------------------------
+# POST /discord/NAME[?wait=true] and /mattermost/NAME, recorded like the
+# Slack and Teams posts (with the query). 429s come from faults, shaped as
+# the platforms send them, e.g. Discord: status 429, body {"retry_after":
+# 1.5, "global": false}, Retry-After and X-RateLimit-Reset-After headers;
+# Mattermost: Retry-After and X-Ratelimit-Limit/-Remaining/-Reset.
+
+# Discord's embed limits, counted in characters (code points).
+DISCORD_LIMITS = {"title": 256, "description": 4096, "field_name": 256, "field_value": 1024,
+                  "fields": 25, "embeds": 10, "total": 6000, "content": 2000}
+MM_MAX_RUNES = 16383  # Mattermost's default message limit
+
+
+def discord_invalid(where, why):
+    """Discord's 400 for a body it refuses."""
+    return 400, {"code": 50035, "message": "Invalid Form Body",
+                 "errors": {where: {"_errors": [{"code": "BASE_TYPE_MAX_LENGTH",
+                                                 "message": why}]}}}
+
+
+def discord_check(body, query):
+    """(status, reply) as Discord's execute-webhook answers body."""
+    lim = DISCORD_LIMITS
+    if not isinstance(body, dict):
+        return 400, {"code": 50109, "message": "The request body contains invalid JSON."}
+    content, embeds = body.get("content"), body.get("embeds") or []
+    if not content and not embeds:
+        return 400, {"code": 50006, "message": "Cannot send an empty message"}
+    if content is not None and (not isinstance(content, str) or len(content) > lim["content"]):
+        return discord_invalid("content", "Must be 2000 or fewer in length.")
+    if not isinstance(embeds, list) or len(embeds) > lim["embeds"]:
+        return discord_invalid("embeds", "Must be 10 or fewer in length.")
+    total = 0
+    for i, e in enumerate(embeds):
+        if not isinstance(e, dict):
+            return discord_invalid("embeds.%d" % i, "Must be an object.")
+        for key in ("title", "description"):
+            v = e.get(key) or ""
+            if len(v) > lim[key]:
+                return discord_invalid("embeds.%d.%s" % (i, key), "Too long.")
+            total += len(v)
+        fields = e.get("fields") or []
+        if len(fields) > lim["fields"]:
+            return discord_invalid("embeds.%d.fields" % i, "Must be 25 or fewer in length.")
+        for k, f in enumerate(fields):
+            name, value = f.get("name") or "", f.get("value") or ""
+            if not name or not value:
+                return discord_invalid("embeds.%d.fields.%d" % (i, k), "Required.")
+            if len(name) > lim["field_name"] or len(value) > lim["field_value"]:
+                return discord_invalid("embeds.%d.fields.%d.value" % (i, k),
+                                       "Must be 1024 or fewer in length.")
+            total += len(name) + len(value)
+        total += len((e.get("footer") or {}).get("text") or "")
+    if total > lim["total"]:
+        return discord_invalid("embeds", "Embed size exceeds maximum size of 6000")
+    am = body.get("allowed_mentions")
+    if am is not None and isinstance(am, dict) and "users" in (am.get("parse") or []) and \
+            am.get("users"):
+        return 400, {"code": 50035, "message": "Invalid Form Body"}
+    if query.get("wait") == "true":
+        return 200, {"id": "1%018d" % int(time.time() * 1000 % 1e15), "type": 0,
+                     "channel_id": "1000000000000000001", "content": content or "",
+                     "embeds": embeds}
+    return 204, b""
+
+
+def mattermost_check(ctype, body):
+    """(status, reply) as a Mattermost incoming webhook answers body."""
+    if not ctype.startswith("application/json") or not isinstance(body, dict):
+        return 400, {"id": "web.incoming_webhook.parse.app_error",
+                     "message": "Unable to parse incoming data", "status_code": 400}
+    text, atts = body.get("text") or "", body.get("attachments") or []
+    if not text and not atts:
+        return 400, {"id": "web.incoming_webhook.text.app_error",
+                     "message": "No text specified", "status_code": 400}
+    # The post's message, and (stricter than the server, which keeps
+    # attachments in props) each attachment's text, within the default.
+    long_att = any(len((a or {}).get("text") or "") > MM_MAX_RUNES for a in atts)
+    if len(text) > MM_MAX_RUNES or long_att:
+        return 400, {"id": "model.post.is_valid.msg.app_error", "message": "Invalid message",
+                     "status_code": 400}
+    return 200, "ok"
+
+
+def platform_chat(h, path, query):
+    """A Discord or Mattermost webhook post (see above)."""
+    raw = h.read_body()
+    target, _, name = path[1:].partition("/")
+    q = dict(urllib.parse.parse_qsl(query, keep_blank_values=True))
+    entry = {"target": target, "name": name, "query": q, "headers": dict(h.headers.items()),
+             "t": time.time(), "size": len(raw)}
+    try:
+        entry["body"] = json.loads(raw.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError):
+        entry["body"] = raw.decode("utf-8", "replace")
+    if h.command != "POST":
+        status, reply = 405, {"message": "405: Method Not Allowed", "code": 0}
+    elif h.chat_names is not None and name not in h.chat_names.get(target, []):
+        status, reply = (404, {"message": "Unknown Webhook", "code": 10015}) \
+            if target == "discord" else (400, {"id": "web.incoming_webhook.invalid.app_error",
+                                                "message": "Invalid webhook",
+                                                "status_code": 400})
+    elif target == "discord":
+        status, reply = discord_check(entry["body"], q)
+    else:
+        status, reply = mattermost_check(h.headers.get("Content-Type", ""), entry["body"])
+    entry["status"] = status
+    entry["error"] = None if status < 300 else reply
+    with h.st.lock:
+        h.st.log("chat", entry)
+    if status == 204:
+        return h.reply(204, b"", None)
+    h.reply(status, reply, "text/plain" if isinstance(reply, str) else "application/json")
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ struct server {
 	struct httpc *h;
 	char last_type[128]; /* Content-Type of the last POST */
 	char last_sig[128];  /* X-Test-Sig of the last POST */
+	char last_query[64]; /* its ?wait= and ?thread_id= ("" when absent) */
 	char last_body[256];
 };
 
@@ -51,6 +52,11 @@ static const struct route routes[] = {
 	  NULL },
 	{ "/legacy/SECRETteams", 200, "Microsoft Teams endpoint returned HTTP error 429", NULL },
 	{ "/services/T0/B0/hookSECRETxyz", 400, "invalid hook hookSECRETx", NULL },
+	/* Discord: the wait lies in the JSON body only, fractional; then a
+	 * header and a body that disagree; the message a ?wait=true post gets. */
+	{ "/api/webhooks/1/SECRETdslow", 429, "{\"retry_after\": 2.5, \"global\": false}", NULL },
+	{ "/api/webhooks/1/SECRETdboth", 429, "{\"retry_after\": 1e300}", "4" },
+	{ "/api/webhooks/1/SECRETdok", 200, "{\"id\": \"112233445566778899\", \"type\": 0}", NULL },
 };
 
 static enum MHD_Result answer(struct server *srv, struct MHD_Connection *c, const char *url)
@@ -65,6 +71,12 @@ static enum MHD_Result answer(struct server *srv, struct MHD_Connection *c, cons
 	snprintf(srv->last_type, sizeof(srv->last_type), "%s", ct ? ct : "");
 	ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Test-Sig");
 	snprintf(srv->last_sig, sizeof(srv->last_sig), "%s", ct ? ct : "");
+	ct = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "wait");
+	snprintf(srv->last_query, sizeof(srv->last_query), "%s%s", ct ? "wait=" : "", ct ? ct : "");
+	ct = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "thread_id");
+	if (ct != NULL)
+		snprintf(srv->last_query + strlen(srv->last_query),
+			 sizeof(srv->last_query) - strlen(srv->last_query), " thread_id=%s", ct);
 	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
 		if (strcmp(routes[i].path, url) == 0)
 			rt = &routes[i];
@@ -201,6 +213,37 @@ static void test_429_retry_after(void **state)
 	assert_int_equal(r.http_status, 429);
 	assert_int_equal(r.retry_after_s, 30);
 	assert_string_equal(r.detail, "HTTP 429 rate_limited");
+}
+
+/* A row's read_reply: Discord's JSON retry_after (2.5 s waits 3), the
+ * longer of header and body, a hostile 1e300 clamped; the created
+ * message's id; and ?wait=true added to the URL, kept with the query the
+ * URL has and not doubled. */
+static void test_discord_reply_hints(void **state)
+{
+	struct server *srv = *state;
+	struct deliver_result r;
+
+	post_as(srv, "discord", "/api/webhooks/1/SECRETdslow", &r);
+	assert_int_equal(r.cls, DELIVER_RETRY);
+	assert_int_equal(r.retry_after_s, 3);
+	assert_string_equal(r.message_id, "");
+	assert_string_equal(srv->last_query, "wait=true");
+	post_as(srv, "discord", "/api/webhooks/1/SECRETdboth", &r);
+	assert_int_equal(r.retry_after_s, 3600);
+	post_as(srv, "discord", "/api/webhooks/1/SECRETdok", &r);
+	assert_int_equal(r.cls, DELIVER_OK);
+	assert_int_equal(r.retry_after_s, -1);
+	assert_string_equal(r.message_id, "112233445566778899");
+	post_as(srv, "discord", "/api/webhooks/1/SECRETdok?thread_id=77", &r);
+	assert_string_equal(srv->last_query, "wait=true thread_id=77");
+	post_as(srv, "discord", "/api/webhooks/1/SECRETdok?wait=false", &r);
+	assert_string_equal(srv->last_query, "wait=false");
+	assert_string_equal(r.message_id, "112233445566778899");
+	/* Slack reads no body: its message_id stays empty. */
+	post(srv, "/services/T0/B0/SECRETok", &r);
+	assert_string_equal(r.message_id, "");
+	assert_string_equal(srv->last_query, "");
 }
 
 static void test_500_retry(void **state)
@@ -477,6 +520,7 @@ int main(void)
 		cmocka_unit_test(test_teams_202_empty),
 		cmocka_unit_test(test_invalid_payload_permanent),
 		cmocka_unit_test(test_429_retry_after),
+		cmocka_unit_test(test_discord_reply_hints),
 		cmocka_unit_test(test_500_retry),
 		cmocka_unit_test(test_404_permanent),
 		cmocka_unit_test(test_detail_sanitised_and_capped),

@@ -572,12 +572,20 @@ static void test_golden_json(void **state)
 	check_target("json", NULL);
 }
 
+static void test_golden_discord_mattermost(void **state)
+{
+	(void)state;
+	check_target("discord", "<@123456789012345678> <@&876543210987654321>");
+	check_target("mattermost", "@oncall");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_golden_slack),
 		cmocka_unit_test(test_golden_teams),
 		cmocka_unit_test(test_golden_json),
+		cmocka_unit_test(test_golden_discord_mattermost),
 	};
 
 	(void)check_more_counts; /* shared fixture helper this file does not need */

@@ -215,15 +215,17 @@ static void table_finds_the_extra_row(void **state)
 	assert_ptr_equal(target_find("ECHO"), &echo_target);
 	assert_string_equal(target_at(0)->name, "slack");
 	assert_string_equal(target_at(1)->name, "teams");
-	assert_string_equal(target_at(2)->name, "json");
-	assert_ptr_equal(target_at(3), &echo_target);
-	assert_null(target_at(4));
-	assert_null(target_find("discord"));
+	assert_string_equal(target_at(2)->name, "discord");
+	assert_string_equal(target_at(3)->name, "mattermost");
+	assert_string_equal(target_at(4)->name, "json");
+	assert_ptr_equal(target_at(5), &echo_target);
+	assert_null(target_at(6));
+	assert_null(target_find("hipchat"));
 	assert_null(target_find(NULL));
 	target_names(names, sizeof(names), NULL);
-	assert_string_equal(names, "slack, teams, json or echo");
+	assert_string_equal(names, "slack, teams, discord, mattermost, json or echo");
 	target_names(names, sizeof(names), "text");
-	assert_string_equal(names, "slack, teams, json, echo or text");
+	assert_string_equal(names, "slack, teams, discord, mattermost, json, echo or text");
 	/* A short buffer is cut, never overrun. */
 	target_names(names, 8, "text");
 	assert_string_equal(names, "slack, ");
@@ -261,10 +263,10 @@ static void config_words_come_from_the_table(void **state)
 	struct config *c;
 
 	(void)state;
-	c = load("discord", "https://x.example/echo/1", &d);
+	c = load("hipchat", "https://x.example/echo/1", &d);
 	assert_null(c);
-	assert_true(has_line_ending(&d, "type: invalid value \"discord\"; expected slack, teams, "
-					"json or echo"));
+	assert_true(has_line_ending(&d, "type: invalid value \"hipchat\"; expected slack, teams, "
+					"discord, mattermost, json or echo"));
 	diags_free(&d);
 	/* The row's URL rule runs for its destinations, and only for them. */
 	c = load("echo", "https://x.example/hook/1", &d);
