@@ -77,7 +77,8 @@ struct run_context {
 	int reminder;               /* same error, repeat_interval passed */
 	int late;                   /* an older run that arrived after a newer one */
 	uint32_t incident_failures; /* recovery: problem runs in the incident */
-	int64_t incident_since_ms;  /* recovery: first problem's finish */
+	int64_t incident_since_ms;  /* the incident's first problem's finish, on each of
+				     * its messages and its recovery; -1 outside one */
 };
 
 struct summary {
