@@ -13,6 +13,7 @@
 /* The built-in rows, one per file: slack.c, teams.c. */
 extern const struct target target_slack;
 extern const struct target target_teams;
+extern const struct target target_gchat;
 
 /* Display word for a status: the canonical name, or the text as sent when
  * the status is unknown (never NULL, borrowed). */

@@ -12,6 +12,7 @@
 static const struct target *const builtin[] = {
 	&target_slack,
 	&target_teams,
+	&target_gchat,
 };
 
 #define N_BUILTIN (sizeof(builtin) / sizeof(builtin[0]))
