@@ -10,10 +10,11 @@
 #include "summary.h"
 #include "target.h"
 
-/* The built-in rows, one per file: slack.c, teams.c. */
+/* The built-in rows, one per file: slack.c, teams.c, gchat.c, pagerduty.c. */
 extern const struct target target_slack;
 extern const struct target target_teams;
 extern const struct target target_gchat;
+extern const struct target target_pagerduty;
 
 /* Display word for a status: the canonical name, or the text as sent when
  * the status is unknown (never NULL, borrowed). */

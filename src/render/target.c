@@ -13,6 +13,7 @@ static const struct target *const builtin[] = {
 	&target_slack,
 	&target_teams,
 	&target_gchat,
+	&target_pagerduty,
 };
 
 #define N_BUILTIN (sizeof(builtin) / sizeof(builtin[0]))
