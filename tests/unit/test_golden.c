@@ -538,11 +538,25 @@ static void test_golden_teams(void **state)
 	check_group("teams", "oncall@example.com");
 }
 
+static void test_golden_googlechat(void **state)
+{
+	(void)state;
+	check_target("googlechat", "<users/112233>");
+}
+
+static void test_golden_pagerduty(void **state)
+{
+	(void)state;
+	check_target("pagerduty", NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_golden_slack),
 		cmocka_unit_test(test_golden_teams),
+		cmocka_unit_test(test_golden_googlechat),
+		cmocka_unit_test(test_golden_pagerduty),
 	};
 
 	(void)check_more_counts; /* shared fixture helper this file does not need */
