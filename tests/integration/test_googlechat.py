@@ -7,7 +7,6 @@ letters without a retry; preview and check-config know the type. (The
 URL rule's messageReplyOption warning is unit-tested: the mock's URL is
 not on Google's host.)"""
 
-import copy
 import json
 import os
 import re
@@ -18,36 +17,8 @@ import time
 sys.dont_write_bytecode = True  # keep the tree clean of __pycache__
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import Env, case, run_all, scenario, wait_jobs_done, wait_until  # noqa: E402
+from incidents import PROJECT, run_id, series  # noqa: E402
 
-FWC = scenario("failed_with_children")
-PROJECT = FWC["webhook"]["projectId"]
-ROOT = FWC["webhook"]["pipelineExecutionId"]
-
-
-def run_id(i):
-    return ROOT[:-2] + "%02d" % (40 + i)
-
-
-def series(kinds):
-    """The failed_with_children scenario plus one run of its root pipeline
-    per letter of kinds (F failed, S succeeded, one step), an hour apart;
-    returns the scenario and the webhooks, in that order."""
-    sc = copy.deepcopy(FWC)
-    root = next(e for e in sc["executions"] if e["id"] == ROOT)
-    hooks = []
-    for i, k in enumerate(kinds):
-        e = copy.deepcopy(root)
-        e["id"] = run_id(i)
-        ex = e["execution"]
-        ex.update(pipelineExecutionId=e["id"], startedAt="2024-05-01T%02d:00:00.000Z" % (2 + i),
-                  finishedAt="2024-05-01T%02d:10:00.000Z" % (2 + i))
-        if k == "S":
-            ex.update(status="SUCCESS", message="")
-            e["steps"] = [{"id": "b0000000-0000-4000-8000-0000000000%02d" % i, "name": "Start",
-                           "result": {"status": "SUCCESS"}}]
-        sc["executions"].append(e)
-        hooks.append(dict(FWC["webhook"], pipelineExecutionId=e["id"], status=ex["status"]))
-    return sc, hooks
 
 QUERY = "?key=k-123&token=t-456&messageReplyOption=REPLY_MESSAGE_FALLBACK_TO_NEW_THREAD"
 MENTION = "<users/112233>"
