@@ -215,14 +215,16 @@ static void table_finds_the_extra_row(void **state)
 	assert_ptr_equal(target_find("ECHO"), &echo_target);
 	assert_string_equal(target_at(0)->name, "slack");
 	assert_string_equal(target_at(1)->name, "teams");
-	assert_ptr_equal(target_at(2), &echo_target);
-	assert_null(target_at(3));
+	assert_string_equal(target_at(2)->name, "googlechat");
+	assert_string_equal(target_at(3)->name, "pagerduty");
+	assert_ptr_equal(target_at(4), &echo_target);
+	assert_null(target_at(5));
 	assert_null(target_find("discord"));
 	assert_null(target_find(NULL));
 	target_names(names, sizeof(names), NULL);
-	assert_string_equal(names, "slack, teams or echo");
+	assert_string_equal(names, "slack, teams, googlechat, pagerduty or echo");
 	target_names(names, sizeof(names), "text");
-	assert_string_equal(names, "slack, teams, echo or text");
+	assert_string_equal(names, "slack, teams, googlechat, pagerduty, echo or text");
 	/* A short buffer is cut, never overrun. */
 	target_names(names, 8, "text");
 	assert_string_equal(names, "slack, ");
@@ -262,8 +264,8 @@ static void config_words_come_from_the_table(void **state)
 	(void)state;
 	c = load("discord", "https://x.example/echo/1", &d);
 	assert_null(c);
-	assert_true(has_line_ending(&d, "type: invalid value \"discord\"; expected slack, teams "
-					"or echo"));
+	assert_true(has_line_ending(&d, "type: invalid value \"discord\"; expected slack, teams, "
+					"googlechat, pagerduty or echo"));
 	diags_free(&d);
 	/* The row's URL rule runs for its destinations, and only for them. */
 	c = load("echo", "https://x.example/hook/1", &d);
