@@ -89,7 +89,8 @@ struct mem_context {
 	int slow;                   /* over duration_alert × usual (and 10 min more) */
 	uint32_t held_before;       /* problem runs held back before this message */
 	uint32_t incident_failures; /* for a recovery: problem runs in the incident */
-	int64_t incident_since_ms;  /* for a recovery: its first problem's finish */
+	int64_t incident_since_ms;  /* the open incident's first problem's finish (a problem
+				     * in one, or its recovery); -1 otherwise */
 };
 
 struct mem_decision {

@@ -78,7 +78,9 @@ struct run_context {
 	int reminder;               /* same error, repeat_interval passed */
 	int late;                   /* an older run that arrived after a newer one */
 	uint32_t incident_failures; /* recovery: problem runs in the incident */
-	int64_t incident_since_ms;  /* recovery, held: first problem's finish */
+	int64_t incident_since_ms;  /* the incident's first problem's finish, on each of
+				     * its messages, its recovery and a held summary;
+				     * -1 outside one */
 	int64_t held_from_ms;       /* held: the silence's (or mute windows') start, -1 unknown */
 	int64_t held_until_ms;      /* held: ... and end, -1 unknown */
 };

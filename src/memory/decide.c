@@ -108,6 +108,11 @@ static void problem(const struct mem_policy *p, const struct mem_run *ev, struct
 		x->open = 1;
 		x->since_ms = out->ctx.streak_since_ms;
 	}
+	/* Every message of the incident names its start, so a target that
+	 * threads or deduplicates by incident (Google Chat, PagerDuty) sees
+	 * the same time on the first message, the repeats and the recovery;
+	 * the streak's start is not it once the streak outgrows history. */
+	out->ctx.incident_since_ms = x->since_ms;
 	if (x->failures < UINT32_MAX)
 		x->failures++;
 	x->last_ms = ev->finished_ms;

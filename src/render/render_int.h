@@ -11,12 +11,14 @@
 #include "target.h"
 
 /* The built-in rows, one per file: slack.c, teams.c, discord.c,
- * mattermost.c. */
+ * mattermost.c, json.c, gchat.c, pagerduty.c. */
 extern const struct target target_slack;
 extern const struct target target_teams;
 extern const struct target target_discord;
 extern const struct target target_mattermost;
 extern const struct target target_json;
+extern const struct target target_gchat;
+extern const struct target target_pagerduty;
 
 /* Display word for a status: the canonical name, or the text as sent when
  * the status is unknown (never NULL, borrowed). */

@@ -10,7 +10,8 @@
 #include "render_int.h"
 
 static const struct target *const builtin[] = {
-	&target_slack, &target_teams, &target_discord, &target_mattermost, &target_json,
+	&target_slack, &target_teams, &target_discord,   &target_mattermost,
+	&target_json,  &target_gchat, &target_pagerduty,
 };
 
 #define N_BUILTIN (sizeof(builtin) / sizeof(builtin[0]))

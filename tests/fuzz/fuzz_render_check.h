@@ -327,6 +327,84 @@ static inline void fz_check_teams(const struct summary *s, const struct render_o
 	cJSON_Delete(root);
 }
 
+/* Google Chat card text: every '<' opens one of the renderer's own tags
+ * and every '&' one of its entities, so no tag, link or entity comes from
+ * the run. */
+static inline void fz_gchat_card(const cJSON *item)
+{
+	static const char *const ok[] = { "<b>",  "</b>",  "<i>",  "</i>",
+					  "<br>", "&amp;", "&lt;", "&gt;" };
+	const cJSON *c;
+	const char *p;
+	size_t i;
+	int hit;
+
+	if (cJSON_IsString(item) && item->valuestring) {
+		for (p = item->valuestring; *p; p++) {
+			if (*p != '<' && *p != '&')
+				continue;
+			for (hit = 0, i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+				hit |= strncmp(p, ok[i], strlen(ok[i])) == 0;
+			FUZZ_CHECK(hit, "Google Chat card text \"%.200s\"", item->valuestring);
+		}
+		return;
+	}
+	for (c = item->child; c; c = c->next)
+		fz_gchat_card(c);
+}
+
+/* Google Chat: JSON within the row's byte cap with a thread key; the
+ * text fallback holds no character of Chat's markup except in the
+ * configured mention, which leads it on problem runs only. */
+static inline void fz_check_gchat(const struct summary *s, const struct render_opts *d,
+				  const char *out)
+{
+	const char *mention = d ? d->mention : NULL, *text;
+	size_t skip = 0;
+	cJSON *root;
+
+	FUZZ_CHECK(out != NULL, "googlechat render returned NULL");
+	FUZZ_CHECK(strlen(out) <= FZ_LIMITS("googlechat").max_bytes, "Chat body is %zu bytes",
+		   strlen(out));
+	root = cJSON_Parse(out);
+	FUZZ_CHECK(root != NULL, "Chat body is not JSON");
+	text = fz_str_item(root, "text");
+	FUZZ_CHECK(text != NULL, "Chat body has no text");
+	if (fz_mention_allowed(s, mention) && strncmp(text, mention, strlen(mention)) == 0)
+		skip = strlen(mention);
+	FUZZ_CHECK(strpbrk(text + skip, "<>&*_~`") == NULL, "Chat markup in text \"%.200s\"", text);
+	FUZZ_CHECK(fz_str_item(cJSON_GetObjectItemCaseSensitive(root, "thread"), "threadKey"),
+		   "Chat body has no thread key");
+	fz_gchat_card(cJSON_GetObjectItemCaseSensitive(root, "cardsV2"));
+	cJSON_Delete(root);
+}
+
+/* PagerDuty: a trigger or resolve event within 512 KB, no routing key
+ * (added at post time), dedup_key <= 255 and summary <= 1024 bytes. */
+static inline void fz_check_pagerduty(const char *out)
+{
+	const char *action, *key, *sum;
+	cJSON *root;
+
+	FUZZ_CHECK(out != NULL, "pagerduty render returned NULL");
+	FUZZ_CHECK(strlen(out) <= FZ_LIMITS("pagerduty").max_bytes, "event is %zu bytes",
+		   strlen(out));
+	root = cJSON_Parse(out);
+	FUZZ_CHECK(root != NULL, "event is not JSON");
+	action = fz_str_item(root, "event_action");
+	key = fz_str_item(root, "dedup_key");
+	FUZZ_CHECK(action && (strcmp(action, "trigger") == 0 || strcmp(action, "resolve") == 0),
+		   "event_action");
+	FUZZ_CHECK(key && *key && strlen(key) <= 255, "dedup_key");
+	FUZZ_CHECK(cJSON_GetObjectItemCaseSensitive(root, "routing_key") == NULL,
+		   "routing key in a stored event");
+	if (strcmp(action, "trigger") == 0) {
+		sum = fz_str_item(cJSON_GetObjectItemCaseSensitive(root, "payload"), "summary");
+		FUZZ_CHECK(sum && *sum && strlen(sum) <= 1024, "payload.summary");
+	}
+	cJSON_Delete(root);
+}
+
 static inline void fz_check_plain(const char *out)
 {
 	const unsigned char *p = (const unsigned char *)out;
@@ -380,6 +458,12 @@ static inline void fz_check_renders(const struct summary *s, const struct render
 	free(out);
 	out = target_find("json")->render(s, d);
 	fz_check_json(out);
+	free(out);
+	out = target_find("googlechat")->render(s, d);
+	fz_check_gchat(s, d, out);
+	free(out);
+	out = target_find("pagerduty")->render(s, d);
+	fz_check_pagerduty(out);
 	free(out);
 	out = plaintext_render(s);
 	if (plain_rules)

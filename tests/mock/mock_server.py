@@ -5,6 +5,8 @@ Slack and Teams incoming webhooks, and a receiver of the signed JSON
 events (/json/...). It behaves like the real services where
 the tests care (status codes, paging, 429 + Retry-After, body checks) and
 records every call so tests can assert on what the service sent.
+Google Chat space webhooks live under /gchat/<space>, PagerDuty's Events
+API v2 at /pagerduty/v2/enqueue (see gchat_pd_post()).
 
 Usage: mock_server.py --port-file F [--scenario S.json] [--record LOG.jsonl]
                       [--steps-upstream http://127.0.0.1:PRISMPORT] [--verbose]
@@ -313,6 +315,8 @@ class Handler(BaseHTTPRequestHandler):
                     self.chat(path)
                 elif path.startswith("/discord/") or path.startswith("/mattermost/"):
                     platform_chat(self, path, query)
+                elif path.startswith("/gchat/") or path.startswith("/pagerduty/"):
+                    gchat_pd_post(self, path, query)
                 else:
                     self.read_body()
                     self.reply(404, "not found", "text/plain")
@@ -758,6 +762,119 @@ def platform_chat(h, path, query):
     if status == 204:
         return h.reply(204, b"", None)
     h.reply(status, reply, "text/plain" if isinstance(reply, str) else "application/json")
+
+
+# --- Google Chat and PagerDuty ------------------------------------------
+
+GCHAT_MAX_BYTES = 32000
+PD_MAX_BYTES = 512 * 1024
+
+
+def gchat_error(code, status, message):
+    return code, {"error": {"code": code, "message": message, "status": status}}
+
+
+def gchat_check(raw, body):
+    """Google Chat's space webhook: 400 INVALID_ARGUMENT for a body over
+    32,000 bytes or without text or cards."""
+    if len(raw) > GCHAT_MAX_BYTES:
+        return gchat_error(400, "INVALID_ARGUMENT",
+                           "Message too large: %d bytes (limit %d)" % (len(raw), GCHAT_MAX_BYTES))
+    if not isinstance(body, dict) or not (body.get("text") or body.get("cardsV2")):
+        return gchat_error(400, "INVALID_ARGUMENT", "Message must have text or cards")
+    cards = body.get("cardsV2", [])
+    if not isinstance(cards, list) or any(not isinstance(c, dict) or
+                                          not isinstance(c.get("card"), dict) for c in cards):
+        return gchat_error(400, "INVALID_ARGUMENT", "Invalid JSON payload: cardsV2")
+    return 200, None
+
+
+def gchat_reply(space, query, body, seq):
+    """The created message, as Chat returns it: a thread of its own unless
+    the URL asks for replies and the body names a threadKey."""
+    q = dict(urllib.parse.parse_qsl(query, keep_blank_values=True))
+    key = (body.get("thread") or {}).get("threadKey")
+    reply = q.get("messageReplyOption") in ("REPLY_MESSAGE_FALLBACK_TO_NEW_THREAD",
+                                             "REPLY_MESSAGE_OR_FAIL")
+    thread = "k-" + key if key and reply else "t-%d" % seq
+    msg = {"name": "spaces/%s/messages/m%d" % (space, seq), "sender": {"type": "BOT"},
+           "createTime": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+           "text": body.get("text", ""), "cardsV2": body.get("cardsV2", []),
+           "thread": {"name": "spaces/%s/threads/%s" % (space, thread)},
+           "space": {"name": "spaces/" + space, "type": "ROOM"}}
+    if key and reply:
+        msg["thread"]["threadKey"] = key
+    return msg
+
+
+def pd_check(raw, body):
+    """PagerDuty's Events API v2: 400 "invalid event" with its errors."""
+    errs = []
+    if len(raw) > PD_MAX_BYTES:
+        errs.append("Event is too large")
+    if not isinstance(body, dict):
+        return 400, ["Event object is invalid"]
+    if not isinstance(body.get("routing_key"), str) or len(body["routing_key"]) != 32:
+        errs.append("'routing_key' must be a 32 character integration key")
+    action = body.get("event_action")
+    if action not in ("trigger", "acknowledge", "resolve"):
+        errs.append("'event_action' is invalid")
+    key = body.get("dedup_key")
+    if key is not None and (not isinstance(key, str) or len(key) > 255):
+        errs.append("'dedup_key' must be at most 255 characters")
+    if action != "trigger" and not key:
+        errs.append("'dedup_key' is required for %s" % action)
+    if action == "trigger":
+        p = body.get("payload")
+        if not isinstance(p, dict):
+            errs.append("'payload' is missing")
+        else:
+            if not isinstance(p.get("summary"), str) or not 1 <= len(p["summary"]) <= 1024:
+                errs.append("'payload.summary' must be 1 to 1024 characters")
+            if not isinstance(p.get("source"), str) or not p["source"]:
+                errs.append("'payload.source' is missing")
+            if p.get("severity") not in ("critical", "error", "warning", "info"):
+                errs.append("'payload.severity' is invalid")
+    return (400, errs) if errs else (202, None)
+
+
+def gchat_pd_post(h, path, query):
+    """POST /gchat/<space> (a space webhook) or /pagerduty/v2/enqueue;
+    recorded like the other chat posts (target "googlechat" or
+    "pagerduty")."""
+    raw = h.read_body()
+    kind, _, name = path[1:].partition("/")
+    target = "googlechat" if kind == "gchat" else "pagerduty"
+    entry = {"target": target, "name": name, "headers": dict(h.headers.items()),
+             "query": query, "t": time.time(), "size": len(raw)}
+    try:
+        entry["body"] = json.loads(raw.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError):
+        entry["body"] = raw.decode("utf-8", "replace")
+    ctype = h.headers.get("Content-Type", "")
+    if h.command != "POST":
+        status, reply = 405, {"error": "method not allowed"}
+    elif not ctype.startswith("application/json"):
+        status, reply = 400, {"error": "Content-Type must be application/json"}
+    elif target == "googlechat":
+        status, reply = gchat_check(raw, entry["body"])
+        if status == 200:
+            with h.st.lock:
+                seq = len(h.st.recorded) + 1
+            reply = gchat_reply(name, query, entry["body"], seq)
+            entry["thread"] = reply["thread"]["name"]
+    elif name != "v2/enqueue":
+        status, reply = 404, {"status": "not found"}
+    else:
+        status, errs = pd_check(raw, entry["body"])
+        reply = {"status": "success", "message": "Event processed",
+                 "dedup_key": entry["body"].get("dedup_key")} if status == 202 else \
+            {"status": "invalid event", "message": "Event object is invalid", "errors": errs}
+    entry["status"] = status
+    entry["error"] = None if status < 300 else json.dumps(reply)
+    with h.st.lock:
+        h.st.log("chat", entry)
+    h.reply(status, reply)
 
 
 if __name__ == "__main__":

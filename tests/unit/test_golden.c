@@ -579,6 +579,18 @@ static void test_golden_discord_mattermost(void **state)
 	check_target("mattermost", "@oncall");
 }
 
+static void test_golden_googlechat(void **state)
+{
+	(void)state;
+	check_target("googlechat", "<users/112233>");
+}
+
+static void test_golden_pagerduty(void **state)
+{
+	(void)state;
+	check_target("pagerduty", NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -586,6 +598,8 @@ int main(void)
 		cmocka_unit_test(test_golden_teams),
 		cmocka_unit_test(test_golden_json),
 		cmocka_unit_test(test_golden_discord_mattermost),
+		cmocka_unit_test(test_golden_googlechat),
+		cmocka_unit_test(test_golden_pagerduty),
 	};
 
 	(void)check_more_counts; /* shared fixture helper this file does not need */

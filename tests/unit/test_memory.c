@@ -84,6 +84,29 @@ static void test_compact_repeats_then_recovery(void **state)
 	assert_int_equal(S(&pl, &defaults, 4 * HOUR), MEM_RECORD);
 }
 
+/* Every message of an incident names its start, the same the recovery
+ * names, even after the streak outgrew history (whose oldest run then
+ * moves the streak's start): Google Chat threads and PagerDuty
+ * deduplicates by it. Outside an incident it is -1. */
+static void test_incident_start_on_every_message(void **state)
+{
+	struct pipeline pl = { 0 };
+	int i;
+
+	(void)state;
+	assert_int_equal(S(&pl, &defaults, -HOUR), MEM_RECORD);
+	assert_int_equal(pl.last.ctx.incident_since_ms, -1);
+	for (i = 0; i < MEM_HISTORY_MAX + 20; i++) {
+		assert_int_not_equal(F(&pl, &defaults, i * 15 * MIN), MEM_RECORD);
+		assert_int_equal(pl.last.ctx.incident_since_ms, T0);
+	}
+	assert_true(pl.last.ctx.streak_since_ms > T0);
+	assert_int_equal(S(&pl, &defaults, 40 * HOUR), MEM_POST_RECOVERY);
+	assert_int_equal(pl.last.ctx.incident_since_ms, T0);
+	assert_int_equal(F(&pl, &defaults, 41 * HOUR), MEM_POST_FULL);
+	assert_int_equal(pl.last.ctx.incident_since_ms, T0 + 41 * HOUR);
+}
+
 /* on_repeat = silent holds repeats and the next message tells how many. */
 static void test_silent_repeats_counted(void **state)
 {
@@ -407,6 +430,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_compact_repeats_then_recovery),
+		cmocka_unit_test(test_incident_start_on_every_message),
 		cmocka_unit_test(test_silent_repeats_counted),
 		cmocka_unit_test(test_full_repeats),
 		cmocka_unit_test(test_new_error_and_reminder),
