@@ -85,8 +85,8 @@ struct target {
 	 * none), an id that stays the same for every post of one delivery
 	 * (post_id) and the time. So a stored payload stays free of secrets
 	 * (a routing key goes in here) and a signature covers the exact bytes
-	 * and time of each post. Returns 0 with *out filled (unused members
-	 * NULL; free with target_post_free()), ERR_NOMEM, or ERR_INVALID when
+	 * and time of each post. *out is zeroed by the caller. Returns 0 with
+	 * *out filled (unused members NULL; free with target_post_free()), ERR_NOMEM, or ERR_INVALID when
 	 * the body cannot be sent (no secret where one is needed): given up.
 	 * NULL row member: the stored body as it is. */
 	int (*prepare)(const char *body, const char *secret, const char *post_id, int64_t now_s,

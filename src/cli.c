@@ -35,7 +35,7 @@
 const char cli_usage[] =
 	"usage: dpc-notify [-c FILE] [serve]\n"
 	"       dpc-notify [-c FILE] check-config\n"
-	"       dpc-notify [-c FILE] preview PROJECT_ID EXECUTION_ID [--format slack|teams|text]\n"
+	"       dpc-notify [-c FILE] preview PROJECT_ID EXECUTION_ID [--format TYPE|text]\n"
 	"       dpc-notify [-c FILE] send-test DESTINATION\n"
 	"       dpc-notify [-c FILE] jobs [--state queued|running|delivered|dead|ignored]\n"
 	"       dpc-notify [-c FILE] dead list | dead retry ID|--all | dead purge [--older-than 7d]\n"

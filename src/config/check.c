@@ -148,6 +148,7 @@ static int secret_usable(const struct destination *d)
 	struct target_post tp;
 	int rc;
 
+	memset(&tp, 0, sizeof(tp));
 	if (d->target->prepare == NULL)
 		return 1;
 	rc = d->target->prepare("{}", d->secret, "dpc-check-config", 0, &tp);
