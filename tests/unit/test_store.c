@@ -665,6 +665,7 @@ static void test_group_take_given_back_on_reopen(void **state)
 	struct job j;
 
 	id = put_job(f->s, "g-crash");
+	now = clock_wall_ms(); /* not before the put: a claim at an earlier time finds nothing */
 	claim_id(f->s, now, id);
 	hold(f->s, id, now, "{}");
 	assert_int_equal(store_job_settle(f->s, id), 0);
