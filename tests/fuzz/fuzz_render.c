@@ -1,8 +1,8 @@
 /* libFuzzer target for the renderers alone: a struct summary is built
  * straight from the input bytes (random identity, counts, failed steps and
  * child runs with arbitrary bytes as names and messages, random caveats)
- * and rendered for Slack, Teams and plain text. Byte 0: bit 0 no link,
- * bit 1 a mention (bit 2 picks its form), bit 4 makes every failed step a
+ * and rendered for every target and plain text. Byte 0: bit 0 no link,
+ * bit 1 a mention (bits 2 and 5 pick its form), bit 4 makes every failed step a
  * copy of the first (large output from a small input), bit 3 picks how the
  * strings are made: "clean" mode sanitises and caps them the way summary.c
  * promises (the renderers' contract), raw mode passes any bytes, which
@@ -201,6 +201,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	 * any mention the untrusted strings might try to form. */
 	if (flags & 2)
 		d.mention = (flags & 4) ? "<!subteam^S0123|oncall>" : "oncall@example.com";
+	/* Bit 5: a mention in Discord and Mattermost markup instead, with a
+	 * user, a role, a broadcast and a token Discord does not know. */
+	if ((flags & 2) && (flags & 32))
+		d.mention = (flags & 4) ? "@here <@&456> @oncall" : "<@123> <@!789> @channel";
 	clean_mode = (flags & 8) != 0;
 	clone_mode = (flags & 16) != 0;
 	build_identity(&s, &r);

@@ -445,6 +445,300 @@ static inline void fz_check_json(const char *out)
 	cJSON_Delete(root);
 }
 
+/* Width of UTF-8 text in UTF-16 units, as the Discord and Mattermost rows
+ * count their limits (never fewer than characters). */
+static inline size_t fz_utf16_units(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s; s++) {
+		if (((unsigned char)*s & 0xc0) == 0x80)
+			continue;
+		n += ((unsigned char)*s >= 0xf0) ? 2 : 1;
+	}
+	return n;
+}
+
+#define FZ_ZWSP "\xe2\x80\x8b" /* U+200B, the renderers' mention breaker */
+
+/* 1 when tok (n bytes) is a whitespace-separated token of the configured
+ * mention, i.e. trusted markup. */
+static inline int fz_mention_token(const char *mention, const char *tok, size_t n)
+{
+	size_t k;
+
+	while (mention && *mention) {
+		mention += strspn(mention, " ");
+		k = strcspn(mention, " ");
+		if (k == n && k > 0 && strncmp(mention, tok, n) == 0)
+			return 1;
+		mention += k;
+	}
+	return 0;
+}
+
+/* 1 when the character at t[i] has an odd run of backslashes before it,
+ * which Discord's Markdown reads as "this character literally". */
+static inline int fz_escaped(const char *t, size_t i)
+{
+	size_t k = 0;
+
+	while (k < i && t[i - 1 - k] == '\\')
+		k++;
+	return k % 2 == 1;
+}
+
+/* Length of one of the Discord renderer's own timestamps at t,
+ * "<t:DIGITS:f>" or "<t:DIGITS:t>"; 0 when t is not one. */
+static inline size_t fz_discord_time(const char *t)
+{
+	size_t i = 3;
+
+	if (strncmp(t, "<t:", 3) != 0)
+		return 0;
+	while (t[i] >= '0' && t[i] <= '9')
+		i++;
+	if (i == 3 || t[i] != ':' || (t[i + 1] != 'f' && t[i + 1] != 't') || t[i + 2] != '>')
+		return 0;
+	return i + 3;
+}
+
+/* Discord Markdown carrying untrusted text. Outside code every '@' and
+ * '<' is backslash-escaped (so no @everyone, @here, <@id>, <@&id>, <#id>
+ * can form), our digit-only timestamps excepted; a code block opens and
+ * closes with our own ``` and inside it every backtick is followed by a
+ * zero-width space, so untrusted text can never close it early. */
+static inline void fz_discord_md(const char *t, const char *where)
+{
+	size_t i, n;
+	int code = 0;
+
+	for (i = 0; t[i]; i++) {
+		if (code) {
+			if (t[i] != '`' || strncmp(t + i + 1, FZ_ZWSP, 3) == 0)
+				continue;
+			FUZZ_CHECK(strncmp(t + i, "```", 3) == 0 && i > 0 && t[i - 1] == '\n',
+				   "bare backtick in a Discord code block in %s: \"%.200s\"", where,
+				   t + i);
+			code = 0;
+			i += 2;
+			continue;
+		}
+		if (t[i] == '`' && !fz_escaped(t, i)) {
+			FUZZ_CHECK(strncmp(t + i, "```\n", 4) == 0,
+				   "unescaped backtick in Discord %s: \"%.200s\"", where, t + i);
+			code = 1;
+			i += 3;
+			continue;
+		}
+		if (t[i] == '<' && (n = fz_discord_time(t + i)) > 0) {
+			i += n - 1;
+			continue;
+		}
+		FUZZ_CHECK((t[i] != '@' && t[i] != '<') || fz_escaped(t, i),
+			   "unescaped %c in Discord %s: \"%.200s\"", t[i], where, t + i);
+	}
+	FUZZ_CHECK(!code, "unclosed code block in Discord %s", where);
+}
+
+/* Counts one embed string toward the 6000 total and checks its own limit
+ * and its escaping. */
+static inline size_t fz_discord_str(const cJSON *o, const char *key, size_t max, int required,
+				    const char *where)
+{
+	const char *t = fz_str_item(o, key);
+	size_t n;
+
+	FUZZ_CHECK(t != NULL || !required, "Discord %s missing", where);
+	if (t == NULL)
+		return 0;
+	n = fz_utf16_units(t);
+	FUZZ_CHECK(n <= max, "Discord %s has %zu units (limit %zu)", where, n, max);
+	fz_discord_md(t, where);
+	return n;
+}
+
+/* allowed_mentions: "parse" empty unless the configured mention itself is
+ * @everyone or @here on a run that may mention; users and roles only ids
+ * the configured mention names. */
+static inline void fz_discord_allowed(const cJSON *am, const char *mention, int allowed)
+{
+	static const char *const lists[][3] = { { "users", "<@", "<@!" }, { "roles", "<@&", NULL } };
+	const cJSON *parse = cJSON_GetObjectItemCaseSensitive(am, "parse"), *a, *id;
+	char tok[64];
+	size_t k;
+	int ok;
+
+	FUZZ_CHECK(cJSON_IsObject(am) && cJSON_IsArray(parse), "Discord allowed_mentions.parse");
+	cJSON_ArrayForEach(a, parse)
+	{
+		FUZZ_CHECK(cJSON_IsString(a) && strcmp(a->valuestring, "everyone") == 0 &&
+				   allowed &&
+				   (fz_mention_token(mention, "@everyone", 9) ||
+				    fz_mention_token(mention, "@here", 5)),
+			   "Discord allowed_mentions.parse is not empty");
+	}
+	for (k = 0; k < 2; k++) {
+		cJSON_ArrayForEach(id, cJSON_GetObjectItemCaseSensitive(am, lists[k][0]))
+		{
+			FUZZ_CHECK(allowed && cJSON_IsString(id) && strlen(id->valuestring) < 40,
+				   "Discord allowed_mentions.%s without a mention", lists[k][0]);
+			snprintf(tok, sizeof(tok), "%s%s>", lists[k][1], id->valuestring);
+			ok = fz_mention_token(mention, tok, strlen(tok));
+			if (lists[k][2] != NULL) {
+				snprintf(tok, sizeof(tok), "%s%s>", lists[k][2], id->valuestring);
+				ok |= fz_mention_token(mention, tok, strlen(tok));
+			}
+			FUZZ_CHECK(ok, "Discord allows %s %s not in the mention", lists[k][0],
+				   id->valuestring);
+		}
+	}
+}
+
+/* content holds only the configured mention: each token is one of its
+ * tokens as configured or carries no unescaped '@' or '<'. */
+static inline void fz_discord_content(const char *c, const char *mention, int allowed)
+{
+	size_t i, n, j;
+
+	if (c == NULL)
+		return;
+	FUZZ_CHECK(allowed, "Discord content on a run that mentions no one: \"%.200s\"", c);
+	FUZZ_CHECK(fz_utf16_units(c) <= 2000, "Discord content has %zu units",
+		   fz_utf16_units(c));
+	for (i = 0; c[i]; i += n) {
+		i += strspn(c + i, " ");
+		n = strcspn(c + i, " ");
+		if (n == 0 || fz_mention_token(mention, c + i, n))
+			continue;
+		for (j = 0; j < n; j++)
+			FUZZ_CHECK((c[i + j] != '@' && c[i + j] != '<') || fz_escaped(c, i + j),
+				   "Discord content token not from the mention: \"%.*s\"", (int)n,
+				   c + i);
+	}
+}
+
+/* Discord: JSON; the Embed Limits (title 256, description 4096, field
+ * name 256 and value 1024, 25 fields, 10 embeds, 6000 across embeds,
+ * content 2000, in UTF-16 units as the renderer counts); nothing from the
+ * run can ping; allowed_mentions as above. */
+static inline void fz_check_discord(const struct summary *s, const struct render_opts *d,
+				    const char *out)
+{
+	const char *mention = d ? d->mention : NULL;
+	int allowed = fz_mention_allowed(s, mention);
+	const cJSON *embeds, *e, *fields, *f;
+	size_t total = 0;
+	cJSON *root;
+
+	FUZZ_CHECK(out != NULL, "discord render returned NULL");
+	FUZZ_CHECK(fz_utf8_valid(out, strlen(out)), "Discord body is not valid UTF-8");
+	root = cJSON_Parse(out);
+	FUZZ_CHECK(root != NULL, "Discord body is not JSON");
+	fz_discord_allowed(cJSON_GetObjectItemCaseSensitive(root, "allowed_mentions"), mention,
+			   allowed);
+	fz_discord_content(fz_str_item(root, "content"), mention, allowed);
+	embeds = cJSON_GetObjectItemCaseSensitive(root, "embeds");
+	FUZZ_CHECK(cJSON_IsArray(embeds) && cJSON_GetArraySize(embeds) >= 1 &&
+			   cJSON_GetArraySize(embeds) <= 10,
+		   "Discord body has %d embeds", cJSON_GetArraySize(embeds));
+	cJSON_ArrayForEach(e, embeds)
+	{
+		total += fz_discord_str(e, "title", 256, 1, "title");
+		total += fz_discord_str(e, "description", 4096, 0, "description");
+		total += fz_discord_str(cJSON_GetObjectItemCaseSensitive(e, "footer"), "text", 2048,
+					0, "footer");
+		total += fz_discord_str(cJSON_GetObjectItemCaseSensitive(e, "author"), "name", 256,
+					0, "author");
+		if (fz_str_item(e, "url") != NULL)
+			FUZZ_CHECK(fz_run_url(s, fz_str_item(e, "url")),
+				   "Discord embed url is not a run link");
+		fields = cJSON_GetObjectItemCaseSensitive(e, "fields");
+		FUZZ_CHECK(fields == NULL || (cJSON_IsArray(fields) &&
+					      cJSON_GetArraySize(fields) <= 25),
+			   "Discord embed has %d fields", cJSON_GetArraySize(fields));
+		cJSON_ArrayForEach(f, fields)
+		{
+			total += fz_discord_str(f, "name", 256, 1, "field name");
+			total += fz_discord_str(f, "value", 1024, 1, "field value");
+		}
+	}
+	FUZZ_CHECK(total <= 6000, "Discord embeds total %zu units", total);
+	cJSON_Delete(root);
+}
+
+/* Every '@' in s is followed by a zero-width space, so Mattermost's
+ * mention scanner sees a bare "@" and never @channel, @all, @here or a
+ * user name. */
+static inline void fz_mm_at(const char *s)
+{
+	const char *p;
+
+	for (p = strchr(s, '@'); p; p = strchr(p + 1, '@'))
+		FUZZ_CHECK(strncmp(p + 1, FZ_ZWSP, 3) == 0,
+			   "bare @ in Mattermost text: \"%.200s\"", p);
+}
+
+/* Walks the Mattermost body: every string within the budget's count and
+ * free of bare '@' except the post's own text, which may only be the
+ * configured mention on a run that may mention. */
+static inline size_t fz_mm_strings(const cJSON *item, const char *mention, int allowed,
+				   int top)
+{
+	const cJSON *c;
+	size_t n = 0;
+
+	if (cJSON_IsString(item) && item->valuestring) {
+		if (top && item->string && strcmp(item->string, "text") == 0) {
+			FUZZ_CHECK(allowed && strcmp(item->valuestring, mention) == 0,
+				   "Mattermost post text is not the mention: \"%.200s\"",
+				   item->valuestring);
+		} else {
+			fz_mm_at(item->valuestring);
+		}
+		return fz_utf16_units(item->valuestring);
+	}
+	for (c = item->child; c; c = c->next)
+		n += fz_mm_strings(c, mention, allowed, 0);
+	return n;
+}
+
+/* Mattermost: JSON, one attachment, all text within the row's budget
+ * (16,000 UTF-16 units, below the 16,383 default post limit), no mention
+ * from untrusted text, and the code blocks of the attachment text closed
+ * only by our fences. */
+static inline void fz_check_mattermost(const struct summary *s, const struct render_opts *d,
+				       const char *out)
+{
+	const char *mention = d ? d->mention : NULL, *t;
+	int allowed = fz_mention_allowed(s, mention), code = 0;
+	const cJSON *c, *att;
+	size_t units = 0, i;
+	cJSON *root;
+
+	FUZZ_CHECK(out != NULL, "mattermost render returned NULL");
+	FUZZ_CHECK(fz_utf8_valid(out, strlen(out)), "Mattermost body is not valid UTF-8");
+	root = cJSON_Parse(out);
+	FUZZ_CHECK(root != NULL, "Mattermost body is not JSON");
+	for (c = root->child; c; c = c->next)
+		units += fz_mm_strings(c, mention, allowed, 1);
+	FUZZ_CHECK(units <= FZ_LIMITS("mattermost").text_budget,
+		   "Mattermost body text is %zu units", units);
+	att = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(root, "attachments"), 0);
+	t = fz_str_item(att, "text");
+	FUZZ_CHECK(t != NULL, "Mattermost attachment without text");
+	for (i = 0; t[i]; i++) {
+		if (t[i] != '`' || strncmp(t + i + 1, FZ_ZWSP, 3) == 0 || (!code && fz_escaped(t, i)))
+			continue;
+		FUZZ_CHECK(strncmp(t + i, "```", 3) == 0 && i > 0 && t[i - 1] == '\n',
+			   "bare backtick in Mattermost text: \"%.200s\"", t + i);
+		code = !code;
+		i += 2;
+	}
+	FUZZ_CHECK(!code, "unclosed code block in Mattermost text");
+	cJSON_Delete(root);
+}
+
 static inline void fz_check_renders(const struct summary *s, const struct render_opts *d,
 				    int plain_rules)
 {
@@ -464,6 +758,12 @@ static inline void fz_check_renders(const struct summary *s, const struct render
 	free(out);
 	out = target_find("pagerduty")->render(s, d);
 	fz_check_pagerduty(out);
+	free(out);
+	out = target_find("discord")->render(s, d);
+	fz_check_discord(s, d, out);
+	free(out);
+	out = target_find("mattermost")->render(s, d);
+	fz_check_mattermost(s, d, out);
 	free(out);
 	out = plaintext_render(s);
 	if (plain_rules)
