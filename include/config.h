@@ -35,6 +35,8 @@ struct destination {
 	char *secret;       /* secret: the target's own (a signing secret, a routing key);
 		       * never print it unredacted */
 	int allow_any_host; /* allow_any_host: no warning for a URL off the target's usual host */
+	unsigned char *severity; /* severity: ST__MAX levels by status (target.h's
+				  * render_opts.severity); NULL when not given */
 };
 
 /* What a mention string is, told by its shape alone. Each chat target takes

@@ -10,12 +10,25 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "status.h"
 #include "summary.h"
+
+/* Severity levels of an alert (PagerDuty's four), most severe first. */
+enum target_severity { TSEV_CRITICAL, TSEV_ERROR, TSEV_WARNING, TSEV_INFO, TSEV__MAX };
+
+/* Lower-case names as written in the config, indexed by enum
+ * target_severity. */
+extern const char *const target_severity_names[TSEV__MAX];
 
 /* What a renderer needs beyond the summary; all borrowed. */
 struct render_opts {
 	const char *mention; /* trusted markup from the config, added on problem
 			      * runs only (Slack markup, Teams UPN); NULL = none */
+	/* The destination's severity map: ST__MAX levels (enum
+	 * target_severity) indexed by enum run_status; an entry that is no
+	 * level (TSEV__MAX) keeps the target's default for its status. NULL:
+	 * the default for all. Read only by rows with takes_severity. */
+	const unsigned char *severity;
 };
 
 /* Documented ceilings of a target's message; 0 where the target has none. */
@@ -109,6 +122,9 @@ struct target {
 	 * (Discord's wait=true, so the reply carries the message), unless the
 	 * URL already sets name. NULL: the URL as configured. */
 	const char *url_query;
+	/* 1 when render reads render_opts.severity (so a destination's
+	 * severity key means something); 0 when it is ignored. */
+	int takes_severity;
 };
 
 /* Bytes of one encoded group item at most (group_item_encode()). */

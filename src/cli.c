@@ -108,7 +108,7 @@ static const struct target *preview_target(const char *fmt)
 	return t != NULL && strcmp(t->name, fmt) == 0 ? t : NULL;
 }
 
-/* A preview has no destination, so no mention. */
+/* A preview has no destination, so no mention and the default severity. */
 static char *render_format(const struct summary *s, const char *fmt)
 {
 	static const struct render_opts none = { .mention = NULL };
@@ -396,7 +396,8 @@ static int cmd_send_test(struct config *c, int argc, char **argv)
 	h = httpc_from_config(c);
 	if (h == NULL || sample_summary(&s, c) != 0)
 		goto out;
-	body = d->target->render(&s, &(const struct render_opts){ .mention = d->mention });
+	body = d->target->render(
+		&s, &(const struct render_opts){ .mention = d->mention, .severity = d->severity });
 	/* Each test its own id: a receiver that drops a webhook-id it has
 	 * seen would drop every test after the first. */
 	snprintf(post_id, sizeof(post_id), "dpc-send-test-%lld", (long long)clock_wall_ms());

@@ -140,6 +140,29 @@ static void check_usual_host(struct parse *p, const struct destination *d, int l
 	}
 }
 
+/* A severity map on a type whose renderer never reads it changes nothing:
+ * say so, naming the types that do read one. */
+static void warn_severity_unused(struct parse *p, const struct destination *d, int line)
+{
+	const struct target *t;
+	char names[128];
+	size_t i, len = 0;
+	int w;
+
+	names[0] = '\0';
+	for (i = 0; (t = target_at(i)) != NULL; i++) {
+		if (!t->takes_severity)
+			continue;
+		w = snprintf(names + len, sizeof(names) - len, "%s%s", len ? ", " : "", t->name);
+		if (w < 0 || (size_t)w >= sizeof(names) - len)
+			break;
+		len += (size_t)w;
+	}
+	cfg_warn(p, line,
+		 "[destination %s] severity is not used by type = %s (only %s uses severity)",
+		 d->name, d->target->name, names);
+}
+
 /* 1 unless d's target signs or authenticates each post (its prepare hook)
  * and cannot with d's secret: every post would then be given up, so it is
  * said at load instead. The hook is pure, so a trial call is free. */
@@ -178,6 +201,8 @@ static void check_target(struct parse *p, struct destination *d, const struct me
 	else if (d->mention != NULL)
 		check_mention_shape(p, d, key_line(m, "mention"));
 	check_usual_host(p, d, key_line(m, "url"));
+	if (d->severity != NULL && !d->target->takes_severity)
+		warn_severity_unused(p, d, key_line(m, "severity"));
 	if (!secret_usable(d) && d->secret == NULL)
 		cfg_err(p, m->line, "[destination %s] type = %s needs secret (or secret_file)",
 			d->name, d->target->name);

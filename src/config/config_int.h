@@ -68,7 +68,8 @@ enum vtype {
 	V_STATUS,   /* unsigned mask of STATUS_BIT(), and MEM_NOTIFY_SLOW for SLOW */
 	V_FACTOR,   /* double: plain decimal in fmin..fmax, or 0 with K_ZERO_OFF */
 	V_MENTIONS, /* struct mention_rule *: "glob : mention" list, count at n_off */
-	V_MUTE      /* struct mute_window *: mute_windows list (silence.h), count at n_off */
+	V_MUTE,     /* struct mute_window *: mute_windows list (silence.h), count at n_off */
+	V_SEVERITY  /* unsigned char *: ST__MAX levels by status (target.h), or NULL */
 };
 
 #define K_SECRET 1u   /* accepts KEY_file; never echoed in messages or printed */

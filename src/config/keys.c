@@ -167,6 +167,10 @@ const struct key cfg_keys[] = {
 	  .off = offsetof(struct destination, mute_windows),
 	  .n_off = offsetof(struct destination, n_mute_windows) },
 	{ .sec = SEC_DEST,
+	  .name = "severity",
+	  .type = V_SEVERITY,
+	  .off = offsetof(struct destination, severity) },
+	{ .sec = SEC_DEST,
 	  .name = "allow_any_host",
 	  .type = V_BOOL,
 	  .off = offsetof(struct destination, allow_any_host),
@@ -329,6 +333,8 @@ void cfg_free_fields_except(enum sec sec, char *base, uint64_t borrowed)
 			continue;
 		if (k->type == V_STR || k->type == V_LEVEL)
 			free(*(char **)(base + k->off));
+		else if (k->type == V_SEVERITY)
+			free(*(unsigned char **)(base + k->off));
 		else if (k->type == V_LIST)
 			cfg_free_list(*(char ***)(base + k->off), *(size_t *)(base + k->n_off));
 		else if (k->type == V_MUTE)

@@ -353,6 +353,23 @@ static void print_mute(FILE *out, const char *base, const struct key *k)
 	fputs(n > 0 ? text : "(none)", out);
 }
 
+/* A severity map as it would be written: the statuses it gives a level,
+ * in status order, or "(default)" when it gives none. */
+static void print_severity(FILE *out, const unsigned char *map)
+{
+	int st, first = 1;
+
+	for (st = 0; map != NULL && st < ST__MAX; st++) {
+		if (map[st] >= TSEV__MAX)
+			continue;
+		fprintf(out, "%s%s:%s", first ? "" : ", ", status_names[st],
+			target_severity_names[map[st]]);
+		first = 0;
+	}
+	if (first)
+		fputs("(default)", out);
+}
+
 /* Writes "name = value" for key k of the section instance at base. */
 static void print_key(FILE *out, const struct config *c, const struct key *k, const char *base)
 {
@@ -386,6 +403,7 @@ static void print_key(FILE *out, const struct config *c, const struct key *k, co
 				   *(const size_t *)(base + k->n_off));
 		break;
 	case V_MUTE: print_mute(out, base, k); break;
+	case V_SEVERITY: print_severity(out, *(const unsigned char *const *)f); break;
 	}
 	fputc('\n', out);
 }

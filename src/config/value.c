@@ -366,6 +366,77 @@ static int set_mute(struct parse *p, const struct key *k, const char *v, char *b
 	return 0;
 }
 
+/* V_SEVERITY: "STATUS:level" items, comma-separated; STATUS is a name of
+ * status.h (any case, its other spellings too) or * for every status not
+ * named, level one of target_severity_names. The result has a level for
+ * each status; a status neither named nor covered by * holds TSEV__MAX,
+ * which keeps the target's own default. A status named twice (FAILURE
+ * and FAILED are one) is refused, since which level was meant cannot be
+ * known. Echoed words are cut: the value may be long. */
+static int set_severity(struct parse *p, const struct key *k, char *v, unsigned char **field)
+{
+	unsigned char map[ST__MAX], rest = TSEV__MAX, *out;
+	char *item, *comma, *colon, *name, *level;
+	int lv, st, n = 0;
+
+	memset(map, TSEV__MAX, sizeof(map));
+	for (item = v; item != NULL; item = comma) {
+		comma = strchr(item, ',');
+		if (comma != NULL)
+			*comma++ = '\0';
+		n++;
+		colon = strchr(item, ':');
+		if (colon == NULL) {
+			cfg_err(p, p->lineno, "%s: item %d is not STATUS:level", k->name, n);
+			return ERR_CONFIG;
+		}
+		*colon = '\0';
+		name = cfg_trim(item);
+		level = cfg_trim(colon + 1);
+		lv = parse_name(target_severity_names, TSEV__MAX, level);
+		if (lv < 0) {
+			cfg_err(p, p->lineno,
+				"%s: unknown level \"%.40s\"; expected critical, error, warning or info",
+				k->name, level);
+			return ERR_CONFIG;
+		}
+		if (strcmp(name, "*") == 0) {
+			if (rest != TSEV__MAX) {
+				cfg_err(p, p->lineno, "%s: * is given twice", k->name);
+				return ERR_CONFIG;
+			}
+			rest = (unsigned char)lv;
+			continue;
+		}
+		/* status_parse() folds an unknown word into ST_UNKNOWN, so the
+		 * status's own name is told apart here. */
+		st = strcasecmp(name, status_names[ST_UNKNOWN]) == 0 ? ST_UNKNOWN
+								     : (int)status_parse(name);
+		if (st == ST_UNKNOWN && strcasecmp(name, status_names[ST_UNKNOWN]) != 0) {
+			cfg_err(p, p->lineno,
+				"%s: unknown status \"%.40s\"; expected a status name (FAILED,"
+				" CANCELLED, ...) or *",
+				k->name, name);
+			return ERR_CONFIG;
+		}
+		if (map[st] != TSEV__MAX) {
+			cfg_err(p, p->lineno, "%s: %s is given twice", k->name, status_names[st]);
+			return ERR_CONFIG;
+		}
+		map[st] = (unsigned char)lv;
+	}
+	for (st = 0; st < ST__MAX; st++)
+		if (map[st] == TSEV__MAX)
+			map[st] = rest;
+	out = malloc(sizeof(map));
+	if (out == NULL)
+		return ERR_NOMEM;
+	memcpy(out, map, sizeof(map));
+	free(*field);
+	*field = out;
+	return 0;
+}
+
 int cfg_set_value(struct parse *p, const struct key *k, char *v, char *base)
 {
 	void *field = base + k->off;
@@ -395,6 +466,7 @@ int cfg_set_value(struct parse *p, const struct key *k, char *v, char *base)
 					(size_t *)(base + k->n_off));
 		break;
 	case V_MUTE: rc = set_mute(p, k, v, base); break;
+	case V_SEVERITY: rc = set_severity(p, k, v, (unsigned char **)field); break;
 	case V_INT:
 	case V_SIZE:
 	case V_DUR:

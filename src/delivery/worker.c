@@ -360,7 +360,7 @@ static const struct project *run_route(const struct config *c, const struct job 
 }
 
 /* The body for d, rendered by its target's row, with the mention the run's
- * route picks for this pipeline and target. */
+ * route picks for this pipeline and target and d's severity map. */
 static const char *mention_for(const struct config *c, const struct job *j, const struct summary *s,
 			       const struct destination *d)
 {
@@ -370,7 +370,8 @@ static const char *mention_for(const struct config *c, const struct job *j, cons
 static char *render_for(const struct config *c, const struct job *j, const struct summary *s,
 			const struct destination *d)
 {
-	const struct render_opts o = { .mention = mention_for(c, j, s, d) };
+	const struct render_opts o = { .mention = mention_for(c, j, s, d),
+				       .severity = d->severity };
 
 	/* The result is a new string, not a pointer into o. */
 	/* cppcheck-suppress returnDanglingLifetime */

@@ -11,6 +11,7 @@
  * other successful run (run memory off, or a slow success), is a resolve:
  * a success never pages; PagerDuty drops a resolve that finds no open
  * alert. Every other run is a trigger whose severity follows the status:
+ * by the destination's severity map where it names the status, else
  * critical for a failure, warning for a cancellation, info otherwise. The
  * destination's mention does not apply: PagerDuty's escalation policy
  * decides who is paged.
@@ -106,13 +107,25 @@ out:
 
 /* ---- the event ---- */
 
-static const char *severity_of(enum view_kind k)
+/* The level of a trigger when the destination's map does not name one:
+ * critical for a failure, warning for a cancellation, info otherwise. */
+static const unsigned char default_severity[ST__MAX] = {
+	[ST_UNKNOWN] = TSEV_INFO,    [ST_RUNNING] = TSEV_INFO,       [ST_SUCCESS] = TSEV_INFO,
+	[ST_FAILED] = TSEV_CRITICAL, [ST_CANCELLING] = TSEV_WARNING, [ST_CANCELLED] = TSEV_WARNING,
+	[ST_SKIPPED] = TSEV_INFO,    [ST_FORBIDDEN] = TSEV_CRITICAL, [ST_QUEUED] = TSEV_INFO,
+};
+
+/* payload.severity for status st from the destination's map (NULL: the
+ * default); a status past the table reads as unknown, an entry that is
+ * no level as the default's. */
+static const char *severity_of(enum run_status st, const unsigned char *map)
 {
-	switch (k) {
-	case VIEW_FAILED: return "critical";
-	case VIEW_CANCELLED: return "warning";
-	default: return "info";
-	}
+	size_t i = (unsigned)st < ST__MAX ? (size_t)st : (size_t)ST_UNKNOWN;
+	unsigned lv = map != NULL ? map[i] : TSEV__MAX;
+
+	if (lv >= TSEV__MAX)
+		lv = default_severity[i];
+	return target_severity_names[lv];
 }
 
 /* Adds key: raw text, sanitised and cut; nothing for NULL or "". Returns
@@ -277,8 +290,10 @@ static int add_links(cJSON *ev, const struct view *v)
 	return arr == NULL ? -1 : 0;
 }
 
-/* The whole trigger event with the first k errors; NULL on ERR_NOMEM. */
-static cJSON *trigger(const struct summary *s, const struct view *v, const char *key, size_t k)
+/* The whole trigger event with the first k errors, its severity from the
+ * map (NULL: the default); NULL on ERR_NOMEM. */
+static cJSON *trigger(const struct summary *s, const struct view *v, const char *key, size_t k,
+		      const unsigned char *severity)
 {
 	cJSON *root = cJSON_CreateObject(), *p;
 	char when[32], src[320], *sum = summary_line(v);
@@ -294,7 +309,7 @@ static cJSON *trigger(const struct summary *s, const struct view *v, const char 
 	p = cJSON_AddObjectToObject(root, "payload");
 	if (p == NULL || !cJSON_AddStringToObject(p, "summary", sum) ||
 	    add_text(p, "source", src, 255, 0) ||
-	    !cJSON_AddStringToObject(p, "severity", severity_of(v->kind)) ||
+	    !cJSON_AddStringToObject(p, "severity", severity_of(s->status, severity)) ||
 	    (*when && !cJSON_AddStringToObject(p, "timestamp", when)) ||
 	    add_text(p, "component", s->pipeline_name, FIELD_CHARS, 0) ||
 	    add_text(p, "group", s->environment, FIELD_CHARS, 0) ||
@@ -327,8 +342,9 @@ static cJSON *resolve(const char *key)
 
 /* The event without routing_key (prepare adds it): a resolve for a
  * successful run, else a trigger under PD_MAX_BYTES (errors dropped from
- * the last should it not fit, and counted). Caller frees; NULL on
- * ERR_NOMEM. o->mention is not used. */
+ * the last should it not fit, and counted) with o->severity's level for
+ * the run's status. Caller frees; NULL on ERR_NOMEM. o->mention is not
+ * used. */
 static char *pd_render(const struct summary *s, const struct render_opts *o)
 {
 	struct view v;
@@ -336,7 +352,6 @@ static char *pd_render(const struct summary *s, const struct render_opts *o)
 	cJSON *root;
 	size_t k;
 
-	(void)o;
 	if (key == NULL || view_build(s, &v) != 0) {
 		free(key);
 		return NULL;
@@ -348,7 +363,7 @@ static char *pd_render(const struct summary *s, const struct render_opts *o)
 		goto done;
 	}
 	for (k = v.n_errors;; k--) {
-		root = trigger(s, &v, key, k);
+		root = trigger(s, &v, key, k, o != NULL ? o->severity : NULL);
 		out = root ? cJSON_PrintUnformatted(root) : NULL;
 		cJSON_Delete(root);
 		if (out == NULL || strlen(out) <= PD_MAX_BYTES - 256 || k == 0)
@@ -429,4 +444,5 @@ const struct target target_pagerduty = {
 	.prepare = pd_prepare,
 	.classify = pd_classify,
 	.url_warning = pd_url_warning,
+	.takes_severity = 1,
 };

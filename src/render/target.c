@@ -16,6 +16,13 @@ static const struct target *const builtin[] = {
 
 #define N_BUILTIN (sizeof(builtin) / sizeof(builtin[0]))
 
+const char *const target_severity_names[TSEV__MAX] = {
+	[TSEV_CRITICAL] = "critical",
+	[TSEV_ERROR] = "error",
+	[TSEV_WARNING] = "warning",
+	[TSEV_INFO] = "info",
+};
+
 /* Left undefined in the service, so its address is NULL; a definition in a
  * test object fills it. Declared weak here, not defined with a default: a
  * one-element default would let the compiler assume the array ends there. */

@@ -3,8 +3,8 @@ v2: a failure triggers (routing key from secret =, only in the post, never
 in the store), a repeat triggers with the same dedup_key, the success
 after them resolves it; a huge run and hostile names make a valid event;
 429 is retried (PagerDuty sends no Retry-After: backoff); 400 goes to
-dead letters; a destination without a secret is refused at load;
-send-test works."""
+dead letters; a destination without a secret is refused at load; a
+severity map sets the posted severity; send-test works."""
 
 import json
 import os
@@ -20,12 +20,14 @@ from incidents import series  # noqa: E402
 KEY = "R0123456789abcdef0123456789ABCDE"  # 32 characters, like PagerDuty's
 
 
-def sections(secret=KEY, **project):
+def sections(secret=KEY, severity=None, **project):
     def make(mock):
         dest = {"type": "pagerduty", "url": mock + "/pagerduty/v2/enqueue",
                 "mention": "<users/all>"}
         if secret is not None:
             dest["secret"] = secret
+        if severity is not None:
+            dest["severity"] = severity
         keys = {"destinations": "pd-main", "notify_on": "FAILED, CANCELLED", "on_repeat": None,
                 "recovery": None}
         keys.update(project)
@@ -128,6 +130,23 @@ def invalid_event_400_goes_to_dead_letters_and_missing_secret_is_refused():
     with Env(scenario=sc, sections=sections(secret=None), start=False) as env:
         rc, out, err = env.cli("check-config")
         assert rc == 1 and "type = pagerduty needs secret" in out + err, (rc, out, err)
+
+
+@case
+def severity_map_sets_the_posted_severity():
+    sc, hooks = series("F")
+    with Env(scenario=sc, sections=sections(severity="FAILED:error, *:info")) as env:
+        rc, out, err = env.cli("check-config")
+        assert rc == 0 and "uses severity" not in out + err, (rc, out, err)
+        env.svc.post_webhook(hooks[0])
+        e = events(env, 1)[0]
+        assert e["status"] == 202, e["error"]
+        assert e["body"]["event_action"] == "trigger", e["body"]
+        assert e["body"]["payload"]["severity"] == "error", e["body"]["payload"]
+    # A bad level is refused at load with the key's line.
+    with Env(scenario=sc, sections=sections(severity="FAILED:fatal"), start=False) as env:
+        rc, out, err = env.cli("check-config")
+        assert rc == 1 and 'severity: unknown level "fatal"' in out + err, (rc, out, err)
 
 
 @case

@@ -47,7 +47,7 @@ static size_t width(const char *s)
 
 static cJSON *render(const struct summary *s, const char *mention)
 {
-	struct render_opts o = { mention };
+	struct render_opts o = { .mention = mention };
 	char *out = discord()->render(s, &o);
 	cJSON *root;
 

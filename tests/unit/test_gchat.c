@@ -273,7 +273,7 @@ static void test_hostile_text(void **state)
  * into the card. */
 static void test_mention(void **state)
 {
-	const struct render_opts o = { "<users/112233>" };
+	const struct render_opts o = { .mention = "<users/112233>" };
 	struct summary s;
 	cJSON *root;
 	char *out;

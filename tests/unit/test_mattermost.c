@@ -57,7 +57,7 @@ static size_t all_text(const cJSON *item)
 
 static cJSON *render(const struct summary *s, const char *mention)
 {
-	struct render_opts o = { mention };
+	struct render_opts o = { .mention = mention };
 	char *out = mm()->render(s, &o);
 	cJSON *root;
 

@@ -31,7 +31,7 @@ static const struct target *pd(void)
 
 static cJSON *render(const struct summary *s, char **raw)
 {
-	const struct render_opts o = { "<users/all>" };
+	const struct render_opts o = { .mention = "<users/all>" };
 	char *out = pd()->render(s, &o), *again;
 	cJSON *root;
 
@@ -105,6 +105,113 @@ static void test_trigger(void **state)
 	assert_string_equal(str(root, "event_action"), "trigger");
 	cJSON_Delete(root);
 	summary_free(&s);
+}
+
+/* The severity of s's trigger with the map sev (NULL: the default). */
+static char *severity_with(const struct summary *s, const unsigned char *sev)
+{
+	const struct render_opts o = { .mention = NULL, .severity = sev };
+	char *out = pd()->render(s, &o), *r;
+	cJSON *root;
+
+	assert_non_null(out);
+	root = cJSON_Parse(out);
+	assert_non_null(root);
+	assert_string_equal(str(root, "event_action"), "trigger");
+	r = strdup(str(payload(root), "severity"));
+	cJSON_Delete(root);
+	free(out);
+	return r;
+}
+
+/* A destination's severity map decides payload.severity; without one
+ * (NULL) the default map holds: critical for FAILED and FORBIDDEN,
+ * warning for CANCELLED and CANCELLING, info for the rest. An entry
+ * outside the levels, as a broken or hostile map would hold, takes the
+ * default for its status, and a status past the table reads as
+ * unknown. */
+static void test_severity_map(void **state)
+{
+	static const struct {
+		enum run_status st;
+		const char *want;
+	} def[] = {
+		{ ST_FAILED, "critical" },   { ST_FORBIDDEN, "critical" },
+		{ ST_CANCELLED, "warning" }, { ST_CANCELLING, "warning" },
+		{ ST_UNKNOWN, "info" },      { ST_RUNNING, "info" },
+		{ ST_QUEUED, "info" },       { ST_SKIPPED, "info" },
+	};
+	unsigned char map[ST__MAX];
+	struct summary s;
+	char *sev;
+	size_t i;
+
+	(void)state;
+	make_summary(&s, 1, 0);
+	regroup(&s);
+	for (i = 0; i < sizeof(def) / sizeof(def[0]); i++) {
+		s.status = def[i].st;
+		sev = severity_with(&s, NULL);
+		if (strcmp(sev, def[i].want) != 0)
+			fail_msg("default for %s: %s, want %s", status_names[def[i].st], sev,
+				 def[i].want);
+		free(sev);
+	}
+	memset(map, TSEV_INFO, sizeof(map));
+	map[ST_FAILED] = TSEV_ERROR;
+	map[ST_CANCELLED] = TSEV_CRITICAL;
+	map[ST_FORBIDDEN] = TSEV_WARNING;
+	map[ST_UNKNOWN] = 0xff; /* not a level: the default's info */
+	map[ST_QUEUED] = TSEV__MAX;
+	s.status = ST_FAILED;
+	sev = severity_with(&s, map);
+	assert_string_equal(sev, "error");
+	free(sev);
+	s.status = ST_CANCELLED;
+	sev = severity_with(&s, map);
+	assert_string_equal(sev, "critical");
+	free(sev);
+	s.status = ST_FORBIDDEN;
+	sev = severity_with(&s, map);
+	assert_string_equal(sev, "warning");
+	free(sev);
+	s.status = ST_RUNNING;
+	sev = severity_with(&s, map);
+	assert_string_equal(sev, "info");
+	free(sev);
+	s.status = ST_UNKNOWN;
+	sev = severity_with(&s, map);
+	assert_string_equal(sev, "info");
+	free(sev);
+	map[ST_UNKNOWN] = TSEV_CRITICAL;
+	s.status = (enum run_status)ST__MAX; /* hostile: read as unknown */
+	sev = severity_with(&s, map);
+	assert_string_equal(sev, "critical");
+	free(sev);
+	s.status = ST_FAILED;
+	map[ST_FAILED] = 0xff;
+	sev = severity_with(&s, map);
+	assert_string_equal(sev, "critical");
+	free(sev);
+	/* A success resolves whatever the map says. */
+	memset(map, TSEV_CRITICAL, sizeof(map));
+	s.status = ST_SUCCESS;
+	{
+		const struct render_opts o = { .mention = NULL, .severity = map };
+		char *out = pd()->render(&s, &o);
+
+		assert_non_null(out);
+		assert_non_null(strstr(out, "\"event_action\":\"resolve\""));
+		free(out);
+	}
+	summary_free(&s);
+	/* Only this row reads the map; the level names are PagerDuty's. */
+	assert_true(pd()->takes_severity);
+	assert_false(target_find("slack")->takes_severity);
+	assert_string_equal(target_severity_names[TSEV_CRITICAL], "critical");
+	assert_string_equal(target_severity_names[TSEV_ERROR], "error");
+	assert_string_equal(target_severity_names[TSEV_WARNING], "warning");
+	assert_string_equal(target_severity_names[TSEV_INFO], "info");
 }
 
 /* The trigger, a compact repeat and the recovery of one incident carry
@@ -339,10 +446,11 @@ static void test_url_warning(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_trigger),     cmocka_unit_test(test_resolve),
-		cmocka_unit_test(test_dedup_key),   cmocka_unit_test(test_limits),
-		cmocka_unit_test(test_prepare),     cmocka_unit_test(test_classify),
-		cmocka_unit_test(test_url_warning), cmocka_unit_test(test_more_counts),
+		cmocka_unit_test(test_trigger),      cmocka_unit_test(test_resolve),
+		cmocka_unit_test(test_dedup_key),    cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_prepare),      cmocka_unit_test(test_classify),
+		cmocka_unit_test(test_url_warning),  cmocka_unit_test(test_more_counts),
+		cmocka_unit_test(test_severity_map),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
