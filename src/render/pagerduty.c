@@ -74,21 +74,28 @@ static char *dedup_key(const struct summary *s)
 	if (s->is_test)
 		return strdup("dpc-notify/send-test");
 	if (*s->pipeline_name == '\0') {
+		/* No pipeline known: the run is its own incident. */
 		p = text_url_escape(s->execution_id);
-		key = p ? text_concat3("dpc-notify/run/", p, NULL) : NULL;
+		key = p ? text_concat3("dpc-notify/run/", p, "") : NULL;
 		free(p);
-		return key;
-	}
-	for (i = 0; i < 3; i++) {
-		part[i] = text_url_escape(raw[i]);
-		if (part[i] == NULL)
+		if (key == NULL)
+			return NULL;
+		n = strlen(key) + 1;
+	} else {
+		for (i = 0; i < 3; i++) {
+			part[i] = text_url_escape(raw[i]);
+			if (part[i] == NULL)
+				goto out;
+			n += strlen(part[i]) + 1;
+		}
+		key = malloc(n);
+		if (key == NULL)
 			goto out;
-		n += strlen(part[i]) + 1;
+		snprintf(key, n, "dpc-notify/%s/%s/%s", part[0], part[1], part[2]);
 	}
-	key = malloc(n);
-	if (key == NULL)
-		goto out;
-	snprintf(key, n, "dpc-notify/%s/%s/%s", part[0], part[1], part[2]);
+	/* Too long (hostile or huge names, or a run id): hashed, so it
+	 * stays within PagerDuty's 255 bytes and the same for the same
+	 * parts. */
 	if (strlen(key) <= PD_DEDUP_BYTES)
 		goto out;
 	if (EVP_Digest(key, strlen(key), md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32) {

@@ -302,6 +302,14 @@ static void test_dedup_key(void **state)
 	set(&s.pipeline_name, "");
 	a = key_of(&s);
 	assert_string_equal(a, "dpc-notify/run/exec-1");
+	/* ... and a hostile run id that escapes past 255 bytes is hashed
+	 * (the fuzzer found it: 80 bytes of 0xff became 240). */
+	memset(big, 0xff, 200);
+	big[200] = '\0';
+	set(&s.execution_id, big);
+	h2 = key_of(&s);
+	assert_int_equal(strncmp(h2, "dpc-notify/sha256/", 18), 0);
+	free(h2);
 	set(&s.pipeline_name, "load_sales");
 	s.is_test = 1;
 	b = key_of(&s);
