@@ -119,6 +119,9 @@ struct dlv_outcome {
 	 * (group_item_encode() text; borrowed), until o->not_before_ms;
 	 * store_group_take() then hands it out. NULL: not held. */
 	const char *group_item;
+	/* DLV_DELIVERED: the id of the message the post created, when the
+	 * target's reply names one (kept for later follow-ups); NULL: none. */
+	const char *message_id;
 };
 
 /* Records one delivery attempt's outcome: DLV_DELIVERED marks the delivery

@@ -855,6 +855,7 @@ static int post_one(struct wctx *t, const struct config *c, const struct job *j,
 		 * so nothing else runs between the 2xx and it (the settle that
 		 * may share the transaction is two small statements). */
 		o.state = DLV_DELIVERED;
+		o.message_id = r.message_id[0] ? r.message_id : NULL;
 		/* Used only when the body promised details (now or when
 		 * it was stored): the follow-up's first ask. */
 		o.followup_at_ms =
@@ -1002,6 +1003,7 @@ static void group_outcome(struct wctx *t, const struct config *c, const struct d
 	o->error = r->detail;
 	if (r->cls == DELIVER_OK) {
 		o->state = DLV_DELIVERED;
+		o->message_id = r->message_id[0] ? r->message_id : NULL;
 		metrics_delivery(d->name, "ok");
 		metrics_grouped(MG_SENT, 1);
 		metrics_grouped(MG_RUNS, n);

@@ -109,13 +109,13 @@ int sq_group_take(struct store *base, const char *dest, int64_t now_ms, int64_t 
 }
 
 /* One outcome for a taken row. Arguments: ?1 job, ?2 dest, ?3 now, ?4
- * not_before, ?5 error, ?6 attempts to add. */
+ * not_before, ?5 error, ?6 attempts to add, ?7 the created message's id. */
 static const char *const SQL_GROUP_RECORD[DLV__MAX] = {
 	[DLV_PENDING] = "UPDATE deliveries SET grouped = 1, attempts = attempts + ?6,"
 			" not_before_ms = ?4, last_error = ?5, updated_ms = ?3"
 			" WHERE job_id = ?1 AND dest = ?2 AND state = 'pending' AND grouped = 2",
 	[DLV_DELIVERED] = "UPDATE deliveries SET state = 'delivered', attempts = attempts + ?6,"
-			  " last_error = NULL, updated_ms = ?3"
+			  " last_error = NULL, updated_ms = ?3, message_id = ?7"
 			  " WHERE job_id = ?1 AND dest = ?2 AND state = 'pending' AND grouped = 2",
 	[DLV_DEAD] = "UPDATE deliveries SET state = 'dead', attempts = attempts + ?6,"
 		     " last_error = ?5, updated_ms = ?3"
@@ -138,11 +138,13 @@ static int group_record_apply(struct conn *c, void *ctx)
 	int ch, state, rc = 0;
 
 	for (i = 0; i < g->n && rc == 0; i++) {
-		struct arg a[6] = {
-			AI(g->jobs[i]), AT(g->dest),
-			AI(now),        AI(o->not_before_ms),
-			AT(o->error),   AI(o->state == DLV_PENDING && o->deferred ? 0 : 1)
-		};
+		struct arg a[7] = { AI(g->jobs[i]),
+				    AT(g->dest),
+				    AI(now),
+				    AI(o->not_before_ms),
+				    AT(o->error),
+				    AI(o->state == DLV_PENDING && o->deferred ? 0 : 1),
+				    AT(o->state == DLV_DELIVERED ? o->message_id : NULL) };
 		ch = 0;
 		rc = sq_stmt_run(c, SQL_GROUP_RECORD[o->state], a, NARGS(a), &ch);
 		if (rc != 0 || ch == 0)

@@ -128,7 +128,7 @@
 #include "store.h"
 #include "store_int.h"
 
-#define SCHEMA_VERSION 8
+#define SCHEMA_VERSION 9
 #define GC_MAX_BATCH 256     /* requests per transaction at most */
 #define BUSY_TIMEOUT_MS 5000 /* the two connections wait for each other */
 #define MAX_DELIVERIES 4096  /* rows store_deliveries() returns at most */

@@ -468,7 +468,7 @@ int sq_deliveries(struct store *base, int64_t job_id, struct delivery **out, siz
 /* One outcome per delivery state. Arguments: ?1 job, ?2 dest, ?3 now,
  * ?4 not_before, ?5 error, ?6 payload (NULL keeps the stored one), ?7
  * attempts to add, ?8 promise, ?9 the run's line when held back for a
- * grouped message (NULL: not held). A body that promised details is only ever
+ * grouped message (NULL: not held), ?10 the created message's id. A body that promised details is only ever
  * rendered for a delivery with no stored payload, so promised goes up with
  * a new payload or a fresh post and never down otherwise. */
 static const char *const SQL_DLV_RECORD[DLV__MAX] = {
@@ -479,7 +479,8 @@ static const char *const SQL_DLV_RECORD[DLV__MAX] = {
 			" group_item = coalesce(?9, group_item)"
 			" WHERE job_id = ?1 AND dest = ?2 AND state = 'pending'",
 	[DLV_DELIVERED] = "UPDATE deliveries SET state = 'delivered', attempts = attempts + ?7,"
-			  " last_error = NULL, updated_ms = ?3, promised = max(promised, ?8)"
+			  " last_error = NULL, updated_ms = ?3, promised = max(promised, ?8),"
+			  " message_id = ?10"
 			  " WHERE job_id = ?1 AND dest = ?2",
 	[DLV_DEAD] = "UPDATE deliveries SET state = 'dead', attempts = attempts + ?7,"
 		     " last_error = ?5, payload = coalesce(?6, payload), updated_ms = ?3,"
@@ -583,15 +584,16 @@ static int record_apply(struct conn *c, void *ctx)
 	const struct record_run *rr = ctx;
 	const struct dlv_outcome *o = rr->o;
 	int64_t now = clock_wall_ms();
-	struct arg a[9] = { AI(rr->job_id),
-			    AT(rr->dest),
-			    AI(now),
-			    AI(o->not_before_ms),
-			    AT(o->error),
-			    AT(o->payload),
-			    AI(o->state == DLV_PENDING && o->deferred ? 0 : 1),
-			    AI(o->promise ? 1 : 0),
-			    AT(o->state == DLV_PENDING ? o->group_item : NULL) };
+	struct arg a[10] = { AI(rr->job_id),
+			     AT(rr->dest),
+			     AI(now),
+			     AI(o->not_before_ms),
+			     AT(o->error),
+			     AT(o->payload),
+			     AI(o->state == DLV_PENDING && o->deferred ? 0 : 1),
+			     AI(o->promise ? 1 : 0),
+			     AT(o->state == DLV_PENDING ? o->group_item : NULL),
+			     AT(o->state == DLV_DELIVERED ? o->message_id : NULL) };
 	int ch = 0, rc;
 
 	rc = sq_stmt_run(c, SQL_DLV_RECORD[o->state], a, NARGS(a), &ch);

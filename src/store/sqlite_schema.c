@@ -171,6 +171,12 @@ static const char schema_v8[] =
 	" reason TEXT NOT NULL, error TEXT NOT NULL);"
 	"PRAGMA user_version = 8;";
 
+/* Version 9: the id of the chat message a delivery created, when the
+ * target's reply names one (Discord with ?wait=true), kept for later
+ * follow-ups of the same message. */
+static const char schema_v9[] = "ALTER TABLE deliveries ADD COLUMN message_id TEXT;"
+				"PRAGMA user_version = 9;";
+
 /* Opens one connection with the per-connection settings. Both
  * connections run with synchronous=NORMAL: the group commit makes its
  * batches durable with its own fdatasync of the WAL before it answers,
@@ -267,6 +273,8 @@ static int schema_ensure(sqlite3 *db, const char *path, char *err, size_t errlen
 		rc = sq_exec_raw(db, schema_v7);
 	if (rc == 0 && v < 8)
 		rc = sq_exec_raw(db, schema_v8);
+	if (rc == 0 && v < 9)
+		rc = sq_exec_raw(db, schema_v9);
 	if (rc == 0)
 		rc = sq_map_rc(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL));
 	if (rc == 0)

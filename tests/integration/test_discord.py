@@ -157,8 +157,12 @@ def discord_failure_posts_with_wait_and_mention():
         e = b["embeds"][0]
         assert "load\\_orders" in e["title"] and "ORDERS" in e["fields"][0]["value"], e
         assert e["url"].endswith(run_id(0)), e
-        env.wait_log(lambda ln: "chat message created" in ln and "message_id=1" in ln,
-                     "message id logged")
+        (line,) = env.wait_log(lambda ln: "chat message created" in ln and "message_id=1" in ln,
+                               "message id logged")
+        # The id is kept with the delivery, for later follow-ups.
+        mid = re.search(r"message_id=(\d+)", line).group(1)
+        wait_until(lambda: env.rows("SELECT message_id FROM deliveries WHERE state ="
+                                    " 'delivered'") == [(mid,)], 10.0, 0.1, "message id kept")
 
 
 @case

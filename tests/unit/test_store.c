@@ -578,7 +578,8 @@ static int64_t dlv_int(struct fixture *f, int64_t id, const char *dest, const ch
 	assert_int_equal(sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	v = sqlite3_column_type(st, 0) == SQLITE_TEXT
+	/* state reads 1 for delivered; other columns as numbers */
+	v = strcmp(col, "state") == 0
 		    ? (int64_t)(strcmp((const char *)sqlite3_column_text(st, 0), "delivered") == 0)
 		    : sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
@@ -638,7 +639,9 @@ static void test_group_take_and_record(void **state)
 	assert_int_equal(n, 0);
 	/* One job is being run by a worker meanwhile (claimed at until). */
 	assert_int_equal(store_claim(f->s, until, 60000, &j), 0);
+	ok.message_id = "1234567890";
 	assert_int_equal(store_group_record(f->s, "slack-ops", ids, 3, &ok), 0);
+	assert_int_equal(dlv_int(f, ids[2], "slack-ops", "message_id"), 1234567890);
 	for (i = 0; i < 3; i++)
 		assert_int_equal(dlv_int(f, ids[i], "slack-ops", "state"), 1);
 	/* The running job was left to its worker; the others are settled
@@ -1548,7 +1551,7 @@ static void test_upgrades_v1_file(void **state)
 					    -1, &st, NULL),
 			 SQLITE_OK);
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	assert_int_equal(sqlite3_column_int(st, 0), 8);
+	assert_int_equal(sqlite3_column_int(st, 0), 9);
 	assert_int_equal(sqlite3_column_int(st, 1), 0);
 	sqlite3_finalize(st);
 	sqlite3_close(db);
@@ -1630,7 +1633,7 @@ static void test_upgrades_v3_file(void **state)
 					    &st, NULL),
 			 SQLITE_OK);
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	assert_int_equal(sqlite3_column_int(st, 0), 8);
+	assert_int_equal(sqlite3_column_int(st, 0), 9);
 	sqlite3_finalize(st);
 	sqlite3_close(db);
 }
