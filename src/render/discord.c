@@ -52,7 +52,6 @@
 #define DISCORD_TEXT_BUDGET 6000 /* across all embeds */
 #define DISCORD_MAX_CONTENT 2000
 
-#define ELLIPSIS "\xe2\x80\xa6"
 #define ZWSP "\xe2\x80\x8b" /* U+200B zero-width space */
 #define DOT " \xc2\xb7 "    /* " · " */
 #define NOTE_CHARS 500
@@ -69,30 +68,9 @@ enum esc_mode {
 	ESC_CODE /* inside a code block: zero-width space after each backtick */
 };
 
-static size_t cp_bytes(const char *s)
-{
-	size_t n = 1;
-
-	while (((unsigned char)s[n] & 0xc0) == 0x80)
-		n++;
-	return n;
-}
-
-/* Width of UTF-8 text in UTF-16 units. */
-static size_t width(const char *s)
-{
-	size_t w = 0, n;
-
-	for (; *s; s += n) {
-		n = cp_bytes(s);
-		w += n == 4 ? 2 : 1;
-	}
-	return w;
-}
-
 /* Output of one code point c (n bytes) under mode into buf (8 bytes);
  * returns its length, *w its width in UTF-16 units. */
-static size_t piece(const char *c, size_t n, enum esc_mode mode, char *buf, size_t *w)
+static size_t piece(const char *c, size_t n, int mode, char *buf, size_t *w)
 {
 	size_t o = 0;
 
@@ -116,36 +94,7 @@ static size_t piece(const char *c, size_t n, enum esc_mode mode, char *buf, size
  * split. Caller frees; NULL on ERR_NOMEM. */
 static char *esc(const char *raw, size_t max, enum esc_mode mode, int lines)
 {
-	char *c = text_sanitize(raw ? raw : "", raw ? strlen(raw) : 0, lines), *out = NULL;
-	size_t total = 0, used = 0, o = 0, i, n, w, len;
-	char buf[8];
-
-	if (c == NULL || max == 0)
-		goto done;
-	for (i = 0; c[i]; i += n) {
-		n = cp_bytes(c + i);
-		piece(c + i, n, mode, buf, &w);
-		total += w;
-	}
-	out = malloc(strlen(c) * 4 + 4);
-	if (out == NULL)
-		goto done;
-	for (i = 0; c[i]; i += n) {
-		n = cp_bytes(c + i);
-		len = piece(c + i, n, mode, buf, &w);
-		if (total > max && used + w > max - 1) {
-			memcpy(out + o, ELLIPSIS, 3);
-			o += 3;
-			break;
-		}
-		memcpy(out + o, buf, len);
-		o += len;
-		used += w;
-	}
-	out[o] = '\0';
-done:
-	free(c);
-	return out;
+	return render_escape_cut(raw, max, lines, piece, (int)mode);
 }
 
 /* A code block of raw text within max units, fences included. Caller
@@ -175,7 +124,7 @@ static void put_text(struct embed *e, cJSON *obj, const char *key, char *text)
 	if (text == NULL || obj == NULL || !cJSON_AddStringToObject(obj, key, text))
 		e->oom = 1;
 	else
-		e->units += width(text);
+		e->units += render_utf16_width(text);
 	free(text);
 }
 
@@ -277,7 +226,7 @@ static char *description(const struct summary *s, const struct view *v)
 		free(d);
 		return NULL;
 	}
-	if (width(d) > DISCORD_MAX_DESCRIPTION) {
+	if (render_utf16_width(d) > DISCORD_MAX_DESCRIPTION) {
 		/* Cannot happen with the bounds above; cut rather than fail. */
 		d[text_utf8_prefix(d, DISCORD_MAX_DESCRIPTION)] = '\0';
 	}
@@ -302,9 +251,10 @@ static void add_error(struct embed *e, const struct view_error *er)
 		name = t;
 	}
 	if (where != NULL)
-		block = *er->excerpt ? code_block(er->excerpt,
-						  DISCORD_MAX_FIELD_VALUE - width(where) - 1)
-				     : strdup("(no error text)");
+		block = *er->excerpt
+				? code_block(er->excerpt, DISCORD_MAX_FIELD_VALUE -
+								  render_utf16_width(where) - 1)
+				: strdup("(no error text)");
 	if (block != NULL)
 		value = text_concat3(where, *where ? "\n" : "", block);
 	add_field(e, name, value); /* takes both; a NULL records ERR_NOMEM */
@@ -341,7 +291,8 @@ static void add_children(struct embed *e, const struct view *v)
 			e->oom = 1;
 			return;
 		}
-		w = width(name) + 16 + strlen(render_status_word(v->children[i]->status, NULL));
+		w = render_utf16_width(name) + 16 +
+		    strlen(render_status_word(v->children[i]->status, NULL));
 		if (units + w > DISCORD_MAX_FIELD_VALUE - 40) {
 			more += v->n_children - i;
 			free(name);

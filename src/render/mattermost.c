@@ -43,7 +43,6 @@
 
 #define MM_TEXT_BUDGET 16000 /* all text of the body, below the 16,383 default */
 
-#define ELLIPSIS "\xe2\x80\xa6"
 #define ZWSP "\xe2\x80\x8b" /* U+200B zero-width space */
 #define DOT " \xc2\xb7 "    /* " · " */
 #define TITLE_CHARS 250
@@ -60,30 +59,9 @@ enum esc_mode {
 	ESC_CODE   /* in a code block: that, and a zero-width space after '`' */
 };
 
-static size_t cp_bytes(const char *s)
-{
-	size_t n = 1;
-
-	while (((unsigned char)s[n] & 0xc0) == 0x80)
-		n++;
-	return n;
-}
-
-/* Width of UTF-8 text in UTF-16 units. */
-static size_t width(const char *s)
-{
-	size_t w = 0, n;
-
-	for (; *s; s += n) {
-		n = cp_bytes(s);
-		w += n == 4 ? 2 : 1;
-	}
-	return w;
-}
-
 /* Output of one code point c (n bytes) under mode into buf (8 bytes);
  * returns its length, *w its width in UTF-16 units. */
-static size_t piece(const char *c, size_t n, enum esc_mode mode, char *buf, size_t *w)
+static size_t piece(const char *c, size_t n, int mode, char *buf, size_t *w)
 {
 	size_t o = 0;
 
@@ -107,36 +85,7 @@ static size_t piece(const char *c, size_t n, enum esc_mode mode, char *buf, size
  * split. Caller frees; NULL on ERR_NOMEM. */
 static char *esc(const char *raw, size_t max, enum esc_mode mode, int lines)
 {
-	char *c = text_sanitize(raw ? raw : "", raw ? strlen(raw) : 0, lines), *out = NULL;
-	size_t total = 0, used = 0, o = 0, i, n, w, len;
-	char buf[8];
-
-	if (c == NULL || max == 0)
-		goto done;
-	for (i = 0; c[i]; i += n) {
-		n = cp_bytes(c + i);
-		piece(c + i, n, mode, buf, &w);
-		total += w;
-	}
-	out = malloc(strlen(c) * 4 + 4);
-	if (out == NULL)
-		goto done;
-	for (i = 0; c[i]; i += n) {
-		n = cp_bytes(c + i);
-		len = piece(c + i, n, mode, buf, &w);
-		if (total > max && used + w > max - 1) {
-			memcpy(out + o, ELLIPSIS, 3);
-			o += 3;
-			break;
-		}
-		memcpy(out + o, buf, len);
-		o += len;
-		used += w;
-	}
-	out[o] = '\0';
-done:
-	free(c);
-	return out;
+	return render_escape_cut(raw, max, lines, piece, (int)mode);
 }
 
 /* Markdown text under construction. */
@@ -338,7 +287,7 @@ static size_t all_text(const cJSON *item)
 	size_t n = 0;
 
 	if (cJSON_IsString(item))
-		return width(item->valuestring);
+		return render_utf16_width(item->valuestring);
 	for (c = item ? item->child : NULL; c; c = c->next)
 		n += all_text(c);
 	return n;

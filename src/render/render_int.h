@@ -145,6 +145,24 @@ void render_compact_duration(int64_t ms, char *out, size_t outlen);
 /* "02:14" or, with_date, "2026-11-30 02:14" in UTC; "?" when negative. */
 void render_clock(int64_t ms, int with_date, char *out, size_t outlen);
 
+/* ---- escaping to a budget of UTF-16 units (escape.c) ---- */
+
+#define RENDER_PIECE_MAX 8 /* bytes one escaped character may take */
+
+/* Bytes of the UTF-8 character at s (sanitised text). */
+size_t render_cp_bytes(const char *s);
+/* Width of UTF-8 text in UTF-16 units, the stricter way a platform may
+ * count its limits. */
+size_t render_utf16_width(const char *s);
+/* How a target writes one character c (n bytes) under its mode: at most
+ * RENDER_PIECE_MAX bytes into buf; returns their length, *w their width
+ * in UTF-16 units. */
+typedef size_t (*render_piece_fn)(const char *c, size_t n, int mode, char *buf, size_t *w);
+/* Sanitises raw (newlines kept when lines), writes each character with
+ * piece and cuts the result to max UTF-16 units, ending in "…" when cut;
+ * an escape is never split. Caller frees; NULL on ERR_NOMEM or max 0. */
+char *render_escape_cut(const char *raw, size_t max, int lines, render_piece_fn piece, int mode);
+
 /* ---- a grouped message (group.c) ---- */
 
 /* Runs that share an error (equal non-zero sig); a run without an error

@@ -35,7 +35,6 @@
 #define SLACK_MAX_HEADER 150
 #define SLACK_TEXT_BUDGET 10000
 
-#define ELLIPSIS "\xe2\x80\xa6"
 #define DOT " \xc2\xb7 "   /* " · " */
 #define PATH_CHARS 300     /* a step path as shown */
 #define MESSAGE_CHARS 1200 /* an excerpt as shown (VIEW_EXCERPT_CHARS plus gap lines) */
@@ -47,79 +46,33 @@ enum esc_mode {
 	ESC_PLAIN   /* plain_text and rich_text: < > to look-alikes */
 };
 
-/* Output for one code point of s under mode: sets *out and *olen, and returns
- * its width in UTF-16 units. */
-static size_t piece(const char *s, size_t n, enum esc_mode mode, const char **out, size_t *olen)
+/* One code point c (n bytes) under mode into buf: & < > as entities for
+ * ESC_ENTITY, < > as the look-alikes U+2039/U+203A for ESC_PLAIN. Returns
+ * its length; *w its width in UTF-16 units (an entity counts its
+ * characters, as Slack does). */
+static size_t piece(const char *c, size_t n, int mode, char *buf, size_t *w)
 {
-	*out = s;
-	*olen = n;
-	if (mode != ESC_PLAIN && (*s == '&' || *s == '<' || *s == '>')) {
-		*out = *s == '&' ? "&amp;" : *s == '<' ? "&lt;" : "&gt;";
-		*olen = strlen(*out);
-		return *olen;
+	const char *out = c;
+	size_t len = n;
+
+	*w = n == 4 ? 2 : 1;
+	if (mode != ESC_PLAIN && (*c == '&' || *c == '<' || *c == '>')) {
+		out = *c == '&' ? "&amp;" : *c == '<' ? "&lt;" : "&gt;";
+		len = strlen(out);
+		*w = len;
+	} else if (mode == ESC_PLAIN && (*c == '<' || *c == '>')) {
+		out = *c == '<' ? "\xe2\x80\xb9" : "\xe2\x80\xba";
+		len = 3;
 	}
-	if (mode == ESC_PLAIN && (*s == '<' || *s == '>')) {
-		*out = *s == '<' ? "\xe2\x80\xb9" : "\xe2\x80\xba";
-		*olen = 3;
-	}
-	return n == 4 ? 2 : 1;
-}
-
-static size_t cp_bytes(const char *s)
-{
-	size_t n = 1;
-
-	while (((unsigned char)s[n] & 0xc0) == 0x80)
-		n++;
-	return n;
-}
-
-/* Width of already-escaped text in UTF-16 units (what limits are checked
- * against). */
-static size_t width(const char *s)
-{
-	size_t w = 0, n;
-
-	for (; *s; s += n) {
-		n = cp_bytes(s);
-		w += n == 4 ? 2 : 1;
-	}
-	return w;
+	memcpy(buf, out, len);
+	return len;
 }
 
 /* Sanitises raw, escapes it per mode and cuts it to max units, ending in
  * "…" when cut. Caller frees; NULL on ERR_NOMEM. */
 static char *esc(const char *raw, size_t max, enum esc_mode mode)
 {
-	char *c = text_sanitize(raw ? raw : "", raw ? strlen(raw) : 0, 1), *out = NULL;
-	size_t total = 0, used = 0, o = 0, i, n, w, olen;
-	const char *p;
-
-	if (c == NULL)
-		return NULL;
-	for (i = 0; c[i]; i += n) {
-		n = cp_bytes(c + i);
-		total += piece(c + i, n, mode, &p, &olen);
-	}
-	out = malloc(strlen(c) * 5 + 4);
-	if (out == NULL)
-		goto done;
-	for (i = 0; c[i]; i += n) {
-		n = cp_bytes(c + i);
-		w = piece(c + i, n, mode, &p, &olen);
-		if (total > max && used + w > max - 1) {
-			memcpy(out + o, ELLIPSIS, 3);
-			o += 3;
-			break;
-		}
-		memcpy(out + o, p, olen);
-		o += olen;
-		used += w;
-	}
-	out[o] = '\0';
-done:
-	free(c);
-	return out;
+	return render_escape_cut(raw, max, 1, piece, (int)mode);
 }
 
 /* Sum of the widths of every "text" string in a block: what Slack's
@@ -130,7 +83,7 @@ static size_t block_text(const cJSON *item)
 	size_t n = 0;
 
 	if (cJSON_IsString(item) && item->string && strcmp(item->string, "text") == 0)
-		return width(item->valuestring);
+		return render_utf16_width(item->valuestring);
 	for (c = item ? item->child : NULL; c; c = c->next)
 		n += block_text(c);
 	return n;
