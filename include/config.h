@@ -84,6 +84,8 @@ struct project {
 	double duration_alert; /* duration_alert: slow factor over the usual duration, 0 = off */
 	struct mute_window *mute_windows; /* mute_windows: recurring UTC quiet hours (silence.h) */
 	size_t n_mute_windows;
+	unsigned triggers; /* triggers: mask of TRIGGER_BIT() (route.h); runs of other kinds
+			    * are remembered, not posted */
 };
 
 /* Defaults and bounds of every key are written once, in the key table
@@ -93,7 +95,9 @@ struct config {
 	uint64_t file_hash; /* FNV-1a of the bytes read: a reload tells an unchanged file */
 
 	/* [server] */
-	char *listen;       /* listen = host:port */
+	char *listen;       /* listen = host:port, or "off": no webhook listener */
+	char *admin_listen; /* admin_listen = host:port, or "off": probes and metrics
+			     * only (never /webhook); after loading never NULL */
 	char **auth_tokens; /* auth_token (comma list for rotation) */
 	size_t n_auth_tokens;
 	char **hmac_secrets; /* hmac_secret (comma list): Standard Webhooks / GitHub signatures */
@@ -183,6 +187,14 @@ void config_free(struct config *c);
  * ._+- before the @, dot-separated DNS labels after it); MENTION_NONE for
  * anything else, NULL included. Pure. */
 enum mention_kind config_mention_kind(const char *s);
+
+/* 1 when a listen or admin_listen value turns its listener off ("off" or
+ * "none", any case; NULL too). Pure. */
+int config_listen_off(const char *addr);
+
+/* The default of admin_listen when listen = off and admin_listen is not
+ * given: loopback, a port apart from listen's default 8080. */
+#define CONFIG_ADMIN_LISTEN_DEFAULT "127.0.0.1:9091"
 
 /* Lookups; results are borrowed from c. NULL when absent. */
 const struct destination *config_destination(const struct config *c, const char *name);

@@ -1,5 +1,6 @@
 /* The HTTP front door (libmicrohttpd): POST /webhook, GET /healthz, /readyz,
- * /metrics, and POST /-/reload when enabled. A webhook is authenticated, size- and type-checked, decoded,
+ * /metrics, and POST /-/reload when enabled; or, as the admin listener,
+ * all of them but the webhook. A webhook is authenticated, size- and type-checked, decoded,
  * routed, then committed to the store before the 202 reply. Nothing it
  * rejects is echoed back or logged raw. */
 #ifndef DPC_INTAKE_H
@@ -18,6 +19,13 @@ typedef int (*intake_ready_fn)(void *ctx);
 struct intake *intake_start(struct config_holder *cfg, struct store *st, intake_ready_fn ready,
 			    void *ready_ctx, char *err, size_t errlen);
 
+/* intake_start() for the admin listener: cfg->admin_listen, serving the
+ * probes, /metrics and /-/reload (when enabled) as intake does, and
+ * answering /webhook 404 like any unknown path. The listener limits
+ * (max_connections, connection_timeout, ...) are the same keys'. */
+struct intake *intake_start_admin(struct config_holder *cfg, struct store *st,
+				  intake_ready_fn ready, void *ready_ctx, char *err, size_t errlen);
+
 /* Reloads the config file; returns 0 when the new file was installed. */
 typedef int (*intake_reload_fn)(void *ctx);
 
@@ -26,7 +34,8 @@ typedef int (*intake_reload_fn)(void *ctx);
  * before requests arrive. */
 void intake_set_reload(struct intake *in, intake_reload_fn fn, void *ctx);
 
-/* Hands intake the store once it opened (borrowed until intake_stop()). */
+/* Hands intake the store once it opened (borrowed until intake_stop());
+ * in may be NULL. */
 void intake_set_store(struct intake *in, struct store *st);
 
 /* The port actually bound (useful with port 0). */

@@ -38,6 +38,8 @@ struct mem_policy {
 	unsigned notify_after;      /* consecutive problems before the first message (>= 1) */
 	double duration_alert;      /* slow when over this × usual duration (0 = off) */
 	int silenced;               /* a silence or mute window covers the run now */
+	int record_only;            /* only remember the run: no message, its incident
+				     * untouched (a trigger the route leaves out) */
 };
 
 /* notify_on bit for successful runs that were slow. */

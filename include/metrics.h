@@ -62,6 +62,7 @@ enum metric_memory {               /* dpc_notify_run_memory_total{outcome} */
 		     MM_SILENCED,  /* held back: a silence or mute window */
 		     MM_RECORDED,  /* only remembered (not routed, late, other status) */
 		     MM_DUPLICATE, /* already remembered by another job */
+		     MM_TRIGGER,   /* only remembered: the route leaves its trigger out */
 		     MM__MAX
 };
 extern const char *const metric_memory_names[MM__MAX];

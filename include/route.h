@@ -97,6 +97,31 @@ void route_policy(const struct project *p, struct mem_policy *out);
  * run is only remembered. */
 void route_run_policy(const struct project *p, const char *env, struct mem_policy *out);
 
+/* The kinds of run a route's triggers key chooses among. Matillion's API
+ * reports a run's trigger as DESIGNER, API, SCHEDULE, SCHEDULE_RUN_NOW
+ * or UNKNOWN: SCHEDULE_RUN_NOW (a schedule started at once by hand) runs
+ * the schedule's pipeline as the schedule would, so it counts as
+ * SCHEDULE; UNKNOWN, a missing trigger (a degraded notice, the API
+ * unreachable) and any word the API may add later count as no kind, and
+ * such a run always notifies: routing never silences a run the operator
+ * could not classify. */
+enum run_trigger { TRIG_SCHEDULE, TRIG_API, TRIG_DESIGNER, TRIG__MAX };
+extern const char *const route_trigger_names[TRIG__MAX];
+#define TRIGGER_BIT(t) (1u << (t))
+#define TRIGGERS_ALL ((1u << TRIG__MAX) - 1u)
+
+/* The kind trigger (as the API sent it, any case; NULL allowed) counts
+ * as, or TRIG__MAX for none. Pure. */
+enum run_trigger route_trigger_kind(const char *trigger);
+
+/* 1 when route p (NULL: no route, the defaults) notifies a run with this
+ * trigger: its kind is in p->triggers, or it has no kind. Pure. */
+int route_trigger_allows(const struct project *p, const char *trigger);
+
+/* Names route p of c for people, into out: "[route NAME]", "[project
+ * ID]" or "[default]" ("(none)" for NULL). */
+void route_label(const struct config *c, const struct project *p, char *out, size_t len);
+
 /* Shell-style glob (*, ?) match of s against pattern; 1 on match. */
 int route_glob(const char *pattern, const char *s);
 

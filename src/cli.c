@@ -147,6 +147,7 @@ static void preview_memory(const struct config *c, const char *project_id, const
 	/* Previewed now: now stands for the run's arrival, as in the service. */
 	mem_run_of(s, (int64_t)time(NULL) * 1000, &ev);
 	route_run_policy(p, s->environment, &pol);
+	pol.record_only = !route_trigger_allows(p, s->trigger);
 	if (store_memory_preview(st, &k, execution_id, &ev, &pol, &d) != 0)
 		fprintf(stderr, "preview: run memory could not be read\n");
 	else if (d.action == MEM_DUPLICATE)
@@ -171,6 +172,23 @@ static void mask_names(unsigned mask, char *out, size_t cap)
 			continue;
 		w = snprintf(out + len, cap - len, "%s%s", len ? "," : "",
 			     st < ST__MAX ? status_names[st] : "SLOW");
+		if (w < 0 || (size_t)w >= cap - len)
+			return;
+		len += (size_t)w;
+	}
+}
+
+/* The kinds of run in a triggers mask, comma-separated. */
+static void trigger_names(unsigned mask, char *out, size_t cap)
+{
+	size_t len = 0;
+	int t, w;
+
+	out[0] = '\0';
+	for (t = 0; t < TRIG__MAX; t++) {
+		if (!(mask & TRIGGER_BIT(t)))
+			continue;
+		w = snprintf(out + len, cap - len, "%s%s", len ? "," : "", route_trigger_names[t]);
 		if (w < 0 || (size_t)w >= cap - len)
 			return;
 		len += (size_t)w;
@@ -221,11 +239,12 @@ static void preview_route(const struct config *c, const struct summary *s)
 	int is_route =
 		p != NULL && c->n_routes > 0 && p >= c->routes && p < c->routes + c->n_routes;
 	char *id = for_tty(is_route ? p->id : s->project_id), *env = for_tty(s->environment);
-	char where[192], on[160], envs[512];
+	char *trig = for_tty(s->trigger);
+	char where[192], on[160], envs[512], kinds[64];
 	size_t i;
 	int env_ok = p != NULL && (*s->environment == '\0' || p->n_environments == 0);
 
-	if (id == NULL || env == NULL)
+	if (id == NULL || env == NULL || trig == NULL)
 		goto out;
 	if (p == NULL) {
 		fprintf(stderr,
@@ -241,11 +260,23 @@ static void preview_route(const struct config *c, const struct summary *s)
 	list_names(p->environments, p->n_environments, envs, sizeof(envs));
 	for (i = 0; !env_ok && i < p->n_environments; i++)
 		env_ok = route_glob(p->environments[i], s->environment);
-	if (route_match(p, s->status, s->environment)) {
+	trigger_names(p->triggers, kinds, sizeof(kinds));
+	if (!route_trigger_allows(p, s->trigger)) {
+		fprintf(stderr,
+			"preview: route: not notified via %s: trigger %s excluded by triggers (%s);"
+			" the run is only remembered\n",
+			where, trig, kinds);
+	} else if (route_match(p, s->status, s->environment)) {
 		fprintf(stderr,
 			"preview: route: notify via %s: status %s is in notify_on (%s), environment"
 			" %s in environments %s\n",
 			where, status_names[s->status], on, *env ? env : "(unknown)", envs);
+		if (p->triggers != TRIGGERS_ALL)
+			fprintf(stderr, "preview: route: trigger %s is in triggers (%s)%s\n", trig,
+				kinds,
+				route_trigger_kind(s->trigger) == TRIG__MAX
+					? ", or has no kind: such a run always notifies"
+					: "");
 		preview_destinations(c, p, s);
 	} else if (!env_ok) {
 		fprintf(stderr,
@@ -260,6 +291,7 @@ static void preview_route(const struct config *c, const struct summary *s)
 out:
 	free(id);
 	free(env);
+	free(trig);
 }
 
 static int cmd_preview(struct config *c, int argc, char **argv)
@@ -962,17 +994,19 @@ usage:
 }
 
 /* For container HEALTHCHECKs (no curl in the image): GET /healthz on the
- * configured listen address; exit 0 on HTTP 200. */
+ * configured listen address, or on admin_listen when listen = off (both
+ * serve it when both are on); exit 0 on HTTP 200. */
 static int cmd_healthcheck(const struct config *c)
 {
 	struct httpc_opts o = { .connect_timeout_ms = 2000, .timeout_ms = 3000, .allow_http = 1 };
 	struct httpc_response r;
 	struct httpc *h = httpc_new(&o);
+	const char *addr = config_listen_off(c->listen) ? c->admin_listen : c->listen;
 	struct hostport hp;
 	char host[128], url[256];
 	int ok;
 
-	if (h == NULL || parse_hostport(c->listen, &hp) != 0) {
+	if (h == NULL || parse_hostport(addr, &hp) != 0) {
 		httpc_free(h);
 		return 1;
 	}

@@ -80,6 +80,7 @@ static void note_restart_only(const struct config *o, const struct config *n)
 		int changed;
 	} k[] = {
 		{ "listen", differs(o->listen, n->listen) },
+		{ "admin_listen", differs(o->admin_listen, n->admin_listen) },
 		{ "store", differs(o->store, n->store) },
 		{ "workers", o->workers != n->workers },
 		{ "max_connections", o->max_connections != n->max_connections },
@@ -215,28 +216,50 @@ static int is_loopback(const struct hostport *hp)
 	       strcmp(host, "::1") == 0 || strncmp(host, "::ffff:127.", 11) == 0;
 }
 
-/* Logs the address the listener is bound to, with the port it really got,
- * and warns once when a loopback address is used in a container: the
- * container's own healthcheck passes while nothing outside can connect. */
-static void log_listen(const struct config *c, unsigned port)
+/* Writes where a listener (configured as addr; in: NULL when off) is
+ * bound, with the port it really got, into out ("off" when it is off).
+ * Returns 1 when it is bound to loopback. */
+static int bound_address(const char *addr, const struct intake *in, char *out, size_t len)
 {
 	struct hostport hp;
-	char addr[300], port_s[16];
 
-	if (parse_hostport(c->listen, &hp) != 0) /* checked by config_load() */
-		return;
-	snprintf(addr, sizeof(addr), "%s%.*s%s:%u", hp.bracketed ? "[" : "", (int)hp.host_len,
-		 hp.host, hp.bracketed ? "]" : "", port);
-	snprintf(port_s, sizeof(port_s), "%u", port);
-	log_event(LOG_INFO, "dpc-notify started", "version", DPC_VERSION, "listen", addr, "port",
-		  port_s, NULL);
-	if (is_loopback(&hp) && in_container())
+	snprintf(out, len, "off");
+	if (in == NULL || parse_hostport(addr, &hp) != 0) /* checked by config_load() */
+		return 0;
+	snprintf(out, len, "%s%.*s%s:%u", hp.bracketed ? "[" : "", (int)hp.host_len, hp.host,
+		 hp.bracketed ? "]" : "", intake_port(in));
+	return is_loopback(&hp);
+}
+
+/* Logs the addresses the listeners are bound to, and warns once about a
+ * loopback address in a container: the container's own healthcheck
+ * (dpc-notify healthcheck) passes while nothing outside can connect, so
+ * webhooks never arrive, or Kubernetes probes and Prometheus cannot reach
+ * the admin listener. Outside a container loopback is what an admin
+ * listener should be. */
+static void log_listen(const struct config *c, const struct intake *in, const struct intake *admin)
+{
+	char addr[300], admin_addr[300], port_s[16];
+	int loop = bound_address(c->listen, in, addr, sizeof(addr));
+	int admin_loop = bound_address(c->admin_listen, admin, admin_addr, sizeof(admin_addr));
+	int boxed = (loop || admin_loop) && in_container();
+
+	snprintf(port_s, sizeof(port_s), "%u", intake_port(in != NULL ? in : admin));
+	log_event(LOG_INFO, "dpc-notify started", "version", DPC_VERSION, "listen", addr,
+		  "admin_listen", admin_addr, "port", port_s, NULL);
+	if (loop && boxed)
 		log_event(LOG_WARN,
 			  "listen address is loopback inside a container: unless it shares the"
 			  " host's network, only the container itself can connect (its healthcheck"
 			  " passes, webhooks never arrive); set [server] listen = 0.0.0.0:8080 and"
 			  " publish the port",
 			  "listen", addr, NULL);
+	if (admin_loop && boxed)
+		log_event(LOG_WARN,
+			  "admin_listen address is loopback inside a container: the image's"
+			  " healthcheck passes, but Kubernetes probes and Prometheus cannot"
+			  " connect; set [server] admin_listen = 0.0.0.0:9091 and use that port",
+			  "admin_listen", admin_addr, NULL);
 }
 
 /* The running service. The store may be missing (corrupt or unreadable
@@ -247,8 +270,9 @@ struct service {
 	struct config_holder *h;
 	struct store *st;
 	_Atomic(struct workers *) w; /* NULL until the store opened */
-	struct intake *in;
-	pthread_mutex_t reload_mu; /* one reload at a time: SIGHUP or /-/reload */
+	struct intake *in;           /* the webhook listener; NULL with listen = off */
+	struct intake *admin;        /* the admin listener; NULL with admin_listen = off */
+	pthread_mutex_t reload_mu;   /* one reload at a time: SIGHUP or /-/reload */
 };
 
 /* A reload from SIGHUP (main thread) or POST /-/reload (a listener
@@ -264,6 +288,9 @@ static int service_reload(void *ctx)
 	return rc;
 }
 
+/* /readyz beyond the store (which intake checks): the workers run. This
+ * is the hook for anything else a ready service needs, such as a poller
+ * that finds runs when no webhook listener does (listen = off). */
 static int service_ready(void *ctx)
 {
 	struct service *sv = ctx;
@@ -297,8 +324,8 @@ static int service_open_store(struct service *sv, int64_t *next_log)
 		goto out;
 	}
 	atomic_store(&sv->w, w);
-	if (sv->in != NULL)
-		intake_set_store(sv->in, sv->st);
+	intake_set_store(sv->in, sv->st);
+	intake_set_store(sv->admin, sv->st);
 	log_event(LOG_INFO, "store open, workers started", "path", c->store, NULL);
 	rc = 0;
 out:
@@ -434,11 +461,38 @@ static int serve_loop(struct service *sv)
 	}
 }
 
+/* Starts the listeners c turns on (the webhook one, the admin one, or
+ * both; config_load() makes sure there is one) and logs where they are.
+ * 0, or 1 after logging why not, with none left running. */
+static int service_listen(struct service *sv, const struct config *c)
+{
+	char err[256];
+
+	if (!config_listen_off(c->listen)) {
+		sv->in = intake_start(sv->h, sv->st, service_ready, sv, err, sizeof(err));
+		if (sv->in == NULL)
+			goto fail;
+		intake_set_reload(sv->in, service_reload, sv);
+	}
+	if (!config_listen_off(c->admin_listen)) {
+		sv->admin = intake_start_admin(sv->h, sv->st, service_ready, sv, err, sizeof(err));
+		if (sv->admin == NULL)
+			goto fail;
+		intake_set_reload(sv->admin, service_reload, sv);
+	}
+	log_listen(c, sv->in, sv->admin);
+	return 0;
+fail:
+	log_event(LOG_ERROR, "cannot start HTTP listener", "error", err, NULL);
+	intake_stop(sv->in);
+	sv->in = NULL;
+	return 1;
+}
+
 int serve_run(struct config *c, const char *path)
 {
 	struct service sv = { .path = path, .reload_mu = PTHREAD_MUTEX_INITIALIZER };
 	int64_t next_log = 0;
-	char err[256];
 	sigset_t set;
 	int grace = c->shutdown_grace, sig, left;
 
@@ -461,19 +515,16 @@ int serve_run(struct config *c, const char *path)
 		return 1;
 	}
 	service_open_store(&sv, &next_log);
-	sv.in = intake_start(sv.h, sv.st, service_ready, &sv, err, sizeof(err));
-	if (sv.in == NULL) {
-		log_event(LOG_ERROR, "cannot start HTTP listener", "error", err, NULL);
+	if (service_listen(&sv, c) != 0) {
 		workers_stop(atomic_load(&sv.w), 0);
 		store_close(sv.st);
 		config_holder_free(sv.h);
 		return 1;
 	}
-	intake_set_reload(sv.in, service_reload, &sv);
-	log_listen(c, intake_port(sv.in));
 	sig = serve_loop(&sv);
 	log_event(LOG_INFO, "shutting down", "signal", sig == SIGTERM ? "TERM" : "INT", NULL);
 	intake_drain(sv.in);
+	intake_drain(sv.admin);
 	left = workers_stop(atomic_load(&sv.w), grace);
 	if (left > 0) {
 		/* Threads still inside a job may use the store and the HTTP
@@ -484,6 +535,7 @@ int serve_run(struct config *c, const char *path)
 		_exit(0);
 	}
 	intake_stop(sv.in);
+	intake_stop(sv.admin);
 	store_close(sv.st);
 	config_holder_free(sv.h);
 	return 0;

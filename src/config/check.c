@@ -338,16 +338,87 @@ static void check_route(struct parse *p, const struct project *pr, const struct 
 
 #define RELOAD_TOKEN_MIN 16 /* bytes: a token anyone could guess reloads nothing */
 
+int config_listen_off(const char *addr)
+{
+	return addr == NULL || strcasecmp(addr, "off") == 0 || strcasecmp(addr, "none") == 0;
+}
+
+static int is_wildcard(const struct hostport *hp)
+{
+	static const char *const any[] = { "*", "0.0.0.0", "::" };
+	size_t i;
+
+	for (i = 0; i < sizeof(any) / sizeof(any[0]); i++)
+		if (hp->host_len == strlen(any[i]) && memcmp(hp->host, any[i], hp->host_len) == 0)
+			return 1;
+	return 0;
+}
+
+/* 1 when both listeners would want one socket: the same port (not 0,
+ * which picks a free one) on the same host, or on every address. */
+static int same_socket(const struct hostport *a, const struct hostport *b)
+{
+	if (a->port != b->port || a->port == 0)
+		return 0;
+	if (is_wildcard(a) || is_wildcard(b))
+		return 1;
+	return a->host_len == b->host_len && strncasecmp(a->host, b->host, a->host_len) == 0;
+}
+
+/* Writes "off" over an off value, so it prints one way; 0 or ERR_NOMEM. */
+static int set_off(char **field)
+{
+	char *off = strdup("off");
+
+	if (off == NULL)
+		return ERR_NOMEM;
+	free(*field);
+	*field = off;
+	return 0;
+}
+
+/* listen and admin_listen: each an address or off (listen = off runs
+ * without a webhook listener, admin_listen then defaults to loopback);
+ * something must serve the probes, and two listeners need two sockets. */
+static void check_listeners(struct parse *p)
+{
+	struct config *c = p->c;
+	const struct meta *m = &p->single[SEC_SERVER];
+	struct hostport hp, ha;
+	int lok = 0, aok = 0, loff = config_listen_off(c->listen);
+
+	if (c->admin_listen == NULL)
+		c->admin_listen = strdup(loff ? CONFIG_ADMIN_LISTEN_DEFAULT : "off");
+	if (c->admin_listen == NULL || (loff && set_off(&c->listen) != 0) ||
+	    (config_listen_off(c->admin_listen) && set_off(&c->admin_listen) != 0)) {
+		cfg_err(p, 0, "out of memory");
+		return;
+	}
+	if (!loff && !(lok = parse_hostport(c->listen, &hp) == 0))
+		cfg_err(p, key_line(m, "listen"),
+			"listen: expected host:port (port 0..65535, [v6]:port) or off");
+	if (!config_listen_off(c->admin_listen) &&
+	    !(aok = parse_hostport(c->admin_listen, &ha) == 0))
+		cfg_err(p, key_line(m, "admin_listen"),
+			"admin_listen: expected host:port (port 0..65535, [v6]:port) or off");
+	if (loff && config_listen_off(c->admin_listen))
+		cfg_err(p, key_line(m, "admin_listen"),
+			"listen = off and admin_listen = off: nothing would serve /healthz, /readyz"
+			" and /metrics; give admin_listen a host:port (left out, it is %s)",
+			CONFIG_ADMIN_LISTEN_DEFAULT);
+	if (lok && aok && same_socket(&hp, &ha))
+		cfg_err(p, key_line(m, "admin_listen"),
+			"admin_listen: same address and port as listen; the admin listener needs"
+			" its own port");
+}
+
 static void check_server(struct parse *p)
 {
 	struct config *c = p->c;
 	const struct meta *m = &p->single[SEC_SERVER];
-	struct hostport hp;
 	size_t i;
 
-	if (parse_hostport(c->listen, &hp) != 0)
-		cfg_err(p, key_line(m, "listen"),
-			"listen: expected host:port (port 0..65535, [v6]:port)");
+	check_listeners(p);
 	cfg_check_secrets(p, "auth_token", c->auth_tokens, c->n_auth_tokens,
 			  key_line(m, "auth_token"));
 	cfg_check_secrets(p, "hmac_secret", c->hmac_secrets, c->n_hmac_secrets,
@@ -369,8 +440,10 @@ static void check_server(struct parse *p)
 	if (c->reload_token != NULL && strlen(c->reload_token) < RELOAD_TOKEN_MIN)
 		cfg_err(p, key_line(m, "reload_token"), "reload_token must be at least %d bytes",
 			RELOAD_TOKEN_MIN);
+	/* Without a webhook listener no webhook arrives to authenticate. */
 	if (c->n_auth_tokens == 0 && c->n_hmac_secrets == 0 && !c->allow_unauthenticated &&
-	    key_line(m, "auth_token") == m->line && key_line(m, "hmac_secret") == m->line)
+	    !config_listen_off(c->listen) && key_line(m, "auth_token") == m->line &&
+	    key_line(m, "hmac_secret") == m->line)
 		cfg_err(p, m->line,
 			"no webhook authentication configured; set auth_token or allow_unauthenticated = true");
 }

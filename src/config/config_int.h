@@ -69,7 +69,8 @@ enum vtype {
 	V_FACTOR,   /* double: plain decimal in fmin..fmax, or 0 with K_ZERO_OFF */
 	V_MENTIONS, /* struct mention_rule *: "glob : mention" list, count at n_off */
 	V_MUTE,     /* struct mute_window *: mute_windows list (silence.h), count at n_off */
-	V_SEVERITY  /* unsigned char *: ST__MAX levels by status (target.h), or NULL */
+	V_SEVERITY, /* unsigned char *: ST__MAX levels by status (target.h), or NULL */
+	V_TRIGGERS  /* unsigned mask of TRIGGER_BIT() (route.h) */
 };
 
 #define K_SECRET 1u   /* accepts KEY_file; never echoed in messages or printed */
@@ -166,6 +167,11 @@ void cfg_warn(struct parse *p, int line, const char *fmt, ...)
  * nearest key of the section ("did you mean notify_on?") or the section
  * the name belongs to when it is a key elsewhere. */
 void cfg_unknown_key(struct parse *p, const char *name);
+
+/* The name of names[0..n) nearest to word by edit distance (one edit in a
+ * short word, two in a longer one), for "did you mean" hints; NULL when
+ * none is that close. Case-sensitive: give word as the names are written. */
+const char *cfg_nearest(const char *word, const char *const *names, size_t n);
 
 /* value.c: text to values. */
 char *cfg_trim(char *s);

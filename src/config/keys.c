@@ -9,6 +9,7 @@
 #include "errors.h"
 #include "log.h"
 #include "memory.h"
+#include "route.h"
 #include "status.h"
 
 const char *const cfg_region_names[N_REGIONS] = { "eu1", "us1" };
@@ -87,6 +88,8 @@ _Static_assert(sizeof(enum mem_repeat) == sizeof(int), "V_ENUM fields are int-si
 /* Every key of every section. */
 const struct key cfg_keys[] = {
 	STR(SEC_SERVER, "listen", listen, "127.0.0.1:8080", 0),
+	/* Its default depends on listen: check.c gives it. */
+	STR(SEC_SERVER, "admin_listen", admin_listen, NULL, 0),
 	LIST(SEC_SERVER, "auth_token", auth_tokens, n_auth_tokens, K_SECRET),
 	LIST(SEC_SERVER, "hmac_secret", hmac_secrets, n_hmac_secrets, K_SECRET),
 	NUM(SEC_SERVER, "signature_tolerance", V_DUR, signature_tolerance, 1, DAY, 300),
@@ -208,6 +211,7 @@ const struct key cfg_keys[] = {
 	  .type = V_MUTE,
 	  .off = offsetof(struct project, mute_windows),
 	  .n_off = offsetof(struct project, n_mute_windows) },
+	PROJ("triggers", V_TRIGGERS, triggers, TRIGGERS_ALL),
 	/* [route NAME] only; the rest of a route's keys are [project]'s. */
 	{ .sec = SEC_ROUTE,
 	  .name = "project",
@@ -263,7 +267,8 @@ void cfg_set_defaults(enum sec sec, char *base)
 		case V_ENUM: *(int *)field = (int)k->def; break;
 		case V_SIZE: *(size_t *)field = (size_t)k->def; break;
 		case V_DUR64: *(int64_t *)field = (int64_t)k->def; break;
-		case V_STATUS: *(unsigned *)field = (unsigned)k->def; break;
+		case V_STATUS:
+		case V_TRIGGERS: *(unsigned *)field = (unsigned)k->def; break;
 		case V_FACTOR: *(double *)field = k->fdef; break;
 		default: break; /* strings come after the parse; the rest has none */
 		}
@@ -298,7 +303,8 @@ void cfg_share_field(const struct key *k, char *dst, const char *src)
 	case V_ENUM: size = sizeof(int); break;
 	case V_SIZE: size = sizeof(size_t); break;
 	case V_DUR64: size = sizeof(int64_t); break;
-	case V_STATUS: size = sizeof(unsigned); break;
+	case V_STATUS:
+	case V_TRIGGERS: size = sizeof(unsigned); break;
 	case V_FACTOR:
 	case V_RATE: size = sizeof(double); break;
 	default: size = sizeof(void *); break; /* strings, lists, arrays */
@@ -373,6 +379,21 @@ static size_t edit_distance(const char *a, const char *b)
 		memcpy(prev, cur, sizeof(cur));
 	}
 	return prev[lb];
+}
+
+const char *cfg_nearest(const char *word, const char *const *names, size_t n)
+{
+	size_t i, d, best = SIZE_MAX, limit = strlen(word) < 6 ? 1 : 2;
+	const char *near = NULL;
+
+	for (i = 0; i < n; i++) {
+		d = edit_distance(word, names[i]);
+		if (d <= limit && d < best) {
+			best = d;
+			near = names[i];
+		}
+	}
+	return near;
 }
 
 void cfg_unknown_key(struct parse *p, const char *name)

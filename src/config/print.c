@@ -8,6 +8,7 @@
 #include "config_int.h"
 #include "target.h"
 #include "memory.h"
+#include "route.h"
 #include "silence.h"
 #include "status.h"
 
@@ -81,6 +82,19 @@ static void print_mask(FILE *out, unsigned mask)
 		fprintf(out, "%sSLOW", first ? "" : ",");
 }
 
+/* Writes the kinds of run in mask (route.h), comma-separated. */
+static void print_triggers(FILE *out, unsigned mask)
+{
+	int t, first = 1;
+
+	for (t = 0; t < TRIG__MAX; t++) {
+		if (mask & TRIGGER_BIT(t)) {
+			fprintf(out, "%s%s", first ? "" : ",", route_trigger_names[t]);
+			first = 0;
+		}
+	}
+}
+
 /* Writes seconds in the largest unit that divides them exactly: "4h",
  * "90d", "90m", "45s". */
 static void print_duration(FILE *out, int64_t s)
@@ -145,13 +159,14 @@ enum col {
 	COL_PIPES,
 	COL_DESTS,
 	COL_NOTIFY,
+	COL_TRIGGERS,
 	COL_MENTIONS,
 	COL__MAX
 };
-static const char *const col_names[COL__MAX] = { "#",         "route",
-						 "project",   "environments",
-						 "pipelines", "destinations",
-						 "notify_on", "mentions" };
+static const char *const col_names[COL__MAX] = {
+	"#",         "route",    "project", "environments", "pipelines", "destinations",
+	"notify_on", "triggers", "mentions"
+};
 #define CELL 512 /* a longer cell is cut; print-keys shows every value whole */
 
 /* Writes what fn prints into cell, cut to CELL - 1 bytes. */
@@ -188,6 +203,14 @@ static void put_notify(FILE *f, const struct project *r)
 	print_mask(f, r->notify_on);
 }
 
+static void put_triggers(FILE *f, const struct project *r)
+{
+	if (r->triggers == TRIGGERS_ALL)
+		fputs("(all)", f);
+	else
+		print_triggers(f, r->triggers);
+}
+
 static void put_mentions(FILE *f, const struct project *r)
 {
 	cfg_print_mentions(f, r->mentions, r->n_mentions);
@@ -211,6 +234,7 @@ static void row_of(char cells[COL__MAX][CELL], size_t no, const struct project *
 	cell_of(cells[COL_PIPES], put_pipes, r);
 	cell_of(cells[COL_DESTS], put_dests, r);
 	cell_of(cells[COL_NOTIFY], put_notify, r);
+	cell_of(cells[COL_TRIGGERS], put_triggers, r);
 	cell_of(cells[COL_MENTIONS], put_mentions, r);
 }
 
@@ -277,7 +301,12 @@ void config_print_summary(const struct config *c, FILE *out)
 	const struct destination *d;
 
 	fprintf(out, "config:       %s\n", c->path);
-	fprintf(out, "listen:       %s\n", c->listen);
+	if (config_listen_off(c->listen))
+		fprintf(out, "listen:       off (no webhook listener)\n");
+	else
+		fprintf(out, "listen:       %s (webhooks, probes, metrics)\n", c->listen);
+	if (!config_listen_off(c->admin_listen))
+		fprintf(out, "admin:        %s (probes, metrics; no webhooks)\n", c->admin_listen);
 	if (c->n_auth_tokens == 0 && c->n_hmac_secrets == 0)
 		fprintf(out, "auth:         UNAUTHENTICATED\n");
 	else
@@ -397,6 +426,7 @@ static void print_key(FILE *out, const struct config *c, const struct key *k, co
 	case V_DTYPE: fputs((*(const struct target *const *)f)->name, out); break;
 	case V_RATE: fprintf(out, "%.2g", *(const double *)f); break;
 	case V_STATUS: print_mask(out, *(const unsigned *)f); break;
+	case V_TRIGGERS: print_triggers(out, *(const unsigned *)f); break;
 	case V_FACTOR: fprintf(out, "%.15g", *(const double *)f); break;
 	case V_MENTIONS:
 		cfg_print_mentions(out, *(const struct mention_rule *const *)f,

@@ -6,6 +6,7 @@
 #include <fnmatch.h>
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -176,6 +177,52 @@ void route_run_policy(const struct project *p, const char *env, struct mem_polic
 	route_policy(p, out);
 	if (p == NULL || !route_match(p, ST_UNKNOWN, env))
 		out->notify_on = 0;
+}
+
+/* ---- the kind of run ---- */
+
+const char *const route_trigger_names[TRIG__MAX] = {
+	[TRIG_SCHEDULE] = "SCHEDULE",
+	[TRIG_API] = "API",
+	[TRIG_DESIGNER] = "DESIGNER",
+};
+
+enum run_trigger route_trigger_kind(const char *trigger)
+{
+	int t;
+
+	if (trigger == NULL)
+		return TRIG__MAX;
+	if (strcasecmp(trigger, "SCHEDULE_RUN_NOW") == 0)
+		return TRIG_SCHEDULE;
+	for (t = 0; t < TRIG__MAX; t++)
+		if (strcasecmp(trigger, route_trigger_names[t]) == 0)
+			return (enum run_trigger)t;
+	return TRIG__MAX;
+}
+
+int route_trigger_allows(const struct project *p, const char *trigger)
+{
+	enum run_trigger t = route_trigger_kind(trigger);
+
+	if (p == NULL || t == TRIG__MAX)
+		return 1;
+	return (p->triggers & TRIGGER_BIT(t)) != 0;
+}
+
+void route_label(const struct config *c, const struct project *p, char *out, size_t len)
+{
+	int is_route = c != NULL && p != NULL && c->n_routes > 0 && p >= c->routes &&
+		       p < c->routes + c->n_routes;
+
+	if (p == NULL)
+		snprintf(out, len, "(none)");
+	else if (is_route)
+		snprintf(out, len, "[route %s]", p->id);
+	else if (p->id[0] != '\0')
+		snprintf(out, len, "[project %s]", p->id);
+	else
+		snprintf(out, len, "[default]");
 }
 
 /* ---- choosing a route ---- */

@@ -12,6 +12,7 @@
 #include "errors.h"
 #include "memory.h"
 #include "parse.h"
+#include "route.h"
 #include "silence.h"
 #include "status.h"
 
@@ -210,6 +211,65 @@ static int parse_status_mask(struct parse *p, char *s, unsigned *mask)
 			break;
 		}
 		*mask |= STATUS_BIT(st);
+	}
+	cfg_free_list(words, n);
+	return rc;
+}
+
+/* Reports word, which names no kind of run, with the nearest kind when
+ * it looks like a typo and a word about the API's two other values. */
+static void bad_trigger(struct parse *p, const char *word)
+{
+	char up[24];
+	const char *near;
+	size_t i;
+
+	for (i = 0; word[i] != '\0' && i + 1 < sizeof(up); i++)
+		up[i] = (char)toupper((unsigned char)word[i]);
+	up[i] = '\0';
+	if (strcasecmp(word, "SCHEDULE_RUN_NOW") == 0) {
+		cfg_err(p, p->lineno,
+			"triggers: SCHEDULE_RUN_NOW counts as SCHEDULE (a schedule run started"
+			" by hand); write SCHEDULE");
+		return;
+	}
+	if (strcasecmp(word, "UNKNOWN") == 0) {
+		cfg_err(p, p->lineno,
+			"triggers: UNKNOWN cannot be chosen: a run whose trigger is unknown"
+			" always notifies");
+		return;
+	}
+	near = cfg_nearest(up, route_trigger_names, TRIG__MAX);
+	if (near != NULL)
+		cfg_err(p, p->lineno, "triggers: unknown trigger \"%.40s\"; did you mean %s?", word,
+			near);
+	else
+		cfg_err(p, p->lineno,
+			"triggers: unknown trigger \"%.40s\"; expected SCHEDULE, API or DESIGNER",
+			word);
+}
+
+/* triggers: a comma list of kinds of run (route.h), any case. */
+static int parse_triggers(struct parse *p, char *s, unsigned *mask)
+{
+	char **words = NULL;
+	size_t n = 0, i;
+	int rc, t;
+
+	rc = parse_list(p, "triggers", s, &words, &n);
+	if (rc != 0)
+		return rc;
+	*mask = 0;
+	for (i = 0; i < n; i++) {
+		for (t = 0; t < TRIG__MAX; t++)
+			if (strcasecmp(words[i], route_trigger_names[t]) == 0)
+				break;
+		if (t == TRIG__MAX) {
+			bad_trigger(p, words[i]);
+			rc = ERR_CONFIG;
+			break;
+		}
+		*mask |= TRIGGER_BIT(t);
 	}
 	cfg_free_list(words, n);
 	return rc;
@@ -460,6 +520,7 @@ int cfg_set_value(struct parse *p, const struct key *k, char *v, char *base)
 		break;
 	case V_RATE: rc = set_rate(p, k, v, (double *)field); break;
 	case V_STATUS: rc = parse_status_mask(p, v, (unsigned *)field); break;
+	case V_TRIGGERS: rc = parse_triggers(p, v, (unsigned *)field); break;
 	case V_FACTOR: rc = set_factor(p, k, v, (double *)field); break;
 	case V_MENTIONS:
 		rc = cfg_parse_mentions(p, v, (struct mention_rule **)field,

@@ -82,9 +82,15 @@ static atomic_uint_fast64_t followups[MF__MAX];
 const char *const metric_followup_names[MF__MAX] = { [MF_SENT] = "sent", [MF_GAVE_UP] = "gave_up" };
 static atomic_uint_fast64_t memory_outcomes[MM__MAX];
 const char *const metric_memory_names[MM__MAX] = {
-	[MM_FULL] = "full",          [MM_COMPACT] = "compact",     [MM_RECOVERY] = "recovery",
-	[MM_REPEAT] = "held_repeat", [MM_FLAKY] = "held_flaky",    [MM_SILENCED] = "held_silence",
-	[MM_RECORDED] = "recorded",  [MM_DUPLICATE] = "duplicate",
+	[MM_FULL] = "full",
+	[MM_COMPACT] = "compact",
+	[MM_RECOVERY] = "recovery",
+	[MM_REPEAT] = "held_repeat",
+	[MM_FLAKY] = "held_flaky",
+	[MM_SILENCED] = "held_silence",
+	[MM_RECORDED] = "recorded",
+	[MM_DUPLICATE] = "duplicate",
+	[MM_TRIGGER] = "trigger_excluded",
 };
 static atomic_uint_fast64_t grouped[MG__MAX];
 static const char *const metric_group_names

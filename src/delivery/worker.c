@@ -547,6 +547,22 @@ static int run_policy(struct wctx *t, const struct project *p, const struct job 
 	return rc;
 }
 
+/* Step 1b for a run whose kind of trigger its route p leaves out
+ * (triggers): remembered by the caller, never posted; the job ends as
+ * ignored with why. */
+static int trigger_excluded(struct wctx *t, const struct config *c, const struct job *j,
+			    const struct project *p, const struct summary *s)
+{
+	char route[WEBHOOK_ID_MAX + 16], why[WEBHOOK_ID_MAX + 192];
+
+	route_label(c, p, route, sizeof(route));
+	snprintf(why, sizeof(why), "not notified: trigger %.64s excluded by route %s", s->trigger,
+		 route);
+	metrics_memory(MM_TRIGGER);
+	log_event(LOG_INFO, why, NULL);
+	return store_job_end(t->w->st, j->id, JOB_IGNORED, why);
+}
+
 /* Step 1b: run memory. Remembers the run and decides, once per job (the
  * store keeps the decision, so a retried job decides the same), whether
  * it is posted (*post, with s->memory filled) or held back or only
@@ -566,6 +582,8 @@ static int remember(struct wctx *t, const struct config *c, const struct job *j,
 {
 	const struct project *p = run_route(c, j, s, NULL);
 	const struct mem_key k = { j->ev.project_id, s->environment, s->pipeline_name };
+	/* A follow-up completes a notice already posted, whatever its kind. */
+	int excluded = j->followup_of == 0 && !route_trigger_allows(p, s->trigger);
 	struct hold_source h;
 	struct mem_run ev;
 	struct mem_policy pol;
@@ -574,9 +592,9 @@ static int remember(struct wctx *t, const struct config *c, const struct job *j,
 	const char *why;
 	int rc;
 
-	*post = 1;
+	*post = !excluded;
 	if (*s->pipeline_name == '\0')
-		return 0;
+		return excluded ? trigger_excluded(t, c, j, p, s) : 0;
 	if (mem_run_of(s, j->received_ms, &ev))
 		log_event(LOG_INFO,
 			  s->finished_ms < 0
@@ -584,11 +602,14 @@ static int remember(struct wctx *t, const struct config *c, const struct job *j,
 				  : "run's finish time is absurd; using its arrival time",
 			  NULL);
 	rc = run_policy(t, p, j, &k, &pol, &h);
+	pol.record_only = excluded;
 	if (rc == 0)
 		rc = store_memory_apply(t->w->st, j->id, &k, j->ev.execution_id, s->trigger, &ev,
 					&pol, c->history_runs, &d);
 	if (rc)
 		return rc;
+	if (excluded)
+		return trigger_excluded(t, c, j, p, s);
 	switch (d.action) {
 	case MEM_POST_FULL: metrics_memory(MM_FULL); break;
 	case MEM_POST_COMPACT: metrics_memory(MM_COMPACT); break;

@@ -1,7 +1,9 @@
 /* The HTTP front door on libmicrohttpd: POST /webhook plus the health,
- * readiness and metrics probes. A webhook is checked in a fixed order (type,
- * declared size, read size, auth, decode, route) and only a durable commit to
- * the store earns a 202, so an accepted run is never lost.
+ * readiness and metrics probes. The same code, started a second time by
+ * intake_start_admin(), is the admin listener: everything but /webhook.
+ * A webhook is checked in a fixed order (type, declared size, read size,
+ * auth, decode, route) and only a durable commit to the store earns a
+ * 202, so an accepted run is never lost.
  *
  * DESIGN
  * - Threads: POLL_THREADS event-driven threads of libmicrohttpd (poll(),
@@ -129,6 +131,7 @@ struct intake {
 	void *reload_ctx; /* written before reload */
 	atomic_int draining;
 	atomic_uint shapes_logged; /* log_shape() lines at info so far */
+	int admin;                 /* the admin listener: probes, metrics, reload, no /webhook */
 	unsigned port;
 	int64_t request_timeout_ms; /* connection_timeout, read at start */
 	pthread_mutex_t mu;         /* guards conns, stopping, closing, puts */
@@ -987,7 +990,9 @@ static enum MHD_Result dispatch(void *cls, struct MHD_Connection *c, const char 
 	}
 	if (!framing_ok(c, version))
 		return reject(in, c, 400, MW_BAD_REQUEST, "ambiguous message framing", close_hdr);
-	if (strcmp(url, "/webhook") == 0) {
+	/* The admin listener serves everything but the webhook, which it
+	 * answers like any unknown path. */
+	if (strcmp(url, "/webhook") == 0 && !in->admin) {
 		if (strcmp(method, MHD_HTTP_METHOD_POST) != 0)
 			return send_problem(c, 405, "use POST", allow);
 		return webhook_begin(in, c, con_cls);
@@ -1038,10 +1043,10 @@ __attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char 
 	log_msg(LOG_WARN, "intake: httpd: %s", buf);
 }
 
-/* Resolves "host:port" ("[v6]:port"; "*" means any) into ss. Returns 0 or
- * ERR_CONFIG with err set. */
-static int parse_listen(const char *listen, struct sockaddr_storage *ss, int *v6, char *err,
-			size_t errlen)
+/* Resolves "host:port" ("[v6]:port"; "*" means any), the value of key,
+ * into ss. Returns 0 or ERR_CONFIG with err set. */
+static int parse_listen(const char *key, const char *listen, struct sockaddr_storage *ss, int *v6,
+			char *err, size_t errlen)
 {
 	struct addrinfo hints, *res = NULL;
 	struct hostport hp;
@@ -1049,7 +1054,7 @@ static int parse_listen(const char *listen, struct sockaddr_storage *ss, int *v6
 	int rc;
 
 	if (parse_hostport(listen, &hp) != 0 || hp.host_len >= sizeof(host)) {
-		snprintf(err, errlen, "intake: listen %s: expected host:port", listen);
+		snprintf(err, errlen, "intake: %s %s: expected host:port", key, listen);
 		return ERR_CONFIG;
 	}
 	memcpy(host, hp.host, hp.host_len);
@@ -1061,7 +1066,7 @@ static int parse_listen(const char *listen, struct sockaddr_storage *ss, int *v6
 	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
 	rc = getaddrinfo(strcmp(host, "*") == 0 ? NULL : host, port, &hints, &res);
 	if (rc || res == NULL || res->ai_addrlen > sizeof(*ss)) {
-		snprintf(err, errlen, "intake: listen %s: %s", listen,
+		snprintf(err, errlen, "intake: %s %s: %s", key, listen,
 			 rc ? gai_strerror(rc) : "no address");
 		if (res)
 			freeaddrinfo(res);
@@ -1104,9 +1109,11 @@ static int daemon_start(struct intake *in, const struct config *cfg, char *err, 
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_ALLOW_SUSPEND_RESUME |
 			 MHD_USE_ERROR_LOG;
 	const union MHD_DaemonInfo *di;
+	const char *key = in->admin ? "admin_listen" : "listen";
+	const char *addr = in->admin ? cfg->admin_listen : cfg->listen;
 	int v6 = 0, rc;
 
-	rc = parse_listen(cfg->listen, &ss, &v6, err, errlen);
+	rc = parse_listen(key, addr, &ss, &v6, err, errlen);
 	if (rc)
 		return rc;
 	if (v6)
@@ -1123,7 +1130,7 @@ static int daemon_start(struct intake *in, const struct config *cfg, char *err, 
 		MHD_OPTION_NOTIFY_COMPLETED, request_done, in, MHD_OPTION_NOTIFY_CONNECTION,
 		conn_notify, in, MHD_OPTION_END);
 	if (in->d == NULL) {
-		snprintf(err, errlen, "intake: cannot listen on %s: %s", cfg->listen,
+		snprintf(err, errlen, "intake: cannot listen on %s (%s): %s", addr, key,
 			 errno ? strerror(errno) : "libmicrohttpd failed to start");
 		return ERR_IO;
 	}
@@ -1132,8 +1139,10 @@ static int daemon_start(struct intake *in, const struct config *cfg, char *err, 
 	return 0;
 }
 
-struct intake *intake_start(struct config_holder *cfg, struct store *st, intake_ready_fn ready,
-			    void *ready_ctx, char *err, size_t errlen)
+/* Both listeners: one code, so the probes, metrics and reload are served
+ * the same way on either; admin leaves out the webhook. */
+static struct intake *start(struct config_holder *cfg, struct store *st, intake_ready_fn ready,
+			    void *ready_ctx, int admin, char *err, size_t errlen)
 {
 	struct intake *in = calloc(1, sizeof(*in));
 	const struct config *c;
@@ -1144,6 +1153,7 @@ struct intake *intake_start(struct config_holder *cfg, struct store *st, intake_
 		return NULL;
 	}
 	in->cfg = cfg;
+	in->admin = admin;
 	atomic_init(&in->st, st);
 	in->ready = ready;
 	in->ready_ctx = ready_ctx;
@@ -1185,6 +1195,18 @@ struct intake *intake_start(struct config_holder *cfg, struct store *st, intake_
 	return in;
 }
 
+struct intake *intake_start(struct config_holder *cfg, struct store *st, intake_ready_fn ready,
+			    void *ready_ctx, char *err, size_t errlen)
+{
+	return start(cfg, st, ready, ready_ctx, 0, err, errlen);
+}
+
+struct intake *intake_start_admin(struct config_holder *cfg, struct store *st,
+				  intake_ready_fn ready, void *ready_ctx, char *err, size_t errlen)
+{
+	return start(cfg, st, ready, ready_ctx, 1, err, errlen);
+}
+
 unsigned intake_port(const struct intake *in)
 {
 	return in ? in->port : 0;
@@ -1200,7 +1222,8 @@ void intake_set_reload(struct intake *in, intake_reload_fn fn, void *ctx)
 
 void intake_set_store(struct intake *in, struct store *st)
 {
-	atomic_store(&in->st, st);
+	if (in != NULL)
+		atomic_store(&in->st, st);
 }
 
 void intake_drain(struct intake *in)

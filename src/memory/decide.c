@@ -172,6 +172,7 @@ static void decide(const struct mem_policy *p, const struct mem_run *hist, size_
 		   const struct mem_incident *inc, const struct mem_run *ev, int dup,
 		   struct mem_decision *out);
 static void silence(struct mem_decision *out, const struct mem_incident *inc);
+static void record_only(struct mem_decision *out, const struct mem_incident *inc);
 
 void mem_decide(const struct mem_policy *p, const struct mem_run *hist, size_t n,
 		const struct mem_incident *inc, const struct mem_run *ev, int dup,
@@ -180,8 +181,22 @@ void mem_decide(const struct mem_policy *p, const struct mem_run *hist, size_t n
 	static const struct mem_incident none;
 
 	decide(p, hist, n, inc, ev, dup, out);
-	if (p->silenced)
+	if (p->record_only)
+		record_only(out, inc ? inc : &none);
+	else if (p->silenced)
 		silence(out, inc ? inc : &none);
+}
+
+/* A run its route does not want told (triggers) joins the history, which
+ * its duration and status are facts of, but neither opens, counts in nor
+ * closes an incident: what the channel heard stays as it was. */
+static void record_only(struct mem_decision *out, const struct mem_incident *inc)
+{
+	if (out->action == MEM_DUPLICATE)
+		return;
+	out->action = MEM_RECORD;
+	out->reason = MEM_R_NOT_ROUTED;
+	out->next = *inc;
 }
 
 static void decide(const struct mem_policy *p, const struct mem_run *hist, size_t n,

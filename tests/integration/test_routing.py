@@ -101,9 +101,10 @@ def prod_and_dev_runs_go_to_their_own_destinations():
         assert rc == 0, out + err
         assert "routing:" in out, out
         rows = [ln.split() for ln in out.splitlines()]
-        assert ["1", "dev", PROJECT, "dev*", "(all)", "slack-dev", "FAILED", "(none)"] in rows, out
-        assert ["2", "prod", PROJECT, "prod*", "(all)", "slack-prod", "FAILED", "(none)"] in rows, \
-            out
+        assert ["1", "dev", PROJECT, "dev*", "(all)", "slack-dev", "FAILED", "(all)",
+                "(none)"] in rows, out
+        assert ["2", "prod", PROJECT, "prod*", "(all)", "slack-prod", "FAILED", "(all)",
+                "(none)"] in rows, out
 
 
 @case

@@ -152,7 +152,7 @@ static const struct {
 	{ "bad_project_id.ini", 1,
 	  "11: [project has space/slash]: name may only hold A-Z a-z 0-9 . _ : -" },
 	{ "project_no_dest.ini", 1, "11: project p1: destinations is required" },
-	{ "bad_listen.ini", 1, "3: listen: expected host:port (port 0..65535, [v6]:port)" },
+	{ "bad_listen.ini", 1, "3: listen: expected host:port (port 0..65535, [v6]:port) or off" },
 	{ "no_auth.ini", 1,
 	  "1: no webhook authentication configured; set auth_token or allow_unauthenticated = true" },
 	{ "no_client.ini", 1, "3: [matillion] client_secret is required" },

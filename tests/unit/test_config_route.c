@@ -345,13 +345,13 @@ static void test_table(void **state)
 {
 	static const char *const rows[] = {
 		"routing:      a run takes the first row that matches its project, environment and pipeline\n",
-		"  #  route      project  environments  pipelines  destinations  notify_on         mentions\n",
-		"  1  quiet      P1       prod*         tmp_*      ops           SUCCESS           (none)\n",
-		"  2  loads      P1       (all)         load_*     pager         FAILED            (none)\n",
-		"  4  prod       P1       prod*         (all)      ops,pager     FAILED,CANCELLED  (none)\n",
-		"  6  all-prod   (any)    prod*         (all)      ops           FAILED            (none)\n",
-		"  7  [project]  P1       (all)         (all)      ops           FAILED            (none)\n",
-		"  8  [default]  (other)  (all)         (all)      sandbox       FAILED            (none)\n",
+		"  #  route      project  environments  pipelines  destinations  notify_on         triggers  mentions\n",
+		"  1  quiet      P1       prod*         tmp_*      ops           SUCCESS           (all)     (none)\n",
+		"  2  loads      P1       (all)         load_*     pager         FAILED            (all)     (none)\n",
+		"  4  prod       P1       prod*         (all)      ops,pager     FAILED,CANCELLED  (all)     (none)\n",
+		"  6  all-prod   (any)    prod*         (all)      ops           FAILED            (all)     (none)\n",
+		"  7  [project]  P1       (all)         (all)      ops           FAILED            (all)     (none)\n",
+		"  8  [default]  (other)  (all)         (all)      sandbox       FAILED            (all)     (none)\n",
 	};
 	char path[64], text[16384];
 	struct diags d = { 0 };
