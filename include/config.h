@@ -84,6 +84,9 @@ struct project {
 	double duration_alert; /* duration_alert: slow factor over the usual duration, 0 = off */
 	struct mute_window *mute_windows; /* mute_windows: recurring UTC quiet hours (silence.h) */
 	size_t n_mute_windows;
+	/* Long-running runs (longrun.h). */
+	int64_t max_duration_s; /* max_duration seconds: still running after it is told; 0 = off */
+	double slow_factor; /* slow_factor: still running past this × usual duration; 0 = off */
 };
 
 /* Defaults and bounds of every key are written once, in the key table
