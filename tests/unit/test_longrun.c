@@ -516,6 +516,70 @@ static void test_summary_hostile_names_escaped(void **state)
 	config_free(c);
 }
 
+/* The thread key of the Google Chat body rendered for s, into out. */
+static void gchat_thread(const struct summary *s, char *out, size_t outlen)
+{
+	char *body = target_find("googlechat")->render(s, &(struct render_opts){ 0 });
+	const char *k;
+
+	assert_non_null(body);
+	k = strstr(body, "\"threadKey\":\"");
+	assert_non_null(k);
+	k += strlen("\"threadKey\":\"");
+	snprintf(out, outlen, "%.43s", k);
+	free(body);
+}
+
+/* Google Chat: a notice joins the open incident's thread (the one its
+ * problem messages use); outside an incident it threads by its run,
+ * where the run's own success message goes too. */
+static void test_gchat_thread_of_notice(void **state)
+{
+	struct summary n, other;
+	char a[64], b[64];
+
+	(void)state;
+	assert_int_equal(summary_init(&n, "p-1", "e-40", "https://app.matillion.com"), 0);
+	assert_int_equal(summary_set_pipeline_name(&n, "load_dwh"), 0);
+	assert_int_equal(summary_set_environment(&n, "prod"), 0);
+	assert_int_equal(summary_set_status(&n, ST_RUNNING, NULL), 0);
+	n.started_ms = T0 - 3 * HOUR;
+	n.memory = (struct run_context){ .known = 1,
+					 .form = FORM_LONG_RUNNING,
+					 .usual_ms = -1,
+					 .streak_since_ms = -1,
+					 .incident_since_ms = T0 - 5 * HOUR,
+					 .held_from_ms = -1,
+					 .held_until_ms = -1,
+					 .long_at_ms = T0,
+					 .long_limit_ms = 2 * HOUR };
+	assert_int_equal(summary_init(&other, "p-1", "e-39", "https://app.matillion.com"), 0);
+	assert_int_equal(summary_set_pipeline_name(&other, "load_dwh"), 0);
+	assert_int_equal(summary_set_environment(&other, "prod"), 0);
+	assert_int_equal(summary_set_status(&other, ST_FAILED, NULL), 0);
+	other.memory = (struct run_context){ .known = 1,
+					     .form = FORM_FULL,
+					     .streak = 1,
+					     .streak_since_ms = T0 - 5 * HOUR,
+					     .usual_ms = -1,
+					     .incident_since_ms = T0 - 5 * HOUR };
+	gchat_thread(&n, a, sizeof(a));
+	gchat_thread(&other, b, sizeof(b));
+	assert_string_equal(a, b);
+	/* No incident: the run's own thread, as its success would use. */
+	n.memory.incident_since_ms = -1;
+	summary_free(&other);
+	assert_int_equal(summary_init(&other, "p-1", "e-40", "https://app.matillion.com"), 0);
+	assert_int_equal(summary_set_pipeline_name(&other, "load_dwh"), 0);
+	assert_int_equal(summary_set_environment(&other, "prod"), 0);
+	assert_int_equal(summary_set_status(&other, ST_SUCCESS, NULL), 0);
+	gchat_thread(&n, a, sizeof(a));
+	gchat_thread(&other, b, sizeof(b));
+	assert_string_equal(a, b);
+	summary_free(&n);
+	summary_free(&other);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -535,6 +599,7 @@ int main(void)
 		T(test_fired_job_leaves_intake_dedup_alone),
 		T(test_store_fire_contract),
 		T(test_summary_hostile_names_escaped),
+		cmocka_unit_test(test_gchat_thread_of_notice),
 	};
 #undef T
 
