@@ -86,6 +86,9 @@ struct project {
 	size_t n_mute_windows;
 	unsigned triggers; /* triggers: mask of TRIGGER_BIT() (route.h); runs of other kinds
 			    * are remembered, not posted */
+	/* Long-running runs (longrun.h). */
+	int64_t max_duration_s; /* max_duration seconds: still running after it is told; 0 = off */
+	double slow_factor; /* slow_factor: still running past this × usual duration; 0 = off */
 };
 
 /* Defaults and bounds of every key are written once, in the key table

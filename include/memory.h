@@ -109,6 +109,12 @@ void mem_decide(const struct mem_policy *p, const struct mem_run *hist, size_t n
 		const struct mem_incident *inc, const struct mem_run *ev, int dup,
 		struct mem_decision *out);
 
+/* The usual duration of a pipeline whose remembered runs are hist[0..n)
+ * (newest first): the median duration of the newest MEM_MEDIAN_RUNS
+ * successful runs with a known duration; -1 with fewer than
+ * MEM_MEDIAN_MIN_RUNS of them. Pure. */
+int64_t mem_usual_duration(const struct mem_run *hist, size_t n);
+
 /* Failure signature: a hash of the deepest failed step's path and its
  * error text with numbers, hex ids, UUIDs, timestamps and quoted literals
  * masked, so "Table 'A' has 12 rows" and "Table 'B' has 13 rows" match.

@@ -21,6 +21,7 @@ extern const char *const dlv_state_names[DLV__MAX];
 enum job_kind {
 	JOB_KIND_RUN,  /* a run's own job (or its follow-up, see followup_of) */
 	JOB_KIND_HELD, /* the summary of runs a silence held back (store_held_summarise()) */
+	JOB_KIND_LONG_RUNNING, /* a run still running past its limit (store_longrun_fire()) */
 	JOB_KIND__MAX
 };
 
@@ -432,5 +433,55 @@ struct held_summary {
  * ERR_NOTFOUND (no such job, or not one of those), ERR_INVALID or
  * ERR_IO. */
 int store_held_summary(struct store *s, int64_t job_id, struct held_summary *out);
+
+/* ---- long-running runs (longrun.h) ----
+ * A run still running past its route's limit is told once ever: a row
+ * per (project, execution) records that it fired, in the same
+ * transaction that queues its JOB_KIND_LONG_RUNNING job, so neither a
+ * restart nor a second service beside the first tells it again. The row
+ * outlives its job (pruning a delivered job leaves it) and is forgotten
+ * STORE_LONGRUN_KEEP_MS after it fired. The job is not a run's outcome:
+ * run memory never sees it, and intake's dedup does not count it. */
+
+#define STORE_LONGRUN_KEEP_MS (30LL * 24 * 3600 * 1000) /* a fired run is remembered this long */
+
+/* What the limit a run passed was, for store_longrun_fire(). */
+struct longrun_fire {
+	const char *project_id, *execution_id; /* the run (non-empty) */
+	const char *environment, *pipeline;    /* as the API lists it ("" unknown) */
+	const char *trigger;                   /* SCHEDULE, API, ...; NULL or "" unknown */
+	int64_t started_ms;                    /* the run's start */
+	int64_t limit_ms;                      /* the limit it passed */
+	int64_t usual_ms;                      /* the pipeline's usual duration; -1 unknown */
+	int slow;                              /* the limit came from slow_factor */
+};
+
+/* Fires f's run once: in one transaction, unless (project, execution) has
+ * fired before, records it and, when dests[0..n_dests) is not empty,
+ * queues a JOB_KIND_LONG_RUNNING job (status RUNNING, received now_ms)
+ * with one pending delivery per destination and keeps what its message
+ * says (store_longrun_notice()), with the pipeline's open incident's
+ * start; records older than STORE_LONGRUN_KEEP_MS go. Strings are cut as
+ * store_memory_apply() cuts them. Returns 0 and *job_id (0 when there
+ * were no destinations); ERR_DUPLICATE (nothing written) when the run
+ * has fired before; ERR_INVALID; ERR_IO (nothing written). */
+int store_longrun_fire(struct store *s, const struct longrun_fire *f, char *const *dests,
+		       size_t n_dests, int64_t now_ms, int64_t *job_id);
+
+/* What a JOB_KIND_LONG_RUNNING job's message says. */
+struct longrun_notice {
+	int64_t started_ms;        /* the run's start */
+	int64_t at_ms;             /* when it was found still running */
+	int64_t limit_ms;          /* the limit it passed */
+	int64_t usual_ms;          /* -1 unknown */
+	int64_t incident_since_ms; /* the pipeline's open incident's start then; -1 none */
+	int slow;                  /* the limit came from slow_factor */
+	char trigger[64];          /* "" unknown */
+};
+
+/* The message of JOB_KIND_LONG_RUNNING job job_id into *out. Returns 0,
+ * ERR_NOTFOUND (no such job, or not one of those), ERR_INVALID or
+ * ERR_IO. */
+int store_longrun_notice(struct store *s, int64_t job_id, struct longrun_notice *out);
 
 #endif

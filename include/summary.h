@@ -57,10 +57,11 @@ struct child_run {
 
 /* Which message run memory asks for (see memory.h). */
 enum summary_form {
-	FORM_FULL,     /* the whole message */
-	FORM_COMPACT,  /* "failed again" in one line */
-	FORM_RECOVERY, /* "recovered after N failed runs" */
-	FORM_HELD,     /* "N failures held back while silenced": a silence ended */
+	FORM_FULL,         /* the whole message */
+	FORM_COMPACT,      /* "failed again" in one line */
+	FORM_RECOVERY,     /* "recovered after N failed runs" */
+	FORM_HELD,         /* "N failures held back while silenced": a silence ended */
+	FORM_LONG_RUNNING, /* "still running after 2h 05m": the run has not finished yet */
 };
 
 /* What run memory says about this run, for the reader; filled by the
@@ -83,6 +84,11 @@ struct run_context {
 				     * -1 outside one */
 	int64_t held_from_ms;       /* held: the silence's (or mute windows') start, -1 unknown */
 	int64_t held_until_ms;      /* held: ... and end, -1 unknown */
+	/* FORM_LONG_RUNNING (usual_ms and incident_since_ms as above; the
+	 * run's start is the summary's started_ms): */
+	int64_t long_at_ms;    /* when it was found still running */
+	int64_t long_limit_ms; /* the limit it passed (max_duration, or slow_factor × usual) */
+	int long_slow;         /* the limit came from slow_factor, not max_duration */
 };
 
 struct summary {

@@ -212,6 +212,16 @@ const struct key cfg_keys[] = {
 	  .off = offsetof(struct project, mute_windows),
 	  .n_off = offsetof(struct project, n_mute_windows) },
 	PROJ("triggers", V_TRIGGERS, triggers, TRIGGERS_ALL),
+	/* Long-running runs, per route (longrun.h): both off by default. */
+	PNUM("max_duration", V_DUR64, max_duration_s, 0, 365 * DAY, 0),
+	{ .sec = SEC_PROJECT,
+	  .name = "slow_factor",
+	  .type = V_FACTOR,
+	  .off = offsetof(struct project, slow_factor),
+	  .fmin = 1.1,
+	  .fmax = 100.0,
+	  .fdef = 0.0,
+	  .flags = K_ZERO_OFF },
 	/* [route NAME] only; the rest of a route's keys are [project]'s. */
 	{ .sec = SEC_ROUTE,
 	  .name = "project",

@@ -39,6 +39,9 @@
  *     summary job (JOB_KIND_HELD, see serve.c) whose message comes from
  *     the store, not the API, and is posted like any other, without a
  *     mention.
+ *     Long-running runs. A still-running notice (JOB_KIND_LONG_RUNNING,
+ *     longrun.h) also has its message from the store; it is never
+ *     remembered, never grouped, and carries the route's mention.
  *  2. Each due delivery without a stored payload is rendered in memory.
  *     The payload is saved only with a retry or dead outcome (step 3), so
  *     every scheduled retry posts the same bytes and never calls the API
@@ -77,6 +80,7 @@
 #include "errors.h"
 #include "httpc.h"
 #include "log.h"
+#include "longrun.h"
 #include "memory.h"
 #include "metrics.h"
 #include "ratelimit.h"
@@ -705,6 +709,27 @@ static int held_summary_build(struct wctx *t, const struct config *c, const stru
 	return 0;
 }
 
+/* Step 1 of a still-running notice (JOB_KIND_LONG_RUNNING, longrun.h):
+ * its message comes from the store, with no API call, and run memory
+ * never sees it (it is not the run's outcome); a job whose message is
+ * gone ends as ignored. */
+static int long_running_build(struct wctx *t, const struct config *c, const struct job *j,
+			      struct summary *s, int *have)
+{
+	int rc = longrun_summary(t->w->st, c, j, s);
+
+	if (rc == ERR_NOTFOUND) {
+		log_event(LOG_WARN, "still-running notice: nothing stored for the job", NULL);
+		return store_job_end(t->w->st, j->id, JOB_IGNORED,
+				     "still-running notice: nothing stored");
+	}
+	if (rc == 0) {
+		log_event(LOG_INFO, "posting a still-running notice", NULL);
+		*have = 1;
+	}
+	return rc;
+}
+
 /* Step 1: the summary, from the API or degraded. Returns 0 with *have set
  * when a summary is ready (*promise: it is a degraded notice that promises
  * the details), 0 with !*have when the job was re-queued or ended, or an
@@ -724,6 +749,8 @@ static int build_summary(struct wctx *t, const struct config *c, struct job *j, 
 	*promise = 0;
 	if (j->kind == JOB_KIND_HELD)
 		return held_summary_build(t, c, j, s, have);
+	if (j->kind == JOB_KIND_LONG_RUNNING)
+		return long_running_build(t, c, j, s, have);
 	rc = summary_from_webhook(s, c, j);
 	if (rc)
 		return rc;
@@ -919,8 +946,8 @@ static int post_one(struct wctx *t, const struct config *c, const struct job *j,
  * degraded notice (its follow-up belongs to it) or a follow-up. */
 static int groupable(const struct job *j, const struct summary *s)
 {
-	return j->followup_of == 0 && s->degraded == NULL && !s->is_test &&
-	       s->status != ST_SUCCESS && s->status != ST_RUNNING &&
+	return j->followup_of == 0 && j->kind != JOB_KIND_LONG_RUNNING && s->degraded == NULL &&
+	       !s->is_test && s->status != ST_SUCCESS && s->status != ST_RUNNING &&
 	       !(s->memory.known && s->memory.form == FORM_RECOVERY);
 }
 

@@ -40,9 +40,7 @@ static int cmp_i64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Median duration of the newest MEM_MEDIAN_RUNS successful runs with a
- * known duration; -1 with fewer than MEM_MEDIAN_MIN_RUNS. */
-static int64_t usual_duration(const struct mem_run *hist, size_t n)
+int64_t mem_usual_duration(const struct mem_run *hist, size_t n)
 {
 	int64_t d[MEM_MEDIAN_RUNS], v;
 	size_t i, k = 0;
@@ -211,7 +209,7 @@ static void decide(const struct mem_policy *p, const struct mem_run *hist, size_
 	memset(out, 0, sizeof(*out));
 	out->next = *inc;
 	out->ctx.duration_ms = duration_of(ev);
-	out->ctx.usual_ms = usual = usual_duration(hist, n);
+	out->ctx.usual_ms = usual = mem_usual_duration(hist, n);
 	out->ctx.incident_since_ms = -1;
 	out->ctx.streak_since_ms = -1;
 	if (usual >= 0 && out->ctx.duration_ms >= 0 && p->duration_alert > 0 &&

@@ -17,7 +17,9 @@
  * pipeline and the incident's start as run memory reports it (the same
  * for the first message, compact repeats and the recovery); a message
  * outside an incident threads by its run, so a degraded notice and its
- * follow-up share one. Chat only honours the key when the webhook URL asks
+ * follow-up share one. A still-running notice joins the thread of the
+ * pipeline's incident open when it fired, else its run's (where the
+ * run's outcome goes too unless it opens an incident). Chat only honours the key when the webhook URL asks
  * for replies: the row's url_query adds
  * messageReplyOption=REPLY_MESSAGE_FALLBACK_TO_NEW_THREAD at post time
  * (deliver.c) unless the configured URL sets the option itself, so the
@@ -161,7 +163,8 @@ static int64_t incident_start(const struct summary *s)
 {
 	const struct run_context *m = &s->memory;
 
-	if (!m->known || (!status_is_problem(s->status) && m->form != FORM_RECOVERY))
+	if (!m->known || (!status_is_problem(s->status) && m->form != FORM_RECOVERY &&
+			  m->form != FORM_LONG_RUNNING))
 		return -1;
 	return m->incident_since_ms >= 0 ? m->incident_since_ms : m->streak_since_ms;
 }

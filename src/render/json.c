@@ -139,6 +139,8 @@ static const char *event_type(const struct summary *s)
 		return "run.recovered";
 	if (s->memory.known && s->memory.form == FORM_HELD)
 		return "silence.ended";
+	if (s->memory.known && s->memory.form == FORM_LONG_RUNNING)
+		return "run.long_running";
 	if (status_is_problem(s->status) && s->memory.known && s->memory.form == FORM_COMPACT)
 		return "run.repeated";
 	switch (s->status) {
@@ -315,11 +317,28 @@ static int add_context(cJSON *data, const struct summary *s, const struct view *
 }
 
 static const char *const form_names[] = {
-	[FORM_FULL] = "full",
-	[FORM_COMPACT] = "compact",
-	[FORM_RECOVERY] = "recovery",
-	[FORM_HELD] = "held",
+	[FORM_FULL] = "full", [FORM_COMPACT] = "compact",           [FORM_RECOVERY] = "recovery",
+	[FORM_HELD] = "held", [FORM_LONG_RUNNING] = "long_running",
 };
+
+/* A still-running notice's "long_running": when it was noticed, how long
+ * the run had been running then, the limit it passed and which key set
+ * it. */
+static int add_long_running(cJSON *o, const struct summary *s)
+{
+	const struct run_context *m = &s->memory;
+	cJSON *lr = cJSON_AddObjectToObject(o, "long_running");
+	int64_t ran = s->started_ms >= 0 && m->long_at_ms >= s->started_ms
+			      ? m->long_at_ms - s->started_ms
+			      : -1;
+
+	if (lr == NULL || add_time(lr, "noticed_at", m->long_at_ms) ||
+	    add_ms(lr, "running_ms", ran) || add_ms(lr, "limit_ms", m->long_limit_ms) ||
+	    cJSON_AddStringToObject(lr, "limit", m->long_slow ? "slow_factor" : "max_duration") ==
+		    NULL)
+		return -1;
+	return 0;
+}
 
 /* What run memory said about this run; null when it knew nothing. */
 static int add_memory(cJSON *data, const struct summary *s)
@@ -333,8 +352,8 @@ static int add_memory(cJSON *data, const struct summary *s)
 	o = cJSON_AddObjectToObject(data, "memory");
 	rc = o == NULL;
 	rc |= cJSON_AddStringToObject(o, "form",
-				      (unsigned)m->form <= FORM_HELD ? form_names[m->form]
-								     : "full") == NULL;
+				      (unsigned)m->form <= FORM_LONG_RUNNING ? form_names[m->form]
+									     : "full") == NULL;
 	rc |= add_count(o, "streak", m->streak);
 	rc |= add_time(o, "since", m->streak_since_ms);
 	rc |= add_count(o, "successes_before", m->successes_before);
@@ -358,6 +377,8 @@ static int add_memory(cJSON *data, const struct summary *s)
 		      add_text(inc, "reason", s->held_reason ? s->held_reason : "", NOTE_CHARS, 0,
 			       0);
 	}
+	if (m->form == FORM_LONG_RUNNING)
+		rc |= add_long_running(o, s);
 	return rc ? -1 : 0;
 }
 
@@ -372,7 +393,10 @@ static char *print(const struct summary *s, const struct view *v, const struct k
 		return NULL;
 	rc = cJSON_AddNumberToObject(root, "schema_version", JSON_SCHEMA_VERSION) == NULL;
 	rc |= cJSON_AddStringToObject(root, "type", event_type(s)) == NULL;
-	rc |= add_time(root, "timestamp", s->finished_ms >= 0 ? s->finished_ms : s->started_ms);
+	rc |= add_time(root, "timestamp",
+		       s->memory.known && s->memory.form == FORM_LONG_RUNNING ? s->memory.long_at_ms
+		       : s->finished_ms >= 0                                  ? s->finished_ms
+									      : s->started_ms);
 	rc |= cJSON_AddBoolToObject(root, "test", s->is_test != 0) == NULL;
 	data = cJSON_AddObjectToObject(root, "data");
 	rc |= data == NULL;

@@ -16,6 +16,14 @@
  * destination's mention does not apply: PagerDuty's escalation policy
  * decides who is paged.
  *
+ * A still-running notice (a run past its route's limit) is a trigger of
+ * the run's own alert, "dpc-notify/running/<execution id>", at warning
+ * level unless the destination's map names RUNNING: a run that hangs
+ * never sends a failure, so nothing else would tell a team that PagerDuty
+ * alone alerts. It stays apart from the pipeline's alert so the outcome
+ * neither folds into it nor resolves it; it is resolved by hand, like any
+ * alert nothing else closes.
+ *
  * Limits (PagerDuty's developer docs, Events API v2: "Send an Alert
  * Event" and the overview's "Size Limits"): dedup_key at most 255
  * characters, payload.summary at most 1024, the whole event at most
@@ -55,11 +63,18 @@ static char *clean(const char *raw, size_t max, int lines)
 
 /* ---- the dedup key ---- */
 
+/* 1 for a still-running notice (run memory's FORM_LONG_RUNNING). */
+static int long_running(const struct summary *s)
+{
+	return s->memory.known && s->memory.form == FORM_LONG_RUNNING;
+}
+
 /* "dpc-notify/<project>/<environment>/<pipeline>", each part percent-
  * encoded (so no part can pose as two), or, longer than PagerDuty takes,
  * "dpc-notify/sha256/<64 hex digits>" of the same text. A run without a
- * pipeline name stands alone: "dpc-notify/run/<execution id>", and so
- * does a send-test: "dpc-notify/send-test". Caller
+ * pipeline name stands alone: "dpc-notify/run/<execution id>", a
+ * still-running notice is its run's: "dpc-notify/running/<execution id>",
+ * and a send-test: "dpc-notify/send-test". Caller
  * frees; NULL on ERR_NOMEM. */
 static char *dedup_key(const struct summary *s)
 {
@@ -73,10 +88,13 @@ static char *dedup_key(const struct summary *s)
 	 * pipeline's. */
 	if (s->is_test)
 		return strdup("dpc-notify/send-test");
-	if (*s->pipeline_name == '\0') {
-		/* No pipeline known: the run is its own incident. */
+	if (*s->pipeline_name == '\0' || long_running(s)) {
+		/* No pipeline known: the run is its own incident; so is a
+		 * still-running notice, apart from the pipeline's alert. */
 		p = text_url_escape(s->execution_id);
-		key = p ? text_concat3("dpc-notify/run/", p, "") : NULL;
+		key = p ? text_concat3(long_running(s) ? "dpc-notify/running/" : "dpc-notify/run/",
+				       p, "")
+			: NULL;
 		free(p);
 		if (key == NULL)
 			return NULL;
@@ -133,6 +151,15 @@ static const char *severity_of(enum run_status st, const unsigned char *map)
 	if (lv >= TSEV__MAX)
 		lv = default_severity[i];
 	return target_severity_names[lv];
+}
+
+/* payload.severity of s: a still-running notice is a warning unless the
+ * map names RUNNING; any other run as severity_of() says. */
+static const char *level_of(const struct summary *s, const unsigned char *map)
+{
+	if (long_running(s) && (map == NULL || map[ST_RUNNING] >= TSEV__MAX))
+		return target_severity_names[TSEV_WARNING];
+	return severity_of(s->status, map);
 }
 
 /* Adds key: raw text, sanitised and cut; nothing for NULL or "". Returns
@@ -258,6 +285,8 @@ static int add_details(cJSON *ev, const struct summary *s, const struct view *v,
 	rc |= add_text(d, "details_missing", s->degraded, FIELD_CHARS, 0);
 	rc |= add_text(d, "incomplete", s->incomplete, FIELD_CHARS, 0);
 	render_counts_line(s, line, sizeof(line));
+	if (long_running(s))
+		line[0] = '\0'; /* no steps are known of a run still going */
 	rc |= add_text(d, "counts", line, sizeof(line), 0);
 	rc |= add_failed_steps(d, v, k);
 	for (i = k; i < v->n_errors; i++) {
@@ -308,7 +337,7 @@ static cJSON *trigger(const struct summary *s, const struct view *v, const char 
 
 	snprintf(src, sizeof(src), "matillion:%s:%s", s->project_id,
 		 *s->environment ? s->environment : "-");
-	iso_time(s->finished_ms, when, sizeof(when));
+	iso_time(long_running(s) ? s->memory.long_at_ms : s->finished_ms, when, sizeof(when));
 	if (root == NULL || sum == NULL ||
 	    !cJSON_AddStringToObject(root, "event_action", "trigger") ||
 	    !cJSON_AddStringToObject(root, "dedup_key", key))
@@ -316,7 +345,7 @@ static cJSON *trigger(const struct summary *s, const struct view *v, const char 
 	p = cJSON_AddObjectToObject(root, "payload");
 	if (p == NULL || !cJSON_AddStringToObject(p, "summary", sum) ||
 	    add_text(p, "source", src, 255, 0) ||
-	    !cJSON_AddStringToObject(p, "severity", severity_of(s->status, severity)) ||
+	    !cJSON_AddStringToObject(p, "severity", level_of(s, severity)) ||
 	    (*when && !cJSON_AddStringToObject(p, "timestamp", when)) ||
 	    add_text(p, "component", s->pipeline_name, FIELD_CHARS, 0) ||
 	    add_text(p, "group", s->environment, FIELD_CHARS, 0) ||

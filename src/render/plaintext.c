@@ -125,6 +125,25 @@ static void put_children(struct pbuf *b, const struct summary *s)
 		put(b, "+%llu more child pipelines\n", (unsigned long long)more);
 }
 
+/* A still-running notice's line: "Still running after 2h 05m (usually
+ * 22m; limit 1h 06m from slow_factor)". */
+static void put_long_running(struct pbuf *b, const struct summary *s)
+{
+	const struct run_context *m = &s->memory;
+	char ran[32], usual[32], lim[32];
+
+	if (!m->known || m->form != FORM_LONG_RUNNING)
+		return;
+	ran[0] = '\0';
+	if (s->started_ms >= 0 && m->long_at_ms >= s->started_ms)
+		render_compact_duration(m->long_at_ms - s->started_ms, ran, sizeof(ran));
+	render_compact_duration(m->usual_ms, usual, sizeof(usual));
+	render_compact_duration(m->long_limit_ms, lim, sizeof(lim));
+	put(b, "\xe2\x8f\xb3 Still running%s%s (%s%s%slimit %s from %s)\n", *ran ? " after " : "",
+	    ran, *usual ? "usually " : "", usual, *usual ? "; " : "", lim,
+	    m->long_slow ? "slow_factor" : "max_duration");
+}
+
 char *plaintext_render(const struct summary *s)
 {
 	struct pbuf b = { NULL, 0, 0 };
@@ -137,6 +156,7 @@ char *plaintext_render(const struct summary *s)
 		goto out;
 	b.p[0] = '\0';
 	put_header(&b, s, title);
+	put_long_running(&b, s);
 	put_steps(&b, s);
 	put_children(&b, s);
 	if (s->link && *s->execution_id)

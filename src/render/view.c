@@ -31,6 +31,7 @@
 #define REASON_CHARS 120              /* a silence's reason in a held summary's headline */
 #define HELD_EMOJI "\xf0\x9f\x94\x95" /* U+1F515 bell with cancellation stroke */
 #define EN_DASH "\xe2\x80\x93"
+#define LONG_EMOJI "\xe2\x8f\xb3" /* U+23F3 hourglass with flowing sand */
 
 /* One status emoji per message, chosen by the kind of message. */
 static const char *kind_emoji(enum view_kind k)
@@ -766,6 +767,62 @@ static char *held_history(const struct summary *s)
 	return done(&b);
 }
 
+/* A limit as a person writes it: "2h" rather than "2h 00m". */
+static void limit_text(int64_t ms, char *out, size_t outlen)
+{
+	size_t n;
+
+	render_compact_duration(ms, out, outlen);
+	n = strlen(out);
+	if (n > 4 && strcmp(out + n - 4, " 00m") == 0)
+		out[n - 4] = '\0';
+}
+
+/* A still-running notice's headline after the name: " still running
+ * after 2h 05m (usually 22m)", or "(limit 2h)" when the route's
+ * max_duration was passed. */
+static void long_tail(const struct summary *s, struct buf *b)
+{
+	const struct run_context *m = &s->memory;
+	char d[32], u[32], line[128];
+
+	d[0] = '\0';
+	if (s->started_ms >= 0 && m->long_at_ms >= s->started_ms)
+		render_compact_duration(m->long_at_ms - s->started_ms, d, sizeof(d));
+	if (m->long_slow && m->usual_ms >= 0) {
+		render_compact_duration(m->usual_ms, u, sizeof(u));
+		snprintf(line, sizeof(line), " (usually %s)", u);
+	} else {
+		limit_text(m->long_limit_ms, u, sizeof(u));
+		snprintf(line, sizeof(line), " (limit %s)", u);
+	}
+	puts_(b, *d ? " still running after " : " still running");
+	puts_(b, d);
+	puts_(b, line);
+}
+
+/* A still-running notice's second line: "Limit 2h (max_duration) · the
+ * outcome follows when it finishes", or "Limit 1h 06m (slow_factor ×
+ * usual 22m) · ..." (the start is on the context line already). */
+static char *long_history(const struct summary *s)
+{
+	const struct run_context *m = &s->memory;
+	char lim[32], u[32], line[200];
+
+	limit_text(m->long_limit_ms, lim, sizeof(lim));
+	render_compact_duration(m->usual_ms, u, sizeof(u));
+	if (m->long_slow && *u)
+		snprintf(line, sizeof(line),
+			 "Limit %s (slow_factor \xc3\x97 usual %s)" DOT
+			 "the outcome follows when it finishes",
+			 lim, u);
+	else
+		snprintf(line, sizeof(line),
+			 "Limit %s (%s)" DOT "the outcome follows when it finishes", lim,
+			 m->long_slow ? "slow_factor" : "max_duration");
+	return strdup(line);
+}
+
 /* The triage line: "❌ prod · load_dwh failed at <where>: <line> · 14m". */
 static char *headline(const struct summary *s, const struct view *v)
 {
@@ -785,6 +842,10 @@ static char *headline(const struct summary *s, const struct view *v)
 	put_cut(&b, name, strlen(name), 80);
 	if (s->memory.known && s->memory.form == FORM_HELD) {
 		held_tail(s, &b);
+		return done(&b);
+	}
+	if (s->memory.known && s->memory.form == FORM_LONG_RUNNING) {
+		long_tail(s, &b);
 		return done(&b);
 	}
 	if (s->memory.known && s->memory.form == FORM_RECOVERY) {
@@ -900,6 +961,8 @@ static char *history(const struct summary *s, const struct view *v)
 		return NULL;
 	if (m->form == FORM_HELD)
 		return held_history(s);
+	if (m->form == FORM_LONG_RUNNING)
+		return long_history(s);
 	if (m->late) {
 		puts_(&b, "An older run, reported after a newer one");
 		sep = DOT;
@@ -966,6 +1029,8 @@ int view_build(const struct summary *s, struct view *v)
 	v->emoji = kind_emoji(v->kind);
 	if (s->memory.known && s->memory.form == FORM_HELD)
 		v->emoji = HELD_EMOJI; /* a digest of silenced runs, not one run */
+	if (s->memory.known && s->memory.form == FORM_LONG_RUNNING)
+		v->emoji = LONG_EMOJI; /* not an outcome: the run goes on */
 	v->started_ms = s->started_ms;
 	v->finished_ms = s->finished_ms;
 	if (s->started_ms >= 0 && s->finished_ms >= s->started_ms)
@@ -991,6 +1056,10 @@ int view_build(const struct summary *s, struct view *v)
 		v->compact = 1;
 		v->mention = 0;
 	}
+	/* A run that hangs never sends a failure: this notice is the one
+	 * that must reach the on-call, so it carries the mention. */
+	if (s->memory.known && s->memory.form == FORM_LONG_RUNNING)
+		v->mention = 1;
 	if (v->n_errors && v->errors[0].link != NULL) {
 		v->link = strdup(v->errors[0].link);
 		v->root_link = s->link ? strdup(s->link) : NULL;
@@ -1004,7 +1073,8 @@ int view_build(const struct summary *s, struct view *v)
 	if (v->headline == NULL || v->context == NULL || (s->follows_ms >= 0 && v->follow == NULL))
 		goto nomem;
 	if (s->memory.known && v->history == NULL &&
-	    (s->memory.held_before > 0 || s->memory.form == FORM_HELD))
+	    (s->memory.held_before > 0 || s->memory.form == FORM_HELD ||
+	     s->memory.form == FORM_LONG_RUNNING))
 		goto nomem;
 	return 0;
 nomem:

@@ -23,6 +23,7 @@
 static void job_from_row(sqlite3_stmt *st, struct job *j)
 {
 	char stname[32];
+	int64_t k;
 
 	memset(j, 0, sizeof(*j));
 	j->id = sqlite3_column_int64(st, 0);
@@ -40,7 +41,9 @@ static void job_from_row(sqlite3_stmt *st, struct job *j)
 	j->not_before_ms = sqlite3_column_int64(st, 10);
 	sq_col_text(st, 11, j->last_error, sizeof(j->last_error));
 	j->followup_of = sqlite3_column_int64(st, 12);
-	j->kind = sqlite3_column_int64(st, 13) == JOB_KIND_HELD ? JOB_KIND_HELD : JOB_KIND_RUN;
+	k = sqlite3_column_int64(st, 13);
+	j->kind =
+		k == JOB_KIND_HELD || k == JOB_KIND_LONG_RUNNING ? (enum job_kind)k : JOB_KIND_RUN;
 }
 
 /* The two kinds of ready job, each found through an index so a claim

@@ -177,6 +177,22 @@ static const char schema_v8[] =
 static const char schema_v9[] = "ALTER TABLE deliveries ADD COLUMN message_id TEXT;"
 				"PRAGMA user_version = 9;";
 
+/* Version 10: long-running runs (store.h). long_runs records each run
+ * (project, execution) that was told to be still running, once ever, with
+ * what its message says; it names its job while the job exists and is
+ * forgotten by fired_ms. */
+static const char schema_v10[] =
+	"CREATE TABLE long_runs ("
+	" project_id TEXT NOT NULL, execution_id TEXT NOT NULL,"
+	" job_id INTEGER REFERENCES jobs (id) ON DELETE SET NULL,"
+	" environment TEXT NOT NULL, pipeline TEXT NOT NULL, trigger TEXT NOT NULL,"
+	" started_ms INTEGER NOT NULL, fired_ms INTEGER NOT NULL, limit_ms INTEGER NOT NULL,"
+	" usual_ms INTEGER NOT NULL, slow INTEGER NOT NULL, incident_since_ms INTEGER NOT NULL,"
+	" PRIMARY KEY (project_id, execution_id)) WITHOUT ROWID;"
+	"CREATE INDEX long_runs_job ON long_runs (job_id);"
+	"CREATE INDEX long_runs_fired ON long_runs (fired_ms);"
+	"PRAGMA user_version = 10;";
+
 /* Opens one connection with the per-connection settings. Both
  * connections run with synchronous=NORMAL: the group commit makes its
  * batches durable with its own fdatasync of the WAL before it answers,
@@ -275,6 +291,8 @@ static int schema_ensure(sqlite3 *db, const char *path, char *err, size_t errlen
 		rc = sq_exec_raw(db, schema_v8);
 	if (rc == 0 && v < 9)
 		rc = sq_exec_raw(db, schema_v9);
+	if (rc == 0 && v < 10)
+		rc = sq_exec_raw(db, schema_v10);
 	if (rc == 0)
 		rc = sq_map_rc(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL));
 	if (rc == 0)
@@ -487,4 +505,6 @@ const struct store_backend store_backend_sqlite = {
 	.held_due = sq_held_due,
 	.held_summarise = sq_held_summarise,
 	.held_summary = sq_held_summary,
+	.longrun_fire = sq_longrun_fire,
+	.longrun_notice = sq_longrun_notice,
 };

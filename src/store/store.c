@@ -746,3 +746,41 @@ int store_held_summary(struct store *s, int64_t job_id, struct held_summary *out
 		return ERR_INVALID;
 	return s->be->held_summary(s, job_id, out);
 }
+
+/* ---- long-running runs ---- */
+
+int store_longrun_fire(struct store *s, const struct longrun_fire *f, char *const *dests,
+		       size_t n_dests, int64_t now_ms, int64_t *job_id)
+{
+	char proj[WEBHOOK_ID_MAX], exec[WEBHOOK_ID_MAX], env[WEBHOOK_TEXT_MAX];
+	char pipe[WEBHOOK_TEXT_MAX], trig[STORE_TRIGGER_MAX];
+	struct longrun_fire c;
+	int rc;
+
+	if (job_id != NULL)
+		*job_id = 0;
+	if (s == NULL || job_id == NULL || f == NULL || f->project_id == NULL ||
+	    f->execution_id == NULL || f->project_id[0] == '\0' || f->execution_id[0] == '\0' ||
+	    f->environment == NULL || f->pipeline == NULL || !dests_valid(dests, n_dests))
+		return ERR_INVALID;
+	c = *f;
+	c.project_id = clamp_text(f->project_id, proj, sizeof(proj));
+	c.execution_id = clamp_text(f->execution_id, exec, sizeof(exec));
+	c.environment = clamp_text(f->environment, env, sizeof(env));
+	c.pipeline = clamp_text(f->pipeline, pipe, sizeof(pipe));
+	c.trigger = clamp_text(f->trigger != NULL ? f->trigger : "", trig, sizeof(trig));
+	c.slow = f->slow != 0;
+	rc = s->be->longrun_fire(s, &c, dests, n_dests, now_ms, job_id);
+	if (rc == 0 && *job_id > 0)
+		store_wake(s);
+	return rc;
+}
+
+int store_longrun_notice(struct store *s, int64_t job_id, struct longrun_notice *out)
+{
+	if (out != NULL)
+		memset(out, 0, sizeof(*out));
+	if (s == NULL || out == NULL)
+		return ERR_INVALID;
+	return s->be->longrun_notice(s, job_id, out);
+}

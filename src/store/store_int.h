@@ -101,6 +101,13 @@ struct store_backend {
 	int (*held_summarise)(struct store *s, const struct mem_key *k, char *const *dests,
 			      size_t n_dests, int64_t now_ms, int64_t *job_id);
 	int (*held_summary)(struct store *s, int64_t job_id, struct held_summary *out);
+	/* Long-running runs. f's strings are cut to their sizes (trigger
+	 * never NULL), ids non-empty; dests passed put_valid()'s check of
+	 * destination names (n_dests may be 0); job_id and out are never
+	 * NULL. */
+	int (*longrun_fire)(struct store *s, const struct longrun_fire *f, char *const *dests,
+			    size_t n_dests, int64_t now_ms, int64_t *job_id);
+	int (*longrun_notice)(struct store *s, int64_t job_id, struct longrun_notice *out);
 };
 
 /* What every open store has, whatever its backend: a backend's own

@@ -365,6 +365,42 @@ static void fx_hostile(struct summary *s)
 	regroup(s);
 }
 
+/* A still-running notice as the worker builds it (longrun_summary()):
+ * load_dwh started at 02:00 by its schedule and was found still running
+ * at 04:05, past the route's max_duration of 2h. */
+static void sc_long_running(struct summary *s)
+{
+	assert_int_equal(summary_init(s, "proj-fin", ROOT_ID, UI), 0);
+	assert_int_equal(summary_set_pipeline_name(s, "load_dwh.orch.yaml"), 0);
+	assert_int_equal(summary_set_environment(s, "prod"), 0);
+	assert_int_equal(summary_set_status(s, ST_RUNNING, NULL), 0);
+	assert_int_equal(summary_set_project_name(s, "Finance DWH"), 0);
+	free(s->trigger);
+	s->trigger = strdup("SCHEDULE");
+	assert_non_null(s->trigger);
+	s->started_ms = summary_parse_time("2026-11-30T02:00:00Z");
+	s->memory.known = 1;
+	s->memory.form = FORM_LONG_RUNNING;
+	s->memory.usual_ms = -1;
+	s->memory.streak_since_ms = -1;
+	s->memory.incident_since_ms = -1;
+	s->memory.held_from_ms = -1;
+	s->memory.held_until_ms = -1;
+	s->memory.long_at_ms = summary_parse_time("2026-11-30T04:05:00Z");
+	s->memory.long_limit_ms = 2 * 3600 * 1000LL;
+}
+
+/* The same run past slow_factor 3 × its usual 22m, while the pipeline's
+ * incident (opened at 01:55 the night before) is still open. */
+static void sc_long_slow(struct summary *s)
+{
+	sc_long_running(s);
+	s->memory.usual_ms = 22 * 60 * 1000LL;
+	s->memory.long_limit_ms = 66 * 60 * 1000LL;
+	s->memory.long_slow = 1;
+	s->memory.incident_since_ms = summary_parse_time("2026-11-29T01:55:00Z");
+}
+
 struct fixture {
 	const char *name;
 	void (*make)(struct summary *s);
@@ -386,6 +422,8 @@ static const struct fixture fixtures[] = {
 	{ "recovered", sc_recovered, 1 },
 	{ "held", sc_held, 1 },
 	{ "slow", sc_slow, 1 },
+	{ "long-running", sc_long_running, 1 },
+	{ "long-slow", sc_long_slow, 1 },
 	{ "overflow", fx_overflow, 0 },
 	{ "caveats", fx_caveats, 0 },
 	{ "hostile", fx_hostile, 1 },

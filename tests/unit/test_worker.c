@@ -26,6 +26,7 @@
 #include "dpc.h"
 #include "errors.h"
 #include "log.h"
+#include "longrun.h"
 #include "store.h"
 #include "summary.h"
 #include "worker.h"
@@ -275,6 +276,23 @@ static struct job get_job(struct fx *f, int64_t id)
 	assert_int_equal(store_list(f->st, -1, 0, find_fn, &fd), 0);
 	assert_true(fd.found);
 	return fd.j;
+}
+
+/* Finds the one JOB_KIND_LONG_RUNNING job. */
+static void long_fn(void *ctx, const struct job *j)
+{
+	struct find *fd = ctx;
+
+	if (j->kind == JOB_KIND_LONG_RUNNING) {
+		fd->j = *j;
+		fd->found = 1;
+	}
+}
+
+static void count_run(void *ctx, const struct mem_run_row *r)
+{
+	(void)r;
+	(*(int *)ctx)++;
 }
 
 static void pause_ms(long ms)
@@ -560,6 +578,44 @@ static void test_claim_failure_logged(void **state)
 	assert_true(log_has(f, "claim works again"));
 }
 
+/* A still-running notice (longrun.h) goes out without asking the API,
+ * with the route's mention and its own wording, and run memory does not
+ * remember it. */
+static void test_long_running_notice_posted(void **state)
+{
+	struct fx *f = *state;
+	const int64_t now = clock_wall_ms();
+	const struct longrun_run r = { "e-long",   "p-1",
+				       "prod",     "load_dwh",
+				       "SCHEDULE", now - 3 * 3600 * 1000LL - 5 * 60 * 1000LL };
+	const struct mem_key k = { "p-1", "prod", "load_dwh" };
+	const struct config *c;
+	struct find fd = { 0 };
+	int hist = 0;
+
+	config_swap(f->cfg, load(f, "[server]\nauth_token = tok-AAAA-0123456789\nworkers = 1\n"
+				    "[matillion]\nclient_id = id\nclient_secret = secret\n"
+				    "[destination a]\ntype = slack\nurl = " URL_A "\n"
+				    "mention = <!subteam^S123>\n"
+				    "[default]\ndestinations = a\nmax_duration = 2h\n"));
+	c = config_get(f->cfg);
+	assert_int_equal(longrun_scan(f->st, c, &r, 1, now), 1);
+	config_put(f->cfg, c);
+	assert_int_equal(store_list(f->st, -1, 0, long_fn, &fd), 0);
+	assert_true(fd.found);
+	start(f);
+	fd.j = wait_attempt(f, fd.j.id);
+	stop(f);
+	assert_int_equal(fd.j.state, JOB_DELIVERED);
+	assert_int_equal(fake.api_calls, 0);
+	assert_int_equal(posts_to(URL_A), 1);
+	assert_non_null(
+		strstr(fake.post_body[0], "load_dwh still running after 3h 05m (limit 2h)"));
+	assert_non_null(strstr(fake.post_body[0], "<!subteam^S123>"));
+	assert_int_equal(store_history(f->st, &k, 0, count_run, &hist), 0);
+	assert_int_equal(hist, 0);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -570,6 +626,7 @@ int main(void)
 		T(test_destination_removed_by_reload_given_up),
 		T(test_partial_settle),
 		T(test_claim_failure_logged),
+		T(test_long_running_notice_posted),
 	};
 #undef T
 
