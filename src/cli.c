@@ -31,6 +31,7 @@
 #include "summary.h"
 #include "target.h"
 #include "text.h"
+#include "thread.h"
 
 const char cli_usage[] =
 	"usage: dpc-notify [-c FILE] [serve]\n"
@@ -403,7 +404,7 @@ static int cmd_send_test(struct config *c, int argc, char **argv)
 	snprintf(post_id, sizeof(post_id), "dpc-send-test-%lld", (long long)clock_wall_ms());
 	po.secret = d->secret;
 	po.post_id = post_id;
-	if (body == NULL || deliver_post(h, d->target, d->url, body, &po, &r) != 0) {
+	if (body == NULL || thread_post(NULL, h, d, body, &po, &r) != 0) {
 		fprintf(stderr, "send-test: cannot build the test message\n");
 		goto out;
 	}
