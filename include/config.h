@@ -37,6 +37,9 @@ struct destination {
 	int allow_any_host; /* allow_any_host: no warning for a URL off the target's usual host */
 	unsigned char *severity; /* severity: ST__MAX levels by status (target.h's
 				  * render_opts.severity); NULL when not given */
+	char *channel;           /* channel: type = slack-app's channel id (C…, G…) */
+	int broadcast_recovery;  /* broadcast_recovery: a slack-app recovery reply is
+				  * also shown in the channel */
 };
 
 /* What a mention string is, told by its shape alone. Each chat target takes
@@ -89,6 +92,7 @@ struct project {
 	/* Long-running runs (longrun.h). */
 	int64_t max_duration_s; /* max_duration seconds: still running after it is told; 0 = off */
 	double slow_factor; /* slow_factor: still running past this × usual duration; 0 = off */
+	int allow_rerun;    /* allow_rerun: a slack-app parent offers Re-run */
 };
 
 /* Defaults and bounds of every key are written once, in the key table

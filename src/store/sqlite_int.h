@@ -13,6 +13,7 @@
  *   sqlite_silence.c silences: added, ended, listed, and asked per run;
  *                    the runs they held back and their summaries;
  *   sqlite_longrun.c long-running runs: fired once, and their messages.
+ *   sqlite_thread.c  Slack threads: the parent message of each incident.
  *
  * DESIGN (of this backend; the states and the promises every backend
  * keeps are in store.c)
@@ -129,7 +130,7 @@
 #include "store.h"
 #include "store_int.h"
 
-#define SCHEMA_VERSION 10
+#define SCHEMA_VERSION STORE_SCHEMA_VERSION
 #define GC_MAX_BATCH 256     /* requests per transaction at most */
 #define BUSY_TIMEOUT_MS 5000 /* the two connections wait for each other */
 #define MAX_DELIVERIES 4096  /* rows store_deliveries() returns at most */
@@ -353,5 +354,14 @@ int sq_held_summary(struct store *base, int64_t job_id, struct held_summary *out
 int sq_longrun_fire(struct store *base, const struct longrun_fire *f, char *const *dests,
 		    size_t n_dests, int64_t now_ms, int64_t *job_id);
 int sq_longrun_notice(struct store *base, int64_t job_id, struct longrun_notice *out);
+/* ---- sqlite_thread.c: Slack threads ---- */
+
+int sq_thread_put(struct store *base, const char *dest, const struct mem_key *k,
+		  const struct store_thread *in);
+int sq_thread_get(struct store *base, const char *dest, const struct mem_key *k, int64_t since_ms,
+		  struct store_thread *out);
+int sq_thread_by_message(struct store *base, const char *channel, const char *ts,
+			 struct store_thread *out);
+int sq_thread_resolved(struct store *base, int64_t id, const char *new_parent_body);
 
 #endif

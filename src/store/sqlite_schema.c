@@ -193,6 +193,22 @@ static const char schema_v10[] =
 	"CREATE INDEX long_runs_fired ON long_runs (fired_ms);"
 	"PRAGMA user_version = 10;";
 
+/* Version 11: Slack threads (store.h). One row per destination,
+ * pipeline and incident (since_ms): the parent message (channel, ts)
+ * that the incident's later messages reply under, its posted body and
+ * whether it was rewritten as resolved. threads_message finds the row of
+ * a clicked message. */
+static const char schema_v11[] =
+	"CREATE TABLE threads ("
+	" id INTEGER PRIMARY KEY,"
+	" dest TEXT NOT NULL, project_id TEXT NOT NULL, environment TEXT NOT NULL,"
+	" pipeline TEXT NOT NULL, since_ms INTEGER NOT NULL,"
+	" channel TEXT NOT NULL, ts TEXT NOT NULL, parent TEXT,"
+	" resolved INTEGER NOT NULL DEFAULT 0, created_ms INTEGER NOT NULL,"
+	" UNIQUE (dest, project_id, environment, pipeline, since_ms));"
+	"CREATE INDEX threads_message ON threads (channel, ts);"
+	"PRAGMA user_version = 11;";
+
 /* Opens one connection with the per-connection settings. Both
  * connections run with synchronous=NORMAL: the group commit makes its
  * batches durable with its own fdatasync of the WAL before it answers,
@@ -293,6 +309,8 @@ static int schema_ensure(sqlite3 *db, const char *path, char *err, size_t errlen
 		rc = sq_exec_raw(db, schema_v9);
 	if (rc == 0 && v < 10)
 		rc = sq_exec_raw(db, schema_v10);
+	if (rc == 0 && v < 11)
+		rc = sq_exec_raw(db, schema_v11);
 	if (rc == 0)
 		rc = sq_map_rc(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL));
 	if (rc == 0)
@@ -507,4 +525,8 @@ const struct store_backend store_backend_sqlite = {
 	.held_summary = sq_held_summary,
 	.longrun_fire = sq_longrun_fire,
 	.longrun_notice = sq_longrun_notice,
+	.thread_put = sq_thread_put,
+	.thread_get = sq_thread_get,
+	.thread_by_message = sq_thread_by_message,
+	.thread_resolved = sq_thread_resolved,
 };
