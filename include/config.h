@@ -84,6 +84,10 @@ struct project {
 	double duration_alert; /* duration_alert: slow factor over the usual duration, 0 = off */
 	struct mute_window *mute_windows; /* mute_windows: recurring UTC quiet hours (silence.h) */
 	size_t n_mute_windows;
+	char **rerun_users; /* rerun_users: Slack user ids who may press Re-run */
+	size_t n_rerun_users;
+	char **rerun_usergroups; /* rerun_usergroups: Slack user group ids, likewise */
+	size_t n_rerun_usergroups;
 };
 
 /* Defaults and bounds of every key are written once, in the key table
@@ -142,6 +146,11 @@ struct config {
 	size_t history_runs;    /* history_runs: runs kept per pipeline */
 	int64_t forget_after_s; /* forget_after seconds: pipelines unseen this long are pruned */
 
+	/* [slack]: the Slack app's button clicks (src/intake/interact.c) */
+	char *slack_signing_secret;      /* signing_secret: a secret; NULL turns the endpoint off */
+	char *slack_interactivity_path;  /* interactivity_path: where Slack posts clicks */
+	int slack_response_url_any_host; /* response_url_any_host: tests only, any response_url host */
+
 	struct destination *destinations;
 	size_t n_destinations;
 	struct project *projects;
@@ -183,6 +192,12 @@ void config_free(struct config *c);
  * ._+- before the @, dot-separated DNS labels after it); MENTION_NONE for
  * anything else, NULL included. Pure. */
 enum mention_kind config_mention_kind(const char *s);
+
+/* 1 when s is a Slack id: its first character one of firsts ("UW" for a
+ * user, "S" for a user group, "C" for a channel), then 2 to
+ * CONFIG_SLACK_ID_MAX - 3 upper-case letters and digits. Pure. */
+#define CONFIG_SLACK_ID_MAX 32
+int config_slack_id_ok(const char *s, const char *firsts);
 
 /* Lookups; results are borrowed from c. NULL when absent. */
 const struct destination *config_destination(const struct config *c, const char *name);
