@@ -11,7 +11,8 @@
  *                    settle, retry, end, release, list, dead letters, prune;
  *   sqlite_memory.c  run memory: runs, incidents and each job's decision;
  *   sqlite_silence.c silences: added, ended, listed, and asked per run;
- *                    the runs they held back and their summaries.
+ *                    the runs they held back and their summaries;
+ *   sqlite_action.c  Slack button clicks, acknowledgements and re-run tags.
  *
  * DESIGN (of this backend; the states and the promises every backend
  * keeps are in store.c)
@@ -128,7 +129,7 @@
 #include "store.h"
 #include "store_int.h"
 
-#define SCHEMA_VERSION 9
+#define SCHEMA_VERSION 10
 #define GC_MAX_BATCH 256     /* requests per transaction at most */
 #define BUSY_TIMEOUT_MS 5000 /* the two connections wait for each other */
 #define MAX_DELIVERIES 4096  /* rows store_deliveries() returns at most */
@@ -346,5 +347,15 @@ int sq_held_due(struct store *base, int64_t now_ms, store_held_fn fn, void *ctx)
 int sq_held_summarise(struct store *base, const struct mem_key *k, char *const *dests,
 		      size_t n_dests, int64_t now_ms, int64_t *job_id);
 int sq_held_summary(struct store *base, int64_t job_id, struct held_summary *out);
+
+/* ---- sqlite_action.c: button clicks ---- */
+int sq_action_put(struct store *base, const struct action *a, int64_t now_ms, int64_t *id);
+int sq_action_of_job(struct store *base, int64_t job_id, struct action *out);
+int sq_action_finish(struct store *base, const struct action *a, int64_t now_ms);
+int sq_incident_ack(struct store *base, const struct mem_key *k, int64_t since_ms,
+		    const char *user_id, const char *user_name, int64_t now_ms);
+int sq_rerun_claim(struct store *base, const char *tag, int64_t action_id, int64_t now_ms,
+		   int *first);
+int sq_actions(struct store *base, size_t limit, store_action_fn fn, void *ctx);
 
 #endif

@@ -40,7 +40,11 @@ static void job_from_row(sqlite3_stmt *st, struct job *j)
 	j->not_before_ms = sqlite3_column_int64(st, 10);
 	sq_col_text(st, 11, j->last_error, sizeof(j->last_error));
 	j->followup_of = sqlite3_column_int64(st, 12);
-	j->kind = sqlite3_column_int64(st, 13) == JOB_KIND_HELD ? JOB_KIND_HELD : JOB_KIND_RUN;
+	switch (sqlite3_column_int64(st, 13)) {
+	case JOB_KIND_HELD: j->kind = JOB_KIND_HELD; break;
+	case JOB_KIND_ACTION: j->kind = JOB_KIND_ACTION; break;
+	default: j->kind = JOB_KIND_RUN; break;
+	}
 }
 
 /* The two kinds of ready job, each found through an index so a claim

@@ -101,6 +101,16 @@ struct store_backend {
 	int (*held_summarise)(struct store *s, const struct mem_key *k, char *const *dests,
 			      size_t n_dests, int64_t now_ms, int64_t *job_id);
 	int (*held_summary)(struct store *s, int64_t job_id, struct held_summary *out);
+	/* Button clicks. Pointers are non-NULL; a's strings are
+	 * NUL-terminated within their arrays. */
+	int (*action_put)(struct store *s, const struct action *a, int64_t now_ms, int64_t *id);
+	int (*action_of_job)(struct store *s, int64_t job_id, struct action *out);
+	int (*action_finish)(struct store *s, const struct action *a, int64_t now_ms);
+	int (*incident_ack)(struct store *s, const struct mem_key *k, int64_t since_ms,
+			    const char *user_id, const char *user_name, int64_t now_ms);
+	int (*rerun_claim)(struct store *s, const char *tag, int64_t action_id, int64_t now_ms,
+			   int *first);
+	int (*actions)(struct store *s, size_t limit, store_action_fn fn, void *ctx);
 };
 
 /* What every open store has, whatever its backend: a backend's own
