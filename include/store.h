@@ -435,6 +435,67 @@ struct held_summary {
  * ERR_IO. */
 int store_held_summary(struct store *s, int64_t job_id, struct held_summary *out);
 
+/* ---- Slack threads (a slack-app destination's incidents) ----
+ * One row per (destination, pipeline, incident): the Slack message that
+ * opened the incident's thread there (its parent), so every later message
+ * of the incident is posted as a reply under it and the recovery can
+ * rewrite it. An incident is named by its start, since_ms
+ * (mem_context.incident_since_ms of its messages). The row is written
+ * right after the parent's post succeeded; the first row for a key wins,
+ * so a second parent posted by a racing worker is never recorded. */
+
+#define STORE_SLACK_ID_MAX 40 /* bytes of a Slack channel id or message ts, NUL included */
+#define STORE_THREAD_PARENT_MAX (1 << 20) /* bytes of a parent's body kept, NUL excluded */
+
+/* A thread as stored: strings owned (store_thread_free()). */
+struct store_thread {
+	int64_t id;                       /* the row's; ignored by store_thread_put() */
+	char *dest;                       /* destination name */
+	char *project_id;                 /* the pipeline ... */
+	char *environment;                /* ... ("" when none) ... */
+	char *pipeline;                   /* ... by display name */
+	int64_t since_ms;                 /* the incident's start */
+	char channel[STORE_SLACK_ID_MAX]; /* the parent message's channel id ... */
+	char ts[STORE_SLACK_ID_MAX];      /* ... and its ts */
+	char *parent;                     /* its posted body (for chat.update); may be NULL */
+	int resolved;                     /* the parent was rewritten as resolved */
+};
+
+/* 1 when id can be a Slack channel id or message ts as the store keeps
+ * them: 1 to STORE_SLACK_ID_MAX - 1 bytes of [A-Za-z0-9.] only. Pure. */
+int store_slack_id_valid(const char *id);
+
+/* Frees t's strings and zeroes it; NULL is fine. */
+void store_thread_free(struct store_thread *t);
+
+/* Records in's thread (in->id is ignored) for (in->dest, in->project_id,
+ * in->environment, in->pipeline, in->since_ms). The key's strings are cut
+ * as store_memory_apply() cuts them; dest is a destination name (1 to 127
+ * bytes); channel and ts pass store_slack_id_valid(); parent is NULL or at
+ * most STORE_THREAD_PARENT_MAX bytes. The first row of a key wins: returns
+ * 0 when written, ERR_DUPLICATE (nothing written) when the key already
+ * has one, ERR_INVALID (nothing written) or ERR_IO. */
+int store_thread_put(struct store *s, const struct store_thread *in);
+
+/* The thread of (dest, pipeline k, incident since_ms) into *out (zeroed
+ * first; caller frees with store_thread_free(), also on an error). k's
+ * strings are cut as for store_thread_put(); k->environment NULL is "".
+ * Returns 0, ERR_NOTFOUND, ERR_INVALID, ERR_NOMEM or ERR_IO. */
+int store_thread_get(struct store *s, const char *dest, const struct mem_key *k, int64_t since_ms,
+		     struct store_thread *out);
+
+/* The thread whose parent is the message (channel, ts), for a click on
+ * it (the newest row, should two share it). Values that fail
+ * store_slack_id_valid() find nothing. *out as for store_thread_get().
+ * Returns 0, ERR_NOTFOUND, ERR_INVALID, ERR_NOMEM or ERR_IO. */
+int store_thread_by_message(struct store *s, const char *channel, const char *ts,
+			    struct store_thread *out);
+
+/* Marks thread id as resolved (its parent was rewritten) and keeps
+ * new_parent_body as its parent's body (NULL keeps the one stored; at
+ * most STORE_THREAD_PARENT_MAX bytes). Marking it again is fine. Returns
+ * 0, ERR_NOTFOUND (no such thread), ERR_INVALID or ERR_IO. */
+int store_thread_resolved(struct store *s, int64_t id, const char *new_parent_body);
 /* ---- Slack button clicks (action.h) ----
  * A click is stored before Slack is answered, together with a queued
  * JOB_KIND_ACTION job that carries it out, so it has the leases, retries

@@ -12,6 +12,7 @@
  *   sqlite_memory.c  run memory: runs, incidents and each job's decision;
  *   sqlite_silence.c silences: added, ended, listed, and asked per run;
  *                    the runs they held back and their summaries;
+ *   sqlite_thread.c  Slack threads: the parent message of each incident.
  *   sqlite_action.c  Slack button clicks, acknowledgements and re-run tags.
  *
  * DESIGN (of this backend; the states and the promises every backend
@@ -129,7 +130,7 @@
 #include "store.h"
 #include "store_int.h"
 
-#define SCHEMA_VERSION 10
+#define SCHEMA_VERSION 11
 #define GC_MAX_BATCH 256     /* requests per transaction at most */
 #define BUSY_TIMEOUT_MS 5000 /* the two connections wait for each other */
 #define MAX_DELIVERIES 4096  /* rows store_deliveries() returns at most */
@@ -348,6 +349,15 @@ int sq_held_summarise(struct store *base, const struct mem_key *k, char *const *
 		      size_t n_dests, int64_t now_ms, int64_t *job_id);
 int sq_held_summary(struct store *base, int64_t job_id, struct held_summary *out);
 
+/* ---- sqlite_thread.c: Slack threads ---- */
+
+int sq_thread_put(struct store *base, const char *dest, const struct mem_key *k,
+		  const struct store_thread *in);
+int sq_thread_get(struct store *base, const char *dest, const struct mem_key *k, int64_t since_ms,
+		  struct store_thread *out);
+int sq_thread_by_message(struct store *base, const char *channel, const char *ts,
+			 struct store_thread *out);
+int sq_thread_resolved(struct store *base, int64_t id, const char *new_parent_body);
 /* ---- sqlite_action.c: button clicks ---- */
 int sq_action_put(struct store *base, const struct action *a, int64_t now_ms, int64_t *id);
 int sq_action_of_job(struct store *base, int64_t job_id, struct action *out);

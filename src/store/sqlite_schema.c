@@ -177,7 +177,23 @@ static const char schema_v8[] =
 static const char schema_v9[] = "ALTER TABLE deliveries ADD COLUMN message_id TEXT;"
 				"PRAGMA user_version = 9;";
 
-/* Version 10: Slack button clicks (action.h). actions keeps every click
+/* Version 10: Slack threads (store.h). One row per destination,
+ * pipeline and incident (since_ms): the parent message (channel, ts)
+ * that the incident's later messages reply under, its posted body and
+ * whether it was rewritten as resolved. threads_message finds the row of
+ * a clicked message. */
+static const char schema_v10[] =
+	"CREATE TABLE threads ("
+	" id INTEGER PRIMARY KEY,"
+	" dest TEXT NOT NULL, project_id TEXT NOT NULL, environment TEXT NOT NULL,"
+	" pipeline TEXT NOT NULL, since_ms INTEGER NOT NULL,"
+	" channel TEXT NOT NULL, ts TEXT NOT NULL, parent TEXT,"
+	" resolved INTEGER NOT NULL DEFAULT 0, created_ms INTEGER NOT NULL,"
+	" UNIQUE (dest, project_id, environment, pipeline, since_ms));"
+	"CREATE INDEX threads_message ON threads (channel, ts);"
+	"PRAGMA user_version = 10;";
+
+/* Version 11: Slack button clicks (action.h). actions keeps every click
  * once (Slack retries a delivery it saw no answer to with the same
  * user, action_ts and action; the UNIQUE key makes that one row) with
  * the job (kind 2) that carries it out and, once done, its result.
@@ -185,7 +201,7 @@ static const char schema_v9[] = "ALTER TABLE deliveries ADD COLUMN message_id TE
  * that began at since_ms (a later incident is not acknowledged). reruns
  * holds each execution tag a re-run asked Matillion for, so a second
  * click on the same incident state starts nothing. */
-static const char schema_v10[] =
+static const char schema_v11[] =
 	"CREATE TABLE actions ("
 	" id INTEGER PRIMARY KEY AUTOINCREMENT, job_id INTEGER NOT NULL DEFAULT 0,"
 	" kind TEXT NOT NULL, user_id TEXT NOT NULL, user_name TEXT NOT NULL,"
@@ -203,7 +219,7 @@ static const char schema_v10[] =
 	" PRIMARY KEY (project_id, environment, pipeline)) WITHOUT ROWID;"
 	"CREATE TABLE reruns (tag TEXT PRIMARY KEY, action_id INTEGER NOT NULL,"
 	" created_ms INTEGER NOT NULL) WITHOUT ROWID;"
-	"PRAGMA user_version = 10;";
+	"PRAGMA user_version = 11;";
 
 /* Opens one connection with the per-connection settings. Both
  * connections run with synchronous=NORMAL: the group commit makes its
@@ -305,6 +321,8 @@ static int schema_ensure(sqlite3 *db, const char *path, char *err, size_t errlen
 		rc = sq_exec_raw(db, schema_v9);
 	if (rc == 0 && v < 10)
 		rc = sq_exec_raw(db, schema_v10);
+	if (rc == 0 && v < 11)
+		rc = sq_exec_raw(db, schema_v11);
 	if (rc == 0)
 		rc = sq_map_rc(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL));
 	if (rc == 0)
@@ -517,6 +535,10 @@ const struct store_backend store_backend_sqlite = {
 	.held_due = sq_held_due,
 	.held_summarise = sq_held_summarise,
 	.held_summary = sq_held_summary,
+	.thread_put = sq_thread_put,
+	.thread_get = sq_thread_get,
+	.thread_by_message = sq_thread_by_message,
+	.thread_resolved = sq_thread_resolved,
 	.action_put = sq_action_put,
 	.action_of_job = sq_action_of_job,
 	.action_finish = sq_action_finish,

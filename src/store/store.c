@@ -747,6 +747,106 @@ int store_held_summary(struct store *s, int64_t job_id, struct held_summary *out
 	return s->be->held_summary(s, job_id, out);
 }
 
+/* ---- Slack threads ---- */
+
+int store_slack_id_valid(const char *id)
+{
+	size_t i;
+
+	if (id == NULL || id[0] == '\0')
+		return 0;
+	for (i = 0; id[i] != '\0'; i++) {
+		unsigned char ch = (unsigned char)id[i];
+		if (i + 1 >= STORE_SLACK_ID_MAX)
+			return 0;
+		if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+		      (ch >= '0' && ch <= '9') || ch == '.'))
+			return 0;
+	}
+	return 1;
+}
+
+void store_thread_free(struct store_thread *t)
+{
+	if (t == NULL)
+		return;
+	free(t->dest);
+	free(t->project_id);
+	free(t->environment);
+	free(t->pipeline);
+	free(t->parent);
+	memset(t, 0, sizeof(*t));
+}
+
+static int parent_valid(const char *body)
+{
+	return body == NULL ||
+	       strnlen(body, STORE_THREAD_PARENT_MAX + 1) <= STORE_THREAD_PARENT_MAX;
+}
+
+int store_thread_put(struct store *s, const struct store_thread *in)
+{
+	struct key_buf kb;
+	struct mem_key key, raw;
+	char *const dest[1] = { in != NULL ? in->dest : NULL };
+
+	if (s == NULL || in == NULL || !dests_valid(dest, 1) ||
+	    !store_slack_id_valid(in->channel) || !store_slack_id_valid(in->ts) ||
+	    !parent_valid(in->parent))
+		return ERR_INVALID;
+	raw.project_id = in->project_id;
+	raw.environment = in->environment != NULL ? in->environment : "";
+	raw.pipeline = in->pipeline;
+	if (key_clamp(&raw, &kb, &key) != 0)
+		return ERR_INVALID;
+	return s->be->thread_put(s, in->dest, &key, in);
+}
+
+int store_thread_get(struct store *s, const char *dest, const struct mem_key *k, int64_t since_ms,
+		     struct store_thread *out)
+{
+	struct key_buf kb;
+	struct mem_key key;
+	char *const d[1] = { (char *)dest };
+	int rc;
+
+	if (out != NULL)
+		memset(out, 0, sizeof(*out));
+	if (s == NULL || out == NULL || !dests_valid(d, 1) || key_clamp(k, &kb, &key) != 0)
+		return ERR_INVALID;
+	if (key.environment == NULL)
+		key.environment = "";
+	rc = s->be->thread_get(s, dest, &key, since_ms, out);
+	if (rc != 0)
+		store_thread_free(out);
+	return rc;
+}
+
+int store_thread_by_message(struct store *s, const char *channel, const char *ts,
+			    struct store_thread *out)
+{
+	int rc;
+
+	if (out != NULL)
+		memset(out, 0, sizeof(*out));
+	if (s == NULL || out == NULL || channel == NULL || ts == NULL)
+		return ERR_INVALID;
+	/* A value no parent could have is looked up nowhere. */
+	if (!store_slack_id_valid(channel) || !store_slack_id_valid(ts))
+		return ERR_NOTFOUND;
+	rc = s->be->thread_by_message(s, channel, ts, out);
+	if (rc != 0)
+		store_thread_free(out);
+	return rc;
+}
+
+int store_thread_resolved(struct store *s, int64_t id, const char *new_parent_body)
+{
+	if (s == NULL || !parent_valid(new_parent_body))
+		return ERR_INVALID;
+	return s->be->thread_resolved(s, id, new_parent_body);
+}
+
 /* ---- Slack button clicks ---- */
 
 /* 1 when every string of a ends inside its array and it names a kind. */

@@ -101,6 +101,16 @@ struct store_backend {
 	int (*held_summarise)(struct store *s, const struct mem_key *k, char *const *dests,
 			      size_t n_dests, int64_t now_ms, int64_t *job_id);
 	int (*held_summary)(struct store *s, int64_t job_id, struct held_summary *out);
+	/* Slack threads. Strings passed the front's checks and cuts (k's
+	 * environment never NULL; channel and ts store_slack_id_valid());
+	 * out is zeroed and never NULL. */
+	int (*thread_put)(struct store *s, const char *dest, const struct mem_key *k,
+			  const struct store_thread *in);
+	int (*thread_get)(struct store *s, const char *dest, const struct mem_key *k,
+			  int64_t since_ms, struct store_thread *out);
+	int (*thread_by_message)(struct store *s, const char *channel, const char *ts,
+				 struct store_thread *out);
+	int (*thread_resolved)(struct store *s, int64_t id, const char *new_parent_body);
 	/* Button clicks. Pointers are non-NULL; a's strings are
 	 * NUL-terminated within their arrays. */
 	int (*action_put)(struct store *s, const struct action *a, int64_t now_ms, int64_t *id);

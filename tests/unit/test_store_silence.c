@@ -286,6 +286,7 @@ static void test_upgrades_v5_file(void **state)
 		    "ALTER TABLE deliveries DROP COLUMN message_id;"
 		    "DROP TABLE held; DROP TABLE held_jobs;"
 		    " DROP TABLE held_summaries; ALTER TABLE jobs DROP COLUMN kind;"
+		    " DROP TABLE threads;"
 		    " DROP TABLE actions; DROP TABLE incident_acks; DROP TABLE reruns;"
 		    " PRAGMA user_version = 5;"
 		    "INSERT INTO runs (execution_id, project_id, environment, pipeline, status,"
@@ -293,7 +294,7 @@ static void test_upgrades_v5_file(void **state)
 		    " VALUES ('e1', 'p1', 'prod', 'x', 'FAILED', 1, 2, 0, 3);");
 	assert_int_equal(sql_int(f, "SELECT user_version FROM pragma_user_version"), 5);
 	reopen(f);
-	assert_int_equal(sql_int(f, "SELECT user_version FROM pragma_user_version"), 10);
+	assert_int_equal(sql_int(f, "SELECT user_version FROM pragma_user_version"), 11);
 	assert_int_equal(sql_int(f, "SELECT count(*) FROM sqlite_master WHERE name IN"
 				    " ('held', 'held_jobs', 'held_summaries')"),
 			 3);
