@@ -59,4 +59,26 @@ int interact_user_listed(const char *user_id, char *const *users, size_t n_users
 void interact_execution_tag(const char *channel, const char *ts, int64_t since_ms,
 			    uint32_t failures, char out[INTERACT_TAG_MAX]);
 
+/* ---- the endpoint (src/intake/interact_accept.c) ---- */
+
+struct config;
+struct store;
+
+/* One complete request to interactivity_path; all borrowed. */
+struct interact_req {
+	const char *timestamp; /* X-Slack-Request-Timestamp, may be NULL */
+	const char *signature; /* X-Slack-Signature, may be NULL */
+	const char *body;      /* the raw form body */
+	size_t len;
+};
+
+/* Decides r with cfg's signing secret: verified, read and stored
+ * (store_action_put(), durable) gives 200 (a repeat of a stored click
+ * too); a missing, stale or wrong signature 401; a body that is not a
+ * click of ours 400; no store or a failed commit 503. Each result is
+ * counted in dpc_notify_interactions_total; *detail gets a fixed string
+ * for the problem reply (NULL with 200). st may be NULL. */
+unsigned interact_accept(const struct config *cfg, struct store *st, const struct interact_req *r,
+			 const char **detail);
+
 #endif
