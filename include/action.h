@@ -14,8 +14,8 @@ enum action_kind {
 	ACT_RERUN,  /* dpc_rerun: starts the pipeline again */
 	ACT__MAX
 };
-extern const char *const action_names[ACT__MAX];      /* "ack", "mute", ... */
-extern const char *const action_ids[ACT__MAX];        /* "dpc_ack", "dpc_mute", ... */
+extern const char *const action_names[ACT__MAX]; /* "ack", "mute", ... */
+extern const char *const action_ids[ACT__MAX];   /* "dpc_ack", "dpc_mute", ... */
 
 #define ACTION_ID_MAX 32     /* bytes of a Slack id or a ts, with the NUL */
 #define ACTION_NAME_MAX 81   /* bytes of a user's name as kept, with the NUL */
@@ -29,18 +29,18 @@ struct action {
 	int64_t id;     /* the store's id; 0 before it is stored */
 	int64_t job_id; /* the job that carries it out */
 	enum action_kind kind;
-	char user_id[ACTION_ID_MAX];      /* U… or W… */
-	char user_name[ACTION_NAME_MAX];  /* username (sanitised), may be "" */
-	char value[ACTION_VALUE_MAX];     /* mute: 1h|24h|7d; unmute: silence id; else "" */
-	char channel[ACTION_ID_MAX];      /* the message's channel id */
-	char message_ts[ACTION_ID_MAX];   /* the message's ts */
+	char user_id[ACTION_ID_MAX];     /* U… or W… */
+	char user_name[ACTION_NAME_MAX]; /* username (sanitised), may be "" */
+	char value[ACTION_VALUE_MAX];    /* mute: 1h|24h|7d; unmute: silence id; else "" */
+	char channel[ACTION_ID_MAX];     /* the message's channel id */
+	char message_ts[ACTION_ID_MAX];  /* the message's ts */
 	char response_url[ACTION_URL_MAX];
 	char action_ts[ACTION_ID_MAX];
 	int64_t received_ms;
 	/* As the worker finished it ("" while pending). */
-	char result[ACTION_RESULT_MAX];   /* done | refused | failed */
-	char detail[ACTION_DETAIL_MAX];   /* one line saying what happened */
-	char project_id[128];  /* the incident it acted on, once known */
+	char result[ACTION_RESULT_MAX]; /* done | refused | failed */
+	char detail[ACTION_DETAIL_MAX]; /* one line saying what happened */
+	char project_id[128];           /* the incident it acted on, once known */
 	char environment[512];
 	char pipeline[512];
 	int64_t done_ms; /* 0 while pending */

@@ -147,8 +147,8 @@ struct config {
 	int64_t forget_after_s; /* forget_after seconds: pipelines unseen this long are pruned */
 
 	/* [slack]: the Slack app's button clicks (src/intake/interact.c) */
-	char *slack_signing_secret;      /* signing_secret: a secret; NULL turns the endpoint off */
-	char *slack_interactivity_path;  /* interactivity_path: where Slack posts clicks */
+	char *slack_signing_secret;     /* signing_secret: a secret; NULL turns the endpoint off */
+	char *slack_interactivity_path; /* interactivity_path: where Slack posts clicks */
 	int slack_response_url_any_host; /* response_url_any_host: tests only, any response_url host */
 
 	struct destination *destinations;

@@ -56,8 +56,8 @@ int dpc_fetch_execution(struct dpc *d, struct httpc *h, const char *project_id,
  * none); ERR_TRANSIENT (retry later); ERR_PERMANENT with err->http_status
  * (409 tag still running, 410 pipeline disabled, 403 not allowed, ...);
  * ERR_NOMEM. */
-int dpc_start_pipeline(struct dpc *d, struct httpc *h, const char *project_id,
-		       const char *pipeline, const char *environment, const char *tag,
-		       char *execution_id, size_t idlen, struct dpc_error *err);
+int dpc_start_pipeline(struct dpc *d, struct httpc *h, const char *project_id, const char *pipeline,
+		       const char *environment, const char *tag, char *execution_id, size_t idlen,
+		       struct dpc_error *err);
 
 #endif

@@ -10,7 +10,7 @@
 
 #include "action.h"
 
-#define INTERACT_TOLERANCE_S 300     /* Slack's five minutes, either way */
+#define INTERACT_TOLERANCE_S 300      /* Slack's five minutes, either way */
 #define INTERACT_BODY_MAX (64 * 1024) /* a click's form body, bytes */
 #define INTERACT_JSON_DEPTH 16        /* nesting of its payload */
 #define INTERACT_TAG_MAX 64           /* an execution tag, with its NUL */

@@ -53,7 +53,7 @@ enum metric_followup {             /* dpc_notify_followups_total{result} */
 extern const char *const metric_followup_names[MF__MAX];
 void metrics_followup(enum metric_followup result);
 
-enum metric_interaction {          /* dpc_notify_interactions_total{result} */
+enum metric_interaction {                   /* dpc_notify_interactions_total{result} */
 			  MI_ACCEPTED,      /* a Slack click stored (200) */
 			  MI_DUPLICATE,     /* Slack's retry of a stored click (200) */
 			  MI_MISSING,       /* no signature or timestamp (401) */

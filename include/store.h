@@ -20,8 +20,8 @@ extern const char *const dlv_state_names[DLV__MAX];
 
 /* What a job is for. */
 enum job_kind {
-	JOB_KIND_RUN,  /* a run's own job (or its follow-up, see followup_of) */
-	JOB_KIND_HELD, /* the summary of runs a silence held back (store_held_summarise()) */
+	JOB_KIND_RUN,    /* a run's own job (or its follow-up, see followup_of) */
+	JOB_KIND_HELD,   /* the summary of runs a silence held back (store_held_summarise()) */
 	JOB_KIND_ACTION, /* a Slack button click to carry out (store_action_put()) */
 	JOB_KIND__MAX
 };

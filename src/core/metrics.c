@@ -80,8 +80,8 @@ static atomic_uint_fast64_t dead_letters;
 static atomic_uint_fast64_t followups[MF__MAX];
 static atomic_uint_fast64_t interactions[MI__MAX];
 const char *const metric_interaction_names[MI__MAX] = {
-	[MI_ACCEPTED] = "accepted",	  [MI_DUPLICATE] = "duplicate",
-	[MI_MISSING] = "missing_signature", [MI_STALE] = "stale",
+	[MI_ACCEPTED] = "accepted",           [MI_DUPLICATE] = "duplicate",
+	[MI_MISSING] = "missing_signature",   [MI_STALE] = "stale",
 	[MI_BAD_SIGNATURE] = "bad_signature", [MI_BAD_REQUEST] = "bad_request",
 	[MI_UNAVAILABLE] = "unavailable",
 };

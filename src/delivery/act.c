@@ -49,11 +49,11 @@
 
 /* What a click came to, before it is recorded. */
 struct outcome {
-	const char *result;  /* "done", "refused" or "failed" */
-	char text[512];      /* what the thread (done) or the clicker (else) is told */
-	char status[200];    /* the parent's new actions line; "" leaves it */
-	int64_t unmute_id;   /* a mute: the silence the Unmute button ends */
-	int retry;           /* Matillion may heal: re-queue the job */
+	const char *result; /* "done", "refused" or "failed" */
+	char text[512];     /* what the thread (done) or the clicker (else) is told */
+	char status[200];   /* the parent's new actions line; "" leaves it */
+	int64_t unmute_id;  /* a mute: the silence the Unmute button ends */
+	int retry;          /* Matillion may heal: re-queue the job */
 };
 
 static void say(struct outcome *o, const char *result, const char *fmt, ...)
@@ -250,8 +250,8 @@ static void do_ack(const struct act_env *e, struct action *a, const struct store
 	}
 	hhmm(now, at, sizeof(at));
 	snprintf(o->status, sizeof(o->status), "Acknowledged by <@%s> at %s", a->user_id, at);
-	say(o, "done", "Acknowledged by <@%s> at %s; reminders stop for this incident.",
-	    a->user_id, at);
+	say(o, "done", "Acknowledged by <@%s> at %s; reminders stop for this incident.", a->user_id,
+	    at);
 }
 
 /* The silence's pipeline glob for a display name: its last segment (the
@@ -282,7 +282,8 @@ static void do_mute(const struct act_env *e, struct action *a, const struct stor
 	exact_glob(th->pipeline, glob, sizeof(glob));
 	if (silence_parse_for(a->value, &dur) != 0 || glob[0] == '\0' ||
 	    !silence_glob_valid(th->project_id)) {
-		say(o, "refused", "This pipeline cannot be muted from Slack; use `dpc-notify silence add`.");
+		say(o, "refused",
+		    "This pipeline cannot be muted from Slack; use `dpc-notify silence add`.");
 		return;
 	}
 	snprintf(reason, sizeof(reason), "muted %s from Slack by %s (%s)", a->value,
@@ -332,8 +333,8 @@ static void do_unmute(const struct act_env *e, struct action *a, struct outcome 
 /* 1 when user is a member of Slack user group group, asked of Slack
  * (usergroups.users.list) with the thread's destination's token; 0 when
  * not, or when Slack cannot say (then the click is refused). */
-static int in_usergroup(const struct act_env *e, const struct store_thread *th,
-			const char *group, const char *user)
+static int in_usergroup(const struct act_env *e, const struct store_thread *th, const char *group,
+			const char *user)
 {
 	const char *token, *base;
 	struct httpc_response resp;
@@ -428,11 +429,12 @@ static void start_refused(struct outcome *o, const struct dpc_error *err, const 
 	switch (err->http_status) {
 	case 409:
 		say(o, "refused",
-		    "Re-run by <@%s> not started: a run started for this failure is still going.", who);
+		    "Re-run by <@%s> not started: a run started for this failure is still going.",
+		    who);
 		break;
 	case 410:
-		say(o, "refused", "Re-run by <@%s> not started: the pipeline is disabled in Matillion.",
-		    who);
+		say(o, "refused",
+		    "Re-run by <@%s> not started: the pipeline is disabled in Matillion.", who);
 		break;
 	case 403:
 		say(o, "refused",
@@ -440,16 +442,15 @@ static void start_refused(struct outcome *o, const struct dpc_error *err, const 
 		    " credentials may not run this pipeline.",
 		    who);
 		break;
-	default:
-		say(o, "failed", "Re-run by <@%s> failed: %s.", who, err->message);
-		break;
+	default: say(o, "failed", "Re-run by <@%s> failed: %s.", who, err->message); break;
 	}
 }
 
 static void do_rerun(const struct act_env *e, struct action *a, const struct store_thread *th,
 		     struct outcome *o)
 {
-	const struct project *r = route_select(e->cfg, th->project_id, th->environment, th->pipeline, NULL);
+	const struct project *r =
+		route_select(e->cfg, th->project_id, th->environment, th->pipeline, NULL);
 	struct incident_find f = { th, 0, 0 };
 	struct dpc_error err;
 	char tag[INTERACT_TAG_MAX], run[128];

@@ -1053,8 +1053,7 @@ static enum MHD_Result interact_begin(struct intake *in, struct MHD_Connection *
 
 /* Last callback: the click is decided (interact_accept()) and answered,
  * 200 with an empty body once it is stored. */
-static enum MHD_Result interact_finish(struct intake *in, struct MHD_Connection *c,
-				       struct req *rq)
+static enum MHD_Result interact_finish(struct intake *in, struct MHD_Connection *c, struct req *rq)
 {
 	const struct hdr retry = { MHD_HTTP_HEADER_RETRY_AFTER, RETRY_AFTER };
 	struct interact_req r;

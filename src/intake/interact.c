@@ -136,7 +136,7 @@ static char *form_payload(const char *body, size_t len)
 {
 	const char *p = body, *end = body + len, *amp;
 	char *plus = NULL, *out = NULL, *dec;
-	size_t n, i;
+	size_t n = 0, i;
 	int outlen = 0;
 
 	while (p < end) {
@@ -249,7 +249,7 @@ static int copy_value(struct action *a, const cJSON *act)
 }
 
 #define ID_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-#define URL_CHARS                                                       \
+#define URL_CHARS                                                        \
 	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789" \
 	"-._~:/?#[]@!$&'()*+,;=%"
 
@@ -295,8 +295,8 @@ static int read_click(const cJSON *root, struct action *a, const char **why)
 		return ERR_INVALID;
 	memcpy(a->channel, chan, strlen(chan) + 1);
 	*why = "bad response_url";
-	if (!copy_shaped(a->response_url, sizeof(a->response_url), str_at(root, "response_url", NULL),
-			 URL_CHARS))
+	if (!copy_shaped(a->response_url, sizeof(a->response_url),
+			 str_at(root, "response_url", NULL), URL_CHARS))
 		return ERR_INVALID;
 	return 0;
 }

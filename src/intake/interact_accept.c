@@ -56,8 +56,8 @@ unsigned interact_accept(const struct config *cfg, struct store *st, const struc
 	metrics_interaction(rc == 0 ? MI_ACCEPTED : MI_DUPLICATE);
 	snprintf(idbuf, sizeof(idbuf), "%" PRId64, id);
 	log_event(LOG_INFO, "intake: slack click", "user", a.user_id, "action",
-		  action_names[a.kind], "click", idbuf, "result",
-		  rc == 0 ? "stored" : "duplicate", (char *)NULL);
+		  action_names[a.kind], "click", idbuf, "result", rc == 0 ? "stored" : "duplicate",
+		  (char *)NULL);
 	*detail = NULL;
 	return 200;
 }

@@ -1220,9 +1220,9 @@ static void started_id(const struct httpc_response *resp, char *out, size_t outl
 	cJSON_Delete(root);
 }
 
-int dpc_start_pipeline(struct dpc *d, struct httpc *h, const char *project_id,
-		       const char *pipeline, const char *environment, const char *tag,
-		       char *execution_id, size_t idlen, struct dpc_error *err)
+int dpc_start_pipeline(struct dpc *d, struct httpc *h, const char *project_id, const char *pipeline,
+		       const char *environment, const char *tag, char *execution_id, size_t idlen,
+		       struct dpc_error *err)
 {
 	struct job j;
 	struct httpc_response resp;

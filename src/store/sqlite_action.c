@@ -18,8 +18,8 @@
 #include "log.h"
 #include "sqlite_int.h"
 
-#define ACTION_COLS                                                                         \
-	"id, job_id, kind, user_id, user_name, value, channel, message_ts, response_url,"   \
+#define ACTION_COLS                                                                       \
+	"id, job_id, kind, user_id, user_name, value, channel, message_ts, response_url," \
 	" action_ts, received_ms, result, detail, project_id, environment, pipeline, done_ms"
 
 static const char SQL_PUT[] =
@@ -215,9 +215,10 @@ static int ack_tx(struct conn *c, void *ctx)
 {
 	struct ack_run *ar = ctx;
 	const char *env = ar->k->environment != NULL ? ar->k->environment : "";
-	struct arg a[7] = { AT(ar->k->project_id), AT(env),	     AT(ar->k->pipeline),
-			    AI(ar->since),	   AT(ar->user_id), AT(ar->user_name),
-			    AI(ar->now) };
+	struct arg a[7] = {
+		AT(ar->k->project_id), AT(env),           AT(ar->k->pipeline), AI(ar->since),
+		AT(ar->user_id),       AT(ar->user_name), AI(ar->now)
+	};
 	int found = 0, rc;
 
 	rc = sq_query(c, SQL_OPEN_SINCE, a, 4, sq_row_found, &found, "incident ack");

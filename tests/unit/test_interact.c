@@ -44,9 +44,9 @@ static void test_verify_wrong(void **state)
 	assert_int_equal(verify("another-secret-0123456789abcdef", TS, SIG, BODY, NOW),
 			 IV_SIGNATURE);
 	assert_int_equal(verify(SECRET, TS, SIG, BODY "&x=1", NOW), IV_SIGNATURE);
-	assert_int_equal(verify(SECRET, TS, SIG, "payload=%7B%22type%22%3A%22block_actionz%22%7D",
-				NOW),
-			 IV_SIGNATURE);
+	assert_int_equal(
+		verify(SECRET, TS, SIG, "payload=%7B%22type%22%3A%22block_actionz%22%7D", NOW),
+		IV_SIGNATURE);
 	/* The timestamp is signed too: another one in the window fails. */
 	assert_int_equal(verify(SECRET, "1700000001", SIG, BODY, NOW), IV_SIGNATURE);
 	/* v1= (the webhook's scheme), upper-case hex, one digit short or long. */
@@ -61,7 +61,8 @@ static void test_verify_wrong(void **state)
 	assert_int_equal(verify(SECRET, TS, sig, BODY, NOW), IV_SIGNATURE);
 	assert_int_equal(verify(SECRET, TS, SIG "a", BODY, NOW), IV_SIGNATURE);
 	assert_int_equal(verify(SECRET, TS, "v0=", BODY, NOW), IV_SIGNATURE);
-	assert_int_equal(verify(SECRET, TS, "a0fca3ae9b04e7e67d8fcd18edcf42f915866c31ac73451830b99fb98003db7a",
+	assert_int_equal(verify(SECRET, TS,
+				"a0fca3ae9b04e7e67d8fcd18edcf42f915866c31ac73451830b99fb98003db7a",
 				BODY, NOW),
 			 IV_SIGNATURE);
 	/* No secret never verifies. */
@@ -109,7 +110,8 @@ static char *form(const char *json)
 	o = 8;
 	for (i = 0; i < n; i++) {
 		unsigned char ch = (unsigned char)json[i];
-		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9'))
+		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		    (ch >= '0' && ch <= '9'))
 			out[o++] = (char)ch;
 		else if (ch == ' ')
 			out[o++] = '+';
@@ -120,7 +122,7 @@ static char *form(const char *json)
 	return out;
 }
 
-#define CLICK(action, extra)                                                                      \
+#define CLICK(action, extra)                                                                       \
 	"{\"type\":\"block_actions\",\"user\":{\"id\":\"U0123ABC\",\"username\":\"jane.doe\","     \
 	"\"name\":\"jane\"},\"container\":{\"type\":\"message\",\"channel_id\":\"C0ALERTS\","      \
 	"\"message_ts\":\"1700000000.000100\"},\"response_url\":"                                  \
@@ -152,9 +154,8 @@ static void test_parse_good(void **state)
 	assert_string_equal(a.message_ts, "1700000000.000100");
 	assert_string_equal(a.response_url, "https://hooks.slack.com/actions/T1/2/abc");
 	assert_string_equal(a.action_ts, "1700000001.000200");
-	assert_int_equal(parse_json(CLICK("dpc_mute", ",\"selected_option\":{\"value\":\"24h\"}"),
-				    &a),
-			 0);
+	assert_int_equal(
+		parse_json(CLICK("dpc_mute", ",\"selected_option\":{\"value\":\"24h\"}"), &a), 0);
 	assert_int_equal(a.kind, ACT_MUTE);
 	assert_string_equal(a.value, "24h");
 	assert_int_equal(parse_json(CLICK("dpc_unmute", ",\"value\":\"42\""), &a), 0);
@@ -164,11 +165,12 @@ static void test_parse_good(void **state)
 	assert_int_equal(a.kind, ACT_RERUN);
 	/* The channel and message given outside container, as older payloads do. */
 	assert_int_equal(
-		parse_json("{\"type\":\"block_actions\",\"user\":{\"id\":\"W0123ABC\",\"name\":\"j\"},"
-			   "\"channel\":{\"id\":\"G0PRIV\"},\"message\":{\"ts\":\"1.2\"},"
-			   "\"response_url\":\"https://hooks.slack.com/x\",\"actions\":[{"
-			   "\"action_id\":\"dpc_ack\",\"action_ts\":\"3.4\"}]}",
-			   &a),
+		parse_json(
+			"{\"type\":\"block_actions\",\"user\":{\"id\":\"W0123ABC\",\"name\":\"j\"},"
+			"\"channel\":{\"id\":\"G0PRIV\"},\"message\":{\"ts\":\"1.2\"},"
+			"\"response_url\":\"https://hooks.slack.com/x\",\"actions\":[{"
+			"\"action_id\":\"dpc_ack\",\"action_ts\":\"3.4\"}]}",
+			&a),
 		0);
 	assert_string_equal(a.user_name, "j");
 	assert_string_equal(a.channel, "G0PRIV");
@@ -183,8 +185,9 @@ static void test_parse_hostile(void **state)
 
 	(void)state;
 	assert_int_equal(parse_json(CLICK("dpc_launch", ""), &a), ERR_INVALID);
-	assert_int_equal(parse_json(CLICK("dpc_mute", ",\"selected_option\":{\"value\":\"1y\"}"), &a),
-			 ERR_INVALID);
+	assert_int_equal(
+		parse_json(CLICK("dpc_mute", ",\"selected_option\":{\"value\":\"1y\"}"), &a),
+		ERR_INVALID);
 	assert_int_equal(parse_json(CLICK("dpc_mute", ""), &a), ERR_INVALID);
 	assert_int_equal(parse_json(CLICK("dpc_unmute", ",\"value\":\"-1\""), &a), ERR_INVALID);
 	assert_int_equal(parse_json(CLICK("dpc_unmute", ",\"value\":\"0\""), &a), ERR_INVALID);
@@ -194,33 +197,33 @@ static void test_parse_hostile(void **state)
 	/* Not a click, wrong type, a user id of another shape. */
 	assert_int_equal(parse_json("{\"type\":\"view_submission\"}", &a), ERR_INVALID);
 	assert_int_equal(parse_json("[1,2]", &a), ERR_INVALID);
-	assert_int_equal(parse_json(
-				 "{\"type\":\"block_actions\",\"user\":{\"id\":\"u0123\"},"
-				 "\"container\":{\"channel_id\":\"C1AB\",\"message_ts\":\"1.2\"},"
-				 "\"response_url\":\"https://hooks.slack.com/x\",\"actions\":[{"
-				 "\"action_id\":\"dpc_ack\",\"action_ts\":\"3.4\"}]}",
-				 &a),
-			 ERR_INVALID);
-	assert_int_equal(parse_json(
-				 "{\"type\":\"block_actions\",\"user\":{\"id\":\"U0123\"},"
-				 "\"container\":{\"channel_id\":\"C1AB\",\"message_ts\":\"1.2\\n\"},"
-				 "\"response_url\":\"https://hooks.slack.com/x\",\"actions\":[{"
-				 "\"action_id\":\"dpc_ack\",\"action_ts\":\"3.4\"}]}",
-				 &a),
-			 ERR_INVALID);
-	assert_int_equal(parse_json(
-				 "{\"type\":\"block_actions\",\"user\":{\"id\":\"U0123\"},"
-				 "\"container\":{\"channel_id\":\"C1AB\",\"message_ts\":\"1.2\"},"
-				 "\"response_url\":\"https://hooks.slack.com/x y\",\"actions\":[{"
-				 "\"action_id\":\"dpc_ack\",\"action_ts\":\"3.4\"}]}",
-				 &a),
-			 ERR_INVALID);
-	assert_int_equal(parse_json(
-				 "{\"type\":\"block_actions\",\"user\":{\"id\":\"U0123\"},"
-				 "\"container\":{\"channel_id\":\"C1AB\",\"message_ts\":\"1.2\"},"
-				 "\"response_url\":\"https://hooks.slack.com/x\",\"actions\":[]}",
-				 &a),
-			 ERR_INVALID);
+	assert_int_equal(
+		parse_json("{\"type\":\"block_actions\",\"user\":{\"id\":\"u0123\"},"
+			   "\"container\":{\"channel_id\":\"C1AB\",\"message_ts\":\"1.2\"},"
+			   "\"response_url\":\"https://hooks.slack.com/x\",\"actions\":[{"
+			   "\"action_id\":\"dpc_ack\",\"action_ts\":\"3.4\"}]}",
+			   &a),
+		ERR_INVALID);
+	assert_int_equal(
+		parse_json("{\"type\":\"block_actions\",\"user\":{\"id\":\"U0123\"},"
+			   "\"container\":{\"channel_id\":\"C1AB\",\"message_ts\":\"1.2\\n\"},"
+			   "\"response_url\":\"https://hooks.slack.com/x\",\"actions\":[{"
+			   "\"action_id\":\"dpc_ack\",\"action_ts\":\"3.4\"}]}",
+			   &a),
+		ERR_INVALID);
+	assert_int_equal(
+		parse_json("{\"type\":\"block_actions\",\"user\":{\"id\":\"U0123\"},"
+			   "\"container\":{\"channel_id\":\"C1AB\",\"message_ts\":\"1.2\"},"
+			   "\"response_url\":\"https://hooks.slack.com/x y\",\"actions\":[{"
+			   "\"action_id\":\"dpc_ack\",\"action_ts\":\"3.4\"}]}",
+			   &a),
+		ERR_INVALID);
+	assert_int_equal(
+		parse_json("{\"type\":\"block_actions\",\"user\":{\"id\":\"U0123\"},"
+			   "\"container\":{\"channel_id\":\"C1AB\",\"message_ts\":\"1.2\"},"
+			   "\"response_url\":\"https://hooks.slack.com/x\",\"actions\":[]}",
+			   &a),
+		ERR_INVALID);
 	/* A long user name is cut, a control character in it made harmless. */
 	memset(big, 'n', sizeof(big));
 	big[sizeof(big) - 1] = '\0';
@@ -235,14 +238,14 @@ static void test_parse_hostile(void **state)
 	assert_int_equal(parse_json(json, &a), 0);
 	assert_true(strlen(a.user_name) < ACTION_NAME_MAX);
 	free(json);
-	assert_int_equal(parse_json(
-				 "{\"type\":\"block_actions\",\"user\":{\"id\":\"U0123\",\"username\":"
-				 "\"a\\u0007b\\u202ec\"},"
-				 "\"container\":{\"channel_id\":\"C1AB\",\"message_ts\":\"1.2\"},"
-				 "\"response_url\":\"https://hooks.slack.com/x\",\"actions\":[{"
-				 "\"action_id\":\"dpc_ack\",\"action_ts\":\"3.4\"}]}",
-				 &a),
-			 0);
+	assert_int_equal(
+		parse_json("{\"type\":\"block_actions\",\"user\":{\"id\":\"U0123\",\"username\":"
+			   "\"a\\u0007b\\u202ec\"},"
+			   "\"container\":{\"channel_id\":\"C1AB\",\"message_ts\":\"1.2\"},"
+			   "\"response_url\":\"https://hooks.slack.com/x\",\"actions\":[{"
+			   "\"action_id\":\"dpc_ack\",\"action_ts\":\"3.4\"}]}",
+			   &a),
+		0);
 	assert_null(strchr(a.user_name, '\a'));
 	assert_null(strstr(a.user_name, "\xe2\x80\xae"));
 	/* Not a form, no payload, bad escapes, too deep, not JSON. */
@@ -251,10 +254,11 @@ static void test_parse_hostile(void **state)
 	assert_int_equal(interact_parse("payload=%7", 10, &a, &why), ERR_PARSE);
 	assert_int_equal(interact_parse("payload=%00", 11, &a, &why), ERR_PARSE);
 	assert_int_equal(interact_parse("payload=nope", 12, &a, &why), ERR_PARSE);
-	assert_int_equal(interact_parse(
-				 "payload=%5B%5B%5B%5B%5B%5B%5B%5B%5B%5B%5B%5B%5B%5B%5B%5B%5B%5B%5B%5B",
-				 68, &a, &why),
-			 ERR_PARSE);
+	assert_int_equal(
+		interact_parse(
+			"payload=%5B%5B%5B%5B%5B%5B%5B%5B%5B%5B%5B%5B%5B%5B%5B%5B%5B%5B%5B%5B", 68,
+			&a, &why),
+		ERR_PARSE);
 	assert_int_equal(interact_parse(NULL, 0, &a, &why), ERR_PARSE);
 }
 
@@ -315,10 +319,10 @@ static void test_execution_tag(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_verify_good),    cmocka_unit_test(test_verify_wrong),
-		cmocka_unit_test(test_verify_time),    cmocka_unit_test(test_verify_missing),
-		cmocka_unit_test(test_parse_good),     cmocka_unit_test(test_parse_hostile),
-		cmocka_unit_test(test_response_url),   cmocka_unit_test(test_allow_list),
+		cmocka_unit_test(test_verify_good),   cmocka_unit_test(test_verify_wrong),
+		cmocka_unit_test(test_verify_time),   cmocka_unit_test(test_verify_missing),
+		cmocka_unit_test(test_parse_good),    cmocka_unit_test(test_parse_hostile),
+		cmocka_unit_test(test_response_url),  cmocka_unit_test(test_allow_list),
 		cmocka_unit_test(test_execution_tag),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -115,9 +115,9 @@ void deliver_snippet(const char *body, size_t len, const char *url, char *out, s
 }
 
 /* Re-runs from Slack buttons are not exercised here. */
-int dpc_start_pipeline(struct dpc *d, struct httpc *h, const char *project_id,
-		       const char *pipeline, const char *environment, const char *tag,
-		       char *execution_id, size_t idlen, struct dpc_error *err)
+int dpc_start_pipeline(struct dpc *d, struct httpc *h, const char *project_id, const char *pipeline,
+		       const char *environment, const char *tag, char *execution_id, size_t idlen,
+		       struct dpc_error *err)
 {
 	(void)d;
 	(void)h;
