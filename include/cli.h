@@ -19,8 +19,11 @@ extern const char cli_usage[];
  * (caller frees) or NULL. */
 struct config *cli_load(const char *path, const char *cmd, FILE *out);
 
-/* check-config: prints problems and a redacted summary. */
-int cli_check_config(const char *path);
+/* check-config [--online] (argv[0..argc) after the command word):
+ * prints problems and a redacted summary; with --online also asks Slack
+ * about every slack-app destination (auth.test, conversations.info) and
+ * fails when one cannot be posted to. */
+int cli_check_config(const char *path, int argc, char **argv);
 
 /* 1 when cmd names a subcommand cli_run() handles. */
 int cli_is_command(const char *cmd);

@@ -37,6 +37,9 @@ struct destination {
 	int allow_any_host; /* allow_any_host: no warning for a URL off the target's usual host */
 	unsigned char *severity; /* severity: ST__MAX levels by status (target.h's
 				  * render_opts.severity); NULL when not given */
+	char *channel;           /* channel: type = slack-app's channel id (C…, G…) */
+	int broadcast_recovery;  /* broadcast_recovery: a slack-app recovery reply is
+				  * also shown in the channel */
 };
 
 /* What a mention string is, told by its shape alone. Each chat target takes
@@ -84,6 +87,7 @@ struct project {
 	double duration_alert; /* duration_alert: slow factor over the usual duration, 0 = off */
 	struct mute_window *mute_windows; /* mute_windows: recurring UTC quiet hours (silence.h) */
 	size_t n_mute_windows;
+	int allow_rerun; /* allow_rerun: a slack-app parent offers Re-run */
 	char **rerun_users; /* rerun_users: Slack user ids who may press Re-run */
 	size_t n_rerun_users;
 	char **rerun_usergroups; /* rerun_usergroups: Slack user group ids, likewise */

@@ -86,6 +86,11 @@ void metrics_memory(enum metric_memory outcome);
 enum metric_group { MG_HELD, MG_SENT, MG_RUNS, MG__MAX };
 void metrics_grouped(enum metric_group event, uint64_t n);
 
+/* Slack app threads: dpc_notify_slack_updates_total{result="ok"} counts
+ * parents rewritten as resolved by chat.update, {result="failed"} the
+ * rewrites that failed (logged, not retried on their own). */
+void metrics_slack_update(int ok);
+
 /* Sets dpc_notify_open_incidents (run memory), read at scrape time; a
  * negative n (unknown) leaves the gauge out. */
 void metrics_open_incidents(int64_t n);

@@ -26,7 +26,9 @@ struct slackapi_reply {
 	char channel[STORE_SLACK_ID_MAX]; /* "channel" of the reply when it passes
 					   * store_slack_id_valid(), else "" */
 	char ts[STORE_SLACK_ID_MAX];      /* "ts" of the reply, likewise */
-	char detail[256];                 /* for logs and the dead letter: method,
+	int channel_member;   /* conversations.info: the app is in the channel (1/0); -1 unknown */
+	int channel_archived; /* conversations.info: the channel is archived (1/0); -1 unknown */
+	char detail[256];     /* for logs and the dead letter: method,
 					   * status, code and what it means; never
 					   * the token */
 };
@@ -52,6 +54,17 @@ struct slackapi_reply {
  * a NULL h, base_url, method or r). */
 int slackapi_call(struct httpc *h, const char *base_url, const char *token, const char *method,
 		  const char *json_body, struct slackapi_reply *r);
+
+/* check-config --online for one slack-app destination: auth.test (is
+ * the token good) and conversations.info of channel (does it exist, is
+ * the app in it, is it archived). Writes one line for the person reading
+ * into why (never the token). Returns 0 when posting should work,
+ * ERR_PERMANENT when it will not (invalid_auth, channel_not_found,
+ * not_in_channel, is_archived, ...), ERR_TRANSIENT when Slack could not
+ * be asked, ERR_NOMEM. A token without the scope to read the channel
+ * (missing_scope on conversations.info) is 0 with a note in why. */
+int slackapi_check(struct httpc *h, const char *base_url, const char *token, const char *channel,
+		   char *why, size_t whylen);
 
 /* What Slack's ok:false code means to the person reading the log ("the
  * bot token is invalid or was revoked"), or NULL for a code without one.

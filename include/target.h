@@ -29,6 +29,9 @@ struct render_opts {
 	 * level (TSEV__MAX) keeps the target's default for its status. NULL:
 	 * the default for all. Read only by rows with takes_severity. */
 	const unsigned char *severity;
+	/* The run's route sets allow_rerun: a slack-app parent offers Re-run.
+	 * Read only by the slack-app row. */
+	int allow_rerun;
 };
 
 /* Documented ceilings of a target's message; 0 where the target has none. */

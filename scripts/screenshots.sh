@@ -49,6 +49,9 @@ rm -f "$OUT"/slack-*.png "$OUT"/teams-*.png
 node tests/render/screenshots.js --golden tests/golden --out "$OUT" --readme "$README_OUT" \
 	--readme-scenario child-deep,failed --slack-themes "$SLACK_THEMES"
 
+# A Slack app's incident thread (the slack-app goldens) for the README.
+node tests/render/slack-thread.js --golden tests/golden --out "$README_OUT"
+
 # The repository keeps only the pictures docs/messages.md shows (both widths,
 # both Teams themes among them); KEEP_ALL=1 keeps every rendering for review.
 if [ "${KEEP_ALL:-0}" != 1 ] && [ "$OUT" = docs/images/messages ]; then

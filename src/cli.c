@@ -27,14 +27,17 @@
 #include "render.h"
 #include "route.h"
 #include "silence.h"
+#include "slackapi.h"
+#include "slackapp.h"
 #include "store.h"
 #include "summary.h"
 #include "target.h"
 #include "text.h"
+#include "thread.h"
 
 const char cli_usage[] =
 	"usage: dpc-notify [-c FILE] [serve]\n"
-	"       dpc-notify [-c FILE] check-config\n"
+	"       dpc-notify [-c FILE] check-config [--online]\n"
 	"       dpc-notify [-c FILE] preview PROJECT_ID EXECUTION_ID [--format TYPE|text]\n"
 	"       dpc-notify [-c FILE] send-test DESTINATION\n"
 	"       dpc-notify [-c FILE] jobs [--state queued|running|delivered|dead|ignored]\n"
@@ -77,18 +80,54 @@ struct config *cli_load(const char *path, const char *cmd, FILE *out)
 	return c;
 }
 
-int cli_check_config(const char *path)
+/* check-config --online: asks Slack about every slack-app destination
+ * (token and channel); 1 when one of them cannot be posted to. */
+static int check_online(const struct config *c)
 {
-	struct config *c = cli_load(path, "check-config", stdout);
+	struct httpc *h = httpc_from_config(c);
+	const struct destination *d;
+	char why[320];
+	size_t i;
+	int rc, bad = 0;
 
+	if (h == NULL)
+		return 1;
+	for (i = 0; i < c->n_destinations; i++) {
+		d = &c->destinations[i];
+		if (!slackapp_is(d->target))
+			continue;
+		rc = slackapi_check(h, d->url, d->secret, d->channel, why, sizeof(why));
+		printf("[destination %s] %s: %s\n", d->name,
+		       rc == 0 ? "online ok" : "online FAILED", why);
+		bad |= rc != 0;
+	}
+	httpc_free(h);
+	return bad;
+}
+
+int cli_check_config(const char *path, int argc, char **argv)
+{
+	struct config *c;
+	int online = argc == 1 && strcmp(argv[0], "--online") == 0, rc = 0;
+
+	if (argc > 1 || (argc == 1 && !online)) {
+		fputs(cli_usage, stderr);
+		return 2;
+	}
+	c = cli_load(path, "check-config", stdout);
 	if (c == NULL) {
 		printf("%s: invalid\n", path);
 		return 1;
 	}
 	config_print_summary(c, stdout);
-	printf("%s: valid\n", path);
+	if (online) {
+		httpc_global_init();
+		rc = check_online(c);
+		httpc_global_cleanup();
+	}
+	printf("%s: %s\n", path, rc == 0 ? "valid" : "valid, but a destination cannot be reached");
 	config_free(c);
-	return 0;
+	return rc;
 }
 
 /* A stored string for a terminal: control characters, bidi overrides
@@ -403,7 +442,7 @@ static int cmd_send_test(struct config *c, int argc, char **argv)
 	snprintf(post_id, sizeof(post_id), "dpc-send-test-%lld", (long long)clock_wall_ms());
 	po.secret = d->secret;
 	po.post_id = post_id;
-	if (body == NULL || deliver_post(h, d->target, d->url, body, &po, &r) != 0) {
+	if (body == NULL || thread_post(NULL, h, d, body, &po, &r) != 0) {
 		fprintf(stderr, "send-test: cannot build the test message\n");
 		goto out;
 	}

@@ -89,7 +89,7 @@ int main(int argc, char **argv)
 	if (optind < argc)
 		cmd = argv[optind++];
 	if (strcmp(cmd, "check-config") == 0)
-		return cli_check_config(path);
+		return cli_check_config(path, argc - optind, argv + optind);
 	if (strcmp(cmd, "serve") != 0 && !cli_is_command(cmd)) {
 		fprintf(stderr, "dpc-notify: unknown command \"%s\"\n%s", cmd, cli_usage);
 		return 2;

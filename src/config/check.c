@@ -17,6 +17,8 @@
 #include "memory.h"
 #include "parse.h"
 #include "route.h"
+#include "slackapi.h"
+#include "slackapp.h"
 
 /* The line of key name in the section m describes, or the section's line
  * when the key was not given. */
@@ -94,6 +96,7 @@ static const struct {
 } usual_hosts[] = {
 	{ "slack", "hooks.slack.com" },
 	{ "discord", "discord.com" },
+	{ "slack-app", "slack.com" },
 };
 
 /* The host of url (after the scheme and any user info, before a port or
@@ -163,6 +166,59 @@ static void warn_severity_unused(struct parse *p, const struct destination *d, i
 		 d->name, d->target->name, names);
 }
 
+/* A Slack channel id as chat.postMessage answers with it: C (public), G
+ * (private) or D (direct), then capitals and digits. A name ("#alerts")
+ * would post, but the thread of a parent is kept by the channel's id. */
+static int channel_id_ok(const char *c)
+{
+	size_t i;
+
+	if (!store_slack_id_valid(c) || strchr("CGD", c[0]) == NULL || c[1] == '\0')
+		return 0;
+	for (i = 1; c[i] != '\0'; i++)
+		if (!isupper((unsigned char)c[i]) && !isdigit((unsigned char)c[i]))
+			return 0;
+	return 1;
+}
+
+/* type = slack-app: a bot token (secret) that is no placeholder, and a
+ * channel id; the other types take neither channel nor
+ * broadcast_recovery. */
+static void check_slack_app(struct parse *p, const struct destination *d, const struct meta *m)
+{
+	if (!slackapp_is(d->target)) {
+		if (d->channel != NULL || key_line(m, "broadcast_recovery") != m->line)
+			cfg_warn(p,
+				 key_line(m, d->channel != NULL ? "channel" : "broadcast_recovery"),
+				 "[destination %s] channel and broadcast_recovery are only used by"
+				 " type = slack-app",
+				 d->name);
+		return;
+	}
+	if (d->channel == NULL)
+		cfg_err(p, m->line,
+			"[destination %s] type = slack-app needs channel = the channel's id"
+			" (C0123ABCDEF: channel details, at the bottom of About)",
+			d->name);
+	else if (!channel_id_ok(d->channel))
+		cfg_err(p, key_line(m, "channel"),
+			"[destination %s] channel is not a Slack channel id (C…, G… or D…,"
+			" capitals and digits; a #name will not do)",
+			d->name);
+	if (d->secret == NULL) {
+		cfg_err(p, m->line,
+			"[destination %s] type = slack-app needs secret (or secret_file): the"
+			" app's bot token, xoxb-…",
+			d->name);
+		return;
+	}
+	cfg_check_secrets(p, "secret", &d->secret, 1, key_line(m, "secret"));
+	if (strncmp(d->secret, "xox", 3) != 0)
+		cfg_warn(p, key_line(m, "secret"),
+			 "[destination %s] secret does not look like a Slack token (xoxb-…)",
+			 d->name);
+}
+
 /* 1 unless d's target signs or authenticates each post (its prepare hook)
  * and cannot with d's secret: every post would then be given up, so it is
  * said at load instead. The hook is pure, so a trial call is free. */
@@ -203,6 +259,7 @@ static void check_target(struct parse *p, struct destination *d, const struct me
 	check_usual_host(p, d, key_line(m, "url"));
 	if (d->severity != NULL && !d->target->takes_severity)
 		warn_severity_unused(p, d, key_line(m, "severity"));
+	check_slack_app(p, d, m);
 	if (!secret_usable(d) && d->secret == NULL)
 		cfg_err(p, m->line, "[destination %s] type = %s needs secret (or secret_file)",
 			d->name, d->target->name);
@@ -230,6 +287,10 @@ static void check_destinations(struct parse *p)
 			target_names(names, sizeof(names), NULL);
 			cfg_err(p, m->line, "[destination %s] needs type = %s", d->name, names);
 		}
+		/* A Slack app calls Slack's Web API unless told otherwise. */
+		if (d->url == NULL && slackapp_is(d->target) && key_line(m, "url") == m->line &&
+		    (d->url = strdup(SLACKAPI_BASE_URL)) == NULL)
+			cfg_err(p, m->line, "out of memory");
 		if (d->url == NULL) {
 			/* A url that was given but failed has been reported. */
 			if (key_line(m, "url") == m->line)

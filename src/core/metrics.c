@@ -94,6 +94,7 @@ const char *const metric_memory_names[MM__MAX] = {
 	[MM_RECORDED] = "recorded",  [MM_DUPLICATE] = "duplicate",
 };
 static atomic_uint_fast64_t grouped[MG__MAX];
+static atomic_uint_fast64_t slack_updates[2]; /* failed, ok */
 static const char *const metric_group_names
 	[MG__MAX] = { [MG_HELD] = "held", [MG_SENT] = "sent", [MG_RUNS] = "runs" };
 static pthread_mutex_t dest_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -285,6 +286,11 @@ void metrics_grouped(enum metric_group event, uint64_t n)
 		atomic_fetch_add_explicit(&grouped[event], n, memory_order_relaxed);
 }
 
+void metrics_slack_update(int ok)
+{
+	atomic_fetch_add_explicit(&slack_updates[ok != 0], 1, memory_order_relaxed);
+}
+
 /* A bounded, growing output buffer; once it fails it stays failed. */
 struct out {
 	char *buf;
@@ -447,6 +453,12 @@ static void render_counters(struct out *o)
 	for (i = 0; i < MG__MAX; i++)
 		put(o, "dpc_notify_grouped_total{event=\"%s\"} %llu\n", metric_group_names[i],
 		    (unsigned long long)atomic_load(&grouped[i]));
+	put_head(o, "dpc_notify_slack_updates_total", "counter",
+		 "Slack app: incident parents rewritten as resolved (chat.update), or failed.");
+	put(o, "dpc_notify_slack_updates_total{result=\"ok\"} %llu\n",
+	    (unsigned long long)atomic_load(&slack_updates[1]));
+	put(o, "dpc_notify_slack_updates_total{result=\"failed\"} %llu\n",
+	    (unsigned long long)atomic_load(&slack_updates[0]));
 	put_head(o, "dpc_notify_matillion_requests_total", "counter",
 		 "Matillion API requests, by HTTP status class.");
 	for (i = 0; i < AC__MAX; i++)

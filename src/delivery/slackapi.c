@@ -131,6 +131,19 @@ static void keep_id(const cJSON *root, const char *name, char *out, size_t outle
 	snprintf(out, outlen, "%s", v != NULL && store_slack_id_valid(v) ? v : "");
 }
 
+/* What a conversations.info reply says of its channel object. */
+static void read_channel(const cJSON *ch, struct slackapi_reply *r)
+{
+	const cJSON *m = cJSON_GetObjectItemCaseSensitive(ch, "is_member");
+	const cJSON *a = cJSON_GetObjectItemCaseSensitive(ch, "is_archived");
+
+	if (!cJSON_IsObject(ch))
+		return;
+	keep_id(ch, "id", r->channel, sizeof(r->channel));
+	r->channel_member = cJSON_IsBool(m) ? cJSON_IsTrue(m) : -1;
+	r->channel_archived = cJSON_IsBool(a) ? cJSON_IsTrue(a) : -1;
+}
+
 static void fail(struct slackapi_reply *r, enum deliver_class cls, const char *method,
 		 const char *why)
 {
@@ -152,6 +165,7 @@ static void read_reply(const char *method, const char *token, const struct httpc
 	if (cJSON_IsTrue(ok) && by_status == 0) {
 		r->cls = DELIVER_OK;
 		keep_id(root, "channel", r->channel, sizeof(r->channel));
+		read_channel(cJSON_GetObjectItemCaseSensitive(root, "channel"), r);
 		keep_id(root, "ts", r->ts, sizeof(r->ts));
 		snprintf(r->detail, sizeof(r->detail), "%s: HTTP %ld ok%s%s", method, resp->status,
 			 r->ts[0] ? " ts " : "", r->ts);
@@ -196,6 +210,8 @@ int slackapi_call(struct httpc *h, const char *base_url, const char *token, cons
 		return ERR_INVALID;
 	memset(r, 0, sizeof(*r));
 	r->retry_after_s = -1;
+	r->channel_member = -1;
+	r->channel_archived = -1;
 	if (h == NULL || base_url == NULL || method == NULL)
 		return ERR_INVALID;
 	if (!all_of(method, METHOD_MAX, method_byte)) {
@@ -236,4 +252,54 @@ int slackapi_call(struct httpc *h, const char *base_url, const char *token, cons
 	}
 	httpc_response_free(&resp);
 	return 0;
+}
+
+/* The verdict of one check call: 0 when it went through. */
+static int verdict(const struct slackapi_reply *r, char *why, size_t whylen)
+{
+	if (r->cls == DELIVER_OK)
+		return 0;
+	snprintf(why, whylen, "%s", r->detail);
+	return r->cls == DELIVER_RETRY ? ERR_TRANSIENT : ERR_PERMANENT;
+}
+
+int slackapi_check(struct httpc *h, const char *base_url, const char *token, const char *channel,
+		   char *why, size_t whylen)
+{
+	char body[STORE_SLACK_ID_MAX + 16];
+	struct slackapi_reply r;
+	int rc;
+
+	if (channel == NULL || !store_slack_id_valid(channel)) {
+		snprintf(why, whylen, "channel is not a Slack channel id");
+		return ERR_PERMANENT;
+	}
+	rc = slackapi_call(h, base_url, token, "auth.test", NULL, &r);
+	if (rc == 0)
+		rc = verdict(&r, why, whylen);
+	if (rc != 0)
+		return rc;
+	snprintf(body, sizeof(body), "{\"channel\":\"%s\"}", channel);
+	rc = slackapi_call(h, base_url, token, "conversations.info", body, &r);
+	if (rc != 0)
+		return rc;
+	if (r.cls == DELIVER_PERMANENT && strcmp(r.error, "missing_scope") == 0) {
+		snprintf(why, whylen,
+			 "token ok; channel not checked (the app lacks channels:read or"
+			 " groups:read)");
+		return 0;
+	}
+	rc = verdict(&r, why, whylen);
+	if (rc == 0 && r.channel_archived == 1) {
+		snprintf(why, whylen, "conversations.info: is_archived: %s",
+			 slackapi_explain("is_archived"));
+		rc = ERR_PERMANENT;
+	} else if (rc == 0 && r.channel_member == 0) {
+		snprintf(why, whylen, "conversations.info: not_in_channel: %s",
+			 slackapi_explain("not_in_channel"));
+		rc = ERR_PERMANENT;
+	} else if (rc == 0) {
+		snprintf(why, whylen, "token and channel ok");
+	}
+	return rc;
 }

@@ -88,6 +88,7 @@
 #include "target.h"
 #include "text.h"
 #include "act.h"
+#include "thread.h"
 #include "worker.h"
 
 #define LEASE_MS (10 * 60 * 1000) /* longer than any job can take */
@@ -371,8 +372,10 @@ static const char *mention_for(const struct config *c, const struct job *j, cons
 static char *render_for(const struct config *c, const struct job *j, const struct summary *s,
 			const struct destination *d)
 {
-	const struct render_opts o = { .mention = mention_for(c, j, s, d),
-				       .severity = d->severity };
+	const struct project *r = run_route(c, j, s, NULL);
+	const struct render_opts o = { .mention = route_mention(r, d, s->pipeline_name),
+				       .severity = d->severity,
+				       .allow_rerun = r != NULL && r->allow_rerun };
 
 	/* The result is a new string, not a pointer into o. */
 	/* cppcheck-suppress returnDanglingLifetime */
@@ -847,7 +850,8 @@ static int post_one(struct wctx *t, const struct config *c, const struct job *j,
 	snprintf(post_id, sizeof(post_id), "dpc-%lld-%s", (long long)j->id, p->d->name);
 	po.secret = p->d->secret;
 	po.post_id = post_id;
-	rc = deliver_post(t->http, p->d->target, p->d->url, p->dl->payload, &po, &r);
+	/* A slack-app body is threaded under its incident (thread.h). */
+	rc = thread_post(t->w->st, t->http, p->d, p->dl->payload, &po, &r);
 	if (rc)
 		return rc;
 	now = clock_wall_ms();
@@ -1079,7 +1083,7 @@ static int flush_group(struct wctx *t, const struct config *c, const struct dest
 	snprintf(post_id, sizeof(post_id), "dpc-g%lld-%s", (long long)ids[0], d->name);
 	po.secret = d->secret;
 	po.post_id = post_id;
-	rc = deliver_post(t->http, d->target, d->url, body, &po, &r);
+	rc = thread_post(t->w->st, t->http, d, body, &po, &r);
 	if (rc != 0) {
 		o.not_before_ms = clock_wall_ms();
 		o.error = err_str(rc);

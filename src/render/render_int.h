@@ -11,7 +11,7 @@
 #include "target.h"
 
 /* The built-in rows, one per file: slack.c, teams.c, discord.c,
- * mattermost.c, json.c, gchat.c, pagerduty.c. */
+ * mattermost.c, json.c, gchat.c, pagerduty.c, slackapp.c. */
 extern const struct target target_slack;
 extern const struct target target_teams;
 extern const struct target target_discord;
@@ -19,6 +19,14 @@ extern const struct target target_mattermost;
 extern const struct target target_json;
 extern const struct target target_gchat;
 extern const struct target target_pagerduty;
+extern const struct target target_slackapp; /* slackapp.c: the slack body, posted by an app */
+
+/* Slack's documented ceilings, published in the rows' limits (slack.c,
+ * slackapp.c). */
+#define SLACK_MAX_BLOCKS 50
+#define SLACK_MAX_SECTION 3000
+#define SLACK_MAX_HEADER 150
+#define SLACK_TEXT_BUDGET 10000
 
 /* Display word for a status: the canonical name, or the text as sent when
  * the status is unknown (never NULL, borrowed). */

@@ -29,12 +29,6 @@
 #include "render_int.h"
 #include "text.h"
 
-/* Slack's documented ceilings, published in the row's limits. */
-#define SLACK_MAX_BLOCKS 50
-#define SLACK_MAX_SECTION 3000
-#define SLACK_MAX_HEADER 150
-#define SLACK_TEXT_BUDGET 10000
-
 #define DOT " \xc2\xb7 "   /* " · " */
 #define PATH_CHARS 300     /* a step path as shown */
 #define MESSAGE_CHARS 1200 /* an excerpt as shown (VIEW_EXCERPT_CHARS plus gap lines) */

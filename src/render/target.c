@@ -11,7 +11,7 @@
 
 static const struct target *const builtin[] = {
 	&target_slack, &target_teams, &target_discord,   &target_mattermost,
-	&target_json,  &target_gchat, &target_pagerduty,
+	&target_json,  &target_gchat, &target_pagerduty, &target_slackapp,
 };
 
 #define N_BUILTIN (sizeof(builtin) / sizeof(builtin[0]))

@@ -6,7 +6,8 @@ events (/json/...). It behaves like the real services where
 the tests care (status codes, paging, 429 + Retry-After, body checks) and
 records every call so tests can assert on what the service sent.
 Google Chat space webhooks live under /gchat/<space>, PagerDuty's Events
-API v2 at /pagerduty/v2/enqueue (see gchat_pd_post()).
+API v2 at /pagerduty/v2/enqueue (see gchat_pd_post()), Slack's Web API for
+a Slack app under /slack-api/<method> (see slack_api()).
 
 Usage: mock_server.py --port-file F [--scenario S.json] [--record LOG.jsonl]
                       [--steps-upstream http://127.0.0.1:PRISMPORT] [--verbose]
@@ -305,6 +306,8 @@ class Handler(BaseHTTPRequestHandler):
                 "headers": dict(self.headers.items())}
         if path.startswith("/json/"):
             return self.json_sink(path)
+        if path.startswith("/slack-api/"):
+            return slack_api(self, path)
         try:
             if not self.apply_fault(self.path):
                 if path == "/oauth/dpc/token":
@@ -881,6 +884,105 @@ def gchat_pd_post(h, path, query):
     h.reply(status, reply)
 
 
+# --- Slack Web API (a Slack app's bot token) ----------------------------
+# POST /slack-api/<method>, as https://slack.com/api/<method>: the
+# service's url is http://127.0.0.1:PORT/slack-api/. Every call is
+# recorded like a chat post (target "slack-app", name the method, the
+# reply it got). Scenario key "slack_app" (all optional):
+#   token     the bot token Slack accepts (default SLACK_APP_TOKEN);
+#             another one gets ok:false invalid_auth, none not_authed
+#   channels  {"C…": "ok" | "channel_not_found" | "not_in_channel" |
+#             "is_archived"}; a channel not listed is "ok"
+# Faults (path_regex on the path) answer instead, and are recorded too:
+# e.g. status 429, headers {"Retry-After": "2"}, body
+# '{"ok":false,"error":"ratelimited"}'.
+
+SLACK_APP_TOKEN = "xoxb-1111111111-2222222222-MockBotTokenForTests0"
+SLACK_TS_BASE = 1700000000
+
+
+def slack_api_reply(h, method, body):
+    """What Slack answers to one call: (status, reply dict)."""
+    conf = h.st.scenario.get("slack_app", {})
+    token = conf.get("token", SLACK_APP_TOKEN)
+    auth = h.headers.get("Authorization", "")
+    if not auth:
+        return 200, {"ok": False, "error": "not_authed"}
+    if auth != "Bearer " + token:
+        return 200, {"ok": False, "error": "invalid_auth"}
+    if method == "auth.test":
+        return 200, {"ok": True, "url": "https://mock.slack.com/", "team": "Mock",
+                     "user": "dpc_notify", "team_id": "T0MOCK", "user_id": "U0BOT",
+                     "bot_id": "B0BOT"}
+    if not isinstance(body, dict):
+        return 200, {"ok": False, "error": "invalid_json"}
+    channel = body.get("channel")
+    if not channel:
+        return 200, {"ok": False, "error": "channel_not_found"}
+    state = conf.get("channels", {}).get(channel, "ok")
+    if state != "ok" and not (method == "conversations.info" and state == "not_in_channel"):
+        return 200, {"ok": False, "error": state}
+    if method == "conversations.info":
+        return 200, {"ok": True, "channel": {"id": channel, "name": "alerts",
+                                             "is_channel": True, "is_archived": False,
+                                             "is_member": state == "ok"}}
+    if method == "chat.postMessage":
+        blocks = body.get("blocks", [])
+        if not isinstance(blocks, list) or len(blocks) > SLACK_MAX_BLOCKS:
+            return 200, {"ok": False, "error": "invalid_blocks"}
+        if "thread_ts" in body and body["thread_ts"] not in h.st.slack_messages:
+            return 200, {"ok": False, "error": "thread_not_found"}
+        h.st.slack_seq += 1
+        ts = "%d.%06d" % (SLACK_TS_BASE + h.st.slack_seq, h.st.slack_seq)
+        h.st.slack_messages[ts] = body
+        msg = {"type": "message", "text": body.get("text", ""), "ts": ts,
+               "bot_id": "B0BOT", "blocks": blocks}
+        if "thread_ts" in body:
+            msg["thread_ts"] = body["thread_ts"]
+        return 200, {"ok": True, "channel": channel, "ts": ts, "message": msg}
+    if method == "chat.update":
+        ts = body.get("ts")
+        if ts not in h.st.slack_messages:
+            return 200, {"ok": False, "error": "message_not_found"}
+        h.st.slack_messages[ts] = dict(h.st.slack_messages[ts], **body)
+        return 200, {"ok": True, "channel": channel, "ts": ts,
+                     "text": body.get("text", ""), "message": {"text": body.get("text", "")}}
+    return 200, {"ok": False, "error": "unknown_method"}
+
+
+def slack_api(h, path):
+    """POST /slack-api/<method> (see above)."""
+    raw = h.read_body()
+    method = path[len("/slack-api/"):]
+    entry = {"target": "slack-app", "name": method, "headers": dict(h.headers.items()),
+             "t": time.time(), "size": len(raw)}
+    try:
+        entry["body"] = json.loads(raw.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError):
+        entry["body"] = raw.decode("utf-8", "replace")
+    with h.st.lock:
+        if not hasattr(h.st, "slack_messages"):
+            h.st.slack_messages, h.st.slack_seq = {}, 0
+        action = h.st.take_fault(h.command, h.path)
+        if action and "delay_s" in action:
+            time.sleep(float(action["delay_s"]))
+            action = None
+        headers = None
+        if action:
+            status, reply = int(action.get("status", 500)), action.get("body", "")
+            headers = action.get("headers")
+        elif h.command != "POST":
+            status, reply = 405, {"ok": False, "error": "invalid_method"}
+        elif not h.headers.get("Content-Type", "").startswith("application/json"):
+            status, reply = 200, {"ok": False, "error": "invalid_arguments"}
+        else:
+            status, reply = slack_api_reply(h, method, entry["body"])
+        entry["status"] = status
+        entry["reply"] = reply
+        entry["error"] = None if status < 300 and isinstance(reply, dict) and \
+            reply.get("ok") else (reply.get("error") if isinstance(reply, dict) else reply)
+        h.st.log("chat", entry)
+    h.reply(status, reply, "application/json", headers)
 # --- Slack buttons (interactivity): Matillion's execute endpoint, a
 # click's response_url and the Slack Web API methods the buttons use ----
 #

@@ -143,6 +143,10 @@ function richText(block) {
 }
 
 function button(e) {
+	// A menu shows as its placeholder with a caret, as Slack draws it.
+	if (e.type === "static_select" || e.type === "overflow")
+		return '<span class="button select">' + (e.placeholder ? textObject(e.placeholder) : "\u22ef") +
+			' <span class="caret">\u25be</span></span>';
 	if (e.type !== "button")
 		return '<span class="unknown">[' + html(e.type) + "]</span>";
 	return '<a class="button' + (e.style ? " " + html(e.style) : "") + '" href="' + html(e.url || "#") + '">' +
@@ -217,6 +221,7 @@ code { font: 12px Monaco, Menlo, Consolas, "DejaVu Sans Mono", monospace; color:
 a { color: ${t.link}; text-decoration: none; }
 .actions { margin: 10px 0 2px; display: flex; flex-wrap: wrap; gap: 8px; }
 .button { display: inline-block; font-size: 13px; font-weight: 700; color: ${t.fg}; border: 1px solid ${t.buttonBorder}; border-radius: 4px; padding: 0 12px; height: 28px; line-height: 26px; white-space: nowrap; }
+.button.select .caret { color: ${t.muted}; }
 .button.primary { background: #007a5a; color: #fff; border-color: #007a5a; }
 .button.danger { background: #e01e5a; color: #fff; border-color: #e01e5a; }
 .divider { border: 0; border-top: 1px solid ${t.line}; margin: 8px 0; }
@@ -237,4 +242,4 @@ function page(body, opts = {}) {
 		blocks + fallback + "</div></div></body></html>";
 }
 
-module.exports = { page, mrkdwn, block, THEMES };
+module.exports = { page, mrkdwn, block, css, html, THEMES };

@@ -158,12 +158,12 @@ static const struct {
 	{ "no_client.ini", 1, "3: [matillion] client_secret is required" },
 	{ "no_dest.ini", 1, "0: no [destination NAME] section; at least one is required" },
 	{ "dest_incomplete.ini", 2,
-	  "6: [destination s] needs type = slack, teams, discord, mattermost, json, googlechat or"
-	  " pagerduty" },
+	  "6: [destination s] needs type = slack, teams, discord, mattermost, json, googlechat,"
+	  " pagerduty or slack-app" },
 	{ "dest_incomplete.ini", 2, "6: [destination s] needs url" },
 	{ "bad_type.ini", 1,
 	  "7: type: invalid value \"hipchat\"; expected slack, teams, discord, mattermost, json,"
-	  " googlechat or pagerduty" },
+	  " googlechat, pagerduty or slack-app" },
 	{ "long_mention.ini", 1, "9: [destination s] mention is longer than 254 bytes" },
 	{ "unset_env.ini", 1, "8: environment variable DPC_TEST_SURELY_UNSET_VAR is not set" },
 	{ "region_and_base.ini", 1, "5: set region or api_base, not both" },

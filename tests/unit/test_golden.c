@@ -18,6 +18,7 @@
 
 #include <cmocka.h>
 
+#include "slackapp.h"
 #include "target.h"
 #include "summary.h"
 
@@ -591,6 +592,71 @@ static void test_golden_pagerduty(void **state)
 	check_target("pagerduty", NULL);
 }
 
+/* ---- a Slack app's thread: parent, reply, resolved parent ---- */
+
+#define SA_CHANNEL "C0123ABCDEF"
+#define SA_TS "1700000000.000100"
+
+/* The body the slack-app row renders for fixture make, in the incident
+ * that opened at 23:09, with Re-run allowed. Caller frees. */
+static char *slackapp_stored(void (*make)(struct summary *))
+{
+	const struct target *t = target_find("slack-app");
+	struct render_opts o = { .mention = "<!subteam^S123> <@U999>", .allow_rerun = 1 };
+	struct summary s;
+	char *out;
+
+	assert_non_null(t);
+	make(&s);
+	s.memory.incident_since_ms = summary_parse_time("2026-11-29T23:09:00Z");
+	out = t->render(&s, &o);
+	assert_non_null(out);
+	summary_free(&s);
+	return out;
+}
+
+static void check_body(const char *name, const char *body)
+{
+	const char *update = getenv("UPDATE_GOLDEN");
+	char path[256];
+
+	assert_non_null(body);
+	snprintf(path, sizeof(path), GOLDEN_DIR "slack-app-%s.json", name);
+	if (update != NULL && strcmp(update, "1") == 0)
+		write_golden(path, body);
+	else
+		compare(path, body);
+}
+
+/* The bodies a Slack app posts for one incident: the first failure as
+ * the thread's parent (buttons), a repeat as a reply, the recovery as a
+ * reply shown in the channel, and the parent rewritten as resolved. */
+static void test_golden_slackapp(void **state)
+{
+	char *first = slackapp_stored(sc_streak), *again = slackapp_stored(sc_again);
+	char *rec = slackapp_stored(sc_recovered), *parent, *reply, *recovery, *resolved;
+	struct slackapp_send how = { SA_CHANNEL, NULL, 1, 0 };
+
+	(void)state;
+	parent = slackapp_message(first, &how);
+	how = (struct slackapp_send){ SA_CHANNEL, SA_TS, 0, 0 };
+	reply = slackapp_message(again, &how);
+	how.broadcast = 1;
+	recovery = slackapp_message(rec, &how);
+	resolved = slackapp_resolved(parent, rec, SA_TS);
+	check_body("parent", parent);
+	check_body("reply", reply);
+	check_body("recovery", recovery);
+	check_body("resolved", resolved);
+	free(first);
+	free(again);
+	free(rec);
+	free(parent);
+	free(reply);
+	free(recovery);
+	free(resolved);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -600,6 +666,7 @@ int main(void)
 		cmocka_unit_test(test_golden_discord_mattermost),
 		cmocka_unit_test(test_golden_googlechat),
 		cmocka_unit_test(test_golden_pagerduty),
+		cmocka_unit_test(test_golden_slackapp),
 	};
 
 	(void)check_more_counts; /* shared fixture helper this file does not need */

@@ -220,17 +220,19 @@ static void table_finds_the_extra_row(void **state)
 	assert_string_equal(target_at(4)->name, "json");
 	assert_string_equal(target_at(5)->name, "googlechat");
 	assert_string_equal(target_at(6)->name, "pagerduty");
-	assert_ptr_equal(target_at(7), &echo_target);
-	assert_null(target_at(8));
+	assert_string_equal(target_at(7)->name, "slack-app");
+	assert_ptr_equal(target_at(8), &echo_target);
+	assert_null(target_at(9));
 	assert_null(target_find("hipchat"));
 	assert_null(target_find(NULL));
 	target_names(names, sizeof(names), NULL);
 	assert_string_equal(
-		names, "slack, teams, discord, mattermost, json, googlechat, pagerduty or echo");
+		names,
+		"slack, teams, discord, mattermost, json, googlechat, pagerduty, slack-app or echo");
 	target_names(names, sizeof(names), "text");
 	assert_string_equal(
 		names,
-		"slack, teams, discord, mattermost, json, googlechat, pagerduty, echo or text");
+		"slack, teams, discord, mattermost, json, googlechat, pagerduty, slack-app, echo or text");
 	/* A short buffer is cut, never overrun. */
 	target_names(names, 8, "text");
 	assert_string_equal(names, "slack, ");
@@ -270,9 +272,9 @@ static void config_words_come_from_the_table(void **state)
 	(void)state;
 	c = load("hipchat", "https://x.example/echo/1", &d);
 	assert_null(c);
-	assert_true(has_line_ending(&d,
-				    "type: invalid value \"hipchat\"; expected slack, teams, "
-				    "discord, mattermost, json, googlechat, pagerduty or echo"));
+	assert_true(has_line_ending(
+		&d, "type: invalid value \"hipchat\"; expected slack, teams, "
+		    "discord, mattermost, json, googlechat, pagerduty, slack-app or echo"));
 	diags_free(&d);
 	/* The row's URL rule runs for its destinations, and only for them. */
 	c = load("echo", "https://x.example/hook/1", &d);
