@@ -387,13 +387,13 @@ out:
 	return yes;
 }
 
-/* 1 when the route r lets user press Re-run. */
+/* 1 when the route r offers Re-run (allow_rerun) and lets user press it. */
 static int may_rerun(const struct act_env *e, const struct project *r,
 		     const struct store_thread *th, const char *user)
 {
 	size_t i;
 
-	if (r == NULL)
+	if (r == NULL || !r->allow_rerun)
 		return 0;
 	if (interact_user_listed(user, r->rerun_users, r->n_rerun_users))
 		return 1;
