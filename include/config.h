@@ -87,7 +87,7 @@ struct project {
 	double duration_alert; /* duration_alert: slow factor over the usual duration, 0 = off */
 	struct mute_window *mute_windows; /* mute_windows: recurring UTC quiet hours (silence.h) */
 	size_t n_mute_windows;
-	int allow_rerun; /* allow_rerun: a slack-app parent offers Re-run */
+	int allow_rerun;    /* allow_rerun: a slack-app parent offers Re-run */
 	char **rerun_users; /* rerun_users: Slack user ids who may press Re-run */
 	size_t n_rerun_users;
 	char **rerun_usergroups; /* rerun_usergroups: Slack user group ids, likewise */
