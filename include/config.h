@@ -93,6 +93,10 @@ struct project {
 	int64_t max_duration_s; /* max_duration seconds: still running after it is told; 0 = off */
 	double slow_factor; /* slow_factor: still running past this × usual duration; 0 = off */
 	int allow_rerun;    /* allow_rerun: a slack-app parent offers Re-run */
+	char **rerun_users; /* rerun_users: Slack user ids who may press Re-run */
+	size_t n_rerun_users;
+	char **rerun_usergroups; /* rerun_usergroups: Slack user group ids, likewise */
+	size_t n_rerun_usergroups;
 };
 
 /* Defaults and bounds of every key are written once, in the key table
@@ -153,6 +157,11 @@ struct config {
 	size_t history_runs;    /* history_runs: runs kept per pipeline */
 	int64_t forget_after_s; /* forget_after seconds: pipelines unseen this long are pruned */
 
+	/* [slack]: the Slack app's button clicks (src/intake/interact.c) */
+	char *slack_signing_secret;     /* signing_secret: a secret; NULL turns the endpoint off */
+	char *slack_interactivity_path; /* interactivity_path: where Slack posts clicks */
+	int slack_response_url_any_host; /* response_url_any_host: tests only, any response_url host */
+
 	struct destination *destinations;
 	size_t n_destinations;
 	struct project *projects;
@@ -202,6 +211,12 @@ int config_listen_off(const char *addr);
 /* The default of admin_listen when listen = off and admin_listen is not
  * given: loopback, a port apart from listen's default 8080. */
 #define CONFIG_ADMIN_LISTEN_DEFAULT "127.0.0.1:9091"
+
+/* 1 when s is a Slack id: its first character one of firsts ("UW" for a
+ * user, "S" for a user group, "C" for a channel), then 2 to
+ * CONFIG_SLACK_ID_MAX - 3 upper-case letters and digits. Pure. */
+#define CONFIG_SLACK_ID_MAX 32
+int config_slack_id_ok(const char *s, const char *firsts);
 
 /* Lookups; results are borrowed from c. NULL when absent. */
 const struct destination *config_destination(const struct config *c, const char *name);

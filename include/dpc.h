@@ -47,4 +47,17 @@ int dpc_fetch_summary(struct dpc *d, struct httpc *h, const char *project_id,
 int dpc_fetch_execution(struct dpc *d, struct httpc *h, const char *project_id,
 			const char *execution_id, struct summary *s, struct dpc_error *err);
 
+/* Starts pipeline (by name) in environment of project_id again:
+ * POST .../projects/{id}/pipeline-executions with pipelineName,
+ * environmentName and executionTag tag (Matillion refuses a second start
+ * with a tag whose run is still going: 409). Same token, rate limiter,
+ * 401 refresh and short Retry-After waits as the fetches. Returns 0 with
+ * the new run's id in execution_id (idlen bytes; "" when the reply named
+ * none); ERR_TRANSIENT (retry later); ERR_PERMANENT with err->http_status
+ * (409 tag still running, 410 pipeline disabled, 403 not allowed, ...);
+ * ERR_NOMEM. */
+int dpc_start_pipeline(struct dpc *d, struct httpc *h, const char *project_id, const char *pipeline,
+		       const char *environment, const char *tag, char *execution_id, size_t idlen,
+		       struct dpc_error *err);
+
 #endif

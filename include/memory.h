@@ -55,6 +55,7 @@ struct mem_incident {
 	int posted;           /* a message was posted for it (so a recovery is due) */
 	uint64_t signature;   /* of the latest posted problem */
 	int64_t last_post_ms; /* finished time of the run last posted for it */
+	int acked;            /* someone acknowledged it (a Slack button): no reminders */
 };
 
 enum mem_action {

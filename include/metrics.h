@@ -53,6 +53,19 @@ enum metric_followup {             /* dpc_notify_followups_total{result} */
 extern const char *const metric_followup_names[MF__MAX];
 void metrics_followup(enum metric_followup result);
 
+enum metric_interaction {                   /* dpc_notify_interactions_total{result} */
+			  MI_ACCEPTED,      /* a Slack click stored (200) */
+			  MI_DUPLICATE,     /* Slack's retry of a stored click (200) */
+			  MI_MISSING,       /* no signature or timestamp (401) */
+			  MI_STALE,         /* timestamp unreadable or too far off (401) */
+			  MI_BAD_SIGNATURE, /* signature wrong or malformed (401) */
+			  MI_BAD_REQUEST,   /* not a click of ours, too large, wrong type (4xx) */
+			  MI_UNAVAILABLE,   /* the store could not keep it (503) */
+			  MI__MAX
+};
+extern const char *const metric_interaction_names[MI__MAX];
+void metrics_interaction(enum metric_interaction result);
+
 enum metric_memory {               /* dpc_notify_run_memory_total{outcome} */
 		     MM_FULL,      /* a full message */
 		     MM_COMPACT,   /* a compact "failed again" line */

@@ -7,13 +7,14 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "action.h"
 #include "memory.h"
 #include "silence.h"
 #include "webhook.h"
 
 /* The schema version (PRAGMA user_version) of a store once opened; the
  * steps up to it are in src/store/sqlite_schema.c. */
-#define STORE_SCHEMA_VERSION 11
+#define STORE_SCHEMA_VERSION 12
 
 enum job_state { JOB_QUEUED, JOB_RUNNING, JOB_DELIVERED, JOB_DEAD, JOB_IGNORED, JOB__MAX };
 extern const char *const job_state_names[JOB__MAX]; /* "queued", ... */
@@ -26,6 +27,7 @@ enum job_kind {
 	JOB_KIND_RUN,  /* a run's own job (or its follow-up, see followup_of) */
 	JOB_KIND_HELD, /* the summary of runs a silence held back (store_held_summarise()) */
 	JOB_KIND_LONG_RUNNING, /* a run still running past its limit (store_longrun_fire()) */
+	JOB_KIND_ACTION,       /* a Slack button click to carry out (store_action_put()) */
 	JOB_KIND__MAX
 };
 
@@ -548,5 +550,47 @@ int store_thread_by_message(struct store *s, const char *channel, const char *ts
  * most STORE_THREAD_PARENT_MAX bytes). Marking it again is fine. Returns
  * 0, ERR_NOTFOUND (no such thread), ERR_INVALID or ERR_IO. */
 int store_thread_resolved(struct store *s, int64_t id, const char *new_parent_body);
+/* ---- Slack button clicks (action.h) ----
+ * A click is stored before Slack is answered, together with a queued
+ * JOB_KIND_ACTION job that carries it out, so it has the leases, retries
+ * and crash recovery of any job: a process killed between the answer and
+ * the action finds the job queued again at the next start. */
+
+/* Stores click a (received now_ms) and its queued job, in one
+ * transaction made durable before it returns. A click already stored
+ * (same user, action_ts, kind, channel and message: Slack's retry of a
+ * delivery) adds nothing. Returns 0 with *id the new click's id;
+ * ERR_DUPLICATE with *id the stored one's; ERR_INVALID; ERR_IO. */
+int store_action_put(struct store *s, const struct action *a, int64_t now_ms, int64_t *id);
+
+/* The click job_id carries out, into *out. Returns 0, ERR_NOTFOUND,
+ * ERR_INVALID or ERR_IO. */
+int store_action_of_job(struct store *s, int64_t job_id, struct action *out);
+
+/* Records a->result, a->detail and the incident it acted on (a's
+ * project_id, environment and pipeline) for click a->id, done at now_ms,
+ * and ends its job a->job_id as delivered, in one transaction. Returns
+ * 0, ERR_NOTFOUND (no such click), ERR_INVALID or ERR_IO. */
+int store_action_finish(struct store *s, const struct action *a, int64_t now_ms);
+
+/* Records that user_id (user_name may be "") acknowledged pipeline k's
+ * open incident, the one that began at since_ms, at now_ms; run memory
+ * then posts that incident's repeats as plain repeats, never as
+ * reminders. Returns 0; ERR_NOTFOUND when k has no open incident that
+ * began then (it closed, or another began); ERR_INVALID; ERR_IO. */
+int store_incident_ack(struct store *s, const struct mem_key *k, int64_t since_ms,
+		       const char *user_id, const char *user_name, int64_t now_ms);
+
+/* Claims execution tag for click action_id: *first = 1 when no other
+ * click claimed it before (the same click again, a retried job, counts
+ * as first), else 0. Returns 0, ERR_INVALID or ERR_IO. */
+int store_rerun_claim(struct store *s, const char *tag, int64_t action_id, int64_t now_ms,
+		      int *first);
+
+/* Calls fn for each stored click, newest first, at most limit (0: no
+ * limit). fn runs with the store's lock held and must not call back into
+ * the store. Returns 0, ERR_INVALID or ERR_IO. */
+typedef void (*store_action_fn)(void *ctx, const struct action *a);
+int store_actions(struct store *s, size_t limit, store_action_fn fn, void *ctx);
 
 #endif

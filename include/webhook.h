@@ -41,4 +41,9 @@ int webhook_parse(const char *body, size_t len, const char *query_project_id, in
 #define WEBHOOK_KEY_MAX 64
 size_t webhook_top_keys(const char *body, size_t len, int max_depth, char *out, size_t cap);
 
+/* 1 when the brackets of the JSON text body[0..len) nest deeper than
+ * max, counting only brackets outside strings: one linear scan, run before
+ * cJSON so a hostile body cannot make it recurse deeply. */
+int webhook_json_too_deep(const char *body, size_t len, int max);
+
 #endif

@@ -626,8 +626,48 @@ static void print_incident(void *ctx, const struct mem_incident_row *r)
 	cJSON_AddStringToObject(o, "opened_by", r->opened_by);
 }
 
-/* incidents [--open] [--json]: the open incidents, newest first. Closed
- * incidents are not kept, so --open changes nothing today. */
+#define CLI_ACTIONS_MAX 20 /* Slack clicks `incidents` lists */
+
+/* One Slack button click, as `incidents` lists them under the incidents. */
+static void count_action(void *ctx, const struct action *a)
+{
+	(void)a;
+	(*(int *)ctx)++;
+}
+
+static void print_action(void *ctx, const struct action *a)
+{
+	char when[32], *user = for_tty(a->user_id), *pipe = for_tty(a->pipeline);
+	char *detail = for_tty(a->detail);
+
+	(void)ctx;
+	fmt_utc(a->received_ms, when, sizeof(when));
+	if (user != NULL && pipe != NULL && detail != NULL)
+		printf("%-20s %-14s %-7s %-8s %-32s %s\n", when, user, action_names[a->kind],
+		       a->result[0] ? a->result : "pending", pipe[0] ? pipe : "-", detail);
+	free(user);
+	free(pipe);
+	free(detail);
+}
+
+/* The newest clicks, when there are any (text output only). */
+static int list_actions(struct store *st)
+{
+	int n = 0;
+
+	if (store_actions(st, 1, count_action, &n) != 0)
+		return 1;
+	if (n == 0)
+		return 0;
+	printf("\n%-20s %-14s %-7s %-8s %-32s %s\n", "SLACK CLICK", "USER", "ACTION", "RESULT",
+	       "PIPELINE", "DETAIL");
+	return store_actions(st, CLI_ACTIONS_MAX, print_action, NULL) ? 1 : 0;
+}
+
+/* incidents [--open] [--json]: the open incidents, newest first, then
+ * (text only) the newest Slack button clicks with user, action and
+ * result. Closed incidents are not kept, so --open changes nothing
+ * today. */
 static int cmd_incidents(struct store *st, int argc, char **argv)
 {
 	cJSON *arr = NULL;
@@ -647,6 +687,8 @@ static int cmd_incidents(struct store *st, int argc, char **argv)
 	rc = store_incidents(st, 1, print_incident, arr) ? 1 : 0;
 	if (json)
 		rc = json_print(arr) || rc;
+	else
+		rc = list_actions(st) || rc;
 	return rc;
 }
 

@@ -363,6 +363,66 @@ static int is_uuid(const char *s)
 }
 
 /* what: "project" for [project] and [default], "route" for [route]. */
+int config_slack_id_ok(const char *s, const char *firsts)
+{
+	size_t n;
+
+	if (s == NULL || s[0] == '\0' || strchr(firsts, s[0]) == NULL)
+		return 0;
+	n = strspn(s + 1, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789");
+	return n >= 2 && n < CONFIG_SLACK_ID_MAX - 1 && s[1 + n] == '\0';
+}
+
+/* rerun_users and rerun_usergroups hold Slack ids, checked by shape so a
+ * display name or a mention written there is refused instead of never
+ * matching a click. */
+static void check_rerun(struct parse *p, const struct project *pr, const struct meta *m,
+			const char *label)
+{
+	size_t i;
+
+	for (i = 0; i < pr->n_rerun_users; i++)
+		if (!config_slack_id_ok(pr->rerun_users[i], "UW"))
+			cfg_err(p, key_line(m, "rerun_users"),
+				"%s: rerun_users item %zu is not a Slack user id (U… or W…)", label,
+				i + 1);
+	for (i = 0; i < pr->n_rerun_usergroups; i++)
+		if (!config_slack_id_ok(pr->rerun_usergroups[i], "S"))
+			cfg_err(p, key_line(m, "rerun_usergroups"),
+				"%s: rerun_usergroups item %zu is not a Slack user group id (S…)",
+				label, i + 1);
+}
+
+/* The paths the front door serves itself; the buttons need their own. */
+static const char *const taken_paths[] = { "/webhook", "/healthz", "/readyz", "/metrics",
+					   "/-/reload" };
+
+static void check_slack(struct parse *p)
+{
+	struct config *c = p->c;
+	const struct meta *m = &p->single[SEC_SLACK];
+	const char *path = c->slack_interactivity_path;
+	size_t i, n = strlen(path);
+
+	if (c->slack_signing_secret != NULL)
+		cfg_check_secrets(p, "signing_secret", &c->slack_signing_secret, 1,
+				  key_line(m, "signing_secret"));
+	if (path[0] != '/' || n > 256 || strcspn(path, "?#%\\ \t") != n) {
+		cfg_err(p, key_line(m, "interactivity_path"),
+			"interactivity_path must start with / and hold no ? # %% \\ or spaces"
+			" (at most 256 bytes)");
+		return;
+	}
+	for (i = 0; i < n; i++)
+		if ((unsigned char)path[i] < 0x21 || (unsigned char)path[i] >= 0x7f)
+			cfg_err(p, key_line(m, "interactivity_path"),
+				"interactivity_path must be printable ASCII");
+	for (i = 0; i < sizeof(taken_paths) / sizeof(taken_paths[0]); i++)
+		if (strcmp(path, taken_paths[i]) == 0)
+			cfg_err(p, key_line(m, "interactivity_path"),
+				"interactivity_path %s is already served by dpc-notify", path);
+}
+
 static void check_route(struct parse *p, const struct project *pr, const struct meta *m,
 			const char *what)
 {
@@ -385,6 +445,7 @@ static void check_route(struct parse *p, const struct project *pr, const struct 
 			"%s %s: unknown destination \"%s\" (defined: %s)", what, label,
 			pr->destinations[i], names);
 	}
+	check_rerun(p, pr, m, label);
 	/* A route's inherited list was written for its parent's destinations. */
 	if (key_line(m, "mentions") != m->line)
 		check_mentions(p, pr, m, label);
@@ -552,12 +613,14 @@ void cfg_validate(struct parse *p)
 	if (cfg_fill_defaults(SEC_SERVER, (char *)p->c) != 0 ||
 	    cfg_fill_defaults(SEC_MATILLION, (char *)p->c) != 0 ||
 	    cfg_fill_defaults(SEC_DELIVERY, (char *)p->c) != 0 ||
-	    cfg_fill_defaults(SEC_MEMORY, (char *)p->c) != 0) {
+	    cfg_fill_defaults(SEC_MEMORY, (char *)p->c) != 0 ||
+	    cfg_fill_defaults(SEC_SLACK, (char *)p->c) != 0) {
 		cfg_err(p, 0, "out of memory");
 		return;
 	}
 	check_server(p);
 	check_matillion(p);
+	check_slack(p);
 	check_destinations(p);
 	for (i = 0; i < p->c->n_projects; i++)
 		check_route(p, &p->c->projects[i], &p->pmeta[i], "project");

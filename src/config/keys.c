@@ -31,6 +31,7 @@ const char *const cfg_sec_names[SEC__MAX] = {
 	[SEC_MATILLION] = "matillion",
 	[SEC_DELIVERY] = "delivery",
 	[SEC_MEMORY] = "memory",
+	[SEC_SLACK] = "slack",
 	[SEC_DEST] = "destination",
 	[SEC_PROJECT] = "project",
 	[SEC_DEFAULT] = "default",
@@ -242,6 +243,13 @@ const struct key cfg_keys[] = {
 	/* Run memory, global: how much the store keeps. */
 	NUM(SEC_MEMORY, "history_runs", V_SIZE, history_runs, 10, 1000, 100),
 	NUM(SEC_MEMORY, "forget_after", V_DUR64, forget_after_s, DAY, 3650 * DAY, 90 * DAY),
+	/* Slack app buttons (interactivity): one app, one signing secret. */
+	STR(SEC_SLACK, "signing_secret", slack_signing_secret, NULL, K_SECRET),
+	STR(SEC_SLACK, "interactivity_path", slack_interactivity_path, "/slack/actions", 0),
+	BOOL(SEC_SLACK, "response_url_any_host", slack_response_url_any_host, 0),
+	/* Who may press Re-run, per route (allow_rerun must be on too). */
+	PLIST("rerun_users", rerun_users, n_rerun_users),
+	PLIST("rerun_usergroups", rerun_usergroups, n_rerun_usergroups),
 };
 
 const size_t cfg_nkeys = sizeof(cfg_keys) / sizeof(cfg_keys[0]);

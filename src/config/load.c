@@ -464,6 +464,7 @@ static struct config *config_new(const char *path)
 	cfg_set_defaults(SEC_MATILLION, (char *)c);
 	cfg_set_defaults(SEC_DELIVERY, (char *)c);
 	cfg_set_defaults(SEC_MEMORY, (char *)c);
+	cfg_set_defaults(SEC_SLACK, (char *)c);
 	if (c->path == NULL) {
 		free(c);
 		return NULL;
@@ -536,6 +537,7 @@ void config_free(struct config *c)
 	cfg_free_fields(SEC_MATILLION, (char *)c);
 	cfg_free_fields(SEC_DELIVERY, (char *)c);
 	cfg_free_fields(SEC_MEMORY, (char *)c);
+	cfg_free_fields(SEC_SLACK, (char *)c);
 	for (i = 0; i < c->n_destinations; i++) {
 		free(c->destinations[i].name);
 		cfg_free_fields(SEC_DEST, (char *)&c->destinations[i]);

@@ -78,6 +78,13 @@ static atomic_uint_fast64_t api_calls[AC__MAX];
 static atomic_uint_fast64_t retries;
 static atomic_uint_fast64_t dead_letters;
 static atomic_uint_fast64_t followups[MF__MAX];
+static atomic_uint_fast64_t interactions[MI__MAX];
+const char *const metric_interaction_names[MI__MAX] = {
+	[MI_ACCEPTED] = "accepted",           [MI_DUPLICATE] = "duplicate",
+	[MI_MISSING] = "missing_signature",   [MI_STALE] = "stale",
+	[MI_BAD_SIGNATURE] = "bad_signature", [MI_BAD_REQUEST] = "bad_request",
+	[MI_UNAVAILABLE] = "unavailable",
+};
 
 const char *const metric_followup_names[MF__MAX] = { [MF_SENT] = "sent", [MF_GAVE_UP] = "gave_up" };
 static atomic_uint_fast64_t memory_outcomes[MM__MAX];
@@ -267,6 +274,12 @@ void metrics_memory(enum metric_memory outcome)
 		atomic_fetch_add_explicit(&memory_outcomes[outcome], 1, memory_order_relaxed);
 }
 
+void metrics_interaction(enum metric_interaction result)
+{
+	if ((unsigned)result < MI__MAX)
+		atomic_fetch_add_explicit(&interactions[result], 1, memory_order_relaxed);
+}
+
 void metrics_followup(enum metric_followup result)
 {
 	if ((unsigned)result < MF__MAX)
@@ -425,6 +438,11 @@ static void render_counters(struct out *o)
 	for (i = 0; i < MF__MAX; i++)
 		put(o, "dpc_notify_followups_total{result=\"%s\"} %llu\n", metric_followup_names[i],
 		    (unsigned long long)atomic_load(&followups[i]));
+	put_head(o, "dpc_notify_interactions_total", "counter",
+		 "Slack button clicks received, by result (interactivity endpoint).");
+	for (i = 0; i < MI__MAX; i++)
+		put(o, "dpc_notify_interactions_total{result=\"%s\"} %llu\n",
+		    metric_interaction_names[i], (unsigned long long)atomic_load(&interactions[i]));
 	if (atomic_load(&open_incidents) >= 0) {
 		put_head(o, "dpc_notify_open_incidents", "gauge",
 			 "Pipelines with an open incident (run memory).");

@@ -91,6 +91,7 @@
 #include "summary.h"
 #include "target.h"
 #include "text.h"
+#include "act.h"
 #include "thread.h"
 #include "worker.h"
 
@@ -1285,6 +1286,21 @@ static int deliver_all(struct wctx *t, const struct config *c, struct job *j, st
 	return rc;
 }
 
+/* A Slack button click (JOB_KIND_ACTION): carried out by act.c with this
+ * thread's HTTP client and the shared Matillion client. */
+static int run_action(struct wctx *t, const struct config *c, const struct job *j)
+{
+	struct client *cl = client_get(t->w, c);
+	struct act_env e = { t->w->st, c, t->http, cl ? cl->dpc : NULL, next_rand(&t->rng) };
+	int rc;
+
+	if (cl == NULL)
+		return ERR_NOMEM;
+	rc = act_run(&e, j);
+	client_put(t->w, cl);
+	return rc;
+}
+
 static int run_job(struct wctx *t, struct job *j)
 {
 	const struct config *c = config_get(t->w->cfg);
@@ -1299,6 +1315,10 @@ static int run_job(struct wctx *t, struct job *j)
 	snprintf(id, sizeof(id), "%lld", (long long)j->id);
 	log_context(id, j->ev.execution_id);
 	rc = thread_http(t, c);
+	if (rc == 0 && j->kind == JOB_KIND_ACTION) {
+		rc = run_action(t, c, j);
+		goto out;
+	}
 	if (rc == 0)
 		rc = store_deliveries(t->w->st, j->id, &dl, &n);
 	if (rc)

@@ -79,6 +79,7 @@
 #include "clock.h"
 #include "errors.h"
 #include "intake.h"
+#include "interact.h"
 #include "log.h"
 #include "metrics.h"
 #include "parse.h"
@@ -107,7 +108,7 @@
 
 /* The log budgets: one per webhook outcome, then libmicrohttpd's
  * diagnostics and the reaper's lines about slow connections. */
-enum { QUIET_HTTPD = MW__MAX, QUIET_SLOW, QUIET__MAX };
+enum { QUIET_HTTPD = MW__MAX, QUIET_INTERACT, QUIET_SLOW, QUIET__MAX };
 
 /* One open connection, tracked for the request deadline. Listed from
  * MHD's "started" to its "closed" notification; the socket stays open for
@@ -162,6 +163,7 @@ struct req {
 	enum phase phase;
 	struct webhook_event ev; /* decoded; borrowed by the store while storing */
 	int put_rc;              /* the store's result, once PH_STORED */
+	int interact;            /* a Slack click to interactivity_path (interact.h) */
 	int remember_only;       /* a status no route notifies: stored for run
 				  * memory (a recovery may follow), answered 200 */
 	char **dests;            /* route_intake(): names borrowed from cfg */
@@ -265,6 +267,8 @@ static void quiet_report(size_t i, uint64_t n)
 		reason = metric_webhook_names[i];
 	else if (i == QUIET_HTTPD)
 		reason = "httpd";
+	else if (i == QUIET_INTERACT)
+		reason = "interactivity";
 	snprintf(count, sizeof(count), "%" PRIu64, n);
 	log_event(LOG_WARN, QUIET_SUMMARY, "reason", reason, "count", count, (char *)NULL);
 }
@@ -971,6 +975,112 @@ static int framing_ok(struct MHD_Connection *c, const char *version)
 	return f.codings == 0 || version == NULL || strcmp(version, MHD_HTTP_VERSION_1_0) != 0;
 }
 
+/* ---- Slack's interactivity requests (interact.h) ---- */
+
+/* 1 for "application/x-www-form-urlencoded", with optional parameters. */
+static int is_form(const char *ct)
+{
+	static const char form[] = "application/x-www-form-urlencoded";
+	size_t n;
+
+	if (ct == NULL)
+		return 0;
+	ct += strspn(ct, " \t");
+	n = strcspn(ct, "; \t");
+	if (n != sizeof(form) - 1 || strncasecmp(ct, form, n) != 0)
+		return 0;
+	ct += n;
+	ct += strspn(ct, " \t");
+	return *ct == '\0' || *ct == ';';
+}
+
+/* 1 when url is the buttons' path and a signing secret turns it on. */
+static int interact_path(struct intake *in, const char *url)
+{
+	const struct config *cfg = config_get(in->cfg);
+	int yes = cfg->slack_signing_secret != NULL && cfg->slack_interactivity_path != NULL &&
+		  strcmp(url, cfg->slack_interactivity_path) == 0;
+
+	config_put(in->cfg, cfg);
+	return yes;
+}
+
+/* Logs one refused click within its budget; never the secret, the
+ * signature or the body. */
+static void interact_log(struct intake *in, struct MHD_Connection *c, unsigned code,
+			 const char *why)
+{
+	char ip[INET6_ADDRSTRLEN], status[8];
+
+	if (!quiet_allows(in, QUIET_INTERACT))
+		return;
+	remote_ip(c, ip, sizeof(ip));
+	snprintf(status, sizeof(status), "%u", code);
+	log_event(LOG_WARN, "intake: slack click rejected", "http_status", status, "reason", why,
+		  "remote", ip, (char *)NULL);
+}
+
+/* First callback of a POST to interactivity_path: the form type and the
+ * declared size are checked before the body is read into a buffer of at
+ * most INTERACT_BODY_MAX bytes. */
+static enum MHD_Result interact_begin(struct intake *in, struct MHD_Connection *c, void **con_cls)
+{
+	const struct hdr retry = { MHD_HTTP_HEADER_RETRY_AFTER, RETRY_AFTER };
+	unsigned long long declared = declared_length(c);
+	struct req *rq;
+
+	if (atomic_load(&in->draining))
+		return send_problem(c, 503, "shutting down", retry);
+	if (!is_form(header(c, MHD_HTTP_HEADER_CONTENT_TYPE))) {
+		metrics_interaction(MI_BAD_REQUEST);
+		interact_log(in, c, 415, "content type must be a form");
+		return send_problem(c, 415, "content type must be a form", no_hdr);
+	}
+	if (declared > INTERACT_BODY_MAX) {
+		metrics_interaction(MI_BAD_REQUEST);
+		interact_log(in, c, 413, "body too large");
+		return send_problem(c, 413, "body too large", no_hdr);
+	}
+	rq = calloc(1, sizeof(*rq));
+	if (rq == NULL)
+		return send_problem(c, 503, "out of memory", retry);
+	rq->in = in;
+	rq->c = c;
+	rq->cfg = config_get(in->cfg);
+	rq->cap = INTERACT_BODY_MAX;
+	rq->size = declared > 0 ? (size_t)declared : BODY_MIN;
+	rq->interact = 1;
+	*con_cls = rq;
+	return MHD_YES;
+}
+
+/* Last callback: the click is decided (interact_accept()) and answered,
+ * 200 with an empty body once it is stored. */
+static enum MHD_Result interact_finish(struct intake *in, struct MHD_Connection *c, struct req *rq)
+{
+	const struct hdr retry = { MHD_HTTP_HEADER_RETRY_AFTER, RETRY_AFTER };
+	struct interact_req r;
+	const char *why = NULL;
+	unsigned code;
+
+	if (rq->too_large) {
+		metrics_interaction(MI_BAD_REQUEST);
+		interact_log(in, c, 413, "body too large");
+		return send_problem(c, 413, "body too large", no_hdr);
+	}
+	if (atomic_load(&in->draining))
+		return send_problem(c, 503, "shutting down", retry);
+	r.timestamp = header(c, "X-Slack-Request-Timestamp");
+	r.signature = header(c, "X-Slack-Signature");
+	r.body = rq->body != NULL ? rq->body : "";
+	r.len = rq->len;
+	code = interact_accept(rq->cfg, atomic_load(&in->st), &r, &why);
+	if (code == 200)
+		return send_reply(c, 200, "text/plain", "", 0, no_hdr);
+	interact_log(in, c, code, why ? why : "refused");
+	return send_problem(c, code, why ? why : "refused", code == 503 ? retry : no_hdr);
+}
+
 static enum MHD_Result dispatch(void *cls, struct MHD_Connection *c, const char *url,
 				const char *method, const char *version, const char *data,
 				size_t *size, void **con_cls)
@@ -986,7 +1096,7 @@ static enum MHD_Result dispatch(void *cls, struct MHD_Connection *c, const char 
 		return webhook_absorb(rq, data, size);
 	if (rq) {
 		conn_answering(in, c);
-		return webhook_finish(in, c, rq);
+		return rq->interact ? interact_finish(in, c, rq) : webhook_finish(in, c, rq);
 	}
 	if (!framing_ok(c, version))
 		return reject(in, c, 400, MW_BAD_REQUEST, "ambiguous message framing", close_hdr);
@@ -996,6 +1106,11 @@ static enum MHD_Result dispatch(void *cls, struct MHD_Connection *c, const char 
 		if (strcmp(method, MHD_HTTP_METHOD_POST) != 0)
 			return send_problem(c, 405, "use POST", allow);
 		return webhook_begin(in, c, con_cls);
+	}
+	if (interact_path(in, url)) {
+		if (strcmp(method, MHD_HTTP_METHOD_POST) != 0)
+			return send_problem(c, 405, "use POST", allow);
+		return interact_begin(in, c, con_cls);
 	}
 	if (strcmp(url, "/healthz") == 0 || strcmp(url, "/readyz") == 0 ||
 	    strcmp(url, "/metrics") == 0) {

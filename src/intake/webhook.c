@@ -53,7 +53,7 @@ static int string_byte(char c, int *in_str, int *esc)
 /* Returns 1 when the brackets of body nest deeper than max, counting only
  * brackets outside strings. Runs before cJSON so a body of 100000 '[' costs
  * one linear scan instead of deep recursion. */
-static int too_deep(const char *body, size_t len, int max)
+int webhook_json_too_deep(const char *body, size_t len, int max)
 {
 	int depth = 0, in_str = 0, esc = 0;
 	size_t i;
@@ -287,7 +287,7 @@ static int parse_root(const char *body, size_t len, int max_depth, cJSON **out, 
 
 	if (max_depth <= 0)
 		max_depth = DEFAULT_DEPTH;
-	if (too_deep(body, len, max_depth)) {
+	if (webhook_json_too_deep(body, len, max_depth)) {
 		*why = "JSON nested too deeply";
 		return ERR_PARSE;
 	}

@@ -479,11 +479,14 @@ static void log_failure(const struct job *j, const char *what)
 		  "target_execution", j->exec_id, "status", status, "error", j->err->message, NULL);
 }
 
-/* Sends one authorised GET after taking a rate-limit token; counts it. */
-static int get_once(struct job *j, const char *url, const char *token, struct httpc_response *resp)
+/* Sends one authorised request (GET, or POST of the JSON body) after
+ * taking a rate-limit token; counts it. */
+static int send_once(struct job *j, const char *url, const char *token, const char *body,
+		     struct httpc_response *resp)
 {
 	static const char prefix[] = "Authorization: Bearer ";
-	const char *headers[3] = { NULL, "Accept: application/json", NULL };
+	const char *headers[4] = { NULL, "Accept: application/json",
+				   body ? "Content-Type: application/json" : NULL, NULL };
 	char *auth = text_concat3(prefix, token, NULL);
 	int rc;
 
@@ -495,7 +498,8 @@ static int get_once(struct job *j, const char *url, const char *token, struct ht
 	headers[0] = auth;
 	ratelimit_acquire(j->d->rl);
 	j->err->api_calls++;
-	rc = httpc_request(j->h, "GET", url, headers, NULL, 0, resp);
+	rc = httpc_request(j->h, body ? "POST" : "GET", url, headers, body, body ? strlen(body) : 0,
+			   resp);
 	metrics_api_call(rc ? 0 : resp->status);
 	metrics_observe(MH_API_LATENCY, resp->seconds);
 	wipe_free(auth);
@@ -554,10 +558,12 @@ static int transport_failure(struct job *j, const char *what, int rc,
 	return rc == ERR_TRANSIENT ? ERR_TRANSIENT : ERR_PERMANENT;
 }
 
-/* GETs url with the token, handling budget, 401 refresh and short
- * Retry-After waits. Returns 0 with a 2xx response in resp (caller frees),
- * ERR_BUDGET, ERR_TRANSIENT, ERR_PERMANENT or ERR_NOMEM. */
-static int api_get(struct job *j, const char *url, const char *what, struct httpc_response *resp)
+/* GETs url (POSTs body when not NULL) with the token, handling budget,
+ * 401 refresh and short Retry-After waits. Returns 0 with a 2xx response
+ * in resp (caller frees), ERR_BUDGET, ERR_TRANSIENT, ERR_PERMANENT or
+ * ERR_NOMEM. */
+static int api_call(struct job *j, const char *url, const char *body, const char *what,
+		    struct httpc_response *resp)
 {
 	int refreshed = 0;
 	char *token = NULL;
@@ -569,7 +575,7 @@ static int api_get(struct job *j, const char *url, const char *what, struct http
 		rc = token_get(j, &token);
 		if (rc)
 			return rc;
-		rc = get_once(j, url, token, resp);
+		rc = send_once(j, url, token, body, resp);
 		if (rc == 0 && resp->status == 401 && !refreshed && !j->optional) {
 			token_drop(j->d, token);
 			refreshed = 1;
@@ -588,6 +594,11 @@ static int api_get(struct job *j, const char *url, const char *what, struct http
 		if (rc)
 			return rc;
 	}
+}
+
+static int api_get(struct job *j, const char *url, const char *what, struct httpc_response *resp)
+{
+	return api_call(j, url, NULL, what, resp);
 }
 
 /* ---- execution and steps ---- */
@@ -1180,4 +1191,72 @@ int dpc_fetch_execution(struct dpc *d, struct httpc *h, const char *project_id,
 			const char *execution_id, struct summary *s, struct dpc_error *err)
 {
 	return fetch(d, h, project_id, execution_id, s, err, 0);
+}
+
+/* The request body of a start: the three names, escaped by cJSON. */
+static char *start_body(const char *pipeline, const char *environment, const char *tag)
+{
+	cJSON *o = cJSON_CreateObject();
+	char *text = NULL;
+
+	if (o != NULL && cJSON_AddStringToObject(o, "pipelineName", pipeline) &&
+	    cJSON_AddStringToObject(o, "environmentName", environment) &&
+	    cJSON_AddStringToObject(o, "executionTag", tag))
+		text = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	return text;
+}
+
+/* The new run's id from a start's reply into out ("" when it names none
+ * we can use). */
+static void started_id(const struct httpc_response *resp, char *out, size_t outlen)
+{
+	cJSON *root = resp->body ? cJSON_ParseWithLength(resp->body, resp->len) : NULL;
+	const cJSON *id = cJSON_GetObjectItemCaseSensitive(root, "pipelineExecutionId");
+
+	out[0] = '\0';
+	if (cJSON_IsString(id) && valid_id(id->valuestring) && strlen(id->valuestring) < outlen)
+		memcpy(out, id->valuestring, strlen(id->valuestring) + 1);
+	cJSON_Delete(root);
+}
+
+int dpc_start_pipeline(struct dpc *d, struct httpc *h, const char *project_id, const char *pipeline,
+		       const char *environment, const char *tag, char *execution_id, size_t idlen,
+		       struct dpc_error *err)
+{
+	struct job j;
+	struct httpc_response resp;
+	char *body = NULL, *url = NULL;
+	int rc;
+
+	memset(err, 0, sizeof(*err));
+	err->retry_after_s = -1;
+	if (idlen > 0)
+		execution_id[0] = '\0';
+	if (!valid_id(project_id) || pipeline == NULL || pipeline[0] == '\0' ||
+	    environment == NULL || environment[0] == '\0' || tag == NULL || tag[0] == '\0') {
+		set_message(err, "invalid project, pipeline, environment or tag");
+		return ERR_PERMANENT;
+	}
+	memset(&j, 0, sizeof(j));
+	j = (struct job){ .d = d, .h = h, .err = err, .exec_id = "-" };
+	rc = job_base(&j, project_id);
+	body = rc == 0 ? start_body(pipeline, environment, tag) : NULL;
+	/* The base ends in '/': the collection's URL is without it. */
+	url = body ? strndup(j.exec_base, strlen(j.exec_base) - 1) : NULL;
+	if (url == NULL) {
+		rc = ERR_NOMEM;
+		goto out;
+	}
+	rc = api_call(&j, url, body, "start pipeline", &resp);
+	if (rc == 0) {
+		err->http_status = resp.status;
+		started_id(&resp, execution_id, idlen);
+		httpc_response_free(&resp);
+	}
+out:
+	free(url);
+	cJSON_free(body);
+	job_free(&j);
+	return rc;
 }

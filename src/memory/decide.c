@@ -125,8 +125,9 @@ static void problem(const struct mem_policy *p, const struct mem_run *ev, struct
 		post(out, MEM_POST_FULL, MEM_R_NEW_ERROR, ev);
 		return;
 	}
-	/* Unsigned difference: no overflow whatever the times say. */
-	if (ev->finished_ms >= x->last_post_ms &&
+	/* Unsigned difference: no overflow whatever the times say. Someone
+	 * who acknowledged the incident needs no reminder of it. */
+	if (!x->acked && ev->finished_ms >= x->last_post_ms &&
 	    (uint64_t)ev->finished_ms - (uint64_t)x->last_post_ms >=
 		    (uint64_t)(p->repeat_interval_ms > 0 ? p->repeat_interval_ms : 0)) {
 		post(out, MEM_POST_FULL, MEM_R_REMINDER, ev);

@@ -14,6 +14,7 @@
  *                    the runs they held back and their summaries;
  *   sqlite_longrun.c long-running runs: fired once, and their messages.
  *   sqlite_thread.c  Slack threads: the parent message of each incident.
+ *   sqlite_action.c  Slack button clicks, acknowledgements and re-run tags.
  *
  * DESIGN (of this backend; the states and the promises every backend
  * keeps are in store.c)
@@ -363,5 +364,14 @@ int sq_thread_get(struct store *base, const char *dest, const struct mem_key *k,
 int sq_thread_by_message(struct store *base, const char *channel, const char *ts,
 			 struct store_thread *out);
 int sq_thread_resolved(struct store *base, int64_t id, const char *new_parent_body);
+/* ---- sqlite_action.c: button clicks ---- */
+int sq_action_put(struct store *base, const struct action *a, int64_t now_ms, int64_t *id);
+int sq_action_of_job(struct store *base, int64_t job_id, struct action *out);
+int sq_action_finish(struct store *base, const struct action *a, int64_t now_ms);
+int sq_incident_ack(struct store *base, const struct mem_key *k, int64_t since_ms,
+		    const char *user_id, const char *user_name, int64_t now_ms);
+int sq_rerun_claim(struct store *base, const char *tag, int64_t action_id, int64_t now_ms,
+		   int *first);
+int sq_actions(struct store *base, size_t limit, store_action_fn fn, void *ctx);
 
 #endif

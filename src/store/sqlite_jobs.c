@@ -23,7 +23,6 @@
 static void job_from_row(sqlite3_stmt *st, struct job *j)
 {
 	char stname[32];
-	int64_t k;
 
 	memset(j, 0, sizeof(*j));
 	j->id = sqlite3_column_int64(st, 0);
@@ -41,9 +40,12 @@ static void job_from_row(sqlite3_stmt *st, struct job *j)
 	j->not_before_ms = sqlite3_column_int64(st, 10);
 	sq_col_text(st, 11, j->last_error, sizeof(j->last_error));
 	j->followup_of = sqlite3_column_int64(st, 12);
-	k = sqlite3_column_int64(st, 13);
-	j->kind =
-		k == JOB_KIND_HELD || k == JOB_KIND_LONG_RUNNING ? (enum job_kind)k : JOB_KIND_RUN;
+	switch (sqlite3_column_int64(st, 13)) {
+	case JOB_KIND_HELD: j->kind = JOB_KIND_HELD; break;
+	case JOB_KIND_LONG_RUNNING: j->kind = JOB_KIND_LONG_RUNNING; break;
+	case JOB_KIND_ACTION: j->kind = JOB_KIND_ACTION; break;
+	default: j->kind = JOB_KIND_RUN; break;
+	}
 }
 
 /* The two kinds of ready job, each found through an index so a claim

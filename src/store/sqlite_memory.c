@@ -39,7 +39,9 @@ static const char SQL_HIST[] = "SELECT id, status, started_ms, finished_ms, sign
 			       " WHERE " KEY_WHERE " ORDER BY finished_ms DESC, id DESC LIMIT ?4";
 static const char SQL_INCIDENT_GET[] =
 	"SELECT open, since_ms, last_ms, failures, held, posted, signature, last_post_ms,"
-	" opened_by FROM incidents WHERE " KEY_WHERE;
+	" opened_by, EXISTS (SELECT 1 FROM incident_acks a WHERE a.project_id = ?1"
+	" AND a.environment = ?2 AND a.pipeline = ?3 AND a.since_ms = incidents.since_ms)"
+	" FROM incidents WHERE " KEY_WHERE;
 static const char SQL_RUN_PUT[] =
 	"INSERT INTO runs (project_id, environment, pipeline, execution_id, status,"
 	" started_ms, finished_ms, trigger, signature, recorded_ms)"
@@ -176,6 +178,7 @@ static int row_incident(sqlite3_stmt *st, void *ctx)
 
 	incident_from(st, 0, &ar->inc);
 	sq_col_text(st, 8, ar->opened_by, sizeof(ar->opened_by));
+	ar->inc.acked = sqlite3_column_int64(st, 9) != 0;
 	return 1;
 }
 

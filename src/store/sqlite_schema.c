@@ -209,6 +209,34 @@ static const char schema_v11[] =
 	"CREATE INDEX threads_message ON threads (channel, ts);"
 	"PRAGMA user_version = 11;";
 
+/* Version 12: Slack button clicks (action.h). actions keeps every click
+ * once (Slack retries a delivery it saw no answer to with the same
+ * user, action_ts and action; the UNIQUE key makes that one row) with
+ * the job (kind 3, JOB_KIND_ACTION) that carries it out and, once done, its result.
+ * incident_acks says who acknowledged a pipeline's incident, the one
+ * that began at since_ms (a later incident is not acknowledged). reruns
+ * holds each execution tag a re-run asked Matillion for, so a second
+ * click on the same incident state starts nothing. */
+static const char schema_v12[] =
+	"CREATE TABLE actions ("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT, job_id INTEGER NOT NULL DEFAULT 0,"
+	" kind TEXT NOT NULL, user_id TEXT NOT NULL, user_name TEXT NOT NULL,"
+	" value TEXT NOT NULL, channel TEXT NOT NULL, message_ts TEXT NOT NULL,"
+	" response_url TEXT NOT NULL, action_ts TEXT NOT NULL, received_ms INTEGER NOT NULL,"
+	" result TEXT NOT NULL DEFAULT '', detail TEXT NOT NULL DEFAULT '',"
+	" project_id TEXT NOT NULL DEFAULT '', environment TEXT NOT NULL DEFAULT '',"
+	" pipeline TEXT NOT NULL DEFAULT '', done_ms INTEGER NOT NULL DEFAULT 0,"
+	" UNIQUE (user_id, action_ts, kind, channel, message_ts));"
+	"CREATE INDEX actions_job ON actions (job_id);"
+	"CREATE TABLE incident_acks ("
+	" project_id TEXT NOT NULL, environment TEXT NOT NULL, pipeline TEXT NOT NULL,"
+	" since_ms INTEGER NOT NULL, user_id TEXT NOT NULL, user_name TEXT NOT NULL,"
+	" acked_ms INTEGER NOT NULL,"
+	" PRIMARY KEY (project_id, environment, pipeline)) WITHOUT ROWID;"
+	"CREATE TABLE reruns (tag TEXT PRIMARY KEY, action_id INTEGER NOT NULL,"
+	" created_ms INTEGER NOT NULL) WITHOUT ROWID;"
+	"PRAGMA user_version = 12;";
+
 /* Opens one connection with the per-connection settings. Both
  * connections run with synchronous=NORMAL: the group commit makes its
  * batches durable with its own fdatasync of the WAL before it answers,
@@ -311,6 +339,8 @@ static int schema_ensure(sqlite3 *db, const char *path, char *err, size_t errlen
 		rc = sq_exec_raw(db, schema_v10);
 	if (rc == 0 && v < 11)
 		rc = sq_exec_raw(db, schema_v11);
+	if (rc == 0 && v < 12)
+		rc = sq_exec_raw(db, schema_v12);
 	if (rc == 0)
 		rc = sq_map_rc(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL));
 	if (rc == 0)
@@ -529,4 +559,10 @@ const struct store_backend store_backend_sqlite = {
 	.thread_get = sq_thread_get,
 	.thread_by_message = sq_thread_by_message,
 	.thread_resolved = sq_thread_resolved,
+	.action_put = sq_action_put,
+	.action_of_job = sq_action_of_job,
+	.action_finish = sq_action_finish,
+	.incident_ack = sq_incident_ack,
+	.rerun_claim = sq_rerun_claim,
+	.actions = sq_actions,
 };

@@ -884,3 +884,74 @@ int store_thread_resolved(struct store *s, int64_t id, const char *new_parent_bo
 		return ERR_INVALID;
 	return s->be->thread_resolved(s, id, new_parent_body);
 }
+
+/* ---- Slack button clicks ---- */
+
+/* 1 when every string of a ends inside its array and it names a kind. */
+static int action_valid(const struct action *a)
+{
+	return a != NULL && (unsigned)a->kind < ACT__MAX &&
+	       memchr(a->user_id, '\0', sizeof(a->user_id)) != NULL && a->user_id[0] != '\0' &&
+	       memchr(a->user_name, '\0', sizeof(a->user_name)) != NULL &&
+	       memchr(a->value, '\0', sizeof(a->value)) != NULL &&
+	       memchr(a->channel, '\0', sizeof(a->channel)) != NULL &&
+	       memchr(a->message_ts, '\0', sizeof(a->message_ts)) != NULL &&
+	       memchr(a->response_url, '\0', sizeof(a->response_url)) != NULL &&
+	       memchr(a->action_ts, '\0', sizeof(a->action_ts)) != NULL &&
+	       memchr(a->result, '\0', sizeof(a->result)) != NULL &&
+	       memchr(a->detail, '\0', sizeof(a->detail)) != NULL &&
+	       memchr(a->project_id, '\0', sizeof(a->project_id)) != NULL &&
+	       memchr(a->environment, '\0', sizeof(a->environment)) != NULL &&
+	       memchr(a->pipeline, '\0', sizeof(a->pipeline)) != NULL;
+}
+
+int store_action_put(struct store *s, const struct action *a, int64_t now_ms, int64_t *id)
+{
+	if (id != NULL)
+		*id = 0;
+	if (s == NULL || id == NULL || !action_valid(a))
+		return ERR_INVALID;
+	return s->be->action_put(s, a, now_ms, id);
+}
+
+int store_action_of_job(struct store *s, int64_t job_id, struct action *out)
+{
+	if (out != NULL)
+		memset(out, 0, sizeof(*out));
+	if (s == NULL || out == NULL || job_id <= 0)
+		return ERR_INVALID;
+	return s->be->action_of_job(s, job_id, out);
+}
+
+int store_action_finish(struct store *s, const struct action *a, int64_t now_ms)
+{
+	if (s == NULL || !action_valid(a) || a->id <= 0)
+		return ERR_INVALID;
+	return s->be->action_finish(s, a, now_ms);
+}
+
+int store_incident_ack(struct store *s, const struct mem_key *k, int64_t since_ms,
+		       const char *user_id, const char *user_name, int64_t now_ms)
+{
+	if (s == NULL || k == NULL || k->project_id == NULL || k->pipeline == NULL ||
+	    user_id == NULL || user_name == NULL)
+		return ERR_INVALID;
+	return s->be->incident_ack(s, k, since_ms, user_id, user_name, now_ms);
+}
+
+int store_rerun_claim(struct store *s, const char *tag, int64_t action_id, int64_t now_ms,
+		      int *first)
+{
+	if (first != NULL)
+		*first = 0;
+	if (s == NULL || tag == NULL || tag[0] == '\0' || first == NULL || action_id <= 0)
+		return ERR_INVALID;
+	return s->be->rerun_claim(s, tag, action_id, now_ms, first);
+}
+
+int store_actions(struct store *s, size_t limit, store_action_fn fn, void *ctx)
+{
+	if (s == NULL || fn == NULL)
+		return ERR_INVALID;
+	return s->be->actions(s, limit, fn, ctx);
+}

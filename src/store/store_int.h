@@ -118,6 +118,16 @@ struct store_backend {
 	int (*thread_by_message)(struct store *s, const char *channel, const char *ts,
 				 struct store_thread *out);
 	int (*thread_resolved)(struct store *s, int64_t id, const char *new_parent_body);
+	/* Button clicks. Pointers are non-NULL; a's strings are
+	 * NUL-terminated within their arrays. */
+	int (*action_put)(struct store *s, const struct action *a, int64_t now_ms, int64_t *id);
+	int (*action_of_job)(struct store *s, int64_t job_id, struct action *out);
+	int (*action_finish)(struct store *s, const struct action *a, int64_t now_ms);
+	int (*incident_ack)(struct store *s, const struct mem_key *k, int64_t since_ms,
+			    const char *user_id, const char *user_name, int64_t now_ms);
+	int (*rerun_claim)(struct store *s, const char *tag, int64_t action_id, int64_t now_ms,
+			   int *first);
+	int (*actions)(struct store *s, size_t limit, store_action_fn fn, void *ctx);
 };
 
 /* What every open store has, whatever its backend: a backend's own

@@ -312,6 +312,8 @@ class Handler(BaseHTTPRequestHandler):
             if not self.apply_fault(self.path):
                 if path == "/oauth/dpc/token":
                     self.token()
+                elif interact_route(self, path, query):
+                    pass
                 elif path.startswith("/dpc/"):
                     self.api(path, query)
                 elif path.startswith("/slack/") or path.startswith("/teams/"):
@@ -523,6 +525,8 @@ class Handler(BaseHTTPRequestHandler):
                 return self.reply(200, self.st.recorded)
             if path == "/_calls":
                 return self.reply(200, self.st.calls)
+            if path == "/_started":
+                return self.reply(200, interact_state(self.st)["started"])
             if self.command != "POST":
                 return self.reply(405, {"error": "POST required"})
             if path == "/_reset":
@@ -979,6 +983,94 @@ def slack_api(h, path):
             reply.get("ok") else (reply.get("error") if isinstance(reply, dict) else reply)
         h.st.log("chat", entry)
     h.reply(status, reply, "application/json", headers)
+# --- Slack buttons (interactivity): Matillion's execute endpoint, a
+# click's response_url and the Slack Web API methods the buttons use ----
+#
+# POST /dpc/v1/projects/{p}/pipeline-executions starts a run: it is listed
+# by GET /_started ({projectId, pipelineName, environmentName,
+# executionTag, pipelineExecutionId}) and, since a run started here never
+# finishes, a second start with the same executionTag gets 409 (as
+# Matillion answers while a run with that tag is still going). A pipeline
+# named "disabled" gets 410. POST /respond/{anything} records a
+# response_url reply (target "respond"); POST /slackapi/{method} records a
+# Web API call (target "slackapi") and answers ok, with
+# usergroups.users.list (GET too) naming U0GROUPMEMBER as the one member
+# of S0ONCALL.
+
+START_RE = re.compile(r"^/dpc/v1/projects/([^/]+)/pipeline-executions$")
+
+
+def interact_state(st):
+    if not hasattr(st, "interact"):
+        st.interact = {"started": [], "seq": 0}
+    return st.interact
+
+
+def interact_record(h, target, name, body):
+    entry = {"target": target, "name": name, "headers": dict(h.headers.items()),
+             "t": time.time(), "body": body, "status": 200, "error": None}
+    with h.st.lock:
+        h.st.log("chat", entry)
+
+
+def interact_start(h, m):
+    raw = h.read_body()
+    if not h.authorised():
+        return h.problem(401, "Unauthorized", "a valid bearer token is required")
+    try:
+        body = json.loads(raw.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError):
+        return h.problem(400, "Bad Request", "body is not JSON")
+    if not isinstance(body, dict) or not body.get("pipelineName") or \
+            not body.get("environmentName"):
+        return h.problem(400, "Bad Request", "pipelineName and environmentName are required")
+    if body.get("pipelineName") == "disabled":
+        return h.problem(410, "Gone", "the pipeline is disabled")
+    with h.st.lock:
+        state = interact_state(h.st)
+        tag = body.get("executionTag")
+        if tag and any(r["executionTag"] == tag for r in state["started"]):
+            return h.problem(409, "Conflict", "a run with this executionTag is still running")
+        state["seq"] += 1
+        run = {"projectId": urllib.parse.unquote(m.group(1)),
+               "pipelineName": body["pipelineName"],
+               "environmentName": body["environmentName"], "executionTag": tag,
+               "pipelineExecutionId": "rerun-%04d" % state["seq"]}
+        state["started"].append(run)
+    h.reply(201, {"pipelineExecutionId": run["pipelineExecutionId"]})
+
+
+def interact_route(h, path, query):
+    """Handles the paths above; False for any other."""
+    m = START_RE.match(path)
+    if m and h.command == "POST":
+        interact_start(h, m)
+        return True
+    if path.startswith("/respond/"):
+        raw = h.read_body()
+        try:
+            body = json.loads(raw.decode("utf-8"))
+        except (ValueError, UnicodeDecodeError):
+            body = raw.decode("utf-8", "replace")
+        interact_record(h, "respond", path[len("/respond/"):], body)
+        h.reply(200, "ok", "text/plain")
+        return True
+    if path.startswith("/slackapi/"):
+        method = path[len("/slackapi/"):]
+        raw = h.read_body()
+        try:
+            body = json.loads(raw.decode("utf-8")) if raw else {}
+        except (ValueError, UnicodeDecodeError):
+            body = raw.decode("utf-8", "replace")
+        interact_record(h, "slackapi", method, body)
+        if method == "usergroups.users.list":
+            q = dict(urllib.parse.parse_qsl(query))
+            users = ["U0GROUPMEMBER"] if q.get("usergroup") == "S0ONCALL" else []
+            h.reply(200, {"ok": True, "users": users})
+        else:
+            h.reply(200, {"ok": True, "channel": "C0ALERTS", "ts": "1700000999.000100"})
+        return True
+    return False
 
 
 if __name__ == "__main__":

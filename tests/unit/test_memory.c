@@ -323,12 +323,34 @@ static void test_silenced(void **state)
 	assert_int_equal(S(&p2, &p, MIN), MEM_POST_FULL);
 }
 
+/* An acknowledged incident gets no reminders: a repeat long after the
+ * last post is a plain repeat; a new error still posts in full. */
+static void test_acked_no_reminder(void **state)
+{
+	struct mem_incident inc = { 1, 0, 0, 3, 0, 1, 0xaaaa, 0, 1 };
+	struct mem_run r = { ST_FAILED, 0, 30LL * 24 * HOUR, 0xaaaa };
+	struct mem_decision d;
+
+	(void)state;
+	mem_decide(&defaults, NULL, 0, &inc, &r, 0, &d);
+	assert_int_equal(d.action, MEM_POST_COMPACT);
+	assert_int_equal(d.reason, MEM_R_REPEAT);
+	assert_int_equal(d.next.acked, 1);
+	r.signature = 0xbbbb;
+	mem_decide(&defaults, NULL, 0, &inc, &r, 0, &d);
+	assert_int_equal(d.reason, MEM_R_NEW_ERROR);
+	inc.acked = 0;
+	r.signature = 0xaaaa;
+	mem_decide(&defaults, NULL, 0, &inc, &r, 0, &d);
+	assert_int_equal(d.reason, MEM_R_REMINDER);
+}
+
 /* Extreme values from a peer: times at the ends of int64, counters at
  * their ceiling. Nothing overflows and the rules still hold. */
 static void test_extremes(void **state)
 {
 	struct pipeline pl = { 0 };
-	struct mem_incident inc = { 1, 0, 0, UINT32_MAX, UINT32_MAX, 1, 0xaaaa, INT64_MIN };
+	struct mem_incident inc = { 1, 0, 0, UINT32_MAX, UINT32_MAX, 1, 0xaaaa, INT64_MIN, 0 };
 	struct mem_run r = { ST_FAILED, -1, INT64_MAX, 0xaaaa };
 	struct mem_decision d;
 
@@ -441,6 +463,7 @@ int main(void)
 		cmocka_unit_test(test_duration_context),
 		cmocka_unit_test(test_successes_before),
 		cmocka_unit_test(test_silenced),
+		cmocka_unit_test(test_acked_no_reminder),
 		cmocka_unit_test(test_extremes),
 		cmocka_unit_test(test_run_of),
 		cmocka_unit_test(test_signature),

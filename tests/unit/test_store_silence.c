@@ -287,6 +287,7 @@ static void test_upgrades_v5_file(void **state)
 		    "DROP TABLE held; DROP TABLE held_jobs;"
 		    " DROP TABLE held_summaries; ALTER TABLE jobs DROP COLUMN kind;"
 		    " DROP TABLE threads;"
+		    " DROP TABLE actions; DROP TABLE incident_acks; DROP TABLE reruns;"
 		    " PRAGMA user_version = 5;"
 		    "INSERT INTO runs (execution_id, project_id, environment, pipeline, status,"
 		    " started_ms, finished_ms, signature, recorded_ms)"
