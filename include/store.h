@@ -433,4 +433,33 @@ struct held_summary {
  * ERR_IO. */
 int store_held_summary(struct store *s, int64_t job_id, struct held_summary *out);
 
+/* ---- reconciliation by polling (poll.h) ---- */
+
+/* Where the poller stands for one project. */
+struct poll_mark {
+	int64_t watermark_ms;  /* unix ms: runs started before it and finished
+				* when last listed were all processed */
+	int64_t gap_before_ms; /* > 0: a listing was cut off; runs started
+				* before this are still to be listed */
+	int64_t gap_mark_ms;   /* the watermark once that gap is listed */
+	int found;             /* store_poll_get(): 1 when a row was there */
+};
+
+/* The state of project_id into *out. Returns 0, ERR_NOTFOUND (never
+ * polled: *out zeroed), ERR_INVALID or ERR_IO. */
+int store_poll_get(struct store *s, const char *project_id, struct poll_mark *out);
+
+/* Replaces the state of project_id (updated now_ms). Not synced on its
+ * own: a lost update only makes the poller list runs again. Returns 0,
+ * ERR_INVALID or ERR_IO. */
+int store_poll_set(struct store *s, const char *project_id, const struct poll_mark *m,
+		   int64_t now_ms);
+
+/* Called once per project id; the id is borrowed for the call. */
+typedef void (*store_project_fn)(void *ctx, const char *project_id);
+
+/* Every project a run was stored or remembered for, or that was polled
+ * before, in id order, at most limit of them. 0, ERR_INVALID or ERR_IO. */
+int store_poll_projects(struct store *s, size_t limit, store_project_fn fn, void *ctx);
+
 #endif

@@ -128,7 +128,7 @@
 #include "store.h"
 #include "store_int.h"
 
-#define SCHEMA_VERSION 9
+#define SCHEMA_VERSION 10
 #define GC_MAX_BATCH 256     /* requests per transaction at most */
 #define BUSY_TIMEOUT_MS 5000 /* the two connections wait for each other */
 #define MAX_DELIVERIES 4096  /* rows store_deliveries() returns at most */
@@ -346,5 +346,12 @@ int sq_held_due(struct store *base, int64_t now_ms, store_held_fn fn, void *ctx)
 int sq_held_summarise(struct store *base, const struct mem_key *k, char *const *dests,
 		      size_t n_dests, int64_t now_ms, int64_t *job_id);
 int sq_held_summary(struct store *base, int64_t job_id, struct held_summary *out);
+
+/* ---- sqlite_poll.c: reconciliation state ---- */
+
+int sq_poll_get(struct store *base, const char *project_id, struct poll_mark *out);
+int sq_poll_set(struct store *base, const char *project_id, const struct poll_mark *m,
+		int64_t now_ms);
+int sq_poll_projects(struct store *base, size_t limit, store_project_fn fn, void *ctx);
 
 #endif

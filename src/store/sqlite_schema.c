@@ -177,6 +177,18 @@ static const char schema_v8[] =
 static const char schema_v9[] = "ALTER TABLE deliveries ADD COLUMN message_id TEXT;"
 				"PRAGMA user_version = 9;";
 
+/* Version 10: reconciliation by polling (poll.h). Per project, the
+ * watermark below which every run that had finished when it was last
+ * listed was processed, and the gap a listing cut off by its budget left:
+ * runs started in [watermark - overlap, gap_before_ms) are still to be
+ * listed, after which the watermark becomes gap_mark_ms. */
+static const char schema_v10[] =
+	"CREATE TABLE poll_state ("
+	" project_id TEXT PRIMARY KEY, watermark_ms INTEGER NOT NULL,"
+	" gap_before_ms INTEGER NOT NULL, gap_mark_ms INTEGER NOT NULL,"
+	" updated_ms INTEGER NOT NULL) WITHOUT ROWID;"
+	"PRAGMA user_version = 10;";
+
 /* Opens one connection with the per-connection settings. Both
  * connections run with synchronous=NORMAL: the group commit makes its
  * batches durable with its own fdatasync of the WAL before it answers,
@@ -275,6 +287,8 @@ static int schema_ensure(sqlite3 *db, const char *path, char *err, size_t errlen
 		rc = sq_exec_raw(db, schema_v8);
 	if (rc == 0 && v < 9)
 		rc = sq_exec_raw(db, schema_v9);
+	if (rc == 0 && v < 10)
+		rc = sq_exec_raw(db, schema_v10);
 	if (rc == 0)
 		rc = sq_map_rc(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL));
 	if (rc == 0)
@@ -487,4 +501,7 @@ const struct store_backend store_backend_sqlite = {
 	.held_due = sq_held_due,
 	.held_summarise = sq_held_summarise,
 	.held_summary = sq_held_summary,
+	.poll_get = sq_poll_get,
+	.poll_set = sq_poll_set,
+	.poll_projects = sq_poll_projects,
 };

@@ -101,6 +101,12 @@ struct store_backend {
 	int (*held_summarise)(struct store *s, const struct mem_key *k, char *const *dests,
 			      size_t n_dests, int64_t now_ms, int64_t *job_id);
 	int (*held_summary)(struct store *s, int64_t job_id, struct held_summary *out);
+	/* Reconciliation state. project_id passed text_id_valid(); out,
+	 * m and fn are never NULL; limit is at least 1. */
+	int (*poll_get)(struct store *s, const char *project_id, struct poll_mark *out);
+	int (*poll_set)(struct store *s, const char *project_id, const struct poll_mark *m,
+			int64_t now_ms);
+	int (*poll_projects)(struct store *s, size_t limit, store_project_fn fn, void *ctx);
 };
 
 /* What every open store has, whatever its backend: a backend's own

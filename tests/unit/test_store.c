@@ -1551,7 +1551,7 @@ static void test_upgrades_v1_file(void **state)
 					    -1, &st, NULL),
 			 SQLITE_OK);
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	assert_int_equal(sqlite3_column_int(st, 0), 9);
+	assert_int_equal(sqlite3_column_int(st, 0), 10);
 	assert_int_equal(sqlite3_column_int(st, 1), 0);
 	sqlite3_finalize(st);
 	sqlite3_close(db);
@@ -1633,7 +1633,7 @@ static void test_upgrades_v3_file(void **state)
 					    &st, NULL),
 			 SQLITE_OK);
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	assert_int_equal(sqlite3_column_int(st, 0), 9);
+	assert_int_equal(sqlite3_column_int(st, 0), 10);
 	sqlite3_finalize(st);
 	sqlite3_close(db);
 }

@@ -505,7 +505,7 @@ static void test_upgrades_v4_file(void **state)
 	rm_db(f);
 	sql_exec(f, v4);
 	reopen(f);
-	assert_int_equal(sql_int(f, "SELECT user_version FROM pragma_user_version"), 9);
+	assert_int_equal(sql_int(f, "SELECT user_version FROM pragma_user_version"), 10);
 	assert_int_equal(apply_job(f->s, 1, &load_prod, "exec-v4", ST_FAILED, T0, 1, 0, &d), 0);
 	assert_int_equal(d.action, MEM_POST_FULL);
 	assert_int_equal(history(f->s, &load_prod, 0)->n, 1);

@@ -292,7 +292,7 @@ static void test_upgrades_v5_file(void **state)
 		    " VALUES ('e1', 'p1', 'prod', 'x', 'FAILED', 1, 2, 0, 3);");
 	assert_int_equal(sql_int(f, "SELECT user_version FROM pragma_user_version"), 5);
 	reopen(f);
-	assert_int_equal(sql_int(f, "SELECT user_version FROM pragma_user_version"), 9);
+	assert_int_equal(sql_int(f, "SELECT user_version FROM pragma_user_version"), 10);
 	assert_int_equal(sql_int(f, "SELECT count(*) FROM sqlite_master WHERE name IN"
 				    " ('held', 'held_jobs', 'held_summaries')"),
 			 3);
