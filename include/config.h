@@ -142,6 +142,12 @@ struct config {
 	size_t history_runs;    /* history_runs: runs kept per pipeline */
 	int64_t forget_after_s; /* forget_after seconds: pipelines unseen this long are pruned */
 
+	/* [poll] */
+	int poll_enabled;    /* enabled: reconcile by listing executions */
+	int poll_interval_s; /* interval seconds between reconciliations */
+	int poll_overlap_s;  /* overlap seconds listed again below the watermark */
+	int poll_share;      /* poll_share: percent of requests_per_minute the poller may use */
+
 	struct destination *destinations;
 	size_t n_destinations;
 	struct project *projects;

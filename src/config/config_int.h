@@ -38,7 +38,8 @@ enum sec {
 	SEC_SERVER,
 	SEC_MATILLION,
 	SEC_DELIVERY,
-	SEC_MEMORY, /* the last global section: see SEC_LAST_GLOBAL */
+	SEC_MEMORY,
+	SEC_POLL, /* the last global section: see SEC_LAST_GLOBAL */
 	SEC_DEST,
 	SEC_PROJECT,
 	SEC_DEFAULT,
@@ -47,7 +48,7 @@ enum sec {
 	SEC__MAX
 };
 
-#define SEC_LAST_GLOBAL SEC_MEMORY
+#define SEC_LAST_GLOBAL SEC_POLL
 
 /* Section names as written in [brackets]; "" and "?" never match. */
 extern const char *const cfg_sec_names[SEC__MAX];

@@ -30,6 +30,7 @@ const char *const cfg_sec_names[SEC__MAX] = {
 	[SEC_MATILLION] = "matillion",
 	[SEC_DELIVERY] = "delivery",
 	[SEC_MEMORY] = "memory",
+	[SEC_POLL] = "poll",
 	[SEC_DEST] = "destination",
 	[SEC_PROJECT] = "project",
 	[SEC_DEFAULT] = "default",
@@ -221,6 +222,11 @@ const struct key cfg_keys[] = {
 	/* Run memory, global: how much the store keeps. */
 	NUM(SEC_MEMORY, "history_runs", V_SIZE, history_runs, 10, 1000, 100),
 	NUM(SEC_MEMORY, "forget_after", V_DUR64, forget_after_s, DAY, 3650 * DAY, 90 * DAY),
+	/* Reconciliation by polling (poll.h). */
+	BOOL(SEC_POLL, "enabled", poll_enabled, 1),
+	NUM(SEC_POLL, "interval", V_DUR, poll_interval_s, 1, DAY, 60),
+	NUM(SEC_POLL, "overlap", V_DUR, poll_overlap_s, 0, DAY, 600),
+	NUM(SEC_POLL, "poll_share", V_INT, poll_share, 1, 100, 30),
 };
 
 const size_t cfg_nkeys = sizeof(cfg_keys) / sizeof(cfg_keys[0]);
