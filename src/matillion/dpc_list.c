@@ -141,11 +141,25 @@ static int take_more(const cJSON *root, char *out)
 	return 0;
 }
 
+/* 1 when the six bytes \u0000 occur in body. */
+static int has_nul_escape(const char *body, size_t len)
+{
+	const char *p = body, *end = body + len;
+
+	while ((p = memchr(p, '\\', (size_t)(end - p))) != NULL) {
+		if (end - p >= 6 && memcmp(p + 1, "u0000", 5) == 0)
+			return 1;
+		p++;
+	}
+	return 0;
+}
+
 int dpc_list_parse(const char *body, size_t len, const char *project_id, int64_t now_ms,
 		   struct dpc_list_page *out)
 {
 	cJSON *root = NULL;
 	const cJSON *res, *item;
+	char *copy = NULL;
 	int rc = ERR_PARSE;
 
 	out->n = 0;
@@ -153,6 +167,19 @@ int dpc_list_parse(const char *body, size_t len, const char *project_id, int64_t
 	out->more[0] = '\0';
 	if (body == NULL || project_id == NULL)
 		return ERR_PARSE;
+	/* cJSON would end a string at an escaped NUL ("e\u0000/.." reads
+	 * as "e"); defused on a copy, such an id keeps its tail and fails. */
+	if (has_nul_escape(body, len)) {
+		copy = malloc(len);
+		if (copy == NULL)
+			return ERR_NOMEM;
+		memcpy(copy, body, len);
+		rc = text_json_defuse_nul(copy, len);
+		body = copy;
+		if (rc)
+			goto out;
+		rc = ERR_PARSE;
+	}
 	root = cJSON_ParseWithLength(body, len);
 	res = cJSON_GetObjectItemCaseSensitive(root, "results");
 	if (!cJSON_IsObject(root) || !cJSON_IsArray(res) ||
@@ -175,6 +202,7 @@ int dpc_list_parse(const char *body, size_t len, const char *project_id, int64_t
 	}
 out:
 	cJSON_Delete(root);
+	free(copy);
 	if (rc) {
 		out->n = 0;
 		out->more[0] = '\0';

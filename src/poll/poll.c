@@ -92,7 +92,7 @@ int poll_walk_run(struct poll_walk *w, const struct dpc_execution *e)
 	if (dpc_execution_finished(e))
 		return e->finished_ms < 0 || e->finished_ms >= w->since_ms;
 	/* The next window must still hold this run when it finishes. */
-	hold = e->started_ms >= 0 ? e->started_ms : w->since_ms;
+	hold = e->started_ms >= 0 ? e->started_ms : w->from_ms;
 	if (hold < w->floor_ms)
 		hold = w->floor_ms;
 	if (hold < w->mark_ms)

@@ -886,7 +886,7 @@ def gchat_pd_post(h, path, query):
 
 # --- Execution list: GET /dpc/v1/pipeline-executions ---------------------
 # Matillion's cursor-paged list of a project's runs, newest first: query
-# projectId, startedAfter / startedBefore (RFC 3339, both strict), status
+# projectId, startedAfter / startedBefore (RFC 3339, both inclusive), status
 # (repeated or comma-separated), pipelineName (case-insensitive part),
 # environmentName, limit (1..100, default 25), paginationToken. The reply
 # is {"results": [...], "more": "<token>"} with "more" left out on the last
@@ -930,6 +930,8 @@ def list_item(project, ex):
 
 
 def exec_list(h, query):
+    if h.st.upstream:  # the contract test: Prism judges the request
+        return h.forward(LIST_PATH, query)
     q = urllib.parse.parse_qs(query, keep_blank_values=True)
     one = {k: v[-1] for k, v in q.items()}
     project = one.get("projectId", "")
@@ -955,7 +957,7 @@ def exec_list(h, query):
             t = rfc3339_epoch(e.get("startedAt"))
             if proj != project or t is None:
                 continue
-            if (after is not None and t <= after) or (before is not None and t >= before):
+            if (after is not None and t < after) or (before is not None and t > before):
                 continue
             if statuses and str(e.get("status", "")).upper() not in statuses:
                 continue
