@@ -50,11 +50,11 @@ int dpc_fetch_execution(struct dpc *d, struct httpc *h, const char *project_id,
 
 /* ---- the list of a project's executions (GET /v1/pipeline-executions) ---- */
 
-#define DPC_LIST_LIMIT 100  /* results asked for per page, the API's maximum */
-#define DPC_MORE_MAX 1024   /* longest pagination token accepted, with its NUL */
-#define DPC_TRIGGER_MAX 24  /* bytes of a trigger kept, with its NUL */
-#define DPC_STATUS_MAX 64   /* bytes of a status as sent, with its NUL */
-#define DPC_TIME_MIN_MS 946684800000LL /* 2000-01-01: an earlier time is absurd */
+#define DPC_LIST_LIMIT 100                     /* results asked for per page, the API's maximum */
+#define DPC_MORE_MAX 1024                      /* longest pagination token accepted, with its NUL */
+#define DPC_TRIGGER_MAX 24                     /* bytes of a trigger kept, with its NUL */
+#define DPC_STATUS_MAX 64                      /* bytes of a status as sent, with its NUL */
+#define DPC_TIME_MIN_MS 946684800000LL         /* 2000-01-01: an earlier time is absurd */
 #define DPC_TIME_AHEAD_MS (24LL * 3600 * 1000) /* a time further ahead of now is absurd */
 
 /* One listed execution, every field checked: ids with the webhook ids'
@@ -85,9 +85,9 @@ struct dpc_list_page {
 struct dpc_list_query {
 	const char *project_id;
 	int64_t started_after_ms;
-	int64_t started_before_ms;    /* -1: no upper bound */
-	const char *more;             /* NULL or "": the first page, else a token */
-	int64_t max_wait_ms;          /* longest wait for the shared rate limiter */
+	int64_t started_before_ms; /* -1: no upper bound */
+	const char *more;          /* NULL or "": the first page, else a token */
+	int64_t max_wait_ms;       /* longest wait for the shared rate limiter */
 };
 
 /* 1 when e has ended: a terminal status, or an unknown one with a

@@ -41,8 +41,8 @@ int webhook_parse(const char *body, size_t len, const char *query_project_id, in
  * (the keys webhook_parse() reads, at the top level or one level down,
  * else query_project_id, may be NULL) into out when that id passes the
  * id check. Returns 0, or ERR_NOTFOUND (out ""). Pure. */
-int webhook_project_hint(const char *body, size_t len, const char *query_project_id,
-			 int max_depth, char out[WEBHOOK_ID_MAX]);
+int webhook_project_hint(const char *body, size_t len, const char *query_project_id, int max_depth,
+			 char out[WEBHOOK_ID_MAX]);
 
 #define WEBHOOK_KEYS_MAX 20
 #define WEBHOOK_KEY_MAX 64

@@ -582,7 +582,8 @@ static void render_poll(struct out *o)
 	    (unsigned long long)atomic_load(&poll_calls));
 	put_head(o, "dpc_notify_poll_api_calls_last_minute", "gauge",
 		 "Matillion API calls made by the poller in the last 60 seconds.");
-	put(o, "dpc_notify_poll_api_calls_last_minute %llu\n", (unsigned long long)poll_last_minute());
+	put(o, "dpc_notify_poll_api_calls_last_minute %llu\n",
+	    (unsigned long long)poll_last_minute());
 }
 
 char *metrics_render(const char *const *job_state_names, const int64_t *job_counts, size_t n_states)

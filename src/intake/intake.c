@@ -593,9 +593,10 @@ static int webhook_nudge(struct intake *in, struct MHD_Connection *c, const stru
 
 	if (fn == NULL)
 		return ERR_STOPPED;
-	rc = webhook_project_hint(rq->body, rq->len,
-				  MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "projectId"),
-				  rq->cfg->max_json_depth, project);
+	rc = webhook_project_hint(
+		rq->body, rq->len,
+		MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "projectId"),
+		rq->cfg->max_json_depth, project);
 	rc = fn(in->nudge_ctx, rc == 0 ? project : NULL);
 	if (rc != 0)
 		return rc;

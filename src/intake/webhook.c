@@ -463,8 +463,8 @@ size_t webhook_top_keys(const char *body, size_t len, int max_depth, char *out, 
 	return n;
 }
 
-int webhook_project_hint(const char *body, size_t len, const char *query_project_id,
-			 int max_depth, char out[WEBHOOK_ID_MAX])
+int webhook_project_hint(const char *body, size_t len, const char *query_project_id, int max_depth,
+			 char out[WEBHOOK_ID_MAX])
 {
 	const char *why = NULL, *s = NULL;
 	char *copy = NULL, num[32];

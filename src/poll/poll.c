@@ -153,9 +153,9 @@ struct poller {
 	pthread_mutex_t mu; /* guards the fields down to n_nudged */
 	pthread_cond_t cv;  /* stop or a nudge; on the monotonic clock */
 	int stop;
-	int nudged;     /* a nudge is pending */
-	int nudge_all;  /* it names no project (or too many) */
-	int enabled;    /* [poll] enabled, as last read by the thread */
+	int nudged;    /* a nudge is pending */
+	int nudge_all; /* it names no project (or too many) */
+	int enabled;   /* [poll] enabled, as last read by the thread */
 	char nudge[NUDGE_MAX][WEBHOOK_ID_MAX];
 	size_t n_nudged;
 	/* The thread's own. */
@@ -268,8 +268,8 @@ static int take_run(struct poller *p, const struct config *c, const struct dpc_e
 	metrics_run_source(MS_POLL);
 	snprintf(job, sizeof(job), "%lld", (long long)job_id);
 	log_event(LOG_INFO, "poll: run found by polling, no webhook came for it", "job", job,
-		  "project", ev.project_id, "execution", ev.execution_id, "status",
-		  ev.status_text, "notify", notify ? "yes" : "no", NULL);
+		  "project", ev.project_id, "execution", ev.execution_id, "status", ev.status_text,
+		  "notify", notify ? "yes" : "no", NULL);
 	if (!p->warned_missing) {
 		p->warned_missing = 1;
 		log_event(LOG_WARN,
@@ -311,8 +311,7 @@ static int walk_page(struct poller *p, const struct config *c, struct dpc *d, co
 		return WE_FAILED;
 	}
 	for (i = 0; i < p->page->n; i++)
-		if (poll_walk_run(w, &p->page->runs[i]) &&
-		    take_run(p, c, &p->page->runs[i]) != 0)
+		if (poll_walk_run(w, &p->page->runs[i]) && take_run(p, c, &p->page->runs[i]) != 0)
 			return WE_FAILED;
 	if (p->page->more[0] == '\0')
 		return WE_COMPLETE;
@@ -510,8 +509,9 @@ static struct httpc *poll_http(const struct config *c)
 {
 	struct httpc_opts o = {
 		.connect_timeout_ms = c->connect_timeout * 1000L,
-		.timeout_ms = (c->timeout < POLL_HTTP_TIMEOUT_S ? c->timeout : POLL_HTTP_TIMEOUT_S) *
-			      1000L,
+		.timeout_ms =
+			(c->timeout < POLL_HTTP_TIMEOUT_S ? c->timeout : POLL_HTTP_TIMEOUT_S) *
+			1000L,
 		.allow_http = c->allow_http,
 		.ca_file = c->ca_file,
 		.proxy = c->proxy,

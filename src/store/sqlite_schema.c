@@ -182,12 +182,11 @@ static const char schema_v9[] = "ALTER TABLE deliveries ADD COLUMN message_id TE
  * listed was processed, and the gap a listing cut off by its budget left:
  * runs started in [watermark - overlap, gap_before_ms) are still to be
  * listed, after which the watermark becomes gap_mark_ms. */
-static const char schema_v10[] =
-	"CREATE TABLE poll_state ("
-	" project_id TEXT PRIMARY KEY, watermark_ms INTEGER NOT NULL,"
-	" gap_before_ms INTEGER NOT NULL, gap_mark_ms INTEGER NOT NULL,"
-	" updated_ms INTEGER NOT NULL) WITHOUT ROWID;"
-	"PRAGMA user_version = 10;";
+static const char schema_v10[] = "CREATE TABLE poll_state ("
+				 " project_id TEXT PRIMARY KEY, watermark_ms INTEGER NOT NULL,"
+				 " gap_before_ms INTEGER NOT NULL, gap_mark_ms INTEGER NOT NULL,"
+				 " updated_ms INTEGER NOT NULL) WITHOUT ROWID;"
+				 "PRAGMA user_version = 10;";
 
 /* Opens one connection with the per-connection settings. Both
  * connections run with synchronous=NORMAL: the group commit makes its

@@ -165,8 +165,9 @@ static void test_list_long_name(void **state)
 
 	(void)state;
 	assert_non_null(b);
-	n = (size_t)snprintf(b, cap, "{\"results\":[{\"pipelineExecutionId\":\"e-1\","
-				     "\"pipelineName\":\"");
+	n = (size_t)snprintf(b, cap,
+			     "{\"results\":[{\"pipelineExecutionId\":\"e-1\","
+			     "\"pipelineName\":\"");
 	for (i = 0; i < 50000; i++, n += 2)
 		memcpy(b + n, "\xc3\xa9", 2);
 	snprintf(b + n, cap - n, "\"}]}");
