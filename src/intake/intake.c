@@ -582,7 +582,7 @@ static enum MHD_Result webhook_stored(struct intake *in, struct MHD_Connection *
 	return webhook_answer(c, MW_ACCEPTED, &rq->ev, job, json);
 }
 
-/* An authenticated body that names no usable run, with polling on:
+/* An authenticated body that names no run or no project, with polling on:
  * reconciles the project it names (body or ?projectId=), else every
  * project. Returns 0 when a reconciliation was asked for. */
 static int webhook_nudge(struct intake *in, struct MHD_Connection *c, const struct req *rq)
@@ -629,7 +629,9 @@ static enum MHD_Result webhook_finish(struct intake *in, struct MHD_Connection *
 		return reject(in, c, 400, MW_BAD_REQUEST, why ? why : "invalid JSON", no_hdr);
 	if (rc) {
 		log_shape(in, rq);
-		if (webhook_nudge(in, c, rq) == 0)
+		/* A body naming no run (or no project) may nudge the poller;
+		 * one naming a run by an unusable id stays a 422. */
+		if (rc == ERR_NOTFOUND && webhook_nudge(in, c, rq) == 0)
 			return send_json(c, 202, "{\"status\":\"reconciling\"}", no_hdr);
 		return reject(in, c, 422, MW_UNPROCESSABLE, why ? why : "missing ids", no_hdr);
 	}

@@ -325,6 +325,31 @@ static void test_budget(void **state)
 	assert_int_equal(poll_projects_within(100000, 100, 86400, 1), 144000000);
 }
 
+/* The project a body naming no run can be tied to: the body's id (top
+ * level or one level down), else the query's, never an invalid one. */
+static void test_nudge_project_hint(void **state)
+{
+	char out[WEBHOOK_ID_MAX];
+	const char *b;
+
+	(void)state;
+	b = "{\"projectId\":\"p-7\",\"x\":1}";
+	assert_int_equal(webhook_project_hint(b, strlen(b), "q-1", 16, out), 0);
+	assert_string_equal(out, "p-7");
+	b = "{\"data\":{\"project_id\":\"p-8\"}}";
+	assert_int_equal(webhook_project_hint(b, strlen(b), NULL, 16, out), 0);
+	assert_string_equal(out, "p-8");
+	b = "{\"projectId\":\"../etc\"}";
+	assert_int_equal(webhook_project_hint(b, strlen(b), "q-1", 16, out), 0);
+	assert_string_equal(out, "q-1");
+	b = "{\"projectId\":\"p\\u0000/x\"}";
+	assert_int_equal(webhook_project_hint(b, strlen(b), NULL, 16, out), ERR_NOTFOUND);
+	assert_string_equal(out, "");
+	b = "not json";
+	assert_int_equal(webhook_project_hint(b, strlen(b), "bad id!", 16, out), ERR_NOTFOUND);
+	assert_int_equal(webhook_project_hint(NULL, 0, NULL, 16, out), ERR_NOTFOUND);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -338,6 +363,7 @@ int main(void)
 		cmocka_unit_test(test_walk_cut_and_gap),
 		cmocka_unit_test(test_walk_extremes),
 		cmocka_unit_test(test_budget),
+		cmocka_unit_test(test_nudge_project_hint),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
