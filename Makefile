@@ -60,7 +60,7 @@ $(BUILD)/tests/test_view: ALL_CFLAGS += -Isrc/render
 # test_worker defines the Matillion client and chat delivery itself (link
 # seams), so it links without them and without the CLI and the service,
 # which call them.
-SEAMED    := $(addprefix $(BUILD)/obj/,matillion/dpc.o delivery/deliver.o cli.o serve.o)
+SEAMED    := $(addprefix $(BUILD)/obj/,matillion/dpc.o delivery/deliver.o cli.o serve.o poll/poll.o)
 $(BUILD)/tests/test_worker: tests/unit/test_worker.c $(filter-out $(SEAMED),$(LIBOBJS))
 	@mkdir -p $(dir $@).deps
 	$(CC) $(ALL_CFLAGS) -MF $(dir $@).deps/test_worker.d $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka

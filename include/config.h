@@ -161,6 +161,11 @@ struct config {
 	char *slack_signing_secret;     /* signing_secret: a secret; NULL turns the endpoint off */
 	char *slack_interactivity_path; /* interactivity_path: where Slack posts clicks */
 	int slack_response_url_any_host; /* response_url_any_host: tests only, any response_url host */
+	/* [poll] */
+	int poll_enabled;    /* enabled: reconcile by listing executions */
+	int poll_interval_s; /* interval seconds between reconciliations */
+	int poll_overlap_s;  /* overlap seconds listed again below the watermark */
+	int poll_share;      /* poll_share: percent of requests_per_minute the poller may use */
 
 	struct destination *destinations;
 	size_t n_destinations;

@@ -10,6 +10,7 @@
 #include "config.h"
 #include "httpc.h"
 #include "summary.h"
+#include "webhook.h"
 
 /* Copies what it needs from c. NULL on ERR_NOMEM. */
 struct dpc *dpc_new(const struct config *c);
@@ -59,5 +60,72 @@ int dpc_fetch_execution(struct dpc *d, struct httpc *h, const char *project_id,
 int dpc_start_pipeline(struct dpc *d, struct httpc *h, const char *project_id, const char *pipeline,
 		       const char *environment, const char *tag, char *execution_id, size_t idlen,
 		       struct dpc_error *err);
+/* ---- the list of a project's executions (GET /v1/pipeline-executions) ---- */
+
+#define DPC_LIST_LIMIT 100                     /* results asked for per page, the API's maximum */
+#define DPC_MORE_MAX 1024                      /* longest pagination token accepted, with its NUL */
+#define DPC_TRIGGER_MAX 24                     /* bytes of a trigger kept, with its NUL */
+#define DPC_STATUS_MAX 64                      /* bytes of a status as sent, with its NUL */
+#define DPC_TIME_MIN_MS 946684800000LL         /* 2000-01-01: an earlier time is absurd */
+#define DPC_TIME_AHEAD_MS (24LL * 3600 * 1000) /* a time further ahead of now is absurd */
+
+/* One listed execution, every field checked: ids with the webhook ids'
+ * syntax, names sanitised and cut, times absent (-1) when missing, not
+ * RFC 3339, before DPC_TIME_MIN_MS or more than DPC_TIME_AHEAD_MS ahead. */
+struct dpc_execution {
+	char id[WEBHOOK_ID_MAX];            /* pipelineExecutionId */
+	char project_id[WEBHOOK_ID_MAX];    /* projectId, or the one asked for */
+	char pipeline[WEBHOOK_TEXT_MAX];    /* pipelineName, "" when absent */
+	char environment[WEBHOOK_TEXT_MAX]; /* environmentName, "" when absent */
+	enum run_status status;             /* normalised; ST_UNKNOWN when unknown */
+	char status_text[DPC_STATUS_MAX];   /* status as sent (printable ASCII) */
+	char trigger[DPC_TRIGGER_MAX];      /* SCHEDULE, API, DESIGNER...; "" when absent */
+	int64_t started_ms;                 /* unix ms, -1 when absent */
+	int64_t finished_ms;                /* unix ms, -1 while running or absent */
+};
+
+/* One page of the list. */
+struct dpc_list_page {
+	struct dpc_execution runs[DPC_LIST_LIMIT];
+	size_t n;                /* runs[0..n) are usable */
+	size_t skipped;          /* entries dropped: no valid id, another project */
+	char more[DPC_MORE_MAX]; /* token of the next page; "" on the last */
+};
+
+/* What to list: runs of project_id started after started_after_ms (and
+ * before started_before_ms when that is >= 0), newest first. */
+struct dpc_list_query {
+	const char *project_id;
+	int64_t started_after_ms;
+	int64_t started_before_ms; /* -1: no upper bound */
+	const char *more;          /* NULL or "": the first page, else a token */
+	int64_t max_wait_ms;       /* longest wait for the shared rate limiter */
+};
+
+/* 1 when e has ended: a terminal status, or an unknown one with a
+ * finishedAt. RUNNING, CANCELLING and QUEUED have not. Pure. */
+int dpc_execution_finished(const struct dpc_execution *e);
+
+/* Parses one page of the list (len bytes of body) for project_id, with
+ * now_ms as the clock for absurd times. An entry without a valid id, or
+ * naming another project, is skipped and counted. Returns 0; ERR_PARSE
+ * when body is no object with a results array, holds more than
+ * DPC_LIST_LIMIT results, or has a "more" token longer than
+ * DPC_MORE_MAX-1 bytes or with bytes outside printable ASCII (a token we
+ * cannot follow must not end the listing as if it were the last page).
+ * Pure. */
+int dpc_list_parse(const char *body, size_t len, const char *project_id, int64_t now_ms,
+		   struct dpc_list_page *out);
+
+/* GETs one page of the list (limit=100) through d's token, retry and
+ * shared rate limiter: a wait for the limiter longer than q->max_wait_ms
+ * (busy workers, a Retry-After pause) makes no call and returns
+ * ERR_BUDGET; a 429 or 503 pauses every caller and returns ERR_TRANSIENT
+ * with err->retry_after_s, never sleeping through it. At most two calls
+ * (one after a token refresh). Returns 0 with out filled, ERR_BUDGET,
+ * ERR_TRANSIENT, ERR_PERMANENT (401 after a refresh, 403, 404, an answer
+ * not understood) or ERR_NOMEM. */
+int dpc_list_executions(struct dpc *d, struct httpc *h, const struct dpc_list_query *q,
+			struct dpc_list_page *out, struct dpc_error *err);
 
 #endif

@@ -34,8 +34,16 @@ typedef int (*intake_reload_fn)(void *ctx);
  * before requests arrive. */
 void intake_set_reload(struct intake *in, intake_reload_fn fn, void *ctx);
 
-/* Hands intake the store once it opened (borrowed until intake_stop());
- * in may be NULL. */
+/* Starts a reconciliation (poll.h); project_id may be NULL. Returns 0
+ * when one was asked for, nonzero when polling is off. */
+typedef int (*intake_nudge_fn)(void *ctx, const char *project_id);
+
+/* An authenticated webhook whose body names no usable run (today's 422)
+ * goes to fn instead, answered 202 "reconciling" when fn returns 0. Call
+ * before requests arrive. */
+void intake_set_nudge(struct intake *in, intake_nudge_fn fn, void *ctx);
+
+/* Hands intake the store once it opened (borrowed until intake_stop()). */
 void intake_set_store(struct intake *in, struct store *st);
 
 /* The port actually bound (useful with port 0). */

@@ -17,6 +17,7 @@ enum metric_webhook { /* dpc_notify_webhooks_total{outcome} */
 		      MW_UNSUPPORTED,
 		      MW_UNPROCESSABLE,
 		      MW_UNAVAILABLE,
+		      MW_NUDGE, /* no run named: answered 202 with a reconciliation */
 		      MW__MAX
 };
 extern const char *const metric_webhook_names[MW__MAX];
@@ -109,5 +110,24 @@ void metrics_config_loaded(int ok, int64_t unix_s, const char *hash);
  * (store_counts) as names/values. Returns a new string (caller frees). */
 char *metrics_render(const char *const *job_state_names, const int64_t *job_counts,
 		     size_t n_states);
+
+/* ---- reconciliation by polling (poll.h) ---- */
+
+/* Where a newly stored run was first heard of:
+ * dpc_notify_runs_total{source}. */
+enum metric_source { MS_WEBHOOK, MS_POLL, MS__MAX };
+extern const char *const metric_source_names[MS__MAX];
+void metrics_run_source(enum metric_source src);
+
+/* n Matillion API calls made by the poller (n may be 0): counted in
+ * dpc_notify_poll_api_calls_total and in the sliding minute of
+ * dpc_notify_poll_api_calls_last_minute. */
+void metrics_poll_calls(int n);
+
+/* One reconciliation of one project ended:
+ * dpc_notify_poll_cycles_total{result}. */
+enum metric_poll { MP_COMPLETE, MP_PARTIAL, MP_FAILED, MP__MAX };
+extern const char *const metric_poll_names[MP__MAX];
+void metrics_poll_cycle(enum metric_poll result);
 
 #endif

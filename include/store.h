@@ -14,7 +14,7 @@
 
 /* The schema version (PRAGMA user_version) of a store once opened; the
  * steps up to it are in src/store/sqlite_schema.c. */
-#define STORE_SCHEMA_VERSION 12
+#define STORE_SCHEMA_VERSION 13
 
 enum job_state { JOB_QUEUED, JOB_RUNNING, JOB_DELIVERED, JOB_DEAD, JOB_IGNORED, JOB__MAX };
 extern const char *const job_state_names[JOB__MAX]; /* "queued", ... */
@@ -592,5 +592,33 @@ int store_rerun_claim(struct store *s, const char *tag, int64_t action_id, int64
  * the store. Returns 0, ERR_INVALID or ERR_IO. */
 typedef void (*store_action_fn)(void *ctx, const struct action *a);
 int store_actions(struct store *s, size_t limit, store_action_fn fn, void *ctx);
+/* ---- reconciliation by polling (poll.h) ---- */
+
+/* Where the poller stands for one project. */
+struct poll_mark {
+	int64_t watermark_ms;  /* unix ms: runs started before it and finished
+				* when last listed were all processed */
+	int64_t gap_before_ms; /* > 0: a listing was cut off; runs started
+				* before this are still to be listed */
+	int64_t gap_mark_ms;   /* the watermark once that gap is listed */
+	int found;             /* store_poll_get(): 1 when a row was there */
+};
+
+/* The state of project_id into *out. Returns 0, ERR_NOTFOUND (never
+ * polled: *out zeroed), ERR_INVALID or ERR_IO. */
+int store_poll_get(struct store *s, const char *project_id, struct poll_mark *out);
+
+/* Replaces the state of project_id (updated now_ms). Not synced on its
+ * own: a lost update only makes the poller list runs again. Returns 0,
+ * ERR_INVALID or ERR_IO. */
+int store_poll_set(struct store *s, const char *project_id, const struct poll_mark *m,
+		   int64_t now_ms);
+
+/* Called once per project id; the id is borrowed for the call. */
+typedef void (*store_project_fn)(void *ctx, const char *project_id);
+
+/* Every project a run was stored or remembered for, or that was polled
+ * before, in id order, at most limit of them. 0, ERR_INVALID or ERR_IO. */
+int store_poll_projects(struct store *s, size_t limit, store_project_fn fn, void *ctx);
 
 #endif

@@ -37,6 +37,13 @@ int webhook_parse(const char *body, size_t len, const char *query_project_id, in
  * A-Z a-z 0-9 _ . : @ $ - becomes '?', so the text is safe for any log.
  * Returns how many keys the object has (0 when body is no JSON object
  * within max_depth). Pure. */
+/* For a body webhook_parse() could not use: the project id it names
+ * (the keys webhook_parse() reads, at the top level or one level down,
+ * else query_project_id, may be NULL) into out when that id passes the
+ * id check. Returns 0, or ERR_NOTFOUND (out ""). Pure. */
+int webhook_project_hint(const char *body, size_t len, const char *query_project_id, int max_depth,
+			 char out[WEBHOOK_ID_MAX]);
+
 #define WEBHOOK_KEYS_MAX 20
 #define WEBHOOK_KEY_MAX 64
 size_t webhook_top_keys(const char *body, size_t len, int max_depth, char *out, size_t cap);

@@ -21,4 +21,11 @@ int workers_running(void *workers);
  * are queued again at the next start). NULL is fine. */
 int workers_stop(struct workers *w, int grace_s);
 
+/* The Matillion client the workers use for config c (built when c's
+ * settings differ from the current one), for another thread that must
+ * share its token and rate limiter (the poller); *ref holds a reference
+ * to give back with workers_dpc_put(). NULL on ERR_NOMEM. */
+struct dpc *workers_dpc_get(struct workers *w, const struct config *c, void **ref);
+void workers_dpc_put(struct workers *w, void *ref);
+
 #endif

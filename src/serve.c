@@ -22,6 +22,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "parse.h"
+#include "poll.h"
 #include "retry.h"
 #include "route.h"
 #include "serve.h"
@@ -273,7 +274,63 @@ struct service {
 	struct intake *in;           /* the webhook listener; NULL with listen = off */
 	struct intake *admin;        /* the admin listener; NULL with admin_listen = off */
 	pthread_mutex_t reload_mu;   /* one reload at a time: SIGHUP or /-/reload */
+	pthread_mutex_t poll_mu;     /* guards poll against a nudge while it stops */
+	struct poller *poll;         /* NULL until the workers run */
 };
+
+/* The poller's way to the workers' Matillion client (poll.h). */
+static struct dpc *service_dpc_get(void *ctx, const struct config *c, void **ref)
+{
+	struct service *sv = ctx;
+	struct workers *w = atomic_load(&sv->w);
+
+	*ref = NULL;
+	return w != NULL ? workers_dpc_get(w, c, ref) : NULL;
+}
+
+static void service_dpc_put(void *ctx, void *ref)
+{
+	struct service *sv = ctx;
+
+	workers_dpc_put(atomic_load(&sv->w), ref);
+}
+
+/* A webhook that names no run (on a listener thread). */
+static int service_nudge(void *ctx, const char *project_id)
+{
+	struct service *sv = ctx;
+	int rc;
+
+	pthread_mutex_lock(&sv->poll_mu);
+	rc = poll_nudge(sv->poll, project_id);
+	pthread_mutex_unlock(&sv->poll_mu);
+	return rc;
+}
+
+/* Starts the poller once the workers run; a failure is logged and the
+ * service goes on with webhooks only. */
+static void service_poll_start(struct service *sv)
+{
+	const struct poll_api api = { service_dpc_get, service_dpc_put, sv };
+	struct poller *p = poll_start(sv->h, sv->st, &api);
+
+	if (p == NULL)
+		log_event(LOG_ERROR, "cannot start the poller; webhooks only", NULL);
+	pthread_mutex_lock(&sv->poll_mu);
+	sv->poll = p;
+	pthread_mutex_unlock(&sv->poll_mu);
+}
+
+static void service_poll_stop(struct service *sv)
+{
+	struct poller *p;
+
+	pthread_mutex_lock(&sv->poll_mu);
+	p = sv->poll;
+	sv->poll = NULL;
+	pthread_mutex_unlock(&sv->poll_mu);
+	poll_stop(p);
+}
 
 /* A reload from SIGHUP (main thread) or POST /-/reload (a listener
  * thread), one at a time. */
@@ -324,6 +381,7 @@ static int service_open_store(struct service *sv, int64_t *next_log)
 		goto out;
 	}
 	atomic_store(&sv->w, w);
+	service_poll_start(sv);
 	intake_set_store(sv->in, sv->st);
 	intake_set_store(sv->admin, sv->st);
 	log_event(LOG_INFO, "store open, workers started", "path", c->store, NULL);
@@ -473,6 +531,7 @@ static int service_listen(struct service *sv, const struct config *c)
 		if (sv->in == NULL)
 			goto fail;
 		intake_set_reload(sv->in, service_reload, sv);
+		intake_set_nudge(sv->in, service_nudge, sv);
 	}
 	if (!config_listen_off(c->admin_listen)) {
 		sv->admin = intake_start_admin(sv->h, sv->st, service_ready, sv, err, sizeof(err));
@@ -491,7 +550,9 @@ fail:
 
 int serve_run(struct config *c, const char *path)
 {
-	struct service sv = { .path = path, .reload_mu = PTHREAD_MUTEX_INITIALIZER };
+	struct service sv = { .path = path,
+			      .reload_mu = PTHREAD_MUTEX_INITIALIZER,
+			      .poll_mu = PTHREAD_MUTEX_INITIALIZER };
 	int64_t next_log = 0;
 	sigset_t set;
 	int grace = c->shutdown_grace, sig, left;
@@ -516,6 +577,7 @@ int serve_run(struct config *c, const char *path)
 	}
 	service_open_store(&sv, &next_log);
 	if (service_listen(&sv, c) != 0) {
+		service_poll_stop(&sv);
 		workers_stop(atomic_load(&sv.w), 0);
 		store_close(sv.st);
 		config_holder_free(sv.h);
@@ -525,6 +587,8 @@ int serve_run(struct config *c, const char *path)
 	log_event(LOG_INFO, "shutting down", "signal", sig == SIGTERM ? "TERM" : "INT", NULL);
 	intake_drain(sv.in);
 	intake_drain(sv.admin);
+	/* The poller uses the workers' client: it stops first. */
+	service_poll_stop(&sv);
 	left = workers_stop(atomic_load(&sv.w), grace);
 	if (left > 0) {
 		/* Threads still inside a job may use the store and the HTTP

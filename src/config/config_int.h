@@ -39,7 +39,8 @@ enum sec {
 	SEC_MATILLION,
 	SEC_DELIVERY,
 	SEC_MEMORY,
-	SEC_SLACK, /* the last global section: see SEC_LAST_GLOBAL */
+	SEC_SLACK,
+	SEC_POLL, /* the last global section: see SEC_LAST_GLOBAL */
 	SEC_DEST,
 	SEC_PROJECT,
 	SEC_DEFAULT,
@@ -48,7 +49,7 @@ enum sec {
 	SEC__MAX
 };
 
-#define SEC_LAST_GLOBAL SEC_SLACK
+#define SEC_LAST_GLOBAL SEC_POLL
 
 /* Section names as written in [brackets]; "" and "?" never match. */
 extern const char *const cfg_sec_names[SEC__MAX];

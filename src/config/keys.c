@@ -32,6 +32,7 @@ const char *const cfg_sec_names[SEC__MAX] = {
 	[SEC_DELIVERY] = "delivery",
 	[SEC_MEMORY] = "memory",
 	[SEC_SLACK] = "slack",
+	[SEC_POLL] = "poll",
 	[SEC_DEST] = "destination",
 	[SEC_PROJECT] = "project",
 	[SEC_DEFAULT] = "default",
@@ -250,6 +251,11 @@ const struct key cfg_keys[] = {
 	/* Who may press Re-run, per route (allow_rerun must be on too). */
 	PLIST("rerun_users", rerun_users, n_rerun_users),
 	PLIST("rerun_usergroups", rerun_usergroups, n_rerun_usergroups),
+	/* Reconciliation by polling (poll.h). */
+	BOOL(SEC_POLL, "enabled", poll_enabled, 1),
+	NUM(SEC_POLL, "interval", V_DUR, poll_interval_s, 1, DAY, 60),
+	NUM(SEC_POLL, "overlap", V_DUR, poll_overlap_s, 0, DAY, 600),
+	NUM(SEC_POLL, "poll_share", V_INT, poll_share, 1, 100, 30),
 };
 
 const size_t cfg_nkeys = sizeof(cfg_keys) / sizeof(cfg_keys[0]);

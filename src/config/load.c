@@ -465,6 +465,7 @@ static struct config *config_new(const char *path)
 	cfg_set_defaults(SEC_DELIVERY, (char *)c);
 	cfg_set_defaults(SEC_MEMORY, (char *)c);
 	cfg_set_defaults(SEC_SLACK, (char *)c);
+	cfg_set_defaults(SEC_POLL, (char *)c);
 	if (c->path == NULL) {
 		free(c);
 		return NULL;

@@ -33,7 +33,7 @@ const char *const metric_webhook_names[MW__MAX] = {
 	[MW_IGNORED] = "ignored",         [MW_UNAUTHORIZED] = "unauthorized",
 	[MW_BAD_REQUEST] = "bad_request", [MW_TOO_LARGE] = "too_large",
 	[MW_UNSUPPORTED] = "unsupported", [MW_UNPROCESSABLE] = "unprocessable",
-	[MW_UNAVAILABLE] = "unavailable",
+	[MW_UNAVAILABLE] = "unavailable", [MW_NUDGE] = "nudge",
 };
 
 static const double bucket_le[] = { 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10 };
@@ -538,6 +538,90 @@ static void render_process(struct out *o)
 	put(o, "process_start_time_seconds %lld\n", (long long)start_time);
 }
 
+/* ---- reconciliation by polling ---- */
+
+const char *const metric_source_names[MS__MAX] = { [MS_WEBHOOK] = "webhook", [MS_POLL] = "poll" };
+const char *const metric_poll_names[MP__MAX] = { [MP_COMPLETE] = "complete",
+						 [MP_PARTIAL] = "partial",
+						 [MP_FAILED] = "failed" };
+static atomic_uint_fast64_t run_sources[MS__MAX];
+static atomic_uint_fast64_t poll_cycles[MP__MAX];
+static atomic_uint_fast64_t poll_calls;
+/* The poller's calls per second of the last minute: slot s % 60 holds
+ * the count of second s (poll_sec says which second it is). */
+static pthread_mutex_t poll_lock = PTHREAD_MUTEX_INITIALIZER;
+static uint64_t poll_slot[60];
+static int64_t poll_sec[60];
+
+void metrics_run_source(enum metric_source src)
+{
+	if ((unsigned)src < MS__MAX)
+		atomic_fetch_add(&run_sources[src], 1);
+}
+
+void metrics_poll_cycle(enum metric_poll result)
+{
+	if ((unsigned)result < MP__MAX)
+		atomic_fetch_add(&poll_cycles[result], 1);
+}
+
+void metrics_poll_calls(int n)
+{
+	int64_t sec = clock_mono_ms() / 1000;
+	size_t i = (size_t)(sec % 60);
+
+	if (n <= 0)
+		return;
+	atomic_fetch_add(&poll_calls, (uint64_t)n);
+	pthread_mutex_lock(&poll_lock);
+	if (poll_sec[i] != sec) {
+		poll_sec[i] = sec;
+		poll_slot[i] = 0;
+	}
+	poll_slot[i] += (uint64_t)n;
+	pthread_mutex_unlock(&poll_lock);
+}
+
+static uint64_t poll_last_minute(void)
+{
+	int64_t sec = clock_mono_ms() / 1000;
+	uint64_t sum = 0;
+	size_t i;
+
+	pthread_mutex_lock(&poll_lock);
+	for (i = 0; i < 60; i++)
+		if (poll_slot[i] > 0 && sec - poll_sec[i] < 60)
+			sum += poll_slot[i];
+	pthread_mutex_unlock(&poll_lock);
+	return sum;
+}
+
+static void render_poll(struct out *o)
+{
+	size_t i;
+
+	put_head(o, "dpc_notify_runs_total", "counter",
+		 "Runs stored for notification, by where they were first heard of (a run found"
+		 " by polling is one whose webhook did not come).");
+	for (i = 0; i < MS__MAX; i++)
+		put(o, "dpc_notify_runs_total{source=\"%s\"} %llu\n", metric_source_names[i],
+		    (unsigned long long)atomic_load(&run_sources[i]));
+	put_head(o, "dpc_notify_poll_cycles_total", "counter",
+		 "Reconciliations of one project: complete, partial (budget or 429; resumed"
+		 " next cycle) or failed.");
+	for (i = 0; i < MP__MAX; i++)
+		put(o, "dpc_notify_poll_cycles_total{result=\"%s\"} %llu\n", metric_poll_names[i],
+		    (unsigned long long)atomic_load(&poll_cycles[i]));
+	put_head(o, "dpc_notify_poll_api_calls_total", "counter",
+		 "Matillion API calls made by the poller.");
+	put(o, "dpc_notify_poll_api_calls_total %llu\n",
+	    (unsigned long long)atomic_load(&poll_calls));
+	put_head(o, "dpc_notify_poll_api_calls_last_minute", "gauge",
+		 "Matillion API calls made by the poller in the last 60 seconds.");
+	put(o, "dpc_notify_poll_api_calls_last_minute %llu\n",
+	    (unsigned long long)poll_last_minute());
+}
+
 char *metrics_render(const char *const *job_state_names, const int64_t *job_counts, size_t n_states)
 {
 	struct out o = { NULL, 0, 4096, 0 };
@@ -554,6 +638,7 @@ char *metrics_render(const char *const *job_state_names, const int64_t *job_coun
 	for (h = 0; h < MH__MAX; h++)
 		render_hist(&o, (enum metric_hist)h);
 	render_config(&o);
+	render_poll(&o);
 	render_process(&o);
 	if (o.failed) {
 		free(o.buf);

@@ -1484,3 +1484,17 @@ int workers_stop(struct workers *w, int grace_s)
 	free(w);
 	return 0;
 }
+
+struct dpc *workers_dpc_get(struct workers *w, const struct config *c, void **ref)
+{
+	struct client *cl = client_get(w, c);
+
+	*ref = cl;
+	return cl != NULL ? cl->dpc : NULL;
+}
+
+void workers_dpc_put(struct workers *w, void *ref)
+{
+	if (ref != NULL)
+		client_put(w, ref);
+}

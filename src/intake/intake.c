@@ -130,6 +130,9 @@ struct intake {
 	/* POST /-/reload; NULL: none. Set once after start, so atomic. */
 	_Atomic(intake_reload_fn) reload;
 	void *reload_ctx; /* written before reload */
+	/* A webhook naming no run starts a reconciliation; NULL: none. */
+	_Atomic(intake_nudge_fn) nudge;
+	void *nudge_ctx; /* written before nudge */
 	atomic_int draining;
 	atomic_uint shapes_logged; /* log_shape() lines at info so far */
 	int admin;                 /* the admin listener: probes, metrics, reload, no /webhook */
@@ -576,6 +579,7 @@ static enum MHD_Result webhook_stored(struct intake *in, struct MHD_Connection *
 		return reject(in, c, 503, MW_UNAVAILABLE, "store unavailable", retry);
 	}
 	snprintf(job, sizeof(job), "%" PRId64, rq->job_id);
+	metrics_run_source(MS_WEBHOOK);
 	if (rq->remember_only) {
 		snprintf(json, sizeof(json),
 			 "{\"id\":\"%s\",\"status\":\"ignored\",\"recorded\":true}", job);
@@ -583,6 +587,31 @@ static enum MHD_Result webhook_stored(struct intake *in, struct MHD_Connection *
 	}
 	snprintf(json, sizeof(json), "{\"id\":\"%s\",\"status\":\"queued\"}", job);
 	return webhook_answer(c, MW_ACCEPTED, &rq->ev, job, json);
+}
+
+/* An authenticated body that names no run or no project, with polling on:
+ * reconciles the project it names (body or ?projectId=), else every
+ * project. Returns 0 when a reconciliation was asked for. */
+static int webhook_nudge(struct intake *in, struct MHD_Connection *c, const struct req *rq)
+{
+	intake_nudge_fn fn = atomic_load(&in->nudge);
+	char project[WEBHOOK_ID_MAX], ip[INET6_ADDRSTRLEN];
+	int rc;
+
+	if (fn == NULL)
+		return ERR_STOPPED;
+	rc = webhook_project_hint(
+		rq->body, rq->len,
+		MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "projectId"),
+		rq->cfg->max_json_depth, project);
+	rc = fn(in->nudge_ctx, rc == 0 ? project : NULL);
+	if (rc != 0)
+		return rc;
+	metrics_webhook(MW_NUDGE);
+	remote_ip(c, ip, sizeof(ip));
+	log_event(LOG_INFO, "intake: webhook names no run; reconciling by polling", "project",
+		  project[0] ? project : "*", "remote", ip, (char *)NULL);
+	return 0;
 }
 
 /* Last callback of POST /webhook: the body is complete. */
@@ -607,6 +636,10 @@ static enum MHD_Result webhook_finish(struct intake *in, struct MHD_Connection *
 		return reject(in, c, 400, MW_BAD_REQUEST, why ? why : "invalid JSON", no_hdr);
 	if (rc) {
 		log_shape(in, rq);
+		/* A body naming no run (or no project) may nudge the poller;
+		 * one naming a run by an unusable id stays a 422. */
+		if (rc == ERR_NOTFOUND && webhook_nudge(in, c, rq) == 0)
+			return send_json(c, 202, "{\"status\":\"reconciling\"}", no_hdr);
 		return reject(in, c, 422, MW_UNPROCESSABLE, why ? why : "missing ids", no_hdr);
 	}
 	return webhook_enqueue(in, c, rq);
@@ -1333,6 +1366,12 @@ void intake_set_reload(struct intake *in, intake_reload_fn fn, void *ctx)
 		return;
 	in->reload_ctx = ctx;
 	atomic_store(&in->reload, fn);
+}
+
+void intake_set_nudge(struct intake *in, intake_nudge_fn fn, void *ctx)
+{
+	in->nudge_ctx = ctx;
+	atomic_store(&in->nudge, fn);
 }
 
 void intake_set_store(struct intake *in, struct store *st)

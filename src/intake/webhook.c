@@ -462,3 +462,33 @@ size_t webhook_top_keys(const char *body, size_t len, int max_depth, char *out, 
 	cJSON_Delete(root);
 	return n;
 }
+
+int webhook_project_hint(const char *body, size_t len, const char *query_project_id, int max_depth,
+			 char out[WEBHOOK_ID_MAX])
+{
+	const char *why = NULL, *s = NULL;
+	char *copy = NULL, num[32];
+	cJSON *root = NULL, *quoted = NULL;
+	struct id_src src;
+	int rc = ERR_NOTFOUND;
+
+	out[0] = '\0';
+	if (body != NULL && has_nul_escape(body, len)) {
+		copy = malloc(len);
+		if (copy != NULL) {
+			memcpy(copy, body, len);
+			text_json_defuse_nul(copy, len);
+		}
+		body = copy;
+	}
+	if (body != NULL && parse_root(body, len, max_depth, &root, &why) == 0 &&
+	    find_id(root, project_keys, NELEM(project_keys), &src) == 0 &&
+	    id_text(body, len, &quoted, &src, num, sizeof(num), &s) == 0 && copy_id(out, s) == 0)
+		rc = 0;
+	if (rc != 0 && query_project_id != NULL && copy_id(out, query_project_id) == 0)
+		rc = 0;
+	cJSON_Delete(quoted);
+	cJSON_Delete(root);
+	free(copy);
+	return rc;
+}

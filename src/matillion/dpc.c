@@ -109,6 +109,9 @@ struct job {
 	size_t skipped_depth;
 	size_t skipped_bad_id; /* failed children whose id cannot go in a URL */
 	int optional;          /* calls now are optional: one attempt, failures at debug level */
+	int max_calls;         /* > 0: this call budget instead of max_api_calls */
+	int64_t max_wait_ms;   /* >= 0: longest rate-limit wait, else ERR_BUDGET;
+				* a Retry-After is then never sat out */
 	char notes[NOTES_MAX]; /* becomes s->incomplete */
 };
 
@@ -496,7 +499,14 @@ static int send_once(struct job *j, const char *url, const char *token, const ch
 	if (!auth)
 		return ERR_NOMEM;
 	headers[0] = auth;
-	ratelimit_acquire(j->d->rl);
+	if (j->max_wait_ms >= 0) {
+		if (ratelimit_acquire_within(j->d->rl, j->max_wait_ms) != 0) {
+			wipe_free(auth);
+			return ERR_BUDGET;
+		}
+	} else {
+		ratelimit_acquire(j->d->rl);
+	}
 	j->err->api_calls++;
 	rc = httpc_request(j->h, body ? "POST" : "GET", url, headers, body, body ? strlen(body) : 0,
 			   resp);
@@ -570,12 +580,16 @@ static int api_call(struct job *j, const char *url, const char *body, const char
 	int rc;
 
 	for (;;) {
-		if (j->err->api_calls >= j->d->max_api_calls)
+		if (j->err->api_calls >= (j->max_calls > 0 ? j->max_calls : j->d->max_api_calls))
 			return ERR_BUDGET;
 		rc = token_get(j, &token);
 		if (rc)
 			return rc;
 		rc = send_once(j, url, token, body, resp);
+		if (rc == ERR_BUDGET) {
+			wipe_free(token);
+			return rc;
+		}
 		if (rc == 0 && resp->status == 401 && !refreshed && !j->optional) {
 			token_drop(j->d, token);
 			refreshed = 1;
@@ -584,7 +598,7 @@ static int api_call(struct job *j, const char *url, const char *body, const char
 		} else if (httpc_classify(resp->status) == 0) {
 			wipe_free(token);
 			return 0;
-		} else if (!backoff(j, resp) || j->optional) {
+		} else if (!backoff(j, resp) || j->optional || j->max_wait_ms >= 0) {
 			/* An optional call still records the pause for everyone. */
 			rc = status_failure(j, what, resp);
 		}
@@ -1161,7 +1175,9 @@ static int fetch(struct dpc *d, struct httpc *h, const char *project_id, const c
 	j = calloc(1, sizeof(*j));
 	if (!j)
 		return ERR_NOMEM;
-	*j = (struct job){ .d = d, .h = h, .s = s, .err = err, .exec_id = execution_id };
+	*j = (struct job){
+		.d = d, .h = h, .s = s, .err = err, .exec_id = execution_id, .max_wait_ms = -1
+	};
 	rc = job_base(j, project_id);
 	if (rc == 0)
 		rc = fetch_execution(j, execution_id);
@@ -1239,7 +1255,7 @@ int dpc_start_pipeline(struct dpc *d, struct httpc *h, const char *project_id, c
 		return ERR_PERMANENT;
 	}
 	memset(&j, 0, sizeof(j));
-	j = (struct job){ .d = d, .h = h, .err = err, .exec_id = "-" };
+	j = (struct job){ .d = d, .h = h, .err = err, .exec_id = "-", .max_wait_ms = -1 };
 	rc = job_base(&j, project_id);
 	body = rc == 0 ? start_body(pipeline, environment, tag) : NULL;
 	/* The base ends in '/': the collection's URL is without it. */
@@ -1258,5 +1274,103 @@ out:
 	free(url);
 	cJSON_free(body);
 	job_free(&j);
+	return rc;
+}
+
+/* ---- the list of executions ---- */
+
+/* Appends "&name=value" (value escaped) to *url, replacing it. */
+static int add_param(char **url, const char *name, const char *value)
+{
+	char *esc = text_url_escape(value), *head = NULL, *next = NULL;
+
+	if (esc != NULL)
+		head = text_concat3(*url, "&", name);
+	if (head != NULL)
+		next = text_concat3(head, "=", esc);
+	free(esc);
+	free(head);
+	if (next == NULL)
+		return ERR_NOMEM;
+	free(*url);
+	*url = next;
+	return 0;
+}
+
+/* Formats unix ms as RFC 3339 UTC with milliseconds. */
+static void iso_time(int64_t ms, char *out, size_t cap)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+	char head[32];
+
+	gmtime_r(&t, &tm);
+	strftime(head, sizeof(head), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out, cap, "%s.%03dZ", head, (int)(ms % 1000));
+}
+
+/* {api_base}/v1/pipeline-executions?projectId=..&limit=100[&startedAfter=..]
+ * [&startedBefore=..][&paginationToken=..], every value escaped. */
+static int list_url(const struct dpc *d, const struct dpc_list_query *q, char **url)
+{
+	char *esc = text_url_escape(q->project_id);
+	char when[40], limit[16];
+	int rc;
+
+	*url = esc ? text_concat3(d->api_base, "/v1/pipeline-executions?projectId=", esc) : NULL;
+	free(esc);
+	if (*url == NULL)
+		return ERR_NOMEM;
+	snprintf(limit, sizeof(limit), "%d", DPC_LIST_LIMIT);
+	rc = add_param(url, "limit", limit);
+	if (rc == 0 && q->started_after_ms >= 0) {
+		iso_time(q->started_after_ms, when, sizeof(when));
+		rc = add_param(url, "startedAfter", when);
+	}
+	if (rc == 0 && q->started_before_ms >= 0) {
+		iso_time(q->started_before_ms, when, sizeof(when));
+		rc = add_param(url, "startedBefore", when);
+	}
+	if (rc == 0 && q->more != NULL && q->more[0] != '\0')
+		rc = add_param(url, "paginationToken", q->more);
+	return rc;
+}
+
+int dpc_list_executions(struct dpc *d, struct httpc *h, const struct dpc_list_query *q,
+			struct dpc_list_page *out, struct dpc_error *err)
+{
+	struct job j = { .d = d, .h = h, .err = err, .max_calls = 2 };
+	struct httpc_response resp;
+	char *url = NULL;
+	int rc;
+
+	memset(err, 0, sizeof(*err));
+	err->retry_after_s = -1;
+	out->n = 0;
+	out->skipped = 0;
+	out->more[0] = '\0';
+	if (q->project_id == NULL || !valid_api_id(q->project_id)) {
+		set_message(err, "invalid project id");
+		return ERR_PERMANENT;
+	}
+	j.exec_id = "-";
+	j.max_wait_ms = q->max_wait_ms >= 0 ? q->max_wait_ms : 0;
+	rc = list_url(d, q, &url);
+	if (rc == 0)
+		rc = api_get(&j, url, "list", &resp);
+	free(url);
+	if (rc)
+		return rc;
+	rc = defuse_body(&resp);
+	if (rc == 0)
+		rc = dpc_list_parse(resp.body ? resp.body : "", resp.len, q->project_id,
+				    clock_wall_ms(), out);
+	httpc_response_free(&resp);
+	if (rc == ERR_PARSE) {
+		set_message(err, "list: response not understood");
+		err->unreadable = 1;
+		log_failure(&j, "list");
+		return ERR_PERMANENT;
+	}
 	return rc;
 }

@@ -46,9 +46,12 @@ struct batch {
 static int writer_prepare(struct sq_store *s, char *err, size_t errlen)
 {
 	static const char *const sql[3] = {
+		/* A run told without a status (UNKNOWN) is the same run as one
+		 * told with it: a webhook that names no status and the poller,
+		 * which always knows it, must make one job between them. */
 		"SELECT received_ms FROM jobs WHERE project_id = ?1 AND execution_id = ?2"
-		" AND status = ?3 AND followup_of IS NULL AND kind = 0"
-		" ORDER BY received_ms DESC LIMIT 1",
+		" AND (status = ?3 OR status = 'UNKNOWN' OR ?3 = 'UNKNOWN')"
+		" AND followup_of IS NULL AND kind = 0 ORDER BY received_ms DESC LIMIT 1",
 		"INSERT INTO jobs (project_id, execution_id, pipeline_name, environment,"
 		" status, status_text, state, attempts, received_ms, not_before_ms)"
 		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'queued', 0, ?7, ?7)",

@@ -373,5 +373,11 @@ int sq_incident_ack(struct store *base, const struct mem_key *k, int64_t since_m
 int sq_rerun_claim(struct store *base, const char *tag, int64_t action_id, int64_t now_ms,
 		   int *first);
 int sq_actions(struct store *base, size_t limit, store_action_fn fn, void *ctx);
+/* ---- sqlite_poll.c: reconciliation state ---- */
+
+int sq_poll_get(struct store *base, const char *project_id, struct poll_mark *out);
+int sq_poll_set(struct store *base, const char *project_id, const struct poll_mark *m,
+		int64_t now_ms);
+int sq_poll_projects(struct store *base, size_t limit, store_project_fn fn, void *ctx);
 
 #endif

@@ -237,6 +237,17 @@ static const char schema_v12[] =
 	" created_ms INTEGER NOT NULL) WITHOUT ROWID;"
 	"PRAGMA user_version = 12;";
 
+/* Version 13: reconciliation by polling (poll.h). Per project, the
+ * watermark below which every run that had finished when it was last
+ * listed was processed, and the gap a listing cut off by its budget left:
+ * runs started in [watermark - overlap, gap_before_ms) are still to be
+ * listed, after which the watermark becomes gap_mark_ms. */
+static const char schema_v13[] = "CREATE TABLE poll_state ("
+				 " project_id TEXT PRIMARY KEY, watermark_ms INTEGER NOT NULL,"
+				 " gap_before_ms INTEGER NOT NULL, gap_mark_ms INTEGER NOT NULL,"
+				 " updated_ms INTEGER NOT NULL) WITHOUT ROWID;"
+				 "PRAGMA user_version = 13;";
+
 /* Opens one connection with the per-connection settings. Both
  * connections run with synchronous=NORMAL: the group commit makes its
  * batches durable with its own fdatasync of the WAL before it answers,
@@ -341,6 +352,8 @@ static int schema_ensure(sqlite3 *db, const char *path, char *err, size_t errlen
 		rc = sq_exec_raw(db, schema_v11);
 	if (rc == 0 && v < 12)
 		rc = sq_exec_raw(db, schema_v12);
+	if (rc == 0 && v < 13)
+		rc = sq_exec_raw(db, schema_v13);
 	if (rc == 0)
 		rc = sq_map_rc(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL));
 	if (rc == 0)
@@ -565,4 +578,7 @@ const struct store_backend store_backend_sqlite = {
 	.incident_ack = sq_incident_ack,
 	.rerun_claim = sq_rerun_claim,
 	.actions = sq_actions,
+	.poll_get = sq_poll_get,
+	.poll_set = sq_poll_set,
+	.poll_projects = sq_poll_projects,
 };

@@ -100,6 +100,7 @@
 #include "errors.h"
 #include "store.h"
 #include "store_int.h"
+#include "text.h"
 
 /* Backends in the order they are asked; the last accepts any path. */
 static const struct store_backend *const backends[] = {
@@ -954,4 +955,28 @@ int store_actions(struct store *s, size_t limit, store_action_fn fn, void *ctx)
 	if (s == NULL || fn == NULL)
 		return ERR_INVALID;
 	return s->be->actions(s, limit, fn, ctx);
+}
+
+int store_poll_get(struct store *s, const char *project_id, struct poll_mark *out)
+{
+	if (out != NULL)
+		memset(out, 0, sizeof(*out));
+	if (s == NULL || out == NULL || !text_id_valid(project_id))
+		return ERR_INVALID;
+	return s->be->poll_get(s, project_id, out);
+}
+
+int store_poll_set(struct store *s, const char *project_id, const struct poll_mark *m,
+		   int64_t now_ms)
+{
+	if (s == NULL || m == NULL || !text_id_valid(project_id))
+		return ERR_INVALID;
+	return s->be->poll_set(s, project_id, m, now_ms);
+}
+
+int store_poll_projects(struct store *s, size_t limit, store_project_fn fn, void *ctx)
+{
+	if (s == NULL || fn == NULL || limit == 0)
+		return ERR_INVALID;
+	return s->be->poll_projects(s, limit, fn, ctx);
 }

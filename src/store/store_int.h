@@ -128,6 +128,12 @@ struct store_backend {
 	int (*rerun_claim)(struct store *s, const char *tag, int64_t action_id, int64_t now_ms,
 			   int *first);
 	int (*actions)(struct store *s, size_t limit, store_action_fn fn, void *ctx);
+	/* Reconciliation state. project_id passed text_id_valid(); out,
+	 * m and fn are never NULL; limit is at least 1. */
+	int (*poll_get)(struct store *s, const char *project_id, struct poll_mark *out);
+	int (*poll_set)(struct store *s, const char *project_id, const struct poll_mark *m,
+			int64_t now_ms);
+	int (*poll_projects)(struct store *s, size_t limit, store_project_fn fn, void *ctx);
 };
 
 /* What every open store has, whatever its backend: a backend's own

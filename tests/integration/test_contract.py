@@ -39,10 +39,10 @@ def ensure_prism():
 
 
 class Prism:
-    def __init__(self, d, dynamic):
+    def __init__(self, d, dynamic, spec=None):
         self.port = free_port()
         self.log = os.path.join(d, "prism-%s.log" % ("dynamic" if dynamic else "static"))
-        self.argv = [PRISM, "mock", "-h", "127.0.0.1", "-p", str(self.port), SPEC]
+        self.argv = [PRISM, "mock", "-h", "127.0.0.1", "-p", str(self.port), spec or SPEC]
         if dynamic:
             self.argv.append("-d")
         self.proc = None
@@ -110,6 +110,55 @@ def prism_static_examples():
 @case
 def prism_dynamic_fuzz():
     run_previews(True, DYNAMIC_RUNS)
+
+
+# --- the execution list (the poller) ------------------------------------
+# The list endpoint's spec is ours (tests/contract/, from Matillion's public
+# reference page). The service polls one project every second; the mock
+# relays each list call to Prism, which checks it. Dynamic mode invents
+# pages (with "more" tokens to follow) the poller must survive.
+
+LIST_SPEC = os.path.join(CONTRACT_DIR, "maia-pipeline-executions.openapi.yaml")
+LIST_PROJECT = "0e6a1c52-2b7d-4c3f-8a9e-1f2d3c4b5a69"
+
+
+def run_poller(dynamic, calls):
+    from harness import Service
+    ensure_prism()
+    d = tmpdir()
+    with Prism(d, dynamic, spec=LIST_SPEC) as prism:
+        with Mock("contract", tmpdir=d, upstream="http://127.0.0.1:%d" % prism.port) as m:
+            cfg = write_config(d, m.port, sections={
+                "poll": {"interval": "1"}, "default": None,
+                "project " + LIST_PROJECT: {"destinations": "slack-main"}})
+            with Service(cfg) as svc:
+                def relayed():
+                    return [c for c in m.calls() if c.get("upstream")
+                            and c["path"] == "/dpc/v1/pipeline-executions"]
+                wait_until(lambda: len(relayed()) >= calls, 60, 0.2,
+                           "%d list calls relayed" % calls)
+                assert svc.alive(), "service died:\n%s" % svc.log_tail()
+                got = relayed()
+    ours = [(c["raw_query"], v) for c in got for v in c["violations"]
+            if v.get("location", [""])[0] == "request"]
+    assert not ours, "Prism flagged our list requests: %s" % ours[:5]
+    logged = prism.request_violations()
+    assert not logged, "Prism log shows request violations:\n%s" % "\n".join(logged[:10])
+    for c in got:
+        q = c["query"]
+        assert q.get("projectId") == LIST_PROJECT and q.get("limit") == "100", q
+    if dynamic:
+        assert any("paginationToken" in c["query"] for c in got), "no token followed"
+
+
+@case
+def prism_list_static_examples():
+    run_poller(False, 3)
+
+
+@case
+def prism_list_dynamic_fuzz():
+    run_poller(True, 20)
 
 
 if __name__ == "__main__":

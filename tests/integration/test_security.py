@@ -164,7 +164,8 @@ def metric(port, name):
 
 @case
 def rejections_are_problem_json_without_echo():
-    with Env() as env:
+    # Polling off: with it on, a body naming no run is a nudge (test_poll.py).
+    with Env(poll={"enabled": "false"}) as env:
         ok = {"Content-Type": "application/json", "Authorization": "Bearer " + AUTH_TOKEN,
               "X-Planted": MARK}
         good = body_for("rej-1")

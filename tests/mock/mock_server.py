@@ -27,7 +27,10 @@ Scenario JSON (every key optional):
                    project not listed has none (an empty page)
   webhook          a sample webhook body for tests (not used by the server)
 Control endpoints: GET /_health, /_recorded, /_calls; POST /_reset,
-/_faults, /_revoke (forget issued tokens), /_scenario (replace scenario).
+/_faults, /_revoke (forget issued tokens), /_scenario (replace scenario),
+/_runs (add or replace runs without a webhook; see add_runs()).
+GET /dpc/v1/pipeline-executions lists every execution that has a
+startedAt (see exec_list()).
 """
 
 import argparse
@@ -387,6 +390,8 @@ class Handler(BaseHTTPRequestHandler):
             return self.problem(401, "Unauthorized", "a valid bearer token is required")
         if self.command != "GET":
             return self.problem(405, "Method Not Allowed", "only GET is mocked")
+        if path == LIST_PATH:
+            return exec_list(self, query)
         m_sched = SCHED_RE.match(path)
         if m_sched:
             with self.st.lock:
@@ -546,6 +551,8 @@ class Handler(BaseHTTPRequestHandler):
             if path == "/_scenario":
                 self.st.load(data)
                 return self.reply(200, {"ok": True})
+            if path == "/_runs":
+                return add_runs(self, data)
         self.reply(404, {"error": "unknown control path"})
 
 
@@ -1071,6 +1078,134 @@ def interact_route(h, path, query):
             h.reply(200, {"ok": True, "channel": "C0ALERTS", "ts": "1700000999.000100"})
         return True
     return False
+
+
+# --- Execution list: GET /dpc/v1/pipeline-executions ---------------------
+# Matillion's cursor-paged list of a project's runs, newest first: query
+# projectId, startedAfter / startedBefore (RFC 3339, both inclusive), status
+# (repeated or comma-separated), pipelineName (case-insensitive part),
+# environmentName, limit (1..100, default 25), paginationToken. The reply
+# is {"results": [...], "more": "<token>"} with "more" left out on the last
+# page. A token is opaque and random; it stands for the query and the last
+# run returned, so runs added meanwhile (newer ones) never shift a page.
+# An unknown token is a 400. Runs come from the scenario's executions and
+# from POST /_runs.
+
+import calendar  # noqa: E402 (this section's own import)
+
+LIST_PATH = "/dpc/v1/pipeline-executions"
+LIST_TOKENS = {}  # token -> (query key, (startedAt, id) of the last run sent)
+
+
+def rfc3339_epoch(s):
+    """Unix seconds (float) of an RFC 3339 time, or None."""
+    m = re.match(r"^(\d{4})-(\d\d)-(\d\d)[Tt ](\d\d):(\d\d):(\d\d)(\.\d+)?"
+                 r"([Zz]|[+-]\d\d:\d\d)?$", s or "")
+    if not m:
+        return None
+    y, mo, d, h, mi, se = (int(x) for x in m.groups()[:6])
+    t = float(calendar.timegm((y, mo, d, h, mi, se, 0, 0, 0)))
+    if m.group(7):
+        t += float(m.group(7))
+    tz = m.group(8)
+    if tz and tz not in ("Z", "z"):
+        sign = 1 if tz[0] == "+" else -1
+        t -= sign * (int(tz[1:3]) * 3600 + int(tz[4:6]) * 60)
+    return t
+
+
+def iso_ms(epoch):
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(epoch)) + \
+        ".%03dZ" % int(round((epoch - math.floor(epoch)) * 1000) % 1000)
+
+
+def list_item(project, ex):
+    item = dict(ex["execution"])
+    item.setdefault("projectId", project)
+    return item
+
+
+def exec_list(h, query):
+    if h.st.upstream:  # the contract test: Prism judges the request
+        return h.forward(LIST_PATH, query)
+    q = urllib.parse.parse_qs(query, keep_blank_values=True)
+    one = {k: v[-1] for k, v in q.items()}
+    project = one.get("projectId", "")
+    try:
+        limit = int(one.get("limit", "25"))
+    except ValueError:
+        return h.problem(400, "Bad Request", "limit must be an integer")
+    if not 1 <= limit <= 100:
+        return h.problem(400, "Bad Request", "limit must be from 1 to 100")
+    after = rfc3339_epoch(one["startedAfter"]) if "startedAfter" in one else None
+    before = rfc3339_epoch(one["startedBefore"]) if "startedBefore" in one else None
+    if ("startedAfter" in one and after is None) or ("startedBefore" in one and before is None):
+        return h.problem(400, "Bad Request", "startedAfter/startedBefore must be date-times")
+    statuses = {s.upper() for v in q.get("status", []) for s in v.split(",") if s}
+    name = one.get("pipelineName", "").lower()
+    env = one.get("environmentName")
+    key = json.dumps([project, one.get("startedAfter"), one.get("startedBefore"),
+                      sorted(statuses), name, env, limit])
+    with h.st.lock:
+        runs = []
+        for (proj, _), ex in h.st.executions.items():
+            e = ex["execution"]
+            t = rfc3339_epoch(e.get("startedAt"))
+            if proj != project or t is None:
+                continue
+            if (after is not None and t < after) or (before is not None and t > before):
+                continue
+            if statuses and str(e.get("status", "")).upper() not in statuses:
+                continue
+            if name and name not in str(e.get("pipelineName", "")).lower():
+                continue
+            if env is not None and e.get("environmentName") != env:
+                continue
+            runs.append(((t, str(e.get("pipelineExecutionId", ""))), list_item(proj, ex)))
+        runs.sort(key=lambda r: r[0], reverse=True)
+        tok = one.get("paginationToken")
+        if tok:
+            if tok not in LIST_TOKENS or LIST_TOKENS[tok][0] != key:
+                return h.problem(400, "Bad Request", "invalid paginationToken")
+            last = LIST_TOKENS[tok][1]
+            runs = [r for r in runs if r[0] < last]
+        page, rest = runs[:limit], runs[limit:]
+        body = {"results": [r[1] for r in page]}
+        if rest:
+            nxt = base64.urlsafe_b64encode(os.urandom(18)).decode()
+            LIST_TOKENS[nxt] = (key, page[-1][0])
+            body["more"] = nxt
+    h.reply(200, body)
+
+
+def add_runs(h, data):
+    """POST /_runs: a run or a list of them, each {"projectId", "id",
+    "pipelineName", "environmentName", "status", "trigger",
+    "started_ago"/"finished_ago" (seconds before now; finished_ago absent
+    or null: still running) or "startedAt"/"finishedAt", "steps"}. A run
+    with an id already known replaces it (e.g. to finish it), keeping its
+    steps unless new ones are given. Called with the state's lock held."""
+    items = data if isinstance(data, list) else [data]
+    now = time.time()
+    for r in items:
+        key = (str(r["projectId"]), str(r["id"]))
+        e = {"pipelineExecutionId": key[1],
+             "pipelineName": r.get("pipelineName", "poll/pipeline.orch.yaml"),
+             "environmentName": r.get("environmentName", "prod"),
+             "status": r.get("status", "FAILED"), "trigger": r.get("trigger", "SCHEDULE")}
+        if r.get("started_ago") is not None:
+            e["startedAt"] = iso_ms(now - float(r["started_ago"]))
+        elif r.get("startedAt"):
+            e["startedAt"] = r["startedAt"]
+        if r.get("finished_ago") is not None:
+            e["finishedAt"] = iso_ms(now - float(r["finished_ago"]))
+        elif r.get("finishedAt"):
+            e["finishedAt"] = r["finishedAt"]
+        old = h.st.executions.get(key)
+        steps = StepList(key[1], r["steps"]) if "steps" in r else \
+            (old["steps"] if old else StepList(key[1], []))
+        h.st.executions[key] = {"wrap": False, "execution": e, "steps": steps}
+    return h.reply(200, {"ok": True, "runs": len(h.st.executions)})
 
 
 if __name__ == "__main__":

@@ -284,6 +284,7 @@ static void test_upgrades_v5_file(void **state)
 		    "ALTER TABLE deliveries DROP COLUMN grouped;"
 		    "ALTER TABLE deliveries DROP COLUMN group_item;"
 		    "ALTER TABLE deliveries DROP COLUMN message_id;"
+		    "DROP TABLE poll_state;"
 		    "DROP TABLE held; DROP TABLE held_jobs;"
 		    " DROP TABLE held_summaries; ALTER TABLE jobs DROP COLUMN kind;"
 		    " DROP TABLE threads;"

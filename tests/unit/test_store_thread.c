@@ -295,7 +295,7 @@ static void test_upgrades_v9_file(void **state)
 	store_close(f->s);
 	f->s = NULL;
 	sql_exec(f, "DROP TABLE threads; DROP TABLE actions; DROP TABLE incident_acks;"
-		    " DROP TABLE reruns; PRAGMA user_version = 10;");
+		    " DROP TABLE reruns; DROP TABLE poll_state; PRAGMA user_version = 10;");
 	reopen(f);
 	assert_int_equal(sql_int(f, "SELECT user_version FROM pragma_user_version"),
 			 STORE_SCHEMA_VERSION);
