@@ -528,6 +528,10 @@ static void check_listeners(struct parse *p)
 			"listen = off and admin_listen = off: nothing would serve /healthz, /readyz"
 			" and /metrics; give admin_listen a host:port (left out, it is %s)",
 			CONFIG_ADMIN_LISTEN_DEFAULT);
+	if (loff && !c->poll_enabled)
+		cfg_err(p, key_line(&p->single[SEC_POLL], "enabled"),
+			"listen = off and [poll] enabled = false: no run could ever arrive;"
+			" turn polling on or give listen a host:port");
 	if (lok && aok && same_socket(&hp, &ha))
 		cfg_err(p, key_line(m, "admin_listen"),
 			"admin_listen: same address and port as listen; the admin listener needs"

@@ -25,6 +25,11 @@
  *   and it waits at most POLL_YIELD_MS for the shared limiter: when jobs
  *   keep the limiter busy, or a 429 paused it, the cycle stops and the
  *   rest waits for the next one (the projects not reached go first then).
+ * - Long-running runs: a listing keeps a running run in every window
+ *   until it finishes, so each page's running runs go to longrun_scan()
+ *   (longrun.h), which tells each one past its route's limit once ever.
+ *   A run already running longer than the first look-back (overlap) when
+ *   polling starts is not listed, so not told.
  * - Nudges (poll_nudge()) start a reconciliation early, at most once per
  *   POLL_NUDGE_GAP_MS, within the same budget.
  * - Threads: one. It sleeps on a monotonic condition variable that
@@ -42,6 +47,7 @@
 #include "errors.h"
 #include "httpc.h"
 #include "log.h"
+#include "longrun.h"
 #include "metrics.h"
 #include "ratelimit.h"
 #include "route.h"
@@ -282,6 +288,36 @@ out:
 	return rc;
 }
 
+/* Hands the runs of this page still running to longrun_scan(), which
+ * queues a notice for each one past its route's limit, once per run ever:
+ * a listing holds a running run in every window until it finishes, so
+ * asking each cycle is what lets a run be told when it passes the limit.
+ * A failure is logged; the next cycle asks again. */
+static void longrun_page(struct poller *p, const struct config *c)
+{
+	struct longrun_run r[DPC_LIST_LIMIT];
+	size_t i, n = 0;
+	char count[24];
+	int rc;
+
+	for (i = 0; i < p->page->n && n < DPC_LIST_LIMIT; i++) {
+		const struct dpc_execution *e = &p->page->runs[i];
+		if (dpc_execution_finished(e) || e->started_ms < 0)
+			continue;
+		r[n++] = (struct longrun_run){ e->id,       e->project_id, e->environment,
+					       e->pipeline, e->trigger,    e->started_ms };
+	}
+	if (n == 0)
+		return;
+	rc = longrun_scan(p->st, c, r, n, clock_wall_ms());
+	if (rc < 0) {
+		log_event(LOG_WARN, "poll: still-running check failed", "error", err_str(rc), NULL);
+	} else if (rc > 0) {
+		snprintf(count, sizeof(count), "%d", rc);
+		log_event(LOG_INFO, "poll: still-running notices queued", "runs", count, NULL);
+	}
+}
+
 /* How one listing ended. */
 enum walk_end { WE_COMPLETE, WE_CUT, WE_FAILED };
 
@@ -313,6 +349,7 @@ static int walk_page(struct poller *p, const struct config *c, struct dpc *d, co
 	for (i = 0; i < p->page->n; i++)
 		if (poll_walk_run(w, &p->page->runs[i]) && take_run(p, c, &p->page->runs[i]) != 0)
 			return WE_FAILED;
+	longrun_page(p, c);
 	if (p->page->more[0] == '\0')
 		return WE_COMPLETE;
 	if (strcmp(p->page->more, more) == 0) {

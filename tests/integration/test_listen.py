@@ -172,9 +172,9 @@ def admin_alongside_the_webhook_listener():
 
 # --- check-config -----------------------------------------------------------
 
-def check_config(**server):
+def check_config(poll=None, **server):
     d = tmpdir()
-    cfg = write_config(d, server=server)
+    cfg = write_config(d, server=server, **({"poll": poll} if poll else {}))
     rc, out, err = run_cli(["-c", cfg.path, "check-config"])
     return rc, out + err, cfg.path
 
@@ -189,6 +189,9 @@ def check_config_refuses_no_probe_listener_and_one_socket():
     assert rc == 0, out
     assert "listen:       off (no webhook listener)" in out, out
     assert "admin:        127.0.0.1:9091 (probes, metrics; no webhooks)" in out, out
+    # With neither a listener nor polling no run could arrive.
+    rc, out, _ = check_config(listen="off", auth_token=None, poll={"enabled": "false"})
+    assert rc != 0 and "listen = off and [poll] enabled = false" in out, (rc, out)
 
 
 # --- triggers ---------------------------------------------------------------

@@ -218,5 +218,52 @@ def nudge_is_422_when_polling_is_off():
         assert env.list_calls() == [] and env.slack_for(14) == []
 
 
+def still_running_posts(env, n):
+    return [p for p in env.slack_for(n) if "still running" in repr(p["body"])]
+
+
+@case
+def long_running_told_once_then_its_outcome():
+    """A run listed as RUNNING on a route with max_duration = 3s gets one
+    "still running" message once it passes the limit (the listing keeps a
+    running run in every window), not again in later cycles nor after a
+    restart (the record is durable), and its failure is posted as usual
+    when it finishes."""
+    sec = sections()
+    sec["project " + PROJECT]["max_duration"] = "3s"
+    with PollEnv(sections=sec) as env:
+        env.add_run(20, status="RUNNING", started_ago=1, finished_ago=None)
+        from harness import wait_until
+        wait_until(lambda: still_running_posts(env, 20), 3 * INTERVAL + 8, 0.1,
+                   "a still-running post for run 20")
+        text = repr(still_running_posts(env, 20)[0]["body"])
+        assert "limit 3s" in text, text
+        env.wait_cycles(2, time.time())
+        env.svc.stop()
+        env.start_service()
+        env.wait_cycles(2, time.time())
+        assert len(still_running_posts(env, 20)) == 1, len(still_running_posts(env, 20))
+        env.add_run(20, status="FAILED", started_ago=60, finished_ago=1)
+        wait_until(lambda: len(env.slack_for(20)) == 2, 2 * INTERVAL + 8, 0.1,
+                   "the failure after the still-running notice")
+        assert len(still_running_posts(env, 20)) == 1
+
+
+@case
+def long_running_needs_a_limit():
+    """Without max_duration or slow_factor a listed run running for 5 min
+    is not told (both are off by default), nor is one under its limit."""
+    sec = sections()
+    with PollEnv(sections=sec) as env:
+        env.add_run(21, status="RUNNING", started_ago=300, finished_ago=None)
+        env.wait_cycles(3, time.time())
+        assert env.slack_for(21) == [], env.slack_for(21)
+    sec["project " + PROJECT]["max_duration"] = "1h"
+    with PollEnv(sections=sec) as env:
+        env.add_run(22, status="RUNNING", started_ago=300, finished_ago=None)
+        env.wait_cycles(3, time.time())
+        assert env.slack_for(22) == [], env.slack_for(22)
+
+
 if __name__ == "__main__":
     run_all()
