@@ -13,10 +13,11 @@ nothing (no run, no silence, no acknowledgement; the disallowed user gets
 an ephemeral reply); a user group member may re-run; Mute silences the
 next failure and offers Unmute; Acknowledge records the user, shows it on
 the parent and turns the next reminder into a plain repeat; every rewrite
-of the parent keeps the lines of the clicks before it, and the resolved
-parent keeps "Acknowledged by"; a click on the URL button "Open run" is
-answered 200 and does nothing; a service killed (SIGKILL) between the
-click's answer and its action carries it out after its restart, once."""
+of the parent keeps the lines of the clicks before it (ten at most,
+Slack's bound, the first kept), and the resolved parent keeps
+"Acknowledged by"; a click on the URL button "Open run" is answered 200
+and does nothing; a service killed (SIGKILL) between the click's answer
+and its action carries it out after its restart, once."""
 
 import copy
 import hashlib
@@ -455,6 +456,30 @@ def every_rewrite_keeps_the_lines_before_it():
         # What Slack now shows is that last rewrite.
         msgs = json.loads(request("GET", e.mock.port, "/_slack_messages")[2])
         assert "Acknowledged by" in json.dumps(msgs[ts]) and "Resolved" in json.dumps(msgs[ts])
+
+
+@case
+def status_lines_are_bounded():
+    with env("F") as e:
+        _, ts = open_incident(e)
+        m = e.mock.url()
+        assert click(e, form("dpc_ack", ts, mock=m))[0] == 200
+        wait_results(e, 1)
+        # Ten mutes after it: Slack takes ten elements in a context block;
+        # the acknowledgement stays, the oldest mute after it goes.
+        for i in range(10):
+            assert click(e, form("dpc_mute", ts, value="1h", mock=m))[0] == 200
+            wait_results(e, 2 + i)
+        u = ok_update(e, 11)["body"]
+        status = [b for b in u["blocks"] if b.get("block_id") == "dpc_status"]
+        assert len(status) == 1, u["blocks"]
+        lines = [el["text"] for el in status[0]["elements"]]
+        assert len(lines) == 10 and lines[0].startswith("Acknowledged by"), lines
+        assert "(silence 1)" not in json.dumps(lines) and lines[-1].endswith("(silence 10)"), lines
+        ids = action_ids(u)
+        assert ids.count("dpc_unmute") == 1 and ids[:3] == ["dpc_ack", "dpc_mute", "dpc_rerun"], ids
+        assert [el.get("value") for b in u["blocks"] for el in b.get("elements", [])
+                if el.get("action_id") == "dpc_unmute"] == ["10"], u["blocks"]
 
 
 @case
