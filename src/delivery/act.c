@@ -197,8 +197,9 @@ static int block_index(const cJSON *blocks, const char *id)
 	return -1;
 }
 
-/* Puts item into array at index at (at the end past it). By hand: the
- * cJSON of some distributions fails cJSON_InsertItemInArray(). */
+/* Puts item into array at index at (at the end past it). By hand:
+ * Debian 12's cJSON (1.7.15-1+deb12u4) refuses cJSON_InsertItemInArray()
+ * inside an array. */
 static int insert_at(cJSON *array, int at, cJSON *item)
 {
 	cJSON *tail = cJSON_CreateArray(), *x;
@@ -236,14 +237,19 @@ static cJSON *new_block(cJSON *blocks, const char *type, const char *id)
 }
 
 /* Adds line to the status block. When it is full, the first line stays
- * (most often who took the incident) and the oldest after it goes. */
+ * (most often who took the incident) and the oldest after it goes. A
+ * message with no room for the block goes without the line (the thread
+ * has it). */
 static int add_status(cJSON *blocks, const char *line)
 {
 	int at = block_index(blocks, SLACKAPP_STATUS_BLOCK);
-	cJSON *b = at >= 0 ? cJSON_GetArrayItem(blocks, at)
-			   : new_block(blocks, "context", SLACKAPP_STATUS_BLOCK);
-	cJSON *els = cJSON_GetObjectItemCaseSensitive(b, "elements"), *t;
+	cJSON *b, *els, *t;
 
+	if (at < 0 && cJSON_GetArraySize(blocks) >= BLOCKS_MAX)
+		return 0;
+	b = at >= 0 ? cJSON_GetArrayItem(blocks, at)
+		    : new_block(blocks, "context", SLACKAPP_STATUS_BLOCK);
+	els = cJSON_GetObjectItemCaseSensitive(b, "elements");
 	if (!cJSON_IsArray(els))
 		return ERR_NOMEM;
 	if (cJSON_GetArraySize(els) >= STATUS_LINES_MAX)
@@ -275,15 +281,18 @@ static void drop_unmute(cJSON *els, const char *id)
 }
 
 /* Puts the Unmute button of silence id among the buttons (a resolved
- * parent, which has none, gets a block for it). */
+ * parent, which has none, gets a block for it when there is room). */
 static int add_unmute(cJSON *blocks, int64_t id)
 {
 	int at = block_index(blocks, SLACKAPP_ACTIONS_BLOCK);
-	cJSON *b = at >= 0 ? cJSON_GetArrayItem(blocks, at)
-			   : new_block(blocks, "actions", SLACKAPP_ACTIONS_BLOCK);
-	cJSON *els = cJSON_GetObjectItemCaseSensitive(b, "elements"), *btn;
+	cJSON *b, *els, *btn;
 	char v[24];
 
+	if (at < 0 && cJSON_GetArraySize(blocks) >= BLOCKS_MAX)
+		return 0;
+	b = at >= 0 ? cJSON_GetArrayItem(blocks, at)
+		    : new_block(blocks, "actions", SLACKAPP_ACTIONS_BLOCK);
+	els = cJSON_GetObjectItemCaseSensitive(b, "elements");
 	if (!cJSON_IsArray(els))
 		return ERR_NOMEM;
 	drop_unmute(els, NULL);
