@@ -38,9 +38,10 @@ enum interact_verdict interact_verify(const char *secret, const char *ts, const 
  * mute's option 1h|24h|7d, an unmute's silence id), the message's channel
  * and ts (container, else channel and message), response_url and
  * action_ts. Every string is checked for shape and length; the user name
- * is sanitised and cut. Returns 0; ERR_PARSE (not a form, not JSON, too
- * deep) or ERR_INVALID (a field missing or malformed) with *why set to a
- * fixed string. Pure. */
+ * is sanitised and cut. Returns 0; ERR_NOTFOUND for a click of a user on
+ * a button that is not ours (a link button: no action_id, or another);
+ * ERR_PARSE (not a form, not JSON, too deep) or ERR_INVALID (a field
+ * missing or malformed) with *why set to a fixed string. Pure. */
 int interact_parse(const char *body, size_t len, struct action *out, const char **why);
 
 /* 1 when url may receive an ephemeral reply: https://hooks.slack.com/...
@@ -74,7 +75,8 @@ struct interact_req {
 
 /* Decides r with cfg's signing secret: verified, read and stored
  * (store_action_put(), durable) gives 200 (a repeat of a stored click
- * too); a missing, stale or wrong signature 401; a body that is not a
+ * too), and so does a verified click on a button that is not ours (a
+ * link: nothing is stored or done); a missing, stale or wrong signature 401; a body that is not a
  * click of ours 400; no store or a failed commit 503. Each result is
  * counted in dpc_notify_interactions_total; *detail gets a fixed string
  * for the problem reply (NULL with 200). st may be NULL. */

@@ -62,6 +62,7 @@ enum metric_interaction {                   /* dpc_notify_interactions_total{res
 			  MI_BAD_SIGNATURE, /* signature wrong or malformed (401) */
 			  MI_BAD_REQUEST,   /* not a click of ours, too large, wrong type (4xx) */
 			  MI_UNAVAILABLE,   /* the store could not keep it (503) */
+			  MI_IGNORED,       /* a click on a link button, not ours (200) */
 			  MI__MAX
 };
 extern const char *const metric_interaction_names[MI__MAX];

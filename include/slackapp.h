@@ -19,6 +19,7 @@
 #include "webhook.h"
 
 #define SLACKAPP_ACTIONS_BLOCK "dpc_actions" /* block_id of the buttons */
+#define SLACKAPP_STATUS_BLOCK "dpc_status"   /* block_id of the clicks' lines (act.c) */
 #define SLACKAPP_ACTION_ACK "dpc_ack"        /* button: Acknowledge */
 #define SLACKAPP_ACTION_MUTE "dpc_mute"      /* static_select: 1h, 24h, 7d */
 #define SLACKAPP_ACTION_RERUN "dpc_rerun"    /* button: Re-run (allow_rerun only) */
@@ -64,9 +65,10 @@ struct slackapp_send {
 char *slackapp_message(const char *stored, const struct slackapp_send *how);
 
 /* The chat.update body that marks a thread's parent resolved: parent (its
- * posted body) with ts set, its first block replaced by the "Resolved
- * after ..." block the recovery's stored body carries, the actions block
- * removed, everything else kept. Returns a new string, or NULL when out
+ * body as last posted or rewritten) with ts set, its first block replaced
+ * by the "Resolved after ..." block the recovery's stored body carries,
+ * the actions block removed, everything else kept (the clicks' lines,
+ * SLACKAPP_STATUS_BLOCK, among it). Returns a new string, or NULL when out
  * of memory, when either body is not a JSON object or the recovery
  * carries no such block. */
 char *slackapp_resolved(const char *parent, const char *recovery, const char *ts);

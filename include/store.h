@@ -550,6 +550,14 @@ int store_thread_by_message(struct store *s, const char *channel, const char *ts
  * most STORE_THREAD_PARENT_MAX bytes). Marking it again is fine. Returns
  * 0, ERR_NOTFOUND (no such thread), ERR_INVALID or ERR_IO. */
 int store_thread_resolved(struct store *s, int64_t id, const char *new_parent_body);
+
+/* Keeps body (at most STORE_THREAD_PARENT_MAX bytes, not NULL) as the
+ * body of thread id's parent after Slack accepted a rewrite of it (a
+ * click's chat.update), so the next rewrite (another click, the
+ * recovery) starts from what the channel shows. Whether the thread is
+ * resolved stays as it is. Returns 0, ERR_NOTFOUND (no such thread),
+ * ERR_INVALID or ERR_IO. */
+int store_thread_set_parent(struct store *s, int64_t id, const char *body);
 /* ---- Slack button clicks (action.h) ----
  * A click is stored before Slack is answered, together with a queued
  * JOB_KIND_ACTION job that carries it out, so it has the leases, retries

@@ -83,7 +83,7 @@ const char *const metric_interaction_names[MI__MAX] = {
 	[MI_ACCEPTED] = "accepted",           [MI_DUPLICATE] = "duplicate",
 	[MI_MISSING] = "missing_signature",   [MI_STALE] = "stale",
 	[MI_BAD_SIGNATURE] = "bad_signature", [MI_BAD_REQUEST] = "bad_request",
-	[MI_UNAVAILABLE] = "unavailable",
+	[MI_UNAVAILABLE] = "unavailable",     [MI_IGNORED] = "ignored",
 };
 
 const char *const metric_followup_names[MF__MAX] = { [MF_SENT] = "sent", [MF_GAVE_UP] = "gave_up" };

@@ -42,6 +42,7 @@
 #include "route.h"
 #include "silence.h"
 #include "slackapi.h"
+#include "slackapp.h"
 #include "store.h"
 #include "text.h"
 
@@ -123,21 +124,31 @@ out:
 	cJSON_Delete(o);
 }
 
+/* One Web API call with body; 1 when Slack took it. */
+static int api_body(const struct act_env *e, const struct store_thread *th, const char *method,
+		    const char *body)
+{
+	struct slackapi_reply r;
+	const char *token, *base;
+
+	slack_of(e, th, &token, &base);
+	if (body == NULL || token == NULL)
+		return 0;
+	if (slackapi_call(e->http, base, token, method, body, &r) != 0)
+		return 0;
+	if (r.cls != DELIVER_OK)
+		log_event(LOG_WARN, "act: slack call failed", "method", method, "error", r.detail,
+			  NULL);
+	return r.cls == DELIVER_OK;
+}
+
 /* One Web API call with a JSON body built from o (deleted here). */
 static void api(const struct act_env *e, const struct store_thread *th, const char *method,
 		cJSON *o)
 {
-	struct slackapi_reply r;
-	const char *token, *base;
 	char *body = o ? cJSON_PrintUnformatted(o) : NULL;
 
-	slack_of(e, th, &token, &base);
-	if (body != NULL && token != NULL) {
-		slackapi_call(e->http, base, token, method, body, &r);
-		if (r.cls != DELIVER_OK)
-			log_event(LOG_WARN, "act: slack call failed", "method", method, "error",
-				  r.detail, NULL);
-	}
+	api_body(e, th, method, body);
 	cJSON_free(body);
 	cJSON_Delete(o);
 }
@@ -156,76 +167,216 @@ static void thread_reply(const struct act_env *e, const struct store_thread *th,
 	api(e, th, "chat.postMessage", o);
 }
 
-/* The block that takes the place of the buttons: the status line, and an
- * Unmute button when a mute made silence unmute_id. */
-static cJSON *status_block(const struct outcome *o)
-{
-	cJSON *b = cJSON_CreateObject(), *els, *btn;
-	char id[24];
+/* ---- the parent: its clicks' lines and its Unmute button ----
+ * A click that did something adds its line ("Acknowledged by ...") to
+ * the parent's status block, a context block of its own above the
+ * buttons, so every click's line stays; the buttons stay too (a re-run
+ * is still what the on-call may want after an acknowledgement), with an
+ * Unmute button while a mute from the message lasts. Each rewrite starts
+ * from the body the store keeps (store_thread_set_parent() after Slack
+ * took the last one), and the recovery's rewrite keeps the status block
+ * while it removes the buttons (slackapp_resolved()). */
 
-	if (b == NULL)
+#define BLOCKS_MAX 50       /* Slack's cap on a message's blocks */
+#define STATUS_LINES_MAX 10 /* Slack's cap on a context block's elements */
+
+/* The index of the block of blocks with block_id id, or -1. */
+static int block_index(const cJSON *blocks, const char *id)
+{
+	const cJSON *b;
+	int i = 0;
+
+	cJSON_ArrayForEach(b, blocks)
+	{
+		const char *v =
+			cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(b, "block_id"));
+		if (v != NULL && strcmp(v, id) == 0)
+			return i;
+		i++;
+	}
+	return -1;
+}
+
+/* Puts item into array at index at (at the end past it). By hand:
+ * Debian 12's cJSON (1.7.15-1+deb12u4) refuses cJSON_InsertItemInArray()
+ * inside an array. */
+static int insert_at(cJSON *array, int at, cJSON *item)
+{
+	cJSON *tail = cJSON_CreateArray(), *x;
+	int ok;
+
+	if (tail == NULL)
+		return 0;
+	while ((x = cJSON_DetachItemFromArray(array, at)) != NULL)
+		cJSON_AddItemToArray(tail, x);
+	ok = cJSON_AddItemToArray(array, item);
+	while ((x = cJSON_DetachItemFromArray(tail, 0)) != NULL)
+		cJSON_AddItemToArray(array, x);
+	cJSON_Delete(tail);
+	return ok;
+}
+
+/* A new block {"type": type, "block_id": id, "elements": []} put before
+ * the buttons (at the end when there are none); NULL when the message has
+ * no room or memory ran out. */
+static cJSON *new_block(cJSON *blocks, const char *type, const char *id)
+{
+	int at = block_index(blocks, SLACKAPP_ACTIONS_BLOCK);
+	cJSON *b;
+
+	if (cJSON_GetArraySize(blocks) >= BLOCKS_MAX)
 		return NULL;
-	cJSON_AddStringToObject(b, "type", o->unmute_id > 0 ? "actions" : "context");
-	cJSON_AddStringToObject(b, "block_id", "dpc_actions");
-	els = cJSON_AddArrayToObject(b, "elements");
-	btn = cJSON_CreateObject();
-	if (els == NULL || btn == NULL) {
-		cJSON_Delete(btn);
+	b = cJSON_CreateObject();
+	if (b == NULL || !cJSON_AddStringToObject(b, "type", type) ||
+	    !cJSON_AddStringToObject(b, "block_id", id) || !cJSON_AddArrayToObject(b, "elements") ||
+	    !insert_at(blocks, at >= 0 ? at : cJSON_GetArraySize(blocks), b)) {
 		cJSON_Delete(b);
 		return NULL;
 	}
-	if (o->unmute_id > 0) {
-		cJSON *t = cJSON_AddObjectToObject(btn, "text");
-		snprintf(id, sizeof(id), "%" PRId64, o->unmute_id);
-		cJSON_AddStringToObject(btn, "type", "button");
-		cJSON_AddStringToObject(btn, "action_id", action_ids[ACT_UNMUTE]);
-		cJSON_AddStringToObject(btn, "value", id);
-		cJSON_AddStringToObject(t, "type", "plain_text");
-		cJSON_AddStringToObject(t, "text", "Unmute");
-		cJSON_AddItemToArray(els, btn);
-		btn = cJSON_CreateObject();
-		if (btn == NULL)
-			return b;
-	}
-	cJSON_AddStringToObject(btn, "type", "mrkdwn");
-	cJSON_AddStringToObject(btn, "text", o->status);
-	cJSON_AddItemToArray(els, btn);
 	return b;
 }
 
-/* Rewrites the parent message (its stored body) with its dpc_actions
- * block replaced by the outcome's status line; nothing when the body
- * cannot be read or has no such block. */
-static void parent_update(const struct act_env *e, const struct store_thread *th,
-			  const struct outcome *o)
+/* Adds line to the status block. When it is full, the first line stays
+ * (most often who took the incident) and the oldest after it goes. A
+ * message with no room for the block goes without the line (the thread
+ * has it). */
+static int add_status(cJSON *blocks, const char *line)
 {
-	cJSON *root = th->parent ? cJSON_Parse(th->parent) : NULL;
-	cJSON *blocks = cJSON_GetObjectItemCaseSensitive(root, "blocks"), *b, *nb;
-	int i = 0;
+	int at = block_index(blocks, SLACKAPP_STATUS_BLOCK);
+	cJSON *b, *els, *t;
+
+	if (at < 0 && cJSON_GetArraySize(blocks) >= BLOCKS_MAX)
+		return 0;
+	b = at >= 0 ? cJSON_GetArrayItem(blocks, at)
+		    : new_block(blocks, "context", SLACKAPP_STATUS_BLOCK);
+	els = cJSON_GetObjectItemCaseSensitive(b, "elements");
+	if (!cJSON_IsArray(els))
+		return ERR_NOMEM;
+	if (cJSON_GetArraySize(els) >= STATUS_LINES_MAX)
+		cJSON_DeleteItemFromArray(els, 1);
+	t = cJSON_CreateObject();
+	if (t == NULL || !cJSON_AddStringToObject(t, "type", "mrkdwn") ||
+	    !cJSON_AddStringToObject(t, "text", line) || !cJSON_AddItemToArray(els, t)) {
+		cJSON_Delete(t);
+		return ERR_NOMEM;
+	}
+	return 0;
+}
+
+/* Removes the Unmute button of the buttons els; only the one of silence
+ * id when id is not NULL. */
+static void drop_unmute(cJSON *els, const char *id)
+{
+	cJSON *el = els != NULL ? els->child : NULL, *next;
+
+	for (; el != NULL; el = next) {
+		const char *aid =
+			cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(el, "action_id"));
+		const char *v = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(el, "value"));
+		next = el->next;
+		if (aid != NULL && strcmp(aid, action_ids[ACT_UNMUTE]) == 0 &&
+		    (id == NULL || (v != NULL && strcmp(v, id) == 0)))
+			cJSON_Delete(cJSON_DetachItemViaPointer(els, el));
+	}
+}
+
+/* Puts the Unmute button of silence id among the buttons (a resolved
+ * parent, which has none, gets a block for it when there is room). */
+static int add_unmute(cJSON *blocks, int64_t id)
+{
+	int at = block_index(blocks, SLACKAPP_ACTIONS_BLOCK);
+	cJSON *b, *els, *btn;
+	char v[24];
+
+	if (at < 0 && cJSON_GetArraySize(blocks) >= BLOCKS_MAX)
+		return 0;
+	b = at >= 0 ? cJSON_GetArrayItem(blocks, at)
+		    : new_block(blocks, "actions", SLACKAPP_ACTIONS_BLOCK);
+	els = cJSON_GetObjectItemCaseSensitive(b, "elements");
+	if (!cJSON_IsArray(els))
+		return ERR_NOMEM;
+	drop_unmute(els, NULL);
+	snprintf(v, sizeof(v), "%" PRId64, id);
+	btn = cJSON_Parse("{\"type\":\"button\",\"text\":{\"type\":\"plain_text\","
+			  "\"text\":\"Unmute\"}}");
+	if (btn == NULL || !cJSON_AddStringToObject(btn, "action_id", action_ids[ACT_UNMUTE]) ||
+	    !cJSON_AddStringToObject(btn, "value", v) || !cJSON_AddItemToArray(els, btn)) {
+		cJSON_Delete(btn);
+		return ERR_NOMEM;
+	}
+	return 0;
+}
+
+/* An unmute takes the button of its silence away; a buttons block left
+ * empty goes too (Slack refuses one). */
+static void end_unmute(cJSON *blocks, const char *id)
+{
+	int at = block_index(blocks, SLACKAPP_ACTIONS_BLOCK);
+	cJSON *els;
+
+	if (at < 0)
+		return;
+	els = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(blocks, at), "elements");
+	drop_unmute(els, id);
+	if (cJSON_GetArraySize(els) == 0)
+		cJSON_DeleteItemFromArray(blocks, at);
+}
+
+/* The parent's new body after click a's outcome o: body (as kept) with
+ * the outcome's line and button change, channel and ts set. Caller
+ * frees; NULL when body is not a message or memory ran out. */
+static char *parent_body(const char *body, const struct store_thread *th, const struct action *a,
+			 const struct outcome *o)
+{
+	cJSON *root = body != NULL ? cJSON_Parse(body) : NULL;
+	cJSON *blocks = cJSON_GetObjectItemCaseSensitive(root, "blocks");
+	char *out = NULL;
+	int rc;
 
 	if (!cJSON_IsArray(blocks))
 		goto out;
-	cJSON_ArrayForEach(b, blocks)
-	{
-		const cJSON *id = cJSON_GetObjectItemCaseSensitive(b, "block_id");
-		if (cJSON_IsString(id) && strcmp(id->valuestring, "dpc_actions") == 0)
-			break;
-		i++;
-	}
-	nb = b != NULL ? status_block(o) : NULL;
-	if (nb == NULL || !cJSON_ReplaceItemInArray(blocks, i, nb)) {
-		cJSON_Delete(nb);
-		goto out;
-	}
+	rc = add_status(blocks, o->status);
+	if (rc == 0 && o->unmute_id > 0)
+		rc = add_unmute(blocks, o->unmute_id);
+	if (rc == 0 && a->kind == ACT_UNMUTE)
+		end_unmute(blocks, a->value);
 	cJSON_DeleteItemFromObjectCaseSensitive(root, "channel");
 	cJSON_DeleteItemFromObjectCaseSensitive(root, "ts");
 	cJSON_DeleteItemFromObjectCaseSensitive(root, "thread_ts");
-	cJSON_AddStringToObject(root, "channel", th->channel);
-	cJSON_AddStringToObject(root, "ts", th->ts);
-	api(e, th, "chat.update", root);
-	return;
+	if (rc == 0 && cJSON_AddStringToObject(root, "channel", th->channel) &&
+	    cJSON_AddStringToObject(root, "ts", th->ts))
+		out = cJSON_PrintUnformatted(root);
 out:
 	cJSON_Delete(root);
+	return out;
+}
+
+/* Rewrites the parent message with the outcome (chat.update) and keeps
+ * what Slack took as its body. The thread is read again first, so the
+ * rewrite starts from the newest body (a recovery or another click may
+ * have rewritten it since this click began). */
+static void parent_update(const struct act_env *e, const struct store_thread *th,
+			  const struct action *a, const struct outcome *o)
+{
+	struct store_thread now;
+	char *body;
+	int rc;
+
+	memset(&now, 0, sizeof(now));
+	if (store_thread_by_message(e->st, th->channel, th->ts, &now) != 0)
+		goto out;
+	body = parent_body(now.parent, &now, a, o);
+	if (body == NULL || strlen(body) > STORE_THREAD_PARENT_MAX) {
+		log_event(LOG_WARN, "act: cannot rewrite the parent", "ts", th->ts, NULL);
+	} else if (api_body(e, &now, "chat.update", body)) {
+		rc = store_thread_set_parent(e->st, now.id, body);
+		if (rc != 0)
+			log_event(LOG_WARN, "act: cannot keep the parent's new body", "ts", th->ts,
+				  "error", err_str(rc), NULL);
+	}
+	cJSON_free(body);
+out:
+	store_thread_free(&now);
 }
 
 /* ---- the actions ---- */
@@ -572,7 +723,7 @@ int act_run(const struct act_env *e, const struct job *j)
 	}
 	thread_reply(e, &th, o.text);
 	if (o.status[0] != '\0')
-		parent_update(e, &th, &o);
+		parent_update(e, &th, &a, &o);
 out:
 	store_thread_free(&th);
 	return rc;

@@ -274,12 +274,15 @@ static int read_click(const cJSON *root, struct action *a, const char **why)
 		*why = "out of memory";
 		return ERR_NOMEM;
 	}
-	*why = "no action of ours";
+	*why = "no action";
 	if (!cJSON_IsObject(act))
 		return ERR_INVALID;
+	/* A button of Slack's own kind (a link such as "Open run") still
+	 * makes Slack send a click, with an action_id it made up or none. */
+	*why = "not an action of ours";
 	a->kind = action_kind_of(str_at(act, "action_id", NULL));
 	if (a->kind == ACT__MAX)
-		return ERR_INVALID;
+		return ERR_NOTFOUND;
 	*why = "bad action value";
 	if (!copy_value(a, act))
 		return ERR_INVALID;
@@ -322,6 +325,8 @@ int interact_parse(const char *body, size_t len, struct action *out, const char 
 	if (root == NULL)
 		goto out;
 	rc = cJSON_IsObject(root) ? read_click(root, out, why) : ERR_INVALID;
+	if (rc == ERR_NOTFOUND)
+		memset(out, 0, sizeof(*out));
 	if (rc == ERR_INVALID && !cJSON_IsObject(root))
 		*why = "payload is not an object";
 out:

@@ -44,6 +44,13 @@ unsigned interact_accept(const struct config *cfg, struct store *st, const struc
 	default: return refuse(MI_BAD_SIGNATURE, "invalid Slack signature", detail);
 	}
 	rc = interact_parse(r->body, r->len, &a, &why);
+	if (rc == ERR_NOTFOUND) {
+		/* Slack wants its 200 for a link button's click as for any. */
+		metrics_interaction(MI_IGNORED);
+		log_msg(LOG_DEBUG, "intake: slack click on a link button ignored");
+		*detail = NULL;
+		return 200;
+	}
 	if (rc != 0)
 		return refuse(MI_BAD_REQUEST, why ? why : "not a click", detail);
 	if (st == NULL)

@@ -364,6 +364,7 @@ int sq_thread_get(struct store *base, const char *dest, const struct mem_key *k,
 int sq_thread_by_message(struct store *base, const char *channel, const char *ts,
 			 struct store_thread *out);
 int sq_thread_resolved(struct store *base, int64_t id, const char *new_parent_body);
+int sq_thread_set_parent(struct store *base, int64_t id, const char *body);
 /* ---- sqlite_action.c: button clicks ---- */
 int sq_action_put(struct store *base, const struct action *a, int64_t now_ms, int64_t *id);
 int sq_action_of_job(struct store *base, int64_t job_id, struct action *out);

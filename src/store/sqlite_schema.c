@@ -572,6 +572,7 @@ const struct store_backend store_backend_sqlite = {
 	.thread_get = sq_thread_get,
 	.thread_by_message = sq_thread_by_message,
 	.thread_resolved = sq_thread_resolved,
+	.thread_set_parent = sq_thread_set_parent,
 	.action_put = sq_action_put,
 	.action_of_job = sq_action_of_job,
 	.action_finish = sq_action_finish,

@@ -31,6 +31,7 @@ static const char SQL_BY_MESSAGE[] = "SELECT " THREAD_COLS " FROM threads"
 				     " WHERE channel = ?1 AND ts = ?2 ORDER BY id DESC LIMIT 1";
 static const char SQL_RESOLVED[] =
 	"UPDATE threads SET resolved = 1, parent = coalesce(?2, parent) WHERE id = ?1";
+static const char SQL_SET_PARENT[] = "UPDATE threads SET parent = ?2 WHERE id = ?1";
 
 /* A copy of column col's text; "" for NULL. NULL only when out of
  * memory. */
@@ -132,23 +133,32 @@ int sq_thread_by_message(struct store *base, const char *channel, const char *ts
 	return read_one(sq_of(base), SQL_BY_MESSAGE, a, NARGS(a), out);
 }
 
-struct resolved_run {
+struct parent_run {
+	const char *sql;
 	int64_t id;
 	const char *body;
 };
 
-static int resolved_tx(struct conn *c, void *ctx)
+/* One UPDATE of a thread by id; no such row is ERR_NOTFOUND. */
+static int parent_tx(struct conn *c, void *ctx)
 {
-	struct resolved_run *rr = ctx;
-	struct arg a[2] = { AI(rr->id), AT(rr->body) };
-	int ch = 0, rc = sq_stmt_run(c, SQL_RESOLVED, a, NARGS(a), &ch);
+	struct parent_run *pr = ctx;
+	struct arg a[2] = { AI(pr->id), AT(pr->body) };
+	int ch = 0, rc = sq_stmt_run(c, pr->sql, a, NARGS(a), &ch);
 
 	return rc == 0 && ch == 0 ? ERR_NOTFOUND : rc;
 }
 
 int sq_thread_resolved(struct store *base, int64_t id, const char *new_parent_body)
 {
-	struct resolved_run rr = { id, new_parent_body };
+	struct parent_run pr = { SQL_RESOLVED, id, new_parent_body };
 
-	return sq_write(sq_of(base), resolved_tx, &rr);
+	return sq_write(sq_of(base), parent_tx, &pr);
+}
+
+int sq_thread_set_parent(struct store *base, int64_t id, const char *body)
+{
+	struct parent_run pr = { SQL_SET_PARENT, id, body };
+
+	return sq_write(sq_of(base), parent_tx, &pr);
 }

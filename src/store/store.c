@@ -886,6 +886,13 @@ int store_thread_resolved(struct store *s, int64_t id, const char *new_parent_bo
 	return s->be->thread_resolved(s, id, new_parent_body);
 }
 
+int store_thread_set_parent(struct store *s, int64_t id, const char *body)
+{
+	if (s == NULL || body == NULL || !parent_valid(body))
+		return ERR_INVALID;
+	return s->be->thread_set_parent(s, id, body);
+}
+
 /* ---- Slack button clicks ---- */
 
 /* 1 when every string of a ends inside its array and it names a kind. */

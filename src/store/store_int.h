@@ -118,6 +118,7 @@ struct store_backend {
 	int (*thread_by_message)(struct store *s, const char *channel, const char *ts,
 				 struct store_thread *out);
 	int (*thread_resolved)(struct store *s, int64_t id, const char *new_parent_body);
+	int (*thread_set_parent)(struct store *s, int64_t id, const char *body);
 	/* Button clicks. Pointers are non-NULL; a's strings are
 	 * NUL-terminated within their arrays. */
 	int (*action_put)(struct store *s, const struct action *a, int64_t now_ms, int64_t *id);

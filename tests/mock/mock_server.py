@@ -26,9 +26,10 @@ Scenario JSON (every key optional):
                    page/size-paged by GET /dpc/v1/projects/{id}/schedules; a
                    project not listed has none (an empty page)
   webhook          a sample webhook body for tests (not used by the server)
-Control endpoints: GET /_health, /_recorded, /_calls; POST /_reset,
-/_faults, /_revoke (forget issued tokens), /_scenario (replace scenario),
-/_runs (add or replace runs without a webhook; see add_runs()).
+Control endpoints: GET /_health, /_recorded, /_calls, /_started,
+/_slack_messages; POST /_reset, /_faults, /_revoke (forget issued tokens),
+/_scenario (replace scenario), /_finish (end a started run), /_runs (add or
+replace runs without a webhook; see add_runs()).
 GET /dpc/v1/pipeline-executions lists every execution that has a
 startedAt (see exec_list()).
 """
@@ -310,7 +311,7 @@ class Handler(BaseHTTPRequestHandler):
         if path.startswith("/json/"):
             return self.json_sink(path)
         if path.startswith("/slack-api/"):
-            return slack_api(self, path)
+            return slack_api(self, path, query)
         try:
             if not self.apply_fault(self.path):
                 if path == "/oauth/dpc/token":
@@ -532,6 +533,8 @@ class Handler(BaseHTTPRequestHandler):
                 return self.reply(200, self.st.calls)
             if path == "/_started":
                 return self.reply(200, interact_state(self.st)["started"])
+            if path == "/_slack_messages":
+                return self.reply(200, getattr(self.st, "slack_messages", {}))
             if self.command != "POST":
                 return self.reply(405, {"error": "POST required"})
             if path == "/_reset":
@@ -553,6 +556,8 @@ class Handler(BaseHTTPRequestHandler):
                 return self.reply(200, {"ok": True})
             if path == "/_runs":
                 return add_runs(self, data)
+            if path == "/_finish":
+                return self.reply(*interact_finish(self.st, data))
         self.reply(404, {"error": "unknown control path"})
 
 
@@ -900,12 +905,64 @@ def gchat_pd_post(h, path, query):
 #             another one gets ok:false invalid_auth, none not_authed
 #   channels  {"C…": "ok" | "channel_not_found" | "not_in_channel" |
 #             "is_archived"}; a channel not listed is "ok"
+#   usergroups {"S…": ["U…", ...]}: the members usergroups.users.list
+#             names (GET with ?usergroup=, or POST); another id gets
+#             ok:false no_such_subteam
+# chat.postMessage and chat.update check the Block Kit they get as Slack
+# does where a mistake is easy to make (invalid_blocks, with the reason in
+# "errors"): 50 blocks at most, block_ids unique, an actions block holds
+# 1-25 interactive elements (no text), a context block 1-10 text or image
+# elements. A reply in a thread needs the parent's ts (thread_not_found),
+# chat.update a message it posted (message_not_found). Every call of a
+# message method is answered as Slack answers it, and the messages as they
+# now stand are served by GET /_slack_messages ({ts: body}).
 # Faults (path_regex on the path) answer instead, and are recorded too:
 # e.g. status 429, headers {"Retry-After": "2"}, body
 # '{"ok":false,"error":"ratelimited"}'.
 
 SLACK_APP_TOKEN = "xoxb-1111111111-2222222222-MockBotTokenForTests0"
 SLACK_TS_BASE = 1700000000
+
+
+SLACK_INTERACTIVE = {"button", "static_select", "multi_static_select", "overflow",
+                     "datepicker", "timepicker", "users_select", "conversations_select",
+                     "channels_select", "external_select", "checkboxes", "radio_buttons"}
+
+
+def slack_blocks_error(blocks):
+    """Why Slack would refuse blocks (a message's), or None."""
+    if not isinstance(blocks, list) or len(blocks) > SLACK_MAX_BLOCKS:
+        return "blocks must be a list of at most %d" % SLACK_MAX_BLOCKS
+    ids = set()
+    for i, b in enumerate(blocks):
+        if not isinstance(b, dict) or not isinstance(b.get("type"), str):
+            return "block %d has no type" % i
+        bid = b.get("block_id")
+        if bid is not None:
+            if not isinstance(bid, str) or not 1 <= len(bid) <= 255 or bid in ids:
+                return "block %d: block_id missing, too long or not unique" % i
+            ids.add(bid)
+        els = b.get("elements")
+        if b["type"] == "actions" and (
+                not isinstance(els, list) or not 1 <= len(els) <= 25 or
+                any(not isinstance(e, dict) or e.get("type") not in SLACK_INTERACTIVE
+                    for e in els)):
+            return "block %d: an actions block holds 1-25 interactive elements" % i
+        if b["type"] == "context" and (
+                not isinstance(els, list) or not 1 <= len(els) <= 10 or
+                any(not isinstance(e, dict) or
+                    e.get("type") not in ("mrkdwn", "plain_text", "image") for e in els)):
+            return "block %d: a context block holds 1-10 text or image elements" % i
+    return None
+
+
+def slack_usergroup(conf, args):
+    """usergroups.users.list of args (the query or the body)."""
+    group = args.get("usergroup") if isinstance(args, dict) else None
+    members = conf.get("usergroups", {}).get(group)
+    if members is None:
+        return 200, {"ok": False, "error": "no_such_subteam"}
+    return 200, {"ok": True, "users": list(members)}
 
 
 def slack_api_reply(h, method, body):
@@ -917,6 +974,8 @@ def slack_api_reply(h, method, body):
         return 200, {"ok": False, "error": "not_authed"}
     if auth != "Bearer " + token:
         return 200, {"ok": False, "error": "invalid_auth"}
+    if method == "usergroups.users.list":
+        return slack_usergroup(conf, body)
     if method == "auth.test":
         return 200, {"ok": True, "url": "https://mock.slack.com/", "team": "Mock",
                      "user": "dpc_notify", "team_id": "T0MOCK", "user_id": "U0BOT",
@@ -933,10 +992,11 @@ def slack_api_reply(h, method, body):
         return 200, {"ok": True, "channel": {"id": channel, "name": "alerts",
                                              "is_channel": True, "is_archived": False,
                                              "is_member": state == "ok"}}
+    why = slack_blocks_error(body.get("blocks", []))
+    if why is not None and method in ("chat.postMessage", "chat.update"):
+        return 200, {"ok": False, "error": "invalid_blocks", "errors": [why]}
     if method == "chat.postMessage":
         blocks = body.get("blocks", [])
-        if not isinstance(blocks, list) or len(blocks) > SLACK_MAX_BLOCKS:
-            return 200, {"ok": False, "error": "invalid_blocks"}
         if "thread_ts" in body and body["thread_ts"] not in h.st.slack_messages:
             return 200, {"ok": False, "error": "thread_not_found"}
         h.st.slack_seq += 1
@@ -957,16 +1017,22 @@ def slack_api_reply(h, method, body):
     return 200, {"ok": False, "error": "unknown_method"}
 
 
-def slack_api(h, path):
-    """POST /slack-api/<method> (see above)."""
+def slack_api(h, path, query=""):
+    """POST /slack-api/<method> (see above); GET for usergroups.users.list,
+    whose arguments may also come in the query or a form body."""
     raw = h.read_body()
     method = path[len("/slack-api/"):]
     entry = {"target": "slack-app", "name": method, "headers": dict(h.headers.items()),
              "t": time.time(), "size": len(raw)}
+    ctype = h.headers.get("Content-Type", "")
     try:
         entry["body"] = json.loads(raw.decode("utf-8"))
     except (ValueError, UnicodeDecodeError):
         entry["body"] = raw.decode("utf-8", "replace")
+    reader = method == "usergroups.users.list"
+    if reader and (h.command == "GET" or ctype.startswith("application/x-www-form-urlencoded")):
+        entry["body"] = dict(urllib.parse.parse_qsl(
+            query if h.command == "GET" else raw.decode("utf-8", "replace")))
     with h.st.lock:
         if not hasattr(h.st, "slack_messages"):
             h.st.slack_messages, h.st.slack_seq = {}, 0
@@ -978,9 +1044,10 @@ def slack_api(h, path):
         if action:
             status, reply = int(action.get("status", 500)), action.get("body", "")
             headers = action.get("headers")
-        elif h.command != "POST":
+        elif h.command != "POST" and not (reader and h.command == "GET"):
             status, reply = 405, {"ok": False, "error": "invalid_method"}
-        elif not h.headers.get("Content-Type", "").startswith("application/json"):
+        elif h.command == "POST" and not ctype.startswith("application/json") and \
+                not (reader and ctype.startswith("application/x-www-form-urlencoded")):
             status, reply = 200, {"ok": False, "error": "invalid_arguments"}
         else:
             status, reply = slack_api_reply(h, method, entry["body"])
@@ -990,21 +1057,25 @@ def slack_api(h, path):
             reply.get("ok") else (reply.get("error") if isinstance(reply, dict) else reply)
         h.st.log("chat", entry)
     h.reply(status, reply, "application/json", headers)
-# --- Slack buttons (interactivity): Matillion's execute endpoint, a
-# click's response_url and the Slack Web API methods the buttons use ----
+# --- Slack buttons (interactivity): Matillion's execute endpoint and a
+# click's response_url (the Web API methods the buttons use are the Slack
+# app's, /slack-api/ above) ----------------------------------------------
 #
-# POST /dpc/v1/projects/{p}/pipeline-executions starts a run: it is listed
-# by GET /_started ({projectId, pipelineName, environmentName,
-# executionTag, pipelineExecutionId}) and, since a run started here never
-# finishes, a second start with the same executionTag gets 409 (as
-# Matillion answers while a run with that tag is still going). A pipeline
-# named "disabled" gets 410. POST /respond/{anything} records a
-# response_url reply (target "respond"); POST /slackapi/{method} records a
-# Web API call (target "slackapi") and answers ok, with
-# usergroups.users.list (GET too) naming U0GROUPMEMBER as the one member
-# of S0ONCALL.
+# POST /dpc/v1/projects/{p}/pipeline-executions starts a run, as Matillion
+# does: 201 {"pipelineExecutionId"}. The run is listed by GET /_started
+# ({projectId, pipelineName, environmentName, executionTag,
+# pipelineExecutionId, status}) and can be read like any execution (GET
+# .../pipeline-executions/{id} and .../steps): RUNNING, with the steps of
+# the newest scenario execution of the same pipeline and environment. It
+# runs until POST /_finish {"pipelineExecutionId", "status": "FAILED" |
+# "SUCCESS", "steps": [...] (optional)} ends it; that answers the webhook
+# body Matillion would send for the run, for the test to deliver. A second
+# start with the executionTag of a run still going gets 409, as Matillion
+# answers; a pipeline named "disabled" gets 410. POST /respond/{anything}
+# records a response_url reply (target "respond").
 
 START_RE = re.compile(r"^/dpc/v1/projects/([^/]+)/pipeline-executions$")
+RERUN_ID = "e0000000-0000-4000-8000-%012d"
 
 
 def interact_state(st):
@@ -1020,6 +1091,22 @@ def interact_record(h, target, name, body):
         h.st.log("chat", entry)
 
 
+def rerun_execution(st, project, body, run_id):
+    """The execution of a started run, its steps those of the newest
+    scenario run of the pipeline (none when there is no such run)."""
+    like = [e for (p, _), e in st.executions.items() if p == project and
+            e["execution"].get("pipelineName") == body["pipelineName"] and
+            e["execution"].get("environmentName") == body["environmentName"]]
+    like.sort(key=lambda e: e["execution"].get("startedAt", ""))
+    ex = {"pipelineExecutionId": run_id, "projectId": project,
+          "pipelineName": body["pipelineName"], "environmentName": body["environmentName"],
+          "status": "RUNNING", "trigger": "API", "startedAt": iso(time.time())}
+    if body.get("executionTag"):
+        ex["executionTag"] = body["executionTag"]
+    steps = like[-1]["steps"] if like else StepList(run_id, [])
+    return {"wrap": like[-1]["wrap"] if like else False, "execution": ex, "steps": steps}
+
+
 def interact_start(h, m):
     raw = h.read_body()
     if not h.authorised():
@@ -1033,18 +1120,40 @@ def interact_start(h, m):
         return h.problem(400, "Bad Request", "pipelineName and environmentName are required")
     if body.get("pipelineName") == "disabled":
         return h.problem(410, "Gone", "the pipeline is disabled")
+    project = urllib.parse.unquote(m.group(1))
     with h.st.lock:
         state = interact_state(h.st)
         tag = body.get("executionTag")
-        if tag and any(r["executionTag"] == tag for r in state["started"]):
+        if tag and any(r["executionTag"] == tag and r["status"] == "RUNNING"
+                       for r in state["started"]):
             return h.problem(409, "Conflict", "a run with this executionTag is still running")
         state["seq"] += 1
-        run = {"projectId": urllib.parse.unquote(m.group(1)),
-               "pipelineName": body["pipelineName"],
+        run = {"projectId": project, "pipelineName": body["pipelineName"],
                "environmentName": body["environmentName"], "executionTag": tag,
-               "pipelineExecutionId": "rerun-%04d" % state["seq"]}
+               "pipelineExecutionId": RERUN_ID % state["seq"], "status": "RUNNING"}
         state["started"].append(run)
+        h.st.executions[(project, run["pipelineExecutionId"])] = \
+            rerun_execution(h.st, project, body, run["pipelineExecutionId"])
     h.reply(201, {"pipelineExecutionId": run["pipelineExecutionId"]})
+
+
+def interact_finish(st, data):
+    """POST /_finish (see above): (status, reply)."""
+    state = interact_state(st)
+    run = next((r for r in state["started"] if isinstance(data, dict) and
+                r["pipelineExecutionId"] == data.get("pipelineExecutionId")), None)
+    if run is None or data.get("status") not in ("FAILED", "SUCCESS"):
+        return 400, {"error": "name a started run and FAILED or SUCCESS"}
+    ex = st.executions[(run["projectId"], run["pipelineExecutionId"])]
+    run["status"] = data["status"]
+    ex["execution"] = dict(ex["execution"], status=data["status"],
+                           finishedAt=iso(time.time()))
+    if "steps" in data:
+        ex["steps"] = StepList(run["pipelineExecutionId"], data["steps"])
+    return 200, {"projectId": run["projectId"],
+                 "pipelineExecutionId": run["pipelineExecutionId"],
+                 "pipelineName": run["pipelineName"],
+                 "environmentName": run["environmentName"], "status": data["status"]}
 
 
 def interact_route(h, path, query):
@@ -1061,21 +1170,6 @@ def interact_route(h, path, query):
             body = raw.decode("utf-8", "replace")
         interact_record(h, "respond", path[len("/respond/"):], body)
         h.reply(200, "ok", "text/plain")
-        return True
-    if path.startswith("/slackapi/"):
-        method = path[len("/slackapi/"):]
-        raw = h.read_body()
-        try:
-            body = json.loads(raw.decode("utf-8")) if raw else {}
-        except (ValueError, UnicodeDecodeError):
-            body = raw.decode("utf-8", "replace")
-        interact_record(h, "slackapi", method, body)
-        if method == "usergroups.users.list":
-            q = dict(urllib.parse.parse_qsl(query))
-            users = ["U0GROUPMEMBER"] if q.get("usergroup") == "S0ONCALL" else []
-            h.reply(200, {"ok": True, "users": users})
-        else:
-            h.reply(200, {"ok": True, "channel": "C0ALERTS", "ts": "1700000999.000100"})
         return True
     return False
 

@@ -1,9 +1,14 @@
 // Renders a Slack app's incident thread from the golden bodies
 // (tests/golden/slack-app-{parent,reply,recovery,resolved}.json) the way
-// Slack shows it, with slack-blockkit.js's approximation: the channel with
-// the parent as the recovery rewrote it and its reply count, and the
-// thread pane with the parent as first posted (with its buttons) and the
-// replies. Writes OUT/slack-app-thread.png (light, 720 px wide).
+// Slack shows it, with slack-blockkit.js's approximation, for an incident
+// someone acknowledged: the channel with the parent as the recovery
+// rewrote it (the acknowledgement line kept) and its reply count, and the
+// thread pane with the parent as it stood before the recovery (the
+// acknowledgement line above its buttons) and the replies, the
+// acknowledgement's own among them. The acknowledgement is added here as
+// src/delivery/act.c adds it (a context block "dpc_status" before the
+// buttons, and a plain reply); the goldens are the renderer's only.
+// Writes OUT/slack-app-thread.png (light, 720 px wide).
 //
 // Usage: node slack-thread.js --golden DIR --out DIR
 "use strict";
@@ -24,9 +29,29 @@ function message(body, time) {
 		"</div></div>";
 }
 
+// Slack shows a user id as the person's name.
+const USER = "U0JANE", NAME = "jane";
+const ACK_LINE = "Acknowledged by <@" + USER + "> at 02:31 UTC";
+
+function named(text) {
+	return text.split("<@" + USER + ">").join("<@" + USER + "|" + NAME + ">");
+}
+
+// body with act.c's status block: before the buttons, else at the end.
+function acknowledged(body) {
+	const status = { type: "context", block_id: "dpc_status",
+		elements: [{ type: "mrkdwn", text: named(ACK_LINE) }] };
+	const blocks = body.blocks.slice();
+	const at = blocks.findIndex((b) => b.block_id === "dpc_actions");
+	blocks.splice(at < 0 ? blocks.length : at, 0, status);
+	return Object.assign({}, body, { blocks });
+}
+
 function page(dir, width) {
-	const parent = load(dir, "parent"), reply = load(dir, "reply");
-	const recovery = load(dir, "recovery"), resolved = load(dir, "resolved");
+	const parent = acknowledged(load(dir, "parent")), reply = load(dir, "reply");
+	const recovery = load(dir, "recovery"), resolved = acknowledged(load(dir, "resolved"));
+	const ack = { blocks: [{ type: "section", text: { type: "mrkdwn",
+		text: named(ACK_LINE + "; reminders stop for this incident.") } }] };
 	const extra = `
 .pane { border-top: 1px solid rgba(29,28,29,.13); }
 .title { font: 900 15px Lato, "Helvetica Neue", Arial, sans-serif; padding: 10px 20px; border-bottom: 1px solid rgba(29,28,29,.13); }
@@ -39,10 +64,10 @@ function page(dir, width) {
 	return "<!doctype html><html><head><meta charset=\"utf-8\"><style>" + slack.css("light", width) +
 		extra + "</style></head><body><div id=\"shot\" style=\"width:" + width + "px\">" +
 		'<div class="title"># data-alerts<span>channel, after the recovery</span></div>' +
-		message(resolved, "2:14 AM") + '<div class="replies">2 replies</div>' +
-		'<div class="pane"><div class="title">Thread<span># data-alerts</span></div>' +
-		message(parent, "2:14 AM") + '<div class="count">2 replies</div>' +
-		message(reply, "3:14 AM") +
+		message(resolved, "2:14 AM") + '<div class="replies">3 replies</div>' +
+		'<div class="pane"><div class="title">Thread<span># data-alerts, before the recovery</span></div>' +
+		message(parent, "2:14 AM") + '<div class="count">3 replies</div>' +
+		message(ack, "2:31 AM") + message(reply, "3:14 AM") +
 		(recovery.reply_broadcast ? '<div class="also">Also sent to # data-alerts</div>' : "") +
 		message(recovery, "4:14 AM") + "</div></div></body></html>";
 }

@@ -184,7 +184,28 @@ static void test_parse_hostile(void **state)
 	const char *why = NULL;
 
 	(void)state;
-	assert_int_equal(parse_json(CLICK("dpc_launch", ""), &a), ERR_INVALID);
+	/* A button that is not ours (a link such as "Open run": Slack makes
+	 * up an action_id, or sends none): a click to answer and ignore. */
+	assert_int_equal(parse_json(CLICK("dpc_launch", ""), &a), ERR_NOTFOUND);
+	assert_int_equal(a.kind, 0);
+	assert_string_equal(a.user_id, "");
+	assert_int_equal(
+		parse_json(
+			"{\"type\":\"block_actions\",\"user\":{\"id\":\"U0123ABC\"},\"actions\":["
+			"{\"type\":\"button\",\"url\":\"https://x.test/run\",\"block_id\":\"b\","
+			"\"action_ts\":\"3.4\"}]}",
+			&a),
+		ERR_NOTFOUND);
+	/* ... but only from a user of Slack's shape, with an action. */
+	assert_int_equal(parse_json("{\"type\":\"block_actions\",\"user\":{\"id\":\"x\"},"
+				    "\"actions\":[{\"url\":\"https://x.test/\"}]}",
+				    &a),
+			 ERR_INVALID);
+	assert_int_equal(
+		parse_json(
+			"{\"type\":\"block_actions\",\"user\":{\"id\":\"U0123ABC\"},\"actions\":[]}",
+			&a),
+		ERR_INVALID);
 	assert_int_equal(
 		parse_json(CLICK("dpc_mute", ",\"selected_option\":{\"value\":\"1y\"}"), &a),
 		ERR_INVALID);

@@ -171,6 +171,42 @@ static void test_put_get_resolve(void **state)
 	store_thread_free(NULL);
 }
 
+/* A click's rewrite of the parent is kept without resolving the thread,
+ * and the recovery's resolving keeps what the click stored when it
+ * passes no body; bad arguments change nothing. */
+static void test_set_parent(void **state)
+{
+	struct fixture *f = *state;
+	struct store_thread in = thread_of("ops", T0, "C1", "1.1", "{\"v\":0}");
+	struct store_thread out;
+	char *big;
+
+	assert_int_equal(store_thread_put(f->s, &in), 0);
+	assert_int_equal(store_thread_get(f->s, "ops", &load, T0, &out), 0);
+	assert_int_equal(store_thread_set_parent(f->s, out.id, "{\"v\":1}"), 0);
+	assert_int_equal(store_thread_set_parent(f->s, out.id + 1000, "{}"), ERR_NOTFOUND);
+	assert_int_equal(store_thread_set_parent(f->s, out.id, NULL), ERR_INVALID);
+	assert_int_equal(store_thread_set_parent(NULL, out.id, "{}"), ERR_INVALID);
+	big = malloc(STORE_THREAD_PARENT_MAX + 2);
+	assert_non_null(big);
+	memset(big, 'x', STORE_THREAD_PARENT_MAX + 1);
+	big[STORE_THREAD_PARENT_MAX + 1] = '\0';
+	assert_int_equal(store_thread_set_parent(f->s, out.id, big), ERR_INVALID);
+	big[STORE_THREAD_PARENT_MAX] = '\0'; /* exactly the cap: kept */
+	assert_int_equal(store_thread_set_parent(f->s, out.id, big), 0);
+	free(big);
+	assert_int_equal(store_thread_set_parent(f->s, out.id, "{\"v\":2}"), 0);
+	store_thread_free(&out);
+	reopen(f);
+	assert_int_equal(store_thread_by_message(f->s, "C1", "1.1", &out), 0);
+	assert_thread(&out, "ops", T0, "C1", "1.1", "{\"v\":2}", 0);
+	assert_int_equal(store_thread_resolved(f->s, out.id, NULL), 0);
+	store_thread_free(&out);
+	assert_int_equal(store_thread_get(f->s, "ops", &load, T0, &out), 0);
+	assert_thread(&out, "ops", T0, "C1", "1.1", "{\"v\":2}", 1);
+	store_thread_free(&out);
+}
+
 /* The first thread of a key wins: a second parent (a racing worker's) is
  * not recorded and the first one is what later posts reply under. */
 static void test_first_wins(void **state)
@@ -307,6 +343,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_put_get_resolve, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_first_wins, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_set_parent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hostile_ids, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_long_keys, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_upgrades_v9_file, setup, teardown),
