@@ -26,12 +26,6 @@ const char *const interact_verdict_names[IV__MAX] = {
 	[IV_STALE] = "stale",
 	[IV_SIGNATURE] = "bad_signature",
 };
-const char *const action_names[ACT__MAX] = {
-	[ACT_ACK] = "ack",
-	[ACT_MUTE] = "mute",
-	[ACT_UNMUTE] = "unmute",
-	[ACT_RERUN] = "rerun",
-};
 const char *const action_ids[ACT__MAX] = {
 	[ACT_ACK] = "dpc_ack",
 	[ACT_MUTE] = "dpc_mute",

@@ -98,6 +98,7 @@
 #include <time.h>
 
 #include "errors.h"
+#include "action.h"
 #include "store.h"
 #include "store_int.h"
 #include "text.h"
@@ -110,6 +111,15 @@ static const struct store_backend *const backends[] = {
 const char *const job_state_names[JOB__MAX] = {
 	[JOB_QUEUED] = "queued", [JOB_RUNNING] = "running", [JOB_DELIVERED] = "delivered",
 	[JOB_DEAD] = "dead",     [JOB_IGNORED] = "ignored",
+};
+
+/* Defined with the store, which keeps them as text, so the store links
+ * without the endpoint that reads clicks. */
+const char *const action_names[ACT__MAX] = {
+	[ACT_ACK] = "ack",
+	[ACT_MUTE] = "mute",
+	[ACT_UNMUTE] = "unmute",
+	[ACT_RERUN] = "rerun",
 };
 
 const char *const dlv_state_names[DLV__MAX] = {
