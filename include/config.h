@@ -40,6 +40,8 @@ struct destination {
 	char *channel;           /* channel: type = slack-app's channel id (C…, G…) */
 	int broadcast_recovery;  /* broadcast_recovery: a slack-app recovery reply is
 				  * also shown in the channel */
+	int forum;               /* forum: a discord webhook of a forum channel; each
+				  * incident is one forum post (its thread) */
 };
 
 /* What a mention string is, told by its shape alone. Each chat target takes

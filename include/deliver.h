@@ -17,6 +17,8 @@ struct deliver_result {
 	char detail[256];    /* e.g. "429 rate_limited", "connect timeout"; never the URL */
 	char message_id[32]; /* the message the post created, when the target's reply
 			      * names it (Discord); "" otherwise */
+	char channel_id[32]; /* the channel it was created in, when the reply names it
+			      * (Discord: a thread's id in a forum post); "" otherwise */
 };
 
 #define DELIVER_SNIPPET_MAX 64 /* bytes of a reply body quoted in detail */
@@ -47,5 +49,20 @@ struct deliver_opts {
  * DELIVER_PERMANENT. Returns 0 when r was filled (always, barring NOMEM). */
 int deliver_post(struct httpc *h, const struct target *t, const char *url, const char *body,
 		 const struct deliver_opts *o, struct deliver_result *r);
+
+/* Edits a message: PATCH url (complete: nothing is added to it) with
+ * body and t's content type, no prepare hook; the reply is read and r
+ * filled as by deliver_post() (Discord's "Edit Webhook Message"). Returns
+ * 0 when r was filled, or ERR_NOMEM. */
+int deliver_edit(struct httpc *h, const struct target *t, const char *url, const char *body,
+		 struct deliver_result *r);
+
+/* url with tail appended to its path (NULL: none) and param, "name=value"
+ * (NULL: none), appended to its query unless the query already sets name;
+ * built with libcurl's URL API, so tail and param must be URL-safe
+ * already (a caller checks values from a peer first). Returns a new
+ * string (caller frees) or NULL when url does not read as a URL or out of
+ * memory. */
+char *deliver_url(const char *url, const char *tail, const char *param);
 
 #endif

@@ -94,6 +94,14 @@ void metrics_grouped(enum metric_group event, uint64_t n);
  * rewrites that failed (logged, not retried on their own). */
 void metrics_slack_update(int ok);
 
+/* Any incident message edited in place as resolved (slack-app's
+ * chat.update, discord's webhook message edit):
+ * dpc_notify_message_updates_total{destination,result="ok"|"failed"},
+ * shown for a destination once it has had one. slack-app counts in
+ * metrics_slack_update() as well, whose metric is kept for dashboards
+ * that read it. */
+void metrics_message_update(const char *dest, int ok);
+
 /* Sets dpc_notify_open_incidents (run memory), read at scrape time; a
  * negative n (unknown) leaves the gauge out. */
 void metrics_open_incidents(int64_t n);

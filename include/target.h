@@ -79,6 +79,7 @@ struct target_reply {
 	int64_t retry_after_s;                  /* wait the body asks for, whole seconds
 					       * rounded up; -1 when none */
 	char message_id[TARGET_MESSAGE_ID_MAX]; /* the created message; "" unknown */
+	char channel_id[TARGET_MESSAGE_ID_MAX]; /* its channel (a thread's id); "" unknown */
 };
 
 struct target {
@@ -117,8 +118,9 @@ struct target {
 	const char *(*url_warning)(const char *url);
 	/* Optional; reads what a reply's body adds to its status (arguments
 	 * as for classify): a retry hint the body carries (Discord's JSON
-	 * retry_after) and the id of the message the post created. *out comes
-	 * set to { -1, "" }; hostile values are clamped or ignored. Pure.
+	 * retry_after), the id of the message the post created and of its
+	 * channel. *out comes set to { -1, "", "" }; hostile values are
+	 * clamped or ignored. Pure.
 	 * NULL row member: the body adds nothing. */
 	void (*read_reply)(long status, const char *body, size_t len, struct target_reply *out);
 	/* "name=value" added to the destination URL's query at post time

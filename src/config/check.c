@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "auth.h"
+#include "discord.h"
 #include "config_int.h"
 #include "target.h"
 #include "errors.h"
@@ -235,6 +236,17 @@ static int secret_usable(const struct destination *d)
 	return rc != ERR_INVALID;
 }
 
+/* forum = true names a Discord forum channel's webhook: only discord
+ * can post forum threads, so anywhere else it is refused, not ignored. */
+static void check_forum(struct parse *p, const struct destination *d, const struct meta *m)
+{
+	if (d->forum && !discord_is(d->target))
+		cfg_err(p, key_line(m, "forum"),
+			"[destination %s] forum is only used by type = discord (a forum"
+			" channel's webhook)",
+			d->name);
+}
+
 /* The target's own URL rule and default rate, once type and url are known. */
 static void check_target(struct parse *p, struct destination *d, const struct meta *m)
 {
@@ -260,6 +272,7 @@ static void check_target(struct parse *p, struct destination *d, const struct me
 	if (d->severity != NULL && !d->target->takes_severity)
 		warn_severity_unused(p, d, key_line(m, "severity"));
 	check_slack_app(p, d, m);
+	check_forum(p, d, m);
 	if (!secret_usable(d) && d->secret == NULL)
 		cfg_err(p, m->line, "[destination %s] type = %s needs secret (or secret_file)",
 			d->name, d->target->name);

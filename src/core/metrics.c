@@ -70,6 +70,7 @@ struct dest_row {
 	char name[DEST_NAME_MAX];
 	uint64_t count[DR__MAX];
 	int64_t paused_until_ms; /* unix ms a Retry-After pause ends; 0 when none */
+	uint64_t updates[2];     /* incident messages edited in place: failed, ok */
 };
 
 static atomic_uint_fast64_t webhooks[MW__MAX];
@@ -292,6 +293,15 @@ void metrics_grouped(enum metric_group event, uint64_t n)
 		atomic_fetch_add_explicit(&grouped[event], n, memory_order_relaxed);
 }
 
+void metrics_message_update(const char *dest, int ok)
+{
+	if (dest == NULL)
+		return;
+	pthread_mutex_lock(&dest_lock);
+	dest_row(dest)->updates[ok != 0]++;
+	pthread_mutex_unlock(&dest_lock);
+}
+
 void metrics_slack_update(int ok)
 {
 	atomic_fetch_add_explicit(&slack_updates[ok != 0], 1, memory_order_relaxed);
@@ -403,6 +413,21 @@ static void put_pause(struct out *o, const struct dest_row *d, int64_t now_ms)
 	put(o, "\"} %lld\n", (long long)pause_left_s(d, now_ms));
 }
 
+/* A destination's edits in place, once it has had one. */
+static void put_updates(struct out *o, const struct dest_row *d)
+{
+	int ok;
+
+	if (d->updates[0] + d->updates[1] == 0)
+		return;
+	for (ok = 1; ok >= 0; ok--) {
+		put(o, "dpc_notify_message_updates_total{destination=\"");
+		put_label(o, d->name);
+		put(o, "\",result=\"%s\"} %llu\n", ok ? "ok" : "failed",
+		    (unsigned long long)d->updates[ok]);
+	}
+}
+
 static void render_deliveries(struct out *o)
 {
 	int64_t now = clock_wall_ms();
@@ -421,6 +446,11 @@ static void render_deliveries(struct out *o)
 		put_pause(o, &dests[i], now);
 	if (dests[MAX_DESTS].name[0])
 		put_pause(o, &dests[MAX_DESTS], now);
+	put_head(o, "dpc_notify_message_updates_total", "counter",
+		 "Incident messages edited in place as resolved (slack-app, discord), by"
+		 " destination and result.");
+	for (i = 0; i <= MAX_DESTS; i++)
+		put_updates(o, &dests[i]);
 	pthread_mutex_unlock(&dest_lock);
 }
 

@@ -1,6 +1,6 @@
 /* Chat delivery: one POST of an already rendered body to a chat target's
- * incoming webhook, turned into ok / retry / give up by the target's own
- * reading of the reply. The detail text
+ * incoming webhook (or one PATCH editing a message it made), turned into
+ * ok / retry / give up by the target's own reading of the reply. The detail text
  * is for logs and the dead-letter record, so it carries the status and the
  * start of the reply (Slack answers with bare words like invalid_payload)
  * but never the URL, which is a secret: not whole, and no fragment of 8 or
@@ -21,6 +21,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "target.h"
+#include "text.h"
 
 const char *const deliver_class_names[DELIVER__MAX] = {
 	[DELIVER_OK] = "ok",
@@ -264,35 +265,63 @@ static int query_has(const char *q, const char *param)
 	return 0;
 }
 
-/* The URL to post to: url with t's url_query appended by libcurl's URL
- * API, unless url already sets that parameter. A URL libcurl cannot read
- * is posted as it is (httpc refuses it the same way). Caller frees with
- * curl_free(); NULL means url as it is. */
-static char *post_url(const struct target *t, const char *url)
+/* url with tail added to its path (NULL: none) and param ("name=value";
+ * NULL: none) appended to its query unless the query names it already,
+ * by libcurl's URL API. NULL when url does not read or out of memory. */
+static char *url_build(const char *url, const char *tail, const char *param)
 {
-	CURLU *u;
-	char *q = NULL, *out = NULL;
+	CURLU *u = curl_url();
+	char *q = NULL, *path = NULL, *joined = NULL, *out = NULL;
+	int ok;
 
-	if (t->url_query == NULL || (u = curl_url()) == NULL)
+	if (u == NULL)
 		return NULL;
-	if (curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) == CURLUE_OK &&
-	    (curl_url_get(u, CURLUPART_QUERY, &q, 0) == CURLUE_OK || q == NULL) &&
-	    !query_has(q, t->url_query) &&
-	    curl_url_set(u, CURLUPART_QUERY, t->url_query, CURLU_APPENDQUERY) == CURLUE_OK &&
-	    curl_url_get(u, CURLUPART_URL, &out, 0) != CURLUE_OK)
+	ok = curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) == CURLUE_OK;
+	if (ok && tail != NULL) {
+		ok = curl_url_get(u, CURLUPART_PATH, &path, 0) == CURLUE_OK &&
+		     (joined = text_concat3(path, tail, NULL)) != NULL &&
+		     curl_url_set(u, CURLUPART_PATH, joined, 0) == CURLUE_OK;
+	}
+	if (ok && param != NULL) {
+		ok = curl_url_get(u, CURLUPART_QUERY, &q, 0) == CURLUE_OK || q == NULL;
+		if (ok && !query_has(q, param))
+			ok = curl_url_set(u, CURLUPART_QUERY, param, CURLU_APPENDQUERY) ==
+			     CURLUE_OK;
+	}
+	if (ok && curl_url_get(u, CURLUPART_URL, &out, 0) != CURLUE_OK)
 		out = NULL;
 	curl_free(q);
+	curl_free(path);
+	free(joined);
 	curl_url_cleanup(u);
 	return out;
 }
 
+char *deliver_url(const char *url, const char *tail, const char *param)
+{
+	char *c = url != NULL ? url_build(url, tail, param) : NULL, *out;
+
+	out = c != NULL ? strdup(c) : NULL;
+	curl_free(c);
+	return out;
+}
+
+/* The URL to post to: url with t's url_query appended, unless url
+ * already sets that parameter. A URL libcurl cannot read is posted as it
+ * is (httpc refuses it the same way). Caller frees with curl_free(); NULL
+ * means url as it is. */
+static char *post_url(const struct target *t, const char *url)
+{
+	return t->url_query != NULL ? url_build(url, NULL, t->url_query) : NULL;
+}
+
 /* What the reply's body adds, for a row that reads it: a longer wait than
- * the Retry-After header's, and the created message's id (logged at debug;
- * keeping it for later follow-ups is not done yet). */
+ * the Retry-After header's, and the created message's id and channel
+ * (the id logged at debug; Discord's incidents keep both, dthread.c). */
 static void read_reply(const struct target *t, const struct httpc_response *resp,
 		       struct deliver_result *r)
 {
-	struct target_reply tr = { -1, "" };
+	struct target_reply tr = { -1, "", "" };
 
 	if (t->read_reply == NULL || resp->status <= 0)
 		return;
@@ -300,7 +329,9 @@ static void read_reply(const struct target *t, const struct httpc_response *resp
 	if (tr.retry_after_s > r->retry_after_s)
 		r->retry_after_s = tr.retry_after_s;
 	tr.message_id[sizeof(tr.message_id) - 1] = '\0';
+	tr.channel_id[sizeof(tr.channel_id) - 1] = '\0';
 	snprintf(r->message_id, sizeof(r->message_id), "%s", tr.message_id);
+	snprintf(r->channel_id, sizeof(r->channel_id), "%s", tr.channel_id);
 	if (r->message_id[0])
 		log_event(LOG_DEBUG, "chat message created", "target", t->name, "message_id",
 			  r->message_id, NULL);
@@ -309,6 +340,41 @@ static void read_reply(const struct target *t, const struct httpc_response *resp
 _Static_assert(sizeof(((struct deliver_result *)0)->message_id) == TARGET_MESSAGE_ID_MAX,
 	       "a message id fits the result");
 
+/* One request of method to url (complete: nothing is added) with body,
+ * read by t as deliver_post() reads a post's reply. The detail never
+ * quotes url. Returns 0 when r was filled, or ERR_NOMEM. */
+static int send_request(struct httpc *h, const struct target *t, const char *method,
+			const char *url, const char *const *headers, const char *body,
+			struct deliver_result *r)
+{
+	struct httpc_response resp;
+	int rc;
+
+	rc = httpc_request(h, method, url, headers, body, body ? strlen(body) : 0, &resp);
+	r->http_status = resp.status;
+	r->retry_after_s = resp.retry_after_s;
+	r->seconds = resp.seconds;
+	r->message_id[0] = '\0';
+	r->channel_id[0] = '\0';
+	metrics_observe(MH_CHAT_LATENCY, resp.seconds);
+	if (rc == ERR_NOMEM) {
+		httpc_response_free(&resp);
+		return ERR_NOMEM;
+	}
+	if (resp.status > 0 && (rc == 0 || rc == ERR_LIMIT)) {
+		fill_from_status(t, &resp, rc, url, r);
+		read_reply(t, &resp, r);
+	} else {
+		/* No response: a refused URL is permanent, the network is not. */
+		r->cls = rc == ERR_PERMANENT ? DELIVER_PERMANENT : DELIVER_RETRY;
+		r->http_status = 0;
+		snprintf(r->detail, sizeof(r->detail), "%s",
+			 resp.error[0] ? resp.error : err_str(rc));
+	}
+	httpc_response_free(&resp);
+	return 0;
+}
+
 int deliver_post(struct httpc *h, const struct target *t, const char *url, const char *body,
 		 const struct deliver_opts *o, struct deliver_result *r)
 {
@@ -316,7 +382,6 @@ int deliver_post(struct httpc *h, const struct target *t, const char *url, const
 	char type[128];
 	const char *headers[TARGET_HEADERS_MAX + 3] = { type, "Accept: */*" };
 	struct target_post tp;
-	struct httpc_response resp;
 	size_t i;
 	int rc;
 
@@ -341,28 +406,20 @@ int deliver_post(struct httpc *h, const struct target *t, const char *url, const
 	}
 
 	to = post_url(t, url);
-	rc = httpc_request(h, "POST", to ? to : url, headers, body, body ? strlen(body) : 0, &resp);
+	rc = send_request(h, t, "POST", to ? to : url, headers, body, r);
 	curl_free(to);
 	target_post_free(&tp);
-	r->http_status = resp.status;
-	r->retry_after_s = resp.retry_after_s;
-	r->seconds = resp.seconds;
-	r->message_id[0] = '\0';
-	metrics_observe(MH_CHAT_LATENCY, resp.seconds);
-	if (rc == ERR_NOMEM) {
-		httpc_response_free(&resp);
-		return ERR_NOMEM;
-	}
-	if (resp.status > 0 && (rc == 0 || rc == ERR_LIMIT)) {
-		fill_from_status(t, &resp, rc, url, r);
-		read_reply(t, &resp, r);
-	} else {
-		/* No response: a refused URL is permanent, the network is not. */
-		r->cls = rc == ERR_PERMANENT ? DELIVER_PERMANENT : DELIVER_RETRY;
-		r->http_status = 0;
-		snprintf(r->detail, sizeof(r->detail), "%s",
-			 resp.error[0] ? resp.error : err_str(rc));
-	}
-	httpc_response_free(&resp);
-	return 0;
+	return rc;
+}
+
+int deliver_edit(struct httpc *h, const struct target *t, const char *url, const char *body,
+		 struct deliver_result *r)
+{
+	char type[128];
+	const char *headers[] = { type, "Accept: */*", NULL };
+
+	memset(r, 0, sizeof(*r));
+	r->retry_after_s = -1;
+	snprintf(type, sizeof(type), "Content-Type: %s", t->content_type);
+	return send_request(h, t, "PATCH", url, headers, body, r);
 }

@@ -35,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dthread.h"
 #include "errors.h"
 #include "log.h"
 #include "metrics.h"
@@ -112,6 +113,7 @@ static int resolve(struct store *st, struct httpc *h, const struct destination *
 
 	if (upd == NULL) {
 		metrics_slack_update(0);
+		metrics_message_update(d->name, 0);
 		log_event(LOG_WARN, "slack: cannot rewrite the parent as resolved", "destination",
 			  d->name, "ts", t->ts, NULL);
 		return store_thread_resolved(st, t->id, NULL);
@@ -119,11 +121,13 @@ static int resolve(struct store *st, struct httpc *h, const struct destination *
 	rc = slackapi_call(h, d->url, d->secret, "chat.update", upd, &a);
 	if (rc == 0 && a.cls == DELIVER_OK) {
 		metrics_slack_update(1);
+		metrics_message_update(d->name, 1);
 		log_event(LOG_INFO, "slack: incident parent marked resolved", "destination",
 			  d->name, "ts", t->ts, NULL);
 		rc = store_thread_resolved(st, t->id, upd);
 	} else if (rc == 0) {
 		metrics_slack_update(0);
+		metrics_message_update(d->name, 0);
 		log_event(LOG_WARN, "slack: chat.update of the parent failed", "destination",
 			  d->name, "error", a.detail, NULL);
 		if (a.cls == DELIVER_PERMANENT)
@@ -163,6 +167,8 @@ int thread_post(struct store *st, struct httpc *h, const struct destination *d, 
 	char *msg = NULL;
 	int have = 0, rc, parsed;
 
+	if (dthread_is(d))
+		return dthread_post(st, h, d, body, o, r);
 	if (!slackapp_is(d->target))
 		return deliver_post(h, d->target, d->url, body, o, r);
 	memset(r, 0, sizeof(*r));

@@ -1,7 +1,10 @@
 /* Discord incoming webhook rendering of a run summary: one embed, the
  * configured mention in "content", and allowed_mentions. Pure: summary in,
  * JSON out. The row also reads Discord's replies (the JSON retry_after of
- * a 429, the id of the message ?wait=true returns).
+ * a 429, the ids of the message ?wait=true returns and of its channel).
+ * The stored body also names the run's incident (our "dpc_thread"
+ * member, removed at post time), and discord.h's functions make what an
+ * incident posts and edits (see src/delivery/dthread.c).
  *
  * Escaping. Discord formats embed titles, descriptions and field values as
  * its Markdown and shows <@id>, <@&id>, <#id>, <t:…> and @everyone there.
@@ -40,6 +43,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "discord.h"
 #include "errors.h"
 #include "render_int.h"
 #include "text.h"
@@ -58,10 +62,10 @@
 #define CONTEXT_CHARS 300
 #define PATH_CHARS 300
 #define CHILD_CHARS 100
-#define MENTION_TOKENS 10     /* tokens of a configured mention looked at */
-#define SNOWFLAKE_MAX 20      /* digits of a Discord id */
-#define REPLY_PARSE_MAX 65536 /* bytes of a reply body parsed */
-#define RETRY_HINT_MAX 3600   /* seconds; the worker clamps further */
+#define MENTION_TOKENS 10               /* tokens of a configured mention looked at */
+#define SNOWFLAKE_MAX DISCORD_ID_DIGITS /* digits of a Discord id */
+#define REPLY_PARSE_MAX 65536           /* bytes of a reply body parsed */
+#define RETRY_HINT_MAX 3600             /* seconds; the worker clamps further */
 
 enum esc_mode {
 	ESC_MD,  /* Markdown text: backslash before each special */
@@ -522,7 +526,9 @@ static char *print(const struct summary *s, const struct view *v, const struct r
 	if (em == NULL)
 		goto out;
 	cJSON_AddItemToArray(embeds, em);
-	out = cJSON_PrintUnformatted(root);
+	/* Stripped at post time (discord_message()). */
+	if (render_add_thread(root, s, 1) == 0)
+		out = cJSON_PrintUnformatted(root);
 out:
 	cJSON_Delete(root);
 	return out;
@@ -591,7 +597,7 @@ static int64_t retry_hint(const cJSON *ra)
 /* A 429's JSON retry_after, and the message id a ?wait=true post returns. */
 static void discord_read_reply(long status, const char *body, size_t len, struct target_reply *out)
 {
-	cJSON *root, *id;
+	cJSON *root, *id, *ch;
 
 	if (body == NULL || len == 0 || len > REPLY_PARSE_MAX)
 		return;
@@ -602,10 +608,206 @@ static void discord_read_reply(long status, const char *body, size_t len, struct
 		out->retry_after_s =
 			retry_hint(cJSON_GetObjectItemCaseSensitive(root, "retry_after"));
 	id = cJSON_GetObjectItemCaseSensitive(root, "id");
+	ch = cJSON_GetObjectItemCaseSensitive(root, "channel_id");
 	if (status >= 200 && status < 300 && cJSON_IsString(id) &&
 	    snowflake(id->valuestring, strlen(id->valuestring)))
 		snprintf(out->message_id, sizeof(out->message_id), "%s", id->valuestring);
+	if (out->message_id[0] && cJSON_IsString(ch) &&
+	    snowflake(ch->valuestring, strlen(ch->valuestring)))
+		snprintf(out->channel_id, sizeof(out->channel_id), "%s", ch->valuestring);
 	cJSON_Delete(root);
+}
+
+/* ---- incidents: a forum post's title, the posted body, the resolved edit ---- */
+
+#define ENVELOPE "dpc_thread" /* our member (slackapp.h) */
+#define WAS DOT "was: "
+
+int discord_is(const struct target *t)
+{
+	return t == &target_discord;
+}
+
+int discord_id_valid(const char *id)
+{
+	return id != NULL && snowflake(id, strnlen(id, SNOWFLAKE_MAX + 1));
+}
+
+/* A thread name's characters are plain text: each one as it is. */
+static size_t plain_piece(const char *c, size_t n, int mode, char *buf, size_t *w)
+{
+	(void)mode;
+	memcpy(buf, c, n);
+	*w = n == 4 ? 2 : 1;
+	return n;
+}
+
+int discord_thread_name(const struct slackapp_meta *m, char *out, size_t cap)
+{
+	const char *env = m != NULL ? m->environment : "", *pipe = m != NULL ? m->pipeline : "";
+	char *raw = text_concat3(env, env[0] && pipe[0] ? DOT : "", pipe), *cut;
+	size_t n;
+
+	if (raw == NULL)
+		return ERR_NOMEM;
+	/* Blanks at either end would be trimmed by Discord; a name of only
+	 * blanks would be refused. */
+	cut = render_escape_cut(raw + strspn(raw, " "), DISCORD_THREAD_NAME_MAX, 0, plain_piece, 0);
+	free(raw);
+	if (cut == NULL)
+		return ERR_NOMEM;
+	n = strlen(cut);
+	while (n > 0 && cut[n - 1] == ' ')
+		n--;
+	cut[n] = '\0';
+	n = text_utf8_prefix(cut, cap > 0 ? cap - 1 : 0);
+	if (cap > 0 && n > 0)
+		snprintf(out, cap, "%.*s", (int)n, cut);
+	else if (cap > 0)
+		snprintf(out, cap, "%s", "dpc-notify");
+	free(cut);
+	return 0;
+}
+
+char *discord_message(const char *stored, const char *thread_name)
+{
+	cJSON *root = stored != NULL ? cJSON_Parse(stored) : NULL;
+	char *out = NULL;
+
+	if (!cJSON_IsObject(root))
+		goto out;
+	cJSON_DeleteItemFromObjectCaseSensitive(root, ENVELOPE);
+	cJSON_DeleteItemFromObjectCaseSensitive(root, "thread_name");
+	if (thread_name != NULL && !cJSON_AddStringToObject(root, "thread_name", thread_name))
+		goto out;
+	out = cJSON_PrintUnformatted(root);
+out:
+	cJSON_Delete(root);
+	return out;
+}
+
+/* Width in UTF-16 units of string member name of o; 0 when missing. */
+static size_t member_units(const cJSON *o, const char *name)
+{
+	const char *v = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, name));
+
+	return v != NULL ? render_utf16_width(v) : 0;
+}
+
+/* What Discord's 6000 counts of embed e. */
+static size_t embed_units(const cJSON *e)
+{
+	const cJSON *f;
+	size_t n = member_units(e, "title") + member_units(e, "description");
+
+	f = cJSON_GetObjectItemCaseSensitive(e, "fields");
+	for (f = cJSON_IsArray(f) ? f->child : NULL; f != NULL; f = f->next)
+		n += member_units(f, "name") + member_units(f, "value");
+	n += member_units(cJSON_GetObjectItemCaseSensitive(e, "footer"), "text");
+	return n + member_units(cJSON_GetObjectItemCaseSensitive(e, "author"), "name");
+}
+
+/* Bytes of the longest start of escaped text t that is at most max
+ * UTF-16 units and ends neither inside a character nor between a
+ * backslash and the character it escapes. */
+static size_t escaped_prefix(const char *t, size_t max)
+{
+	size_t i = 0, w = 0, n, cw;
+
+	while (t[i] != '\0') {
+		n = t[i] == '\\' && t[i + 1] != '\0' ? 1 + render_cp_bytes(t + i + 1)
+						     : render_cp_bytes(t + i);
+		cw = t[i] == '\\' && t[i + 1] != '\0' ? 1 : 0;
+		cw += render_cp_bytes(t + i + cw) == 4 ? 2 : 1;
+		if (w + cw > max)
+			break;
+		w += cw;
+		i += n;
+	}
+	return i;
+}
+
+/* The resolved title: line, then " · was: " and as much of old as max
+ * units allow ("…" when cut); line alone when nothing of old fits.
+ * Caller frees; NULL on ERR_NOMEM. */
+static char *resolved_title(const char *line, const char *old, size_t max)
+{
+	size_t lw = render_utf16_width(line), sw = render_utf16_width(WAS), n;
+	char *out, *head;
+
+	if (old == NULL || old[0] == '\0' || lw + sw + 2 > max)
+		return strdup(line);
+	n = render_utf16_width(old) <= max - lw - sw ? strlen(old)
+						     : escaped_prefix(old, max - lw - sw - 1);
+	head = malloc(n + 1);
+	if (head == NULL)
+		return NULL;
+	memcpy(head, old, n);
+	head[n] = '\0';
+	out = text_concat3(line, WAS, head);
+	if (out != NULL && n < strlen(old)) {
+		free(head);
+		head = out;
+		out = text_concat3(head, "\xe2\x80\xa6", NULL);
+	}
+	free(head);
+	return out;
+}
+
+/* Rewrites embed e (a posted first message's) as resolved by resolved
+ * ({"text", "url"} of the recovery). 0, ERR_PARSE or ERR_NOMEM. */
+static int resolve_embed(cJSON *e, const cJSON *resolved)
+{
+	const char *line = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(resolved, "text"));
+	const char *url = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(resolved, "url"));
+	const char *old = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "title"));
+	size_t used = embed_units(e), tw = old != NULL ? render_utf16_width(old) : 0, max;
+	char *title;
+	int ok;
+
+	if (line == NULL || line[0] == '\0')
+		return ERR_PARSE;
+	/* The title may grow only into what the embed has left of 6000. */
+	max = used < DISCORD_TEXT_BUDGET ? tw + (DISCORD_TEXT_BUDGET - used) : tw;
+	title = resolved_title(line, old, max < DISCORD_MAX_TITLE ? max : DISCORD_MAX_TITLE);
+	if (title == NULL)
+		return ERR_NOMEM;
+	cJSON_DeleteItemFromObjectCaseSensitive(e, "title");
+	cJSON_DeleteItemFromObjectCaseSensitive(e, "color");
+	ok = cJSON_AddStringToObject(e, "title", title) &&
+	     cJSON_AddNumberToObject(e, "color", colour(VIEW_SUCCESS));
+	free(title);
+	if (ok && link_ok(url)) {
+		cJSON_DeleteItemFromObjectCaseSensitive(e, "url");
+		ok = cJSON_AddStringToObject(e, "url", url) != NULL;
+	}
+	return ok ? 0 : ERR_NOMEM;
+}
+
+char *discord_resolved(const char *parent, const char *recovery)
+{
+	cJSON *root = parent != NULL ? cJSON_Parse(parent) : NULL;
+	cJSON *rec = recovery != NULL ? cJSON_Parse(recovery) : NULL;
+	cJSON *out_root = cJSON_CreateObject(), *embeds, *am;
+	const cJSON *resolved = cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetObjectItemCaseSensitive(rec, ENVELOPE), "resolved");
+	char *out = NULL;
+
+	embeds = cJSON_DetachItemFromObjectCaseSensitive(root, "embeds");
+	if (out_root == NULL || !cJSON_IsArray(embeds) || !cJSON_IsObject(embeds->child) ||
+	    !cJSON_IsObject(resolved) || resolve_embed(embeds->child, resolved) != 0) {
+		cJSON_Delete(embeds);
+		goto out;
+	}
+	cJSON_AddItemToObject(out_root, "embeds", embeds);
+	am = cJSON_AddObjectToObject(out_root, "allowed_mentions");
+	if (am != NULL && cJSON_AddArrayToObject(am, "parse") != NULL)
+		out = cJSON_PrintUnformatted(out_root);
+out:
+	cJSON_Delete(out_root);
+	cJSON_Delete(root);
+	cJSON_Delete(rec);
+	return out;
 }
 
 /* Discord webhook URLs are https://discord.com/api/webhooks/ID/TOKEN (the

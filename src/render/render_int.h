@@ -21,6 +21,14 @@ extern const struct target target_gchat;
 extern const struct target target_pagerduty;
 extern const struct target target_slackapp; /* slackapp.c: the slack body, posted by an app */
 
+struct cJSON;
+/* Adds our "dpc_thread" member (slackapp.h) naming the incident s's
+ * message belongs to, to the JSON object root: for a message of one, or
+ * for every message when always (discord: a forum post is titled by the
+ * pipeline even outside an incident). slackapp.c. Returns 0 or
+ * ERR_NOMEM. */
+int render_add_thread(struct cJSON *root, const struct summary *s, int always);
+
 /* Slack's documented ceilings, published in the rows' limits (slack.c,
  * slackapp.c). */
 #define SLACK_MAX_BLOCKS 50

@@ -128,6 +128,21 @@ static cJSON *envelope(const struct summary *s, enum slackapp_role role)
 	return e;
 }
 
+int render_add_thread(cJSON *root, const struct summary *s, int always)
+{
+	enum slackapp_role role = role_of(s);
+	cJSON *e;
+
+	if (role == SLACKAPP_PLAIN && !always)
+		return 0;
+	e = envelope(s, role);
+	if (e == NULL || !cJSON_AddItemToObject(root, ENVELOPE, e)) {
+		cJSON_Delete(e);
+		return ERR_NOMEM;
+	}
+	return 0;
+}
+
 /* The slack row's body, plus the buttons on a problem of an incident and
  * our member on any message of one. Caller frees; NULL on ERR_NOMEM. */
 static char *slackapp_render(const struct summary *s, const struct render_opts *o)

@@ -102,6 +102,8 @@ def fail_fail_succeed_one_parent_two_replies_one_update():
         assert u["t"] <= posts[2]["t"], (u["t"], posts[2]["t"])
         metrics = env.svc.get("/metrics")[2].decode()
         assert 'dpc_notify_slack_updates_total{result="ok"} 1\n' in metrics, metrics
+        assert 'dpc_notify_message_updates_total{destination="app",result="ok"} 1\n' \
+            in metrics, metrics
 
 
 @case

@@ -20,6 +20,8 @@ Scenario JSON (every key optional):
   faults           list of {"method", "path_regex", "times", "action"}
   chat_names       {"slack": [..], "teams": [..]}: only these names exist
                    (also "discord", "mattermost": see platform_chat)
+  discord          {"forums": [..]}: webhooks whose channel is a forum (see
+                   discord_post())
   executions       list of {"projectId", "id", "wrap", "execution": {...},
                    "steps": [step | {"generate": {...}}]}
   schedules        {"<projectId>": [{"scheduleId", "name", ...}, ...]} served
@@ -763,7 +765,9 @@ def platform_chat(h, path, query):
         entry["body"] = json.loads(raw.decode("utf-8"))
     except (ValueError, UnicodeDecodeError):
         entry["body"] = raw.decode("utf-8", "replace")
-    if h.command != "POST":
+    if target == "discord" and "/messages/" in name:
+        status, reply = discord_edit(h, name, entry, q)
+    elif h.command != "POST":
         status, reply = 405, {"message": "405: Method Not Allowed", "code": 0}
     elif h.chat_names is not None and name not in h.chat_names.get(target, []):
         status, reply = (404, {"message": "Unknown Webhook", "code": 10015}) \
@@ -772,15 +776,116 @@ def platform_chat(h, path, query):
                                                 "status_code": 400})
     elif target == "discord":
         status, reply = discord_check(entry["body"], q)
+        if status < 300:
+            status, reply = discord_post(h, name, entry, q, status, reply)
     else:
         status, reply = mattermost_check(h.headers.get("Content-Type", ""), entry["body"])
     entry["status"] = status
+    entry["method"] = h.command
     entry["error"] = None if status < 300 else reply
     with h.st.lock:
         h.st.log("chat", entry)
     if status == 204:
         return h.reply(204, b"", None)
     h.reply(status, reply, "text/plain" if isinstance(reply, str) else "application/json")
+
+
+# --- Discord messages, threads and edits ---------------------------------
+# What ?wait=true, thread_name, ?thread_id= and PATCH .../messages/{id} do
+# on a Discord webhook, as Discord's "Execute Webhook" and "Edit Webhook
+# Message" describe them. Scenario key "discord" (optional):
+#   forums  names of the webhooks (the path after /discord/) whose channel
+#           is a forum: a post there needs thread_name (a new post, whose
+#           thread's id comes back as channel_id) or ?thread_id= (220001;
+#           both is 220002); elsewhere thread_name is refused (220003).
+# A message is kept with its webhook and channel (the webhook's own, or
+# the thread's); ?thread_id= must name a thread made here (else 404
+# Unknown Channel, 10003). PATCH /discord/NAME/messages/ID[?thread_id=]
+# edits a message of that webhook in that channel, replacing the members
+# sent; any other id is 404 Unknown Message (10008), as Discord answers.
+# Entries carry "method" and, when a message was made or edited,
+# "message_id" and "channel_id".
+
+DISCORD_THREAD_NAME_MAX = 100
+
+
+def discord_state(st):
+    """The Discord messages and threads made so far (under st.lock)."""
+    if not hasattr(st, "discord_messages"):
+        st.discord_messages, st.discord_threads, st.discord_seq = {}, {}, 0
+    return st
+
+
+def discord_new_id(st):
+    st.discord_seq += 1
+    return "%d" % (1300000000000000000 + st.discord_seq)
+
+
+def discord_channel_of(name):
+    """A webhook's own channel id: stable per webhook name."""
+    return "%d" % (1100000000000000000 + zlib.crc32(name.encode()) % 10 ** 9)
+
+
+def discord_post(h, name, entry, q, status, reply):
+    """A post discord_check() let through: threads, then the message."""
+    body = entry["body"]
+    forum = name in h.st.scenario.get("discord", {}).get("forums", [])
+    tname, tid = body.get("thread_name"), q.get("thread_id")
+    with h.st.lock:
+        st = discord_state(h.st)
+        if tname is not None and tid is not None:
+            return 400, {"code": 220002, "message": "Webhooks posted to forum channels"
+                         " cannot have both a thread_name and thread_id"}
+        if tname is not None and not forum:
+            return 400, {"code": 220003,
+                         "message": "Webhooks can only create threads in forum channels"}
+        if forum and tname is None and tid is None:
+            return 400, {"code": 220001, "message": "Webhooks posted to forum channels"
+                         " must have a thread_name or thread_id"}
+        if tname is not None and (not isinstance(tname, str) or not tname.strip() or
+                                  len(tname) > DISCORD_THREAD_NAME_MAX):
+            return discord_invalid("thread_name", "Must be between 1 and 100 in length.")
+        if tid is not None and st.discord_threads.get(tid, {}).get("webhook") != name:
+            return 404, {"message": "Unknown Channel", "code": 10003}
+        if tname is not None:
+            tid = discord_new_id(st)
+            st.discord_threads[tid] = {"webhook": name, "name": tname}
+        mid = discord_new_id(st)
+        channel = tid if tid is not None else discord_channel_of(name)
+        st.discord_messages[mid] = {"webhook": name, "channel_id": channel,
+                                    "content": body.get("content") or "",
+                                    "embeds": body.get("embeds") or []}
+        entry["message_id"], entry["channel_id"] = mid, channel
+    if q.get("wait") != "true":
+        return 204, b""
+    return 200, dict(reply, id=mid, channel_id=channel)
+
+
+def discord_edit(h, name, entry, q):
+    """PATCH /discord/NAME/messages/ID[?thread_id=] (see above)."""
+    hook, _, mid = name.partition("/messages/")
+    entry["name"] = hook
+    if h.command != "PATCH":
+        return 405, {"message": "405: Method Not Allowed", "code": 0}
+    body = entry["body"]
+    if not isinstance(body, dict):
+        return 400, {"code": 50109, "message": "The request body contains invalid JSON."}
+    if body.get("embeds") is not None:
+        status, reply = discord_check({"embeds": body["embeds"]}, {})
+        if status >= 300:
+            return status, reply
+    with h.st.lock:
+        st = discord_state(h.st)
+        m = st.discord_messages.get(mid)
+        want = q.get("thread_id") or discord_channel_of(hook)
+        if m is None or m["webhook"] != hook or m["channel_id"] != want:
+            return 404, {"message": "Unknown Message", "code": 10008}
+        for key in ("content", "embeds"):
+            if key in body:
+                m[key] = body[key]
+        entry["message_id"], entry["channel_id"] = mid, m["channel_id"]
+        return 200, {"id": mid, "type": 0, "channel_id": m["channel_id"],
+                     "content": m["content"], "embeds": m["embeds"]}
 
 
 # --- Google Chat and PagerDuty ------------------------------------------

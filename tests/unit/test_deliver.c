@@ -512,6 +512,39 @@ static void test_prepare_hook_signs_and_wraps(void **state)
 	assert_true(strstr(r.detail, "cannot be sent") != NULL);
 }
 
+static void url_is(const char *url, const char *tail, const char *param, const char *want)
+{
+	char *got = deliver_url(url, tail, param);
+
+	if (want == NULL) {
+		assert_null(got);
+		return;
+	}
+	assert_non_null(got);
+	assert_string_equal(got, want);
+	free(got);
+}
+
+/* A Discord message's edit URL and a thread's post URL: the path grows
+ * by the tail, the query keeps what the operator set and gets the
+ * parameter once. */
+static void test_url(void **state)
+{
+	(void)state;
+	url_is("https://discord.com/api/webhooks/1/tok", "/messages/12", NULL,
+	       "https://discord.com/api/webhooks/1/tok/messages/12");
+	url_is("https://discord.com/api/webhooks/1/tok", "/messages/12", "thread_id=34",
+	       "https://discord.com/api/webhooks/1/tok/messages/12?thread_id=34");
+	url_is("https://discord.com/api/webhooks/1/tok?wait=true", NULL, "thread_id=34",
+	       "https://discord.com/api/webhooks/1/tok?wait=true&thread_id=34");
+	url_is("https://discord.com/api/webhooks/1/tok?thread_id=9", NULL, "thread_id=34",
+	       "https://discord.com/api/webhooks/1/tok?thread_id=9");
+	url_is("https://discord.com/api/webhooks/1/tok?thread_id=9", "/messages/12", "thread_id=34",
+	       "https://discord.com/api/webhooks/1/tok/messages/12?thread_id=9");
+	url_is("not a url", "/messages/12", NULL, NULL);
+	url_is(NULL, "/messages/12", NULL, NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -532,6 +565,7 @@ int main(void)
 		cmocka_unit_test(test_connection_refused),
 		cmocka_unit_test(test_http_refused_permanent),
 		cmocka_unit_test(test_class_names),
+		cmocka_unit_test(test_url),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -2,8 +2,10 @@
  * multi-byte input, hostile text made inert (every Markdown special and
  * mention character escaped outside code, no fence inside it), the
  * mention rule and allowed_mentions, the reading of replies (a 429's JSON
- * retry_after with hostile values, the id ?wait=true returns), classify
- * and the URL rule. */
+ * retry_after with hostile values, the ids ?wait=true returns), classify
+ * and the URL rule; an incident's bodies (discord.h): the stored body's
+ * member and the posted body without it, a forum post's title, and the
+ * resolved edit within Discord's limits. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,6 +18,7 @@
 #include <cjson/cJSON.h>
 #include <cmocka.h>
 
+#include "discord.h"
 #include "errors.h"
 #include "httpc.h"
 #include "summary.h"
@@ -302,13 +305,20 @@ static void test_error_field(void **state)
 	summary_free(&s);
 }
 
-static void reply(long status, const char *body, int64_t want_retry, const char *want_id)
+static void reply_ch(long status, const char *body, int64_t want_retry, const char *want_id,
+		     const char *want_channel)
 {
-	struct target_reply r = { -1, "" };
+	struct target_reply r = { -1, "", "" };
 
 	discord()->read_reply(status, body, body ? strlen(body) : 0, &r);
 	assert_int_equal(r.retry_after_s, want_retry);
 	assert_string_equal(r.message_id, want_id);
+	assert_string_equal(r.channel_id, want_channel);
+}
+
+static void reply(long status, const char *body, int64_t want_retry, const char *want_id)
+{
+	reply_ch(status, body, want_retry, want_id, "");
 }
 
 static void test_read_reply(void **state)
@@ -337,6 +347,244 @@ static void test_read_reply(void **state)
 	reply(200, "{\"id\": \"1\\n2\"}", -1, "");
 	reply(400, "{\"id\": \"123\"}", -1, "");
 	reply(204, "", -1, "");
+	/* The channel (a forum post's thread) only with a message, and only
+	 * digits, 20 at most: it goes into URLs. */
+	reply_ch(200, "{\"id\": \"12\", \"channel_id\": \"99999999999999999999\"}", -1, "12",
+		 "99999999999999999999");
+	reply_ch(200, "{\"id\": \"12\", \"channel_id\": \"999999999999999999999\"}", -1, "12", "");
+	reply_ch(200, "{\"id\": \"12\", \"channel_id\": \"1?thread_id=2\"}", -1, "12", "");
+	reply_ch(200, "{\"id\": \"12\", \"channel_id\": \"../1\"}", -1, "12", "");
+	reply_ch(200, "{\"id\": \"12\", \"channel_id\": 34}", -1, "12", "");
+	reply_ch(200, "{\"id\": \"x\", \"channel_id\": \"34\"}", -1, "", "");
+	reply_ch(200, "{\"channel_id\": \"34\"}", -1, "", "");
+}
+
+/* ---- an incident: the stored body, the posted one, the resolved edit ---- */
+
+static void test_id_valid(void **state)
+{
+	(void)state;
+	assert_true(discord_id_valid("1"));
+	assert_true(discord_id_valid("18446744073709551615"));
+	assert_true(discord_id_valid("99999999999999999999"));
+	assert_false(discord_id_valid("999999999999999999999"));
+	assert_false(discord_id_valid(""));
+	assert_false(discord_id_valid(NULL));
+	assert_false(discord_id_valid("12a"));
+	assert_false(discord_id_valid("-12"));
+	assert_false(discord_id_valid("1.2"));
+	assert_false(discord_id_valid("1 "));
+	assert_false(discord_id_valid("１２")); /* full-width digits */
+}
+
+/* The stored body names its incident; the posted one does not, and has
+ * thread_name only when asked. */
+static void test_stored_and_posted(void **state)
+{
+	struct summary s;
+	struct slackapp_meta m;
+	char *stored, *posted;
+	cJSON *root;
+
+	(void)state;
+	make_summary(&s, 1, 0);
+	s.memory.known = 1;
+	s.memory.incident_since_ms = 1700000000000;
+	stored = discord()->render(&s, NULL);
+	assert_non_null(stored);
+	assert_int_equal(slackapp_meta(stored, &m), 0);
+	assert_int_equal(m.role, SLACKAPP_OPEN);
+	assert_true(m.since_ms == 1700000000000);
+	assert_string_equal(m.environment, s.environment);
+	posted = discord_message(stored, NULL);
+	assert_non_null(posted);
+	root = cJSON_Parse(posted);
+	assert_null(cJSON_GetObjectItem(root, "dpc_thread"));
+	assert_null(cJSON_GetObjectItem(root, "thread_name"));
+	assert_non_null(cJSON_GetObjectItem(root, "embeds"));
+	cJSON_Delete(root);
+	free(posted);
+	posted = discord_message(stored, "prod \xc2\xb7 x");
+	root = cJSON_Parse(posted);
+	assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(root, "thread_name")),
+			    "prod \xc2\xb7 x");
+	cJSON_Delete(root);
+	free(posted);
+	/* A message outside an incident names its pipeline too, as plain. */
+	free(stored);
+	s.memory.known = 0;
+	stored = discord()->render(&s, NULL);
+	assert_int_equal(slackapp_meta(stored, &m), 0);
+	assert_int_equal(m.role, SLACKAPP_PLAIN);
+	assert_string_equal(m.pipeline, s.pipeline_name);
+	free(stored);
+	summary_free(&s);
+	assert_null(discord_message("[1]", NULL));
+	assert_null(discord_message("not json", NULL));
+	assert_null(discord_message(NULL, NULL));
+}
+
+static void thread_name(const char *env, const char *pipe, const char *want)
+{
+	struct slackapp_meta m;
+	char out[DISCORD_THREAD_NAME_BYTES];
+
+	memset(&m, 0, sizeof(m));
+	snprintf(m.environment, sizeof(m.environment), "%s", env);
+	snprintf(m.pipeline, sizeof(m.pipeline), "%s", pipe);
+	assert_int_equal(discord_thread_name(&m, out, sizeof(out)), 0);
+	if (want != NULL)
+		assert_string_equal(out, want);
+	assert_true(width(out) <= DISCORD_THREAD_NAME_MAX);
+	assert_true(out[0] != '\0' && out[0] != ' ');
+}
+
+static void test_thread_name(void **state)
+{
+	char big[400];
+
+	(void)state;
+	thread_name("prod", "dwh/load", "prod \xc2\xb7 dwh/load");
+	thread_name("", "load", "load");
+	thread_name("prod", "", "prod");
+	thread_name("", "", "dpc-notify");
+	thread_name("   ", "", "dpc-notify");
+	/* Line breaks and control characters go; nothing is escaped. */
+	thread_name("p\nr",
+		    "a\x01"
+		    "b\x7f",
+		    "p r \xc2\xb7 a\xef\xbf\xbd"
+		    "b\xef\xbf\xbd");
+	thread_name("prod", "**x** <@1>", "prod \xc2\xb7 **x** <@1>");
+	/* 150 astral characters are 300 units: cut to 100 with the ellipsis. */
+	memset(big, 0, sizeof(big));
+	for (int i = 0; i < 90; i++)
+		memcpy(big + 4 * i, "\xf0\x9f\x92\xa5", 4);
+	thread_name("prod", big, NULL);
+	memset(big, 'x', 300);
+	big[300] = '\0';
+	thread_name(big, big, NULL);
+}
+
+/* The first message's body as posted, and a recovery's stored body. */
+static void incident(char **first, char **rec)
+{
+	struct summary s;
+	char *stored;
+
+	make_summary(&s, 1, 0);
+	s.memory.known = 1;
+	s.memory.incident_since_ms = s.finished_ms - 3600000;
+	stored = discord()->render(&s, NULL);
+	*first = discord_message(stored, "t");
+	free(stored);
+	summary_free(&s);
+	make_summary(&s, 0, 0);
+	s.status = ST_SUCCESS;
+	s.memory.known = 1;
+	s.memory.form = FORM_RECOVERY;
+	s.memory.incident_since_ms = s.finished_ms - 3600000 - 192 * 60000;
+	*rec = discord()->render(&s, NULL);
+	summary_free(&s);
+	assert_non_null(*first);
+	assert_non_null(*rec);
+}
+
+static void test_resolved(void **state)
+{
+	char *first, *rec, *out;
+	cJSON *root, *e, *old, *parent;
+
+	(void)state;
+	incident(&first, &rec);
+	out = discord_resolved(first, rec);
+	assert_non_null(out);
+	root = cJSON_Parse(out);
+	parent = cJSON_Parse(first);
+	old = cJSON_GetArrayItem(cJSON_GetObjectItem(parent, "embeds"), 0);
+	e = cJSON_GetArrayItem(cJSON_GetObjectItem(root, "embeds"), 0);
+	assert_non_null(e);
+	assert_int_equal(strncmp(cJSON_GetStringValue(cJSON_GetObjectItem(e, "title")),
+				 "\xe2\x9c\x85 Resolved after ", 16),
+			 0);
+	assert_non_null(strstr(cJSON_GetStringValue(cJSON_GetObjectItem(e, "title")),
+			       cJSON_GetStringValue(cJSON_GetObjectItem(old, "title"))));
+	assert_true(cJSON_Compare(cJSON_GetObjectItem(e, "fields"),
+				  cJSON_GetObjectItem(old, "fields"), 1));
+	assert_true(cJSON_Compare(cJSON_GetObjectItem(e, "description"),
+				  cJSON_GetObjectItem(old, "description"), 1));
+	assert_int_equal(cJSON_GetObjectItem(e, "color")->valueint, 0x2EA043);
+	/* Only the embeds change: content (the mention) is left alone. */
+	assert_null(cJSON_GetObjectItem(root, "content"));
+	assert_null(cJSON_GetObjectItem(root, "thread_name"));
+	assert_null(cJSON_GetObjectItem(root, "dpc_thread"));
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(
+				 cJSON_GetObjectItem(root, "allowed_mentions"), "parse")),
+			 0);
+	cJSON_Delete(parent);
+	cJSON_Delete(root);
+	free(out);
+	/* Nothing to go on: no edit. */
+	assert_null(discord_resolved(first, first));
+	assert_null(discord_resolved(rec, "{}"));
+	assert_null(discord_resolved("{\"embeds\":[]}", rec));
+	assert_null(discord_resolved("{\"embeds\":[1]}", rec));
+	assert_null(discord_resolved("{\"embeds\":{}}", rec));
+	assert_null(discord_resolved("nope", rec));
+	assert_null(discord_resolved(NULL, rec));
+	assert_null(discord_resolved(first, NULL));
+	free(first);
+	free(rec);
+}
+
+/* A title at Discord's 256 and an embed at its 6000: the edit stays
+ * within both, cut between characters and never inside an escape. */
+static void test_resolved_limits(void **state)
+{
+	char *first, *rec, *out, *parent, title[1200], desc[8200];
+	const char *t;
+	cJSON *root, *e;
+	size_t i, n, desc_units;
+
+	(void)state;
+	incident(&first, &rec);
+	/* 252 units of title; with 5748 of description the embed is at 6000. */
+	for (desc_units = 0; desc_units <= 5748; desc_units += 5748) {
+		for (i = 0, n = 0; i < 63; i++) {
+			/* An escaped underscore, then an astral character. */
+			memcpy(title + n, "\\_\xf0\x9f\x92\xa5", 6);
+			n += 6;
+		}
+		title[n] = '\0';
+		root = cJSON_Parse(first);
+		e = cJSON_GetArrayItem(cJSON_GetObjectItem(root, "embeds"), 0);
+		cJSON_ReplaceItemInObject(e, "title", cJSON_CreateString(title));
+		memset(desc, 'd', desc_units);
+		desc[desc_units] = '\0';
+		if (desc_units)
+			cJSON_ReplaceItemInObject(e, "description", cJSON_CreateString(desc));
+		cJSON_DeleteItemFromObject(e, "fields");
+		parent = cJSON_PrintUnformatted(root);
+		cJSON_Delete(root);
+		out = discord_resolved(parent, rec);
+		assert_non_null(out);
+		root = cJSON_Parse(out);
+		e = cJSON_GetArrayItem(cJSON_GetObjectItem(root, "embeds"), 0);
+		t = cJSON_GetStringValue(cJSON_GetObjectItem(e, "title"));
+		assert_true(width(t) <= 256);
+		if (desc_units)
+			assert_true(width(t) + desc_units <= 6000);
+		assert_int_equal(strncmp(t, "\xe2\x9c\x85 Resolved", 12), 0);
+		/* Cut: ends in the ellipsis, never after a lone backslash. */
+		n = strlen(t);
+		if (n > 3 && strcmp(t + n - 3, "\xe2\x80\xa6") == 0)
+			assert_true(t[n - 4] != '\\');
+		cJSON_Delete(root);
+		free(out);
+		free(parent);
+	}
+	free(first);
+	free(rec);
 }
 
 static void test_classify_and_url(void **state)
@@ -362,9 +610,12 @@ static void test_classify_and_url(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_hostile_text), cmocka_unit_test(test_mention),
-		cmocka_unit_test(test_limits_huge),  cmocka_unit_test(test_error_field),
-		cmocka_unit_test(test_read_reply),   cmocka_unit_test(test_classify_and_url),
+		cmocka_unit_test(test_hostile_text),    cmocka_unit_test(test_mention),
+		cmocka_unit_test(test_limits_huge),     cmocka_unit_test(test_error_field),
+		cmocka_unit_test(test_read_reply),      cmocka_unit_test(test_classify_and_url),
+		cmocka_unit_test(test_id_valid),        cmocka_unit_test(test_stored_and_posted),
+		cmocka_unit_test(test_thread_name),     cmocka_unit_test(test_resolved),
+		cmocka_unit_test(test_resolved_limits),
 	};
 
 	(void)check_more_counts;

@@ -18,6 +18,7 @@
 
 #include <cmocka.h>
 
+#include "discord.h"
 #include "slackapp.h"
 #include "target.h"
 #include "summary.h"
@@ -494,6 +495,20 @@ static void compare(const char *path, const char *body)
 	fail();
 }
 
+/* What is posted of stored, a body row t rendered (taken): the discord
+ * row keeps our incident member in the stored body, removed at post time
+ * (discord_message()). Caller frees. */
+static char *posted(const struct target *t, char *stored)
+{
+	char *out;
+
+	if (!discord_is(t) || stored == NULL)
+		return stored;
+	out = discord_message(stored, NULL);
+	free(stored);
+	return out;
+}
+
 static void check_target(const char *target, const char *mention)
 {
 	const char *update = getenv("UPDATE_GOLDEN");
@@ -509,7 +524,7 @@ static void check_target(const char *target, const char *mention)
 		assert_non_null(t);
 		d.mention = fixtures[i].mention ? mention : NULL;
 		fixtures[i].make(&s);
-		out = t->render(&s, &d);
+		out = posted(t, t->render(&s, &d));
 		assert_non_null(out);
 		snprintf(path, sizeof(path), GOLDEN_DIR "%s-%s.json", target, fixtures[i].name);
 		if (update != NULL && strcmp(update, "1") == 0)
@@ -695,6 +710,54 @@ static void test_golden_slackapp(void **state)
 	free(resolved);
 }
 
+/* ---- a Discord incident: the forum post it opens, the resolved edit ---- */
+
+static void check_discord(const char *name, const char *body)
+{
+	const char *update = getenv("UPDATE_GOLDEN");
+	char path[256];
+
+	assert_non_null(body);
+	snprintf(path, sizeof(path), GOLDEN_DIR "discord-%s.json", name);
+	if (update != NULL && strcmp(update, "1") == 0)
+		write_golden(path, body);
+	else
+		compare(path, body);
+}
+
+/* The first failure of an incident as it opens a forum post (titled by
+ * its environment and pipeline), and that message edited when the
+ * incident is resolved 2h 10m later. */
+static void test_golden_discord_incident(void **state)
+{
+	const struct target *t = target_find("discord");
+	struct render_opts o = { .mention = "<@123456789012345678>" };
+	struct slackapp_meta m;
+	struct summary s;
+	char *first, *rec, *parent, *resolved, name[DISCORD_THREAD_NAME_BYTES];
+
+	(void)state;
+	assert_non_null(t);
+	sc_streak(&s);
+	s.memory.incident_since_ms = summary_parse_time("2026-11-29T23:09:00Z");
+	first = t->render(&s, &o);
+	summary_free(&s);
+	sc_recovered(&s);
+	rec = t->render(&s, &o);
+	summary_free(&s);
+	assert_int_equal(slackapp_meta(first, &m), 0);
+	assert_int_equal(m.role, SLACKAPP_OPEN);
+	assert_int_equal(discord_thread_name(&m, name, sizeof(name)), 0);
+	parent = discord_message(first, name);
+	resolved = discord_resolved(parent, rec);
+	check_discord("forum-first", parent);
+	check_discord("resolved", resolved);
+	free(first);
+	free(rec);
+	free(parent);
+	free(resolved);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -705,6 +768,7 @@ int main(void)
 		cmocka_unit_test(test_golden_googlechat),
 		cmocka_unit_test(test_golden_pagerduty),
 		cmocka_unit_test(test_golden_slackapp),
+		cmocka_unit_test(test_golden_discord_incident),
 	};
 
 	(void)check_more_counts; /* shared fixture helper this file does not need */
