@@ -520,7 +520,8 @@ static void check_listeners(struct parse *p)
 	struct config *c = p->c;
 	const struct meta *m = &p->single[SEC_SERVER];
 	struct hostport hp, ha;
-	int lok = 0, aok = 0, loff = config_listen_off(c->listen);
+	int lok = 0, aok = 0, loff = config_listen_off(c->listen), named = 0;
+	size_t i;
 
 	if (c->admin_listen == NULL)
 		c->admin_listen = strdup(loff ? CONFIG_ADMIN_LISTEN_DEFAULT : "off");
@@ -545,6 +546,13 @@ static void check_listeners(struct parse *p)
 		cfg_err(p, key_line(&p->single[SEC_POLL], "enabled"),
 			"listen = off and [poll] enabled = false: no run could ever arrive;"
 			" turn polling on or give listen a host:port");
+	for (i = 0; i < c->n_routes && !named; i++)
+		named = c->routes[i].project != NULL;
+	if (loff && c->poll_enabled && c->n_projects == 0 && !named)
+		cfg_warn(p, key_line(m, "listen"),
+			 "listen = off: no [project ID] section or route project = names a"
+			 " project, so polling lists only projects the store has already seen"
+			 " (none in a new store); name the projects to watch");
 	if (lok && aok && same_socket(&hp, &ha))
 		cfg_err(p, key_line(m, "admin_listen"),
 			"admin_listen: same address and port as listen; the admin listener needs"

@@ -189,9 +189,39 @@ def check_config_refuses_no_probe_listener_and_one_socket():
     assert rc == 0, out
     assert "listen:       off (no webhook listener)" in out, out
     assert "admin:        127.0.0.1:9091 (probes, metrics; no webhooks)" in out, out
+    # Only [default]: a new store has no project to poll.
+    assert "polling lists only projects the store has already seen" in out, out
     # With neither a listener nor polling no run could arrive.
     rc, out, _ = check_config(listen="off", auth_token=None, poll={"enabled": "false"})
     assert rc != 0 and "listen = off and [poll] enabled = false" in out, (rc, out)
+
+
+POLL_PROJECT = "e0000000-0000-4000-8000-0000000000b2"
+POLL_RUN = "d0000000-0000-4000-8000-0000000000b2"
+
+
+@case
+def poll_only_mode_notifies_by_polling():
+    """listen = off: nothing listens for webhooks, yet a failed run the API
+    lists is posted, found by polling; no project warning once a project
+    is named."""
+    with PollOnly(sections={"poll": {"interval": "1"},
+                            "project " + POLL_PROJECT: {"destinations": "slack-main",
+                                                        "notify_on": "FAILED"}}) as env:
+        run = {"projectId": POLL_PROJECT, "id": POLL_RUN, "status": "FAILED",
+               "pipelineName": "poll/only.orch.yaml", "started_ago": 30, "finished_ago": 10,
+               "steps": [{"id": "c0000000-0000-4000-8000-0000000000b2", "name": "Load",
+                          "result": {"status": "FAILED", "message": "table LOCKED",
+                                     "startedAt": "2024-05-01T02:00:00.000Z",
+                                     "finishedAt": "2024-05-01T02:00:01.000Z"}}]}
+        st, _, _ = request("POST", env.mock.port, "/_runs", run)
+        assert st == 200, st
+        harness.wait_until(lambda: [p for p in env.posts("slack")
+                                    if POLL_RUN in repr(p["body"])],
+                           15, 0.1, "the polled run's post")
+        assert refused(env.webhook_port), "something listens on the webhook port"
+        assert any("run found by polling" in ln for ln in env.log_lines())
+        assert not any("polling lists only projects" in ln for ln in env.log_lines())
 
 
 # --- triggers ---------------------------------------------------------------
