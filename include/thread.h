@@ -23,4 +23,15 @@
 int thread_post(struct store *st, struct httpc *h, const struct destination *d, const char *body,
 		const struct deliver_opts *o, struct deliver_result *r);
 
+struct slackapp_meta;
+
+/* The incident record of d for the message m describes (the threads
+ * table: a slack-app thread's parent, a Discord incident's first message)
+ * into *t, with *have 1 when there is one (free *t with
+ * store_thread_free() either way). Nothing is looked up without a store or
+ * for a message that belongs to no incident. Returns 0, or the store's
+ * error (ERR_IO, ERR_NOMEM, ERR_INVALID). */
+int thread_find(struct store *st, const struct destination *d, const struct slackapp_meta *m,
+		struct store_thread *t, int *have);
+
 #endif

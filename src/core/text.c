@@ -326,6 +326,18 @@ int text_id_valid(const char *id)
 	return 1;
 }
 
+int text_json_has_nul(const char *body, size_t len)
+{
+	const char *p = body, *end = body + len;
+
+	while ((p = memchr(p, '\\', (size_t)(end - p))) != NULL) {
+		if (end - p >= 6 && memcmp(p + 1, "u0000", 5) == 0)
+			return 1;
+		p++;
+	}
+	return 0;
+}
+
 int text_json_defuse_nul(char *json, size_t len)
 {
 	size_t i;

@@ -41,6 +41,7 @@
 #include "errors.h"
 #include "log.h"
 #include "metrics.h"
+#include "thread.h"
 
 #define PARAM_MAX (sizeof("thread_id=") + DISCORD_ID_DIGITS)
 #define TAIL_MAX (sizeof("/messages/") + DISCORD_ID_DIGITS)
@@ -81,23 +82,6 @@ int dthread_record_channel(int forum_post, const struct deliver_result *r, char 
 int dthread_is(const struct destination *d)
 {
 	return d != NULL && discord_is(d->target);
-}
-
-/* The incident's row for d into *t (*have 1), if there is one. */
-static int find(struct store *st, const struct destination *d, const struct slackapp_meta *m,
-		struct store_thread *t, int *have)
-{
-	const struct mem_key k = { m->project_id, m->environment, m->pipeline };
-	int rc;
-
-	*have = 0;
-	memset(t, 0, sizeof(*t));
-	if (st == NULL || m->role == SLACKAPP_PLAIN)
-		return 0;
-	rc = store_thread_get(st, d->name, &k, m->since_ms, t);
-	if (rc == 0)
-		*have = 1;
-	return rc == ERR_NOTFOUND ? 0 : rc;
 }
 
 /* Records the incident's first message, posted as msg and accepted (r). */
@@ -218,7 +202,7 @@ int dthread_post(struct store *st, struct httpc *h, const struct destination *d,
 	memset(r, 0, sizeof(*r));
 	r->retry_after_s = -1;
 	parsed = slackapp_meta(body, &m) == 0;
-	rc = find(st, d, &m, &t, &have);
+	rc = thread_find(st, d, &m, &t, &have);
 	dthread_plan(d->forum, m.role, have ? &t : NULL, &p);
 	if (rc == 0 && p.edit)
 		rc = resolve(st, h, d, &t, &p, body);

@@ -54,8 +54,7 @@ static void to_result(const struct slackapi_reply *a, struct deliver_result *r)
 		snprintf(r->message_id, sizeof(r->message_id), "%s", a->ts);
 }
 
-/* The incident's thread to d into *t (*have 1), if there is one. */
-static int find(struct store *st, const struct destination *d, const struct slackapp_meta *m,
+int thread_find(struct store *st, const struct destination *d, const struct slackapp_meta *m,
 		struct store_thread *t, int *have)
 {
 	const struct mem_key k = { m->project_id, m->environment, m->pipeline };
@@ -174,7 +173,7 @@ int thread_post(struct store *st, struct httpc *h, const struct destination *d, 
 	memset(r, 0, sizeof(*r));
 	r->retry_after_s = -1;
 	parsed = slackapp_meta(body, &m) == 0;
-	rc = find(st, d, &m, &t, &have);
+	rc = thread_find(st, d, &m, &t, &have);
 	if (rc == 0 && have && m.role == SLACKAPP_RECOVERY && !t.resolved)
 		rc = resolve(st, h, d, &t, body);
 	if (rc != 0) {

@@ -195,20 +195,6 @@ static void copy_ascii(char *dst, size_t cap, const char *src)
 	dst[o] = '\0';
 }
 
-/* 1 when the six bytes \u0000 occur anywhere in body: a cheap look that
- * spares the copy text_json_defuse_nul() needs when there is none. */
-static int has_nul_escape(const char *body, size_t len)
-{
-	const char *p = body, *end = body + len;
-
-	while ((p = memchr(p, '\\', (size_t)(end - p))) != NULL) {
-		if (end - p >= 6 && memcmp(p + 1, "u0000", 5) == 0)
-			return 1;
-		p++;
-	}
-	return 0;
-}
-
 /* Characters of a JSON number as cJSON reads one. */
 static int number_char(char c)
 {
@@ -392,7 +378,7 @@ int webhook_parse(const char *body, size_t len, const char *query_project_id, in
 		return ERR_PARSE;
 	}
 	/* Only a body that holds the escape at all is copied. */
-	if (has_nul_escape(body, len)) {
+	if (text_json_has_nul(body, len)) {
 		copy = malloc(len);
 		if (copy == NULL) {
 			*why = "out of memory";
@@ -473,7 +459,7 @@ int webhook_project_hint(const char *body, size_t len, const char *query_project
 	int rc = ERR_NOTFOUND;
 
 	out[0] = '\0';
-	if (body != NULL && has_nul_escape(body, len)) {
+	if (body != NULL && text_json_has_nul(body, len)) {
 		copy = malloc(len);
 		if (copy != NULL) {
 			memcpy(copy, body, len);

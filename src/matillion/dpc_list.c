@@ -141,19 +141,6 @@ static int take_more(const cJSON *root, char *out)
 	return 0;
 }
 
-/* 1 when the six bytes \u0000 occur in body. */
-static int has_nul_escape(const char *body, size_t len)
-{
-	const char *p = body, *end = body + len;
-
-	while ((p = memchr(p, '\\', (size_t)(end - p))) != NULL) {
-		if (end - p >= 6 && memcmp(p + 1, "u0000", 5) == 0)
-			return 1;
-		p++;
-	}
-	return 0;
-}
-
 int dpc_list_parse(const char *body, size_t len, const char *project_id, int64_t now_ms,
 		   struct dpc_list_page *out)
 {
@@ -169,7 +156,7 @@ int dpc_list_parse(const char *body, size_t len, const char *project_id, int64_t
 		return ERR_PARSE;
 	/* cJSON would end a string at an escaped NUL ("e\u0000/.." reads
 	 * as "e"); defused on a copy, such an id keeps its tail and fails. */
-	if (has_nul_escape(body, len)) {
+	if (text_json_has_nul(body, len)) {
 		copy = malloc(len);
 		if (copy == NULL)
 			return ERR_NOMEM;
