@@ -913,14 +913,7 @@ static void *reaper_main(void *arg)
  * reaper. 0 or ERR_IO. */
 static int reaper_start(struct intake *in)
 {
-	pthread_condattr_t ca;
-	int rc;
-
-	if (pthread_condattr_init(&ca))
-		return ERR_IO;
-	rc = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) || pthread_cond_init(&in->wake, &ca);
-	pthread_condattr_destroy(&ca);
-	if (rc)
+	if (clock_cond_init(&in->wake) != 0)
 		return ERR_IO;
 	if (pthread_create(&in->reaper, NULL, reaper_main, in)) {
 		pthread_cond_destroy(&in->wake);

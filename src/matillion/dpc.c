@@ -201,16 +201,7 @@ static void sched_entries_free(struct sched_entry *e, size_t n)
  * clock so a change of the system time cannot stretch a wait. */
 static int sched_init(struct dpc *d)
 {
-	pthread_condattr_t a;
-	int rc;
-
-	if (pthread_condattr_init(&a) != 0)
-		return ERR_NOMEM;
-	rc = pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
-	if (rc == 0)
-		rc = pthread_cond_init(&d->sched_done, &a);
-	pthread_condattr_destroy(&a);
-	if (rc != 0)
+	if (clock_cond_init(&d->sched_done) != 0)
 		return ERR_NOMEM;
 	if (pthread_mutex_init(&d->sched_lock, NULL) != 0) {
 		pthread_cond_destroy(&d->sched_done);

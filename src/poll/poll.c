@@ -526,22 +526,6 @@ static void *poll_main(void *arg)
 	return NULL;
 }
 
-/* The condition variable runs on the monotonic clock, so a change of the
- * system time cannot stretch a wait. */
-static int cv_init(pthread_cond_t *cv)
-{
-	pthread_condattr_t a;
-	int rc;
-
-	if (pthread_condattr_init(&a) != 0)
-		return ERR_NOMEM;
-	rc = pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
-	if (rc == 0)
-		rc = pthread_cond_init(cv, &a);
-	pthread_condattr_destroy(&a);
-	return rc == 0 ? 0 : ERR_NOMEM;
-}
-
 static struct httpc *poll_http(const struct config *c)
 {
 	struct httpc_opts o = {
@@ -576,7 +560,7 @@ struct poller *poll_start(struct config_holder *cfg, struct store *st, const str
 	p->page = calloc(1, sizeof(*p->page));
 	if (p->http == NULL || p->page == NULL || pthread_mutex_init(&p->mu, NULL) != 0)
 		goto fail;
-	if (cv_init(&p->cv) != 0) {
+	if (clock_cond_init(&p->cv) != 0) {
 		pthread_mutex_destroy(&p->mu);
 		goto fail;
 	}

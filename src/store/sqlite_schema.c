@@ -13,6 +13,7 @@
 
 #include <sqlite3.h>
 
+#include "clock.h"
 #include "errors.h"
 #include "log.h"
 #include "sqlite_int.h"
@@ -428,19 +429,13 @@ static int recover_running(struct sq_store *s, char *err, size_t errlen)
  * wait on the monotonic clock. */
 static int sync_init(struct sq_store *s)
 {
-	pthread_condattr_t ca;
 	int rc;
 
 	if (store_base_init(&s->base, &store_backend_sqlite) != 0)
 		return ERR_NOMEM;
-	if (pthread_condattr_init(&ca) != 0)
-		return ERR_NOMEM;
-	rc = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	rc = clock_cond_init(&s->q_cv);
 	if (rc == 0)
-		rc = pthread_cond_init(&s->q_cv, &ca);
-	if (rc == 0)
-		rc = pthread_cond_init(&s->s_cv, &ca);
-	pthread_condattr_destroy(&ca);
+		rc = clock_cond_init(&s->s_cv);
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_mutex_init(&s->txmu, NULL);
 	pthread_mutex_init(&s->qmu, NULL);

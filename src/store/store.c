@@ -97,6 +97,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "errors.h"
 #include "action.h"
 #include "store.h"
@@ -160,17 +161,11 @@ static int put_valid(const struct webhook_event *ev, char *const *dests, size_t 
 
 int store_base_init(struct store *s, const struct store_backend *be)
 {
-	pthread_condattr_t ca;
 	int rc;
 
 	s->be = be;
 	s->wseq = 0;
-	if (pthread_condattr_init(&ca) != 0)
-		return ERR_NOMEM;
-	rc = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	if (rc == 0)
-		rc = pthread_cond_init(&s->wcv, &ca);
-	pthread_condattr_destroy(&ca);
+	rc = clock_cond_init(&s->wcv);
 	if (rc == 0 && pthread_mutex_init(&s->wmu, NULL) != 0) {
 		pthread_cond_destroy(&s->wcv);
 		rc = -1;
