@@ -18,6 +18,7 @@
 #include "errors.h"
 #include "render_int.h"
 #include "slackapp.h"
+#include "text.h"
 
 #define ENVELOPE "dpc_thread" /* our member of a stored body */
 #define URL_MAX 3000          /* a button's url, as Slack takes it */
@@ -105,6 +106,20 @@ static cJSON *resolved_of(const struct summary *s)
 }
 
 /* Our member: the incident's key, start and the message's role. */
+/* Adds name: raw as sanitised text (text_sanitize(): invalid UTF-8 and
+ * control characters become U+FFFD), so the stored body stays valid UTF-8
+ * JSON whatever bytes a peer put in a name. Every message of an incident
+ * goes through here, so the thread key read back stays the same for all
+ * of them. 1, or 0 when out of memory. */
+static int add_clean(cJSON *e, const char *name, const char *raw)
+{
+	char *c = text_sanitize(raw ? raw : "", raw ? strlen(raw) : 0, 0);
+	int ok = c != NULL && cJSON_AddStringToObject(e, name, c) != NULL;
+
+	free(c);
+	return ok;
+}
+
 static cJSON *envelope(const struct summary *s, enum slackapp_role role)
 {
 	char since[24];
@@ -113,9 +128,9 @@ static cJSON *envelope(const struct summary *s, enum slackapp_role role)
 
 	snprintf(since, sizeof(since), "%lld", (long long)s->memory.incident_since_ms);
 	ok = e != NULL && cJSON_AddStringToObject(e, "role", role_names[role]) &&
-	     cJSON_AddStringToObject(e, "project", s->project_id) &&
-	     cJSON_AddStringToObject(e, "environment", s->environment) &&
-	     cJSON_AddStringToObject(e, "pipeline", s->pipeline_name) &&
+	     add_clean(e, "project", s->project_id) &&
+	     add_clean(e, "environment", s->environment) &&
+	     add_clean(e, "pipeline", s->pipeline_name) &&
 	     cJSON_AddStringToObject(e, "since_ms", since);
 	if (ok && role == SLACKAPP_RECOVERY) {
 		cJSON *r = resolved_of(s);
